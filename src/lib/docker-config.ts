@@ -1,0 +1,116 @@
+import {createHash} from 'node:crypto'
+
+import {UserError} from './errors.js'
+
+/** kubectl's default --docker-server: the legacy Docker Hub index URL the kubelet keyring matches Docker Hub images with. */
+export const DEFAULT_DOCKER_SERVER = 'https://index.docker.io/v1/'
+export const DOCKER_CONFIG_JSON_KEY = '.dockerconfigjson'
+export const DOCKER_CONFIG_JSON_TYPE = 'kubernetes.io/dockerconfigjson'
+
+export interface DockerCredential {
+  server: string
+  username: string
+  password: string
+  email?: string
+}
+
+export interface DockerConfigEntry {
+  username?: string
+  password?: string
+  email?: string
+  auth?: string
+  [key: string]: unknown
+}
+
+export interface DockerConfigJson {
+  auths: Record<string, DockerConfigEntry>
+  [key: string]: unknown
+}
+
+/**
+ * JSON text exactly as Go's encoding/json writes it: JSON.stringify plus Go's HTML-safe escapes
+ * (<, >, & and the JS line separators). These characters can only occur inside strings, so a
+ * replacement over the whole text is safe. kubectl's secrets must be byte-identical to ours.
+ */
+export function goJsonEncode(value: unknown): string {
+  return JSON.stringify(value)
+    .replaceAll('<', '\\u003c')
+    .replaceAll('>', '\\u003e')
+    .replaceAll('&', '\\u0026')
+    .replaceAll('\u2028', '\\u2028')
+    .replaceAll('\u2029', '\\u2029')
+}
+
+/** The `.dockerconfigjson` payload `kubectl create secret docker-registry` writes for the same input. */
+export function renderDockerConfigJson(credential: DockerCredential): string {
+  // Field order and omitempty follow kubectl's DockerConfigEntry struct.
+  const entry: DockerConfigEntry = {}
+  if (credential.username) entry.username = credential.username
+  if (credential.password) entry.password = credential.password
+  if (credential.email) entry.email = credential.email
+  const auth = Buffer.from(`${credential.username}:${credential.password}`).toString('base64')
+  if (auth) entry.auth = auth
+  return goJsonEncode({auths: {[credential.server]: entry}})
+}
+
+/** Parse and validate a docker config.json (`~/.docker/config.json`), naming `source` in every error. */
+export function parseDockerConfigJson(text: string, source: string): DockerConfigJson {
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch (error) {
+    throw new UserError(`${source} is not valid JSON (${(error as Error).message.replace(/ in JSON.*$/, '')}); expected a docker config.json like {"auths": {"registry.example.com": {"auth": "…"}}}`)
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new UserError(`${source} is not a docker config.json: expected a JSON object with "auths"`)
+  }
+  const auths = (doc as Record<string, unknown>).auths
+  if (!auths || typeof auths !== 'object' || Array.isArray(auths)) {
+    throw new UserError(`${source} has no "auths" object; create it with "docker login" (or podman login --authfile) and pass that file`)
+  }
+  for (const [server, entry] of Object.entries(auths)) {
+    if (!entry || typeof entry !== 'object' || Array.isArray(entry)) {
+      throw new UserError(`${source}: auths["${server}"] must be an object with "auth" or "username"/"password"`)
+    }
+  }
+  return doc as DockerConfigJson
+}
+
+/** The username/password pairs a docker config holds; `auth` wins over separate fields, as in the kubelet. */
+export function credentialsOf(config: DockerConfigJson, source: string): DockerCredential[] {
+  const credentials: DockerCredential[] = []
+  for (const [server, entry] of Object.entries(config.auths)) {
+    let {username, password} = entry
+    if (typeof entry.auth === 'string' && entry.auth !== '') {
+      const decoded = Buffer.from(entry.auth, 'base64').toString('utf8')
+      const colon = decoded.indexOf(':')
+      if (colon < 0) throw new UserError(`${source}: auths["${server}"].auth is not base64 of "username:password"`)
+      username = decoded.slice(0, colon)
+      password = decoded.slice(colon + 1)
+    }
+    if (typeof username === 'string' && typeof password === 'string' && username !== '') {
+      credentials.push({server, username, password, email: typeof entry.email === 'string' ? entry.email : undefined})
+    }
+  }
+  if (credentials.length === 0) {
+    const helper = (config as Record<string, unknown>).credsStore
+    throw new UserError(`${source} holds no username/password for any registry${typeof helper === 'string' ? ` (docker keeps them in the "${helper}" credential store)` : ''}; pass --docker-username and --password-stdin instead`)
+  }
+  return credentials
+}
+
+/**
+ * The name suffix of `kubectl create secret … --append-hash` (kubectl/pkg/util/hash): sha256 of the
+ * Go JSON of {data, kind, name, type}, first 10 hex digits with vowel-like digits remapped so the
+ * suffix never spells words.
+ */
+export function secretHashSuffix(secret: {name: string; type: string; data: Record<string, string>}): string {
+  const encoded = goJsonEncode({data: sortedObject(secret.data), kind: 'Secret', name: secret.name, type: secret.type})
+  const hex = createHash('sha256').update(encoded).digest('hex').slice(0, 10)
+  const remap: Record<string, string> = {0: 'g', 1: 'h', 3: 'k', a: 'm', e: 't'}
+  return [...hex].map((c) => remap[c] ?? c).join('')
+}
+
+function sortedObject(record: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+}

@@ -1,0 +1,160 @@
+import type {AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig} from '@kubernetes/client-node'
+
+import {UserError} from './errors.js'
+import {type KubeTargetOptions, loadKubeconfig, requireServer, type ResolvedKubeconfig} from './kubeconfig.js'
+
+/** What an API call was doing, so a failure can say which verb/resource/namespace was refused. */
+export interface ApiCall {
+  verb: 'get' | 'list' | 'create' | 'update' | 'patch' | 'delete'
+  /** Plural resource, e.g. "secrets". */
+  resource: string
+  namespace?: string
+  name?: string
+}
+
+export interface KubeClient {
+  config: ResolvedKubeconfig
+  server: string
+  kubeConfig: KubeConfig
+  core: CoreV1Api
+  apps: AppsV1Api
+  batch: BatchV1Api
+  /** Run one API request, turning any failure into a one-line UserError that names the call. */
+  call<T>(call: ApiCall, request: () => Promise<T>): Promise<T>
+}
+
+/** The one factory for cluster clients. client-node is imported here, lazily, so that commands that do not talk to a cluster start fast. */
+export async function createKubeClient(options: KubeTargetOptions, config: ResolvedKubeconfig = loadKubeconfig(options)): Promise<KubeClient> {
+  const server = requireServer(config)
+  const k8s = await import('@kubernetes/client-node')
+  const kubeConfig = new k8s.KubeConfig()
+  try {
+    kubeConfig.loadFromString(JSON.stringify(config.merged))
+  } catch (error) {
+    throw new UserError(`kubeconfig (${config.files.join(', ')}) could not be loaded: ${(error as Error).message}`)
+  }
+  return {
+    config,
+    server,
+    kubeConfig,
+    core: kubeConfig.makeApiClient(k8s.CoreV1Api),
+    apps: kubeConfig.makeApiClient(k8s.AppsV1Api),
+    batch: kubeConfig.makeApiClient(k8s.BatchV1Api),
+    async call<T>(call: ApiCall, request: () => Promise<T>): Promise<T> {
+      try {
+        return await request()
+      } catch (error) {
+        throw describeApiError(error, call, server, config.contextName)
+      }
+    },
+  }
+}
+
+/** The Kubernetes Status object carried by a failed response, when there is one. */
+export interface KubeStatus {
+  kind?: string
+  message?: string
+  reason?: string
+  code?: number
+  details?: {name?: string; kind?: string; group?: string; causes?: Array<{field?: string; message?: string; reason?: string}>}
+}
+
+export function apiStatusOf(error: unknown): {code: number; status: KubeStatus} | undefined {
+  const candidate = error as {code?: unknown; body?: unknown}
+  if (!candidate || typeof candidate.code !== 'number' || candidate.body === undefined) return undefined
+  let body = candidate.body
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body)
+    } catch {
+      body = {message: body}
+    }
+  }
+  return {code: candidate.code, status: (body && typeof body === 'object' ? body : {}) as KubeStatus}
+}
+
+const TLS_ERROR_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID', 'EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER',
+])
+
+/** The errno-style code of a network failure, looking through fetch's wrappers. */
+export function networkErrorCode(error: unknown): string | undefined {
+  let current = error as {code?: unknown; errno?: unknown; cause?: unknown} | undefined
+  for (let depth = 0; current && depth < 5; depth++) {
+    if (typeof current.code === 'string') return current.code
+    if (typeof current.errno === 'string') return current.errno
+    current = current.cause as typeof current
+  }
+  return undefined
+}
+
+/** Describe a network failure towards `url` in one line, or undefined when it is not one. */
+export function describeNetworkError(error: unknown, url: string, what: string): string | undefined {
+  const code = networkErrorCode(error)
+  if (!code) return undefined
+  if (code === 'ECONNREFUSED') return `cannot connect to ${what} at ${url}: connection refused`
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot connect to ${what} at ${url}: host name not found`
+  if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return `cannot connect to ${what} at ${url}: connection timed out`
+  if (code === 'ECONNRESET' || code === 'EPIPE') return `connection to ${what} at ${url} was reset`
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `cannot connect to ${what} at ${url}: no route to host`
+  if (TLS_ERROR_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL')) {
+    return `TLS verification of ${what} at ${url} failed (${code})`
+  }
+  return `request to ${what} at ${url} failed (${code})`
+}
+
+function target(call: ApiCall): string {
+  const object = call.name ? `${call.resource} "${call.name}"` : call.resource
+  return call.namespace ? `${object} in namespace "${call.namespace}"` : object
+}
+
+/** Turn a client-node failure into one line a user can act on. Never includes request bodies. */
+export function describeApiError(error: unknown, call: ApiCall, server: string, contextName?: string): UserError {
+  if (error instanceof UserError) return error
+  const api = apiStatusOf(error)
+  if (api) {
+    const {code, status} = api
+    const message = status.message ?? ''
+    const debug = `HTTP ${code} ${status.reason ?? ''} from ${server}: ${message}`
+    switch (code) {
+      case 401:
+        return new UserError(`unauthorized: the API server ${server} rejected the credentials of context "${contextName ?? ''}" (${call.verb} ${target(call)}); log in again or fix the kubeconfig user`, {detail: debug})
+      case 403:
+        return new UserError(`forbidden: RBAC does not allow you to ${call.verb} ${target(call)}: ${message}`, {detail: debug})
+      case 404:
+        if (status.details?.kind === 'namespaces' && call.resource !== 'namespaces') {
+          return new UserError(`namespace "${status.details.name ?? call.namespace}" not found; create it first (kubectl create namespace ${status.details.name ?? call.namespace})`, {detail: debug})
+        }
+        return new UserError(`${target(call)} not found`, {detail: debug})
+      case 409:
+        if (status.reason === 'AlreadyExists') return new UserError(`${target(call)} already exists`, {detail: debug})
+        return new UserError(`conflict: ${target(call)} was changed by someone else while we updated it; run the command again`, {detail: debug})
+      case 422:
+        return new UserError(`the API server rejected ${target(call)} as invalid: ${message}`, {detail: debug})
+      default:
+        return new UserError(`${call.verb} ${target(call)} failed: HTTP ${code}${message ? `: ${message}` : ''}`, {detail: debug})
+    }
+  }
+  const network = describeNetworkError(error, server, 'the Kubernetes API server')
+  if (network) return new UserError(`${network} (context "${contextName ?? ''}")`, {detail: (error as Error)?.message})
+  const text = error instanceof Error ? error.message : String(error)
+  return new UserError(`${call.verb} ${target(call)} on ${server} failed: ${text.split('\n')[0]}`, {detail: text})
+}
+
+/** Read every page of a list call (`limit`/`continue`), so big clusters are never fetched in one response. */
+export async function listAllPages<T>(
+  fetchPage: (page: {limit: number; _continue?: string}) => Promise<{items: T[]; metadata?: {_continue?: string}}>,
+  pageSize = 500,
+): Promise<T[]> {
+  const items: T[] = []
+  let token: string | undefined
+  do {
+    // eslint-disable-next-line no-await-in-loop -- pages are sequential by design
+    const page = await fetchPage({limit: pageSize, _continue: token})
+    items.push(...page.items)
+    token = page.metadata?._continue || undefined
+  } while (token)
+  return items
+}
