@@ -114,3 +114,55 @@ export function secretHashSuffix(secret: {name: string; type: string; data: Reco
 function sortedObject(record: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 }
+
+const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io'])
+
+function globComponentMatches(pattern: string, value: string): boolean {
+  const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^.]*')}$`)
+  return regex.test(value)
+}
+
+/**
+ * Would the kubelet use a pull-secret entry keyed `server` for this image? Its keyring matching
+ * (pkg/credentialprovider): the key may carry a scheme and a /v1/ or /v2/ suffix; host names
+ * match component by component with `*` globs, ports must be equal, and the key's path must be a
+ * prefix of the image's repository. Docker Hub's names are interchangeable.
+ */
+export function credentialMatchesImage(server: string, image: {registry: string; repository: string}): boolean {
+  let url: URL
+  try {
+    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(server) ? server : `https://${server}`)
+  } catch {
+    return false
+  }
+  let keyPath = url.pathname
+  if (keyPath.startsWith('/v1/') || keyPath.startsWith('/v2/')) keyPath = keyPath.slice(3)
+  keyPath = keyPath.replace(/\/+$/, '')
+  const keyHost = url.hostname.toLowerCase().replace(/^\[|\]$/g, '')
+  const [imageHostRaw, imagePort = ''] = image.registry.toLowerCase().startsWith('[')
+    ? [image.registry.toLowerCase().slice(1, image.registry.indexOf(']')), image.registry.slice(image.registry.indexOf(']') + 2)]
+    : image.registry.toLowerCase().split(':')
+  if (url.port !== imagePort) return false
+  const bothHub = DOCKER_HUB_HOSTS.has(keyHost) && DOCKER_HUB_HOSTS.has(imageHostRaw)
+  if (!bothHub) {
+    const keyParts = keyHost.split('.')
+    const imageParts = imageHostRaw.split('.')
+    if (keyParts.length !== imageParts.length) return false
+    if (!keyParts.every((part, index) => globComponentMatches(part, imageParts[index]))) return false
+  }
+  return `/${image.repository}`.startsWith(keyPath)
+}
+
+/** Registry servers named by a `kubernetes.io/dockerconfigjson` or `kubernetes.io/dockercfg` Secret's data. */
+export function pullSecretServers(secret: {type?: string; data?: Record<string, string>}): string[] {
+  try {
+    if (secret.type === DOCKER_CONFIG_JSON_TYPE && secret.data?.[DOCKER_CONFIG_JSON_KEY]) {
+      const doc = JSON.parse(Buffer.from(secret.data[DOCKER_CONFIG_JSON_KEY], 'base64').toString('utf8')) as {auths?: Record<string, unknown>}
+      return Object.keys(doc.auths ?? {})
+    }
+    if (secret.type === 'kubernetes.io/dockercfg' && secret.data?.['.dockercfg']) {
+      return Object.keys(JSON.parse(Buffer.from(secret.data['.dockercfg'], 'base64').toString('utf8')) as object)
+    }
+  } catch {}
+  return []
+}

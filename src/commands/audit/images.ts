@@ -1,0 +1,64 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../lib/base-command.js'
+import {SEVERITIES} from '../../lib/checks/types.js'
+import {allNamespacesFlag, debugFlag, kubeconfigFlags, namespaceFlag} from '../../lib/flags.js'
+import {AUDIT_FORMATS} from '../../lib/reporters.js'
+
+/** Exit codes CI relies on (documented in the README). */
+export const AUDIT_EXIT = {clean: 0, usage: 1, findings: 3} as const
+
+export default class AuditImages extends BaseCommand {
+  static override summary = 'Find insecure images and container settings in a live cluster or in manifest files.'
+
+  static override description = `Checks every container, init container and ephemeral container: latest/missing tags, missing digests, registries not allowed, pull policy of mutable tags, missing pull secrets, root, privilege escalation, privileged, writable root filesystem, capabilities, resource limits.
+
+Exit codes: 0 nothing at or above --fail-on; 3 findings at or above --fail-on; 1 usage error or unreadable input.
+
+Exempt a workload from a check with the annotation imgsec.io/ignore: "check-id,container-name/check-id" (unless the policy sets allowAnnotationExemptions: false).`
+
+  static override examples = [
+    {description: 'Audit the shipped examples without a cluster', command: 'kubectl imgsec audit images -f examples/'},
+    {description: 'Every namespace, only registries you trust, SARIF for code scanning', command: 'kubectl imgsec audit images -A --allowed-registries docker.io,registry.k8s.io -o sarif > imgsec.sarif'},
+    {description: 'Manifests from a pipeline, fail the build on medium or worse', command: 'helm template . | kubectl imgsec audit images -f - --fail-on medium'},
+  ]
+
+  static override flags = {
+    filename: Flags.string({char: 'f', description: 'Manifest file, directory (recursive) or - for stdin; repeatable. Without it the live cluster is audited.', multiple: true}),
+    namespace: namespaceFlag,
+    'all-namespaces': allNamespacesFlag,
+    selector: Flags.string({char: 'l', description: 'Label selector for pods (cluster mode), e.g. app=web.'}),
+    policy: Flags.string({description: 'Image policy file (YAML): allowedRegistries, denyLatest, requireDigest, privateRegistries, exemptions.'}),
+    'allowed-registries': Flags.string({description: 'Comma-separated registry allowlist: host, host:port, host/path prefix, *.domain.'}),
+    'require-digest': Flags.boolean({description: 'Treat images without a digest as high severity.', default: false}),
+    output: Flags.option({char: 'o', description: 'Output format.', options: AUDIT_FORMATS, default: 'table' as const})(),
+    'fail-on': Flags.option({description: 'Lowest severity that makes the exit code 3.', options: [...SEVERITIES, 'none'] as const, default: 'high' as const})(),
+    ...kubeconfigFlags,
+    debug: debugFlag,
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(AuditImages)
+    const {runImageAudit} = await import('../../lib/audit-run.js')
+    const result = await runImageAudit({
+      files: flags.filename,
+      namespace: flags.namespace,
+      allNamespaces: flags['all-namespaces'],
+      selector: flags.selector,
+      policyFile: flags.policy,
+      allowedRegistries: flags['allowed-registries']?.split(',').map((s) => s.trim()).filter(Boolean),
+      requireDigest: flags['require-digest'],
+      kube: flags,
+    })
+    const {renderAudit} = await import('../../lib/reporters.js')
+    process.stdout.write(renderAudit(flags.output, result.findings, result.summary, {
+      colour: flags.output === 'table' && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+      workloads: result.workloads,
+      version: this.config.version,
+    }))
+    for (const error of result.errors) this.printError(`${error.file}${error.line ? `:${error.line}` : ''}: ${error.message}`)
+    if (result.errors.length > 0) this.exit(AUDIT_EXIT.usage)
+    const {reachesThreshold} = await import('../../lib/audit.js')
+    if (reachesThreshold(result.findings, flags['fail-on'])) this.exit(AUDIT_EXIT.findings)
+  }
+}

@@ -1,0 +1,105 @@
+import path from 'node:path'
+
+import type {AuditSummary, Finding} from './audit.js'
+import {ALL_CHECKS, type Severity} from './checks/index.js'
+import {stringify as stringifyYaml} from 'yaml'
+
+export const AUDIT_FORMATS = ['table', 'json', 'yaml', 'sarif'] as const
+export type AuditFormat = (typeof AUDIT_FORMATS)[number]
+
+/** The stable JSON shape: field order and names are part of the interface CI scripts rely on. */
+export function auditDocument(findings: Finding[], summary: AuditSummary): {findings: object[]; summary: AuditSummary} {
+  return {
+    findings: findings.map((f) => ({
+      check: f.check,
+      severity: f.severity,
+      resource: {kind: f.resource.kind, namespace: f.resource.namespace ?? '', name: f.resource.name},
+      container: f.container,
+      image: f.image,
+      message: f.message,
+      ...(f.file === undefined ? {} : {file: f.file, line: f.line}),
+    })),
+    summary,
+  }
+}
+
+const SARIF_LEVEL: Record<Severity, string> = {critical: 'error', high: 'error', medium: 'warning', low: 'note'}
+const SECURITY_SEVERITY: Record<Severity, string> = {critical: '9.5', high: '8.0', medium: '5.5', low: '3.0'}
+
+/** SARIF 2.1.0: one rule per check, file/line locations for file sources, logical locations for cluster objects. */
+export function sarifDocument(findings: Finding[], version: string, cwd = process.cwd()): object {
+  const rules = ALL_CHECKS
+  const index = new Map(rules.map((rule, i) => [rule.id, i]))
+  return {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [{
+      tool: {driver: {
+        name: 'kubectl-imgsec',
+        version,
+        rules: rules.map((rule) => ({
+          id: rule.id,
+          name: rule.id.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase()),
+          shortDescription: {text: rule.title},
+          help: {text: rule.fix},
+          defaultConfiguration: {level: SARIF_LEVEL[rule.severity]},
+          properties: {'security-severity': SECURITY_SEVERITY[rule.severity], tags: ['security', 'kubernetes']},
+        })),
+      }},
+      results: findings.map((f) => ({
+        ruleId: f.check,
+        ruleIndex: index.get(f.check) ?? -1,
+        level: SARIF_LEVEL[f.severity],
+        message: {text: `${f.message} (${f.resource.kind} ${f.resource.namespace ? `${f.resource.namespace}/` : ''}${f.resource.name}, container ${f.container})`},
+        locations: [f.file === undefined
+          ? {logicalLocations: [{kind: 'resource', fullyQualifiedName: `${f.resource.kind}/${f.resource.namespace ?? ''}/${f.resource.name}/${f.container}`}]}
+          : {physicalLocation: {
+              artifactLocation: {uri: f.file === '<stdin>' ? 'stdin' : path.relative(cwd, path.resolve(f.file)).split(path.sep).join('/')},
+              region: {startLine: f.line ?? 1},
+            }}],
+      })),
+    }],
+  }
+}
+
+const COLOURS: Record<Severity, string> = {critical: '\u001B[1;31m', high: '\u001B[31m', medium: '\u001B[33m', low: '\u001B[36m'}
+
+/** Human table grouped by workload, with a summary line; colour only when asked (a TTY). */
+export function auditTable(findings: Finding[], summary: AuditSummary, options: {colour: boolean; workloads: number}): string {
+  const paint = (severity: Severity, text: string) => (options.colour ? `${COLOURS[severity]}${text}\u001B[0m` : text)
+  const groups = new Map<string, Finding[]>()
+  for (const finding of findings) {
+    const {kind, namespace, name} = finding.resource
+    const heading = `${kind} ${namespace ? `${namespace}/` : ''}${name}${finding.file ? `  (${finding.file})` : ''}`
+    groups.set(heading, [...(groups.get(heading) ?? []), finding])
+  }
+  const lines: string[] = []
+  for (const [heading, group] of groups) {
+    lines.push(heading)
+    const widths = {severity: 8, check: Math.max(5, ...group.map((f) => f.check.length)), container: Math.max(9, ...group.map((f) => f.container.length))}
+    lines.push(`  ${'SEVERITY'.padEnd(widths.severity)}  ${'CHECK'.padEnd(widths.check)}  ${'CONTAINER'.padEnd(widths.container)}  ${group[0].file ? 'LINE  ' : ''}MESSAGE`)
+    for (const f of group) {
+      const line = f.file ? `${String(f.line ?? '').padEnd(4)}  ` : ''
+      lines.push(`  ${paint(f.severity, f.severity.toUpperCase().padEnd(widths.severity))}  ${f.check.padEnd(widths.check)}  ${f.container.padEnd(widths.container)}  ${line}${f.message}`)
+    }
+    lines.push('')
+  }
+  const counts = (['critical', 'high', 'medium', 'low'] as const).map((s) => `${summary[s]} ${s}`).join(', ')
+  lines.push(summary.total === 0
+    ? `No findings in ${options.workloads} workload${options.workloads === 1 ? '' : 's'}.`
+    : `Summary: ${counts} (${summary.total} finding${summary.total === 1 ? '' : 's'} in ${groups.size} of ${options.workloads} workload${options.workloads === 1 ? '' : 's'})`)
+  return lines.join('\n') + '\n'
+}
+
+export function renderAudit(format: AuditFormat, findings: Finding[], summary: AuditSummary, options: {colour: boolean; workloads: number; version: string}): string {
+  switch (format) {
+    case 'json':
+      return JSON.stringify(auditDocument(findings, summary), null, 2) + '\n'
+    case 'yaml':
+      return stringifyYaml(auditDocument(findings, summary), {indentSeq: false, lineWidth: 0})
+    case 'sarif':
+      return JSON.stringify(sarifDocument(findings, options.version), null, 2) + '\n'
+    case 'table':
+      return auditTable(findings, summary, options)
+  }
+}

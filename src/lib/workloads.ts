@@ -1,0 +1,106 @@
+/**
+ * Where each workload kind keeps its pod template. One table, used by the audit (files and
+ * cluster) and anything else that needs "the pod spec of this object".
+ */
+
+export type Path = Array<string | number>
+
+const POD_SPEC_PATHS: Record<string, Path> = {
+  Pod: ['spec'],
+  Deployment: ['spec', 'template', 'spec'],
+  ReplicaSet: ['spec', 'template', 'spec'],
+  StatefulSet: ['spec', 'template', 'spec'],
+  DaemonSet: ['spec', 'template', 'spec'],
+  ReplicationController: ['spec', 'template', 'spec'],
+  Job: ['spec', 'template', 'spec'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
+  PodTemplate: ['template', 'spec'],
+}
+
+export const WORKLOAD_KINDS = Object.keys(POD_SPEC_PATHS)
+
+export const CONTAINER_FIELDS = ['initContainers', 'containers', 'ephemeralContainers'] as const
+export type ContainerField = (typeof CONTAINER_FIELDS)[number]
+
+export interface Container {
+  name?: string
+  image?: string
+  imagePullPolicy?: string
+  securityContext?: Record<string, any>
+  resources?: {limits?: Record<string, unknown>; requests?: Record<string, unknown>}
+  [key: string]: unknown
+}
+
+export interface PodSpec {
+  containers?: Container[]
+  initContainers?: Container[]
+  ephemeralContainers?: Container[]
+  imagePullSecrets?: Array<{name?: string}>
+  serviceAccountName?: string
+  serviceAccount?: string
+  securityContext?: Record<string, any>
+  [key: string]: unknown
+}
+
+export interface Workload {
+  kind: string
+  apiVersion?: string
+  namespace?: string
+  name: string
+  /** The workload's own annotations (where imgsec.io/ignore lives). */
+  annotations: Record<string, string>
+  podSpec: PodSpec
+  /** Path of the pod spec inside the object, for locating lines in files. */
+  podSpecPath: Path
+}
+
+function getIn(object: unknown, path: Path): unknown {
+  let current = object
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined
+    current = (current as Record<string | number, unknown>)[key]
+  }
+  return current
+}
+
+/** The workload view of a Kubernetes object, or undefined when it has no pod template. */
+export function workloadOf(object: Record<string, any>): Workload | undefined {
+  const kind = object?.kind
+  if (typeof kind !== 'string') return undefined
+  const path = POD_SPEC_PATHS[kind]
+  if (!path) return undefined
+  const podSpec = getIn(object, path)
+  if (!podSpec || typeof podSpec !== 'object') return undefined
+  const metadata = (object.metadata ?? {}) as Record<string, any>
+  return {
+    kind,
+    apiVersion: typeof object.apiVersion === 'string' ? object.apiVersion : undefined,
+    namespace: typeof metadata.namespace === 'string' ? metadata.namespace : undefined,
+    name: typeof metadata.name === 'string' ? metadata.name : typeof metadata.generateName === 'string' ? `${metadata.generateName}*` : '(unnamed)',
+    annotations: metadata.annotations && typeof metadata.annotations === 'object' ? metadata.annotations : {},
+    podSpec: podSpec as PodSpec,
+    podSpecPath: path,
+  }
+}
+
+/** Every container of a pod spec with where it sits: init, regular and ephemeral containers. */
+export function containersOf(podSpec: PodSpec): Array<{field: ContainerField; index: number; container: Container}> {
+  const result: Array<{field: ContainerField; index: number; container: Container}> = []
+  for (const field of CONTAINER_FIELDS) {
+    const list = podSpec[field]
+    if (!Array.isArray(list)) continue
+    list.forEach((container, index) => {
+      if (container && typeof container === 'object') result.push({field, index, container})
+    })
+  }
+  return result
+}
+
+/** Objects inside `List` kinds (kubectl get -o yaml output) are flattened. */
+export function flattenLists(object: Record<string, any>): Array<{object: Record<string, any>; path: Path}> {
+  if (typeof object?.kind === 'string' && object.kind.endsWith('List') && Array.isArray(object.items)) {
+    return object.items.flatMap((item: Record<string, any>, index: number) =>
+      flattenLists(item).map((inner) => ({object: inner.object, path: ['items', index, ...inner.path]})))
+  }
+  return [{object, path: []}]
+}
