@@ -62,7 +62,7 @@ export function parseManifests(text: string, file: string): {objects: ManifestOb
   for (const document of documents) {
     if (document.errors.length > 0) {
       const error = document.errors[0]
-      errors.push({file, line: error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0]).line, message: `YAML syntax error: ${error.message.split('\n')[0]}`})
+      errors.push({file, line: error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0]).line, message: `YAML syntax error: ${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`})
       continue
     }
     const value = document.toJS({maxAliasCount: 1000}) as unknown
