@@ -1,6 +1,6 @@
 import type {V1Pod} from '@kubernetes/client-node'
 
-import {auditWorkload, type Finding} from './audit.js'
+import {type AuditedContainer, auditWorkload, type Finding} from './audit.js'
 import {imageTagDigestMismatch} from './checks/index.js'
 import {pullSecretServers} from './docker-config.js'
 import {parseImageReference} from './image-reference.js'
@@ -39,7 +39,7 @@ async function listOrEmpty<T>(client: KubeClient, what: {resource: string; names
  * Deployment (through its ReplicaSet), CronJob (through its Job), StatefulSet, DaemonSet or Job;
  * each workload is checked once, on one of its pods.
  */
-export async function auditCluster(options: {namespace?: string; allNamespaces?: boolean; selector?: string; kube: KubeTargetOptions}, policy: ImagePolicy): Promise<{findings: Finding[]; workloads: number}> {
+export async function auditCluster(options: {namespace?: string; allNamespaces?: boolean; selector?: string; kube: KubeTargetOptions}, policy: ImagePolicy): Promise<{findings: Finding[]; workloads: number; containers: AuditedContainer[]}> {
   const client = await createKubeClient({...options.kube, namespace: options.namespace})
   const namespace = options.allNamespaces ? undefined : client.config.namespace
   const scope = {namespace}
@@ -108,7 +108,19 @@ export async function auditCluster(options: {namespace?: string; allNamespaces?:
   }
 
   const findings: Finding[] = []
-  for (const {workload} of workloads.values()) {
+  const containers: AuditedContainer[] = []
+  for (const {workload, pods: workloadPods} of workloads.values()) {
+    for (const pod of workloadPods) {
+      const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? []), ...(pod.status?.ephemeralContainerStatuses ?? [])]
+      for (const {container} of containersOf((pod.spec ?? {}) as Workload['podSpec'])) {
+        containers.push({
+          resource: {kind: workload.kind, namespace: workload.namespace, name: workload.name},
+          container: container.name ?? '',
+          image: container.image ?? '',
+          runningDigest: digestOfImageId(statuses.find((s) => s.name === container.name)?.imageID),
+        })
+      }
+    }
     const ns = workload.namespace ?? ''
     const secrets = secretsByNamespace.get(ns)
     const account = workload.podSpec.serviceAccountName ?? workload.podSpec.serviceAccount ?? 'default'
@@ -128,7 +140,7 @@ export async function auditCluster(options: {namespace?: string; allNamespaces?:
     }))
   }
   findings.push(...digestMismatchFindings([...workloads.values()]))
-  return {findings, workloads: workloads.size}
+  return {findings, workloads: workloads.size, containers}
 }
 
 /** The same tag running as different digests across pods (from status.containerStatuses[].imageID). */

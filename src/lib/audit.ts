@@ -16,6 +16,17 @@ export interface Finding {
   line?: number
 }
 
+/** One container as audited, for checks that work on distinct images (the vulnerability scan). */
+export interface AuditedContainer {
+  resource: Finding['resource']
+  container: string
+  image: string
+  /** Digest the container really runs (cluster: from status.containerStatuses[].imageID). */
+  runningDigest?: string
+  file?: string
+  line?: number
+}
+
 export interface AuditSummary {
   critical: number
   high: number
@@ -90,7 +101,7 @@ export function reachesThreshold(findings: Finding[], failOn: Severity | 'none')
  * Audit objects read from files. Secrets and ServiceAccounts found in the same files tell which
  * pull secrets a pod can use, as they would in the cluster.
  */
-export function auditManifests(objects: ManifestObject[], policy: ImagePolicy): Finding[] {
+export function auditManifests(objects: ManifestObject[], policy: ImagePolicy): {findings: Finding[]; containers: AuditedContainer[]} {
   const key = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`
   const secretServers = new Map<string, string[]>()
   const accountSecrets = new Map<string, string[]>()
@@ -103,9 +114,19 @@ export function auditManifests(objects: ManifestObject[], policy: ImagePolicy): 
     }
   }
   const findings: Finding[] = []
+  const containers: AuditedContainer[] = []
   for (const manifest of objects) {
     const workload = workloadOf(manifest.object)
     if (!workload) continue
+    for (const {field, index, container} of containersOf(workload.podSpec)) {
+      containers.push({
+        resource: {kind: workload.kind, namespace: workload.namespace, name: workload.name},
+        container: container.name ?? `${field}[${index}]`,
+        image: container.image ?? '',
+        file: manifest.file,
+        line: manifest.lineOf([...workload.podSpecPath, field, index, 'image']),
+      })
+    }
     const account = workload.podSpec.serviceAccountName ?? workload.podSpec.serviceAccount ?? 'default'
     const names = [
       ...(workload.podSpec.imagePullSecrets ?? []).map((ref) => ref?.name).filter((n): n is string => typeof n === 'string'),
@@ -122,6 +143,36 @@ export function auditManifests(objects: ManifestObject[], policy: ImagePolicy): 
       },
       locate: (path) => ({file: manifest.file, line: manifest.lineOf(path)}),
     }))
+  }
+  return {findings, containers}
+}
+
+/**
+ * `image-vulnerable` findings from a scanner, once per distinct image (by the digest a container
+ * really runs when known), reported on every container that uses it.
+ */
+export async function vulnerabilityFindings(
+  containers: AuditedContainer[],
+  scan: (image: string) => Promise<{severity?: Severity; message: string} | undefined>,
+  check: {id: string; fix: string},
+): Promise<Finding[]> {
+  const scanTarget = (c: AuditedContainer) => {
+    if (!c.runningDigest) return c.image
+    const at = c.image.indexOf('@')
+    return `${at >= 0 ? c.image.slice(0, at) : c.image.replace(/:[^/:]+$/, '')}@${c.runningDigest}`
+  }
+  const results = new Map<string, Promise<{severity?: Severity; message: string} | undefined>>()
+  for (const c of containers) {
+    const target = scanTarget(c)
+    if (c.image && !results.has(target)) results.set(target, scan(target))
+  }
+  const findings: Finding[] = []
+  for (const c of containers) {
+    if (!c.image) continue
+    // eslint-disable-next-line no-await-in-loop -- the scans already run; this only collects them in order
+    const result = await results.get(scanTarget(c))
+    if (!result?.severity) continue
+    findings.push({check: check.id, severity: result.severity, resource: c.resource, container: c.container, image: c.image, message: result.message, fix: check.fix, ...(c.file === undefined ? {} : {file: c.file, line: c.line})})
   }
   return findings
 }

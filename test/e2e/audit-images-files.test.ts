@@ -5,6 +5,7 @@ import path from 'node:path'
 import {parse as parseYaml} from 'yaml'
 
 import {ROOT, runCli} from '../support/cli.js'
+import {installFakeTrivy, trivyReport} from '../support/fake-trivy.js'
 
 const EXAMPLES = path.join(ROOT, 'examples')
 
@@ -145,5 +146,27 @@ describe('audit images -f (built CLI)', () => {
     expect(withoutSecret.findings.map((f: {check: string}) => f.check)).to.include('image-pull-secret-missing')
     const withSecret = JSON.parse((await runCli(['audit', 'images', '-f', path.join(EXAMPLES, 'private-registry-pod.yaml'), '--policy', policy, '-o', 'json'])).stdout)
     expect(withSecret.findings.map((f: {check: string}) => f.check)).to.not.include('image-pull-secret-missing')
+  })
+
+  describe('--scan', () => {
+    it('adds image-vulnerable findings from trivy, one scan per distinct image', async () => {
+      const trivy = installFakeTrivy(path.join(dir, 'trivy'), {'nginx:latest': trivyReport('nginx:latest', [['CVE-2024-0002', 'openssl', 'CRITICAL']])})
+      const bin = trivy.bin
+      const result = await runCli(['audit', 'images', '-f', EXAMPLES, '--scan', '-o', 'json', '--fail-on', 'none'], {env: {PATH: `${bin}${path.delimiter}${process.env.PATH}`}})
+      expect(result.code, result.stderr).to.equal(0)
+      const vulnerable = JSON.parse(result.stdout).findings.filter((f: {check: string}) => f.check === 'image-vulnerable')
+      expect(vulnerable).to.have.length(1)
+      expect(vulnerable[0]).to.deep.include({severity: 'critical', container: 'web', image: 'nginx:latest', message: 'nginx:latest has known vulnerabilities: 1 CRITICAL (CVE-2024-0002)'})
+      const scanned = trivy.calls().map((args) => args.at(-1)!).sort()
+      expect(scanned).to.deep.equal([...new Set(scanned)])
+      expect(scanned).to.include.members(['nginx:latest', 'busybox', 'httpd:2.4.62', 'myprivateregistry.com:5000/nginx:alpine'])
+    })
+
+    it('without trivy: one clear message, the rest of the audit still runs', async () => {
+      const result = await runCli(['audit', 'images', '-f', EXAMPLES, '--scan', '-o', 'json'], {env: {PATH: path.dirname(process.execPath)}})
+      expect(result.code).to.equal(3)
+      expect(result.stderr).to.equal('warning: --scan: trivy is not on PATH, so images were not scanned for vulnerabilities (install trivy); the other checks ran\n')
+      expect(JSON.parse(result.stdout).summary.total).to.be.greaterThan(10)
+    })
   })
 })

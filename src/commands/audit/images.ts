@@ -32,6 +32,9 @@ Exempt a workload from a check with the annotation imgsec.io/ignore: "check-id,c
     'allowed-registries': Flags.string({description: 'Comma-separated registry allowlist: host, host:port, host/path prefix, *.domain.'}),
     'require-digest': Flags.boolean({description: 'Treat images without a digest as high severity.', default: false}),
     output: Flags.option({char: 'o', description: 'Output format.', options: AUDIT_FORMATS, default: 'table' as const})(),
+    scan: Flags.boolean({description: 'Scan each distinct image for vulnerabilities with trivy (when on PATH).', default: false}),
+    severity: Flags.string({description: 'With --scan: severities trivy reports (e.g. CRITICAL,HIGH).', dependsOn: ['scan']}),
+    'ignore-unfixed': Flags.boolean({description: 'With --scan: leave out vulnerabilities without a fix.', default: false, dependsOn: ['scan']}),
     'fail-on': Flags.option({description: 'Lowest severity that makes the exit code 3.', options: [...SEVERITIES, 'none'] as const, default: 'high' as const})(),
     ...kubeconfigFlags,
     debug: debugFlag,
@@ -48,6 +51,7 @@ Exempt a workload from a check with the annotation imgsec.io/ignore: "check-id,c
       policyFile: flags.policy,
       allowedRegistries: flags['allowed-registries']?.split(',').map((s) => s.trim()).filter(Boolean),
       requireDigest: flags['require-digest'],
+      scan: flags.scan ? {severity: flags.severity, ignoreUnfixed: flags['ignore-unfixed']} : undefined,
       kube: flags,
     })
     const {renderAudit} = await import('../../lib/reporters.js')
@@ -56,6 +60,7 @@ Exempt a workload from a check with the annotation imgsec.io/ignore: "check-id,c
       workloads: result.workloads,
       version: this.config.version,
     }))
+    for (const notice of result.notices) process.stderr.write(`warning: ${notice}\n`)
     for (const error of result.errors) this.printError(`${error.file}${error.line ? `:${error.line}` : ''}: ${error.message}`)
     if (result.errors.length > 0) this.exit(AUDIT_EXIT.usage)
     const {reachesThreshold} = await import('../../lib/audit.js')

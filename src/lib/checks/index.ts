@@ -12,6 +12,7 @@ import {resourcesMissing} from './resources-missing.js'
 import {rootFilesystemWritable} from './root-filesystem-writable.js'
 import {runAsRoot} from './run-as-root.js'
 import {imageTagDigestMismatch} from './image-tag-digest-mismatch.js'
+import {imageVulnerable} from './image-vulnerable.js'
 import type {Check, CheckInfo} from './types.js'
 
 /** Every per-container check, in report order. Adding a check: one file and one line here. */
@@ -33,7 +34,7 @@ export const CONTAINER_CHECKS: readonly Check[] = [
 ]
 
 /** Every check a report can mention: the per-container ones and those computed across pods. */
-export const ALL_CHECKS: readonly CheckInfo[] = [...CONTAINER_CHECKS, imageTagDigestMismatch]
+export const ALL_CHECKS: readonly CheckInfo[] = [...CONTAINER_CHECKS, imageTagDigestMismatch, imageVulnerable]
 
-export {imageTagDigestMismatch}
+export {imageTagDigestMismatch, imageVulnerable}
 export * from './types.js'
