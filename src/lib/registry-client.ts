@@ -55,12 +55,19 @@ function isLoopback(hostname: string): boolean {
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'))
 }
 
-function request(url: URL, options: RegistryLoginOptions & {headers?: Record<string, string>}): Promise<HttpResponse> {
+/** TLS and timeout settings for talking to a registry. */
+export interface RegistryConnection {
+  caFile?: string
+  insecureSkipTlsVerify?: boolean
+  timeoutMs?: number
+}
+
+function request(url: URL, options: RegistryConnection & {headers?: Record<string, string>; method?: string}): Promise<HttpResponse> {
   const timeoutMs = options.timeoutMs ?? 15_000
   return new Promise((resolve, reject) => {
     const transport = url.protocol === 'https:' ? https : http
     const req = transport.request(url, {
-      method: 'GET',
+      method: options.method ?? 'GET',
       headers: {'user-agent': 'kubectl-imgsec', ...options.headers},
       ca: options.caFile ? readFileSync(options.caFile) : undefined,
       rejectUnauthorized: !options.insecureSkipTlsVerify,
@@ -94,81 +101,139 @@ export function parseAuthenticateHeader(header: string): {scheme: string; params
   return {scheme: match[1].toLowerCase(), params}
 }
 
-async function fetchRegistry(url: URL, options: RegistryLoginOptions, what: string, headers?: Record<string, string>): Promise<HttpResponse> {
+async function fetchRegistry(url: URL, options: RegistryConnection, what: string, headers?: Record<string, string>, method?: string, unreachableHint = ''): Promise<HttpResponse> {
   try {
-    return await request(url, {...options, headers})
+    return await request(url, {...options, headers, method})
   } catch (error) {
     const line = describeNetworkError(error, url.origin, what) ?? `request to ${what} at ${url.origin} failed: ${(error as Error).message}`
     const code = networkErrorCode(error) ?? ''
-    let hint = ''
-    if (/CERT|SELF_SIGNED|ALTNAME|UNABLE_TO/.test(code)) hint = '; pass the registry CA with --ca-file, or skip the check with --no-verify'
-    else if (code === 'EPROTO' || code.startsWith('ERR_SSL')) hint = `; if the registry speaks plain HTTP, use --docker-server http://${url.host}`
-    else hint = '; check --docker-server, or skip the check with --no-verify'
+    let hint = unreachableHint
+    if (/CERT|SELF_SIGNED|ALTNAME|UNABLE_TO/.test(code)) hint = `; pass the registry CA with --ca-file${unreachableHint.includes('--no-verify') ? ', or skip the check with --no-verify' : ''}`
+    else if (code === 'EPROTO' || code.startsWith('ERR_SSL')) hint = `; if the registry speaks plain HTTP, use http://${url.host}`
     throw new UserError(line + hint, {cause: error})
   }
 }
 
-function rejected(options: RegistryLoginOptions, endpoint: URL, status: number): UserError {
-  return new UserError(`registry ${endpoint.host} rejected username "${options.username}" and the password (HTTP ${status} from ${endpoint.origin}); check them, nothing was created`)
+export interface RegistryCredentials {
+  username: string
+  password: string
+}
+
+interface AuthorizedResponse {
+  response: HttpResponse
+  /** How we were let in, or where we were refused. */
+  method: 'basic' | 'bearer' | 'none'
+  /** Set when the token service refused the credentials. */
+  tokenStatus?: number
 }
 
 /**
- * Log in as `docker login` does (Docker Registry v2 auth): GET /v2/ unauthenticated; on 401 the
- * WWW-Authenticate challenge says Basic (send the credentials to /v2/) or Bearer (get a token from
- * the realm with the credentials, then present it to /v2/).
+ * One request with the Docker Registry v2 auth dance: try anonymously; on 401 follow the
+ * WWW-Authenticate challenge — Basic: resend with the credentials; Bearer: get a token from the
+ * realm (with the credentials when we have them, anonymously otherwise) for the challenge's
+ * scope, then resend with it.
+ */
+async function authorizedRequest(url: URL, connection: RegistryConnection & {unreachableHint?: string}, credentials: RegistryCredentials | undefined, options: {method?: string; accept?: string; scope?: string} = {}): Promise<AuthorizedResponse> {
+  const headers: Record<string, string> = options.accept ? {accept: options.accept} : {}
+  const hint = connection.unreachableHint
+  const first = await fetchRegistry(url, connection, 'the registry', headers, options.method, hint)
+  if (first.status !== 401) return {response: first, method: 'none'}
+  const challenge = parseAuthenticateHeader(String(first.headers['www-authenticate'] ?? ''))
+  const basic = credentials ? `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` : undefined
+  if (challenge.scheme === 'basic') {
+    if (!basic) return {response: first, method: 'basic'}
+    return {response: await fetchRegistry(url, connection, 'the registry', {...headers, authorization: basic}, options.method, hint), method: 'basic'}
+  }
+  if (challenge.scheme !== 'bearer') {
+    throw new UserError(`registry ${url.host} asked for an unsupported authentication scheme "${challenge.scheme || 'none'}"`)
+  }
+  const realm = challenge.params.realm
+  let tokenUrl: URL
+  try {
+    tokenUrl = new URL(realm ?? '')
+  } catch {
+    throw new UserError(`registry ${url.host} asked for a bearer token but named no valid realm`)
+  }
+  if (challenge.params.service) tokenUrl.searchParams.set('service', challenge.params.service)
+  const scope = challenge.params.scope ?? options.scope
+  if (scope) tokenUrl.searchParams.set('scope', scope)
+  if (credentials) tokenUrl.searchParams.set('account', credentials.username)
+  tokenUrl.searchParams.set('client_id', 'kubectl-imgsec')
+  const tokenAnswer = await fetchRegistry(tokenUrl, connection, 'the registry token service', basic ? {authorization: basic} : {}, 'GET', hint)
+  if (tokenAnswer.status !== 200) return {response: tokenAnswer, method: 'bearer', tokenStatus: tokenAnswer.status}
+  let token: string | undefined
+  try {
+    const body = JSON.parse(tokenAnswer.body) as {token?: string; access_token?: string}
+    token = body.token ?? body.access_token
+  } catch {}
+  if (!token) throw new UserError(`the token service of registry ${url.host} (${tokenUrl.origin}) returned no token`)
+  return {response: await fetchRegistry(url, connection, 'the registry', {...headers, authorization: `Bearer ${token}`}, options.method, hint), method: 'bearer'}
+}
+
+/** The /v2/ base for a registry, retrying a loopback host without a scheme over plain HTTP as docker does. */
+async function reachableEndpoint(server: string, connection: RegistryConnection & {unreachableHint?: string}): Promise<URL> {
+  const endpoint = registryEndpoint(server)
+  const explicitScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(server)
+  if (explicitScheme || !isLoopback(endpoint.hostname) || endpoint.protocol !== 'https:') return endpoint
+  try {
+    await request(endpoint, connection)
+    return endpoint
+  } catch (error) {
+    const code = networkErrorCode(error) ?? ''
+    // Docker treats 127.0.0.0/8 as an insecure registry: without a scheme it retries over plain HTTP.
+    if (code === 'EPROTO' || code.startsWith('ERR_SSL')) return new URL(`http://${endpoint.host}/v2/`)
+    return endpoint
+  }
+}
+
+function rejected(username: string, endpoint: URL, status: number): UserError {
+  return new UserError(`registry ${endpoint.host} rejected username "${username}" and the password (HTTP ${status} from ${endpoint.origin}); check them, nothing was created`)
+}
+
+/**
+ * Log in as `docker login` does (Docker Registry v2 auth): GET /v2/ with the challenge flow, and
+ * succeed only when the registry itself answers 200.
  */
 export async function verifyRegistryLogin(options: RegistryLoginOptions): Promise<RegistryLoginResult> {
-  let endpoint = registryEndpoint(options.server)
-  const explicitScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(options.server)
-  let probe: HttpResponse
-  try {
-    probe = await fetchRegistry(endpoint, options, 'the registry')
-  } catch (error) {
-    // Docker treats 127.0.0.0/8 as an insecure registry: without a scheme it retries over plain HTTP.
-    const code = networkErrorCode((error as UserError).cause) ?? ''
-    if (explicitScheme || !isLoopback(endpoint.hostname) || !(code === 'EPROTO' || code.startsWith('ERR_SSL'))) throw error
-    endpoint = new URL(`http://${endpoint.host}/v2/`)
-    probe = await fetchRegistry(endpoint, options, 'the registry')
-  }
-  if (probe.status === 200) return {endpoint: endpoint.href, method: 'none'}
-  if (probe.status !== 401) {
-    throw new UserError(`${endpoint.href} answered HTTP ${probe.status}, not a Docker Registry v2 API; check --docker-server`)
-  }
-  const challenge = parseAuthenticateHeader(String(probe.headers['www-authenticate'] ?? ''))
-  const basic = `Basic ${Buffer.from(`${options.username}:${options.password}`).toString('base64')}`
-  if (challenge.scheme === 'basic') {
-    const answer = await fetchRegistry(endpoint, options, 'the registry', {authorization: basic})
-    if (answer.status === 200) return {endpoint: endpoint.href, method: 'basic'}
-    if (answer.status === 401 || answer.status === 403) throw rejected(options, endpoint, answer.status)
-    throw new UserError(`registry ${endpoint.host} answered HTTP ${answer.status} to the login; check --docker-server`)
-  }
-  if (challenge.scheme === 'bearer') {
-    const realm = challenge.params.realm
-    if (!realm) throw new UserError(`registry ${endpoint.host} asked for a bearer token but named no realm`)
-    let tokenUrl: URL
-    try {
-      tokenUrl = new URL(realm)
-    } catch {
-      throw new UserError(`registry ${endpoint.host} named an invalid token realm "${realm}"`)
+  const connection = {...options, unreachableHint: '; check --docker-server, or skip the check with --no-verify'}
+  const endpoint = await reachableEndpoint(options.server, connection)
+  const {response, method, tokenStatus} = await authorizedRequest(endpoint, connection, options)
+  if (tokenStatus === 401 || tokenStatus === 403) throw rejected(options.username, endpoint, tokenStatus)
+  if (tokenStatus !== undefined) throw new UserError(`the token service of registry ${endpoint.host} answered HTTP ${tokenStatus}`)
+  if (response.status === 200) return {endpoint: endpoint.href, method}
+  if (response.status === 401 || response.status === 403) throw rejected(options.username, endpoint, response.status)
+  throw new UserError(`${endpoint.href} answered HTTP ${response.status}, not a Docker Registry v2 API; check --docker-server`)
+}
+
+/** Manifest media types we accept, so the registry returns the digest it stores (index or manifest). */
+export const MANIFEST_ACCEPT = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+].join(', ')
+
+/**
+ * Which digest a tag points to now: HEAD /v2/<name>/manifests/<tag>, read Docker-Content-Digest
+ * (or hash the manifest when a registry leaves it out).
+ */
+export async function resolveTagDigest(image: {registry: string; repository: string; tag: string}, connection: RegistryConnection, credentials?: RegistryCredentials): Promise<string> {
+  const endpoint = await reachableEndpoint(image.registry, connection)
+  const url = new URL(`${image.repository}/manifests/${encodeURIComponent(image.tag)}`, endpoint)
+  const scope = `repository:${image.repository}:pull`
+  const name = `${image.registry}/${image.repository}:${image.tag}`
+  let {response, tokenStatus} = await authorizedRequest(url, connection, credentials, {method: 'HEAD', accept: MANIFEST_ACCEPT, scope})
+  if (tokenStatus !== undefined) throw new UserError(`cannot resolve ${name}: the registry's token service refused${credentials ? ` user "${credentials.username}"` : ' anonymous access'} (HTTP ${tokenStatus})`)
+  const header = response.headers['docker-content-digest']
+  if (response.status === 200 && typeof header === 'string' && /^sha256:[a-f0-9]{64}$/.test(header)) return header
+  if (response.status === 200) {
+    ;({response} = await authorizedRequest(url, connection, credentials, {method: 'GET', accept: MANIFEST_ACCEPT, scope}))
+    if (response.status === 200) {
+      const {createHash} = await import('node:crypto')
+      return `sha256:${createHash('sha256').update(response.body).digest('hex')}`
     }
-    if (challenge.params.service) tokenUrl.searchParams.set('service', challenge.params.service)
-    tokenUrl.searchParams.set('account', options.username)
-    tokenUrl.searchParams.set('client_id', 'kubectl-imgsec')
-    const tokenAnswer = await fetchRegistry(tokenUrl, options, 'the registry token service', {authorization: basic})
-    if (tokenAnswer.status === 401 || tokenAnswer.status === 403) throw rejected(options, endpoint, tokenAnswer.status)
-    if (tokenAnswer.status !== 200) {
-      throw new UserError(`the token service of registry ${endpoint.host} (${tokenUrl.origin}) answered HTTP ${tokenAnswer.status}`)
-    }
-    let token: string | undefined
-    try {
-      const body = JSON.parse(tokenAnswer.body) as {token?: string; access_token?: string}
-      token = body.token ?? body.access_token
-    } catch {}
-    if (!token) throw new UserError(`the token service of registry ${endpoint.host} returned no token`)
-    const answer = await fetchRegistry(endpoint, options, 'the registry', {authorization: `Bearer ${token}`})
-    if (answer.status === 200) return {endpoint: endpoint.href, method: 'bearer'}
-    if (answer.status === 401 || answer.status === 403) throw rejected(options, endpoint, answer.status)
-    throw new UserError(`registry ${endpoint.host} answered HTTP ${answer.status} to the token login`)
   }
-  throw new UserError(`registry ${endpoint.host} asked for an unsupported authentication scheme "${challenge.scheme || 'none'}"`)
+  if (response.status === 404) throw new UserError(`cannot resolve ${name}: the registry has no such tag`)
+  if (response.status === 401 || response.status === 403) throw new UserError(`cannot resolve ${name}: the registry refused${credentials ? ` user "${credentials.username}"` : ' anonymous access'} (HTTP ${response.status}); give credentials with --docker-config`)
+  throw new UserError(`cannot resolve ${name}: the registry answered HTTP ${response.status}`)
 }

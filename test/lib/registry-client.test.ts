@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 
 import {UserError} from '../../src/lib/errors.js'
-import {parseAuthenticateHeader, registryEndpoint, verifyRegistryLogin} from '../../src/lib/registry-client.js'
+import {parseAuthenticateHeader, registryEndpoint, resolveTagDigest, verifyRegistryLogin} from '../../src/lib/registry-client.js'
 import {freePort, registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
 
 const USER = 'dock_user'
@@ -97,6 +97,53 @@ describe('registry-client', () => {
       const port = await freePort()
       const error = await verifyRegistryLogin({server: `http://127.0.0.1:${port}`, username: USER, password: PASSWORD}).then(() => undefined, (e: unknown) => e)
       expect((error as Error).message).to.equal(`cannot connect to the registry at http://127.0.0.1:${port}: connection refused; check --docker-server, or skip the check with --no-verify`)
+    })
+  })
+
+  describe('resolveTagDigest against a real registry', () => {
+    let basic: RunningRegistry
+    let token: RunningRegistry
+    let anonymous: RunningRegistry
+    before(async function () {
+      if (!registryBinary()) {
+        console.warn('SKIPPING resolveTagDigest tests: docker-registry is not installed (apt-get install docker-registry apache2-utils)')
+        this.skip()
+      }
+      ;[basic, token, anonymous] = await Promise.all([
+        startRegistry({users: {[USER]: PASSWORD}, tls: true}),
+        startRegistry({users: {[USER]: PASSWORD}, auth: 'token'}),
+        startRegistry({}),
+      ])
+    })
+    after(async () => {
+      await Promise.all([basic?.stop(), token?.stop(), anonymous?.stop()])
+    })
+    const credentials = {username: USER, password: PASSWORD}
+
+    it('returns the digest of a pushed docker manifest (Basic auth, TLS)', async () => {
+      const pushed = await basic.pushImage('team/app', '1.0', credentials)
+      const digest = await resolveTagDigest({registry: basic.host, repository: 'team/app', tag: '1.0'}, {caFile: basic.caFile}, credentials)
+      expect(digest).to.equal(pushed.digest)
+    })
+
+    it('returns the digest of an OCI manifest through the Bearer flow, and follows a moved tag', async () => {
+      const first = await token.pushImage('app', 'stable', credentials, {format: 'oci'})
+      expect(await resolveTagDigest({registry: token.url, repository: 'app', tag: 'stable'}, {}, credentials)).to.equal(first.digest)
+      const moved = await token.pushImage('app', 'v2', credentials, {format: 'oci'})
+      expect(moved.digest).to.not.equal(first.digest)
+      expect(await resolveTagDigest({registry: token.url, repository: 'app', tag: 'v2'}, {}, credentials)).to.equal(moved.digest)
+    })
+
+    it('works anonymously on an open registry', async () => {
+      const pushed = await anonymous.pushImage('library/nginx', '1.27')
+      expect(await resolveTagDigest({registry: anonymous.url, repository: 'library/nginx', tag: '1.27'}, {})).to.equal(pushed.digest)
+    })
+
+    it('a missing tag and refused credentials are clear errors', async () => {
+      const missing = await resolveTagDigest({registry: anonymous.host, repository: 'library/nginx', tag: 'nope'}, {}).then(() => undefined, (e: unknown) => e)
+      expect((missing as Error).message).to.match(/cannot resolve 127\.0\.0\.1:\d+\/library\/nginx:nope: the registry has no such tag/)
+      const refused = await resolveTagDigest({registry: basic.host, repository: 'team/app', tag: '1.0'}, {caFile: basic.caFile}).then(() => undefined, (e: unknown) => e)
+      expect((refused as Error).message).to.match(/refused anonymous access \(HTTP 401\); give credentials with --docker-config/)
     })
   })
 })
