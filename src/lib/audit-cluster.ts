@@ -2,7 +2,7 @@ import type {V1Pod} from '@kubernetes/client-node'
 
 import {type AuditedContainer, auditWorkload, type Finding} from './audit.js'
 import {imageTagDigestMismatch} from './checks/index.js'
-import {pullSecretServers} from './docker-config.js'
+import {type DockerCredential, pullSecretCredentials, pullSecretServers} from './docker-config.js'
 import {parseImageReference} from './image-reference.js'
 import {apiStatusOf, createKubeClient, describeApiError, type KubeClient, listAllPages} from './kube-client.js'
 import type {KubeTargetOptions} from './kubeconfig.js'
@@ -82,6 +82,7 @@ export async function auditCluster(options: {namespace?: string; allNamespaces?:
   // Pull secrets per namespace: which docker-registry secrets exist, and which each service account references.
   const namespaces = [...new Set(pods.map((pod) => pod.metadata?.namespace ?? ''))]
   const secretsByNamespace = new Map<string, Map<string, string[]> | undefined>()
+  const credentialsByNamespace = new Map<string, Map<string, DockerCredential[]>>()
   const accountsByNamespace = new Map<string, Map<string, string[]> | undefined>()
   await Promise.all(namespaces.map(async (ns) => {
     const [secrets, accounts] = await Promise.all([
@@ -89,6 +90,7 @@ export async function auditCluster(options: {namespace?: string; allNamespaces?:
       listOrEmpty(client, {resource: 'serviceaccounts', namespace: ns}, () => listAllPages((page) => client.core.listNamespacedServiceAccount({namespace: ns, ...page}))),
     ])
     secretsByNamespace.set(ns, secrets && new Map(secrets.map((s) => [s.metadata?.name ?? '', pullSecretServers(s as {type?: string; data?: Record<string, string>})])))
+    credentialsByNamespace.set(ns, new Map((secrets ?? []).map((s) => [s.metadata?.name ?? '', pullSecretCredentials(s as {type?: string; data?: Record<string, string>})])))
     accountsByNamespace.set(ns, accounts && new Map(accounts.map((a) => [a.metadata?.name ?? '', (a.imagePullSecrets ?? []).map((r) => r.name ?? '')])))
   }))
 
@@ -110,6 +112,14 @@ export async function auditCluster(options: {namespace?: string; allNamespaces?:
   const findings: Finding[] = []
   const containers: AuditedContainer[] = []
   for (const {workload, pods: workloadPods} of workloads.values()) {
+    const ns = workload.namespace ?? ''
+    const secrets = secretsByNamespace.get(ns)
+    const account = workload.podSpec.serviceAccountName ?? workload.podSpec.serviceAccount ?? 'default'
+    const names = [...new Set([
+      ...(workload.podSpec.imagePullSecrets ?? []).map((r) => r?.name ?? ''),
+      ...(accountsByNamespace.get(ns)?.get(account) ?? []),
+    ].filter(Boolean))]
+    const credentials = names.flatMap((name) => credentialsByNamespace.get(ns)?.get(name) ?? [])
     for (const pod of workloadPods) {
       const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? []), ...(pod.status?.ephemeralContainerStatuses ?? [])]
       for (const {container} of containersOf((pod.spec ?? {}) as Workload['podSpec'])) {
@@ -118,16 +128,10 @@ export async function auditCluster(options: {namespace?: string; allNamespaces?:
           container: container.name ?? '',
           image: container.image ?? '',
           runningDigest: digestOfImageId(statuses.find((s) => s.name === container.name)?.imageID),
+          credentials,
         })
       }
     }
-    const ns = workload.namespace ?? ''
-    const secrets = secretsByNamespace.get(ns)
-    const account = workload.podSpec.serviceAccountName ?? workload.podSpec.serviceAccount ?? 'default'
-    const names = [...new Set([
-      ...(workload.podSpec.imagePullSecrets ?? []).map((r) => r?.name ?? ''),
-      ...(accountsByNamespace.get(ns)?.get(account) ?? []),
-    ].filter(Boolean))]
     findings.push(...auditWorkload({
       workload,
       context: {

@@ -1,5 +1,5 @@
 import {CONTAINER_CHECKS, type AuditContext, type Check, type ContainerTarget, SEVERITIES, type Severity} from './checks/index.js'
-import {pullSecretServers} from './docker-config.js'
+import {type DockerCredential, pullSecretServers} from './docker-config.js'
 import type {ManifestObject} from './manifest-files.js'
 import {evaluateImage, type ImagePolicy} from './policy.js'
 import {containersOf, type Path, type Workload, workloadOf} from './workloads.js'
@@ -23,6 +23,8 @@ export interface AuditedContainer {
   image: string
   /** Digest the container really runs (cluster: from status.containerStatuses[].imageID). */
   runningDigest?: string
+  /** Registry credentials the pod may use (cluster: its pull secrets), for asking the registry about the image. Never printed. */
+  credentials?: DockerCredential[]
   file?: string
   line?: number
 }

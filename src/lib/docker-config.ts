@@ -153,16 +153,37 @@ export function credentialMatchesImage(server: string, image: {registry: string;
   return `/${image.repository}`.startsWith(keyPath)
 }
 
-/** Registry servers named by a `kubernetes.io/dockerconfigjson` or `kubernetes.io/dockercfg` Secret's data. */
-export function pullSecretServers(secret: {type?: string; data?: Record<string, string>}): string[] {
+/** The registry entries of a `kubernetes.io/dockerconfigjson` or legacy `kubernetes.io/dockercfg` Secret. */
+function pullSecretEntries(secret: {type?: string; data?: Record<string, string>}): Record<string, DockerConfigEntry> {
   try {
     if (secret.type === DOCKER_CONFIG_JSON_TYPE && secret.data?.[DOCKER_CONFIG_JSON_KEY]) {
-      const doc = JSON.parse(Buffer.from(secret.data[DOCKER_CONFIG_JSON_KEY], 'base64').toString('utf8')) as {auths?: Record<string, unknown>}
-      return Object.keys(doc.auths ?? {})
+      const doc = JSON.parse(Buffer.from(secret.data[DOCKER_CONFIG_JSON_KEY], 'base64').toString('utf8')) as {auths?: Record<string, DockerConfigEntry>}
+      return doc.auths ?? {}
     }
     if (secret.type === 'kubernetes.io/dockercfg' && secret.data?.['.dockercfg']) {
-      return Object.keys(JSON.parse(Buffer.from(secret.data['.dockercfg'], 'base64').toString('utf8')) as object)
+      return JSON.parse(Buffer.from(secret.data['.dockercfg'], 'base64').toString('utf8')) as Record<string, DockerConfigEntry>
     }
   } catch {}
-  return []
+  return {}
+}
+
+/** Registry servers a pull Secret has credentials for. */
+export function pullSecretServers(secret: {type?: string; data?: Record<string, string>}): string[] {
+  return Object.keys(pullSecretEntries(secret))
+}
+
+/** The credentials of a pull Secret (empty when it holds none usable). */
+export function pullSecretCredentials(secret: {type?: string; data?: Record<string, string>}): DockerCredential[] {
+  const entries = pullSecretEntries(secret)
+  if (Object.keys(entries).length === 0) return []
+  try {
+    return credentialsOf({auths: entries}, 'secret')
+  } catch {
+    return []
+  }
+}
+
+/** The first credential whose server the kubelet would use for this image. */
+export function credentialForImage(credentials: DockerCredential[], image: {registry: string; repository: string}): DockerCredential | undefined {
+  return credentials.find((credential) => credentialMatchesImage(credential.server, image))
 }

@@ -10,6 +10,14 @@ export interface ManifestObject {
   file: string
   /** Line of the field at `path` inside this object (falls back to the object's first line). */
   lineOf(path: Path): number
+  /** Where the scalar at `path` is written in the file text, and how it is quoted (for byte-exact edits). */
+  scalarAt(path: Path): ScalarLocation | undefined
+}
+
+export interface ScalarLocation {
+  start: number
+  end: number
+  style: 'plain' | 'double' | 'single' | 'other'
 }
 
 export interface ManifestReadError {
@@ -83,6 +91,12 @@ export function parseManifests(text: string, file: string): {objects: ManifestOb
           }
           return 1
         },
+        scalarAt(fieldPath: Path) {
+          const node = document.getIn([...prefix, ...fieldPath], true) as {range?: [number, number, number]; type?: string} | undefined
+          if (!node?.range || typeof (node as {value?: unknown}).value !== 'string') return undefined
+          const style = node.type === 'PLAIN' ? 'plain' : node.type === 'QUOTE_DOUBLE' ? 'double' : node.type === 'QUOTE_SINGLE' ? 'single' : 'other'
+          return {start: node.range[0], end: node.range[1], style}
+        },
       })
     }
   }
@@ -90,9 +104,10 @@ export function parseManifests(text: string, file: string): {objects: ManifestOb
 }
 
 /** Read and parse every manifest source; unreadable files and syntax errors are collected, not thrown. */
-export function readManifests(inputs: string[], readStdin: () => string): {objects: ManifestObject[]; errors: ManifestReadError[]} {
+export function readManifests(inputs: string[], readStdin: () => string): {objects: ManifestObject[]; errors: ManifestReadError[]; texts: Map<string, string>} {
   const {files, errors} = manifestFiles(inputs)
   const objects: ManifestObject[] = []
+  const texts = new Map<string, string>()
   for (const file of files) {
     let text: string
     try {
@@ -101,9 +116,10 @@ export function readManifests(inputs: string[], readStdin: () => string): {objec
       errors.push({file, message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`})
       continue
     }
+    texts.set(file === '-' ? '<stdin>' : file, text)
     const parsed = parseManifests(text, file === '-' ? '<stdin>' : file)
     objects.push(...parsed.objects)
     errors.push(...parsed.errors)
   }
-  return {objects, errors}
+  return {objects, errors, texts}
 }

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/base-command.js'
 import {SEVERITIES} from '../../lib/checks/types.js'
+import {UserError} from '../../lib/errors.js'
 import {allNamespacesFlag, debugFlag, kubeconfigFlags, namespaceFlag} from '../../lib/flags.js'
 import {AUDIT_FORMATS} from '../../lib/reporters.js'
 
@@ -35,6 +36,14 @@ Exempt a workload from a check with the annotation imgsec.io/ignore: "check-id,c
     scan: Flags.boolean({description: 'Scan each distinct image for vulnerabilities with trivy (when on PATH).', default: false}),
     severity: Flags.string({description: 'With --scan: severities trivy reports (e.g. CRITICAL,HIGH).', dependsOn: ['scan']}),
     'ignore-unfixed': Flags.boolean({description: 'With --scan: leave out vulnerabilities without a fix.', default: false, dependsOn: ['scan']}),
+    'resolve-digests': Flags.boolean({description: 'Ask the registries which digest each tag points to now (credentials: the pods\' pull secrets, or --docker-config).', default: false}),
+    'docker-config': Flags.string({description: 'docker config.json with registry credentials for --resolve-digests.'}),
+    'ca-file': Flags.string({description: 'CA certificate (PEM) of the registries, for --resolve-digests.'}),
+    'insecure-skip-tls-verify': Flags.boolean({description: "Don't check the registries' TLS certificates (--resolve-digests).", default: false}),
+    fix: Flags.boolean({description: 'With -f: write copies of the files with every image pinned by digest (implies --resolve-digests).', default: false}),
+    'fix-dir': Flags.string({description: 'Where --fix writes the copies (mirroring the input paths).', default: 'imgsec-fixed'}),
+    'in-place': Flags.boolean({description: 'With --fix: edit the files themselves, after a backup.', default: false, dependsOn: ['fix']}),
+    'backup-dir': Flags.string({description: 'Where --fix --in-place keeps backups.', default: '.imgsec-backups'}),
     'fail-on': Flags.option({description: 'Lowest severity that makes the exit code 3.', options: [...SEVERITIES, 'none'] as const, default: 'high' as const})(),
     ...kubeconfigFlags,
     debug: debugFlag,
@@ -42,6 +51,7 @@ Exempt a workload from a check with the annotation imgsec.io/ignore: "check-id,c
 
   async run(): Promise<void> {
     const {flags} = await this.parse(AuditImages)
+    if (flags.fix && !flags.filename) throw new UserError('--fix edits manifest files: pass them with -f FILE|DIR')
     const {runImageAudit} = await import('../../lib/audit-run.js')
     const result = await runImageAudit({
       files: flags.filename,
@@ -51,6 +61,8 @@ Exempt a workload from a check with the annotation imgsec.io/ignore: "check-id,c
       policyFile: flags.policy,
       allowedRegistries: flags['allowed-registries']?.split(',').map((s) => s.trim()).filter(Boolean),
       requireDigest: flags['require-digest'],
+      resolveDigests: flags['resolve-digests'] || flags.fix ? {dockerConfig: flags['docker-config'], caFile: flags['ca-file'], insecureSkipTlsVerify: flags['insecure-skip-tls-verify']} : undefined,
+      fix: flags.fix ? {dir: flags['fix-dir'], inPlace: flags['in-place'], backupDir: flags['backup-dir']} : undefined,
       scan: flags.scan ? {severity: flags.severity, ignoreUnfixed: flags['ignore-unfixed']} : undefined,
       kube: flags,
     })
@@ -60,6 +72,7 @@ Exempt a workload from a check with the annotation imgsec.io/ignore: "check-id,c
       workloads: result.workloads,
       version: this.config.version,
     }))
+    for (const change of result.changes) process.stderr.write(`${change}\n`)
     for (const notice of result.notices) process.stderr.write(`warning: ${notice}\n`)
     for (const error of result.errors) this.printError(`${error.file}${error.line ? `:${error.line}` : ''}: ${error.message}`)
     if (result.errors.length > 0) this.exit(AUDIT_EXIT.usage)

@@ -1,0 +1,46 @@
+import {closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync, chownSync, chmodSync} from 'node:fs'
+import path from 'node:path'
+import {randomBytes} from 'node:crypto'
+
+/**
+ * Replace `file` with `content` atomically: write a temporary dot-file in the same directory
+ * (rename is atomic only within one filesystem, and the kubelet skips dot-files in its manifest
+ * directory), fsync it, rename it over the target, fsync the directory. The original's mode and
+ * owner are kept; the temporary file is removed on every failure path.
+ */
+export function writeFileAtomic(file: string, content: string | Buffer, options: {mode?: number} = {}): void {
+  const dir = path.dirname(path.resolve(file))
+  const temp = path.join(dir, `.${path.basename(file)}.imgsec-${randomBytes(6).toString('hex')}.tmp`)
+  let existing: {mode: number; uid: number; gid: number} | undefined
+  try {
+    const stat = statSync(file)
+    existing = {mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid}
+  } catch {}
+  const mode = options.mode ?? existing?.mode ?? 0o644
+  let fd: number | undefined
+  try {
+    fd = openSync(temp, 'wx', mode)
+    const buffer = typeof content === 'string' ? Buffer.from(content, 'utf8') : content
+    let offset = 0
+    while (offset < buffer.length) offset += writeSync(fd, buffer, offset, buffer.length - offset)
+    fsyncSync(fd)
+    closeSync(fd)
+    fd = undefined
+    // openSync's mode is filtered by the umask; set it exactly.
+    chmodSync(temp, mode)
+    if (existing && process.getuid?.() === 0) chownSync(temp, existing.uid, existing.gid)
+    renameSync(temp, file)
+  } catch (error) {
+    if (fd !== undefined) closeSync(fd)
+    try {
+      unlinkSync(temp)
+    } catch {}
+    throw error
+  }
+  const dirFd = openSync(dir, 'r')
+  try {
+    fsyncSync(dirFd)
+  } finally {
+    closeSync(dirFd)
+  }
+}
