@@ -56,12 +56,21 @@ export abstract class BaseCommand extends Command {
     }
     if (error instanceof Errors.CLIError) {
       // Flag parsing mistakes (unknown flag, missing value, bad option): one line plus where to look.
-      const first = error.message.split('\n')[0]
-      this.printError(`${first}\nSee 'kubectl imgsec ${this.id ?? ''} --help'.`)
+      this.printError(`${describeParseError(error.message)}\nSee 'kubectl imgsec ${this.id ?? ''} --help'.`)
       this.exit(1)
     }
     this.printError(`${error.message.split('\n')[0]}${this.debugEnabled ? '' : ' (run again with --debug for details)'}`)
     this.printDebug(error.stack)
     this.exit(1)
   }
+}
+
+/** oclif's parse errors span several lines ("The following error occurred:\n  --a cannot …"); make them one. */
+export function describeParseError(message: string): string {
+  // eslint-disable-next-line no-control-regex -- oclif colours parts of the message on a TTY
+  const text = message.replace(/\u001B\[[0-9;]*m/g, '').replace(/\n+See more help with --help\s*$/, '')
+  const [first = '', ...rest] = text.split('\n').map((line) => line.trim().replace(/\s{2,}/g, ' ')).filter(Boolean)
+  if (rest.length === 0) return first
+  if (/^The following errors? occurred:$/.test(first)) return rest.join('; ')
+  return `${first.replace(/:$/, '')}: ${rest.join('; ')}`
 }
