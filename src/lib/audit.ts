@@ -1,5 +1,6 @@
 import {CONTAINER_CHECKS, type AuditContext, type Check, type ContainerTarget, SEVERITIES, type Severity} from './checks/index.js'
 import {type DockerCredential, pullSecretServers} from './docker-config.js'
+import {globToRegExp} from './glob.js'
 import type {ManifestObject} from './manifest-files.js'
 import {evaluateImage, type ImagePolicy} from './policy.js'
 import {containersOf, type Path, type Workload, workloadOf} from './workloads.js'
@@ -47,6 +48,16 @@ export function isIgnoredByAnnotation(annotations: Record<string, string>, conta
   return value.split(',').map((entry) => entry.trim()).some((entry) => entry === checkId || entry === `${container}/${checkId}` || entry === '*' || entry === `${container}/*`)
 }
 
+function globMatches(pattern: string | undefined, value: string | undefined): boolean {
+  if (pattern === undefined) return true
+  return globToRegExp(pattern).test(value ?? '')
+}
+
+/** Is this finding accepted by an `exemptions` entry of the policy file? */
+export function isExemptByPolicy(exemptions: ImagePolicy['exemptions'], workload: Workload, container: string, checkId: string): boolean {
+  return exemptions.some((e) => e.check === checkId && globMatches(e.namespace, workload.namespace) && globMatches(e.kind, workload.kind) && globMatches(e.name, workload.name) && globMatches(e.container, container))
+}
+
 export interface WorkloadUnit {
   workload: Workload
   context: AuditContext
@@ -67,6 +78,7 @@ export function auditWorkload(unit: WorkloadUnit, checks: readonly Check[] = CON
     const name = typeof container.name === 'string' ? container.name : `${field}[${index}]`
     for (const check of checks) {
       if (allowSelfExemption && isIgnoredByAnnotation(workload.annotations, name, check.id)) continue
+      if (isExemptByPolicy(context.policy.exemptions, workload, name, check.id)) continue
       for (const result of check.run(target, context)) {
         const {message, severity} = typeof result === 'string' ? {message: result, severity: check.severity} : result
         const location = unit.locate?.([...workload.podSpecPath, field, index, ...(check.id.startsWith('image-') ? ['image'] : [])])

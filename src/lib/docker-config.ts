@@ -1,6 +1,7 @@
 import {createHash} from 'node:crypto'
 
 import {UserError} from './errors.js'
+import {globToRegExp} from './glob.js'
 
 /** kubectl's default --docker-server: the legacy Docker Hub index URL the kubelet keyring matches Docker Hub images with. */
 export const DEFAULT_DOCKER_SERVER = 'https://index.docker.io/v1/'
@@ -118,8 +119,7 @@ function sortedObject(record: Record<string, string>): Record<string, string> {
 const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io'])
 
 function globComponentMatches(pattern: string, value: string): boolean {
-  const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^.]*')}$`)
-  return regex.test(value)
+  return globToRegExp(pattern, '[^.]*').test(value)
 }
 
 /**

@@ -2,6 +2,7 @@ import {readFileSync} from 'node:fs'
 import {parseDocument} from 'yaml'
 
 import {UserError} from './errors.js'
+import {globToRegExp} from './glob.js'
 import {DOCKER_HUB, effectiveTag, type ImageReference, ImageReferenceError, imageName, normalizeImageReference, parseImageReference} from './image-reference.js'
 
 /**
@@ -25,6 +26,18 @@ export interface ImagePolicy {
   breakGlass: boolean
   /** Let workloads exempt themselves with the `imgsec.io/ignore` annotation (audit). */
   allowAnnotationExemptions: boolean
+  /** Audit findings the policy owner accepts: a check, optionally narrowed to a namespace, kind, name or container (globs with *). */
+  exemptions: AuditExemption[]
+}
+
+export interface AuditExemption {
+  check: string
+  namespace?: string
+  kind?: string
+  name?: string
+  container?: string
+  /** Why it is accepted: required, so that the exemption explains itself in review. */
+  reason: string
 }
 
 export const DEFAULT_POLICY: ImagePolicy = Object.freeze({
@@ -37,6 +50,7 @@ export const DEFAULT_POLICY: ImagePolicy = Object.freeze({
   privateRegistries: [],
   breakGlass: true,
   allowAnnotationExemptions: true,
+  exemptions: [],
 }) as ImagePolicy
 
 export type PolicyRuleId = 'image-reference-invalid' | 'image-tag-latest' | 'image-tag-missing' | 'image-digest-missing' | 'image-registry-not-allowed'
@@ -99,7 +113,7 @@ export function registryMatches(pattern: string, ref: ImageReference): boolean {
 
 /** Glob match where `*` is any run of characters (including '/'), on the normalised reference or the written one. */
 export function imagePatternMatches(pattern: string, image: string, ref?: ImageReference): boolean {
-  const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`)
+  const regex = globToRegExp(pattern)
   if (regex.test(image)) return true
   if (!ref) return false
   return regex.test(normalizeImageReference(ref)) || regex.test(imageName(ref))
@@ -139,7 +153,7 @@ export function evaluateImage(image: string, context: ImageContext, policy: Imag
   return {image, allowed: violations.length === 0, reference, violations}
 }
 
-const POLICY_KEYS = new Set(['apiVersion', 'kind', 'allowedRegistries', 'denyLatest', 'denyUntagged', 'requireDigest', 'exemptNamespaces', 'exemptImages', 'privateRegistries', 'breakGlass', 'allowAnnotationExemptions'])
+const POLICY_KEYS = new Set(['apiVersion', 'kind', 'allowedRegistries', 'denyLatest', 'denyUntagged', 'requireDigest', 'exemptNamespaces', 'exemptImages', 'privateRegistries', 'breakGlass', 'allowAnnotationExemptions', 'exemptions'])
 export const POLICY_API_VERSION = 'imgsec.io/v1alpha1'
 export const POLICY_KIND = 'ImagePolicy'
 
@@ -194,6 +208,35 @@ export function validatePolicy(doc: unknown, source: string, where: (path: Array
   if (exemptNamespaces) policy.exemptNamespaces = exemptNamespaces
   const exemptImages = stringList('exemptImages')
   if (exemptImages) policy.exemptImages = exemptImages
+  if (record.exemptions !== undefined && record.exemptions !== null) {
+    if (!Array.isArray(record.exemptions)) problem(['exemptions'], 'must be a list of {check, namespace?, kind?, name?, container?, reason}')
+    else {
+      policy.exemptions = record.exemptions.flatMap((entry: unknown, index: number) => {
+        if (!entry || typeof entry !== 'object' || Array.isArray(entry)) {
+          problem(['exemptions', index], 'must be a mapping {check, namespace?, kind?, name?, container?, reason}')
+          return []
+        }
+        const fields = entry as Record<string, unknown>
+        let ok = true
+        for (const key of Object.keys(fields)) {
+          if (!['check', 'namespace', 'kind', 'name', 'container', 'reason'].includes(key)) {
+            problem(['exemptions', index, key], 'unknown field; known: check, namespace, kind, name, container, reason')
+            ok = false
+          } else if (typeof fields[key] !== 'string' || fields[key] === '') {
+            problem(['exemptions', index, key], 'must be a non-empty string')
+            ok = false
+          }
+        }
+        for (const key of ['check', 'reason']) {
+          if (fields[key] === undefined) {
+            problem(['exemptions', index], `needs "${key}"`)
+            ok = false
+          }
+        }
+        return ok ? [fields as unknown as AuditExemption] : []
+      })
+    }
+  }
   if (problems.length > 0) {
     throw new UserError(`invalid image policy:\n  ${problems.join('\n  ')}`)
   }

@@ -119,6 +119,20 @@ describe('policy', () => {
       expect(message).to.contain(`${file}:6: colour: unknown field`)
     })
 
+    it('validates exemptions: check and reason required, known string fields only', () => {
+      const file = write('exemptions.yaml', 'exemptions:\n- {check: image-tag-latest, namespace: legacy, reason: "vendor image, ticket SEC-12"}\n- {check: privileged}\n- {check: run-as-root, reason: x, team: a}\n')
+      let message = ''
+      try {
+        loadPolicyFile(file)
+      } catch (error) {
+        message = (error as Error).message
+      }
+      expect(message).to.contain(`${file}:3: exemptions[1]: needs "reason"`)
+      expect(message).to.contain(`${file}:4: exemptions[2].team: unknown field`)
+      const ok = write('exemptions-ok.yaml', 'exemptions:\n- {check: image-tag-latest, namespace: legacy, reason: "vendor image"}\n')
+      expect(loadPolicyFile(ok).exemptions).to.deep.equal([{check: 'image-tag-latest', namespace: 'legacy', reason: 'vendor image'}])
+    })
+
     it('names the file and line of a YAML syntax error', () => {
       const file = write('syntax.yaml', 'allowedRegistries: [docker.io\n')
       expect(() => loadPolicyFile(file)).to.throw(UserError, new RegExp(`--policy "${file.replaceAll('/', '\\/')}" is not valid YAML \\(line \\d+\\)`))

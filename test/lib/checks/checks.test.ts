@@ -89,6 +89,21 @@ describe('audit checks', () => {
     })
   })
 
+  describe('exemptions in the policy file', () => {
+    const spec = withContainer({image: 'nginx:latest', imagePullPolicy: 'Always'})
+    const exempt = (entry: Record<string, string>) => checksOf(audit(spec, {policy: {exemptions: [{reason: 'accepted risk', ...entry} as never]}}))
+    it('match by check, narrowed by namespace, kind, name and container (globs)', () => {
+      expect(exempt({check: 'image-tag-latest'})).to.deep.equal(['image-digest-missing'])
+      expect(exempt({check: 'image-tag-latest', namespace: 'def*', kind: 'Deployment', name: 'web', container: 'app'})).to.deep.equal(['image-digest-missing'])
+      expect(exempt({check: 'image-tag-latest', namespace: 'prod'})).to.deep.equal(['image-tag-latest', 'image-digest-missing'])
+      expect(exempt({check: 'image-tag-latest', container: 'sidecar'})).to.deep.equal(['image-tag-latest', 'image-digest-missing'])
+    })
+    it('apply even when annotation self-exemption is forbidden', () => {
+      const findings = audit(spec, {policy: {allowAnnotationExemptions: false, exemptions: [{check: 'image-digest-missing', reason: 'r'}]}, annotations: {'imgsec.io/ignore': 'image-tag-latest'}})
+      expect(checksOf(findings)).to.deep.equal(['image-tag-latest'])
+    })
+  })
+
   describe('effectivePullPolicy (Kubernetes defaulting)', () => {
     const cases: Array<[string | undefined, string | undefined, string | undefined, string]> = [
       [undefined, undefined, undefined, 'Always'],
