@@ -1,4 +1,4 @@
-import type {V1Pod} from '@kubernetes/client-node'
+import type {V1Pod, V1Secret, V1ServiceAccount} from '@kubernetes/client-node'
 
 import {type AuditedContainer, auditWorkload, type Finding} from './audit.js'
 import {imageTagDigestMismatch} from './checks/index.js'
@@ -84,15 +84,36 @@ export async function auditCluster(options: {namespace?: string; allNamespaces?:
   const secretsByNamespace = new Map<string, Map<string, string[]> | undefined>()
   const credentialsByNamespace = new Map<string, Map<string, DockerCredential[]>>()
   const accountsByNamespace = new Map<string, Map<string, string[]> | undefined>()
-  await Promise.all(namespaces.map(async (ns) => {
-    const [secrets, accounts] = await Promise.all([
-      listOrEmpty(client, {resource: 'secrets', namespace: ns}, () => listAllPages((page) => client.core.listNamespacedSecret({namespace: ns, ...page}))),
-      listOrEmpty(client, {resource: 'serviceaccounts', namespace: ns}, () => listAllPages((page) => client.core.listNamespacedServiceAccount({namespace: ns, ...page}))),
-    ])
+  const record = (ns: string, secrets: V1Secret[] | undefined, accounts: V1ServiceAccount[] | undefined) => {
     secretsByNamespace.set(ns, secrets && new Map(secrets.map((s) => [s.metadata?.name ?? '', pullSecretServers(s as {type?: string; data?: Record<string, string>})])))
     credentialsByNamespace.set(ns, new Map((secrets ?? []).map((s) => [s.metadata?.name ?? '', pullSecretCredentials(s as {type?: string; data?: Record<string, string>})])))
     accountsByNamespace.set(ns, accounts && new Map(accounts.map((a) => [a.metadata?.name ?? '', (a.imagePullSecrets ?? []).map((r) => r.name ?? '')])))
-  }))
+  }
+  if (namespace) {
+    record(namespace, ...await Promise.all([
+      listOrEmpty(client, {resource: 'secrets', namespace}, () => listAllPages((page) => client.core.listNamespacedSecret({namespace, ...page}))),
+      listOrEmpty(client, {resource: 'serviceaccounts', namespace}, () => listAllPages((page) => client.core.listNamespacedServiceAccount({namespace, ...page}))),
+    ]))
+  } else {
+    // One paginated list across the cluster instead of two requests per namespace.
+    const [secrets, accounts] = await Promise.all([
+      listOrEmpty(client, {resource: 'secrets'}, () => listAllPages((page) => client.core.listSecretForAllNamespaces(page))),
+      listOrEmpty(client, {resource: 'serviceaccounts'}, () => listAllPages((page) => client.core.listServiceAccountForAllNamespaces(page))),
+    ])
+    const byNamespace = <T extends {metadata?: {namespace?: string}}>(items: T[] | undefined) => {
+      const groups = new Map<string, T[]>()
+      for (const item of items ?? []) {
+        const ns = item.metadata?.namespace ?? ''
+        const group = groups.get(ns)
+        if (group) group.push(item)
+        else groups.set(ns, [item])
+      }
+      return groups
+    }
+    const secretGroups = byNamespace(secrets)
+    const accountGroups = byNamespace(accounts)
+    for (const ns of namespaces) record(ns, secrets && (secretGroups.get(ns) ?? []), accounts && (accountGroups.get(ns) ?? []))
+  }
 
   const workloads = new Map<string, {workload: Workload; pods: V1Pod[]}>()
   for (const pod of pods) {
