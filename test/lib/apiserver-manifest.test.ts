@@ -88,7 +88,7 @@ describe('apiserver-manifest', () => {
       const {removed, added} = changedLines(original, result.text)
       expect(removed).to.have.length(1)
       expect(removed[0]).to.contain('args: [')
-      expect(added[0]).to.equal('            args: ["--advertise-address=10.0.0.10", "--disable-admission-plugins=PodNodeSelector", \'--authorization-mode=Node,RBAC\', "--enable-admission-plugins=ImagePolicyWebhook", "--admission-control-config-file=/etc/kubernetes/imgsec/admission-configuration.yaml"]')
+      expect(added[0]).to.equal('            args: ["--advertise-address=10.0.0.10", "--disable-admission-plugins=PodNodeSelector", \'--authorization-mode=Node,RBAC\', \'--enable-admission-plugins=ImagePolicyWebhook\', \'--admission-control-config-file=/etc/kubernetes/imgsec/admission-configuration.yaml\']')
       expect(added.slice(1)).to.deep.equal([
         '                -   mountPath: /etc/kubernetes/imgsec',
         '                    name: imgsec-imgsec',
