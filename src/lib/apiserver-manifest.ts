@@ -142,8 +142,16 @@ function appendScalar(text: string, seq: YAMLSeq, value: string): string {
   return text.slice(0, insertAt) + newline + `${prefix}${renderScalar(value, like?.type === 'PLAIN' ? undefined : like)}\n` + text.slice(insertAt)
 }
 
-/** Append a block mapping item (lines of `key: value`, nested with the document's indent) to a block sequence. */
-function appendMapping(text: string, seq: YAMLSeq, lines: string[]): string {
+/** The document's indentation step, read off the first nested mapping under `metadata` (2 by default). */
+function indentStep(text: string, doc: Document.Parsed): number {
+  const metadata = doc.get('metadata', true)
+  const first = isMap(metadata) ? (metadata.items[0]?.key as Node | undefined) : undefined
+  if (!first?.range || !isMap(metadata) || metadata.flow) return 2
+  return first.range[0] - lineStart(text, first.range[0]) || 2
+}
+
+/** Append a block mapping item to a block sequence; `lines` are written with 2-space nesting and re-indented to the document's step. */
+function appendMapping(text: string, seq: YAMLSeq, lines: string[], step: number): string {
   const last = seq.items[seq.items.length - 1] as Node | undefined
   if (!last || isFlow(seq)) throw new UserError('cannot add to an empty or flow-style list in the manifest; add the volume by hand')
   const dash = dashOffset(text, last.range![0])
@@ -151,7 +159,11 @@ function appendMapping(text: string, seq: YAMLSeq, lines: string[]): string {
   const prefix = text.slice(start, last.range![0])
   const continuation = ' '.repeat(prefix.length)
   const insertAt = lineEnd(text, last.range![1] - 1)
-  const block = lines.map((line, i) => (i === 0 ? prefix : continuation) + line).join('\n') + '\n'
+  const reindent = (line: string) => {
+    const depth = (line.length - line.trimStart().length) / 2
+    return ' '.repeat(depth * step) + line.trimStart()
+  }
+  const block = lines.map((line, i) => (i === 0 ? prefix : continuation) + reindent(line)).join('\n') + '\n'
   return text.slice(0, insertAt) + block + text.slice(insertAt)
 }
 
@@ -274,7 +286,8 @@ export function editApiserverManifest(original: string, edit: ApiserverEdit, sou
       {seq: volumes, lines: ['hostPath:', `  path: ${renderScalar(dir)}`, '  type: DirectoryOrCreate', `name: ${name}`]},
       {seq: mountSeq, lines: [`mountPath: ${renderScalar(dir)}`, `name: ${name}`, 'readOnly: true']},
     ].sort((a, b) => b.seq.range![0] - a.seq.range![0])
-    for (const {seq, lines} of edits) text = appendMapping(text, seq, lines)
+    const step = indentStep(text, located.doc)
+    for (const {seq, lines} of edits) text = appendMapping(text, seq, lines, step)
     changes.push(`mount ${dir} read-only as volume ${name}`)
     addedVolumes.push(name)
   }
