@@ -1,6 +1,8 @@
-import {closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync, chownSync, chmodSync} from 'node:fs'
-import path from 'node:path'
 import {randomBytes} from 'node:crypto'
+import {chmodSync, chownSync, closeSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
+import path from 'node:path'
+
+import {crashPoint} from './test-hooks.js'
 
 /**
  * Replace `file` with `content` atomically: write a temporary dot-file in the same directory
@@ -10,7 +12,14 @@ import {randomBytes} from 'node:crypto'
  */
 export function writeFileAtomic(file: string, content: string | Buffer, options: {mode?: number} = {}): void {
   const dir = path.dirname(path.resolve(file))
-  const temp = path.join(dir, `.${path.basename(file)}.imgsec-${randomBytes(6).toString('hex')}.tmp`)
+  const tempPrefix = `.${path.basename(file)}.imgsec-`
+  // A temporary file left by a killed run (the kubelet ignores it, being a dot-file) is cleaned up now.
+  for (const stale of readdirSync(dir).filter((name) => name.startsWith(tempPrefix) && name.endsWith('.tmp'))) {
+    try {
+      unlinkSync(path.join(dir, stale))
+    } catch {}
+  }
+  const temp = path.join(dir, `${tempPrefix}${randomBytes(6).toString('hex')}.tmp`)
   let existing: {mode: number; uid: number; gid: number} | undefined
   try {
     const stat = statSync(file)
@@ -20,16 +29,23 @@ export function writeFileAtomic(file: string, content: string | Buffer, options:
   let fd: number | undefined
   try {
     fd = openSync(temp, 'wx', mode)
+    crashPoint('atomic-write:opened')
     const buffer = typeof content === 'string' ? Buffer.from(content, 'utf8') : content
     let offset = 0
+    const half = Math.floor(buffer.length / 2)
+    offset += writeSync(fd, buffer, 0, half)
+    crashPoint('atomic-write:half-written')
     while (offset < buffer.length) offset += writeSync(fd, buffer, offset, buffer.length - offset)
     fsyncSync(fd)
+    crashPoint('atomic-write:synced')
     closeSync(fd)
     fd = undefined
     // openSync's mode is filtered by the umask; set it exactly.
     chmodSync(temp, mode)
     if (existing && process.getuid?.() === 0) chownSync(temp, existing.uid, existing.gid)
+    crashPoint('atomic-write:before-rename')
     renameSync(temp, file)
+    crashPoint('atomic-write:renamed')
   } catch (error) {
     if (fd !== undefined) closeSync(fd)
     try {
