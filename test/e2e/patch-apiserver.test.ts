@@ -1,0 +1,243 @@
+import {expect} from 'chai'
+import {chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {createServer, type Server} from 'node:https'
+import type {AddressInfo} from 'node:net'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {ROOT, runCli} from '../support/cli.js'
+import {createTestCa, type TestCa} from '../support/tls.js'
+
+const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'kube-apiserver.kubeadm-1.32.yaml')
+const ORIGINAL = readFileSync(FIXTURE, 'utf8')
+
+interface ControlPlane {
+  dir: string
+  manifest: string
+  backupDir: string
+  configDir: string
+  admissionConfig: string
+  webhookKubeconfig: string
+  base: string[]
+}
+
+describe('patch-apiserver (built CLI)', () => {
+  let ca: TestCa
+  let backend: Server
+  let backendPort: number
+  let wrongNameCert: {certFile: string; keyFile: string}
+  before(async () => {
+    ca = await createTestCa()
+    const serving = await ca.issue({cn: 'imgsec-webhook', ipAddresses: ['127.0.0.1'], dnsNames: ['localhost']})
+    wrongNameCert = await ca.issue({cn: 'other', dnsNames: ['other.example.com']})
+    backend = createServer({cert: serving.certPem, key: serving.keyPem}, (_req, res) => res.end('{}'))
+    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve))
+    backendPort = (backend.address() as AddressInfo).port
+  })
+  after(() => backend?.close())
+
+  async function controlPlane(options: {imagePolicy?: Record<string, unknown>; server?: string; kubeconfigExtra?: string} = {}): Promise<ControlPlane> {
+    const dir = mkdtempSync(path.join(tmpdir(), 'imgsec-cp-'))
+    const manifests = path.join(dir, 'manifests')
+    const configDir = path.join(dir, 'imgsec')
+    mkdirSync(manifests)
+    mkdirSync(configDir)
+    const manifest = path.join(manifests, 'kube-apiserver.yaml')
+    copyFileSync(FIXTURE, manifest)
+    chmodSync(manifest, 0o600)
+    const client = await ca.issue({cn: 'kube-apiserver'})
+    const webhookKubeconfig = path.join(configDir, 'webhook.kubeconfig')
+    writeFileSync(webhookKubeconfig, [
+      'apiVersion: v1', 'kind: Config',
+      `clusters: [{name: backend, cluster: {certificate-authority: ${ca.caCertFile}, server: "${options.server ?? `https://127.0.0.1:${backendPort}/image_policy`}"}}]`,
+      `users: [{name: apiserver, user: {client-certificate: ${client.certFile}, client-key: ${client.keyFile}}}]`,
+      options.kubeconfigExtra ?? 'contexts: [{name: image-policy, context: {cluster: backend, user: apiserver}}]\ncurrent-context: image-policy',
+      '',
+    ].join('\n'))
+    const imagePolicy = {kubeConfigFile: webhookKubeconfig, allowTTL: 50, denyTTL: 50, retryBackoff: 500, defaultAllow: false, ...options.imagePolicy}
+    const admissionConfig = path.join(configDir, 'admission-configuration.yaml')
+    writeFileSync(admissionConfig, `apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: ImagePolicyWebhook\n  configuration:\n    imagePolicy: ${JSON.stringify(imagePolicy)}\n`)
+    const backupDir = path.join(dir, 'backups')
+    return {dir, manifest, backupDir, configDir, admissionConfig, webhookKubeconfig, base: ['patch-apiserver', '--manifest', manifest, '--backup-dir', backupDir]}
+  }
+  const enable = (cp: ControlPlane) => [...cp.base, '--enable-plugins', 'ImagePolicyWebhook', '--admission-config', cp.admissionConfig]
+
+  it('--dry-run prints a unified diff and writes nothing', async () => {
+    const cp = await controlPlane()
+    const mtime = statSync(cp.manifest).mtimeMs
+    const result = await runCli([...enable(cp), '--dry-run'])
+    expect(result.code, result.stderr).to.equal(0)
+    expect(result.stdout).to.match(new RegExp(`^--- ${cp.manifest.replaceAll('.', '\\.')}\\n\\+\\+\\+ `))
+    expect(result.stdout).to.contain('-    - --enable-admission-plugins=NodeRestriction\n+    - --enable-admission-plugins=NodeRestriction,ImagePolicyWebhook\n')
+    expect(result.stdout).to.contain(`+    - --admission-control-config-file=${cp.admissionConfig}\n`)
+    expect(readFileSync(cp.manifest, 'utf8')).to.equal(ORIGINAL)
+    expect(statSync(cp.manifest).mtimeMs).to.equal(mtime)
+    expect(existsSync(cp.backupDir)).to.equal(false)
+  })
+
+  it('patches, backs up outside the manifests dir, keeps the mode; the second run writes nothing', async () => {
+    const cp = await controlPlane()
+    const first = await runCli(enable(cp))
+    expect(first.code, first.stderr).to.equal(0)
+    expect(first.stdout).to.contain(`patched ${cp.manifest}:`)
+    const patched = readFileSync(cp.manifest, 'utf8')
+    expect(patched).to.contain('--enable-admission-plugins=NodeRestriction,ImagePolicyWebhook')
+    expect(patched).to.contain(`- mountPath: ${cp.configDir}\n`)
+    expect(statSync(cp.manifest).mode & 0o777).to.equal(0o600)
+    expect(readdirSync(path.dirname(cp.manifest))).to.deep.equal(['kube-apiserver.yaml'])
+    expect(statSync(cp.backupDir).mode & 0o777).to.equal(0o700)
+    const index = readFileSync(path.join(cp.backupDir, 'index.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    expect(index).to.have.length(1)
+    expect(readFileSync(index[0].backup, 'utf8')).to.equal(ORIGINAL)
+    expect(statSync(index[0].backup).mode & 0o777).to.equal(0o600)
+    expect(index[0].command).to.contain('patch-apiserver')
+
+    const second = await runCli(enable(cp))
+    expect(second.code).to.equal(0)
+    expect(second.stdout).to.equal(`${cp.manifest} already configured: nothing written\n`)
+    expect(readFileSync(cp.manifest, 'utf8')).to.equal(patched)
+    expect(readFileSync(path.join(cp.backupDir, 'index.jsonl'), 'utf8').trim().split('\n')).to.have.length(1)
+  })
+
+  it('--restore puts the original bytes back (backing up the current file); --list-backups -o json lists them', async () => {
+    const cp = await controlPlane()
+    await runCli(enable(cp))
+    const restore = await runCli([...cp.base, '--restore'])
+    expect(restore.code, restore.stderr).to.equal(0)
+    expect(readFileSync(cp.manifest, 'utf8')).to.equal(ORIGINAL)
+    const listed = JSON.parse((await runCli([...cp.base, '--list-backups', '-o', 'json'])).stdout)
+    expect(listed).to.have.length(2)
+    expect(readFileSync(listed[1].backup, 'utf8')).to.contain('ImagePolicyWebhook')
+    const again = await runCli([...cp.base, `--restore=${path.basename(listed[1].backup)}`])
+    expect(again.code, again.stderr).to.equal(0)
+    expect(readFileSync(cp.manifest, 'utf8')).to.equal(readFileSync(listed[1].backup, 'utf8'))
+  })
+
+  it('merges into an existing --admission-control-config-file instead of replacing it', async () => {
+    const cp = await controlPlane()
+    const existing = path.join(cp.dir, 'pki-admission.yaml')
+    const existingText = '# cluster admission config\napiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: EventRateLimit\n  path: eventconfig.yaml\n'
+    writeFileSync(existing, existingText)
+    writeFileSync(path.join(cp.dir, 'eventconfig.yaml'), 'apiVersion: eventratelimit.admission.k8s.io/v1alpha1\nkind: Configuration\nlimits: [{type: Server, qps: 50, burst: 100}]\n')
+    writeFileSync(cp.manifest, ORIGINAL.replace('    - --enable-admission-plugins=NodeRestriction', `    - --admission-control-config-file=${existing}\n    - --enable-admission-plugins=NodeRestriction,EventRateLimit`))
+    const result = await runCli(enable(cp))
+    expect(result.code, result.stderr).to.equal(0)
+    expect(result.stdout).to.contain(`merge the ImagePolicyWebhook entry into ${existing}`)
+    const merged = readFileSync(existing, 'utf8')
+    expect(merged).to.contain('# cluster admission config')
+    expect(merged).to.contain('- name: EventRateLimit\n  path: eventconfig.yaml\n')
+    expect(merged).to.contain('- name: ImagePolicyWebhook')
+    const manifest = readFileSync(cp.manifest, 'utf8')
+    expect(manifest).to.contain(`--admission-control-config-file=${existing}`)
+    expect(manifest).to.contain('--enable-admission-plugins=NodeRestriction,EventRateLimit,ImagePolicyWebhook')
+    const backups = readFileSync(path.join(cp.backupDir, 'index.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    expect(backups.map((b: {file: string}) => b.file)).to.deep.equal([existing, cp.manifest])
+    expect(readFileSync(backups[0].backup, 'utf8')).to.equal(existingText)
+  })
+
+  describe('preflight: refuses what the API server would reject, writes nothing', () => {
+    const cases: Array<{title: string; setup: Parameters<typeof controlPlane>[0]; error: RegExp}> = [
+      {title: 'allowTTL out of range', setup: {imagePolicy: {allowTTL: 0}}, error: /imagePolicy\.allowTTL must be an integer number of seconds in 1–1800, not 0/},
+      {title: 'retryBackoff too large', setup: {imagePolicy: {retryBackoff: 300001}}, error: /imagePolicy\.retryBackoff must be an integer number of milliseconds in 1–300000/},
+      {title: 'defaultAllow not a boolean', setup: {imagePolicy: {defaultAllow: 'no'}}, error: /imagePolicy\.defaultAllow must be true or false, not "no"/},
+      {title: 'relative kubeConfigFile', setup: {imagePolicy: {kubeConfigFile: 'webhook.kubeconfig'}}, error: /kubeConfigFile "webhook\.kubeconfig" must be an absolute path/},
+      {title: 'webhook kubeconfig without contexts', setup: {kubeconfigExtra: ''}, error: /no contexts .*; no current-context/},
+      {title: 'serving certificate does not cover the server host', setup: {server: 'https://localhost:PORT/image_policy'}, error: /does not cover localhost/},
+    ]
+    for (const {title, setup, error} of cases) {
+      it(title, async () => {
+        const cp = await controlPlane(setup)
+        if (setup?.server) {
+          // A backend whose certificate names another host.
+          const other = createServer({cert: readFileSync(wrongNameCert.certFile), key: readFileSync(wrongNameCert.keyFile)})
+          await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve))
+          const port = (other.address() as AddressInfo).port
+          writeFileSync(cp.webhookKubeconfig, readFileSync(cp.webhookKubeconfig, 'utf8').replace('PORT', String(port)))
+          try {
+            const result = await runCli(enable(cp))
+            expect(result.code).to.equal(1)
+            expect(result.stderr).to.match(error)
+            const forced = await runCli([...enable(cp), '--force'])
+            expect(forced.code, forced.stderr).to.equal(0)
+            expect(forced.stderr).to.contain('warning: forced despite:')
+          } finally {
+            other.close()
+          }
+          return
+        }
+        const result = await runCli(enable(cp))
+        expect(result.code).to.equal(1)
+        expect(result.stderr).to.match(/^error: /)
+        expect(result.stderr).to.match(error)
+        expect(readFileSync(cp.manifest, 'utf8')).to.equal(ORIGINAL)
+        expect(existsSync(cp.backupDir)).to.equal(false)
+      })
+    }
+
+    it('ImagePolicyWebhook without an admission configuration', async () => {
+      const cp = await controlPlane()
+      const result = await runCli([...cp.base, '--enable-plugins', 'ImagePolicyWebhook'])
+      expect(result.code).to.equal(1)
+      expect(result.stderr).to.contain('ImagePolicyWebhook needs an admission configuration: pass --admission-config FILE')
+    })
+
+    it('a plugin in both --enable-plugins and --disable-plugins', async () => {
+      const cp = await controlPlane()
+      const result = await runCli([...cp.base, '--enable-plugins', 'AlwaysPullImages', '--disable-plugins', 'AlwaysPullImages'])
+      expect(result.stderr).to.equal('error: AlwaysPullImages is in both --enable-plugins and --disable-plugins\n')
+    })
+  })
+
+  describe('bad input: clear error, exit 1, file untouched', () => {
+    const cases: Array<{title: string; content?: string; args?: (cp: ControlPlane) => string[]; error: RegExp}> = [
+      {title: 'missing manifest', args: (cp) => ['patch-apiserver', '--manifest', path.join(cp.dir, 'manifests', 'nope.yaml'), '--backup-dir', cp.backupDir, '--enable-plugins', 'AlwaysPullImages'], error: /manifest .*nope\.yaml does not exist/},
+      {title: 'not a Pod', content: 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n', error: /is not a Pod manifest \(kind: Deployment\)/},
+      {title: 'unparseable YAML', content: 'apiVersion: v1\nkind: Pod\nspec: [\n', error: /is not valid YAML \(line \d+\)/},
+      {title: 'no kube-apiserver container', content: 'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: etcd\n    command: [etcd]\n', error: /has no kube-apiserver container/},
+      {title: 'backup dir inside the manifests dir', args: (cp) => ['patch-apiserver', '--manifest', cp.manifest, '--backup-dir', path.join(path.dirname(cp.manifest), 'backups'), '--enable-plugins', 'AlwaysPullImages'], error: /--backup-dir .* is inside .*manifests: the kubelet would run a backed-up kube-apiserver\.yaml/},
+      {title: 'malformed --set-flag', args: (cp) => [...cp.base, '--set-flag', 'no-equals-sign'], error: /--set-flag "no-equals-sign": expected name=value/},
+    ]
+    for (const {title, content, args, error} of cases) {
+      it(title, async () => {
+        const cp = await controlPlane()
+        if (content !== undefined) writeFileSync(cp.manifest, content)
+        const before = readFileSync(cp.manifest, 'utf8')
+        const result = await runCli(args ? args(cp) : [...cp.base, '--enable-plugins', 'AlwaysPullImages'])
+        expect(result.code).to.equal(1)
+        expect(result.stderr).to.match(/^error: /)
+        expect(result.stderr).to.match(error)
+        expect(result.stderr).to.not.match(/\n\s+at /)
+        expect(readFileSync(cp.manifest, 'utf8')).to.equal(before)
+        expect(readdirSync(path.dirname(cp.manifest))).to.deep.equal(['kube-apiserver.yaml'])
+      })
+    }
+  })
+
+  describe('a write killed at any step leaves the old or the new bytes, and no file the kubelet would run', () => {
+    let expected: string
+    before(async () => {
+      const reference = await controlPlane()
+      await runCli(['patch-apiserver', '--manifest', reference.manifest, '--backup-dir', reference.backupDir, '--enable-plugins', 'AlwaysPullImages', '--set-flag', 'profiling=false'])
+      expected = readFileSync(reference.manifest, 'utf8')
+      expect(expected).to.not.equal(ORIGINAL)
+    })
+    for (const step of ['atomic-write:opened', 'atomic-write:half-written', 'atomic-write:synced', 'atomic-write:before-rename', 'atomic-write:renamed']) {
+      it(step, async () => {
+        const cp = await controlPlane()
+        const args = ['patch-apiserver', '--manifest', cp.manifest, '--backup-dir', cp.backupDir, '--enable-plugins', 'AlwaysPullImages', '--set-flag', 'profiling=false']
+        const killed = await runCli(args, {env: {IMGSEC_TEST_CRASH_AT: step}})
+        expect(killed.code, `exit of the killed run: ${killed.stderr}`).to.not.equal(0)
+        const content = readFileSync(cp.manifest, 'utf8')
+        expect([ORIGINAL, expected]).to.include(content)
+        expect(content).to.equal(step === 'atomic-write:renamed' ? expected : ORIGINAL)
+        const visible = readdirSync(path.dirname(cp.manifest)).filter((name) => !name.startsWith('.'))
+        expect(visible).to.deep.equal(['kube-apiserver.yaml'])
+        // The next run finishes the job and clears the temporary dot-file a kill left behind.
+        const rerun = await runCli(args)
+        expect(rerun.code, rerun.stderr).to.equal(0)
+        expect(readFileSync(cp.manifest, 'utf8')).to.equal(expected)
+        expect(readdirSync(path.dirname(cp.manifest))).to.deep.equal(['kube-apiserver.yaml'])
+      })
+    }
+  })
+})
