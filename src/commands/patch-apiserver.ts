@@ -37,6 +37,9 @@ kubeadm regenerates this manifest on "kubeadm upgrade": re-run the command after
     'list-backups': Flags.boolean({description: 'List the backups of the manifest.', default: false}),
     output: Flags.option({char: 'o', description: 'Output format for --list-backups.', options: ['table', 'json'] as const, default: 'table' as const})(),
     force: Flags.boolean({description: 'Write even when the preflight check finds problems.', default: false}),
+    wait: Flags.boolean({description: 'After writing, wait for the kubelet to restart kube-apiserver and for /readyz (through the kubeconfig).', default: false}),
+    timeout: Flags.string({description: 'How long --wait waits (Go duration).', default: '5m'}),
+    'rollback-on-failure': Flags.boolean({description: 'With --wait: restore the backup when the API server does not come back.', default: false, dependsOn: ['wait']}),
     ...kubeconfigFlags,
     debug: debugFlag,
   }
@@ -46,6 +49,16 @@ kubeadm regenerates this manifest on "kubeadm upgrade": re-run the command after
     const index = this.argv.indexOf('--restore')
     if (index >= 0 && (index === this.argv.length - 1 || this.argv[index + 1].startsWith('-'))) this.argv.splice(index + 1, 0, 'latest')
     await super.init()
+  }
+
+  /** Connect before writing: afterwards the API server may be down for a while. */
+  private async prepareWait(flags: {kubeconfig?: string; context?: string; as?: string}) {
+    const {createKubeClient} = await import('../lib/kube-client.js')
+    const {readMirrorPod} = await import('../lib/apiserver-restart.js')
+    const client = await createKubeClient(flags)
+    const before = await client.call({verb: 'list', resource: 'pods', namespace: 'kube-system'}, () => readMirrorPod(client))
+    if (!before) process.stderr.write('warning: no kube-apiserver mirror pod found in kube-system; --wait only polls /readyz\n')
+    return {client, before}
   }
 
   async run(): Promise<void> {
@@ -97,9 +110,26 @@ kubeadm regenerates this manifest on "kubeadm upgrade": re-run the command after
       }
       return
     }
+    const {parseDuration} = await import('../lib/duration.js')
+    const timeoutMs = parseDuration(flags.timeout, '--timeout')
+    const waiting = flags.wait ? await this.prepareWait(flags) : undefined
     const backups = lib.applyApiserverPatch(plan, flags['backup-dir'], command)
     process.stdout.write(`patched ${flags.manifest}:\n${plan.changes.map((change) => `  ${change}\n`).join('')}`)
     for (const backup of backups) process.stdout.write(`backup of ${backup.file}: ${backup.backup}\n`)
     process.stdout.write('note: "kubeadm upgrade" regenerates this manifest and drops these changes; run this command again after an upgrade.\n')
+    if (!waiting) return
+    const {startProgress} = await import('../lib/spinner.js')
+    const {waitForApiserver} = await import('../lib/apiserver-restart.js')
+    const progress = await startProgress('waiting for kube-apiserver')
+    const result = await waitForApiserver(waiting.client, waiting.before, {timeoutMs, onProgress: (text) => progress.update(text)}).finally(() => progress.stop())
+    if (result.ready) {
+      process.stdout.write(`${result.detail}\n`)
+      return
+    }
+    if (flags['rollback-on-failure']) {
+      for (const backup of [...backups].reverse()) lib.restoreBackup(backup.file, flags['backup-dir'], `${command} (automatic rollback)`, backup.backup)
+      throw new UserError(`ROLLED BACK: ${result.detail}. ${backups.map((b) => b.file).join(' and ')} restored from the backup taken before this change; the kubelet will restart kube-apiserver with the previous manifest`)
+    }
+    throw new UserError(`${result.detail}. The change is still in place; undo it with: kubectl imgsec patch-apiserver --manifest ${flags.manifest} --backup-dir ${flags['backup-dir']} --restore`)
   }
 }
