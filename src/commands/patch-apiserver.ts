@@ -37,6 +37,7 @@ kubeadm regenerates this manifest on "kubeadm upgrade": re-run the command after
     'list-backups': Flags.boolean({description: 'List the backups of the manifest.', default: false}),
     output: Flags.option({char: 'o', description: 'Output format for --list-backups.', options: ['table', 'json'] as const, default: 'table' as const})(),
     force: Flags.boolean({description: 'Write even when the preflight check finds problems.', default: false}),
+    'persist-kubeadm-config': Flags.boolean({description: 'Also record the flags and volumes in ConfigMap kube-system/kubeadm-config (apiServer.extraArgs/extraVolumes), so "kubeadm upgrade" keeps them.', default: false}),
     wait: Flags.boolean({description: 'After writing, wait for the kubelet to restart kube-apiserver and for /readyz (through the kubeconfig).', default: false}),
     timeout: Flags.string({description: 'How long --wait waits (Go duration).', default: '5m'}),
     'rollback-on-failure': Flags.boolean({description: 'With --wait: restore the backup when the API server does not come back.', default: false, dependsOn: ['wait']}),
@@ -113,10 +114,20 @@ kubeadm regenerates this manifest on "kubeadm upgrade": re-run the command after
     const {parseDuration} = await import('../lib/duration.js')
     const timeoutMs = parseDuration(flags.timeout, '--timeout')
     const waiting = flags.wait ? await this.prepareWait(flags) : undefined
+    // Recorded before the manifest is written: afterwards the API server restarts and may be down for a while.
+    if (flags['persist-kubeadm-config']) {
+      const {createKubeClient} = await import('../lib/kube-client.js')
+      const {persistToKubeadmConfig} = await import('../lib/kubeadm-config.js')
+      const client = waiting?.client ?? await createKubeClient(flags)
+      const recorded = await persistToKubeadmConfig(client, lib.kubeadmChangeOf(plan))
+      process.stdout.write(recorded.length > 0
+        ? `recorded in ConfigMap kube-system/kubeadm-config:\n${recorded.map((line) => `  ${line}\n`).join('')}`
+        : 'ConfigMap kube-system/kubeadm-config already records these settings\n')
+    }
     const backups = lib.applyApiserverPatch(plan, flags['backup-dir'], command)
     process.stdout.write(`patched ${flags.manifest}:\n${plan.changes.map((change) => `  ${change}\n`).join('')}`)
     for (const backup of backups) process.stdout.write(`backup of ${backup.file}: ${backup.backup}\n`)
-    process.stdout.write('note: "kubeadm upgrade" regenerates this manifest and drops these changes; run this command again after an upgrade.\n')
+    if (!flags['persist-kubeadm-config']) process.stdout.write('note: "kubeadm upgrade" regenerates this manifest and drops these changes; run this command again after an upgrade, or use --persist-kubeadm-config.\n')
     if (!waiting) return
     const {startProgress} = await import('../lib/spinner.js')
     const {waitForApiserver} = await import('../lib/apiserver-restart.js')

@@ -1,11 +1,13 @@
 import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
+import {parse as parseYaml} from 'yaml'
 
 import {checkAdmissionConfiguration, imagePolicyPluginEntry, mergeImagePolicyEntry} from './admission-config.js'
 import {type ApiserverEdit, editApiserverManifest, readFlags, splitList} from './apiserver-manifest.js'
 import {writeFileAtomic} from './atomic-write.js'
 import {backupFile, backupIntact, type BackupRecord, listBackups} from './backups.js'
 import {UserError} from './errors.js'
+import type {KubeadmApiServerChange} from './kubeadm-config.js'
 import {checkServingCertificate, checkWebhookKubeconfig} from './webhook-kubeconfig.js'
 
 export const DEFAULT_MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml'
@@ -135,6 +137,22 @@ export async function planApiserverPatch(options: PatchApiserverOptions): Promis
   warnings.push(...problems.map((problem) => `forced despite: ${problem}`))
   const changes = [...(admissionConfig ? [`merge the ImagePolicyWebhook entry into ${admissionConfig.file}`] : []), ...result.changes]
   return {manifest: {file: options.manifest, before, after: result.text}, admissionConfig, changes, warnings, addedVolumes: result.addedVolumes}
+}
+
+/** What kubeadm's ClusterConfiguration needs to produce the same manifest on `kubeadm upgrade`. */
+export function kubeadmChangeOf(plan: PatchPlan): KubeadmApiServerChange {
+  const before = readFlags(plan.manifest.before, plan.manifest.file)
+  const after = readFlags(plan.manifest.after, plan.manifest.file)
+  const volumes = (text: string) => new Map(((parseYaml(text) as {spec?: {volumes?: Array<{name?: string; hostPath?: {path?: string}}>}})?.spec?.volumes ?? [])
+    .filter((v) => v.name && v.hostPath?.path).map((v) => [v.name!, v.hostPath!.path!]))
+  const volumesBefore = volumes(plan.manifest.before)
+  const volumesAfter = volumes(plan.manifest.after)
+  return {
+    setArgs: Object.fromEntries([...after].filter(([name, value]) => before.get(name) !== value)),
+    removeArgs: [...before.keys()].filter((name) => !after.has(name)),
+    addVolumes: [...volumesAfter].filter(([name]) => !volumesBefore.has(name)).map(([name, hostPath]) => ({name, path: hostPath})),
+    removeVolumes: [...volumesBefore.keys()].filter((name) => !volumesAfter.has(name)),
+  }
 }
 
 export function planChangesSomething(plan: PatchPlan): boolean {
