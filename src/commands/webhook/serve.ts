@@ -1,0 +1,42 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../lib/base-command.js'
+
+export default class WebhookServe extends BaseCommand {
+  static override summary = 'Run the ImagePolicyWebhook backend: answers ImageReview requests from the API server with the image policy.'
+
+  static override description = `HTTPS on --port: POST /image_policy (and /) takes an ImageReview (imagepolicy.k8s.io/v1alpha1) and answers allowed or not, naming every refused image and why; GET /healthz answers ok. One JSON log line per decision on stdout.
+
+The policy (--policy FILE and/or --allowed-registries) is the same engine "audit images" uses. kube-system is exempt by default. The annotation alpha.image-policy.k8s.io/break-glass: "true" lets a refused pod through (logged) unless the policy sets breakGlass: false.
+
+The policy file is reloaded on SIGHUP or when it changes; a policy that does not validate is logged and the previous one stays in force.`
+
+  static override examples = [
+    {description: 'What the static pod runs', command: 'kubectl-imgsec webhook serve --cert /etc/kubernetes/imgsec/serving.crt --key /etc/kubernetes/imgsec/serving.key --client-ca /etc/kubernetes/imgsec/ca.crt --policy /etc/kubernetes/imgsec/policy.yaml --address 127.0.0.1 --port 8443'},
+  ]
+
+  static override flags = {
+    cert: Flags.string({description: 'Serving certificate (PEM).', required: true}),
+    key: Flags.string({description: 'Serving key (PEM).', required: true}),
+    'client-ca': Flags.string({description: 'Require client certificates signed by this CA (the API server presents the one in the webhook kubeconfig).'}),
+    address: Flags.string({description: 'Address to listen on.', default: '0.0.0.0'}),
+    port: Flags.integer({description: 'Port to listen on.', default: 8443, min: 1, max: 65_535}),
+    policy: Flags.string({description: 'Image policy file (YAML), reloaded on change and SIGHUP.'}),
+    'allowed-registries': Flags.string({description: 'Comma-separated registry allowlist (replaces the file\'s list).'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(WebhookServe)
+    const {startWebhookBackend} = await import('../../lib/webhook-backend.js')
+    const backend = await startWebhookBackend({
+      certFile: flags.cert,
+      keyFile: flags.key,
+      clientCaFile: flags['client-ca'],
+      address: flags.address,
+      port: flags.port,
+      policyFile: flags.policy,
+      allowedRegistries: flags['allowed-registries']?.split(',').map((s) => s.trim()).filter(Boolean),
+    })
+    await backend.closed
+  }
+}

@@ -1,0 +1,88 @@
+import {watch, type FSWatcher} from 'node:fs'
+import path from 'node:path'
+
+import {UserError} from './errors.js'
+import {type ImagePolicy, resolvePolicy} from './policy.js'
+import {createWebhookServer} from './webhook-server.js'
+
+export interface WebhookBackendOptions {
+  certFile: string
+  keyFile: string
+  clientCaFile?: string
+  address: string
+  port: number
+  policyFile?: string
+  allowedRegistries?: string[]
+  log?: (entry: Record<string, unknown>) => void
+}
+
+export interface RunningBackend {
+  port: number
+  reload(): boolean
+  close(): Promise<void>
+  closed: Promise<void>
+}
+
+function jsonLog(entry: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify({time: new Date().toISOString(), ...entry}) + '\n')
+}
+
+/**
+ * The process `webhook serve` runs: the HTTPS server, the policy, and its reload on SIGHUP or
+ * when the file changes (a policy that does not validate is logged and the old one stays).
+ */
+export async function startWebhookBackend(options: WebhookBackendOptions): Promise<RunningBackend> {
+  const log = options.log ?? jsonLog
+  const load = () => resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries})
+  let policy: ImagePolicy = load()
+  const reload = (): boolean => {
+    try {
+      policy = load()
+      log({level: 'info', event: 'policy-reloaded', allowedRegistries: policy.allowedRegistries ?? 'any'})
+      return true
+    } catch (error) {
+      log({level: 'error', event: 'policy-reload-failed', message: (error as Error).message})
+      return false
+    }
+  }
+  const server = createWebhookServer({certFile: options.certFile, keyFile: options.keyFile, clientCaFile: options.clientCaFile, policy: () => policy, log})
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => reject(new UserError(`cannot listen on ${options.address}:${options.port}: ${error.code ?? error.message}`)))
+    server.listen(options.port, options.address, resolve)
+  })
+  const port = (server.address() as {port: number}).port
+  log({level: 'info', event: 'listening', address: options.address, port, allowedRegistries: policy.allowedRegistries ?? 'any', exemptNamespaces: policy.exemptNamespaces})
+
+  let watcher: FSWatcher | undefined
+  let timer: NodeJS.Timeout | undefined
+  if (options.policyFile) {
+    // Watch the directory: editors and ConfigMap updates replace the file rather than write it.
+    const file = path.basename(options.policyFile)
+    watcher = watch(path.dirname(path.resolve(options.policyFile)), (_event, name) => {
+      if (name !== null && name !== file && !String(name).startsWith('..')) return
+      clearTimeout(timer)
+      timer = setTimeout(reload, 200)
+    })
+  }
+  const onHangup = () => reload()
+  process.on('SIGHUP', onHangup)
+  let resolveClosed: () => void
+  const closed = new Promise<void>((resolve) => {
+    resolveClosed = resolve
+  })
+  const close = async () => {
+    process.off('SIGHUP', onHangup)
+    watcher?.close()
+    clearTimeout(timer)
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    resolveClosed()
+  }
+  const stop = () => {
+    log({level: 'info', event: 'stopping'})
+    server.closeIdleConnections()
+    void close()
+  }
+  process.once('SIGTERM', stop)
+  process.once('SIGINT', stop)
+  return {port, reload, close, closed}
+}

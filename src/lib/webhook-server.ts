@@ -1,0 +1,114 @@
+import {readFileSync} from 'node:fs'
+import {createServer, type Server} from 'node:https'
+import type {IncomingMessage, ServerResponse} from 'node:http'
+
+import {decideImageReview, type ImageReviewRequest, imageReviewProblem} from './image-review.js'
+import type {ImagePolicy} from './policy.js'
+
+export const MAX_BODY_BYTES = 1024 * 1024
+
+export interface WebhookServerOptions {
+  certFile: string
+  keyFile: string
+  /** Require client certificates signed by this CA (the API server's, from the webhook kubeconfig). */
+  clientCaFile?: string
+  /** The policy in force now (it may be reloaded between requests). */
+  policy: () => ImagePolicy
+  /** One JSON object per decision or problem. */
+  log: (entry: Record<string, unknown>) => void
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body)
+  res.writeHead(status, {'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json', 'content-length': Buffer.byteLength(text)})
+  res.end(text)
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'])
+    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
+      req.resume()
+      resolve('too-large')
+      return
+    }
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > MAX_BODY_BYTES) {
+        req.removeAllListeners('data')
+        req.resume()
+        resolve('too-large')
+        return
+      }
+      chunks.push(chunk)
+    })
+    req.on('end', () => resolve(Buffer.concat(chunks)))
+    req.on('error', reject)
+  })
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, options: WebhookServerOptions): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0]
+  if (path === '/healthz' || path === '/readyz') {
+    send(res, req.method === 'GET' || req.method === 'HEAD' ? 200 : 405, 'ok')
+    return
+  }
+  if (path !== '/image_policy' && path !== '/') {
+    send(res, 404, {error: `no such endpoint ${path}; the ImagePolicyWebhook endpoint is POST /image_policy`})
+    return
+  }
+  if (req.method !== 'POST') {
+    send(res, 405, {error: 'POST an ImageReview (imagepolicy.k8s.io/v1alpha1)'})
+    return
+  }
+  const body = await readBody(req)
+  if (body === 'too-large') {
+    options.log({level: 'warn', event: 'rejected', status: 413, message: `body over ${MAX_BODY_BYTES} bytes`})
+    send(res, 413, {error: `request body over ${MAX_BODY_BYTES} bytes`})
+    return
+  }
+  let review: unknown
+  try {
+    review = JSON.parse(body.toString('utf8'))
+  } catch {
+    options.log({level: 'warn', event: 'rejected', status: 400, message: 'malformed JSON'})
+    send(res, 400, {error: 'malformed JSON: expected an ImageReview'})
+    return
+  }
+  const problem = imageReviewProblem(review)
+  if (problem) {
+    options.log({level: 'warn', event: 'rejected', status: 400, message: problem})
+    send(res, 400, {error: problem})
+    return
+  }
+  const decision = decideImageReview(review as ImageReviewRequest, options.policy())
+  options.log({
+    level: decision.breakGlass ? 'warn' : 'info',
+    event: decision.breakGlass ? 'break-glass' : 'decision',
+    namespace: (review as ImageReviewRequest).spec.namespace ?? '',
+    allowed: decision.response.status.allowed,
+    images: decision.verdicts.map((v) => v.image),
+    ...(decision.response.status.reason ? {reason: decision.response.status.reason} : {}),
+  })
+  send(res, 200, decision.response)
+}
+
+/** The ImagePolicyWebhook backend: HTTPS, POST /image_policy (and /), GET /healthz. */
+export function createWebhookServer(options: WebhookServerOptions): Server {
+  const server = createServer({
+    cert: readFileSync(options.certFile),
+    key: readFileSync(options.keyFile),
+    ...(options.clientCaFile ? {ca: readFileSync(options.clientCaFile), requestCert: true, rejectUnauthorized: true} : {}),
+  }, (req, res) => {
+    handle(req, res, options).catch((error: unknown) => {
+      // A bug must not take the backend down: with defaultAllow false that would block every pod.
+      options.log({level: 'error', event: 'internal-error', message: (error as Error).message})
+      if (!res.headersSent) send(res, 500, {error: 'internal error'})
+      else res.destroy()
+    })
+  })
+  server.keepAliveTimeout = 65_000
+  return server
+}
