@@ -71,7 +71,13 @@ export function editClusterConfiguration(text: string, change: KubeadmApiServerC
       changes.push(`apiServer.extraVolumes -${name}`)
     }
   }
-  return {text: changes.length > 0 ? doc.toString() : text, changes}
+  return {text: changes.length > 0 ? doc.toString({indentSeq: sequencesIndented(text)}) : text, changes}
+}
+
+/** Does the text indent block sequences under their key (`key:\n  - a`) or not (`key:\n- a`, kubeadm's style)? */
+function sequencesIndented(text: string): boolean {
+  const match = /^( *)[^\s#][^\n]*:\n( *)- /m.exec(text)
+  return match ? match[2].length > match[1].length : false
 }
 
 /** Record the change in ConfigMap kube-system/kubeadm-config, guarded by its resourceVersion. */

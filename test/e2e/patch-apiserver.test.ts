@@ -2,10 +2,11 @@ import {expect} from 'chai'
 import {chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:https'
 import type {AddressInfo} from 'node:net'
-import {tmpdir} from 'node:os'
+import {hostname, tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {ROOT, runCli} from '../support/cli.js'
+import {FakeKubeApiServer} from '../support/fake-kube-api.js'
 import {createTestCa, type TestCa} from '../support/tls.js'
 
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'kube-apiserver.kubeadm-1.32.yaml')
@@ -239,5 +240,79 @@ describe('patch-apiserver (built CLI)', () => {
         expect(readdirSync(path.dirname(cp.manifest))).to.deep.equal(['kube-apiserver.yaml'])
       })
     }
+  })
+
+  describe('with a cluster: --wait, --rollback-on-failure, --persist-kubeadm-config', () => {
+    let api: FakeKubeApiServer
+    let kubeconfig: string
+    const mirrorPod = (hash: string) => ({
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: {name: `kube-apiserver-${hostname()}`, namespace: 'kube-system', labels: {component: 'kube-apiserver', tier: 'control-plane'}, annotations: {'kubernetes.io/config.hash': hash, 'kubernetes.io/config.mirror': hash}},
+      spec: {containers: [{name: 'kube-apiserver', image: 'registry.k8s.io/kube-apiserver:v1.32.0'}]},
+    })
+    beforeEach(async () => {
+      api = await FakeKubeApiServer.start()
+      kubeconfig = await api.writeKubeconfig(path.join(mkdtempSync(path.join(tmpdir(), 'imgsec-kc-')), 'kubeconfig'))
+      api.seed(mirrorPod('old-hash'))
+    })
+    afterEach(async () => {
+      await api.stop()
+    })
+    const args = (cp: ControlPlane) => [...cp.base, '--enable-plugins', 'AlwaysPullImages', '--kubeconfig', kubeconfig]
+
+    it('--wait returns once the kubelet restarted kube-apiserver and /readyz answers', async () => {
+      const cp = await controlPlane()
+      const run = runCli([...args(cp), '--wait', '--timeout', '30s'])
+      // Play the kubelet: notice the new manifest, restart the API server (unready for a moment), new hash.
+      while (readFileSync(cp.manifest, 'utf8') === ORIGINAL) await new Promise((resolve) => setTimeout(resolve, 50))
+      api.healthy = false
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      api.seed(mirrorPod('new-hash'))
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      api.healthy = true
+      const result = await run
+      expect(result.code, result.stderr).to.equal(0)
+      expect(result.stdout).to.contain(`kube-apiserver is ready (${api.url}/readyz)`)
+      expect(readFileSync(cp.manifest, 'utf8')).to.contain('AlwaysPullImages')
+    })
+
+    it('--rollback-on-failure restores the backup when the API server does not come back, and says so loudly', async () => {
+      const cp = await controlPlane()
+      const result = await runCli([...args(cp), '--wait', '--timeout', '3s', '--rollback-on-failure'])
+      expect(result.code).to.equal(1)
+      expect(result.stderr).to.match(/^error: ROLLED BACK: kube-apiserver did not come back within 3s \(the kubelet did not restart it; last: the mirror pod still has the old config hash\)/)
+      expect(readFileSync(cp.manifest, 'utf8')).to.equal(ORIGINAL)
+      expect(readdirSync(path.dirname(cp.manifest))).to.deep.equal(['kube-apiserver.yaml'])
+    })
+
+    it('without --rollback-on-failure a failed wait leaves the change and says how to undo it', async () => {
+      const cp = await controlPlane()
+      api.seed(mirrorPod('old-hash'))
+      const run = runCli([...args(cp), '--wait', '--timeout', '3s'])
+      while (readFileSync(cp.manifest, 'utf8') === ORIGINAL) await new Promise((resolve) => setTimeout(resolve, 50))
+      api.seed(mirrorPod('new-hash'))
+      api.healthy = false
+      const result = await run
+      expect(result.code).to.equal(1)
+      expect(result.stderr).to.contain('last: /readyz did not answer ok). The change is still in place; undo it with: kubectl imgsec patch-apiserver')
+      expect(readFileSync(cp.manifest, 'utf8')).to.contain('AlwaysPullImages')
+    })
+
+    it('--persist-kubeadm-config records the flags and volumes in kubeadm-config', async () => {
+      const cp = await controlPlane()
+      api.seed({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'kubeadm-config', namespace: 'kube-system'}, data: {
+        ClusterConfiguration: 'apiServer:\n  extraArgs:\n  - name: authorization-mode\n    value: Node,RBAC\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.32.0\n',
+      }})
+      const result = await runCli([...enable(cp), '--kubeconfig', kubeconfig, '--persist-kubeadm-config'])
+      expect(result.code, result.stderr).to.equal(0)
+      expect(result.stdout).to.contain('recorded in ConfigMap kube-system/kubeadm-config:')
+      expect(result.stdout).to.not.contain('kubeadm upgrade" regenerates')
+      const config = api.getObject('configmaps', 'kube-system', 'kubeadm-config')!.data.ClusterConfiguration as string
+      expect(config).to.contain('- name: enable-admission-plugins\n    value: NodeRestriction,ImagePolicyWebhook')
+      expect(config).to.contain(`- name: admission-control-config-file\n    value: ${cp.admissionConfig}`)
+      expect(config).to.contain(`hostPath: ${cp.configDir}`)
+      const again = await runCli([...enable(cp), '--kubeconfig', kubeconfig, '--persist-kubeadm-config'])
+      expect(again.stdout).to.contain('already configured: nothing written')
+    })
   })
 })

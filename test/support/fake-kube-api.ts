@@ -223,6 +223,9 @@ export class FakeKubeApiServer {
     this.denyRules.push(rule)
   }
 
+  /** What /healthz, /livez and /readyz answer: ok, or 500 as an API server that is still starting does. */
+  healthy = true
+
   seed(obj: Record<string, any>): Record<string, any> {
     const def = RESOURCES.find((r) => apiVersionOf(r) === obj.apiVersion && r.kind === obj.kind)
     if (!def) throw new Error(`FakeKubeApiServer.seed: unknown apiVersion/kind ${obj.apiVersion}/${obj.kind}`)
@@ -392,7 +395,7 @@ export class FakeKubeApiServer {
   private dispatch(method: string, path: string, query: Record<string, string>, headers: http.IncomingHttpHeaders, contentType: string | undefined, raw: Buffer): Reply {
     const segments = path.split('/').filter(Boolean)
     if (method === 'GET') {
-      if (segments.length === 1 && ['healthz', 'livez', 'readyz'].includes(segments[0])) return {code: 200, text: 'ok'}
+      if (segments.length === 1 && ['healthz', 'livez', 'readyz'].includes(segments[0])) return this.healthy ? {code: 200, text: 'ok'} : {code: 500, text: '[-]etcd failed: reason withheld\nreadyz check failed'}
       const document = segments[0] === 'openapi' && segments[1] === 'v3' ? openApiV3Document(segments, (text) => createHash('sha512').update(text).digest('hex').toUpperCase()) : discoveryDocument(segments)
       if (document) return {code: 200, body: document}
     }
