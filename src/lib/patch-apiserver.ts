@@ -1,4 +1,4 @@
-import {existsSync, readFileSync} from 'node:fs'
+import {accessSync, constants, existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {parse as parseYaml} from 'yaml'
 
@@ -54,6 +54,17 @@ function readManifest(file: string): string {
   }
 }
 
+/** The manifest and its directory (for the temporary file) must be writable; say plainly what that means. */
+function checkWritable(file: string): void {
+  for (const target of [file, path.dirname(path.resolve(file))]) {
+    try {
+      accessSync(target, constants.W_OK)
+    } catch (error) {
+      throw new UserError(`cannot write ${target} (${(error as NodeJS.ErrnoException).code ?? 'error'}): run this on the control-plane node as root (sudo), nothing was changed`)
+    }
+  }
+}
+
 /** The kubelet runs every non-hidden file of the manifests directory: backups must live elsewhere. */
 export function checkBackupDir(manifest: string, backupDir: string): void {
   const manifestsDir = path.resolve(path.dirname(manifest))
@@ -70,6 +81,7 @@ export function checkBackupDir(manifest: string, backupDir: string): void {
 export async function planApiserverPatch(options: PatchApiserverOptions): Promise<PatchPlan> {
   checkBackupDir(options.manifest, options.backupDir)
   const before = readManifest(options.manifest)
+  checkWritable(options.manifest)
   const flags = readFlags(before, options.manifest)
   const warnings: string[] = []
   const problems: string[] = []

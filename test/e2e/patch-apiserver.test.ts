@@ -5,12 +5,17 @@ import type {AddressInfo} from 'node:net'
 import {hostname, tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {ROOT, runCli} from '../support/cli.js'
+import {CLI, ROOT, runCli, runProgram} from '../support/cli.js'
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
 import {createTestCa, type TestCa} from '../support/tls.js'
 
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'kube-apiserver.kubeadm-1.32.yaml')
 const ORIGINAL = readFileSync(FIXTURE, 'utf8')
+
+/** Run the CLI as user nobody (the tests run as root, for whom every file is writable). */
+function runProgramAs(args: string[]) {
+  return runProgram('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args], {env: {HOME: '/tmp'}})
+}
 
 interface ControlPlane {
   dir: string
@@ -212,6 +217,18 @@ describe('patch-apiserver (built CLI)', () => {
         expect(readdirSync(path.dirname(cp.manifest))).to.deep.equal(['kube-apiserver.yaml'])
       })
     }
+  })
+
+  it('no write permission: a plain message, nothing changed', async function () {
+    if (process.getuid?.() !== 0 || !existsSync('/usr/bin/setpriv')) this.skip()
+    const cp = await controlPlane()
+    chmodSync(cp.dir, 0o755)
+    chmodSync(path.dirname(cp.manifest), 0o755)
+    chmodSync(cp.manifest, 0o644)
+    const result = await runProgramAs(['patch-apiserver', '--manifest', cp.manifest, '--backup-dir', path.join(tmpdir(), 'imgsec-nobody-backups'), '--enable-plugins', 'AlwaysPullImages'])
+    expect(result.code).to.equal(1)
+    expect(result.stderr).to.equal(`error: cannot write ${cp.manifest} (EACCES): run this on the control-plane node as root (sudo), nothing was changed\n`)
+    expect(readFileSync(cp.manifest, 'utf8')).to.equal(ORIGINAL)
   })
 
   describe('a write killed at any step leaves the old or the new bytes, and no file the kubelet would run', () => {
