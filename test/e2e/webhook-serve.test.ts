@@ -147,9 +147,14 @@ describe('webhook serve (built CLI over real TLS)', () => {
     })
   })
 
-  it('refuses clients without a certificate from the CA', async () => {
-    const error = await post(`${url}/healthz`, '', {ca: ca.caCertPem}, 'GET').then(() => undefined, (e: unknown) => e)
-    expect(error).to.be.instanceOf(Error)
+  it('refuses reviews from clients without a certificate from the CA; /healthz stays open for the kubelet probe', async () => {
+    const answer = await post(`${url}/image_policy`, review(['nginx:1.27']), {ca: ca.caCertPem})
+    expect(answer.status).to.equal(401)
+    expect(answer.body).to.contain('client certificate')
+    const other = await createTestCa()
+    const stranger = await other.issue({cn: 'stranger'})
+    expect((await post(`${url}/image_policy`, review(['nginx:1.27']), {ca: ca.caCertPem, cert: stranger.certPem, key: stranger.keyPem})).status).to.equal(401)
+    expect(await post(`${url}/healthz`, '', {ca: ca.caCertPem}, 'GET')).to.deep.equal({status: 200, body: 'ok'})
   })
 
   it('reloads the policy when the file changes; an invalid policy keeps the old one', async () => {

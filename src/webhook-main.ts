@@ -1,0 +1,39 @@
+// Entry point of the standalone backend bundle (dist/imgsec-webhook.mjs) that the static pod runs
+// with plain `node`: no oclif, no node_modules, just the HTTPS server and the policy engine.
+import {parseArgs} from 'node:util'
+
+import {isUserError} from './lib/errors.js'
+import {startWebhookBackend} from './lib/webhook-backend.js'
+
+const {values} = parseArgs({
+  options: {
+    cert: {type: 'string'},
+    key: {type: 'string'},
+    'client-ca': {type: 'string'},
+    address: {type: 'string', default: '127.0.0.1'},
+    port: {type: 'string', default: '8443'},
+    policy: {type: 'string'},
+    'allowed-registries': {type: 'string'},
+  },
+})
+
+if (!values.cert || !values.key) {
+  process.stderr.write('usage: imgsec-webhook.mjs --cert FILE --key FILE [--client-ca FILE] [--address A] [--port N] [--policy FILE] [--allowed-registries a,b]\n')
+  process.exit(1)
+}
+
+try {
+  const backend = await startWebhookBackend({
+    certFile: values.cert,
+    keyFile: values.key,
+    clientCaFile: values['client-ca'],
+    address: values.address!,
+    port: Number(values.port),
+    policyFile: values.policy,
+    allowedRegistries: values['allowed-registries']?.split(',').map((s) => s.trim()).filter(Boolean),
+  })
+  await backend.closed
+} catch (error) {
+  process.stderr.write(`error: ${isUserError(error) ? error.message : (error as Error).stack}\n`)
+  process.exit(1)
+}
