@@ -94,8 +94,10 @@ export async function planApiserverPatch(options: PatchApiserverOptions): Promis
     removeVolumes: options.removeVolumes,
   }
   let admissionConfig: FileChange | undefined
-  const enablingImagePolicy = options.enablePlugins.includes('ImagePolicyWebhook') || splitList(flags.get('enable-admission-plugins')).includes('ImagePolicyWebhook')
-  const existingConfig = flags.get(CONFIG_FLAG)
+  const enablingImagePolicy = options.enablePlugins.includes('ImagePolicyWebhook')
+    || (splitList(flags.get('enable-admission-plugins')).includes('ImagePolicyWebhook') && !options.disablePlugins.includes('ImagePolicyWebhook'))
+  // A config flag that this edit removes needs no checking and no mount.
+  const existingConfig = options.removeFlags.includes(CONFIG_FLAG) ? undefined : flags.get(CONFIG_FLAG)
   let configFile = existingConfig
   if (options.admissionConfig) {
     const given = path.resolve(options.admissionConfig)

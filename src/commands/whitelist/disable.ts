@@ -1,0 +1,38 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../lib/base-command.js'
+import {debugFlag} from '../../lib/flags.js'
+import {DEFAULT_BACKUP_DIR} from '../../lib/patch-apiserver.js'
+import {DEFAULT_CONFIG_DIR} from '../../lib/whitelist.js'
+
+export default class WhitelistDisable extends BaseCommand {
+  static override summary = 'Remove exactly what "whitelist enable" added to the API server, and the backend; backups stay.'
+
+  static override examples = [
+    {description: 'Turn the whitelist off', command: 'kubectl imgsec whitelist disable'},
+    {description: 'Keep the backend running', command: 'kubectl imgsec whitelist disable --keep-backend'},
+  ]
+
+  static override flags = {
+    'config-dir': Flags.string({description: 'The directory "whitelist enable" used.', default: DEFAULT_CONFIG_DIR}),
+    'backup-dir': Flags.string({description: 'Where backups are kept.', default: DEFAULT_BACKUP_DIR}),
+    'keep-backend': Flags.boolean({description: 'Leave the backend (static pod) running.', default: false}),
+    force: Flags.boolean({description: 'Go on despite preflight problems.', default: false}),
+    debug: debugFlag,
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(WhitelistDisable)
+    const {disableWhitelist} = await import('../../lib/whitelist.js')
+    const result = await disableWhitelist({
+      configDir: flags['config-dir'],
+      backupDir: flags['backup-dir'],
+      keepBackend: flags['keep-backend'],
+      force: flags.force,
+      command: ['kubectl imgsec whitelist disable', ...this.argv].join(' '),
+    })
+    for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`)
+    process.stdout.write(`registry whitelist disabled:\n${result.changes.map((c) => `  ${c}\n`).join('')}`)
+    for (const backup of result.backups) process.stdout.write(`backup of ${backup.file}: ${backup.backup}\n`)
+  }
+}

@@ -1,0 +1,90 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../lib/base-command.js'
+import {UserError} from '../../lib/errors.js'
+import {debugFlag} from '../../lib/flags.js'
+import {DEFAULT_BACKUP_DIR} from '../../lib/patch-apiserver.js'
+import {DEFAULT_CONFIG_DIR, DEFAULT_MANIFESTS_DIR} from '../../lib/whitelist.js'
+
+export const DEFAULT_BACKEND_IMAGE = 'gcr.io/distroless/nodejs20-debian12:nonroot'
+
+export default class WhitelistEnable extends BaseCommand {
+  static override summary = 'Enforce a registry allowlist with ImagePolicyWebhook: our own backend as a static pod, its certificates and files, and the API server flags.'
+
+  static override description = `Run it as root on the control-plane node (on each one, when there are several). Order of work: policy check, certificates and files in --config-dir, the backend (a static pod on 127.0.0.1:--port; the kubelet runs it whatever admission says, so no deadlock), a test ImageReview through the exact URL the API server will use, and only then the kube-apiserver manifest (backed up, atomic; see patch-apiserver).
+
+kube-system stays exempt, so the control plane and CNI keep running. With --default-allow false (the default, as in the Kubernetes docs) a backend that stops answering refuses every new pod outside kube-system: the break-glass annotation alpha.image-policy.k8s.io/break-glass: "true" lets one through.
+
+Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver --restore" when the API server is down.`
+
+  static override examples = [
+    {description: 'The seeds\' whitelist, enforced for real', command: 'kubectl imgsec whitelist enable --allowed-registries docker.io,registry.k8s.io'},
+    {description: 'A backend you run yourself', command: 'kubectl imgsec whitelist enable --backend-placement external --webhook-url https://imgsec.example.com/image_policy --webhook-ca ca.crt --policy policy.yaml'},
+  ]
+
+  static override flags = {
+    'allowed-registries': Flags.string({description: 'Comma-separated registry allowlist: host, host:port, host/path prefix, *.domain.'}),
+    policy: Flags.string({description: 'Image policy file (YAML); see "audit images --help".'}),
+    'default-allow': Flags.boolean({description: 'Admit pods when the backend cannot be reached (the plugin\'s defaultAllow).', default: false, allowNo: true}),
+    'allow-ttl': Flags.integer({description: 'Seconds the API server caches an allow (1–1800).', default: 50, min: 1, max: 1800}),
+    'deny-ttl': Flags.integer({description: 'Seconds the API server caches a deny (1–1800).', default: 50, min: 1, max: 1800}),
+    'retry-backoff': Flags.integer({description: 'Milliseconds between retries to the backend (1–300000).', default: 500, min: 1, max: 300_000}),
+    'config-dir': Flags.string({description: 'Where certificates, policy and configuration files go.', default: DEFAULT_CONFIG_DIR}),
+    'manifests-dir': Flags.string({description: 'The kubelet\'s static pod directory (kube-apiserver.yaml).', default: DEFAULT_MANIFESTS_DIR}),
+    'backup-dir': Flags.string({description: 'Where backups are kept (outside the manifests directory).', default: DEFAULT_BACKUP_DIR}),
+    port: Flags.integer({description: 'Port of the backend on 127.0.0.1 (static placement).', default: 8443, min: 1, max: 65_535}),
+    'backend-placement': Flags.option({description: 'static: a static pod on this node; external: a backend you run (--webhook-url).', options: ['static', 'external'] as const, default: 'static' as const})(),
+    'backend-image': Flags.string({description: `Node.js image for the static pod, pinned by digest (default: ${DEFAULT_BACKEND_IMAGE}, resolved to its current digest).`}),
+    'backend-timeout': Flags.string({description: 'How long to wait for the backend to answer.', default: '2m'}),
+    'webhook-url': Flags.string({description: 'External placement: the backend URL (https://…/image_policy).'}),
+    'webhook-ca': Flags.string({description: 'External placement: CA certificate of the backend.'}),
+    force: Flags.boolean({description: 'Go on despite preflight problems.', default: false}),
+    debug: debugFlag,
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(WhitelistEnable)
+    if (flags['backend-placement'] === 'external' && (!flags['webhook-url'] || !flags['webhook-ca'])) {
+      throw new UserError('--backend-placement external needs --webhook-url https://…/image_policy and --webhook-ca FILE')
+    }
+    if (flags['webhook-url'] && !/^https:\/\//.test(flags['webhook-url'])) throw new UserError(`--webhook-url ${flags['webhook-url']} must be https:// (the API server only calls webhooks over TLS)`)
+    const {parseDuration} = await import('../../lib/duration.js')
+    const backendTimeoutMs = parseDuration(flags['backend-timeout'], '--backend-timeout')
+    let backendImage = flags['backend-image'] ?? ''
+    if (flags['backend-placement'] === 'static' && !backendImage) backendImage = await this.resolveDefaultImage()
+    const {enableWhitelist} = await import('../../lib/whitelist.js')
+    const result = await enableWhitelist({
+      configDir: flags['config-dir'],
+      manifestsDir: flags['manifests-dir'],
+      backupDir: flags['backup-dir'],
+      placement: flags['backend-placement'],
+      port: flags.port,
+      webhookUrl: flags['webhook-url'],
+      webhookCa: flags['webhook-ca'],
+      policyFile: flags.policy,
+      allowedRegistries: flags['allowed-registries']?.split(',').map((s) => s.trim()).filter(Boolean),
+      settings: {allowTTL: flags['allow-ttl'], denyTTL: flags['deny-ttl'], retryBackoff: flags['retry-backoff'], defaultAllow: flags['default-allow']},
+      backendImage,
+      backendTimeoutMs,
+      force: flags.force,
+      command: ['kubectl imgsec whitelist enable', ...this.argv].join(' '),
+    })
+    for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`)
+    const applied = result.changes.filter((change) => !change.startsWith('backend check:'))
+    if (applied.length === 0) process.stdout.write('registry whitelist already enabled: nothing changed\n')
+    else process.stdout.write(`registry whitelist enabled:\n${result.changes.map((c) => `  ${c}\n`).join('')}`)
+    for (const backup of result.backups) process.stdout.write(`backup of ${backup.file}: ${backup.backup}\n`)
+    process.stdout.write('undo: kubectl imgsec whitelist disable (or, if the API server is down: kubectl imgsec patch-apiserver --restore)\n')
+    process.stdout.write('note: on clusters with several control-plane nodes, run this command on each of them.\n')
+  }
+
+  private async resolveDefaultImage(): Promise<string> {
+    const {resolveTagDigest} = await import('../../lib/registry-client.js')
+    try {
+      const digest = await resolveTagDigest({registry: 'gcr.io', repository: 'distroless/nodejs20-debian12', tag: 'nonroot'}, {timeoutMs: 15_000})
+      return `${DEFAULT_BACKEND_IMAGE}@${digest}`
+    } catch (error) {
+      throw new UserError(`cannot resolve the digest of ${DEFAULT_BACKEND_IMAGE} (${(error as Error).message}); pass --backend-image IMAGE@sha256:… (a Node.js 20 image)`)
+    }
+  }
+}

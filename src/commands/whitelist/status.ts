@@ -1,0 +1,42 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../lib/base-command.js'
+import {debugFlag} from '../../lib/flags.js'
+import {DEFAULT_BACKUP_DIR} from '../../lib/patch-apiserver.js'
+import {DEFAULT_CONFIG_DIR, DEFAULT_MANIFESTS_DIR} from '../../lib/whitelist.js'
+
+export default class WhitelistStatus extends BaseCommand {
+  static override summary = 'Is the registry whitelist on? Plugin, configuration files, backend health, policy, backups.'
+
+  static override examples = [{description: 'As JSON for scripts', command: 'kubectl imgsec whitelist status -o json'}]
+
+  static override flags = {
+    'config-dir': Flags.string({description: 'The directory "whitelist enable" used.', default: DEFAULT_CONFIG_DIR}),
+    'manifests-dir': Flags.string({description: 'The kubelet\'s static pod directory.', default: DEFAULT_MANIFESTS_DIR}),
+    'backup-dir': Flags.string({description: 'Where backups are kept.', default: DEFAULT_BACKUP_DIR}),
+    output: Flags.option({char: 'o', description: 'Output format.', options: ['table', 'json'] as const, default: 'table' as const})(),
+    debug: debugFlag,
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(WhitelistStatus)
+    const {whitelistStatus} = await import('../../lib/whitelist.js')
+    const status = await whitelistStatus({configDir: flags['config-dir'], manifestsDir: flags['manifests-dir'], backupDir: flags['backup-dir']})
+    if (flags.output === 'json') {
+      process.stdout.write(JSON.stringify(status, null, 2) + '\n')
+      return
+    }
+    const yes = (value: boolean | undefined) => (value ? 'yes' : 'no')
+    const lines = [
+      `whitelist enforced:    ${yes(status.enabled)}`,
+      `ImagePolicyWebhook:    ${status.pluginEnabled ? 'enabled' : 'not enabled'}`,
+      `admission config:      ${status.admissionConfig ? `${status.admissionConfig.file} (${status.admissionConfig.valid ? 'valid' : status.admissionConfig.problem})` : 'none'}`,
+      ...(status.admissionConfig?.settings ? [`  defaultAllow ${status.admissionConfig.settings.defaultAllow}, allowTTL ${status.admissionConfig.settings.allowTTL}s, denyTTL ${status.admissionConfig.settings.denyTTL}s, retryBackoff ${status.admissionConfig.settings.retryBackoff}ms`] : []),
+      `webhook kubeconfig:    ${status.webhookKubeconfig ? `${status.webhookKubeconfig.file} (${status.webhookKubeconfig.valid ? 'valid' : status.webhookKubeconfig.problem})` : 'none'}`,
+      `backend:               ${status.backend ? `${status.backend.placement} at ${status.backend.url}: ${status.backend.answering ? 'answering' : status.backend.healthy ? 'healthy, not answering reviews' : 'NOT healthy'} (${status.backend.detail})` : 'unknown'}`,
+      `allowed registries:    ${status.policy ? (Array.isArray(status.policy.allowedRegistries) ? status.policy.allowedRegistries.join(', ') : 'any') : 'unknown'}`,
+      `backups:               ${status.backups.length}${status.backups.length > 0 ? ` (newest ${status.backups.at(-1)!.backup})` : ''}`,
+    ]
+    process.stdout.write(lines.join('\n') + '\n')
+  }
+}

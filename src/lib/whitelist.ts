@@ -1,0 +1,378 @@
+import {createHash} from 'node:crypto'
+import {chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync} from 'node:fs'
+import {request} from 'node:https'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {checkAdmissionConfiguration, type ImagePolicySettings, renderAdmissionConfiguration} from './admission-config.js'
+import {locateApiserver, readFlags, splitList} from './apiserver-manifest.js'
+import {writeFileAtomic} from './atomic-write.js'
+import {backupFile, type BackupRecord} from './backups.js'
+import {createCertificateAuthority, describeCertificate, issueCertificate, type KeyPairPem} from './certificates.js'
+import {UserError} from './errors.js'
+import {parseImageReference} from './image-reference.js'
+import {applyApiserverPatch, backupsOf, planApiserverPatch, planChangesSomething} from './patch-apiserver.js'
+import {evaluateImage, type ImagePolicy, resolvePolicy} from './policy.js'
+import {BACKEND_UID, renderPolicyFile, renderStaticPod, whitelistPaths, type WhitelistPaths} from './whitelist-files.js'
+import {checkWebhookKubeconfig, renderWebhookKubeconfig} from './webhook-kubeconfig.js'
+
+export const DEFAULT_CONFIG_DIR = '/etc/kubernetes/imgsec'
+export const DEFAULT_MANIFESTS_DIR = '/etc/kubernetes/manifests'
+export const STATIC_POD_FILE = 'imgsec-webhook.yaml'
+const PLUGIN = 'ImagePolicyWebhook'
+
+export interface WhitelistEnableOptions {
+  configDir: string
+  manifestsDir: string
+  backupDir: string
+  placement: 'static' | 'external'
+  port: number
+  webhookUrl?: string
+  webhookCa?: string
+  policyFile?: string
+  allowedRegistries?: string[]
+  settings: Omit<ImagePolicySettings, 'kubeConfigFile'>
+  backendImage: string
+  backendTimeoutMs: number
+  force: boolean
+  command: string
+}
+
+/** What enable changed, so that disable removes exactly that. */
+export interface WhitelistState {
+  version: 1
+  placement: 'static' | 'external'
+  port: number
+  manifest: string
+  staticPod?: string
+  webhookUrl: string
+  enabledPlugin: boolean
+  setConfigFlag: boolean
+  addedVolumes: string[]
+  mergedConfig?: {file: string; sha256: string; backup: string}
+}
+
+export interface WhitelistResult {
+  changes: string[]
+  warnings: string[]
+  backups: BackupRecord[]
+}
+
+const sha256 = (text: string | Buffer) => createHash('sha256').update(text).digest('hex')
+
+function readIfExists(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+/** Write a file only when its content changes (atomic, exact mode); returns whether it did. */
+function writeIfChanged(file: string, content: string, mode: number, changes: string[], owner?: number): boolean {
+  const current = readIfExists(file)
+  if (current === content) return false
+  mkdirSync(path.dirname(file), {recursive: true, mode: 0o700})
+  writeFileAtomic(file, content, {mode})
+  chmodSync(file, mode)
+  if (owner !== undefined && process.getuid?.() === 0) chownSync(file, owner, owner)
+  changes.push(`${current === undefined ? 'wrote' : 'updated'} ${file}`)
+  return true
+}
+
+function ensureDir(dir: string, owner?: number): void {
+  mkdirSync(dir, {recursive: true, mode: 0o700})
+  chmodSync(dir, 0o700)
+  if (owner !== undefined && process.getuid?.() === 0) chownSync(dir, owner, owner)
+}
+
+/** The policy to enforce; a policy that would block the control plane is refused unless forced. */
+export function whitelistPolicy(options: Pick<WhitelistEnableOptions, 'policyFile' | 'allowedRegistries' | 'backendImage' | 'placement' | 'force'>): {policy: ImagePolicy; problems: string[]} {
+  const policy = resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries})
+  const problems: string[] = []
+  const controlPlaneImages = ['registry.k8s.io/kube-apiserver:v1.32.0', 'registry.k8s.io/coredns/coredns:v1.11.3', 'registry.k8s.io/pause:3.10']
+  if (options.placement === 'static') controlPlaneImages.push(options.backendImage)
+  for (const image of controlPlaneImages) {
+    const verdict = evaluateImage(image, {namespace: 'kube-system'}, policy)
+    if (!verdict.allowed) problems.push(`the policy would refuse ${image} in kube-system (${verdict.violations.map((v) => v.rule).join(', ')}); keep kube-system in exemptNamespaces or allow the image`)
+  }
+  return {policy, problems}
+}
+
+async function loadOrCreatePki(paths: WhitelistPaths, serverHosts: string[], changes: string[]): Promise<{ca: KeyPairPem; client: KeyPairPem; serving?: KeyPairPem}> {
+  const existingCa = readIfExists(paths.caCert)
+  const existingCaKey = readIfExists(paths.caKey)
+  let ca: KeyPairPem
+  if (existingCa && existingCaKey) ca = {certPem: existingCa, keyPem: existingCaKey}
+  else {
+    ca = await createCertificateAuthority('kubectl-imgsec image policy CA')
+    changes.push('generated a CA for the image policy backend')
+  }
+  const reuse = async (certFile: string, keyFile: string, wantedNames?: string[]) => {
+    const certPem = readIfExists(certFile)
+    const keyPem = readIfExists(keyFile)
+    if (!certPem || !keyPem || existingCa === undefined) return undefined
+    const info = await describeCertificate(certPem)
+    if (info.notAfter.getTime() < Date.now() + 30 * 24 * 3600 * 1000) return undefined
+    if (wantedNames && !wantedNames.every((name) => info.names.includes(name))) return undefined
+    return {certPem, keyPem}
+  }
+  const client = await reuse(paths.clientCert, paths.clientKey) ?? await issueCertificate(ca, {commonName: 'kube-apiserver-imgsec-client', usage: 'client'})
+  const names = serverHosts.map((host) => (/^[\d.]+$|:/.test(host) ? `IP:${host.replace(/^\[|\]$/g, '')}` : `DNS:${host}`))
+  const serving = serverHosts.length > 0
+    ? await reuse(paths.servingCert, paths.servingKey, names) ?? await issueCertificate(ca, {commonName: 'imgsec-webhook', usage: 'server', hosts: serverHosts})
+    : undefined
+  return {ca, client, serving}
+}
+
+function bundlePath(): string {
+  // dist/lib/whitelist.js → dist/imgsec-webhook.mjs
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'imgsec-webhook.mjs')
+}
+
+/** GET/POST to the backend with the files the API server will use; resolves with status and body. */
+function backendRequest(url: string, tls: {ca: string; cert?: string; key?: string}, body?: string): Promise<{status: number; body: string}> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, {method: body === undefined ? 'GET' : 'POST', ca: tls.ca, cert: tls.cert, key: tls.key, timeout: 3000, headers: {'content-type': 'application/json'}}, (res) => {
+      let text = ''
+      res.setEncoding('utf8').on('data', (chunk: string) => {
+        text += chunk
+      })
+      res.on('end', () => resolve({status: res.statusCode ?? 0, body: text}))
+    })
+    req.on('timeout', () => req.destroy(new Error('timed out')))
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+/** Wait for /healthz, then send a test ImageReview through the exact URL the API server will use. */
+export async function checkBackend(webhookUrl: string, tls: {ca: string; cert: string; key: string}, timeoutMs: number): Promise<{healthy: boolean; answering: boolean; detail: string}> {
+  const health = new URL('/healthz', webhookUrl).href
+  const deadline = Date.now() + timeoutMs
+  let last = 'no answer'
+  while (Date.now() < deadline) {
+    try {
+      // eslint-disable-next-line no-await-in-loop -- polling
+      const answer = await backendRequest(health, tls)
+      if (answer.status === 200) break
+      last = `HTTP ${answer.status}`
+    } catch (error) {
+      last = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+    }
+    // eslint-disable-next-line no-await-in-loop
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  if (Date.now() >= deadline) return {healthy: false, answering: false, detail: `${health} did not answer within ${Math.round(timeoutMs / 1000)}s (last: ${last})`}
+  const review = JSON.stringify({apiVersion: 'imagepolicy.k8s.io/v1alpha1', kind: 'ImageReview', spec: {containers: [{image: 'nginx:latest'}], namespace: 'default'}})
+  try {
+    const answer = await backendRequest(webhookUrl, tls, review)
+    const status = (JSON.parse(answer.body) as {status?: {allowed?: boolean; reason?: string}}).status
+    if (answer.status !== 200 || typeof status?.allowed !== 'boolean') return {healthy: true, answering: false, detail: `${webhookUrl} answered HTTP ${answer.status} without an ImageReview status`}
+    return {healthy: true, answering: true, detail: `${webhookUrl} answered a test ImageReview for nginx:latest: ${status.allowed ? 'allowed' : `denied (${status.reason})`}`}
+  } catch (error) {
+    return {healthy: true, answering: false, detail: `${webhookUrl}: ${(error as Error).message}`}
+  }
+}
+
+export function readState(configDir: string): WhitelistState | undefined {
+  const text = readIfExists(whitelistPaths(configDir).state)
+  if (text === undefined) return undefined
+  try {
+    return JSON.parse(text) as WhitelistState
+  } catch {
+    throw new UserError(`${whitelistPaths(configDir).state} is not valid JSON; restore the manifest with "kubectl imgsec patch-apiserver --restore" and remove the file`)
+  }
+}
+
+/**
+ * `whitelist enable`: files, backend, then the API server — in that order, so the API server
+ * only ever points at a backend that answers.
+ */
+export async function enableWhitelist(options: WhitelistEnableOptions): Promise<WhitelistResult> {
+  const paths = whitelistPaths(options.configDir)
+  const manifest = path.join(path.resolve(options.manifestsDir), 'kube-apiserver.yaml')
+  const changes: string[] = []
+  const warnings: string[] = []
+  if (!existsSync(manifest)) {
+    throw new UserError(`${manifest} does not exist: run "whitelist enable" on a control-plane node (kubeadm keeps the API server manifest there), or pass --manifests-dir`)
+  }
+  locateApiserver(readFileSync(manifest, 'utf8'), manifest)
+  const {policy, problems} = whitelistPolicy(options)
+  if (problems.length > 0 && !options.force) throw new UserError(`refusing a policy that would block the control plane:\n  ${problems.join('\n  ')}\npass --force to enable it anyway`)
+  warnings.push(...problems.map((problem) => `forced despite: ${problem}`))
+  if (options.placement === 'static') {
+    const reference = parseImageReference(options.backendImage)
+    if (!reference.digest) throw new UserError(`--backend-image ${options.backendImage} must be pinned by digest (…@sha256:…): the control plane must not run a moving tag`)
+  }
+
+  const webhookUrl = options.placement === 'static' ? `https://127.0.0.1:${options.port}/image_policy` : options.webhookUrl!
+  const serverHost = new URL(webhookUrl).hostname.replace(/^\[|\]$/g, '')
+  const previous = readState(options.configDir)
+  ensureDir(paths.configDir)
+  ensureDir(paths.pkiDir)
+  const pki = await loadOrCreatePki(paths, options.placement === 'static' ? [serverHost] : [], changes)
+  writeIfChanged(paths.caCert, pki.ca.certPem, 0o644, changes)
+  writeIfChanged(paths.caKey, pki.ca.keyPem, 0o600, changes)
+  writeIfChanged(paths.clientCert, pki.client.certPem, 0o644, changes)
+  writeIfChanged(paths.clientKey, pki.client.keyPem, 0o600, changes)
+  let staticPod: string | undefined
+  const backups: BackupRecord[] = []
+  if (options.placement === 'static') {
+    ensureDir(paths.backendDir, BACKEND_UID)
+    writeIfChanged(paths.servingCert, pki.serving!.certPem, 0o644, changes, BACKEND_UID)
+    writeIfChanged(paths.servingKey, pki.serving!.keyPem, 0o600, changes, BACKEND_UID)
+    writeIfChanged(paths.clientCa, pki.ca.certPem, 0o644, changes, BACKEND_UID)
+    writeIfChanged(paths.policy, renderPolicyFile(policy), 0o644, changes, BACKEND_UID)
+    writeIfChanged(paths.bundle, readFileSync(bundlePath(), 'utf8'), 0o644, changes, BACKEND_UID)
+    staticPod = path.join(path.resolve(options.manifestsDir), STATIC_POD_FILE)
+    const podText = renderStaticPod({image: options.backendImage, paths, port: options.port})
+    const current = readIfExists(staticPod)
+    if (current !== podText) {
+      if (current !== undefined) backups.push(backupFile(staticPod, options.backupDir, options.command))
+      writeFileAtomic(staticPod, podText, {mode: 0o600})
+      changes.push(`${current === undefined ? 'wrote' : 'updated'} static pod ${staticPod}`)
+    }
+  }
+  const caForKubeconfig = options.placement === 'static' ? paths.caCert : path.resolve(options.webhookCa!)
+  writeIfChanged(paths.webhookKubeconfig, renderWebhookKubeconfig({server: webhookUrl, caFile: caForKubeconfig, clientCertificate: paths.clientCert, clientKey: paths.clientKey}), 0o600, changes)
+  writeIfChanged(paths.admissionConfig, renderAdmissionConfiguration({kubeConfigFile: paths.webhookKubeconfig, ...options.settings}), 0o600, changes)
+
+  const backend = await checkBackend(webhookUrl, {ca: readFileSync(caForKubeconfig, 'utf8'), cert: pki.client.certPem, key: pki.client.keyPem}, options.backendTimeoutMs)
+  if (!backend.answering) {
+    throw new UserError(`the image policy backend is not answering, so the API server was NOT changed: ${backend.detail}${options.placement === 'static' ? `; check that the kubelet runs ${staticPod} (crictl ps --name webhook, journalctl -u kubelet)` : ''}`)
+  }
+  changes.push(`backend check: ${backend.detail}`)
+
+  const flagsBefore = readFlags(readFileSync(manifest, 'utf8'), manifest)
+  const plan = await planApiserverPatch({
+    manifest,
+    backupDir: options.backupDir,
+    enablePlugins: [PLUGIN],
+    disablePlugins: [],
+    admissionConfig: paths.admissionConfig,
+    setFlags: {},
+    removeFlags: [],
+    hostPaths: [paths.configDir],
+    force: options.force,
+  })
+  warnings.push(...plan.warnings)
+  if (planChangesSomething(plan)) {
+    backups.push(...applyApiserverPatch(plan, options.backupDir, options.command))
+    changes.push(...plan.changes.map((change) => `kube-apiserver: ${change}`))
+  }
+  const state: WhitelistState = {
+    version: 1,
+    placement: options.placement,
+    port: options.port,
+    manifest,
+    staticPod,
+    webhookUrl,
+    // A second enable adds nothing: keep what the first one recorded.
+    enabledPlugin: previous?.enabledPlugin ?? !splitList(flagsBefore.get('enable-admission-plugins')).includes(PLUGIN),
+    setConfigFlag: previous?.setConfigFlag ?? !flagsBefore.has('admission-control-config-file'),
+    addedVolumes: [...new Set([...(previous?.addedVolumes ?? []), ...plan.addedVolumes])],
+    mergedConfig: previous?.mergedConfig,
+  }
+  if (plan.admissionConfig && plan.admissionConfig.before !== plan.admissionConfig.after) {
+    const backup = backups.find((record) => record.file === path.resolve(plan.admissionConfig!.file))
+    state.mergedConfig = {file: plan.admissionConfig.file, sha256: sha256(plan.admissionConfig.after), backup: backup!.backup}
+  }
+  writeIfChanged(paths.state, JSON.stringify(state, null, 2) + '\n', 0o600, [])
+  return {changes, warnings, backups}
+}
+
+/** `whitelist disable`: undo exactly what enable recorded; the backups stay. */
+export async function disableWhitelist(options: {configDir: string; backupDir: string; keepBackend: boolean; force: boolean; command: string}): Promise<WhitelistResult> {
+  const paths = whitelistPaths(options.configDir)
+  const state = readState(options.configDir)
+  if (!state) throw new UserError(`the registry whitelist was not enabled by kubectl-imgsec with --config-dir ${paths.configDir} (no ${paths.state})`)
+  const changes: string[] = []
+  const backups: BackupRecord[] = []
+  const plan = await planApiserverPatch({
+    manifest: state.manifest,
+    backupDir: options.backupDir,
+    enablePlugins: [],
+    disablePlugins: state.enabledPlugin ? [PLUGIN] : [],
+    setFlags: {},
+    removeFlags: state.setConfigFlag ? ['admission-control-config-file'] : [],
+    removeVolumes: state.addedVolumes,
+    force: options.force,
+  })
+  if (planChangesSomething(plan)) {
+    backups.push(...applyApiserverPatch(plan, options.backupDir, options.command))
+    changes.push(...plan.changes.map((change) => `kube-apiserver: ${change}`))
+  }
+  if (state.mergedConfig) {
+    const current = readIfExists(state.mergedConfig.file)
+    // Untouched since enable: the backup taken before the merge is the exact original.
+    if (current !== undefined && sha256(current) === state.mergedConfig.sha256 && existsSync(state.mergedConfig.backup)) {
+      backups.push(backupFile(state.mergedConfig.file, options.backupDir, options.command))
+      writeFileAtomic(state.mergedConfig.file, readFileSync(state.mergedConfig.backup))
+      changes.push(`removed the ImagePolicyWebhook entry from ${state.mergedConfig.file}`)
+    } else {
+      changes.push(`left ${state.mergedConfig.file} as it is (changed since enable): remove its ImagePolicyWebhook entry by hand`)
+    }
+  }
+  if (state.staticPod && !options.keepBackend && existsSync(state.staticPod)) {
+    backups.push(backupFile(state.staticPod, options.backupDir, options.command))
+    rmSync(state.staticPod)
+    changes.push(`removed static pod ${state.staticPod} (the kubelet stops the backend)`)
+  }
+  rmSync(paths.state)
+  return {changes, warnings: plan.warnings, backups}
+}
+
+export interface WhitelistStatus {
+  enabled: boolean
+  pluginEnabled: boolean
+  admissionConfig?: {file: string; valid: boolean; problem?: string; settings?: Omit<ImagePolicySettings, 'kubeConfigFile'>}
+  webhookKubeconfig?: {file: string; valid: boolean; problem?: string; server?: string}
+  backend?: {placement: string; url: string; healthy: boolean; answering: boolean; detail: string}
+  policy?: {allowedRegistries: string[] | 'any'; exemptNamespaces: string[]; requireDigest: boolean}
+  backups: Array<{time: string; backup: string}>
+}
+
+/** `whitelist status`: what the manifest, the files and the backend say now. */
+export async function whitelistStatus(options: {configDir: string; manifestsDir: string; backupDir: string}): Promise<WhitelistStatus> {
+  const paths = whitelistPaths(options.configDir)
+  const manifest = path.join(path.resolve(options.manifestsDir), 'kube-apiserver.yaml')
+  const text = readIfExists(manifest)
+  if (text === undefined) throw new UserError(`${manifest} does not exist: run "whitelist status" on a control-plane node, or pass --manifests-dir`)
+  const flags = readFlags(text, manifest)
+  const pluginEnabled = splitList(flags.get('enable-admission-plugins')).includes(PLUGIN)
+  const status: WhitelistStatus = {enabled: false, pluginEnabled, backups: backupsOf(manifest, options.backupDir).map((r) => ({time: r.time, backup: r.backup}))}
+  const configFile = flags.get('admission-control-config-file')
+  let kubeconfigFile: string | undefined
+  if (configFile) {
+    try {
+      const check = checkAdmissionConfiguration(configFile, {requireImagePolicy: true})
+      const {kubeConfigFile, ...settings} = check.imagePolicy!
+      kubeconfigFile = kubeConfigFile
+      status.admissionConfig = {file: configFile, valid: true, settings}
+    } catch (error) {
+      status.admissionConfig = {file: configFile, valid: false, problem: (error as Error).message}
+    }
+  }
+  if (kubeconfigFile) {
+    try {
+      const webhook = checkWebhookKubeconfig(kubeconfigFile)
+      status.webhookKubeconfig = {file: kubeconfigFile, valid: true, server: webhook.server}
+      const state = readState(options.configDir)
+      const tls = {ca: readFileSync(webhook.caFile!, 'utf8'), cert: readFileSync(webhook.clientCertificate!, 'utf8'), key: readFileSync(webhook.clientKey!, 'utf8')}
+      const backend = await checkBackend(webhook.server, tls, 3000)
+      status.backend = {placement: state?.placement ?? 'unknown (not enabled by kubectl-imgsec)', url: webhook.server, ...backend}
+    } catch (error) {
+      status.webhookKubeconfig = {file: kubeconfigFile, valid: false, problem: (error as Error).message}
+    }
+  }
+  const policyText = readIfExists(paths.policy)
+  if (policyText !== undefined) {
+    try {
+      const policy = resolvePolicy({policyFile: paths.policy})
+      status.policy = {allowedRegistries: policy.allowedRegistries ?? 'any', exemptNamespaces: policy.exemptNamespaces, requireDigest: policy.requireDigest}
+    } catch {}
+  }
+  status.enabled = pluginEnabled && Boolean(status.admissionConfig?.valid) && Boolean(status.webhookKubeconfig?.valid)
+  return status
+}

@@ -1,0 +1,169 @@
+import {expect} from 'chai'
+import {chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {request} from 'node:https'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {parse as parseYaml} from 'yaml'
+
+import {ROOT, runCli} from '../support/cli.js'
+import {startKubeletSimulator} from '../support/kubelet-simulator.js'
+import {freePort} from '../support/registry.js'
+
+const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'kube-apiserver.kubeadm-1.32.yaml')
+const ORIGINAL = readFileSync(FIXTURE, 'utf8')
+const BACKEND_IMAGE = `gcr.io/distroless/nodejs20-debian12:nonroot@sha256:${'5'.repeat(64)}`
+
+interface Node {
+  dir: string
+  manifestsDir: string
+  manifest: string
+  configDir: string
+  backupDir: string
+  port: number
+  flags: string[]
+}
+
+async function controlPlaneNode(): Promise<Node> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'imgsec-wl-'))
+  const manifestsDir = path.join(dir, 'manifests')
+  mkdirSync(manifestsDir)
+  const manifest = path.join(manifestsDir, 'kube-apiserver.yaml')
+  copyFileSync(FIXTURE, manifest)
+  chmodSync(manifest, 0o600)
+  const configDir = path.join(dir, 'imgsec')
+  const backupDir = path.join(dir, 'backups')
+  const port = await freePort()
+  return {dir, manifestsDir, manifest, configDir, backupDir, port, flags: ['--config-dir', configDir, '--manifests-dir', manifestsDir, '--backup-dir', backupDir]}
+}
+
+function post(url: string, body: string, tls: {ca: string; cert: string; key: string}): Promise<{status: number; body: string}> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, {method: 'POST', ...tls}, (res) => {
+      let text = ''
+      res.setEncoding('utf8').on('data', (chunk: string) => {
+        text += chunk
+      })
+      res.on('end', () => resolve({status: res.statusCode ?? 0, body: text}))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+describe('whitelist enable/status/disable (built CLI, static pod played by a kubelet simulator)', () => {
+  let node: Node
+  let kubelet: ReturnType<typeof startKubeletSimulator>
+  const enableArgs = () => ['whitelist', 'enable', ...node.flags, '--port', String(node.port), '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--backend-timeout', '30s']
+  before(async () => {
+    node = await controlPlaneNode()
+    kubelet = startKubeletSimulator(node.manifestsDir, 'imgsec-webhook.yaml')
+  })
+  after(async () => {
+    await kubelet?.stop()
+  })
+
+  it('enable: files, a hardened static pod, a backend that answers, then the API server manifest', async () => {
+    const result = await runCli(enableArgs())
+    expect(result.code, `${result.stderr}\n${kubelet.output()}`).to.equal(0)
+    expect(result.stdout).to.contain('registry whitelist enabled:')
+    expect(result.stdout).to.match(/backend check: https:\/\/127\.0\.0\.1:\d+\/image_policy answered a test ImageReview for nginx:latest: denied/)
+    const manifest = readFileSync(node.manifest, 'utf8')
+    expect(manifest).to.contain('--enable-admission-plugins=NodeRestriction,ImagePolicyWebhook')
+    expect(manifest).to.contain(`--admission-control-config-file=${path.join(node.configDir, 'admission-configuration.yaml')}`)
+    expect(manifest).to.contain(`- mountPath: ${node.configDir}\n`)
+    expect(statSync(node.configDir).mode & 0o777).to.equal(0o700)
+    for (const key of ['pki/ca.key', 'pki/apiserver-client.key', 'backend/serving.key', 'webhook.kubeconfig', 'admission-configuration.yaml']) {
+      expect(statSync(path.join(node.configDir, key)).mode & 0o777, key).to.equal(0o600)
+    }
+    const admission = parseYaml(readFileSync(path.join(node.configDir, 'admission-configuration.yaml'), 'utf8'))
+    expect(admission.plugins[0].configuration.imagePolicy).to.deep.equal({kubeConfigFile: path.join(node.configDir, 'webhook.kubeconfig'), allowTTL: 50, denyTTL: 50, retryBackoff: 500, defaultAllow: false})
+    expect(readdirSync(node.manifestsDir).sort()).to.deep.equal(['imgsec-webhook.yaml', 'kube-apiserver.yaml'])
+  })
+
+  it('the static pod passes our own audit', async () => {
+    const result = await runCli(['audit', 'images', '-f', path.join(node.manifestsDir, 'imgsec-webhook.yaml'), '-o', 'json', '--fail-on', 'low'])
+    expect(result.code, result.stdout).to.equal(0)
+    expect(JSON.parse(result.stdout).summary.total).to.equal(0)
+  })
+
+  it('a client built from the rendered kubeconfig, as the API server does, gets decisions', async () => {
+    const kubeconfig = parseYaml(readFileSync(path.join(node.configDir, 'webhook.kubeconfig'), 'utf8'))
+    expect(kubeconfig['current-context']).to.be.a('string')
+    const cluster = kubeconfig.clusters[0].cluster
+    const user = kubeconfig.users[0].user
+    const tls = {ca: readFileSync(cluster['certificate-authority'], 'utf8'), cert: readFileSync(user['client-certificate'], 'utf8'), key: readFileSync(user['client-key'], 'utf8')}
+    const review = (image: string) => JSON.stringify({apiVersion: 'imagepolicy.k8s.io/v1alpha1', kind: 'ImageReview', spec: {containers: [{image}], namespace: 'default'}})
+    expect(JSON.parse((await post(cluster.server, review('quay.io/evil/miner:1.0'), tls)).body).status.allowed).to.equal(false)
+    expect(JSON.parse((await post(cluster.server, review('registry.k8s.io/pause:3.10'), tls)).body).status.allowed).to.equal(true)
+  })
+
+  it('a second enable changes nothing', async () => {
+    const manifest = readFileSync(node.manifest, 'utf8')
+    const backups = readdirSync(node.backupDir).length
+    const runs = kubelet.runs()
+    const result = await runCli(enableArgs())
+    expect(result.code, result.stderr).to.equal(0)
+    expect(result.stdout).to.match(/^registry whitelist already enabled: nothing changed\n/)
+    expect(readFileSync(node.manifest, 'utf8')).to.equal(manifest)
+    expect(readdirSync(node.backupDir).length).to.equal(backups)
+    expect(kubelet.runs()).to.equal(runs)
+  })
+
+  it('status reports the plugin, the files, the backend and the policy', async () => {
+    const result = await runCli(['whitelist', 'status', ...node.flags, '-o', 'json'])
+    expect(result.code, result.stderr).to.equal(0)
+    const status = JSON.parse(result.stdout)
+    expect(status).to.deep.include({enabled: true, pluginEnabled: true})
+    expect(status.admissionConfig.settings).to.deep.equal({allowTTL: 50, denyTTL: 50, retryBackoff: 500, defaultAllow: false})
+    expect(status.backend).to.include({placement: 'static', healthy: true, answering: true})
+    expect(status.policy.allowedRegistries).to.deep.equal(['docker.io', 'registry.k8s.io'])
+    const table = await runCli(['whitelist', 'status', ...node.flags])
+    expect(table.stdout).to.match(/^whitelist enforced: +yes\n/)
+  })
+
+  it('disable removes exactly what enable added: the original manifest bytes, no static pod', async () => {
+    const result = await runCli(['whitelist', 'disable', '--config-dir', node.configDir, '--backup-dir', node.backupDir])
+    expect(result.code, result.stderr).to.equal(0)
+    expect(readFileSync(node.manifest, 'utf8')).to.equal(ORIGINAL)
+    expect(readdirSync(node.manifestsDir)).to.deep.equal(['kube-apiserver.yaml'])
+    expect(existsSync(path.join(node.configDir, 'state.json'))).to.equal(false)
+    const status = JSON.parse((await runCli(['whitelist', 'status', ...node.flags, '-o', 'json'])).stdout)
+    expect(status.enabled).to.equal(false)
+    const again = await runCli(['whitelist', 'disable', '--config-dir', node.configDir, '--backup-dir', node.backupDir])
+    expect(again.code).to.equal(1)
+    expect(again.stderr).to.contain('was not enabled by kubectl-imgsec')
+  })
+})
+
+describe('whitelist enable refuses, and leaves the API server alone', () => {
+  it('when the backend never answers', async () => {
+    const node = await controlPlaneNode()
+    const result = await runCli(['whitelist', 'enable', ...node.flags, '--port', String(node.port), '--backend-image', BACKEND_IMAGE, '--backend-timeout', '2s'])
+    expect(result.code).to.equal(1)
+    expect(result.stderr).to.match(/^error: the image policy backend is not answering, so the API server was NOT changed: https:\/\/127\.0\.0\.1:\d+\/healthz did not answer within 2s/)
+    expect(readFileSync(node.manifest, 'utf8')).to.equal(ORIGINAL)
+  })
+
+  it('a policy that would block the control plane', async () => {
+    const node = await controlPlaneNode()
+    const policy = path.join(node.dir, 'policy.yaml')
+    writeFileSync(policy, 'allowedRegistries: [docker.io]\nexemptNamespaces: []\n')
+    const result = await runCli(['whitelist', 'enable', ...node.flags, '--policy', policy, '--backend-image', BACKEND_IMAGE])
+    expect(result.code).to.equal(1)
+    expect(result.stderr).to.contain('refusing a policy that would block the control plane')
+    expect(result.stderr).to.contain('registry.k8s.io/kube-apiserver:v1.32.0 in kube-system (image-registry-not-allowed)')
+    expect(existsSync(node.configDir)).to.equal(false)
+  })
+
+  it('a backend image not pinned by digest', async () => {
+    const node = await controlPlaneNode()
+    const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-image', 'node:20'])
+    expect(result.stderr).to.contain('--backend-image node:20 must be pinned by digest')
+  })
+
+  it('not on a control-plane node', async () => {
+    const result = await runCli(['whitelist', 'enable', '--manifests-dir', '/nonexistent/manifests', '--backend-image', BACKEND_IMAGE])
+    expect(result.code).to.equal(1)
+    expect(result.stderr).to.contain('/nonexistent/manifests/kube-apiserver.yaml does not exist: run "whitelist enable" on a control-plane node')
+  })
+})
