@@ -376,3 +376,43 @@ export async function whitelistStatus(options: {configDir: string; manifestsDir:
   status.enabled = pluginEnabled && Boolean(status.admissionConfig?.valid) && Boolean(status.webhookKubeconfig?.valid)
   return status
 }
+
+/**
+ * `whitelist add-registry` / `remove-registry`: change the allowlist in the backend's policy file
+ * (atomically; the backend reloads it on change) and confirm that the backend now decides by it.
+ */
+export async function editAllowedRegistries(options: {configDir: string; add?: string; remove?: string; timeoutMs: number}): Promise<{changed: boolean; allowedRegistries: string[]; confirmed: boolean | undefined}> {
+  const paths = whitelistPaths(options.configDir)
+  const state = readState(options.configDir)
+  if (!state || state.placement !== 'static') throw new UserError(`no static-pod backend enabled with --config-dir ${paths.configDir}; edit your own backend's policy instead`)
+  const policy = resolvePolicy({policyFile: paths.policy})
+  if (!policy.allowedRegistries) throw new UserError(`${paths.policy} has no allowedRegistries (any registry is allowed); set a list with "whitelist enable --allowed-registries …"`)
+  const registry = (options.add ?? options.remove)!
+  const problem = (await import('./policy.js')).registryPatternProblem(registry)
+  if (problem) throw new UserError(`"${registry}": ${problem}`)
+  const before = policy.allowedRegistries
+  const after = options.add ? (before.includes(registry) ? before : [...before, registry]) : before.filter((r) => r !== registry)
+  if (after.length === before.length && options.remove) return {changed: false, allowedRegistries: before, confirmed: undefined}
+  if (after.length === 0) throw new UserError('refusing to remove the last allowed registry: every pod outside the exempt namespaces would be refused; use "whitelist disable" instead')
+  if (after === before) return {changed: false, allowedRegistries: before, confirmed: undefined}
+  writeIfChanged(paths.policy, renderPolicyFile({...policy, allowedRegistries: after}), 0o644, [], BACKEND_UID)
+  // Ask the backend until its decision for an image of that registry follows the new list.
+  const probe = `${registry.replace(/^\*\./, 'probe.')}${registry.includes('/') ? '' : '/imgsec'}/probe:1.0`
+  const tls = {ca: readFileSync(paths.caCert, 'utf8'), cert: readFileSync(paths.clientCert, 'utf8'), key: readFileSync(paths.clientKey, 'utf8')}
+  const review = JSON.stringify({apiVersion: 'imagepolicy.k8s.io/v1alpha1', kind: 'ImageReview', spec: {containers: [{image: probe}], namespace: 'default'}})
+  const deadline = Date.now() + options.timeoutMs
+  let confirmed: boolean | undefined = false
+  while (Date.now() < deadline) {
+    try {
+      // eslint-disable-next-line no-await-in-loop -- polling
+      const answer = await backendRequest(state.webhookUrl, tls, review)
+      if ((JSON.parse(answer.body) as {status?: {allowed?: boolean}}).status?.allowed === Boolean(options.add)) {
+        confirmed = true
+        break
+      }
+    } catch {}
+    // eslint-disable-next-line no-await-in-loop
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  return {changed: true, allowedRegistries: after, confirmed}
+}

@@ -121,6 +121,19 @@ describe('whitelist enable/status/disable (built CLI, static pod played by a kub
     expect(table.stdout).to.match(/^whitelist enforced: +yes\n/)
   })
 
+  it('add-registry / remove-registry change the policy in place and the backend follows; twice changes nothing', async () => {
+    const add = await runCli(['whitelist', 'add-registry', 'myprivateregistry.com:5000', '--config-dir', node.configDir])
+    expect(add.code, add.stderr).to.equal(0)
+    expect(add.stdout).to.equal('allowed registries: docker.io, registry.k8s.io, myprivateregistry.com:5000\nthe backend reloaded the policy\n')
+    expect((await runCli(['whitelist', 'add-registry', 'myprivateregistry.com:5000', '--config-dir', node.configDir])).stdout).to.equal('myprivateregistry.com:5000 is already allowed: nothing changed\n')
+    const remove = await runCli(['whitelist', 'remove-registry', 'myprivateregistry.com:5000', '--config-dir', node.configDir])
+    expect(remove.stdout).to.equal('allowed registries: docker.io, registry.k8s.io\nthe backend reloaded the policy\n')
+    expect((await runCli(['whitelist', 'remove-registry', 'myprivateregistry.com:5000', '--config-dir', node.configDir])).stdout).to.equal('myprivateregistry.com:5000 was not allowed: nothing changed\n')
+    const bad = await runCli(['whitelist', 'add-registry', 'https://x', '--config-dir', node.configDir])
+    expect(bad.code).to.equal(1)
+    expect(bad.stderr).to.match(/^error: "https:\/\/x": expected a registry host/)
+  })
+
   it('disable removes exactly what enable added: the original manifest bytes, no static pod', async () => {
     const result = await runCli(['whitelist', 'disable', '--config-dir', node.configDir, '--backup-dir', node.backupDir])
     expect(result.code, result.stderr).to.equal(0)
