@@ -85,13 +85,14 @@ describe('ValidatingAdmissionPolicy CEL', () => {
   })
 
   it('matchConditions skip mirror pods and honour break-glass', () => {
-    const [, vap] = renderVapObjects({...DEFAULT_POLICY}, {paramsNamespace: 'kube-system'}) as Array<Record<string, any>>
+    const byKind = (objects: object[], kind: string) => (objects as Array<Record<string, any>>).find((o) => o.kind === kind)!
+    const vap = byKind(renderVapObjects({...DEFAULT_POLICY}, {paramsNamespace: 'kube-system'}), 'ValidatingAdmissionPolicy')
     const applies = (object: object) => vap.spec.matchConditions.every((condition: {expression: string}) => run(condition.expression, {object: toCel(object)} as never, {funcs: strings}) === true)
     expect(applies({kind: 'Pod', metadata: {name: 'p'}})).to.equal(true)
     expect(applies({kind: 'Pod', metadata: {annotations: {'kubernetes.io/config.mirror': 'abc'}}})).to.equal(false)
     expect(applies({kind: 'Pod', metadata: {annotations: {'alpha.image-policy.k8s.io/break-glass': 'true'}}})).to.equal(false)
     expect(applies({kind: 'Deployment', metadata: {annotations: {'alpha.image-policy.k8s.io/break-glass': 'false'}}})).to.equal(true)
-    const [, strict] = renderVapObjects({...DEFAULT_POLICY, breakGlass: false}, {paramsNamespace: 'kube-system'}) as Array<Record<string, any>>
+    const strict = byKind(renderVapObjects({...DEFAULT_POLICY, breakGlass: false}, {paramsNamespace: 'kube-system'}), 'ValidatingAdmissionPolicy')
     expect(strict.spec.matchConditions.map((c: {name: string}) => c.name)).to.deep.equal(['not-a-mirror-pod'])
   })
 
