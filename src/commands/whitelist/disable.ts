@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/base-command.js'
-import {debugFlag} from '../../lib/flags.js'
+import {debugFlag, kubeconfigFlags} from '../../lib/flags.js'
 import {DEFAULT_BACKUP_DIR} from '../../lib/patch-apiserver.js'
 import {DEFAULT_CONFIG_DIR} from '../../lib/whitelist.js'
 
@@ -14,6 +14,9 @@ export default class WhitelistDisable extends BaseCommand {
   ]
 
   static override flags = {
+    mode: Flags.option({description: 'What "whitelist enable" set up: webhook or vap.', options: ['webhook', 'vap'] as const, default: 'webhook' as const})(),
+    'params-namespace': Flags.string({description: '--mode vap: namespace of the params ConfigMap.', default: 'kube-system'}),
+    ...kubeconfigFlags,
     'config-dir': Flags.string({description: 'The directory "whitelist enable" used.', default: DEFAULT_CONFIG_DIR}),
     'backup-dir': Flags.string({description: 'Where backups are kept.', default: DEFAULT_BACKUP_DIR}),
     'keep-backend': Flags.boolean({description: 'Leave the backend (static pod) running.', default: false}),
@@ -23,6 +26,12 @@ export default class WhitelistDisable extends BaseCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(WhitelistDisable)
+    if (flags.mode === 'vap') {
+      const {disableVap} = await import('../../lib/whitelist-vap.js')
+      const removed = await disableVap({kube: flags, paramsNamespace: flags['params-namespace']})
+      process.stdout.write(removed.length > 0 ? `registry whitelist (ValidatingAdmissionPolicy) disabled:\n${removed.map((r) => `  ${r}\n`).join('')}` : 'no ValidatingAdmissionPolicy from kubectl-imgsec found: nothing changed\n')
+      return
+    }
     const {disableWhitelist} = await import('../../lib/whitelist.js')
     const result = await disableWhitelist({
       configDir: flags['config-dir'],

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/base-command.js'
 import {UserError} from '../../lib/errors.js'
-import {debugFlag} from '../../lib/flags.js'
+import {debugFlag, dryRunFlag, kubeconfigFlags} from '../../lib/flags.js'
 import {DEFAULT_BACKUP_DIR} from '../../lib/patch-apiserver.js'
 import {DEFAULT_CONFIG_DIR, DEFAULT_MANIFESTS_DIR} from '../../lib/whitelist.js'
 
@@ -19,10 +19,17 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
 
   static override examples = [
     {description: 'The seeds\' whitelist, enforced for real', command: 'kubectl imgsec whitelist enable --allowed-registries docker.io,registry.k8s.io'},
+    {description: 'No server at all: a ValidatingAdmissionPolicy (Kubernetes 1.30+)', command: 'kubectl imgsec whitelist enable --mode vap --allowed-registries docker.io,registry.k8s.io'},
+    {description: 'Print the policy objects for GitOps', command: 'kubectl imgsec whitelist enable --mode vap --allowed-registries docker.io,registry.k8s.io --dry-run=client -o yaml'},
     {description: 'A backend you run yourself', command: 'kubectl imgsec whitelist enable --backend-placement external --webhook-url https://imgsec.example.com/image_policy --webhook-ca ca.crt --policy policy.yaml'},
   ]
 
   static override flags = {
+    mode: Flags.option({description: 'webhook: ImagePolicyWebhook with a backend (needs the control-plane node); vap: a ValidatingAdmissionPolicy (Kubernetes ≥ 1.30), no server, applied through the API.', options: ['webhook', 'vap'] as const, default: 'webhook' as const})(),
+    'params-namespace': Flags.string({description: '--mode vap: namespace of the ConfigMap holding the allowed registries.', default: 'kube-system'}),
+    'dry-run': dryRunFlag,
+    output: Flags.option({char: 'o', description: '--mode vap with --dry-run: print the objects.', options: ['yaml', 'json'] as const})(),
+    ...kubeconfigFlags,
     'allowed-registries': Flags.string({description: 'Comma-separated registry allowlist: host, host:port, host/path prefix, *.domain.'}),
     policy: Flags.string({description: 'Image policy file (YAML); see "audit images --help".'}),
     'default-allow': Flags.boolean({description: 'Admit pods when the backend cannot be reached (the plugin\'s defaultAllow).', default: false, allowNo: true}),
@@ -44,6 +51,11 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
 
   async run(): Promise<void> {
     const {flags} = await this.parse(WhitelistEnable)
+    if (flags.mode === 'vap') {
+      await this.enableVap(flags)
+      return
+    }
+    if (flags['dry-run'] !== 'none') throw new UserError('--dry-run is supported with --mode vap; for the webhook mode see "kubectl imgsec patch-apiserver --dry-run"')
     if (flags['backend-placement'] === 'external' && (!flags['webhook-url'] || !flags['webhook-ca'])) {
       throw new UserError('--backend-placement external needs --webhook-url https://…/image_policy and --webhook-ca FILE')
     }
@@ -76,6 +88,22 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     for (const backup of result.backups) process.stdout.write(`backup of ${backup.file}: ${backup.backup}\n`)
     process.stdout.write('undo: kubectl imgsec whitelist disable (or, if the API server is down: kubectl imgsec patch-apiserver --restore)\n')
     process.stdout.write('note: on clusters with several control-plane nodes, run this command on each of them.\n')
+  }
+
+  private async enableVap(flags: {'allowed-registries'?: string; policy?: string; 'params-namespace': string; 'dry-run': 'none' | 'client' | 'server'; output?: 'yaml' | 'json'; kubeconfig?: string; context?: string; as?: string}): Promise<void> {
+    const {resolvePolicy} = await import('../../lib/policy.js')
+    const {enableVap} = await import('../../lib/whitelist-vap.js')
+    const {formatObjects} = await import('../../lib/output.js')
+    const policy = resolvePolicy({policyFile: flags.policy, allowedRegistries: flags['allowed-registries']?.split(',').map((s) => s.trim()).filter(Boolean)})
+    const result = await enableVap({kube: flags, policy, paramsNamespace: flags['params-namespace'], dryRun: flags['dry-run']})
+    for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`)
+    if (flags.output) {
+      process.stdout.write(formatObjects(result.applied.map((a) => JSON.parse(JSON.stringify(a.object))), flags.output))
+      return
+    }
+    const suffix = {none: '', client: ' (dry run)', server: ' (server dry run)'}[flags['dry-run']]
+    const {objectName} = await import('../../lib/output.js')
+    for (const {object, action} of result.applied) process.stdout.write(`${objectName(JSON.parse(JSON.stringify(object)))} ${action}${suffix}\n`)
   }
 
   private async resolveDefaultImage(): Promise<string> {
