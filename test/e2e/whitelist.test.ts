@@ -5,7 +5,11 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {parse as parseYaml} from 'yaml'
 
+import {hostname} from 'node:os'
+
+import {versionWarning} from '../../src/lib/whitelist-smoke.js'
 import {ROOT, runCli} from '../support/cli.js'
+import {FakeKubeApiServer} from '../support/fake-kube-api.js'
 import {startKubeletSimulator} from '../support/kubelet-simulator.js'
 import {freePort} from '../support/registry.js'
 
@@ -178,5 +182,42 @@ describe('whitelist enable refuses, and leaves the API server alone', () => {
     const result = await runCli(['whitelist', 'enable', '--manifests-dir', '/nonexistent/manifests', '--backend-image', BACKEND_IMAGE])
     expect(result.code).to.equal(1)
     expect(result.stderr).to.contain('/nonexistent/manifests/kube-apiserver.yaml does not exist: run "whitelist enable" on a control-plane node')
+  })
+})
+
+describe('whitelist enable --wait (fake API server, kubelet simulator)', () => {
+  it('waits for the restart, then smoke-tests with server-side dry-run pods and says when a pod is not refused', async () => {
+    const node = await controlPlaneNode()
+    const kubelet = startKubeletSimulator(node.manifestsDir, 'imgsec-webhook.yaml')
+    const api = await FakeKubeApiServer.start()
+    const mirror = (hash: string) => ({apiVersion: 'v1', kind: 'Pod', metadata: {name: `kube-apiserver-${hostname()}`, namespace: 'kube-system', labels: {component: 'kube-apiserver'}, annotations: {'kubernetes.io/config.hash': hash}}, spec: {containers: [{name: 'kube-apiserver', image: 'registry.k8s.io/kube-apiserver:v1.32.0'}]}})
+    api.seed(mirror('before'))
+    try {
+      const kubeconfig = await api.writeKubeconfig(path.join(node.dir, 'kubeconfig'))
+      const run = runCli(['whitelist', 'enable', ...node.flags, '--port', String(node.port), '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--kubeconfig', kubeconfig, '--wait', '--timeout', '30s'])
+      // The real kubelet restarts kube-apiserver when its manifest changes: a new config hash.
+      while (readFileSync(node.manifest, 'utf8') === ORIGINAL) await new Promise((resolve) => setTimeout(resolve, 50))
+      api.seed(mirror('after'))
+      const result = await run
+      expect(result.code, result.stderr).to.equal(0)
+      expect(result.stdout).to.contain('kube-apiserver is ready')
+      // The fake API server runs no admission plugins, so the smoke test must notice that nginx:latest got in.
+      expect(result.stdout).to.contain('smoke test: pod with nginx:latest: admitted — expected refused')
+      expect(result.stdout).to.contain('smoke test: pod with nginx:1.27: admitted (as expected)')
+      expect(result.stderr).to.contain('warning: the whitelist does not decide as expected for nginx:latest')
+      const smoke = api.requests.filter((r) => r.method === 'POST' && r.path === '/api/v1/namespaces/default/pods')
+      expect(smoke.map((r) => r.query.dryRun)).to.deep.equal(['All', 'All'])
+      expect(api.listObjects('pods', 'default')).to.deep.equal([])
+    } finally {
+      await kubelet.stop()
+      await api.stop()
+    }
+  })
+
+  it('versionWarning flags API servers before 1.27.3 (CVE-2023-2727)', () => {
+    expect(versionWarning('v1.27.2')).to.contain('CVE-2023-2727')
+    expect(versionWarning('v1.26.15')).to.contain('CVE-2023-2727')
+    expect(versionWarning('v1.27.3')).to.equal(undefined)
+    expect(versionWarning('v1.32.0')).to.equal(undefined)
   })
 })

@@ -46,6 +46,8 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     'webhook-url': Flags.string({description: 'External placement: the backend URL (https://…/image_policy).'}),
     'webhook-ca': Flags.string({description: 'External placement: CA certificate of the backend.'}),
     force: Flags.boolean({description: 'Go on despite preflight problems.', default: false}),
+    wait: Flags.boolean({description: 'Wait for the kubelet to restart kube-apiserver (through the kubeconfig), then smoke-test the whitelist with server-side dry-run pods.', default: false}),
+    timeout: Flags.string({description: 'How long --wait waits.', default: '5m'}),
     debug: debugFlag,
   }
 
@@ -65,6 +67,18 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     let backendImage = flags['backend-image'] ?? ''
     if (flags['backend-placement'] === 'static' && !backendImage) backendImage = await this.resolveDefaultImage()
     const {enableWhitelist} = await import('../../lib/whitelist.js')
+    // With a cluster at hand: warn about versions the plugin does not fully protect, and note the mirror pod before the restart.
+    let cluster: {client: import('../../lib/kube-client.js').KubeClient; before?: import('../../lib/apiserver-restart.js').MirrorPodState} | undefined
+    if (flags.wait) {
+      const {createKubeClient} = await import('../../lib/kube-client.js')
+      const {serverVersion} = await import('../../lib/whitelist-vap.js')
+      const {versionWarning} = await import('../../lib/whitelist-smoke.js')
+      const {readMirrorPod} = await import('../../lib/apiserver-restart.js')
+      const client = await createKubeClient(flags)
+      const warning = versionWarning((await serverVersion(client)).gitVersion)
+      if (warning) process.stderr.write(`warning: ${warning}\n`)
+      cluster = {client, before: await client.call({verb: 'list', resource: 'pods', namespace: 'kube-system'}, () => readMirrorPod(client))}
+    }
     const result = await enableWhitelist({
       configDir: flags['config-dir'],
       manifestsDir: flags['manifests-dir'],
@@ -86,8 +100,26 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     if (applied.length === 0) process.stdout.write('registry whitelist already enabled: nothing changed\n')
     else process.stdout.write(`registry whitelist enabled:\n${result.changes.map((c) => `  ${c}\n`).join('')}`)
     for (const backup of result.backups) process.stdout.write(`backup of ${backup.file}: ${backup.backup}\n`)
+    if (cluster) await this.waitAndSmokeTest(cluster, parseDuration(flags.timeout, '--timeout'), flags['allowed-registries'])
     process.stdout.write('undo: kubectl imgsec whitelist disable (or, if the API server is down: kubectl imgsec patch-apiserver --restore)\n')
     process.stdout.write('note: on clusters with several control-plane nodes, run this command on each of them.\n')
+  }
+
+  private async waitAndSmokeTest(cluster: {client: import('../../lib/kube-client.js').KubeClient; before?: import('../../lib/apiserver-restart.js').MirrorPodState}, timeoutMs: number, allowedRegistries?: string): Promise<void> {
+    const {waitForApiserver} = await import('../../lib/apiserver-restart.js')
+    const {smokeTestWhitelist} = await import('../../lib/whitelist-smoke.js')
+    const {startProgress} = await import('../../lib/spinner.js')
+    const progress = await startProgress('waiting for kube-apiserver')
+    const ready = await waitForApiserver(cluster.client, cluster.before, {timeoutMs, onProgress: (text) => progress.update(text)}).finally(() => progress.stop())
+    if (!ready.ready) throw new UserError(`${ready.detail}; undo with: kubectl imgsec patch-apiserver --restore`)
+    process.stdout.write(`${ready.detail}\n`)
+    const registry = allowedRegistries?.split(',')[0]?.trim()
+    const allowedImage = !registry || registry === 'docker.io' || registry.startsWith('*.') ? 'nginx:1.27' : `${registry}/imgsec-smoke:1.0`
+    for (const result of await smokeTestWhitelist(cluster.client, {namespace: 'default', allowedImage})) {
+      const ok = result.actual === result.expected
+      process.stdout.write(`smoke test: pod with ${result.image}: ${result.actual}${ok ? ' (as expected)' : ` — expected ${result.expected}`}\n`)
+      if (!ok) process.stderr.write(`warning: the whitelist does not decide as expected for ${result.image} (${result.detail}); check "kubectl imgsec whitelist status"\n`)
+    }
   }
 
   private async enableVap(flags: {'allowed-registries'?: string; policy?: string; 'params-namespace': string; 'dry-run': 'none' | 'client' | 'server'; output?: 'yaml' | 'json'; kubeconfig?: string; context?: string; as?: string}): Promise<void> {
