@@ -12,6 +12,11 @@ import {createCertificateAuthority, describeCertificate, issueCertificate, type 
 import {UserError} from './errors.js'
 import {parseImageReference} from './image-reference.js'
 import {applyApiserverPatch, backupsOf, planApiserverPatch, planChangesSomething} from './patch-apiserver.js'
+import {applyObjects, deleteObjects} from './apply.js'
+import {createKubeClient, type KubeClient} from './kube-client.js'
+import type {KubeTargetOptions} from './kubeconfig.js'
+import {objectName} from './output.js'
+import {BACKEND_NAME, nodeInternalIP, renderDeploymentBackend, waitForDeployment} from './whitelist-deployment.js'
 import {evaluateImage, type ImagePolicy, resolvePolicy} from './policy.js'
 import {BACKEND_UID, renderPolicyFile, renderStaticPod, whitelistPaths, type WhitelistPaths} from './whitelist-files.js'
 import {checkWebhookKubeconfig, renderWebhookKubeconfig} from './webhook-kubeconfig.js'
@@ -25,8 +30,13 @@ export interface WhitelistEnableOptions {
   configDir: string
   manifestsDir: string
   backupDir: string
-  placement: 'static' | 'external'
+  placement: 'static' | 'deployment' | 'external'
   port: number
+  /** Deployment placement: namespace, NodePort, the node address the API server dials, the cluster. */
+  namespace?: string
+  nodePort?: number
+  nodeAddress?: string
+  kube?: KubeTargetOptions
   webhookUrl?: string
   webhookCa?: string
   policyFile?: string
@@ -41,7 +51,9 @@ export interface WhitelistEnableOptions {
 /** What enable changed, so that disable removes exactly that. */
 export interface WhitelistState {
   version: 1
-  placement: 'static' | 'external'
+  placement: 'static' | 'deployment' | 'external'
+  /** Deployment placement: the objects to delete on disable. */
+  objects?: Array<{apiVersion: string; kind: string; metadata: {name: string; namespace?: string}}>
   port: number
   manifest: string
   staticPod?: string
@@ -87,8 +99,10 @@ function ensureDir(dir: string, owner?: number): void {
 }
 
 /** The policy to enforce; a policy that would block the control plane is refused unless forced. */
-export function whitelistPolicy(options: Pick<WhitelistEnableOptions, 'policyFile' | 'allowedRegistries' | 'backendImage' | 'placement' | 'force'>): {policy: ImagePolicy; problems: string[]} {
+export function whitelistPolicy(options: Pick<WhitelistEnableOptions, 'policyFile' | 'allowedRegistries' | 'backendImage' | 'placement' | 'force' | 'namespace'>): {policy: ImagePolicy; problems: string[]} {
   const policy = resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries})
+  // An in-cluster backend must never review its own pods: with defaultAllow false a dead backend would block its replacement.
+  if (options.placement === 'deployment' && options.namespace && !policy.exemptNamespaces.includes(options.namespace)) policy.exemptNamespaces = [...policy.exemptNamespaces, options.namespace]
   const problems: string[] = []
   const controlPlaneImages = ['registry.k8s.io/kube-apiserver:v1.32.0', 'registry.k8s.io/coredns/coredns:v1.11.3', 'registry.k8s.io/pause:3.10']
   if (options.placement === 'static') controlPlaneImages.push(options.backendImage)
@@ -201,17 +215,28 @@ export async function enableWhitelist(options: WhitelistEnableOptions): Promise<
   const {policy, problems} = whitelistPolicy(options)
   if (problems.length > 0 && !options.force) throw new UserError(`refusing a policy that would block the control plane:\n  ${problems.join('\n  ')}\npass --force to enable it anyway`)
   warnings.push(...problems.map((problem) => `forced despite: ${problem}`))
-  if (options.placement === 'static') {
+  if (options.placement !== 'external') {
     const reference = parseImageReference(options.backendImage)
     if (!reference.digest) throw new UserError(`--backend-image ${options.backendImage} must be pinned by digest (…@sha256:…): the control plane must not run a moving tag`)
   }
 
-  const webhookUrl = options.placement === 'static' ? `https://127.0.0.1:${options.port}/image_policy` : options.webhookUrl!
-  const serverHost = new URL(webhookUrl).hostname.replace(/^\[|\]$/g, '')
+  let client: KubeClient | undefined
+  let webhookUrl = options.webhookUrl!
+  let servingHosts: string[] = []
+  if (options.placement === 'static') {
+    webhookUrl = `https://127.0.0.1:${options.port}/image_policy`
+    servingHosts = ['127.0.0.1']
+  } else if (options.placement === 'deployment') {
+    client = await createKubeClient(options.kube ?? {})
+    const address = options.nodeAddress ?? await nodeInternalIP(client)
+    webhookUrl = `https://${address.includes(':') ? `[${address}]` : address}:${options.nodePort}/image_policy`
+    servingHosts = [address, `${BACKEND_NAME}.${options.namespace}.svc`, `${BACKEND_NAME}.${options.namespace}.svc.cluster.local`, '127.0.0.1']
+    warnings.push(`the backend runs in the cluster (namespace ${options.namespace}, exempt from the policy): if all its pods are gone, every pod creation outside the exempt namespaces is refused${options.settings.defaultAllow ? '' : ' (defaultAllow: false)'}; the static placement (the default) has no such risk`)
+  }
   const previous = readState(options.configDir)
   ensureDir(paths.configDir)
   ensureDir(paths.pkiDir)
-  const pki = await loadOrCreatePki(paths, options.placement === 'static' ? [serverHost] : [], changes)
+  const pki = await loadOrCreatePki(paths, servingHosts, changes)
   writeIfChanged(paths.caCert, pki.ca.certPem, 0o644, changes)
   writeIfChanged(paths.caKey, pki.ca.keyPem, 0o600, changes)
   writeIfChanged(paths.clientCert, pki.client.certPem, 0o644, changes)
@@ -234,7 +259,21 @@ export async function enableWhitelist(options: WhitelistEnableOptions): Promise<
       changes.push(`${current === undefined ? 'wrote' : 'updated'} static pod ${staticPod}`)
     }
   }
-  const caForKubeconfig = options.placement === 'static' ? paths.caCert : path.resolve(options.webhookCa!)
+  let objects: Array<Record<string, any>> | undefined
+  if (options.placement === 'deployment') {
+    objects = renderDeploymentBackend({namespace: options.namespace!, nodePort: options.nodePort!, image: options.backendImage, replicas: 2, policyText: renderPolicyFile(policy), bundleText: readFileSync(bundlePath(), 'utf8'), tls: {caPem: pki.ca.certPem, certPem: pki.serving!.certPem, keyPem: pki.serving!.keyPem}})
+    const applied = await applyObjects(client!, objects, 'none')
+    for (const result of applied) {
+      if (result.action !== 'unchanged') changes.push(`${objectName(result.object)} ${result.action}`)
+    }
+    // A namespace that was there before is the user's: disable must not delete it.
+    const namespaceCreated = applied[0].action === 'created' || (previous?.objects ?? []).some((o) => o.kind === 'Namespace')
+    if (!namespaceCreated) objects = objects.slice(1)
+    if (!await waitForDeployment(client!, options.namespace!, options.backendTimeoutMs)) {
+      throw new UserError(`deployment ${BACKEND_NAME} in namespace ${options.namespace} has no ready replica after ${Math.round(options.backendTimeoutMs / 1000)}s, so the API server was NOT changed; see kubectl -n ${options.namespace} describe deployment ${BACKEND_NAME}`)
+    }
+  }
+  const caForKubeconfig = options.placement === 'external' ? path.resolve(options.webhookCa!) : paths.caCert
   writeIfChanged(paths.webhookKubeconfig, renderWebhookKubeconfig({server: webhookUrl, caFile: caForKubeconfig, clientCertificate: paths.clientCert, clientKey: paths.clientKey}), 0o600, changes)
   writeIfChanged(paths.admissionConfig, renderAdmissionConfiguration({kubeConfigFile: paths.webhookKubeconfig, ...options.settings}), 0o600, changes)
 
@@ -273,6 +312,7 @@ export async function enableWhitelist(options: WhitelistEnableOptions): Promise<
     setConfigFlag: previous?.setConfigFlag ?? !flagsBefore.has('admission-control-config-file'),
     addedVolumes: [...new Set([...(previous?.addedVolumes ?? []), ...plan.addedVolumes])],
     mergedConfig: previous?.mergedConfig,
+    ...(objects ? {objects: objects.map((o) => ({apiVersion: o.apiVersion, kind: o.kind, metadata: {name: o.metadata.name, ...(o.metadata.namespace ? {namespace: o.metadata.namespace} : {})}}))} : {}),
   }
   if (plan.admissionConfig && plan.admissionConfig.before !== plan.admissionConfig.after) {
     const backup = backups.find((record) => record.file === path.resolve(plan.admissionConfig!.file))
@@ -283,7 +323,7 @@ export async function enableWhitelist(options: WhitelistEnableOptions): Promise<
 }
 
 /** `whitelist disable`: undo exactly what enable recorded; the backups stay. */
-export async function disableWhitelist(options: {configDir: string; backupDir: string; keepBackend: boolean; force: boolean; command: string}): Promise<WhitelistResult> {
+export async function disableWhitelist(options: {configDir: string; backupDir: string; keepBackend: boolean; force: boolean; command: string; kube?: KubeTargetOptions}): Promise<WhitelistResult> {
   const paths = whitelistPaths(options.configDir)
   const state = readState(options.configDir)
   if (!state) throw new UserError(`the registry whitelist was not enabled by kubectl-imgsec with --config-dir ${paths.configDir} (no ${paths.state})`)
@@ -318,6 +358,11 @@ export async function disableWhitelist(options: {configDir: string; backupDir: s
     backups.push(backupFile(state.staticPod, options.backupDir, options.command))
     rmSync(state.staticPod)
     changes.push(`removed static pod ${state.staticPod} (the kubelet stops the backend)`)
+  }
+  if (state.objects && !options.keepBackend) {
+    const client = await createKubeClient(options.kube ?? {})
+    // The namespace goes last, and only if we created it (it is in the list then).
+    for (const object of await deleteObjects(client, [...state.objects].reverse())) changes.push(`deleted ${objectName(object)}`)
   }
   rmSync(paths.state)
   return {changes, warnings: plan.warnings, backups}

@@ -221,3 +221,63 @@ describe('whitelist enable --wait (fake API server, kubelet simulator)', () => {
     expect(versionWarning('v1.32.0')).to.equal(undefined)
   })
 })
+
+describe('whitelist enable --backend-placement deployment (fake API server, deployment simulator)', () => {
+  async function freeNodePort(): Promise<number> {
+    const {createServer} = await import('node:net')
+    for (;;) {
+      const port = 30000 + Math.floor(Math.random() * 2767)
+      const free = await new Promise<boolean>((resolve) => {
+        const server = createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+      })
+      if (free) return port
+    }
+  }
+
+  it('deploys the backend objects, waits for them, points the API server at the node port; disable deletes them', async () => {
+    const node = await controlPlaneNode()
+    const api = await FakeKubeApiServer.start()
+    const nodePort = await freeNodePort()
+    const kubeconfig = await api.writeKubeconfig(path.join(node.dir, 'kubeconfig'))
+    const {spawn} = await import('node:child_process')
+    let backend: ReturnType<typeof spawn> | undefined
+    // Play the Deployment controller and kube-proxy: once the objects exist, run the backend from
+    // the Secret and ConfigMaps on the node port, and mark the Deployment ready.
+    const simulator = setInterval(() => {
+      const deployment = api.getObject('deployments', 'imgsec-system', 'imgsec-webhook')
+      if (!deployment || backend) return
+      const secret = api.getObject('secrets', 'imgsec-system', 'imgsec-webhook-tls')!
+      const files = path.join(node.dir, 'pod')
+      mkdirSync(files, {recursive: true})
+      for (const key of ['tls.crt', 'tls.key', 'ca.crt']) writeFileSync(path.join(files, key), Buffer.from(secret.data[key], 'base64'))
+      writeFileSync(path.join(files, 'policy.yaml'), api.getObject('configmaps', 'imgsec-system', 'imgsec-webhook-policy')!.data['policy.yaml'])
+      writeFileSync(path.join(files, 'imgsec-webhook.mjs'), api.getObject('configmaps', 'imgsec-system', 'imgsec-webhook-code')!.data['imgsec-webhook.mjs'])
+      backend = spawn(process.execPath, [path.join(files, 'imgsec-webhook.mjs'), '--cert', path.join(files, 'tls.crt'), '--key', path.join(files, 'tls.key'), '--client-ca', path.join(files, 'ca.crt'), '--policy', path.join(files, 'policy.yaml'), '--address', '127.0.0.1', '--port', String(nodePort)], {stdio: 'ignore'})
+      api.seed({...deployment, status: {replicas: 2, readyReplicas: 2, availableReplicas: 2}})
+    }, 100)
+    try {
+      const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-placement', 'deployment', '--node-port', String(nodePort), '--node-address', '127.0.0.1', '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--kubeconfig', kubeconfig, '--backend-timeout', '30s'])
+      expect(result.code, result.stderr).to.equal(0)
+      expect(result.stderr).to.contain('warning: the backend runs in the cluster (namespace imgsec-system, exempt from the policy)')
+      expect(result.stdout).to.contain('deployment.apps/imgsec-webhook created')
+      expect(result.stdout).to.contain(`backend check: https://127.0.0.1:${nodePort}/image_policy answered a test ImageReview for nginx:latest: denied`)
+      const service = api.getObject('services', 'imgsec-system', 'imgsec-webhook')!
+      expect(service.spec).to.deep.include({type: 'NodePort'})
+      expect(service.spec.ports[0].nodePort).to.equal(nodePort)
+      expect(api.getObject('deployments', 'imgsec-system', 'imgsec-webhook')!.spec.replicas).to.equal(2)
+      expect(api.getObject('poddisruptionbudgets', 'imgsec-system', 'imgsec-webhook')!.spec.minAvailable).to.equal(1)
+      expect(api.getObject('configmaps', 'imgsec-system', 'imgsec-webhook-policy')!.data['policy.yaml']).to.match(/exemptNamespaces:\n- kube-system\n- imgsec-system\n/)
+      expect(readFileSync(node.manifest, 'utf8')).to.contain('--enable-admission-plugins=NodeRestriction,ImagePolicyWebhook')
+
+      const disable = await runCli(['whitelist', 'disable', '--config-dir', node.configDir, '--backup-dir', node.backupDir, '--kubeconfig', kubeconfig])
+      expect(disable.code, disable.stderr).to.equal(0)
+      expect(readFileSync(node.manifest, 'utf8')).to.equal(ORIGINAL)
+      expect(api.getObject('deployments', 'imgsec-system', 'imgsec-webhook')).to.equal(undefined)
+      expect(api.getObject('namespaces', undefined, 'imgsec-system')).to.equal(undefined)
+    } finally {
+      clearInterval(simulator)
+      backend?.kill()
+      await api.stop()
+    }
+  })
+})

@@ -38,6 +38,7 @@ export default class WhitelistDisable extends BaseCommand {
       backupDir: flags['backup-dir'],
       keepBackend: flags['keep-backend'],
       force: flags.force,
+      kube: flags,
       command: ['kubectl imgsec whitelist disable', ...this.argv].join(' '),
     })
     for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`)

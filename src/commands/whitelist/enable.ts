@@ -40,7 +40,10 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     'manifests-dir': Flags.string({description: 'The kubelet\'s static pod directory (kube-apiserver.yaml).', default: DEFAULT_MANIFESTS_DIR}),
     'backup-dir': Flags.string({description: 'Where backups are kept (outside the manifests directory).', default: DEFAULT_BACKUP_DIR}),
     port: Flags.integer({description: 'Port of the backend on 127.0.0.1 (static placement).', default: 8443, min: 1, max: 65_535}),
-    'backend-placement': Flags.option({description: 'static: a static pod on this node; external: a backend you run (--webhook-url).', options: ['static', 'external'] as const, default: 'static' as const})(),
+    'backend-placement': Flags.option({description: 'static: a static pod on this node (no deadlock possible); deployment: a Deployment + NodePort Service in --namespace; external: a backend you run (--webhook-url).', options: ['static', 'deployment', 'external'] as const, default: 'static' as const})(),
+    namespace: Flags.string({char: 'n', description: 'Deployment placement: namespace of the backend (exempted from the policy).', default: 'imgsec-system'}),
+    'node-port': Flags.integer({description: 'Deployment placement: NodePort the API server dials.', default: 30443, min: 30000, max: 32767}),
+    'node-address': Flags.string({description: 'Deployment placement: address of this node the API server dials (default: its InternalIP).'}),
     'backend-image': Flags.string({description: `Node.js image for the static pod, pinned by digest (default: ${DEFAULT_BACKEND_IMAGE}, resolved to its current digest).`}),
     'backend-timeout': Flags.string({description: 'How long to wait for the backend to answer.', default: '2m'}),
     'webhook-url': Flags.string({description: 'External placement: the backend URL (https://…/image_policy).'}),
@@ -65,7 +68,7 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     const {parseDuration} = await import('../../lib/duration.js')
     const backendTimeoutMs = parseDuration(flags['backend-timeout'], '--backend-timeout')
     let backendImage = flags['backend-image'] ?? ''
-    if (flags['backend-placement'] === 'static' && !backendImage) backendImage = await this.resolveDefaultImage()
+    if (flags['backend-placement'] !== 'external' && !backendImage) backendImage = await this.resolveDefaultImage()
     const {enableWhitelist} = await import('../../lib/whitelist.js')
     // With a cluster at hand: warn about versions the plugin does not fully protect, and note the mirror pod before the restart.
     let cluster: {client: import('../../lib/kube-client.js').KubeClient; before?: import('../../lib/apiserver-restart.js').MirrorPodState} | undefined
@@ -85,6 +88,10 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
       backupDir: flags['backup-dir'],
       placement: flags['backend-placement'],
       port: flags.port,
+      namespace: flags.namespace,
+      nodePort: flags['node-port'],
+      nodeAddress: flags['node-address'],
+      kube: flags,
       webhookUrl: flags['webhook-url'],
       webhookCa: flags['webhook-ca'],
       policyFile: flags.policy,
