@@ -3,9 +3,10 @@ import {chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync} from 
 import {request} from 'node:https'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {stringify} from 'yaml'
 
 import {checkAdmissionConfiguration, type ImagePolicySettings, renderAdmissionConfiguration} from './admission-config.js'
-import {locateApiserver, readFlags, splitList} from './apiserver-manifest.js'
+import {editApiserverManifest, locateApiserver, readFlags, splitList} from './apiserver-manifest.js'
 import {writeFileAtomic} from './atomic-write.js'
 import {backupFile, type BackupRecord} from './backups.js'
 import {createCertificateAuthority, describeCertificate, issueCertificate, type KeyPairPem} from './certificates.js'
@@ -460,4 +461,37 @@ export async function editAllowedRegistries(options: {configDir: string; add?: s
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
   return {changed: true, allowedRegistries: after, confirmed}
+}
+
+/**
+ * `whitelist enable --dry-run=client`: every file and object enable would write, nothing written.
+ * Keys and certificates are generated at apply time and shown as placeholders, never printed.
+ */
+export function renderWhitelistDryRun(options: WhitelistEnableOptions): Array<{path: string; content: string}> {
+  const paths = whitelistPaths(options.configDir)
+  const manifest = path.join(path.resolve(options.manifestsDir), 'kube-apiserver.yaml')
+  if (!existsSync(manifest)) throw new UserError(`${manifest} does not exist: run on a control-plane node, or pass --manifests-dir`)
+  const {policy, problems} = whitelistPolicy(options)
+  if (problems.length > 0 && !options.force) throw new UserError(`refusing a policy that would block the control plane:\n  ${problems.join('\n  ')}\npass --force to enable it anyway`)
+  const webhookUrl = options.placement === 'static' ? `https://127.0.0.1:${options.port}/image_policy`
+    : options.placement === 'deployment' ? `https://${options.nodeAddress ?? 'NODE_INTERNAL_IP'}:${options.nodePort}/image_policy` : options.webhookUrl!
+  const files: Array<{path: string; content: string}> = [
+    {path: paths.policy, content: renderPolicyFile(policy)},
+    {path: paths.webhookKubeconfig, content: renderWebhookKubeconfig({server: webhookUrl, caFile: options.placement === 'external' ? path.resolve(options.webhookCa!) : paths.caCert, clientCertificate: paths.clientCert, clientKey: paths.clientKey})},
+    {path: paths.admissionConfig, content: renderAdmissionConfiguration({kubeConfigFile: paths.webhookKubeconfig, ...options.settings})},
+  ]
+  if (options.placement === 'static') {
+    files.push({path: path.join(path.resolve(options.manifestsDir), STATIC_POD_FILE), content: renderStaticPod({image: options.backendImage, paths, port: options.port})})
+  }
+  if (options.placement === 'deployment') {
+    const placeholder = '<generated at apply time>'
+    const objects = renderDeploymentBackend({namespace: options.namespace!, nodePort: options.nodePort!, image: options.backendImage, replicas: 2, policyText: renderPolicyFile(policy), bundleText: '<the bundled backend, dist/imgsec-webhook.mjs>', tls: {caPem: placeholder, certPem: placeholder, keyPem: placeholder}})
+    for (const object of objects) {
+      if (object.kind === 'Secret') object.data = Object.fromEntries(Object.keys(object.data).map((key) => [key, placeholder]))
+      files.push({path: `${object.kind}/${object.metadata.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata.name}`, content: stringify(object, {indentSeq: false})})
+    }
+  }
+  const edit = editApiserverManifest(readFileSync(manifest, 'utf8'), {enablePlugins: [PLUGIN], setFlags: {'admission-control-config-file': paths.admissionConfig}, hostPaths: [paths.configDir]}, manifest)
+  files.push({path: `${manifest} (patched)`, content: edit.text})
+  return files
 }

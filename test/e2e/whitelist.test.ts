@@ -281,3 +281,28 @@ describe('whitelist enable --backend-placement deployment (fake API server, depl
     }
   })
 })
+
+describe('whitelist enable --dry-run=client', () => {
+  it('prints every file and object as YAML documents, writes nothing, prints no key', async () => {
+    const node = await controlPlaneNode()
+    for (const placement of ['static', 'deployment']) {
+      const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-placement', placement, '--node-address', '10.0.0.5', '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--dry-run=client'])
+      expect(result.code, result.stderr).to.equal(0)
+      const {parseAllDocuments} = await import('yaml')
+      const docs = parseAllDocuments(result.stdout)
+      expect(docs.every((doc) => doc.errors.length === 0)).to.equal(true)
+      const headers = result.stdout.split('\n').filter((line) => line.startsWith('# '))
+      expect(headers).to.include(`# ${path.join(node.configDir, 'admission-configuration.yaml')}`)
+      expect(headers).to.include(`# ${node.manifest} (patched)`)
+      expect(result.stdout).to.not.contain('PRIVATE KEY')
+      if (placement === 'static') expect(headers).to.include(`# ${path.join(node.manifestsDir, 'imgsec-webhook.yaml')}`)
+      else {
+        expect(headers).to.include('# Deployment/imgsec-system/imgsec-webhook')
+        expect(result.stdout).to.contain('server: https://10.0.0.5:30443/image_policy')
+      }
+    }
+    expect(readFileSync(node.manifest, 'utf8')).to.equal(ORIGINAL)
+    expect(existsSync(node.configDir)).to.equal(false)
+    expect(existsSync(node.backupDir)).to.equal(false)
+  })
+})

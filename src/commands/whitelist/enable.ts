@@ -60,7 +60,7 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
       await this.enableVap(flags)
       return
     }
-    if (flags['dry-run'] !== 'none') throw new UserError('--dry-run is supported with --mode vap; for the webhook mode see "kubectl imgsec patch-apiserver --dry-run"')
+    if (flags['dry-run'] === 'server') throw new UserError('--dry-run=server applies to --mode vap; the webhook mode writes files on this node: use --dry-run=client')
     if (flags['backend-placement'] === 'external' && (!flags['webhook-url'] || !flags['webhook-ca'])) {
       throw new UserError('--backend-placement external needs --webhook-url https://…/image_policy and --webhook-ca FILE')
     }
@@ -68,11 +68,11 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     const {parseDuration} = await import('../../lib/duration.js')
     const backendTimeoutMs = parseDuration(flags['backend-timeout'], '--backend-timeout')
     let backendImage = flags['backend-image'] ?? ''
-    if (flags['backend-placement'] !== 'external' && !backendImage) backendImage = await this.resolveDefaultImage()
-    const {enableWhitelist} = await import('../../lib/whitelist.js')
-    // With a cluster at hand: warn about versions the plugin does not fully protect, and note the mirror pod before the restart.
+    if (flags['backend-placement'] !== 'external' && !backendImage) backendImage = flags['dry-run'] === 'client' ? `${DEFAULT_BACKEND_IMAGE}@sha256:<resolved at apply time>` : await this.resolveDefaultImage()
+    const {enableWhitelist, renderWhitelistDryRun} = await import('../../lib/whitelist.js')
+    // With a cluster at hand (--wait): warn about versions the plugin does not fully protect, and note the mirror pod before the restart.
     let cluster: {client: import('../../lib/kube-client.js').KubeClient; before?: import('../../lib/apiserver-restart.js').MirrorPodState} | undefined
-    if (flags.wait) {
+    if (flags.wait && flags['dry-run'] === 'none') {
       const {createKubeClient} = await import('../../lib/kube-client.js')
       const {serverVersion} = await import('../../lib/whitelist-vap.js')
       const {versionWarning} = await import('../../lib/whitelist-smoke.js')
@@ -82,7 +82,7 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
       if (warning) process.stderr.write(`warning: ${warning}\n`)
       cluster = {client, before: await client.call({verb: 'list', resource: 'pods', namespace: 'kube-system'}, () => readMirrorPod(client))}
     }
-    const result = await enableWhitelist({
+    const enableOptions = {
       configDir: flags['config-dir'],
       manifestsDir: flags['manifests-dir'],
       backupDir: flags['backup-dir'],
@@ -101,7 +101,13 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
       backendTimeoutMs,
       force: flags.force,
       command: ['kubectl imgsec whitelist enable', ...this.argv].join(' '),
-    })
+    }
+    if (flags['dry-run'] === 'client') {
+      // Every file and object, as YAML documents, each headed by where it would go.
+      for (const file of renderWhitelistDryRun(enableOptions)) process.stdout.write(`---\n# ${file.path}\n${file.content}`)
+      return
+    }
+    const result = await enableWhitelist(enableOptions)
     for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`)
     const applied = result.changes.filter((change) => !change.startsWith('backend check:'))
     if (applied.length === 0) process.stdout.write('registry whitelist already enabled: nothing changed\n')
