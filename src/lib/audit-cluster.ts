@@ -4,7 +4,7 @@ import {type AuditedContainer, auditWorkload, type Finding} from './audit.js'
 import {imageTagDigestMismatch} from './checks/index.js'
 import {type DockerCredential, pullSecretCredentials, pullSecretServers} from './docker-config.js'
 import {parseImageReference} from './image-reference.js'
-import {apiStatusOf, createKubeClient, describeApiError, type KubeClient, listAllPages} from './kube-client.js'
+import {apiStatusOf, createKubeClient, describeApiError, forEachPage, type KubeClient, listAllPages} from './kube-client.js'
 import type {KubeTargetOptions} from './kubeconfig.js'
 import type {ImagePolicy} from './policy.js'
 import {containersOf, type Workload} from './workloads.js'
@@ -34,53 +34,81 @@ async function listOrEmpty<T>(client: KubeClient, what: {resource: string; names
   }
 }
 
+/** What the audit keeps of each pod: enough for the digest comparison and the image scans. */
+interface PodRecord {
+  workloadId: string
+  containers: Array<{name: string; image: string; imageId?: string}>
+}
+
+type Page = {limit: number; _continue?: string}
+type Lister = (page: Page) => Promise<{items: Array<{metadata?: ObjectMeta}>; metadata?: {_continue?: string}}>
+
 /**
  * Audit the pods of a live cluster, reported per workload: a pod is folded into its controlling
  * Deployment (through its ReplicaSet), CronJob (through its Job), StatefulSet, DaemonSet or Job;
- * each workload is checked once, on one of its pods.
+ * each workload is checked once, on one of its pods. Pods are read page by page and only a
+ * compact record of each is kept, so memory stays flat with the cluster's size.
  */
 export async function auditCluster(options: {namespace?: string; allNamespaces?: boolean; selector?: string; kube: KubeTargetOptions}, policy: ImagePolicy): Promise<{findings: Finding[]; workloads: number; containers: AuditedContainer[]}> {
   const client = await createKubeClient({...options.kube, namespace: options.namespace})
   const namespace = options.allNamespaces ? undefined : client.config.namespace
-  const scope = {namespace}
-  const labelSelector = options.selector
-  const pods = await client.call({verb: 'list', resource: 'pods', namespace}, () => listAllPages<V1Pod>((page) => (namespace
-    ? client.core.listNamespacedPod({namespace, labelSelector, ...page})
-    : client.core.listPodForAllNamespaces({labelSelector, ...page}))))
-
-  // Owners one level up: ReplicaSet → Deployment, Job → CronJob. Listed once, not fetched per pod.
-  const list = <T>(resource: string, namespaced: (ns: string, page: {limit: number; _continue?: string}) => Promise<{items: T[]}>, all: (page: {limit: number; _continue?: string}) => Promise<{items: T[]}>) =>
-    listOrEmpty(client, {resource, namespace}, () => listAllPages<T>((page) => (namespace ? namespaced(namespace, page) : all(page)) as never))
-  const needsReplicaSets = pods.some((pod) => controllerOf(pod.metadata)?.kind === 'ReplicaSet')
-  const needsJobs = pods.some((pod) => controllerOf(pod.metadata)?.kind === 'Job')
-  const [replicaSets, jobs, deployments, cronJobs, statefulSets, daemonSets] = await Promise.all([
-    needsReplicaSets ? list('replicasets', (ns, p) => client.apps.listNamespacedReplicaSet({namespace: ns, ...p}), (p) => client.apps.listReplicaSetForAllNamespaces(p)) : [],
-    needsJobs ? list('jobs', (ns, p) => client.batch.listNamespacedJob({namespace: ns, ...p}), (p) => client.batch.listJobForAllNamespaces(p)) : [],
-    needsReplicaSets ? list('deployments', (ns, p) => client.apps.listNamespacedDeployment({namespace: ns, ...p}), (p) => client.apps.listDeploymentForAllNamespaces(p)) : [],
-    needsJobs ? list('cronjobs', (ns, p) => client.batch.listNamespacedCronJob({namespace: ns, ...p}), (p) => client.batch.listCronJobForAllNamespaces(p)) : [],
-    pods.some((pod) => controllerOf(pod.metadata)?.kind === 'StatefulSet') ? list('statefulsets', (ns, p) => client.apps.listNamespacedStatefulSet({namespace: ns, ...p}), (p) => client.apps.listStatefulSetForAllNamespaces(p)) : [],
-    pods.some((pod) => controllerOf(pod.metadata)?.kind === 'DaemonSet') ? list('daemonsets', (ns, p) => client.apps.listNamespacedDaemonSet({namespace: ns, ...p}), (p) => client.apps.listDaemonSetForAllNamespaces(p)) : [],
-  ])
-  const byKey = new Map<string, {metadata?: ObjectMeta}>()
   const key = (kind: string, ns: string | undefined, name: string | undefined) => `${kind}/${ns ?? ''}/${name ?? ''}`
-  for (const [kind, items] of [['ReplicaSet', replicaSets], ['Job', jobs], ['Deployment', deployments], ['CronJob', cronJobs], ['StatefulSet', statefulSets], ['DaemonSet', daemonSets]] as const) {
-    for (const item of (items ?? []) as Array<{metadata?: ObjectMeta}>) byKey.set(key(kind, item.metadata?.namespace, item.metadata?.name), item)
-  }
+
+  // Owners first, one paginated list per kind, kept as (controller, annotations) only.
+  const owners = new Map<string, {controller?: OwnerRef; annotations?: Record<string, string>}>()
+  const ownerKinds: Array<[string, string, (ns: string) => Lister, Lister]> = [
+    ['ReplicaSet', 'replicasets', (ns) => (p) => client.apps.listNamespacedReplicaSet({namespace: ns, ...p}), (p) => client.apps.listReplicaSetForAllNamespaces(p)],
+    ['Deployment', 'deployments', (ns) => (p) => client.apps.listNamespacedDeployment({namespace: ns, ...p}), (p) => client.apps.listDeploymentForAllNamespaces(p)],
+    ['StatefulSet', 'statefulsets', (ns) => (p) => client.apps.listNamespacedStatefulSet({namespace: ns, ...p}), (p) => client.apps.listStatefulSetForAllNamespaces(p)],
+    ['DaemonSet', 'daemonsets', (ns) => (p) => client.apps.listNamespacedDaemonSet({namespace: ns, ...p}), (p) => client.apps.listDaemonSetForAllNamespaces(p)],
+    ['Job', 'jobs', (ns) => (p) => client.batch.listNamespacedJob({namespace: ns, ...p}), (p) => client.batch.listJobForAllNamespaces(p)],
+    ['CronJob', 'cronjobs', (ns) => (p) => client.batch.listNamespacedCronJob({namespace: ns, ...p}), (p) => client.batch.listCronJobForAllNamespaces(p)],
+  ]
+  await Promise.all(ownerKinds.map(([kind, resource, namespaced, all]) => listOrEmpty(client, {resource, namespace}, async () => {
+    await forEachPage(namespace ? namespaced(namespace) : all, (items) => {
+      for (const item of items) owners.set(key(kind, item.metadata?.namespace, item.metadata?.name), {controller: controllerOf(item.metadata), annotations: item.metadata?.annotations})
+    })
+    return []
+  })))
   const topOwner = (pod: V1Pod): {kind: string; name: string; annotations: Record<string, string>} => {
     const ns = pod.metadata?.namespace
     let owner = controllerOf(pod.metadata as ObjectMeta)
     if (!owner) return {kind: 'Pod', name: pod.metadata?.name ?? '', annotations: pod.metadata?.annotations ?? {}}
-    let object = byKey.get(key(owner.kind, ns, owner.name))
-    const parent = controllerOf(object?.metadata)
+    let entry = owners.get(key(owner.kind, ns, owner.name))
+    const parent = entry?.controller
     if (parent && (parent.kind === 'Deployment' || parent.kind === 'CronJob')) {
       owner = parent
-      object = byKey.get(key(parent.kind, ns, parent.name))
+      entry = owners.get(key(parent.kind, ns, parent.name))
     }
-    return {kind: owner.kind, name: owner.name, annotations: object?.metadata?.annotations ?? pod.metadata?.annotations ?? {}}
+    return {kind: owner.kind, name: owner.name, annotations: entry?.annotations ?? pod.metadata?.annotations ?? {}}
   }
 
+  const workloads = new Map<string, Workload>()
+  const records: PodRecord[] = []
+  const labelSelector = options.selector
+  await client.call({verb: 'list', resource: 'pods', namespace}, () => forEachPage<V1Pod>((page) => (namespace
+    ? client.core.listNamespacedPod({namespace, labelSelector, ...page})
+    : client.core.listPodForAllNamespaces({labelSelector, ...page})), (pods) => {
+    for (const pod of pods) {
+      const owner = topOwner(pod)
+      const workloadId = key(owner.kind, pod.metadata?.namespace, owner.name)
+      if (!workloads.has(workloadId)) {
+        workloads.set(workloadId, {kind: owner.kind, namespace: pod.metadata?.namespace, name: owner.name, annotations: owner.annotations, podSpec: (pod.spec ?? {}) as Workload['podSpec'], podSpecPath: ['spec']})
+      }
+      const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? []), ...(pod.status?.ephemeralContainerStatuses ?? [])]
+      records.push({
+        workloadId,
+        containers: containersOf((pod.spec ?? {}) as Workload['podSpec']).map(({container}) => ({
+          name: container.name ?? '',
+          image: container.image ?? '',
+          imageId: statuses.find((s) => s.name === container.name)?.imageID,
+        })),
+      })
+    }
+  }))
+
   // Pull secrets per namespace: which docker-registry secrets exist, and which each service account references.
-  const namespaces = [...new Set(pods.map((pod) => pod.metadata?.namespace ?? ''))]
+  const namespaces = [...new Set([...workloads.values()].map((w) => w.namespace ?? ''))]
   const secretsByNamespace = new Map<string, Map<string, string[]> | undefined>()
   const credentialsByNamespace = new Map<string, Map<string, DockerCredential[]>>()
   const accountsByNamespace = new Map<string, Map<string, string[]> | undefined>()
@@ -115,24 +143,9 @@ export async function auditCluster(options: {namespace?: string; allNamespaces?:
     for (const ns of namespaces) record(ns, secrets && (secretGroups.get(ns) ?? []), accounts && (accountGroups.get(ns) ?? []))
   }
 
-  const workloads = new Map<string, {workload: Workload; pods: V1Pod[]}>()
-  for (const pod of pods) {
-    const owner = topOwner(pod)
-    const id = key(owner.kind, pod.metadata?.namespace, owner.name)
-    const entry = workloads.get(id)
-    if (entry) {
-      entry.pods.push(pod)
-      continue
-    }
-    workloads.set(id, {
-      pods: [pod],
-      workload: {kind: owner.kind, namespace: pod.metadata?.namespace, name: owner.name, annotations: owner.annotations, podSpec: (pod.spec ?? {}) as Workload['podSpec'], podSpecPath: ['spec']},
-    })
-  }
-
   const findings: Finding[] = []
-  const containers: AuditedContainer[] = []
-  for (const {workload, pods: workloadPods} of workloads.values()) {
+  const credentialsOfWorkload = new Map<string, DockerCredential[]>()
+  for (const [workloadId, workload] of workloads) {
     const ns = workload.namespace ?? ''
     const secrets = secretsByNamespace.get(ns)
     const account = workload.podSpec.serviceAccountName ?? workload.podSpec.serviceAccount ?? 'default'
@@ -140,19 +153,7 @@ export async function auditCluster(options: {namespace?: string; allNamespaces?:
       ...(workload.podSpec.imagePullSecrets ?? []).map((r) => r?.name ?? ''),
       ...(accountsByNamespace.get(ns)?.get(account) ?? []),
     ].filter(Boolean))]
-    const credentials = names.flatMap((name) => credentialsByNamespace.get(ns)?.get(name) ?? [])
-    for (const pod of workloadPods) {
-      const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? []), ...(pod.status?.ephemeralContainerStatuses ?? [])]
-      for (const {container} of containersOf((pod.spec ?? {}) as Workload['podSpec'])) {
-        containers.push({
-          resource: {kind: workload.kind, namespace: workload.namespace, name: workload.name},
-          container: container.name ?? '',
-          image: container.image ?? '',
-          runningDigest: digestOfImageId(statuses.find((s) => s.name === container.name)?.imageID),
-          credentials,
-        })
-      }
-    }
+    credentialsOfWorkload.set(workloadId, names.flatMap((name) => credentialsByNamespace.get(ns)?.get(name) ?? []))
     findings.push(...auditWorkload({
       workload,
       context: {
@@ -164,40 +165,47 @@ export async function auditCluster(options: {namespace?: string; allNamespaces?:
       },
     }))
   }
-  findings.push(...digestMismatchFindings([...workloads.values()]))
+  findings.push(...digestMismatchFindings(records, workloads))
+  const containers: AuditedContainer[] = records.flatMap((pod) => {
+    const workload = workloads.get(pod.workloadId)!
+    return pod.containers.map((c) => ({
+      resource: {kind: workload.kind, namespace: workload.namespace, name: workload.name},
+      container: c.name,
+      image: c.image,
+      runningDigest: digestOfImageId(c.imageId),
+      credentials: credentialsOfWorkload.get(pod.workloadId),
+    }))
+  })
   return {findings, workloads: workloads.size, containers}
 }
 
 /** The same tag running as different digests across pods (from status.containerStatuses[].imageID). */
-export function digestMismatchFindings(workloads: Array<{workload: Workload; pods: V1Pod[]}>): Finding[] {
-  const byImage = new Map<string, {digests: Map<string, number>; users: Map<string, {workload: Workload; container: string; image: string}>}>()
-  for (const {workload, pods} of workloads) {
-    for (const pod of pods) {
-      const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? []), ...(pod.status?.ephemeralContainerStatuses ?? [])]
-      for (const {container} of containersOf((pod.spec ?? {}) as Workload['podSpec'])) {
-        const image = container.image ?? ''
-        let reference
-        try {
-          reference = parseImageReference(image)
-        } catch {
-          continue
-        }
-        if (reference.digest) continue
-        const digest = digestOfImageId(statuses.find((s) => s.name === container.name)?.imageID)
-        if (!digest) continue
-        const id = `${reference.registry}/${reference.repository}:${reference.tag ?? 'latest'}`
-        const entry = byImage.get(id) ?? {digests: new Map(), users: new Map()}
-        entry.digests.set(digest, (entry.digests.get(digest) ?? 0) + 1)
-        entry.users.set(`${workload.kind}/${workload.namespace}/${workload.name}/${container.name}`, {workload, container: container.name ?? '', image})
-        byImage.set(id, entry)
+export function digestMismatchFindings(records: PodRecord[], workloads: Map<string, Workload>): Finding[] {
+  const byImage = new Map<string, {digests: Map<string, number>; users: Map<string, {workloadId: string; container: string; image: string}>}>()
+  for (const pod of records) {
+    for (const container of pod.containers) {
+      let reference
+      try {
+        reference = parseImageReference(container.image)
+      } catch {
+        continue
       }
+      if (reference.digest) continue
+      const digest = digestOfImageId(container.imageId)
+      if (!digest) continue
+      const id = `${reference.registry}/${reference.repository}:${reference.tag ?? 'latest'}`
+      const entry = byImage.get(id) ?? {digests: new Map(), users: new Map()}
+      entry.digests.set(digest, (entry.digests.get(digest) ?? 0) + 1)
+      entry.users.set(`${pod.workloadId}/${container.name}`, {workloadId: pod.workloadId, container: container.name, image: container.image})
+      byImage.set(id, entry)
     }
   }
   const findings: Finding[] = []
   for (const [id, {digests, users}] of byImage) {
     if (digests.size < 2) continue
     const detail = [...digests].map(([digest, count]) => `${digest.slice(0, 19)}… (${count} pod${count === 1 ? '' : 's'})`).join(', ')
-    for (const {workload, container, image} of users.values()) {
+    for (const {workloadId, container, image} of users.values()) {
+      const workload = workloads.get(workloadId)!
       findings.push({
         check: imageTagDigestMismatch.id,
         severity: imageTagDigestMismatch.severity,

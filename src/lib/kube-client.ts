@@ -143,18 +143,27 @@ export function describeApiError(error: unknown, call: ApiCall, server: string, 
   return new UserError(`${call.verb} ${target(call)} on ${server} failed: ${text.split('\n')[0]}`, {detail: text})
 }
 
-/** Read every page of a list call (`limit`/`continue`), so big clusters are never fetched in one response. */
+/** Read a list call page by page (`limit`/`continue`), handing each page over as it arrives: big clusters are never held in memory whole. */
+export async function forEachPage<T>(
+  fetchPage: (page: {limit: number; _continue?: string}) => Promise<{items: T[]; metadata?: {_continue?: string}}>,
+  onPage: (items: T[]) => void,
+  pageSize = 500,
+): Promise<void> {
+  let token: string | undefined
+  do {
+    // eslint-disable-next-line no-await-in-loop -- pages are sequential by design
+    const page = await fetchPage({limit: pageSize, _continue: token})
+    onPage(page.items)
+    token = page.metadata?._continue || undefined
+  } while (token)
+}
+
+/** Read every page of a list call into one array (for lists that are small by nature). */
 export async function listAllPages<T>(
   fetchPage: (page: {limit: number; _continue?: string}) => Promise<{items: T[]; metadata?: {_continue?: string}}>,
   pageSize = 500,
 ): Promise<T[]> {
   const items: T[] = []
-  let token: string | undefined
-  do {
-    // eslint-disable-next-line no-await-in-loop -- pages are sequential by design
-    const page = await fetchPage({limit: pageSize, _continue: token})
-    items.push(...page.items)
-    token = page.metadata?._continue || undefined
-  } while (token)
+  await forEachPage(fetchPage, (page) => items.push(...page), pageSize)
   return items
 }
