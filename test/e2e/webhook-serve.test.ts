@@ -1,13 +1,13 @@
 import {expect} from 'chai'
 import {type ChildProcess, spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
-import {request} from 'node:https'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {parse as parseYaml} from 'yaml'
 
 import {renderWebhookKubeconfig} from '../../src/lib/webhook-kubeconfig.js'
 import {CLI, ROOT} from '../support/cli.js'
+import {httpsRequest, type TlsClient} from '../support/https-client.js'
 import {freePort} from '../support/registry.js'
 import {createTestCa, type IssuedCert, type TestCa} from '../support/tls.js'
 
@@ -47,21 +47,7 @@ async function startBackend(args: string[]): Promise<Backend> {
   }
 }
 
-interface TlsClient {ca: string; cert?: string; key?: string}
-
-function post(url: string, body: string | Buffer, tls: TlsClient, method = 'POST'): Promise<{status: number; body: string}> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, {method, ca: tls.ca, cert: tls.cert, key: tls.key, headers: {'content-type': 'application/json'}}, (res) => {
-      let text = ''
-      res.setEncoding('utf8').on('data', (chunk: string) => {
-        text += chunk
-      })
-      res.on('end', () => resolve({status: res.statusCode ?? 0, body: text}))
-    })
-    req.on('error', reject)
-    req.end(body)
-  })
-}
+const post = (url: string, body: string | Buffer, tls: TlsClient, method = 'POST') => httpsRequest(url, tls, body, method)
 
 const review = (images: string[], namespace = 'default', annotations: Record<string, string> = {}) => JSON.stringify({
   apiVersion: 'imagepolicy.k8s.io/v1alpha1', kind: 'ImageReview', spec: {containers: images.map((image) => ({image})), annotations, namespace},

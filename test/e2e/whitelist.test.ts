@@ -1,6 +1,5 @@
 import {expect} from 'chai'
 import {chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
-import {request} from 'node:https'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {parse as parseYaml} from 'yaml'
@@ -10,6 +9,7 @@ import {hostname} from 'node:os'
 import {versionWarning} from '../../src/lib/whitelist-smoke.js'
 import {ROOT, runCli} from '../support/cli.js'
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
+import {httpsRequest, type TlsClient} from '../support/https-client.js'
 import {startKubeletSimulator} from '../support/kubelet-simulator.js'
 import {freePort} from '../support/registry.js'
 
@@ -40,19 +40,7 @@ async function controlPlaneNode(): Promise<Node> {
   return {dir, manifestsDir, manifest, configDir, backupDir, port, flags: ['--config-dir', configDir, '--manifests-dir', manifestsDir, '--backup-dir', backupDir]}
 }
 
-function post(url: string, body: string, tls: {ca: string; cert: string; key: string}): Promise<{status: number; body: string}> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, {method: 'POST', ...tls}, (res) => {
-      let text = ''
-      res.setEncoding('utf8').on('data', (chunk: string) => {
-        text += chunk
-      })
-      res.on('end', () => resolve({status: res.statusCode ?? 0, body: text}))
-    })
-    req.on('error', reject)
-    req.end(body)
-  })
-}
+const post = (url: string, body: string, tls: TlsClient) => httpsRequest(url, tls, body)
 
 describe('whitelist enable/status/disable (built CLI, static pod played by a kubelet simulator)', () => {
   let node: Node

@@ -16,41 +16,10 @@ export interface CliResult {
 /** Every output of every CLI run in this test process, so a test can prove a secret never appeared. */
 export const cliTranscript: Array<{args: string[]} & CliResult> = []
 
-/**
- * Run the built CLI (`bin/run.js` → dist/) as a user would, in a child process with its own
- * environment: HOME points at an empty directory so the developer's ~/.kube/config never leaks in.
- */
-export function runCli(args: string[], options: {env?: Record<string, string | undefined>; input?: string; cwd?: string} = {}): Promise<CliResult> {
-  const home = mkdtempSync(path.join(tmpdir(), 'imgsec-home-'))
-  const env: Record<string, string> = {PATH: process.env.PATH ?? '', HOME: home, NODE_ENV: 'production'}
-  for (const [key, value] of Object.entries(options.env ?? {})) {
-    if (value !== undefined) env[key] = value
-  }
+/** Spawn a program, feed it `input`, collect its output. */
+function collect(file: string, args: string[], options: {env: Record<string, string | undefined>; input?: string; cwd?: string}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {env, cwd: options.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk
-    })
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk
-    })
-    child.on('error', reject)
-    child.on('close', (code) => {
-      rmSync(home, {recursive: true, force: true})
-      const result = {code: code ?? -1, stdout, stderr}
-      cliTranscript.push({args, ...result})
-      resolve(result)
-    })
-    child.stdin.end(options.input ?? '')
-  })
-}
-
-/** Run a program (e.g. the real kubectl) and collect its output. */
-export function runProgram(file: string, args: string[], options: {env?: Record<string, string>; input?: string} = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {env: {...process.env, ...options.env}, stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawn(file, args, {env: options.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -63,6 +32,30 @@ export function runProgram(file: string, args: string[], options: {env?: Record<
     child.on('close', (code) => resolve({code: code ?? -1, stdout, stderr}))
     child.stdin.end(options.input ?? '')
   })
+}
+
+/**
+ * Run the built CLI (`bin/run.js` → dist/) as a user would, in a child process with its own
+ * environment: HOME points at an empty directory so the developer's ~/.kube/config never leaks in.
+ */
+export async function runCli(args: string[], options: {env?: Record<string, string | undefined>; input?: string; cwd?: string} = {}): Promise<CliResult> {
+  const home = mkdtempSync(path.join(tmpdir(), 'imgsec-home-'))
+  const env: Record<string, string> = {PATH: process.env.PATH ?? '', HOME: home, NODE_ENV: 'production'}
+  for (const [key, value] of Object.entries(options.env ?? {})) {
+    if (value !== undefined) env[key] = value
+  }
+  try {
+    const result = await collect(process.execPath, [CLI, ...args], {env, input: options.input, cwd: options.cwd ?? ROOT})
+    cliTranscript.push({args, ...result})
+    return result
+  } finally {
+    rmSync(home, {recursive: true, force: true})
+  }
+}
+
+/** Run a program (e.g. the real kubectl) and collect its output. */
+export function runProgram(file: string, args: string[], options: {env?: Record<string, string>; input?: string} = {}): Promise<CliResult> {
+  return collect(file, args, {env: {...process.env, ...options.env}, input: options.input})
 }
 
 export const KUBECTL = process.env.KUBECTL ?? '/usr/bin/kubectl'

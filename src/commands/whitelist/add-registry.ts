@@ -1,30 +1,14 @@
-import {Args, Flags} from '@oclif/core'
+import {RegistryEditCommand} from '../../lib/registry-edit-command.js'
 
-import {BaseCommand} from '../../lib/base-command.js'
-import {debugFlag} from '../../lib/flags.js'
-import {DEFAULT_CONFIG_DIR} from '../../lib/whitelist.js'
-
-export default class WhitelistAddRegistry extends BaseCommand {
+export default class WhitelistAddRegistry extends RegistryEditCommand {
   static override summary = 'Allow one more registry: edits the backend\'s policy in place; the backend reloads it.'
 
   static override examples = [{description: 'Allow a private registry', command: 'kubectl imgsec whitelist add-registry myprivateregistry.com:5000'}]
 
-  static override args = {registry: Args.string({description: 'host, host:port, host/path prefix or *.domain', required: true})}
+  // oclif reads args and flags from each command class itself.
+  static override args = RegistryEditCommand.registryArgs
 
-  static override flags = {
-    'config-dir': Flags.string({description: 'The directory "whitelist enable" used.', default: DEFAULT_CONFIG_DIR}),
-    debug: debugFlag,
-  }
+  static override flags = RegistryEditCommand.registryFlags
 
-  async run(): Promise<void> {
-    const {args, flags} = await this.parse(WhitelistAddRegistry)
-    const {editAllowedRegistries} = await import('../../lib/whitelist.js')
-    const result = await editAllowedRegistries({configDir: flags['config-dir'], add: args.registry, timeoutMs: 15_000})
-    if (!result.changed) {
-      process.stdout.write(`${args.registry} is already allowed: nothing changed\n`)
-      return
-    }
-    process.stdout.write(`allowed registries: ${result.allowedRegistries.join(', ')}\n`)
-    process.stdout.write(result.confirmed ? 'the backend reloaded the policy\n' : 'warning: the backend did not confirm the new policy yet; check "kubectl imgsec whitelist status"\n')
-  }
+  protected readonly operation = 'add'
 }

@@ -1,4 +1,4 @@
-import type {Check} from './types.js'
+import {type Check, policyRuleMessages} from './types.js'
 
 // Reported only when an allowlist is given (policy file or --allowed-registries).
 export const imageRegistryNotAllowed: Check = {
@@ -6,5 +6,5 @@ export const imageRegistryNotAllowed: Check = {
   severity: 'critical',
   title: 'Image comes from a registry that is not allowed',
   fix: 'Mirror the image into an allowed registry, or add its registry to allowedRegistries.',
-  run: ({verdict}) => verdict.violations.filter((v) => v.rule === 'image-registry-not-allowed').map((v) => v.message),
+  run: policyRuleMessages('image-registry-not-allowed'),
 }

@@ -1,4 +1,4 @@
-import type {Check} from './types.js'
+import {type Check, policyRuleMessages} from './types.js'
 
 // A digest-only reference (nginx@sha256:…) is pinned: the policy engine never reports it here.
 export const imageTagMissing: Check = {
@@ -6,5 +6,5 @@ export const imageTagMissing: Check = {
   severity: 'high',
   title: 'Image has neither tag nor digest (means :latest)',
   fix: 'Add a specific version tag or a digest to the image.',
-  run: ({verdict}) => verdict.violations.filter((v) => v.rule === 'image-tag-missing').map((v) => v.message),
+  run: policyRuleMessages('image-tag-missing'),
 }

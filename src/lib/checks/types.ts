@@ -50,3 +50,8 @@ export function effectiveSecurityField(target: ContainerTarget, field: 'runAsNon
   if (own !== undefined && own !== null) return own
   return target.workload.podSpec.securityContext?.[field]
 }
+
+/** The messages of the policy engine's verdict for one of its rules: the image checks the admission backend shares. */
+export function policyRuleMessages(rule: string): Check['run'] {
+  return ({verdict}) => verdict.violations.filter((violation) => violation.rule === rule).map((violation) => violation.message)
+}

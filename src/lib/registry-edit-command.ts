@@ -1,0 +1,29 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from './base-command.js'
+import {debugFlag} from './flags.js'
+import {DEFAULT_CONFIG_DIR} from './whitelist.js'
+
+/** What add-registry and remove-registry share: the argument, the flags, the edit, the report. */
+export abstract class RegistryEditCommand extends BaseCommand {
+  static registryArgs = {registry: Args.string({description: 'host, host:port, host/path prefix or *.domain', required: true})}
+
+  static registryFlags = {
+    'config-dir': Flags.string({description: 'The directory "whitelist enable" used.', default: DEFAULT_CONFIG_DIR}),
+    debug: debugFlag,
+  }
+
+  protected abstract readonly operation: 'add' | 'remove'
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(this.constructor as typeof RegistryEditCommand)
+    const {editAllowedRegistries} = await import('./whitelist.js')
+    const result = await editAllowedRegistries({configDir: flags['config-dir'], [this.operation]: args.registry, timeoutMs: 15_000})
+    if (!result.changed) {
+      process.stdout.write(`${args.registry} ${this.operation === 'add' ? 'is already allowed' : 'was not allowed'}: nothing changed\n`)
+      return
+    }
+    process.stdout.write(`allowed registries: ${result.allowedRegistries.join(', ')}\n`)
+    process.stdout.write(result.confirmed ? 'the backend reloaded the policy\n' : 'warning: the backend did not confirm the new policy yet; check "kubectl imgsec whitelist status"\n')
+  }
+}
