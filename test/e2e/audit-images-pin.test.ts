@@ -4,6 +4,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {runCli} from '../support/cli.js'
+import {FakeKubeApiServer} from '../support/fake-kube-api.js'
 import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
 
 const USER = 'puller'
@@ -116,6 +117,23 @@ describe('audit images --resolve-digests / --fix (built CLI, real registry)', ()
     expect(second.stderr).to.not.contain('pinned')
     expect(readFileSync(file, 'utf8')).to.equal(pinned)
     expect(readFileSync(path.join(backupDir, 'index.jsonl'), 'utf8').trim().split('\n')).to.have.length(1)
+  })
+
+  it('in a cluster, asks the registry with the credentials of the pod\'s pull secret', async () => {
+    const api = await FakeKubeApiServer.start({namespaces: ['shop']})
+    try {
+      const kubeconfig = await api.writeKubeconfig(path.join(dir, 'cluster-kubeconfig'), {namespace: 'shop'})
+      const dockerconfigjson = Buffer.from(JSON.stringify({auths: {[registry.host]: {username: USER, password: PASSWORD, auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}}})).toString('base64')
+      api.seed({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'regcred', namespace: 'shop'}, type: 'kubernetes.io/dockerconfigjson', data: {'.dockerconfigjson': dockerconfigjson}})
+      api.seed({apiVersion: 'v1', kind: 'Pod', metadata: {name: 'app', namespace: 'shop'}, spec: {imagePullSecrets: [{name: 'regcred'}], containers: [{name: 'app', image: `${registry.host}/team/app:1.0`}]}})
+      const result = await runCli(['audit', 'images', '--resolve-digests', '-o', 'json', '--fail-on', 'none'], {env: {KUBECONFIG: kubeconfig}})
+      expect(result.code, result.stderr).to.equal(0)
+      const finding = JSON.parse(result.stdout).findings.find((f: {check: string}) => f.check === 'image-digest-missing')
+      expect(finding.message).to.contain(`the tag now points to ${digests.app}`)
+      expect(result.stdout + result.stderr).to.not.contain(PASSWORD)
+    } finally {
+      await api.stop()
+    }
   })
 
   it('--fix needs files', async () => {
