@@ -4,7 +4,7 @@ import {type AuditedContainer, auditWorkload, type Finding} from './audit.js'
 import {imageTagDigestMismatch} from './checks/index.js'
 import {type DockerCredential, pullSecretCredentials, pullSecretServers} from './docker-config.js'
 import {parseImageReference} from './image-reference.js'
-import {apiStatusOf, createKubeClient, describeApiError, forEachPage, type KubeClient, listAllPages} from './kube-client.js'
+import {apiStatusOf, createKubeClient, describeApiError, forEachRawPage, type KubeClient, listAllPages} from './kube-client.js'
 import type {KubeTargetOptions} from './kubeconfig.js'
 import type {ImagePolicy} from './policy.js'
 import {containersOf, type Workload} from './workloads.js'
@@ -40,9 +40,6 @@ interface PodRecord {
   containers: Array<{name: string; image: string; imageId?: string}>
 }
 
-type Page = {limit: number; _continue?: string}
-type Lister = (page: Page) => Promise<{items: Array<{metadata?: ObjectMeta}>; metadata?: {_continue?: string}}>
-
 /**
  * Audit the pods of a live cluster, reported per workload: a pod is folded into its controlling
  * Deployment (through its ReplicaSet), CronJob (through its Job), StatefulSet, DaemonSet or Job;
@@ -56,20 +53,25 @@ export async function auditCluster(options: {namespace?: string; allNamespaces?:
 
   // Owners first, one paginated list per kind, kept as (controller, annotations) only.
   const owners = new Map<string, {controller?: OwnerRef; annotations?: Record<string, string>}>()
-  const ownerKinds: Array<[string, string, (ns: string) => Lister, Lister]> = [
-    ['ReplicaSet', 'replicasets', (ns) => (p) => client.apps.listNamespacedReplicaSet({namespace: ns, ...p}), (p) => client.apps.listReplicaSetForAllNamespaces(p)],
-    ['Deployment', 'deployments', (ns) => (p) => client.apps.listNamespacedDeployment({namespace: ns, ...p}), (p) => client.apps.listDeploymentForAllNamespaces(p)],
-    ['StatefulSet', 'statefulsets', (ns) => (p) => client.apps.listNamespacedStatefulSet({namespace: ns, ...p}), (p) => client.apps.listStatefulSetForAllNamespaces(p)],
-    ['DaemonSet', 'daemonsets', (ns) => (p) => client.apps.listNamespacedDaemonSet({namespace: ns, ...p}), (p) => client.apps.listDaemonSetForAllNamespaces(p)],
-    ['Job', 'jobs', (ns) => (p) => client.batch.listNamespacedJob({namespace: ns, ...p}), (p) => client.batch.listJobForAllNamespaces(p)],
-    ['CronJob', 'cronjobs', (ns) => (p) => client.batch.listNamespacedCronJob({namespace: ns, ...p}), (p) => client.batch.listCronJobForAllNamespaces(p)],
+  const ownerKinds: Array<[kind: string, group: string, resource: string]> = [
+    ['ReplicaSet', 'apis/apps/v1', 'replicasets'],
+    ['Deployment', 'apis/apps/v1', 'deployments'],
+    ['StatefulSet', 'apis/apps/v1', 'statefulsets'],
+    ['DaemonSet', 'apis/apps/v1', 'daemonsets'],
+    ['Job', 'apis/batch/v1', 'jobs'],
+    ['CronJob', 'apis/batch/v1', 'cronjobs'],
   ]
-  await Promise.all(ownerKinds.map(([kind, resource, namespaced, all]) => listOrEmpty(client, {resource, namespace}, async () => {
-    await forEachPage(namespace ? namespaced(namespace) : all, (items) => {
-      for (const item of items) owners.set(key(kind, item.metadata?.namespace, item.metadata?.name), {controller: controllerOf(item.metadata), annotations: item.metadata?.annotations})
+  const listPath = (group: string, resource: string) => `/${group}${namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${resource}`
+  // Sequentially: in parallel the pages of all kinds would be in memory at once.
+  for (const [kind, group, resource] of ownerKinds) {
+    // eslint-disable-next-line no-await-in-loop
+    await listOrEmpty(client, {resource, namespace}, async () => {
+      await forEachRawPage<{metadata?: ObjectMeta}>(client, listPath(group, resource), {}, (items) => {
+        for (const item of items) owners.set(key(kind, item.metadata?.namespace, item.metadata?.name), {controller: controllerOf(item.metadata), annotations: item.metadata?.annotations})
+      })
+      return []
     })
-    return []
-  })))
+  }
   const topOwner = (pod: V1Pod): {kind: string; name: string; annotations: Record<string, string>} => {
     const ns = pod.metadata?.namespace
     let owner = controllerOf(pod.metadata as ObjectMeta)
@@ -86,9 +88,7 @@ export async function auditCluster(options: {namespace?: string; allNamespaces?:
   const workloads = new Map<string, Workload>()
   const records: PodRecord[] = []
   const labelSelector = options.selector
-  await client.call({verb: 'list', resource: 'pods', namespace}, () => forEachPage<V1Pod>((page) => (namespace
-    ? client.core.listNamespacedPod({namespace, labelSelector, ...page})
-    : client.core.listPodForAllNamespaces({labelSelector, ...page})), (pods) => {
+  await client.call({verb: 'list', resource: 'pods', namespace}, () => forEachRawPage<V1Pod>(client, listPath('api/v1', 'pods'), {labelSelector}, (pods) => {
     for (const pod of pods) {
       const owner = topOwner(pod)
       const workloadId = key(owner.kind, pod.metadata?.namespace, owner.name)

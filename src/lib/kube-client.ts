@@ -167,3 +167,46 @@ export async function listAllPages<T>(
   await forEachPage(fetchPage, (page) => items.push(...page), pageSize)
   return items
 }
+
+/**
+ * GET a path of the API as plain JSON, bypassing client-node's model classes: for big read-only
+ * lists, where turning every object into class instances (and every timestamp into a Date)
+ * costs more time and memory than the audit itself. Failures look like client-node's
+ * (`code` and the Status `body`), so describeApiError reads them the same way.
+ */
+export async function getRawJson(client: KubeClient, path: string, query: Record<string, string | number | undefined>): Promise<any> {
+  const url = new URL(client.server.replace(/\/$/, '') + path)
+  for (const [key, value] of Object.entries(query)) if (value !== undefined && value !== '') url.searchParams.set(key, String(value))
+  const options: import('node:https').RequestOptions = {method: 'GET', headers: {accept: 'application/json'}}
+  await client.kubeConfig.applyToHTTPSOptions(options)
+  const transport = url.protocol === 'https:' ? await import('node:https') : await import('node:http')
+  return new Promise((resolve, reject) => {
+    const req = transport.request(url, options, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8')
+        if ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300) {
+          try {
+            resolve(JSON.parse(text))
+          } catch (error) {
+            reject(error)
+          }
+        } else {
+          reject(Object.assign(new Error(`HTTP ${res.statusCode}`), {code: res.statusCode, body: text}))
+        }
+      })
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** forEachPage over a raw list path (`/api/v1/pods`, `/apis/apps/v1/namespaces/x/replicasets`). */
+export async function forEachRawPage<T>(client: KubeClient, path: string, query: Record<string, string | undefined>, onPage: (items: T[]) => void, pageSize = 500): Promise<void> {
+  await forEachPage<T>(async (page) => {
+    const list = await getRawJson(client, path, {...query, limit: page.limit, continue: page._continue})
+    return {items: list.items ?? [], metadata: {_continue: list.metadata?.continue}}
+  }, onPage, pageSize)
+}
