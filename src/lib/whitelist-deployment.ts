@@ -14,6 +14,23 @@ export interface DeploymentBackend {
   policyText: string
   bundleText: string
   tls: {caPem: string; certPem: string; keyPem: string}
+  /** `bouncer`: the seeds' kube-image-bouncer instead of our backend (it enforces no allowlist on /image_policy). */
+  backend?: 'imgsec' | 'bouncer'
+  allowedRegistries?: string[]
+}
+
+/** The container of the seeds' kube-image-bouncer: its flags, its port 1323, no code ConfigMap. */
+function bouncerContainer(options: DeploymentBackend): Record<string, any> {
+  return {
+    name: 'image-bouncer-webhook',
+    image: options.image,
+    args: ['--cert', '/tls/tls.crt', '--key', '/tls/tls.key', '--debug', ...(options.allowedRegistries ? [`--registry-whitelist=${options.allowedRegistries.join(',')}`] : [])],
+    ports: [{name: 'https', containerPort: 1323}],
+    securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: ['ALL']}},
+    resources: {requests: {cpu: '50m', memory: '32Mi'}, limits: {cpu: '500m', memory: '128Mi'}},
+    readinessProbe: {tcpSocket: {port: 1323}, periodSeconds: 5},
+    volumeMounts: [{name: 'tls', mountPath: '/tls', readOnly: true}],
+  }
 }
 
 /**
@@ -24,6 +41,20 @@ export interface DeploymentBackend {
 export function renderDeploymentBackend(options: DeploymentBackend): Array<Record<string, any>> {
   const ns = options.namespace
   const metadata = (name: string) => ({name, namespace: ns, labels: LABELS})
+  const objects = renderOwnBackend(options, ns, metadata)
+  if (options.backend !== 'bouncer') return objects
+  // Same objects, the bouncer's container, no code or policy ConfigMaps (it reads flags only).
+  return objects.filter((o) => o.kind !== 'ConfigMap').map((o) => {
+    if (o.kind === 'Deployment') {
+      const spec = o.spec.template.spec
+      return {...o, spec: {...o.spec, template: {...o.spec.template, spec: {...spec, securityContext: {seccompProfile: {type: 'RuntimeDefault'}}, containers: [bouncerContainer(options)], volumes: spec.volumes.filter((v: {name: string}) => v.name === 'tls')}}}}
+    }
+    if (o.kind === 'Service') return {...o, spec: {...o.spec, ports: [{...o.spec.ports[0], targetPort: 1323}]}}
+    return o
+  })
+}
+
+function renderOwnBackend(options: DeploymentBackend, ns: string, metadata: (name: string) => Record<string, unknown>): Array<Record<string, any>> {
   return [
     {apiVersion: 'v1', kind: 'Namespace', metadata: {name: ns, labels: {...LABELS, 'pod-security.kubernetes.io/enforce': 'restricted'}}},
     {apiVersion: 'v1', kind: 'Secret', metadata: metadata(`${BACKEND_NAME}-tls`), type: 'kubernetes.io/tls', data: {

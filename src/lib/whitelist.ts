@@ -44,6 +44,8 @@ export interface WhitelistEnableOptions {
   allowedRegistries?: string[]
   settings: Omit<ImagePolicySettings, 'kubeConfigFile'>
   backendImage: string
+  /** Deployment placement only: `bouncer` runs the seeds' kube-image-bouncer instead of our backend. */
+  backend?: 'imgsec' | 'bouncer'
   backendTimeoutMs: number
   force: boolean
   command: string
@@ -262,7 +264,7 @@ export async function enableWhitelist(options: WhitelistEnableOptions): Promise<
   }
   let objects: Array<Record<string, any>> | undefined
   if (options.placement === 'deployment') {
-    objects = renderDeploymentBackend({namespace: options.namespace!, nodePort: options.nodePort!, image: options.backendImage, replicas: 2, policyText: renderPolicyFile(policy), bundleText: readFileSync(bundlePath(), 'utf8'), tls: {caPem: pki.ca.certPem, certPem: pki.serving!.certPem, keyPem: pki.serving!.keyPem}})
+    objects = renderDeploymentBackend({namespace: options.namespace!, nodePort: options.nodePort!, image: options.backendImage, replicas: 2, policyText: renderPolicyFile(policy), bundleText: readFileSync(bundlePath(), 'utf8'), tls: {caPem: pki.ca.certPem, certPem: pki.serving!.certPem, keyPem: pki.serving!.keyPem}, backend: options.backend, allowedRegistries: policy.allowedRegistries})
     const applied = await applyObjects(client!, objects, 'none')
     for (const result of applied) {
       if (result.action !== 'unchanged') changes.push(`${objectName(result.object)} ${result.action}`)
@@ -485,7 +487,7 @@ export function renderWhitelistDryRun(options: WhitelistEnableOptions): Array<{p
   }
   if (options.placement === 'deployment') {
     const placeholder = '<generated at apply time>'
-    const objects = renderDeploymentBackend({namespace: options.namespace!, nodePort: options.nodePort!, image: options.backendImage, replicas: 2, policyText: renderPolicyFile(policy), bundleText: '<the bundled backend, dist/imgsec-webhook.mjs>', tls: {caPem: placeholder, certPem: placeholder, keyPem: placeholder}})
+    const objects = renderDeploymentBackend({namespace: options.namespace!, nodePort: options.nodePort!, image: options.backendImage, replicas: 2, policyText: renderPolicyFile(policy), bundleText: '<the bundled backend, dist/imgsec-webhook.mjs>', tls: {caPem: placeholder, certPem: placeholder, keyPem: placeholder}, backend: options.backend, allowedRegistries: policy.allowedRegistries})
     for (const object of objects) {
       if (object.kind === 'Secret') object.data = Object.fromEntries(Object.keys(object.data).map((key) => [key, placeholder]))
       files.push({path: `${object.kind}/${object.metadata.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata.name}`, content: stringify(object, {indentSeq: false})})

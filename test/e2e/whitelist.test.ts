@@ -293,4 +293,18 @@ describe('whitelist enable --dry-run=client', () => {
     expect(existsSync(node.configDir)).to.equal(false)
     expect(existsSync(node.backupDir)).to.equal(false)
   })
+
+  it('--backend bouncer: the seeds\' image and flags, and a loud warning that it enforces no allowlist', async () => {
+    const node = await controlPlaneNode()
+    const bouncer = `kainlite/kube-image-bouncer@sha256:${'b'.repeat(64)}`
+    const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-placement', 'deployment', '--backend', 'bouncer', '--node-address', '10.0.0.5', '--backend-image', bouncer, '--allowed-registries', 'docker.io,registry.k8s.io', '--dry-run=client'])
+    expect(result.code, result.stderr).to.equal(0)
+    expect(result.stderr).to.match(/^WARNING: KUBE-IMAGE-BOUNCER DOES NOT ENFORCE THE REGISTRY ALLOWLIST on \/image_policy/)
+    expect(result.stdout).to.contain(`image: ${bouncer}`)
+    expect(result.stdout).to.contain('- --registry-whitelist=docker.io,registry.k8s.io')
+    expect(result.stdout).to.contain('targetPort: 1323')
+    expect(result.stdout).to.not.contain('imgsec-webhook-code')
+    const missing = await runCli(['whitelist', 'enable', ...node.flags, '--backend', 'bouncer'])
+    expect(missing.stderr).to.contain('--backend bouncer needs --backend-placement deployment and --backend-image')
+  })
 })

@@ -44,6 +44,7 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     namespace: Flags.string({char: 'n', description: 'Deployment placement: namespace of the backend (exempted from the policy).', default: 'imgsec-system'}),
     'node-port': Flags.integer({description: 'Deployment placement: NodePort the API server dials.', default: 30443, min: 30000, max: 32767}),
     'node-address': Flags.string({description: 'Deployment placement: address of this node the API server dials (default: its InternalIP).'}),
+    backend: Flags.option({description: 'Deployment placement: imgsec (ours) or bouncer (the seeds\' kube-image-bouncer, pinned by digest with --backend-image; it does NOT enforce the allowlist on /image_policy).', options: ['imgsec', 'bouncer'] as const, default: 'imgsec' as const})(),
     'backend-image': Flags.string({description: `Node.js image for the static pod, pinned by digest (default: ${DEFAULT_BACKEND_IMAGE}, resolved to its current digest).`}),
     'backend-timeout': Flags.string({description: 'How long to wait for the backend to answer.', default: '2m'}),
     'webhook-url': Flags.string({description: 'External placement: the backend URL (https://…/image_policy).'}),
@@ -61,6 +62,12 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
       return
     }
     if (flags['dry-run'] === 'server') throw new UserError('--dry-run=server applies to --mode vap; the webhook mode writes files on this node: use --dry-run=client')
+    if (flags.backend === 'bouncer' && (flags['backend-placement'] !== 'deployment' || !flags['backend-image'])) {
+      throw new UserError('--backend bouncer needs --backend-placement deployment and --backend-image kainlite/kube-image-bouncer@sha256:… (pinned by digest)')
+    }
+    if (flags.backend === 'bouncer') {
+      process.stderr.write('WARNING: KUBE-IMAGE-BOUNCER DOES NOT ENFORCE THE REGISTRY ALLOWLIST on /image_policy: its --registry-whitelist applies only to its validating-webhook endpoint "/". Through ImagePolicyWebhook it refuses only :latest images. Drop --backend bouncer to have the allowlist enforced.\n')
+    }
     if (flags['backend-placement'] === 'external' && (!flags['webhook-url'] || !flags['webhook-ca'])) {
       throw new UserError('--backend-placement external needs --webhook-url https://…/image_policy and --webhook-ca FILE')
     }
@@ -91,6 +98,7 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
       namespace: flags.namespace,
       nodePort: flags['node-port'],
       nodeAddress: flags['node-address'],
+      backend: flags.backend,
       kube: flags,
       webhookUrl: flags['webhook-url'],
       webhookCa: flags['webhook-ca'],
