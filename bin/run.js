@@ -25,5 +25,14 @@ if (args.length === 1 && !process.env.IMGSEC_NO_FAST_PATH) {
   }
 }
 
+// No arguments: the wizard in a terminal; elsewhere (scripts, CI) never prompt, print the help, fail.
+if (args.length === 0) {
+  if (process.stdin.isTTY && process.stdout.isTTY) process.argv.push('wizard')
+  else {
+    process.argv.push('--help')
+    process.exitCode = 1
+  }
+}
+
 const {execute} = await import('@oclif/core')
 await execute({dir: import.meta.url})

@@ -1,0 +1,71 @@
+import {BaseCommand} from '../lib/base-command.js'
+import {UserError} from '../lib/errors.js'
+import {kubeconfigFlags} from '../lib/flags.js'
+
+export default class Wizard extends BaseCommand {
+  static override summary = 'Interactive: pick a task, answer a few questions, see the equivalent command, confirm, run it.'
+
+  static override description = `Runs by default when "kubectl imgsec" is started with no arguments in a terminal. Every answer has a default taken from your kubeconfig and the cluster; nothing happens before you confirm, and Ctrl-C at any prompt changes nothing. Without a terminal it never prompts.
+
+kubectl refuses flags before the plugin name ("kubectl --context x imgsec" fails): write "kubectl imgsec wizard --context x".`
+
+  static override examples = [{description: 'Start the wizard', command: 'kubectl imgsec'}, {description: 'With another context', command: 'kubectl imgsec wizard --context staging'}]
+
+  static override flags = {...kubeconfigFlags}
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Wizard)
+    // The prompts throw on a closed or non-terminal stdin: check first, never prompt in scripts.
+    if (!process.stdin.isTTY || !process.stdout.isTTY) {
+      throw new UserError('the wizard needs a terminal; in scripts run the subcommands directly (kubectl imgsec --help lists them)')
+    }
+    const {inquirerPrompter, planWizard} = await import('../lib/wizard.js')
+    const prompt = await inquirerPrompter()
+    const context = await this.context(flags)
+    let plan
+    try {
+      plan = await planWizard(prompt, context)
+      process.stdout.write(`\nAbout to:\n${plan.summary.map((line) => `  - ${line}\n`).join('')}\nThe same as:\n  ${plan.commandLine}\n\n`)
+      if (!(await prompt.confirm({message: 'Run it?', default: true}))) {
+        process.stdout.write('Nothing was changed.\n')
+        return
+      }
+    } catch (error) {
+      if ((error as Error).name === 'ExitPromptError' || (error as Error).name === 'AbortPromptError') {
+        process.stdout.write('\nCancelled: nothing was changed.\n')
+        this.exit(130)
+      }
+      throw error
+    }
+    const topics = new Set(['whitelist', 'audit', 'webhook'])
+    const [first, second, ...rest] = plan.argv
+    const [id, args] = topics.has(first) ? [`${first}:${second}`, rest] : [first, [second, ...rest].filter((a) => a !== undefined)]
+    const kube = Object.entries(flags).flatMap(([name, value]) => (value === undefined ? [] : [`--${name}`, String(value)]))
+    const usesCluster = ['create-regcred', 'whitelist:enable', 'audit:images'].includes(id) && !(id === 'audit:images' && args.includes('-f'))
+    await this.config.runCommand(id, usesCluster ? [...args, ...kube] : args)
+  }
+
+  /** Defaults from the kubeconfig and, when the cluster answers, its namespaces and service accounts. */
+  private async context(flags: {kubeconfig?: string; context?: string; as?: string}) {
+    const {loadKubeconfig} = await import('../lib/kubeconfig.js')
+    const config = loadKubeconfig(flags)
+    const context: import('../lib/wizard.js').WizardContext = {namespace: config.namespace}
+    if (!config.server) return context
+    try {
+      const {createKubeClient, listAllPages} = await import('../lib/kube-client.js')
+      const client = await createKubeClient(flags, config)
+      const namespaces = await listAllPages((page) => client.core.listNamespace(page))
+      context.namespaces = namespaces.map((ns) => ns.metadata?.name ?? '').filter(Boolean)
+      context.serviceAccounts = async (namespace) => {
+        try {
+          return (await client.core.listNamespacedServiceAccount({namespace})).items.map((sa) => sa.metadata?.name ?? '').filter(Boolean)
+        } catch {
+          return []
+        }
+      }
+    } catch {
+      // No cluster: the wizard still works, with typed answers instead of lists.
+    }
+    return context
+  }
+}
