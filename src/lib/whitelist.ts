@@ -143,8 +143,12 @@ async function loadOrCreatePki(paths: WhitelistPaths, serverHosts: string[], cha
 }
 
 function bundlePath(): string {
-  // dist/lib/whitelist.js → dist/imgsec-webhook.mjs
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'imgsec-webhook.mjs')
+  // From dist/lib/whitelist.js it is dist/imgsec-webhook.mjs; in the release bundle it sits beside it.
+  const here = path.dirname(fileURLToPath(import.meta.url))
+  const candidates = [path.resolve(here, '..', 'imgsec-webhook.mjs'), path.join(here, 'imgsec-webhook.mjs')]
+  const found = candidates.find((file) => existsSync(file))
+  if (!found) throw new UserError(`the backend bundle imgsec-webhook.mjs is missing (looked in ${candidates.join(', ')}); reinstall kubectl-imgsec`)
+  return found
 }
 
 /** GET/POST to the backend with the files the API server will use; resolves with status and body. */
