@@ -1,0 +1,50 @@
+// Fast-start benchmark: `kubectl-imgsec --version` and `--help` median wall time against
+// `node -e 0`, side by side in one run (target ≤ 2×). Run: node --import tsx bench/startup.ts
+import {spawnSync} from 'node:child_process'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 20)
+
+interface Sample {label: string; args: string[]; times: number[]}
+
+function time(args: string[]): number {
+  const start = process.hrtime.bigint()
+  const result = spawnSync(process.execPath, args, {cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: {...process.env, NODE_ENV: 'production'}})
+  const elapsed = Number(process.hrtime.bigint() - start) / 1e6
+  if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}: ${result.stderr}`)
+  return elapsed
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+export function runStartupBenchmark(runs = RUNS): {samples: Sample[]; rows: Array<{label: string; median: number; min: number; max: number; ratio: number; pass: boolean}>} {
+  const samples: Sample[] = [
+    {label: 'node -e 0', args: ['-e', '0'], times: []},
+    {label: 'kubectl-imgsec --version', args: [path.join(ROOT, 'bin', 'run.js'), '--version'], times: []},
+    {label: 'kubectl-imgsec --help', args: [path.join(ROOT, 'bin', 'run.js'), '--help'], times: []},
+  ]
+  for (const sample of samples) time(sample.args) // warm-up (file cache)
+  for (let i = 0; i < runs; i++) {
+    // Interleaved, rotating the order, so that drift in machine load hits every command alike.
+    for (let j = 0; j < samples.length; j++) {
+      const sample = samples[(i + j) % samples.length]
+      sample.times.push(time(sample.args))
+    }
+  }
+  const base = median(samples[0].times)
+  const rows = samples.map((s) => ({label: s.label, median: median(s.times), min: Math.min(...s.times), max: Math.max(...s.times), ratio: median(s.times) / base, pass: median(s.times) / base <= 2}))
+  return {samples, rows}
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const {rows} = runStartupBenchmark()
+  for (const row of rows) {
+    process.stdout.write(`${row.label.padEnd(28)} median ${row.median.toFixed(1)} ms (min ${row.min.toFixed(1)}, max ${row.max.toFixed(1)})  ${row.ratio.toFixed(2)}× node${row.label.startsWith('node') ? '' : row.pass ? '  PASS (≤ 2×)' : '  MISS (> 2×)'}\n`)
+  }
+}
