@@ -8,6 +8,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {gzipSync} from 'node:zlib'
 import {build} from 'esbuild'
+import {parseDocument} from 'yaml'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'))
@@ -100,12 +101,59 @@ const archive = gzipSync(tar(files), {level: 9})
 writeFileSync(path.join(out, archiveName), archive)
 const sha256 = createHash('sha256').update(archive).digest('hex')
 
-// plugin.yaml: every platform uses the same archive (a JavaScript bundle run by node on PATH).
+// linux-amd64 also gets a standalone executable (Node's single-executable application support,
+// from this machine's node; nothing is downloaded): no Node.js needed on PATH.
+let sea
+if (process.platform === 'linux' && process.arch === 'x64') {
+  const {execFileSync} = await import('node:child_process')
+  const {copyFileSync, chmodSync, mkdtempSync, rmSync} = await import('node:fs')
+  const {tmpdir} = await import('node:os')
+  const work = mkdtempSync(path.join(tmpdir(), 'imgsec-sea-'))
+  const cjs = await build({
+    entryPoints: [path.join(root, 'src', 'commands-index.ts')], bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true,
+    write: false, legalComments: 'none', logLevel: 'error',
+    define: {'import.meta.url': '__imgsecUrl'},
+    banner: {js: "const __imgsecUrl = require('node:url').pathToFileURL(__filename).href;"},
+  })
+  const cjsBytes = Buffer.from(cjs.outputFiles[0].contents)
+  const assets = {
+    'kubectl-imgsec.cjs': cjsBytes,
+    'package.json': Buffer.from(JSON.stringify({...releasePackage, type: 'commonjs', oclif: {...releasePackage.oclif, commands: {strategy: 'explicit', target: './kubectl-imgsec.cjs', identifier: 'COMMANDS'}}}, null, 2) + '\n'),
+    'oclif.manifest.json': readFileSync(path.join(root, 'oclif.manifest.json')),
+    'imgsec-webhook.mjs': readFileSync(path.join(root, 'dist', 'imgsec-webhook.mjs')),
+  }
+  const key = `${pkg.version}-${createHash('sha256').update(Buffer.concat(Object.values(assets))).digest('hex').slice(0, 16)}`
+  const config = {main: path.join(root, 'scripts', 'sea-main.cjs'), output: path.join(work, 'sea.blob'), disableExperimentalSEAWarning: true, useCodeCache: false, assets: {key: path.join(work, 'key')}}
+  writeFileSync(path.join(work, 'key'), key)
+  for (const [name, bytes] of Object.entries(assets)) {
+    writeFileSync(path.join(work, name), bytes)
+    config.assets[name] = path.join(work, name)
+  }
+  writeFileSync(path.join(work, 'sea-config.json'), JSON.stringify(config))
+  execFileSync(process.execPath, ['--experimental-sea-config', path.join(work, 'sea-config.json')], {stdio: 'ignore'})
+  const exe = path.join(work, 'kubectl-imgsec')
+  copyFileSync(process.execPath, exe)
+  chmodSync(exe, 0o755)
+  execFileSync(process.execPath, [path.join(root, 'node_modules', 'postject', 'dist', 'cli.js'), exe, 'NODE_SEA_BLOB', path.join(work, 'sea.blob'), '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], {stdio: 'ignore'})
+  const seaName = `kubectl-imgsec-v${pkg.version}-linux-amd64.tar.gz`
+  const seaArchive = gzipSync(tar([['LICENSE', readFileSync(path.join(root, 'LICENSE')), 0o644], ['kubectl-imgsec', readFileSync(exe), 0o755]]), {level: 6})
+  writeFileSync(path.join(out, seaName), seaArchive)
+  sea = {name: seaName, sha256: createHash('sha256').update(seaArchive).digest('hex')}
+  rmSync(work, {recursive: true, force: true})
+  process.stdout.write(`${path.join(out, seaName)} sha256 ${sea.sha256} (${(seaArchive.length / 1024 / 1024).toFixed(1)} MiB, standalone)\n`)
+}
+
+// plugin.yaml: linux-amd64 gets the standalone executable (when built here), every other platform
+// the JavaScript bundle that runs with node on PATH.
 const pluginFile = option('--plugin', path.join(root, 'plugin.yaml'))
-const plugin = readFileSync(pluginFile, 'utf8')
-  .replace(/^(\s*version: )v\S+$/m, `$1v${pkg.version}`)
-  .replace(/(uri: \S*\/)kubectl-imgsec-v[^/\s]+\.tar\.gz/g, `$1${archiveName}`)
-  .replace(/(uri: \S*\/download\/)v[^/\s]+\//g, `$1v${pkg.version}/`)
-  .replace(/sha256: [0-9a-f]{64}/g, `sha256: ${sha256}`)
+const manifest = parseDocument(readFileSync(pluginFile, 'utf8'))
+manifest.setIn(['spec', 'version'], `v${pkg.version}`)
+for (const platform of manifest.getIn(['spec', 'platforms']).items) {
+  const labels = platform.getIn(['selector', 'matchLabels']).toJSON()
+  const file = sea && labels.os === 'linux' && labels.arch === 'amd64' ? sea : {name: archiveName, sha256}
+  platform.set('uri', String(platform.get('uri')).replace(/\/download\/[^/]+\/[^/]+$/, `/download/v${pkg.version}/${file.name}`))
+  platform.set('sha256', file.sha256)
+}
+const plugin = manifest.toString({indentSeq: false, lineWidth: 0})
 writeFileSync(pluginFile, plugin)
 process.stdout.write(`${path.join(out, archiveName)} sha256 ${sha256} (${(archive.length / 1024 / 1024).toFixed(1)} MiB)\n`)

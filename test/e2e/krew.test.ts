@@ -47,34 +47,62 @@ function krewProblems(plugin: any, fileBaseName: string, archiveEntries: string[
 describe('krew distribution (npm run package)', function () {
   this.timeout(120_000)
   let dir: string
-  let archive: string
   let plugin: any
+  const archiveOf = (platform: {uri: string}) => path.join(dir, 'out', path.basename(platform.uri))
+  const platformFor = (os: string, arch: string) => plugin.spec.platforms.find((p: any) => p.selector.matchLabels.os === os && p.selector.matchLabels.arch === arch)
   before(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'imgsec-krew-'))
     const pluginCopy = path.join(dir, 'imgsec.yaml')
     copyFileSync(path.join(ROOT, 'plugin.yaml'), pluginCopy)
     execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'package.mjs'), '--out', path.join(dir, 'out'), '--plugin', pluginCopy], {encoding: 'utf8'})
-    archive = path.join(dir, 'out', readdirSync(path.join(dir, 'out'))[0])
     plugin = parseYaml(readFileSync(pluginCopy, 'utf8'))
   })
 
-  it('the archive is reproducible and its sha256 is written into the manifest', async () => {
-    const first = await sha256(archive)
-    execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'package.mjs'), '--out', path.join(dir, 'again'), '--plugin', path.join(dir, 'imgsec.yaml')])
-    expect(await sha256(path.join(dir, 'again', path.basename(archive)))).to.equal(first)
-    for (const platform of plugin.spec.platforms) expect(platform.sha256).to.equal(first)
+  it('the archives are reproducible and their sha256 are written into the manifest', async () => {
+    // Built a second time, elsewhere: the same bytes.
+    copyFileSync(path.join(ROOT, 'plugin.yaml'), path.join(dir, 'again.yaml'))
+    execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'package.mjs'), '--out', path.join(dir, 'again'), '--plugin', path.join(dir, 'again.yaml')], {stdio: 'ignore'})
+    for (const platform of plugin.spec.platforms) {
+      const archive = archiveOf(platform)
+      expect(await sha256(archive), platform.uri).to.equal(platform.sha256)
+      expect(await sha256(path.join(dir, 'again', path.basename(archive))), `rebuilt ${platform.uri}`).to.equal(platform.sha256)
+    }
     expect(plugin.spec.version).to.equal(`v${JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version}`)
+    expect(path.basename(platformFor('linux', 'amd64').uri)).to.match(/-linux-amd64\.tar\.gz$/)
   })
 
   it('plugin.yaml follows krew\'s manifest rules', () => {
-    const entries = execFileSync('tar', ['-tzf', archive], {encoding: 'utf8'}).trim().split('\n')
-    expect(krewProblems(plugin, 'imgsec', entries)).to.deep.equal([])
+    for (const platform of plugin.spec.platforms) {
+      const entries = execFileSync('tar', ['-tzf', archiveOf(platform)], {encoding: 'utf8'}).trim().split('\n')
+      expect(krewProblems({...plugin, spec: {...plugin.spec, platforms: [platform]}}, 'imgsec', entries), platform.uri).to.deep.equal([])
+    }
+    expect(krewProblems(plugin, 'imgsec', ['kubectl-imgsec', 'LICENSE'])).to.deep.equal([])
   })
 
-  it('installed as krew does, the real kubectl runs it as "kubectl imgsec"', async () => {
+  it('linux-amd64 is a standalone executable: kubectl runs it with no node on PATH', async () => {
+    const install = path.join(dir, 'sea-store')
+    mkdirSync(install)
+    execFileSync('tar', ['-xzf', archiveOf(platformFor('linux', 'amd64')), '-C', install])
+    const bin = path.join(dir, 'sea-bin')
+    mkdirSync(bin)
+    symlinkSync(path.join(install, 'kubectl-imgsec'), path.join(bin, 'kubectl-imgsec'))
+    symlinkSync(KUBECTL, path.join(bin, 'kubectl'))
+    const env = {PATH: bin, HOME: dir, KUBECONFIG: path.join(dir, 'none')}
+    const noNode = await runProgram('/bin/sh', ['-c', 'command -v node || echo none'], {env})
+    expect(noNode.stdout.trim()).to.equal('none')
+    const version = await runProgram(path.join(bin, 'kubectl'), ['imgsec', '--version'], {env})
+    expect(version.code, version.stderr).to.equal(0)
+    const audit = await runProgram(path.join(bin, 'kubectl'), ['imgsec', 'audit', 'images', '-f', path.join(ROOT, 'examples'), '-o', 'json'], {env})
+    expect(audit.code, audit.stderr).to.equal(3)
+    expect(JSON.parse(audit.stdout).summary.critical).to.equal(1)
+    const secret = await runProgram(path.join(bin, 'kubectl'), ['imgsec', 'create-regcred', 'regcred', '--docker-username', 'dock_user', '--docker-password', 'Sea-Pa55', '--dry-run=client', '-o', 'name'], {env})
+    expect(secret.stdout).to.equal('secret/regcred\n')
+  })
+
+  it('the JavaScript archive (every other platform), installed as krew does, runs through the real kubectl with node on PATH', async () => {
     const install = path.join(dir, 'store')
     mkdirSync(install)
-    execFileSync('tar', ['-xzf', archive, '-C', install])
+    execFileSync('tar', ['-xzf', archiveOf(platformFor('darwin', 'arm64')), '-C', install])
     expect(existsSync(path.join(install, 'LICENSE'))).to.equal(true)
     const bin = path.join(dir, 'bin')
     mkdirSync(bin)

@@ -30,6 +30,8 @@ function collect(file: string, args: string[], options: {env: Record<string, str
     })
     child.on('error', reject)
     child.on('close', (code) => resolve({code: code ?? -1, stdout, stderr}))
+    // A program that exits without reading stdin closes the pipe first: not an error.
+    child.stdin.on('error', () => {})
     child.stdin.end(options.input ?? '')
   })
 }
