@@ -26,6 +26,8 @@ export interface PatchApiserverOptions {
   /** Extra host paths the API server must see (the whitelist's config directory). */
   hostPaths?: string[]
   removeVolumes?: string[]
+  /** Add mounts for the files the API server will read (default). An undo (whitelist disable) adds nothing. */
+  mountReferencedFiles?: boolean
   force: boolean
 }
 
@@ -138,7 +140,7 @@ export async function planApiserverPatch(options: PatchApiserverOptions): Promis
       }
     }
   }
-  edit.hostPaths = [...new Set(edit.hostPaths)]
+  edit.hostPaths = options.mountReferencedFiles === false ? [] : [...new Set(edit.hostPaths)]
 
   const result = editApiserverManifest(before, edit, options.manifest)
   const after = readFlags(result.text, options.manifest)

@@ -344,6 +344,7 @@ export async function disableWhitelist(options: {configDir: string; backupDir: s
     setFlags: {},
     removeFlags: state.setConfigFlag ? ['admission-control-config-file'] : [],
     removeVolumes: state.addedVolumes,
+    mountReferencedFiles: false,
     force: options.force,
   })
   if (planChangesSomething(plan)) {

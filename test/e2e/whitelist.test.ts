@@ -308,3 +308,31 @@ describe('whitelist enable --dry-run=client', () => {
     expect(missing.stderr).to.contain('--backend bouncer needs --backend-placement deployment and --backend-image')
   })
 })
+
+describe('whitelist with an existing --admission-control-config-file (EventRateLimit)', () => {
+  it('enable merges our plugin into that file and keeps the flag; disable restores both files byte for byte', async () => {
+    const node = await controlPlaneNode()
+    const kubelet = startKubeletSimulator(node.manifestsDir, 'imgsec-webhook.yaml')
+    try {
+      const existing = path.join(node.dir, 'admission.yaml')
+      const existingText = '# cluster admission config\napiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: EventRateLimit\n  path: eventconfig.yaml\n'
+      writeFileSync(existing, existingText)
+      writeFileSync(path.join(node.dir, 'eventconfig.yaml'), 'apiVersion: eventratelimit.admission.k8s.io/v1alpha1\nkind: Configuration\nlimits: [{type: Server, qps: 50, burst: 100}]\n')
+      const manifestText = ORIGINAL.replace('    - --enable-admission-plugins=NodeRestriction', `    - --admission-control-config-file=${existing}\n    - --enable-admission-plugins=NodeRestriction,EventRateLimit`)
+      writeFileSync(node.manifest, manifestText)
+      const enable = await runCli(['whitelist', 'enable', ...node.flags, '--port', String(node.port), '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--backend-timeout', '30s'])
+      expect(enable.code, enable.stderr).to.equal(0)
+      expect(readFileSync(existing, 'utf8')).to.contain('- name: EventRateLimit')
+      expect(readFileSync(existing, 'utf8')).to.contain('- name: ImagePolicyWebhook')
+      const patched = readFileSync(node.manifest, 'utf8')
+      expect(patched).to.contain(`--admission-control-config-file=${existing}`)
+      expect(patched).to.contain('--enable-admission-plugins=NodeRestriction,EventRateLimit,ImagePolicyWebhook')
+      const disable = await runCli(['whitelist', 'disable', '--config-dir', node.configDir, '--backup-dir', node.backupDir])
+      expect(disable.code, disable.stderr).to.equal(0)
+      expect(readFileSync(existing, 'utf8')).to.equal(existingText)
+      expect(readFileSync(node.manifest, 'utf8')).to.equal(manifestText)
+    } finally {
+      await kubelet.stop()
+    }
+  })
+})
