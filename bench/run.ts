@@ -1,11 +1,13 @@
-// `npm run bench`: builds (in package.json), then runs both benchmarks, prints a summary and
+// `npm run bench`: builds (in package.json), then runs the three benchmarks, prints a summary and
 // writes docs/benchmarks.md. Benchmarks report against targets; a MISS is reported, not fatal:
 // the exit code is 0 unless something crashed.
 //
 // Knobs (environment):
 //   BENCH_CLUSTER_RUNS  measured runs per command in the cluster benchmark (default 3)
 //   BENCH_FILE_RUNS     measured runs per command in the file benchmark (default 4)
-//   BENCH_ONLY          "cluster" or "files": run one benchmark, print, do not write the doc
+//   BENCH_WEBHOOK_RUNS  measured runs per server in the webhook benchmark (default 3; its other
+//                       knobs, BENCH_WEBHOOK_SECONDS, _CONCURRENCY, _CLIENTS, ..., are in bench/webhook.ts)
+//   BENCH_ONLY          "cluster", "files" or "webhook": run one benchmark, print, do not write the doc
 //   BENCH_NO_GNU_TIME   read node's peak RSS with the --require helper instead of GNU time
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
@@ -13,6 +15,7 @@ import path from 'node:path'
 import {type ClusterReport, type CommandReport, KUBECTL, runClusterBench} from './cluster.js'
 import {type FileReport, runFileBench} from './files.js'
 import {machineInfo, mib, ms, ROOT, snapshotCli, type Stats, type Target} from './support/measure.js'
+import {renderWebhookSection, runWebhookBench, type WebhookReport, webhookSummaryRows} from './webhook.js'
 
 const DOC = path.join(ROOT, 'docs', 'benchmarks.md')
 const NOTES = path.join(ROOT, 'bench', 'notes.md')
@@ -48,9 +51,9 @@ function summaryRows(targets: Target[]): string[][] {
   return [['Target', 'Limit', 'Measured', 'Result'], ...targets.map((t) => [t.name, t.limit, t.measured, verdict(t)])]
 }
 
-function renderDoc(machine: ReturnType<typeof machineInfo>, cluster: ClusterReport, files: FileReport, totalMs: number, runs: {cluster: number; files: number}, kubectlVersion: string, loadEnd: string, build: string): string {
+function renderDoc(machine: ReturnType<typeof machineInfo>, cluster: ClusterReport, files: FileReport, webhook: WebhookReport, totalMs: number, runs: {cluster: number; files: number}, kubectlVersion: string, loadEnd: string, build: string): string {
   const yamlVersion = (JSON.parse(readFileSync(path.join(ROOT, 'node_modules', 'yaml', 'package.json'), 'utf8')) as {version: string}).version
-  const targets = [...cluster.targets, ...files.targets]
+  const targets = [...cluster.targets, ...files.targets, ...webhook.targets]
   const c = cluster
   const clientSide = (r: CommandReport) => (r.serverBusy ? ms(r.wall.median - r.serverBusy.median) : 'n/a')
   const notes = existsSync(NOTES) ? readFileSync(NOTES, 'utf8').trim() : ''
@@ -84,14 +87,16 @@ non-zero only when something crashed (a command exited non-zero, or the output c
 ## How to run
 
 \`\`\`sh
-npm run bench                      # npm run build, then both benchmarks; rewrites docs/benchmarks.md
-BENCH_CLUSTER_RUNS=6 BENCH_FILE_RUNS=8 npm run bench    # more runs (default 3 and 4)
-BENCH_ONLY=cluster npm run bench   # one benchmark (cluster|files); prints only, leaves the doc alone
+npm run bench                      # npm run build, then the three benchmarks; rewrites docs/benchmarks.md
+BENCH_CLUSTER_RUNS=6 BENCH_FILE_RUNS=8 BENCH_WEBHOOK_RUNS=5 npm run bench    # more runs (default 3, 4 and 3)
+BENCH_ONLY=cluster npm run bench   # one benchmark (cluster|files|webhook); prints only, leaves the doc alone
+BENCH_ONLY=webhook BENCH_WEBHOOK_BACKEND_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench   # profile the backend in place
 npx tsc -p bench/tsconfig.json     # typecheck the bench scripts
 \`\`\`
 
 Needs \`/usr/bin/kubectl\`; peak RSS is read with GNU \`/usr/bin/time\` when present (otherwise node's own
 \`process.resourceUsage().maxRSS\` through \`bench/support/maxrss.cjs\`, and kubectl's RSS is not measured).
+The webhook benchmark needs Linux (\`/proc\` for CPU times) and \`cat\`.
 The bench takes about ${Math.round(totalMs / 60000)} minutes on the machine above (plus the build). Run it on an otherwise idle
 machine: the numbers are wall times. The CLI it measures is a private copy of the fresh build (\`bin/\`,
 \`dist/\`, \`package.json\`, \`oclif.manifest.json\`, \`node_modules\` symlinked), so rebuilding in the working
@@ -181,13 +186,15 @@ ${table([
 ])}
 
 The audit's output: ${files.auditOutput.findings} findings, ${(files.auditOutput.bytes / 1024 / 1024).toFixed(1)} MiB of JSON.
+
+${renderWebhookSection(webhook)}
 ${notes ? `\n${notes}\n` : ''}`
 }
 
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY
-  if (only !== undefined && only !== 'cluster' && only !== 'files') throw new Error('BENCH_ONLY must be "cluster" or "files"')
-  const runs = {cluster: positive('BENCH_CLUSTER_RUNS', 3), files: positive('BENCH_FILE_RUNS', 4)}
+  if (only !== undefined && only !== 'cluster' && only !== 'files' && only !== 'webhook') throw new Error('BENCH_ONLY must be "cluster", "files" or "webhook"')
+  const runs = {cluster: positive('BENCH_CLUSTER_RUNS', 3), files: positive('BENCH_FILE_RUNS', 4), webhook: positive('BENCH_WEBHOOK_RUNS', 3)}
   if (!existsSync(path.join(ROOT, 'dist', 'commands'))) throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)')
   if (!existsSync(KUBECTL)) throw new Error(`${KUBECTL} is missing`)
   const machine = machineInfo()
@@ -202,9 +209,11 @@ async function main(): Promise<void> {
   const snapshot = snapshotCli()
   let cluster: ClusterReport | undefined
   let files: FileReport | undefined
+  let webhook: WebhookReport | undefined
   try {
-    cluster = only === 'files' ? undefined : await runClusterBench({runs: runs.cluster, cli: snapshot.cli, log})
-    files = only === 'cluster' ? undefined : await runFileBench({runs: runs.files, cli: snapshot.cli, log})
+    cluster = only === undefined || only === 'cluster' ? await runClusterBench({runs: runs.cluster, cli: snapshot.cli, log}) : undefined
+    files = only === undefined || only === 'files' ? await runFileBench({runs: runs.files, cli: snapshot.cli, log}) : undefined
+    webhook = only === undefined || only === 'webhook' ? await runWebhookBench({runs: runs.webhook, backend: path.join(snapshot.root, 'dist', 'imgsec-webhook.mjs'), log}) : undefined
   } finally {
     snapshot.dispose()
   }
@@ -226,11 +235,12 @@ async function main(): Promise<void> {
       }),
     ]))
   }
-  const targets = [...(cluster?.targets ?? []), ...(files?.targets ?? [])]
+  if (webhook) lines.push('', plainTable(webhookSummaryRows(webhook)))
+  const targets = [...(cluster?.targets ?? []), ...(files?.targets ?? []), ...(webhook?.targets ?? [])]
   lines.push('', plainTable(summaryRows(targets).map((r, i) => (i === 0 ? [r[3], r[0], r[2], r[1]] : [r[3], r[0], r[2], r[1]]))), '')
   process.stdout.write(lines.join('\n') + '\n')
-  if (cluster && files) {
-    writeFileSync(DOC, renderDoc(machine, cluster, files, totalMs, runs, kubectlVersion, machineInfo().loadavg, build))
+  if (cluster && files && webhook) {
+    writeFileSync(DOC, renderDoc(machine, cluster, files, webhook, totalMs, runs, kubectlVersion, machineInfo().loadavg, build))
     log(`wrote ${path.relative(ROOT, DOC)} (${(totalMs / 1000).toFixed(0)} s)`)
   }
   const missed = targets.filter((t) => !t.pass)
