@@ -15,6 +15,7 @@ import path from 'node:path'
 import {type ClusterReport, type CommandReport, KUBECTL, runClusterBench} from './cluster.js'
 import {type FileReport, runFileBench} from './files.js'
 import {machineInfo, mib, ms, ROOT, snapshotCli, type Stats, type Target} from './support/measure.js'
+import {renderStartupSection, runStartupBenchmark, type StartupReport, startupTargets} from './startup.js'
 import {renderWebhookSection, runWebhookBench, type WebhookReport, webhookSummaryRows} from './webhook.js'
 
 const DOC = path.join(ROOT, 'docs', 'benchmarks.md')
@@ -51,9 +52,9 @@ function summaryRows(targets: Target[]): string[][] {
   return [['Target', 'Limit', 'Measured', 'Result'], ...targets.map((t) => [t.name, t.limit, t.measured, verdict(t)])]
 }
 
-function renderDoc(machine: ReturnType<typeof machineInfo>, cluster: ClusterReport, files: FileReport, webhook: WebhookReport, totalMs: number, runs: {cluster: number; files: number}, kubectlVersion: string, loadEnd: string, build: string): string {
+function renderDoc(machine: ReturnType<typeof machineInfo>, cluster: ClusterReport, files: FileReport, webhook: WebhookReport, startup: StartupReport, totalMs: number, runs: {cluster: number; files: number}, kubectlVersion: string, loadEnd: string, build: string): string {
   const yamlVersion = (JSON.parse(readFileSync(path.join(ROOT, 'node_modules', 'yaml', 'package.json'), 'utf8')) as {version: string}).version
-  const targets = [...cluster.targets, ...files.targets, ...webhook.targets]
+  const targets = [...cluster.targets, ...files.targets, ...webhook.targets, ...startupTargets(startup)]
   const c = cluster
   const clientSide = (r: CommandReport) => (r.serverBusy ? ms(r.wall.median - r.serverBusy.median) : 'n/a')
   const notes = existsSync(NOTES) ? readFileSync(NOTES, 'utf8').trim() : ''
@@ -89,7 +90,7 @@ non-zero only when something crashed (a command exited non-zero, or the output c
 \`\`\`sh
 npm run bench                      # npm run build, then the three benchmarks; rewrites docs/benchmarks.md
 BENCH_CLUSTER_RUNS=6 BENCH_FILE_RUNS=8 BENCH_WEBHOOK_RUNS=5 npm run bench    # more runs (default 3, 4 and 3)
-BENCH_ONLY=cluster npm run bench   # one benchmark (cluster|files|webhook); prints only, leaves the doc alone
+BENCH_ONLY=cluster npm run bench   # one benchmark (cluster|files|webhook|startup); prints only, leaves the doc alone
 BENCH_ONLY=webhook BENCH_WEBHOOK_BACKEND_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench   # profile the backend in place
 npx tsc -p bench/tsconfig.json     # typecheck the bench scripts
 \`\`\`
@@ -188,12 +189,14 @@ ${table([
 The audit's output: ${files.auditOutput.findings} findings, ${(files.auditOutput.bytes / 1024 / 1024).toFixed(1)} MiB of JSON.
 
 ${renderWebhookSection(webhook)}
+
+${renderStartupSection(startup, startup.samples[0].times.length)}
 ${notes ? `\n${notes}\n` : ''}`
 }
 
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY
-  if (only !== undefined && only !== 'cluster' && only !== 'files' && only !== 'webhook') throw new Error('BENCH_ONLY must be "cluster", "files" or "webhook"')
+  if (only !== undefined && only !== 'cluster' && only !== 'files' && only !== 'webhook' && only !== 'startup') throw new Error('BENCH_ONLY must be "cluster", "files", "webhook" or "startup"')
   const runs = {cluster: positive('BENCH_CLUSTER_RUNS', 3), files: positive('BENCH_FILE_RUNS', 4), webhook: positive('BENCH_WEBHOOK_RUNS', 3)}
   if (!existsSync(path.join(ROOT, 'dist', 'commands'))) throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)')
   if (!existsSync(KUBECTL)) throw new Error(`${KUBECTL} is missing`)
@@ -210,10 +213,12 @@ async function main(): Promise<void> {
   let cluster: ClusterReport | undefined
   let files: FileReport | undefined
   let webhook: WebhookReport | undefined
+  let startup: StartupReport | undefined
   try {
     cluster = only === undefined || only === 'cluster' ? await runClusterBench({runs: runs.cluster, cli: snapshot.cli, log}) : undefined
     files = only === undefined || only === 'files' ? await runFileBench({runs: runs.files, cli: snapshot.cli, log}) : undefined
     webhook = only === undefined || only === 'webhook' ? await runWebhookBench({runs: runs.webhook, backend: path.join(snapshot.root, 'dist', 'imgsec-webhook.mjs'), log}) : undefined
+    startup = only === undefined || only === 'startup' ? runStartupBenchmark() : undefined
   } finally {
     snapshot.dispose()
   }
@@ -236,11 +241,11 @@ async function main(): Promise<void> {
     ]))
   }
   if (webhook) lines.push('', plainTable(webhookSummaryRows(webhook)))
-  const targets = [...(cluster?.targets ?? []), ...(files?.targets ?? []), ...(webhook?.targets ?? [])]
+  const targets = [...(cluster?.targets ?? []), ...(files?.targets ?? []), ...(webhook?.targets ?? []), ...(startup ? startupTargets(startup) : [])]
   lines.push('', plainTable(summaryRows(targets).map((r, i) => (i === 0 ? [r[3], r[0], r[2], r[1]] : [r[3], r[0], r[2], r[1]]))), '')
   process.stdout.write(lines.join('\n') + '\n')
-  if (cluster && files && webhook) {
-    writeFileSync(DOC, renderDoc(machine, cluster, files, webhook, totalMs, runs, kubectlVersion, machineInfo().loadavg, build))
+  if (cluster && files && webhook && startup) {
+    writeFileSync(DOC, renderDoc(machine, cluster, files, webhook, startup, totalMs, runs, kubectlVersion, machineInfo().loadavg, build))
     log(`wrote ${path.relative(ROOT, DOC)} (${(totalMs / 1000).toFixed(0)} s)`)
   }
   const missed = targets.filter((t) => !t.pass)

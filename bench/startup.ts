@@ -42,6 +42,32 @@ export function runStartupBenchmark(runs = RUNS): {samples: Sample[]; rows: Arra
   return {samples, rows}
 }
 
+export type StartupReport = ReturnType<typeof runStartupBenchmark>
+
+/** Targets for the summary table: each command's median ≤ 2 × node -e 0. */
+export function startupTargets(report: StartupReport): Array<{name: string; measured: string; limit: string; pass: boolean}> {
+  const base = report.rows[0]
+  return report.rows.slice(1).map((row) => ({
+    name: `${row.label} median wall time ≤ 2 × node -e 0`,
+    limit: '≤ 2.00×',
+    measured: `${row.ratio.toFixed(2)}× (${row.median.toFixed(1)} ms / ${base.median.toFixed(1)} ms)`,
+    pass: row.pass,
+  }))
+}
+
+export function renderStartupSection(report: StartupReport, runs: number): string {
+  const lines = [
+    '## 4. Start-up: `--version` and `--help` vs `node -e 0`',
+    '',
+    `Each command ${runs} times, interleaved with rotating order after one warm-up, as child processes from the bench (bench/startup.ts). \`--version\` and the top-level \`--help\` answer from bin/run.js without loading oclif (the help text is oclif's own, saved at build time).`,
+    '',
+    '| Command | Median | Min | Max | vs node -e 0 |',
+    '|---|---|---|---|---|',
+    ...report.rows.map((r) => `| \`${r.label}\` | ${r.median.toFixed(1)} ms | ${r.min.toFixed(1)} ms | ${r.max.toFixed(1)} ms | ${r.ratio.toFixed(2)}× |`),
+  ]
+  return lines.join('\n')
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const {rows} = runStartupBenchmark()
   for (const row of rows) {
