@@ -17,7 +17,10 @@ import {applyObjects, deleteObjects} from './apply.js'
 import {createKubeClient, type KubeClient} from './kube-client.js'
 import type {KubeTargetOptions} from './kubeconfig.js'
 import {objectName} from './output.js'
+import {missingPermissions} from './rbac-preflight.js'
 import {BACKEND_NAME, nodeInternalIP, renderDeploymentBackend, waitForDeployment} from './whitelist-deployment.js'
+import {versionWarning} from './whitelist-smoke.js'
+import {serverVersion} from './whitelist-vap.js'
 import {evaluateImage, type ImagePolicy, resolvePolicy} from './policy.js'
 import {BACKEND_UID, renderPolicyFile, renderStaticPod, whitelistPaths, type WhitelistPaths} from './whitelist-files.js'
 import {checkWebhookKubeconfig, renderWebhookKubeconfig} from './webhook-kubeconfig.js'
@@ -235,6 +238,21 @@ export async function enableWhitelist(options: WhitelistEnableOptions): Promise<
     servingHosts = ['127.0.0.1']
   } else if (options.placement === 'deployment') {
     client = await createKubeClient(options.kube ?? {})
+    // Preflight in the cluster, before anything is written: permissions, then the server version.
+    const ns = options.namespace!
+    const needed = [
+      {verb: 'create', resource: 'namespaces'},
+      ...['secrets', 'configmaps', 'services'].flatMap((resource) => ['get', 'create', 'update'].map((verb) => ({verb, resource, namespace: ns}))),
+      ...['get', 'create', 'update'].map((verb) => ({verb, resource: 'deployments', group: 'apps', namespace: ns})),
+      ...['get', 'create', 'update'].map((verb) => ({verb, resource: 'poddisruptionbudgets', group: 'policy', namespace: ns})),
+      ...(options.nodeAddress ? [] : [{verb: 'list', resource: 'nodes'}]),
+    ]
+    const missing = await missingPermissions(client, needed)
+    if (missing && missing.length > 0) {
+      throw new UserError(`RBAC does not allow you to ${missing.join(', ')}; the Deployment placement needs these (nothing was changed). Ask for them, use --as, or use the static placement`)
+    }
+    const versionProblem = versionWarning((await serverVersion(client)).gitVersion)
+    if (versionProblem) warnings.push(versionProblem)
     const address = options.nodeAddress ?? await nodeInternalIP(client)
     webhookUrl = `https://${address.includes(':') ? `[${address}]` : address}:${options.nodePort}/image_policy`
     servingHosts = [address, `${BACKEND_NAME}.${options.namespace}.svc`, `${BACKEND_NAME}.${options.namespace}.svc.cluster.local`, '127.0.0.1']

@@ -336,3 +336,24 @@ describe('whitelist with an existing --admission-control-config-file (EventRateL
     }
   })
 })
+
+describe('whitelist enable --backend-placement deployment: RBAC preflight', () => {
+  it('asks SelfSubjectAccessReviews first and stops, naming what is missing, before anything is written', async () => {
+    const node = await controlPlaneNode()
+    const api = await FakeKubeApiServer.start()
+    try {
+      api.deny({verb: 'create', resource: 'deployments', namespace: 'imgsec-system'})
+      api.deny({verb: 'create', resource: 'poddisruptionbudgets', namespace: 'imgsec-system'})
+      const kubeconfig = await api.writeKubeconfig(path.join(node.dir, 'kubeconfig'))
+      const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-placement', 'deployment', '--node-address', '127.0.0.1', '--backend-image', BACKEND_IMAGE, '--kubeconfig', kubeconfig])
+      expect(result.code).to.equal(1)
+      expect(result.stderr).to.equal('error: RBAC does not allow you to create deployments.apps in namespace imgsec-system, create poddisruptionbudgets.policy in namespace imgsec-system; the Deployment placement needs these (nothing was changed). Ask for them, use --as, or use the static placement\n')
+      expect(api.getObject('namespaces', undefined, 'imgsec-system')).to.equal(undefined)
+      expect(api.requests.filter((r) => r.method !== 'GET' && !r.path.includes('selfsubjectaccessreviews'))).to.deep.equal([])
+      expect(readFileSync(node.manifest, 'utf8')).to.equal(ORIGINAL)
+      expect(existsSync(node.configDir)).to.equal(false)
+    } finally {
+      await api.stop()
+    }
+  })
+})

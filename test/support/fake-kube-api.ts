@@ -415,6 +415,7 @@ export class FakeKubeApiServer {
       case 'watch':
         return {code: 200, watch: route}
       case 'create':
+        if (def.resource === 'selfsubjectaccessreviews') return this.accessReview(this.parseBody(def, contentType, raw, query))
         return this.create(route, this.parseBody(def, contentType, raw, query), dryRun)
       case 'update':
         return {code: 200, body: this.update(route, this.parseBody(def, contentType, raw, query), dryRun)}
@@ -462,19 +463,31 @@ export class FakeKubeApiServer {
     }
   }
 
+  /** Whether a deny rule refuses verb on resource in namespace (the fake's whole authorizer). */
+  private isDenied(verb: string, resource: string, namespace: string | undefined): boolean {
+    return this.denyRules.some(
+      (rule) =>
+        (rule.verb === verb || rule.verb === '*') &&
+        (rule.resource === resource || rule.resource === '*') &&
+        (rule.namespace === undefined || rule.namespace === namespace),
+    )
+  }
+
+  /** SelfSubjectAccessReview: answered from the deny rules, never stored (as the real API does). */
+  private accessReview(body: Obj): Reply {
+    const attributes = (body.spec?.resourceAttributes ?? {}) as {verb?: string; resource?: string; subresource?: string; namespace?: string}
+    const resource = attributes.subresource ? `${attributes.resource}/${attributes.subresource}` : String(attributes.resource ?? '')
+    const denied = this.isDenied(String(attributes.verb ?? ''), resource, attributes.namespace || undefined)
+    return {code: 201, body: {apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', metadata: {creationTimestamp: null}, spec: body.spec, status: {allowed: !denied, ...(denied ? {reason: 'denied by a rule of the fake API server'} : {})}}}
+  }
+
   private authorize(verb: string, route: Route, user: string): void {
     if (verb === 'unsupported') return
     const {def, name} = route
     const namespace = def.namespaced ? route.namespace : undefined
     // RBAC names subresources "resource/subresource"; a rule for the parent does not cover them.
     const resource = route.subresource ? `${def.resource}/${route.subresource}` : def.resource
-    const denied = this.denyRules.some(
-      (rule) =>
-        (rule.verb === verb || rule.verb === '*') &&
-        (rule.resource === resource || rule.resource === '*') &&
-        (rule.namespace === undefined || rule.namespace === namespace),
-    )
-    if (!denied) return
+    if (!this.isDenied(verb, resource, namespace)) return
     // The authorizer runs before the body is read, so a create never names the object.
     const subject = name !== undefined && verb !== 'create' ? `${qualified(def)} "${name}"` : qualified(def)
     const scope = namespace === undefined ? 'at the cluster scope' : `in the namespace "${namespace}"`

@@ -89,6 +89,7 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
       if (warning) process.stderr.write(`warning: ${warning}\n`)
       cluster = {client, before: await client.call({verb: 'list', resource: 'pods', namespace: 'kube-system'}, () => readMirrorPod(client))}
     }
+    if (!cluster && flags['dry-run'] === 'none' && flags['backend-placement'] !== 'deployment') await this.warnAboutVersion(flags)
     const enableOptions = {
       configDir: flags['config-dir'],
       manifestsDir: flags['manifests-dir'],
@@ -124,6 +125,24 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     if (cluster) await this.waitAndSmokeTest(cluster, parseDuration(flags.timeout, '--timeout'), flags['allowed-registries'])
     process.stdout.write('undo: kubectl imgsec whitelist disable (or, if the API server is down: kubectl imgsec patch-apiserver --restore)\n')
     process.stdout.write('note: on clusters with several control-plane nodes, run this command on each of them.\n')
+  }
+
+  /** Best effort when a kubeconfig points at the cluster: the plugin has a known bypass before 1.27.3. */
+  private async warnAboutVersion(flags: {kubeconfig?: string; context?: string; as?: string}): Promise<void> {
+    try {
+      const {loadKubeconfig} = await import('../../lib/kubeconfig.js')
+      const config = loadKubeconfig(flags)
+      if (!config.server) return
+      const {createKubeClient} = await import('../../lib/kube-client.js')
+      const {serverVersion} = await import('../../lib/whitelist-vap.js')
+      const {versionWarning} = await import('../../lib/whitelist-smoke.js')
+      const client = await createKubeClient(flags, config)
+      const version = await Promise.race([serverVersion(client), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 3000).unref())])
+      const warning = version && versionWarning(version.gitVersion)
+      if (warning) process.stderr.write(`warning: ${warning}\n`)
+    } catch {
+      // No cluster reachable from here: the static placement does not need one.
+    }
   }
 
   private async waitAndSmokeTest(cluster: {client: import('../../lib/kube-client.js').KubeClient; before?: import('../../lib/apiserver-restart.js').MirrorPodState}, timeoutMs: number, allowedRegistries?: string): Promise<void> {

@@ -1,0 +1,29 @@
+import {apiStatusOf, type KubeClient} from './kube-client.js'
+
+export interface PermissionCheck {
+  verb: string
+  resource: string
+  group?: string
+  namespace?: string
+}
+
+/**
+ * The permissions among `checks` that the current user lacks, asked with SelfSubjectAccessReviews
+ * before anything is changed; undefined when the server cannot answer such reviews.
+ */
+export async function missingPermissions(client: KubeClient, checks: PermissionCheck[]): Promise<string[] | undefined> {
+  const {AuthorizationV1Api} = await import('@kubernetes/client-node')
+  const api = client.kubeConfig.makeApiClient(AuthorizationV1Api)
+  const missing: string[] = []
+  for (const check of checks) {
+    try {
+      // eslint-disable-next-line no-await-in-loop -- a handful of small reviews
+      const review = await api.createSelfSubjectAccessReview({body: {apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: {resourceAttributes: {verb: check.verb, resource: check.resource, group: check.group ?? '', namespace: check.namespace}}}})
+      if (!review.status?.allowed) missing.push(`${check.verb} ${check.resource}${check.group ? `.${check.group}` : ''}${check.namespace ? ` in namespace ${check.namespace}` : ''}`)
+    } catch (error) {
+      if (apiStatusOf(error)?.code === 404) return undefined
+      throw error
+    }
+  }
+  return missing
+}
