@@ -560,7 +560,7 @@ describe('FakeKubeApiServer', function () {
       expect(patch['x-kubernetes-group-version-kind']).to.deep.equal({group: '', version: 'v1', kind: 'Secret'})
       expect(patch.parameters.map((p: any) => p.name)).to.include('fieldValidation')
       const apis = (await call('GET', '/apis')).body
-      expect(apis.groups.map((g: any) => g.name)).to.deep.equal(['apps', 'batch', 'policy', 'admissionregistration.k8s.io'])
+      expect(apis.groups.map((g: any) => g.name)).to.deep.equal(['apps', 'batch', 'authorization.k8s.io', 'policy', 'admissionregistration.k8s.io'])
       const apps = (await call('GET', '/apis/apps/v1')).body
       expect(apps.resources.find((r: any) => r.name === 'deployments')).to.deep.include({kind: 'Deployment', namespaced: true, shortNames: ['deploy']})
       expect(apps.resources.find((r: any) => r.name === 'deployments/scale')).to.deep.include({kind: 'Scale', group: 'autoscaling'})
