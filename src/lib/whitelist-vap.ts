@@ -4,6 +4,7 @@ import {UserError} from './errors.js'
 import {createKubeClient, type KubeClient} from './kube-client.js'
 import type {KubeTargetOptions} from './kubeconfig.js'
 import {objectName} from './output.js'
+import {missingPermissions} from './rbac-preflight.js'
 import type {ImagePolicy} from './policy.js'
 import {PARAMS_NAME, renderVapObjects, VAP_NAME} from './vap.js'
 
@@ -30,6 +31,14 @@ export async function enableVap(options: {kube: KubeTargetOptions; policy: Image
   if (version.major === 1 && version.minor < VAP_MIN_MINOR) {
     throw new UserError(`--mode vap needs Kubernetes 1.${VAP_MIN_MINOR} or newer (ValidatingAdmissionPolicy v1); this cluster is ${version.gitVersion}: use the ImagePolicyWebhook mode (without --mode vap)`)
   }
+  // Ask first, so that a missing permission cannot leave the ConfigMap applied without its policy.
+  const missing = await missingPermissions(client, objects.flatMap((object) => ['get', 'create', 'update'].map((verb) => ({
+    verb,
+    resource: object.kind === 'ConfigMap' ? 'configmaps' : object.kind === 'ValidatingAdmissionPolicy' ? 'validatingadmissionpolicies' : 'validatingadmissionpolicybindings',
+    group: object.kind === 'ConfigMap' ? '' : 'admissionregistration.k8s.io',
+    namespace: object.metadata.namespace,
+  }))))
+  if (missing && missing.length > 0) throw new UserError(`RBAC does not allow you to ${missing.join(', ')}; --mode vap needs these (nothing was changed)`)
   const applied = await applyObjects(client, objects, options.dryRun)
   const warnings: string[] = []
   if (options.dryRun === 'none') {

@@ -70,10 +70,11 @@ describe('whitelist --mode vap (built CLI, fake API server)', () => {
     expect((await run(['disable', '--mode', 'vap'])).stdout).to.equal('no ValidatingAdmissionPolicy from kubectl-imgsec found: nothing changed\n')
   })
 
-  it('RBAC refusal is one clear line', async () => {
+  it('a missing permission is found before anything is applied and named in one line', async () => {
     api.deny({verb: 'create', resource: 'validatingadmissionpolicies'})
     const result = await run(['enable', '--mode', 'vap', '--allowed-registries', 'docker.io'])
     expect(result.code).to.equal(1)
-    expect(result.stderr).to.match(/forbidden: RBAC does not allow you to create validatingadmissionpolicies "imgsec-image-policy"/)
+    expect(result.stderr).to.equal('error: RBAC does not allow you to create validatingadmissionpolicies.admissionregistration.k8s.io; --mode vap needs these (nothing was changed)\n')
+    expect(api.getObject('configmaps', 'kube-system', 'imgsec-allowed-registries')).to.equal(undefined)
   })
 })
