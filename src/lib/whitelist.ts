@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync} from 'node:fs'
+import {accessSync, chmodSync, chownSync, constants, existsSync, mkdirSync, readFileSync, rmSync} from 'node:fs'
 import {request} from 'node:https'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -222,6 +222,12 @@ export async function enableWhitelist(options: WhitelistEnableOptions): Promise<
     throw new UserError(`${manifest} does not exist: run "whitelist enable" on a control-plane node (kubeadm keeps the API server manifest there), or pass --manifests-dir`)
   }
   locateApiserver(readFileSync(manifest, 'utf8'), manifest)
+  try {
+    accessSync(manifest, constants.W_OK)
+    accessSync(path.dirname(manifest), constants.W_OK)
+  } catch {
+    throw new UserError(`cannot write ${manifest}: run "whitelist enable" as root on the control-plane node (sudo); nothing was changed`)
+  }
   const {policy, problems} = whitelistPolicy(options)
   if (problems.length > 0 && !options.force) throw new UserError(`refusing a policy that would block the control plane:\n  ${problems.join('\n  ')}\npass --force to enable it anyway`)
   warnings.push(...problems.map((problem) => `forced despite: ${problem}`))

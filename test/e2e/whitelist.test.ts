@@ -166,6 +166,19 @@ describe('whitelist enable refuses, and leaves the API server alone', () => {
     expect(result.stderr).to.contain('--backend-image node:20 must be pinned by digest')
   })
 
+  it('without write permission on the manifest: a plain message, nothing written', async function () {
+    if (process.getuid?.() !== 0 || !existsSync('/usr/bin/setpriv')) this.skip()
+    const node = await controlPlaneNode()
+    chmodSync(node.dir, 0o755)
+    chmodSync(node.manifestsDir, 0o755)
+    chmodSync(node.manifest, 0o644)
+    const {CLI, runProgram} = await import('../support/cli.js')
+    const result = await runProgram('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'whitelist', 'enable', ...node.flags, '--backend-image', BACKEND_IMAGE], {env: {HOME: '/tmp'}})
+    expect(result.code).to.equal(1)
+    expect(result.stderr).to.equal(`error: cannot write ${node.manifest}: run "whitelist enable" as root on the control-plane node (sudo); nothing was changed\n`)
+    expect(existsSync(node.configDir)).to.equal(false)
+  })
+
   it('not on a control-plane node', async () => {
     const result = await runCli(['whitelist', 'enable', '--manifests-dir', '/nonexistent/manifests', '--backend-image', BACKEND_IMAGE])
     expect(result.code).to.equal(1)
