@@ -1,7 +1,7 @@
 import {type AppliedObject, applyObjects, deleteObjects} from './apply.js'
 import type {DryRun} from './flags.js'
 import {UserError} from './errors.js'
-import {createKubeClient, type KubeClient} from './kube-client.js'
+import {createKubeClient, serverVersion} from './kube-client.js'
 import type {KubeTargetOptions} from './kubeconfig.js'
 import {objectName} from './output.js'
 import {missingPermissions} from './rbac-preflight.js'
@@ -10,12 +10,6 @@ import {PARAMS_NAME, renderVapObjects, VAP_NAME} from './vap.js'
 
 /** ValidatingAdmissionPolicy is GA (admissionregistration.k8s.io/v1) from Kubernetes 1.30. */
 export const VAP_MIN_MINOR = 30
-
-export async function serverVersion(client: KubeClient): Promise<{gitVersion: string; major: number; minor: number}> {
-  const {VersionApi} = await import('@kubernetes/client-node')
-  const info = await client.call({verb: 'get', resource: 'version'}, () => client.kubeConfig.makeApiClient(VersionApi).getCode())
-  return {gitVersion: info.gitVersion, major: Number.parseInt(info.major, 10), minor: Number.parseInt(info.minor, 10)}
-}
 
 type Applied = AppliedObject
 

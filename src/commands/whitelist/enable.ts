@@ -77,19 +77,16 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     let backendImage = flags['backend-image'] ?? ''
     if (flags['backend-placement'] !== 'external' && !backendImage) backendImage = flags['dry-run'] === 'client' ? `${DEFAULT_BACKEND_IMAGE}@sha256:<resolved at apply time>` : await this.resolveDefaultImage()
     const {enableWhitelist, renderWhitelistDryRun} = await import('../../lib/whitelist.js')
-    // With a cluster at hand (--wait): warn about versions the plugin does not fully protect, and note the mirror pod before the restart.
+    // With --wait: note the mirror pod before the restart.
     let cluster: {client: import('../../lib/kube-client.js').KubeClient; before?: import('../../lib/apiserver-restart.js').MirrorPodState} | undefined
     if (flags.wait && flags['dry-run'] === 'none') {
       const {createKubeClient} = await import('../../lib/kube-client.js')
-      const {serverVersion} = await import('../../lib/whitelist-vap.js')
-      const {versionWarning} = await import('../../lib/whitelist-smoke.js')
       const {readMirrorPod} = await import('../../lib/apiserver-restart.js')
       const client = await createKubeClient(flags)
-      const warning = versionWarning((await serverVersion(client)).gitVersion)
-      if (warning) process.stderr.write(`warning: ${warning}\n`)
       cluster = {client, before: await client.call({verb: 'list', resource: 'pods', namespace: 'kube-system'}, () => readMirrorPod(client))}
     }
-    if (!cluster && flags['dry-run'] === 'none' && flags['backend-placement'] !== 'deployment') await this.warnAboutVersion(flags)
+    // The Deployment placement checks the version in its own preflight.
+    if (flags['dry-run'] === 'none' && flags['backend-placement'] !== 'deployment') await this.warnAboutVersion(flags, cluster?.client)
     const enableOptions = {
       configDir: flags['config-dir'],
       manifestsDir: flags['manifests-dir'],
@@ -128,15 +125,17 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
   }
 
   /** Best effort when a kubeconfig points at the cluster: the plugin has a known bypass before 1.27.3. */
-  private async warnAboutVersion(flags: {kubeconfig?: string; context?: string; as?: string}): Promise<void> {
+  private async warnAboutVersion(flags: {kubeconfig?: string; context?: string; as?: string}, connected?: import('../../lib/kube-client.js').KubeClient): Promise<void> {
     try {
-      const {loadKubeconfig} = await import('../../lib/kubeconfig.js')
-      const config = loadKubeconfig(flags)
-      if (!config.server) return
-      const {createKubeClient} = await import('../../lib/kube-client.js')
-      const {serverVersion} = await import('../../lib/whitelist-vap.js')
+      const {createKubeClient, serverVersion} = await import('../../lib/kube-client.js')
       const {versionWarning} = await import('../../lib/whitelist-smoke.js')
-      const client = await createKubeClient(flags, config)
+      let client = connected
+      if (!client) {
+        const {loadKubeconfig} = await import('../../lib/kubeconfig.js')
+        const config = loadKubeconfig(flags)
+        if (!config.server) return
+        client = await createKubeClient(flags, config)
+      }
       const version = await Promise.race([serverVersion(client), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 3000).unref())])
       const warning = version && versionWarning(version.gitVersion)
       if (warning) process.stderr.write(`warning: ${warning}\n`)
