@@ -40,6 +40,7 @@ export async function applyObjects(client: KubeClient, objects: Array<Record<str
       // eslint-disable-next-line no-await-in-loop -- objects depend on each other (namespace first)
       existing = plain(await api.read({apiVersion: object.apiVersion, kind: object.kind, metadata: {name: object.metadata.name, namespace: object.metadata.namespace}}))
     } catch (error) {
+      // eslint-disable-next-line no-await-in-loop -- rethrows the read's failure, described like any call's
       if (apiStatusOf(error)?.code !== 404) await client.call({verb: 'get', ...where}, () => Promise.reject(error))
     }
     if (!existing) {

@@ -222,7 +222,9 @@ export async function resolveTagDigest(image: {registry: string; repository: str
   const url = new URL(`${image.repository}/manifests/${encodeURIComponent(image.tag)}`, endpoint)
   const scope = `repository:${image.repository}:pull`
   const name = `${image.registry}/${image.repository}:${image.tag}`
-  let {response, tokenStatus} = await authorizedRequest(url, connection, credentials, {method: 'HEAD', accept: MANIFEST_ACCEPT, scope})
+  const head = await authorizedRequest(url, connection, credentials, {method: 'HEAD', accept: MANIFEST_ACCEPT, scope})
+  const {tokenStatus} = head
+  let {response} = head
   if (tokenStatus !== undefined) throw new UserError(`cannot resolve ${name}: the registry's token service refused${credentials ? ` user "${credentials.username}"` : ' anonymous access'} (HTTP ${tokenStatus})`)
   const header = response.headers['docker-content-digest']
   if (response.status === 200 && typeof header === 'string' && /^sha256:[a-f0-9]{64}$/.test(header)) return header
