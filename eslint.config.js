@@ -25,9 +25,6 @@ export default defineConfig(
       'release/',
       'tmp/',
       'oclif.manifest.json',
-      // A Go module (and the Kubernetes test tree) owned elsewhere: nothing here to lint.
-      'test/control-plane/',
-      'test/k8s/',
     ],
   },
   {

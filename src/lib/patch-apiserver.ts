@@ -8,6 +8,7 @@ import {writeFileAtomic} from './atomic-write.js'
 import {backupFile, backupIntact, type BackupRecord, listBackups} from './backups.js'
 import {UserError} from './errors.js'
 import type {KubeadmApiServerChange} from './kubeadm-config.js'
+import {chooseRelease, manifestRelease, unknownNameProblems} from './kube-apiserver-names.js'
 import {checkServingCertificate, checkWebhookKubeconfig} from './webhook-kubeconfig.js'
 
 export const DEFAULT_MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml'
@@ -86,7 +87,8 @@ export async function planApiserverPatch(options: PatchApiserverOptions): Promis
   checkWritable(options.manifest)
   const flags = readFlags(before, options.manifest)
   const warnings: string[] = []
-  const problems: string[] = []
+  // Names the real binary would refuse (a typo in a plugin or flag): it would not start.
+  const problems: string[] = unknownNameProblems({enablePlugins: options.enablePlugins, disablePlugins: options.disablePlugins, setFlags: Object.keys(options.setFlags)}, chooseRelease(manifestRelease(before)))
   const edit: ApiserverEdit = {
     enablePlugins: options.enablePlugins,
     disablePlugins: options.disablePlugins,

@@ -10,6 +10,7 @@ import {apiStatusOf, type KubeClient, listAllPages} from './kube-client.js'
 import {dns1123LabelProblem, dns1123SubdomainProblem} from './names.js'
 import type {KubeObject} from './output.js'
 import {verifyRegistryLogin} from './registry-client.js'
+import {missingPermissions} from './rbac-preflight.js'
 import {attachPullSecret} from './service-accounts.js'
 
 /** Everything `create-regcred` needs, after flags and stdin are read (kubectl's "complete" step). */
@@ -175,6 +176,25 @@ async function serviceAccountNames(client: KubeClient, namespace: string, attach
 }
 
 /**
+ * The service accounts the secret will be attached to, once it is known that they exist and that
+ * the user may read and patch them: otherwise the namespace fails before its secret is created.
+ */
+async function attachableServiceAccounts(client: KubeClient, namespace: string, attachTo: string[] | 'all'): Promise<string[]> {
+  const missing = await missingPermissions(client, [{verb: 'get', resource: 'serviceaccounts', namespace}, {verb: 'patch', resource: 'serviceaccounts', namespace}])
+  if (missing && missing.length > 0) {
+    throw new UserError(`forbidden: RBAC does not allow you to ${missing.join(' or ')}, which --attach-to-sa needs; nothing was created`)
+  }
+  const names = await serviceAccountNames(client, namespace, attachTo)
+  if (attachTo !== 'all') {
+    for (const name of names) {
+      // eslint-disable-next-line no-await-in-loop -- a handful of accounts
+      await client.call({verb: 'get', resource: 'serviceaccounts', namespace, name}, () => client.core.readNamespacedServiceAccount({name, namespace}))
+    }
+  }
+  return names
+}
+
+/**
  * Create (or with --overwrite update) the pull secret in every target namespace and attach it to
  * service accounts. A failure in one namespace is reported and the others go on.
  */
@@ -184,13 +204,15 @@ export async function applyRegcred(options: RegcredOptions, client: KubeClient, 
     const secret = buildRegcredSecret(options, payload)
     const result: NamespaceResult = {namespace, action: 'failed', serviceAccounts: []}
     try {
+      // Everything the attachment needs is checked first, so that a refusal leaves no secret behind.
+      // eslint-disable-next-line no-await-in-loop
+      const serviceAccounts = options.attachTo ? await attachableServiceAccounts(client, namespace, options.attachTo) : []
       // eslint-disable-next-line no-await-in-loop -- namespaces are handled one by one so that output is ordered
       const outcome = await createOrUpdateSecret(client, secret, namespace, options)
       result.action = outcome.action
       result.secret = outcome.secret
       if (options.attachTo) {
-        // eslint-disable-next-line no-await-in-loop
-        for (const serviceAccount of await serviceAccountNames(client, namespace, options.attachTo)) {
+        for (const serviceAccount of serviceAccounts) {
           // eslint-disable-next-line no-await-in-loop
           const attached = await attachPullSecret(client, {namespace, serviceAccount, secretName: secret.metadata.name, dryRun: options.dryRun === 'server'})
           result.serviceAccounts.push({name: serviceAccount, action: attached.action})

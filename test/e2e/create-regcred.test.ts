@@ -182,11 +182,12 @@ describe('create-regcred (built CLI)', () => {
         }
       })
 
-      it('a missing service account fails that namespace after the secret is created', async () => {
+      it('a missing service account fails that namespace before its secret is created', async () => {
         const result = await run(['nosa', '--docker-username', USER, '--docker-password', PASSWORD, '--no-verify', '--attach-to-sa', 'ghost'])
         expect(result.code).to.equal(1)
-        expect(result.stdout).to.equal('secret/nosa created in namespace "team-a"\n')
+        expect(result.stdout).to.equal('')
         expect(result.stderr).to.equal('error: namespace "team-a": serviceaccounts "ghost" in namespace "team-a" not found\n')
+        expect(api.getObject('secrets', 'team-a', 'nosa')).to.equal(undefined)
       })
     })
 

@@ -3,6 +3,7 @@
 // self-signed leaf) is what registries, token servers and clients expect.
 import {execFile} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
+import {existsSync} from 'node:fs'
 import {chmod, mkdtemp, readFile, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -21,7 +22,8 @@ export interface TestCa {
   dir: string
   caCertFile: string
   caCertPem: string
-  issue(opts: {cn: string; dnsNames?: string[]; ipAddresses?: string[]}): Promise<IssuedCert>
+  /** `organizations` become O= (Kubernetes groups); `file` names the files (default: from the CN). */
+  issue(opts: {cn: string; dnsNames?: string[]; ipAddresses?: string[]; organizations?: string[]; file?: string}): Promise<IssuedCert>
 }
 
 async function openssl(args: string[], cwd: string): Promise<void> {
@@ -52,11 +54,15 @@ function checkName(kind: string, value: string): string {
   return value
 }
 
-export async function createTestCa(dir?: string): Promise<TestCa> {
+/**
+ * A CA in `dir` (default: a new temporary directory). With `reuse`, a CA already in `dir`
+ * (ca.crt + ca.key) is used instead of a new one, so a later process can issue more certificates.
+ */
+export async function createTestCa(dir?: string, options: {reuse?: boolean} = {}): Promise<TestCa> {
   const caDir = dir ?? (await mkdtemp(join(tmpdir(), 'imgsec-test-ca-')))
   const caKeyFile = join(caDir, 'ca.key')
   const caCertFile = join(caDir, 'ca.crt')
-  await openssl(
+  if (!(options.reuse && existsSync(caKeyFile) && existsSync(caCertFile))) await openssl(
     [
       'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '2',
       '-keyout', caKeyFile, '-out', caCertFile,
@@ -76,8 +82,8 @@ export async function createTestCa(dir?: string): Promise<TestCa> {
     dir: caDir,
     caCertFile,
     caCertPem,
-    async issue({cn, dnsNames = [], ipAddresses = []}) {
-      const base = join(caDir, `${safeName(cn)}-${++counter}`)
+    async issue({cn, dnsNames = [], ipAddresses = [], organizations = [], file}) {
+      const base = file ? join(caDir, file) : join(caDir, `${safeName(cn)}-${++counter}`)
       const keyFile = `${base}.key`
       const csrFile = `${base}.csr`
       const certFile = `${base}.crt`
@@ -96,7 +102,7 @@ export async function createTestCa(dir?: string): Promise<TestCa> {
       ]
       await writeFile(extFile, ext.join('\n') + '\n')
       await openssl(
-        ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', csrFile, '-subj', `/CN=${cn.replace(/[/\\]/g, '_')}`],
+        ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', csrFile, '-subj', `${organizations.map((o) => `/O=${checkName('organization', o)}`).join('')}/CN=${cn.replace(/[/\\]/g, '_')}`],
         caDir,
       )
       await chmod(keyFile, 0o600)

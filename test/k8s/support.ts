@@ -1,0 +1,90 @@
+// Shared harness of the real-control-plane suite (test/k8s): the binaries from `npm run k8s:build`,
+// one control plane shared by every file that can share it (tests isolate by namespace), and
+// dedicated ones for tests that need their own kube-apiserver flags.
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {findBinaries} from '../control-plane/binaries.js'
+import {ControlPlane, type StartOptions} from '../control-plane/control-plane.js'
+
+export const binaries = findBinaries()
+
+let warned = false
+
+/**
+ * describe() for a suite that needs the real control plane. Without the binaries it says so
+ * loudly and registers one pending test; under CI (CI set) that is a failing test instead.
+ */
+export function describeReal(title: string, body: (this: Mocha.Suite) => void): void {
+  if (binaries) {
+    describe(`${title} [real kube-apiserver ${binaries.version}]`, body)
+    return
+  }
+  if (process.env.CI) {
+    describe(title, () => {
+      it('needs the real control-plane binaries (npm run k8s:build): under CI this suite must run', () => {
+        throw new Error('the real control-plane binaries are missing: .ci/run must build them with npm run k8s:build')
+      })
+    })
+    return
+  }
+  if (!warned) {
+    warned = true
+    process.stderr.write('\n######## REAL CONTROL-PLANE SUITE (test/k8s) NOT RUN: kube-apiserver/etcd not built. Run `npm run k8s:build` (needs Go). ########\n\n')
+  }
+  describe(title, () => {
+    it('NOT RUN: the real kube-apiserver and etcd are not built (npm run k8s:build needs Go)')
+  })
+}
+
+const dirs: string[] = []
+const planes: ControlPlane[] = []
+
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix))
+  dirs.push(dir)
+  return dir
+}
+
+/** A control plane of its own (its own kube-apiserver flags); stopped when the test run ends. */
+export async function startControlPlane(options: Partial<StartOptions> = {}): Promise<ControlPlane> {
+  const plane = await ControlPlane.start({dir: tempDir('imgsec-k8s-'), ...options})
+  planes.push(plane)
+  return plane
+}
+
+let shared: Promise<ControlPlane> | undefined
+
+/**
+ * The control plane most tests share: the kubeadm manifest's flags as they are, and
+ * kube-controller-manager, so namespaces get their default service account and Deployments
+ * their ReplicaSets and pods.
+ */
+export function sharedControlPlane(): Promise<ControlPlane> {
+  shared ??= startControlPlane({controllerManager: true})
+  return shared
+}
+
+let counter = 0
+
+/** A fresh namespace with its default service account (made by the controller-manager). */
+export async function freshNamespace(plane: ControlPlane, prefix = 't'): Promise<string> {
+  const name = `${prefix}-${process.pid}-${++counter}`
+  const created = await plane.kubectl(['create', 'namespace', name])
+  if (created.code !== 0) throw new Error(`kubectl create namespace ${name}: ${created.stderr}`)
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const sa = await plane.kubectl(['get', 'serviceaccount', 'default', '-n', name, '-o', 'name'])
+    if (sa.code === 0) return name
+    if (Date.now() > deadline) throw new Error(`namespace ${name} has no default service account after 30 s: is kube-controller-manager running?`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+
+// A root hook: runs once, after every test file.
+after(async function () {
+  this.timeout(60_000)
+  for (const plane of planes.splice(0)) await plane.stop()
+  if (!process.env.IMGSEC_KEEP_K8S_DIRS) for (const dir of dirs.splice(0)) rmSync(dir, {recursive: true, force: true})
+})
