@@ -261,7 +261,9 @@ export async function enableWhitelist(options: WhitelistEnableOptions): Promise<
     const address = options.nodeAddress ?? await nodeInternalIP(client)
     webhookUrl = `https://${address.includes(':') ? `[${address}]` : address}:${options.nodePort}/image_policy`
     servingHosts = [address, `${BACKEND_NAME}.${options.namespace}.svc`, `${BACKEND_NAME}.${options.namespace}.svc.cluster.local`, '127.0.0.1']
-    warnings.push(`the backend runs in the cluster (namespace ${options.namespace}, exempt from the policy): if all its pods are gone, every pod creation outside the exempt namespaces is refused${options.settings.defaultAllow ? '' : ' (defaultAllow: false)'}; the static placement (the default) has no such risk`)
+    warnings.push(options.settings.defaultAllow
+      ? `the backend runs in the cluster (namespace ${options.namespace}): while all its pods are gone, every pod is admitted unchecked (defaultAllow: true); the static placement (the default) has no such gap`
+      : `the backend runs in the cluster (namespace ${options.namespace}): if all its pods are gone, every pod creation and update in every namespace is refused (defaultAllow: false), its own replacement pods included, so it cannot come back by itself; recovery is "whitelist disable" or "patch-apiserver --restore" on each control-plane node. The static placement (the default) has no such risk`)
   }
   const previous = readState(options.configDir)
   ensureDir(paths.configDir)

@@ -259,7 +259,7 @@ describe('whitelist enable --backend-placement deployment (fake API server, depl
     try {
       const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-placement', 'deployment', '--node-port', String(nodePort), '--node-address', '127.0.0.1', '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--kubeconfig', kubeconfig, '--backend-timeout', '30s'])
       expect(result.code, result.stderr).to.equal(0)
-      expect(result.stderr).to.contain('warning: the backend runs in the cluster (namespace imgsec-system, exempt from the policy)')
+      expect(result.stderr).to.contain('warning: the backend runs in the cluster (namespace imgsec-system): if all its pods are gone, every pod creation and update in every namespace is refused (defaultAllow: false), its own replacement pods included')
       expect(result.stdout).to.contain('deployment.apps/imgsec-webhook created')
       expect(result.stdout).to.contain(`backend check: https://127.0.0.1:${nodePort}/image_policy answered a test ImageReview for nginx:latest: denied`)
       const service = api.getObject('services', 'imgsec-system', 'imgsec-webhook')!

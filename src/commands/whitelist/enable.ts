@@ -13,7 +13,7 @@ export default class WhitelistEnable extends BaseCommand {
 
   static override description = `Run it as root on the control-plane node (on each one, when there are several). Order of work: policy check, certificates and files in --config-dir, the backend (a static pod on 127.0.0.1:--port; the kubelet runs it whatever admission says, so no deadlock), a test ImageReview through the exact URL the API server will use, and only then the kube-apiserver manifest (backed up, atomic; see patch-apiserver).
 
-kube-system stays exempt, so the control plane and CNI keep running. With --default-allow false (the default, as in the Kubernetes docs) a backend that stops answering refuses every new pod outside kube-system: the break-glass annotation alpha.image-policy.k8s.io/break-glass: "true" lets one through.
+The ImagePolicyWebhook plugin itself exempts nothing: kube-apiserver asks the backend about every pod CREATE and UPDATE (label changes and finalizer removals included) and every ephemeral container, in every namespace. kube-system and the break-glass annotation alpha.image-policy.k8s.io/break-glass: "true" are exempted by our backend, so they only work while it answers. With --default-allow false (the default, as in the Kubernetes docs) a backend that cannot be reached refuses every pod creation and update in every namespace, kube-system included, and break-glass does nothing; deletions go on. With --default-allow true such pods are admitted unchecked, recorded only in the API server's audit log (imagepolicywebhook.image-policy.k8s.io/failed-open). Decisions are cached for --allow-ttl/--deny-ttl seconds.
 
 Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver --restore" when the API server is down.`
 

@@ -1,0 +1,203 @@
+// ImagePolicyWebhook for real: `whitelist enable` patches a copy of a kubeadm manifest and writes
+// its files; the real kube-apiserver then runs exactly the flags that manifest holds, and our
+// backend runs as the static pod's command line says (played by the kubelet simulator).
+import {expect} from 'chai'
+import {chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+
+import type {ControlPlane} from '../control-plane/control-plane.js'
+import {manifestApiserverFlags} from '../control-plane/control-plane.js'
+import {ROOT, runCli} from '../support/cli.js'
+import {startKubeletSimulator} from '../support/kubelet-simulator.js'
+import {freePort} from '../support/registry.js'
+import {describeReal, startControlPlane, tempDir} from './support.js'
+
+const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'kube-apiserver.kubeadm-1.32.yaml')
+const BACKEND_IMAGE = `gcr.io/distroless/nodejs20-debian12:nonroot@sha256:${'5'.repeat(64)}`
+const PAUSE = `registry.k8s.io/pause:3.10@sha256:${'a'.repeat(64)}`
+
+interface Node {
+  manifestsDir: string
+  manifest: string
+  configDir: string
+  backupDir: string
+  port: number
+  flags: string[]
+}
+
+async function controlPlaneNode(): Promise<Node> {
+  const dir = tempDir('imgsec-ipw-')
+  const manifestsDir = path.join(dir, 'manifests')
+  mkdirSync(manifestsDir)
+  const manifest = path.join(manifestsDir, 'kube-apiserver.yaml')
+  copyFileSync(FIXTURE, manifest)
+  chmodSync(manifest, 0o600)
+  const configDir = path.join(dir, 'imgsec')
+  const backupDir = path.join(dir, 'backups')
+  return {manifestsDir, manifest, configDir, backupDir, port: await freePort(), flags: ['--config-dir', configDir, '--manifests-dir', manifestsDir, '--backup-dir', backupDir]}
+}
+
+function podJson(name: string, namespace: string, image: string, extra: {annotations?: Record<string, string>; initImage?: string} = {}): string {
+  return JSON.stringify({
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: {name, namespace, ...(extra.annotations ? {annotations: extra.annotations} : {})},
+    spec: {
+      containers: [{name: 'main', image}],
+      ...(extra.initImage ? {initContainers: [{name: 'init', image: extra.initImage}]} : {}),
+    },
+  })
+}
+
+describeReal('ImagePolicyWebhook: whitelist enable, then the real kube-apiserver with the patched manifest', function () {
+  this.timeout(300_000)
+  let node: Node
+  let kubelet: ReturnType<typeof startKubeletSimulator>
+  let plane: ControlPlane
+  let auditLog: string
+  let auditArgs: string[]
+  /** The audit annotations of the pod's CREATE, from the API server's audit log. */
+  const auditAnnotations = async (name: string): Promise<Record<string, string>> => {
+    for (let i = 0; i < 50; i++) {
+      const events = existsSync(auditLog) ? readFileSync(auditLog, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line)) : []
+      const event = events.find((e) => e.verb === 'create' && e.objectRef?.resource === 'pods' && e.objectRef?.name === name && e.stage === 'ResponseComplete')
+      if (event) return event.annotations ?? {}
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    throw new Error(`no audit event for the creation of pod ${name}`)
+  }
+  const create = (name: string, namespace: string, image: string, extra?: Parameters<typeof podJson>[3]) => plane.kubectl(['create', '-f', '-'], {input: podJson(name, namespace, image, extra)})
+  const enable = (extra: string[] = []) => runCli(['whitelist', 'enable', ...node.flags, '--port', String(node.port), '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--backend-timeout', '60s', ...extra])
+
+  before(async () => {
+    node = await controlPlaneNode()
+    kubelet = startKubeletSimulator(node.manifestsDir, 'imgsec-webhook.yaml')
+    // Short cache TTLs, so that a policy change or a stopped backend shows within the test.
+    const enabled = await enable(['--allow-ttl', '1', '--deny-ttl', '1'])
+    expect(enabled.code, `${enabled.stderr}\n${kubelet.output()}`).to.equal(0)
+    // Besides the manifest's flags, only an audit log: where the plugin's audit annotations show.
+    const auditPolicy = path.join(tempDir('imgsec-ipw-audit-'), 'audit-policy.yaml')
+    writeFileSync(auditPolicy, 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n  resources: [{group: "", resources: ["pods"]}]\n- level: None\n')
+    auditLog = path.join(path.dirname(auditPolicy), 'audit.log')
+    auditArgs = [`--audit-policy-file=${auditPolicy}`, `--audit-log-path=${auditLog}`]
+    plane = await startControlPlane({manifest: node.manifest, extraArgs: auditArgs})
+    // No kube-controller-manager here: the service accounts the ServiceAccount plugin looks up are made by hand.
+    for (const ns of ['default', 'kube-system']) expect((await plane.kubectl(['create', 'serviceaccount', 'default', '-n', ns])).code).to.equal(0)
+  })
+  after(async () => {
+    await kubelet?.stop()
+  })
+
+  it('the real kube-apiserver runs the patched flags: ImagePolicyWebhook and our admission configuration', () => {
+    const patched = manifestApiserverFlags(readFileSync(node.manifest, 'utf8'))
+    expect(patched).to.include('--enable-admission-plugins=NodeRestriction,ImagePolicyWebhook')
+    expect(patched).to.include(`--admission-control-config-file=${path.join(node.configDir, 'admission-configuration.yaml')}`)
+    for (const flag of patched.filter((f) => /^--(enable-admission-plugins|admission-control-config-file)=/.test(f))) expect(plane.apiserverArgs).to.include(flag)
+  })
+
+  it('kubectl run test --image=httpd is refused with the backend\'s reason', async () => {
+    const result = await plane.kubectl(['run', 'test', '--image=httpd', '-n', 'default'])
+    expect(result.code).to.equal(1)
+    // README quotes this message.
+    expect(result.stderr).to.equal('Error from server (Forbidden): pods "test" is forbidden: image policy webhook backend denied one or more images: image policy (kubectl-imgsec) refused 1 image: image-tag-missing: httpd has no tag, so it means :latest; name a version\n')
+  })
+
+  it('nginx:latest is refused because of the latest tag', async () => {
+    const result = await plane.kubectl(['run', 'latest', '--image=nginx:latest', '-n', 'default'])
+    expect(result.code).to.equal(1)
+    expect(result.stderr).to.contain('image policy webhook backend denied one or more images')
+    expect(result.stderr).to.match(/latest/)
+  })
+
+  it('a registry outside the allowlist is refused, in init containers too', async () => {
+    const result = await create('elsewhere', 'default', 'quay.io/evil/miner:1.0')
+    expect(result.code).to.equal(1)
+    expect(result.stderr).to.contain('quay.io/evil/miner:1.0')
+    const init = await create('init-elsewhere', 'default', 'nginx:1.27', {initImage: 'quay.io/evil/miner:1.0'})
+    expect(init.code).to.equal(1)
+    expect(init.stderr).to.contain('quay.io/evil/miner:1.0')
+  })
+
+  it('an allowed, pinned image is admitted', async () => {
+    const result = await create('pinned', 'default', PAUSE)
+    expect(result.code, result.stderr).to.equal(0)
+    const tagged = await create('tagged', 'default', 'nginx:1.27')
+    expect(tagged.code, tagged.stderr).to.equal(0)
+  })
+
+  it('ephemeral containers (kubectl debug) are reviewed', async () => {
+    const result = await plane.kubectl(['debug', 'pinned', '-n', 'default', '--image=quay.io/evil/debug:1.0', '-c', 'dbg'])
+    expect(result.code).to.equal(1)
+    expect(result.stderr).to.contain('image policy webhook backend denied one or more images')
+  })
+
+  it('kube-system is exempt — by our backend, not by the plugin', async () => {
+    const result = await create('system-thing', 'kube-system', 'quay.io/evil/miner:1.0')
+    expect(result.code, result.stderr).to.equal(0)
+  })
+
+  it('break-glass lets a refused pod through, and the backend logs it', async () => {
+    const result = await create('glass', 'default', 'quay.io/evil/miner:1.1', {annotations: {'alpha.image-policy.k8s.io/break-glass': 'true'}})
+    expect(result.code, result.stderr).to.equal(0)
+    expect(kubelet.output()).to.match(/break-glass/)
+    // The backend's auditAnnotations reach the API server's audit log under the plugin's prefix.
+    expect(await auditAnnotations('glass')).to.deep.include({'imagepolicywebhook.image-policy.k8s.io/break-glass': 'true'})
+  })
+
+  it('UPDATEs are reviewed: after the allowlist is tightened, a label change on a running pod is refused', async () => {
+    const removed = await runCli(['whitelist', 'remove-registry', 'docker.io', '--config-dir', node.configDir])
+    expect(removed.code, removed.stderr).to.equal(0)
+    await new Promise((resolve) => setTimeout(resolve, 1500)) // the plugin's allow TTL (1 s)
+    const label = await plane.kubectl(['label', 'pod', 'tagged', '-n', 'default', 'touched=yes'])
+    expect(label.code).to.equal(1)
+    expect(label.stderr).to.contain('image policy webhook backend denied one or more images')
+    // DELETE is not reviewed.
+    const added = await runCli(['whitelist', 'add-registry', 'docker.io', '--config-dir', node.configDir])
+    expect(added.code, added.stderr).to.equal(0)
+  })
+
+  describe('with the backend stopped and defaultAllow: false', () => {
+    before(async () => {
+      await kubelet.stop()
+      await new Promise((resolve) => setTimeout(resolve, 1500)) // cached decisions expire
+    })
+
+    it('every new pod is refused, in kube-system too, break-glass included', async () => {
+      for (const [name, namespace, annotations] of [['down-default', 'default', undefined], ['down-system', 'kube-system', undefined], ['down-glass', 'default', {'alpha.image-policy.k8s.io/break-glass': 'true'}]] as const) {
+        const result = await create(name, namespace, 'nginx:1.27', {annotations})
+        expect(result.code, `${name}: ${result.stdout}`).to.equal(1)
+        // What a user sees (README, troubleshooting): no "denied" wording, the dial error itself.
+        expect(result.stderr, result.stderr).to.match(new RegExp(`^Error from server \\(Forbidden\\): (error when creating "STDIN": )?pods "${name}" is forbidden: Post "https://127\\.0\\.0\\.1:${node.port}/image_policy[^"]*": dial tcp 127\\.0\\.0\\.1:${node.port}: connect: connection refused`))
+      }
+    })
+
+    it('an UPDATE of an existing pod is refused; a DELETE is not reviewed', async () => {
+      const label = await plane.kubectl(['label', 'pod', 'pinned', '-n', 'default', 'touched=again'])
+      expect(label.code).to.equal(1)
+      expect(label.stderr).to.match(/forbidden: .*connection refused/)
+      const deleted = await plane.kubectl(['delete', 'pod', 'tagged', '-n', 'default', '--wait=false'])
+      expect(deleted.code, deleted.stderr).to.equal(0)
+    })
+  })
+
+  describe('with defaultAllow: true and the backend stopped', () => {
+    before(async () => {
+      kubelet = startKubeletSimulator(node.manifestsDir, 'imgsec-webhook.yaml')
+      const disabled = await runCli(['whitelist', 'disable', '--config-dir', node.configDir, '--backup-dir', node.backupDir])
+      expect(disabled.code, disabled.stderr).to.equal(0)
+      const enabled = await enable(['--default-allow', '--allow-ttl', '1', '--deny-ttl', '1'])
+      expect(enabled.code, `${enabled.stderr}\n${kubelet.output()}`).to.equal(0)
+      await plane.startApiserver({manifest: node.manifest, extraArgs: auditArgs})
+      await kubelet.stop()
+    })
+
+    it('a pod with a refused image is admitted unchecked; the only trace is an audit annotation (the pod is not annotated)', async () => {
+      const result = await create('open', 'default', 'quay.io/evil/miner:2.0')
+      expect(result.code, result.stderr).to.equal(0)
+      const pod = JSON.parse((await plane.kubectl(['get', 'pod', 'open', '-n', 'default', '-o', 'json'])).stdout)
+      // The plugin sets alpha.image-policy.k8s.io/failed-open on the object in the validating
+      // phase, where changes are no longer stored.
+      expect(pod.metadata.annotations ?? {}).not.to.have.property('alpha.image-policy.k8s.io/failed-open')
+      expect(await auditAnnotations('open')).to.deep.include({'imagepolicywebhook.image-policy.k8s.io/failed-open': 'true'})
+    })
+  })
+})
