@@ -58,10 +58,10 @@ async function down(dir: string): Promise<number> {
     return 0
   }
   const pids = readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number).reverse()
+  // Only our own processes: a pid left in the file may belong to something else by now.
   const alive = (pid: number) => {
     try {
-      process.kill(pid, 0)
-      return true
+      return /(^|\/)(etcd|kube-apiserver|kube-controller-manager)\0/.test(readFileSync(`/proc/${pid}/cmdline`, 'latin1'))
     } catch {
       return false
     }

@@ -185,6 +185,7 @@ export class ControlPlane {
   private apiserver?: ChildProcess
   private readonly others: ChildProcess[] = []
   private apiserverRuns = 0
+  private port = 0
   private lastApiserverArgs: string[] = []
 
   private constructor(readonly dir: string, readonly binaries: Binaries, private readonly ca: TestCa, private readonly detached: boolean, private readonly readyTimeoutMs: number) {
@@ -269,7 +270,9 @@ export class ControlPlane {
    */
   async startApiserver(options: ApiserverStart = {}): Promise<void> {
     await this.stopApiserver()
-    const port = await freePort()
+    // A restart keeps the port, as the kubelet's restart of a static pod does: kubeconfigs stay valid.
+    this.port ||= await freePort()
+    const port = this.port
     const manifest = readFileSync(options.manifest ?? DEFAULT_MANIFEST, 'utf8')
     const args = [
       ...localizeApiserverFlags(manifestApiserverFlags(manifest), this.dir, {
