@@ -71,4 +71,4 @@ async function main(): Promise<number> {
   return 0
 }
 
-process.exitCode = await main()
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) process.exitCode = await main()
