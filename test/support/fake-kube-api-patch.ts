@@ -109,26 +109,32 @@ const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/
 
+/**
+ * metadata.name errors, as apimachinery's IsDNS1123Label / IsDNS1123Subdomain / IsDNS1035Label
+ * report them: the length and the pattern are separate errors (both may apply), and a label that
+ * would be a valid subdomain is told it "must not contain dots".
+ */
 export function nameErrors(def: ResourceDef, name: string, field = 'metadata.name'): StatusCause[] {
+  const messages: string[] = []
   if (def.resource === 'namespaces') {
-    if (name.length > 63) return [fieldInvalid(field, name, 'must be no more than 63 characters')]
+    if (name.length > 63) messages.push('must be no more than 63 characters')
     if (!DNS1123_LABEL.test(name)) {
-      return [fieldInvalid(field, name, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")]
+      messages.push(DNS1123_SUBDOMAIN.test(name)
+        ? 'must not contain dots'
+        : "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
     }
-    return []
-  }
-  if (def.resource === 'services') {
-    if (name.length > 63) return [fieldInvalid(field, name, 'must be no more than 63 characters')]
+  } else if (def.resource === 'services') {
+    if (name.length > 63) messages.push('must be no more than 63 characters')
     if (!DNS1035_LABEL.test(name)) {
-      return [fieldInvalid(field, name, "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")]
+      messages.push("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
     }
-    return []
+  } else {
+    if (name.length > 253) messages.push('must be no more than 253 characters')
+    if (!DNS1123_SUBDOMAIN.test(name)) {
+      messages.push("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+    }
   }
-  if (name.length > 253) return [fieldInvalid(field, name, 'must be no more than 253 characters')]
-  if (!DNS1123_SUBDOMAIN.test(name)) {
-    return [fieldInvalid(field, name, "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")]
-  }
-  return []
+  return messages.map((message) => fieldInvalid(field, name, message))
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
@@ -163,6 +169,16 @@ export function normalizeSecretPayload(def: ResourceDef, obj: Record<string, Jso
   }
   delete obj.stringData
   if (obj.data === null) delete obj.data
+}
+
+/**
+ * What a registry strategy's PrepareForCreate/PrepareForUpdate changes before validation:
+ * ServiceAccount.secrets entries keep only their name (cleanSecretReferences).
+ */
+export function prepareForStorage(def: ResourceDef, obj: Record<string, Json>): void {
+  if (def === SERVICE_ACCOUNTS && Array.isArray(obj.secrets)) {
+    obj.secrets = obj.secrets.map((ref: Json) => (isObject(ref) && typeof ref.name === 'string' && ref.name !== '' ? {name: ref.name} : {}))
+  }
 }
 
 export function validate(def: ResourceDef, obj: Record<string, Json>, old?: Record<string, Json>): StatusCause[] {
@@ -495,7 +511,7 @@ export function applyMergePatch(original: Json, patch: Json): Json {
 
 // Where the schema says a list merges by key. Real Kubernetes derives this from
 // struct tags; only the shapes the plugin touches are modelled, every other list
-// (including ServiceAccount.imagePullSecrets and .secrets) is atomic.
+// (including ServiceAccount.imagePullSecrets, +listType=atomic) is replaced whole.
 type SchemaNode = 'object' | 'podSpec' | 'container' | 'podTemplate' | 'jobTemplate' | 'workloadSpec' | 'cronJobSpec' | 'jobTemplateSpec'
 
 interface ListRule {
@@ -523,6 +539,11 @@ const CHILDREN: Partial<Record<SchemaNode, Record<string, SchemaNode>>> = {
   podTemplate: {spec: 'podSpec'},
   cronJobSpec: {jobTemplate: 'jobTemplateSpec'},
   jobTemplateSpec: {spec: 'workloadSpec'},
+}
+
+/** Keyed lists at the top level of an object, by kind (ServiceAccount.secrets: patchMergeKey=name). */
+const ROOT_LIST_RULES: Record<string, Record<string, ListRule>> = {
+  ServiceAccount: {secrets: {key: 'name', element: 'object'}},
 }
 
 export function rootSchema(kind: string | undefined): Record<string, SchemaNode> {
@@ -589,22 +610,48 @@ function mergeMap(original: Json, patch: Record<string, Json>, children: Record<
   return result
 }
 
+/**
+ * A list merged by `rule.key`, in the order apimachinery's strategicpatch gives it
+ * (mergeSlice → normalizeElementOrder → mergeSortedSlice): the patch's items in the patch's order,
+ * with the items only the server had slotted in where their place in the live list puts them
+ * before a patched item that was also live; items new to the list therefore come first
+ * (live [a], patch [b] gives [b, a]).
+ */
 function mergeKeyedList(original: Json, patch: Json[], rule: ListRule): Json[] {
   if (patch.some((item) => isObject(item) && item[DIRECTIVE] === 'replace')) {
     return stripDirectives(patch.filter((item) => !(isObject(item) && item[DIRECTIVE] === 'replace')))
   }
-  const result: Json[] = Array.isArray(original) ? clone(original) : []
+  const keyOf = (item: Json) => (isObject(item) ? item[rule.key] : undefined)
+  const indexIn = (list: Json[], item: Json) => list.findIndex((other) => isObject(other) && deepEqual(keyOf(other), keyOf(item)))
+  let live: Json[] = Array.isArray(original) ? clone(original) : []
+  const patchItems: Json[] = []
   for (const item of patch) {
     if (!isObject(item) || item[rule.key] === undefined) {
       throw new PatchError(`map: ${JSON.stringify(item)} does not contain declared merge key: ${rule.key}`)
     }
-    const index = result.findIndex((existing) => isObject(existing) && deepEqual(existing[rule.key], item[rule.key]))
-    if (item[DIRECTIVE] === 'delete') {
-      if (index >= 0) result.splice(index, 1)
-      continue
+    if (item[DIRECTIVE] === 'delete') live = live.filter((existing) => !(isObject(existing) && deepEqual(keyOf(existing), item[rule.key])))
+    else patchItems.push(item)
+  }
+  const merged = clone(live)
+  for (const item of patchItems) {
+    const index = indexIn(merged, item)
+    if (index >= 0) merged[index] = strategicMerge(merged[index], item, rule.element)
+    else merged.push(strategicMerge(undefined, item, rule.element))
+  }
+  const fromPatch = merged.filter((item) => indexIn(patchItems, item) >= 0).sort((a, b) => indexIn(patchItems, a) - indexIn(patchItems, b))
+  const serverOnly = merged.filter((item) => indexIn(patchItems, item) < 0)
+  const result: Json[] = []
+  let i = 0
+  let j = 0
+  while (i < serverOnly.length || j < fromPatch.length) {
+    if (j >= fromPatch.length) result.push(serverOnly[i++])
+    else if (i >= serverOnly.length) result.push(fromPatch[j++])
+    else {
+      const left = indexIn(live, serverOnly[i])
+      const right = indexIn(live, fromPatch[j])
+      if (left >= 0 && right >= 0 && left < right) result.push(serverOnly[i++])
+      else result.push(fromPatch[j++])
     }
-    if (index >= 0) result[index] = strategicMerge(result[index], item, rule.element)
-    else result.push(strategicMerge(undefined, item, rule.element))
   }
   return result
 }
@@ -632,7 +679,7 @@ function strategicMerge(original: Json, patch: Json, node: SchemaNode): Json {
 export function applyStrategicMergePatch(original: Json, patch: Json): Json {
   if (!isObject(patch)) throw new PatchError('unable to find api field in struct for the patch: patch must be a JSON object')
   const kind = isObject(original) ? original.kind : undefined
-  const merged = mergeMap(original, patch, rootSchema(kind), {})
+  const merged = mergeMap(original, patch, rootSchema(kind), (kind && ROOT_LIST_RULES[kind]) || {})
   return merged ?? {}
 }
 

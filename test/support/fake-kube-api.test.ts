@@ -65,7 +65,8 @@ describe('FakeKubeApiServer', function () {
       expect(list.body).to.include({kind: 'SecretList', apiVersion: 'v1'})
       expect(list.body.metadata.resourceVersion).to.match(/^\d+$/)
       expect(list.body.items.map((s: any) => s.metadata.name)).to.deep.equal(['crud'])
-      expect(list.body.items[0]).to.include({apiVersion: 'v1', kind: 'Secret'})
+      // As on kube-apiserver, items of a typed list carry no apiVersion/kind of their own.
+      expect(list.body.items[0]).to.not.have.any.keys('apiVersion', 'kind')
 
       const deleted = await call('DELETE', '/api/v1/namespaces/team-a/secrets/crud')
       expect(deleted.status).to.equal(200)
@@ -181,6 +182,24 @@ describe('FakeKubeApiServer', function () {
       }
     })
 
+    it('SelfSubjectAccessReview: answers from the deny rules; a wildcard rule leaves what system:basic-user grants', async () => {
+      const denied = await FakeKubeApiServer.start({user: 'nobody', deny: [{verb: '*', resource: '*'}]})
+      try {
+        const ask = async (server: FakeKubeApiServer, resourceAttributes: Record<string, string>) =>
+          (await fetch(`${server.url}/apis/authorization.k8s.io/v1/selfsubjectaccessreviews`, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: {resourceAttributes}})})).json() as Promise<any>
+        const refused = await ask(denied, {verb: 'get', resource: 'secrets', group: '', namespace: 'default'})
+        expect(refused).to.deep.equal({kind: 'SelfSubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', metadata: {}, spec: {resourceAttributes: {verb: 'get', resource: 'secrets', namespace: 'default'}}, status: {allowed: false}})
+        const basic = await ask(denied, {verb: 'create', resource: 'selfsubjectaccessreviews', group: 'authorization.k8s.io'})
+        expect(basic.status).to.deep.equal({allowed: true, reason: 'RBAC: allowed by ClusterRoleBinding "system:basic-user" of ClusterRole "system:basic-user" to Group "system:authenticated"'})
+        expect((await ask(api, {verb: 'delete', resource: 'namespaces'})).status, 'no deny rules: cluster-admin').to.deep.equal({allowed: true})
+        denied.deny({verb: 'create', resource: 'selfsubjectaccessreviews'})
+        const named = await fetch(`${denied.url}/apis/authorization.k8s.io/v1/selfsubjectaccessreviews`, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({spec: {resourceAttributes: {verb: 'get', resource: 'pods'}}})})
+        expect(named.status, 'a rule naming the resource still refuses it').to.equal(403)
+      } finally {
+        await denied.stop()
+      }
+    })
+
     it('the user option names the subject of a refusal', async () => {
       const denied = await FakeKubeApiServer.start({user: 'system:serviceaccount:ci:bot', deny: [{verb: 'delete', resource: '*'}]})
       try {
@@ -202,9 +221,15 @@ describe('FakeKubeApiServer', function () {
       expect(response.body.details.causes[0]).to.include({reason: 'FieldValueInvalid', field: 'metadata.name'})
       const ns = await call('POST', '/api/v1/namespaces', {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'a.b'}})
       expect(ns.status, 'namespace names are labels, no dots').to.equal(422)
-      expect(ns.body.message).to.contain('a lowercase RFC 1123 label must consist of')
+      expect(ns.body.message).to.equal('Namespace "a.b" is invalid: metadata.name: Invalid value: "a.b": must not contain dots')
+      const nsBad = await call('POST', '/api/v1/namespaces', {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'Bad_ns'}})
+      expect(nsBad.body.message).to.contain('a lowercase RFC 1123 label must consist of')
       const long = await call('POST', '/api/v1/namespaces/team-a/secrets', secret('a'.repeat(254)))
       expect(long.body.message).to.contain('must be no more than 253 characters')
+      const longAndBad = await call('POST', '/api/v1/namespaces/team-a/secrets', secret('B'.repeat(254)))
+      expect(longAndBad.body.details.causes, 'length and pattern are separate causes').to.have.length(2)
+      expect(longAndBad.body.details.causes[0].message).to.match(/: must be no more than 253 characters$/)
+      expect(longAndBad.body.details.causes[1].message).to.contain('a lowercase RFC 1123 subdomain must consist of')
     })
 
     it('422 for a dockerconfigjson secret without valid JSON, contents redacted', async () => {
@@ -303,7 +328,9 @@ describe('FakeKubeApiServer', function () {
       expect(api.getObject('serviceaccounts', 'dry-ns', 'default')).to.equal(undefined)
       const after = (await call('GET', '/api/v1/namespaces/team-a/secrets')).body.metadata.resourceVersion
       expect(Number(after)).to.equal(Number(rv) + 1, 'only the real create of drytarget bumped it')
-      expect((await call('POST', '/api/v1/namespaces/team-a/secrets?dryRun=Yes', secret('dry'))).status).to.equal(400)
+      const badValue = await call('POST', '/api/v1/namespaces/team-a/secrets?dryRun=Yes', secret('dry'))
+      expect(badValue.status, 'options validation: 422, not 400').to.equal(422)
+      expect(badValue.body.message).to.equal('CreateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: ["Yes"]: supported values: "All"')
     })
 
     it('creating in a missing namespace is a 404 naming the namespace', async () => {
@@ -374,12 +401,49 @@ describe('FakeKubeApiServer', function () {
         expect(response.body.items.length).to.be.at.most(3)
         seen.push(...response.body.items.map((c: any) => `${c.metadata.namespace}/${c.metadata.name}`))
         token = response.body.metadata.continue
-        if (token) expect(response.body.metadata.remainingItemCount).to.equal(7 - seen.length)
+        // kube-apiserver counts the remaining items only for lists no selector filters.
+        expect(response.body.metadata).to.not.have.property('remainingItemCount')
         pages++
       } while (token)
       expect(pages).to.equal(3)
       expect(seen).to.deep.equal(['team-a/page-1', 'team-a/page-3', 'team-a/page-5', 'team-b/page-0', 'team-b/page-2', 'team-b/page-4', 'team-b/page-6'])
-      expect((await call('GET', '/api/v1/configmaps?continue=garbage')).status).to.equal(400)
+      const unfiltered = await call('GET', '/api/v1/namespaces/team-a/configmaps?limit=1')
+      expect(unfiltered.body.metadata.remainingItemCount).to.equal(api.listObjects('configmaps', 'team-a').length - 1)
+      const garbage = await call('GET', '/api/v1/configmaps?continue=garbage')
+      expect(garbage.status).to.equal(400)
+      expect(garbage.body.message).to.equal("invalid continue token: continue key is not valid: invalid character '\\u0081' looking for beginning of value")
+    })
+
+    it('a continued list is the snapshot of its first page; lists follow the storage keys (namespace/name)', async () => {
+      for (const ns of ['snap', 'snap-x']) {
+        api.seed({apiVersion: 'v1', kind: 'Namespace', metadata: {name: ns}})
+        for (const name of ['s-1', 's-2', 's-3']) api.seed({apiVersion: 'v1', kind: 'Secret', metadata: {name, namespace: ns, labels: {snap: 'yes'}}, data: {k: b64('v')}})
+      }
+      const first = await call('GET', '/api/v1/secrets?labelSelector=snap&limit=2')
+      expect(first.body.items.map((s: any) => `${s.metadata.namespace}/${s.metadata.name}`), '"snap-x/" sorts before "snap/"').to.deep.equal(['snap-x/s-1', 'snap-x/s-2'])
+      expect(JSON.parse(Buffer.from(first.body.metadata.continue, 'base64url').toString())).to.deep.equal({v: 'meta.k8s.io/v1', rv: Number(first.body.metadata.resourceVersion), start: 'snap-x/s-2\u0000'})
+      await call('DELETE', '/api/v1/namespaces/snap-x/secrets/s-3')
+      await call('PATCH', '/api/v1/namespaces/snap/secrets/s-1', {data: {k: b64('changed')}}, 'application/merge-patch+json')
+      api.seed({apiVersion: 'v1', kind: 'Secret', metadata: {name: 's-0', namespace: 'snap', labels: {snap: 'yes'}}})
+      const rest = await call('GET', `/api/v1/secrets?labelSelector=snap&limit=10&continue=${encodeURIComponent(first.body.metadata.continue)}`)
+      expect(rest.body.metadata.resourceVersion).to.equal(first.body.metadata.resourceVersion)
+      expect(rest.body.items.map((s: any) => `${s.metadata.namespace}/${s.metadata.name}=${Buffer.from(s.data?.k ?? '', 'base64')}`)).to.deep.equal(['snap-x/s-3=v', 'snap/s-1=v', 'snap/s-2=v', 'snap/s-3=v'])
+      const latest = (await call('GET', '/api/v1/secrets?labelSelector=snap')).body.items.map((s: any) => `${s.metadata.namespace}/${s.metadata.name}`)
+      expect(latest).to.deep.equal(['snap-x/s-1', 'snap-x/s-2', 'snap/s-0', 'snap/s-1', 'snap/s-2', 'snap/s-3'])
+    })
+
+    it('a continue token older than the event log is 410 Expired', async () => {
+      const small = await FakeKubeApiServer.start()
+      try {
+        for (let i = 0; i < 3; i++) small.seed({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: `c-${i}`}})
+        const first = (await (await fetch(`${small.url}/api/v1/namespaces/default/configmaps?limit=1`)).json()) as any
+        for (let i = 0; i < 2100; i++) small.seed({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'c-2'}, data: {i: String(i)}})
+        const expired = await fetch(`${small.url}/api/v1/namespaces/default/configmaps?limit=1&continue=${first.metadata.continue}`)
+        expect(expired.status).to.equal(410)
+        expect(await expired.json()).to.deep.include({reason: 'Expired', message: 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.'})
+      } finally {
+        await small.stop()
+      }
     })
 
     it('listObjects returns deep copies sorted by namespace then name', () => {
@@ -396,11 +460,14 @@ describe('FakeKubeApiServer', function () {
       api.seed({apiVersion: 'v1', kind: 'ServiceAccount', metadata: {name: 'builder', namespace: 'team-a'}, imagePullSecrets: [{name: 'one'}, {name: 'two'}], secrets: [{name: 'tok'}]})
     })
 
-    it('strategic merge replaces ServiceAccount.imagePullSecrets and .secrets whole, like the real server', async () => {
+    it('strategic merge replaces ServiceAccount.imagePullSecrets whole (atomic) but merges .secrets by name, like the real server', async () => {
       const response = await call('PATCH', saPath, {imagePullSecrets: [{name: 'three'}], secrets: [{name: 'tok2'}], metadata: {labels: {a: 'b'}}}, 'application/strategic-merge-patch+json')
       expect(response.status).to.equal(200)
       expect(response.body.imagePullSecrets).to.deep.equal([{name: 'three'}])
-      expect(response.body.secrets).to.deep.equal([{name: 'tok2'}])
+      expect(response.body.secrets, 'patchMergeKey=name; new items first, as strategicpatch orders them').to.deep.equal([{name: 'tok2'}, {name: 'tok'}])
+      const cleaned = await call('PATCH', saPath, {secrets: [{name: 'tok', namespace: 'team-a', fieldPath: 'x'}]}, 'application/strategic-merge-patch+json')
+      expect(cleaned.body.secrets, 'the registry keeps only the name of each entry').to.deep.equal([{name: 'tok2'}, {name: 'tok'}])
+      expect(cleaned.body.metadata.resourceVersion, 'which makes this patch a no-op').to.equal(response.body.metadata.resourceVersion)
       expect(api.getObject('serviceaccounts', 'team-a', 'builder')!.metadata.labels).to.deep.equal({a: 'b'})
     })
 
@@ -417,8 +484,8 @@ describe('FakeKubeApiServer', function () {
       const rv = api.getObject('serviceaccounts', 'team-a', 'builder')!.metadata.resourceVersion
       const failed = await call('PATCH', saPath, [{op: 'test', path: '/imagePullSecrets', value: []}, {op: 'add', path: '/imagePullSecrets/-', value: {name: 'four'}}], 'application/json-patch+json')
       expect(failed.status).to.equal(422)
-      expect(failed.body).to.include({kind: 'Status', status: 'Failure', reason: 'Invalid', code: 422})
-      expect(failed.body.details.causes[0].message).to.equal('testing value /imagePullSecrets failed: test failed')
+      // kube-apiserver does not say why a JSON patch did not apply: a generic message, empty details.
+      expect(failed.body).to.deep.equal({kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server rejected our request due to an error in our request', reason: 'Invalid', details: {}, code: 422})
       const after = api.getObject('serviceaccounts', 'team-a', 'builder')!
       expect(after.imagePullSecrets).to.have.length(3)
       expect(after.metadata.resourceVersion).to.equal(rv)
@@ -439,10 +506,19 @@ describe('FakeKubeApiServer', function () {
       }, 'application/strategic-merge-patch+json')
       expect(response.status).to.equal(200)
       const spec = api.getObject('deployments', 'team-a', 'smp')!.spec
-      expect(spec.template.spec.imagePullSecrets).to.deep.equal([{name: 'old'}, {name: 'new'}])
-      expect(spec.template.spec.containers).to.deep.equal([{name: 'app', image: 'app:2', env: [{name: 'A', value: '1'}, {name: 'B', value: '2'}]}])
+      // Items new to a merged list come first, as the real server's strategicpatch orders them.
+      expect(spec.template.spec.imagePullSecrets).to.deep.equal([{name: 'new'}, {name: 'old'}])
+      expect(spec.template.spec.containers).to.deep.equal([{name: 'app', image: 'app:2', env: [{name: 'B', value: '2'}, {name: 'A', value: '1'}]}])
       expect(spec.replicas).to.equal(1)
       expect(response.body.metadata.generation).to.equal(2)
+    })
+
+    it('a JSON patch body that is not a list of operations is a 400, as the strict decode reports it', async () => {
+      const object = await call('PATCH', saPath, {op: 'add', path: '/x', value: 1}, 'application/json-patch+json')
+      expect(object.status).to.equal(400)
+      expect(object.body.message).to.equal('error decoding patch: json: cannot unmarshal object into Go value of type []handlers.jsonPatchOp')
+      const ignore = await call('PATCH', `${saPath}?fieldValidation=Ignore`, ['add'], 'application/json-patch+json')
+      expect(ignore.body.message).to.equal('json: cannot unmarshal string into Go value of type jsonpatch.Operation')
     })
 
     it('refuses unsupported patch types with 415', async () => {
@@ -457,7 +533,10 @@ describe('FakeKubeApiServer', function () {
       expect(applyMergePatch({a: {b: 1, c: 2}, l: [1]}, {a: {b: null, d: 3}, l: [2]})).to.deep.equal({a: {c: 2, d: 3}, l: [2]})
       expect(applyStrategicMergePatch({kind: 'Pod', spec: {containers: [{name: 'a', ports: [{containerPort: 80}], volumeMounts: [{mountPath: '/x', name: 'v'}]}], volumes: [{name: 'v'}], tolerations: [{key: 'a'}]}},
         {spec: {containers: [{name: 'a', ports: [{containerPort: 81}], volumeMounts: [{mountPath: '/x', name: 'w'}]}], volumes: [{name: 'w'}], tolerations: [{key: 'b'}]}}))
-        .to.deep.equal({kind: 'Pod', spec: {containers: [{name: 'a', ports: [{containerPort: 80}, {containerPort: 81}], volumeMounts: [{mountPath: '/x', name: 'w'}]}], volumes: [{name: 'v'}, {name: 'w'}], tolerations: [{key: 'b'}]}})
+        .to.deep.equal({kind: 'Pod', spec: {containers: [{name: 'a', ports: [{containerPort: 81}, {containerPort: 80}], volumeMounts: [{mountPath: '/x', name: 'w'}]}], volumes: [{name: 'w'}, {name: 'v'}], tolerations: [{key: 'b'}]}})
+      // Live [a, b, c], patch [c', d]: the patch's items in its order, server-only items before them where the live order says so.
+      expect(applyStrategicMergePatch({kind: 'ServiceAccount', secrets: [{name: 'a'}, {name: 'b'}, {name: 'c'}]}, {secrets: [{name: 'c', x: 1}, {name: 'd'}]}))
+        .to.deep.equal({kind: 'ServiceAccount', secrets: [{name: 'a'}, {name: 'b'}, {name: 'c', x: 1}, {name: 'd'}]})
       expect(matchesLabels(parseLabelSelector('a in (x, y),b!=z'), {a: 'y'})).to.equal(true)
       expect(matchesLabels(parseLabelSelector('a in (x, y),b!=z'), {a: 'y', b: 'z'})).to.equal(false)
     })

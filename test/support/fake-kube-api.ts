@@ -28,6 +28,7 @@ import {
   parseFieldSelector,
   parseLabelSelector,
   PatchError,
+  prepareForStorage,
   qualified,
   type ResourceDef,
   RESOURCES,
@@ -134,8 +135,56 @@ function randomSuffix(): string {
   return out
 }
 
+/** How Go's encoding/json quotes the byte it stopped at: 'x', '\\', '\x01', '\u0081'. */
+function goQuoteChar(byte: number): string {
+  if (byte === 0x27) return "'\\''"
+  if (byte === 0x5c) return "'\\\\'"
+  if (byte >= 0x20 && byte < 0x7f) return `'${String.fromCharCode(byte)}'`
+  const escapes: Record<number, string> = {0x07: 'a', 0x08: 'b', 0x0c: 'f', 0x0a: 'n', 0x0d: 'r', 0x09: 't', 0x0b: 'v'}
+  if (escapes[byte]) return `'\\${escapes[byte]}'`
+  if (byte < 0x20 || byte === 0x7f) return `'\\x${byte.toString(16).padStart(2, '0')}'`
+  // Latin-1 as runes: Go prints the printable ones, escapes controls, NBSP and the soft hyphen.
+  if (byte < 0xa1 || byte === 0xad) return `'\\u${byte.toString(16).padStart(4, '0')}'`
+  return `'${String.fromCharCode(byte)}'`
+}
+
+/**
+ * The start key of a continue token, refused as apiserver's storage.DecodeContinue refuses it
+ * (400 "invalid continue token: ..."): not base64url, not JSON, another version, no rv or start.
+ * JSON that fails past its first character is reported less precisely than Go's parser would.
+ */
+function decodeContinue(token: string): {start: string; rv: number} {
+  const invalid = (why: string) => badRequest(`invalid continue token: continue key is not valid${why}`)
+  const illegal = token.search(/[^A-Za-z0-9_-]/)
+  if (illegal >= 0 || token.length % 4 === 1) throw invalid(`: illegal base64 data at input byte ${illegal >= 0 ? illegal : token.length - 1}`)
+  const data = Buffer.from(token, 'base64url')
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(data.toString('utf8'))
+  } catch {
+    const first = data.find((byte) => ![0x20, 0x09, 0x0a, 0x0d].includes(byte))
+    if (first === undefined) throw invalid(': unexpected end of JSON input')
+    if (!'{["tfn-0123456789'.includes(String.fromCharCode(first))) throw invalid(`: invalid character ${goQuoteChar(first)} looking for beginning of value`)
+    throw invalid(': not valid JSON')
+  }
+  if (parsed !== null && !isObject(parsed)) {
+    const goType = Array.isArray(parsed) ? 'array' : typeof parsed === 'boolean' ? 'bool' : typeof parsed
+    throw invalid(`: json: cannot unmarshal ${goType} into Go value of type storage.continueToken`)
+  }
+  const fields = (parsed ?? {}) as {v?: unknown; rv?: unknown; start?: unknown}
+  if (fields.v !== 'meta.k8s.io/v1') throw invalid(`: server does not recognize this encoded version ${typeof fields.v === 'string' ? fields.v : ''}`)
+  if (typeof fields.rv !== 'number' || !Number.isInteger(fields.rv) || fields.rv === 0) throw invalid(': incorrect encoded start resourceVersion (version meta.k8s.io/v1)')
+  if (typeof fields.start !== 'string' || fields.start === '') throw invalid(': encoded start key empty (version meta.k8s.io/v1)')
+  return {start: fields.start, rv: fields.rv}
+}
+
+/** 410 for a continue token whose snapshot is gone (etcd3's continueExpired: this fake offers no inconsistent-continue token). */
+const CONTINUE_EXPIRED = 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.'
+
 const storeKey = (def: ResourceDef, namespace: string | undefined, name: string) => `${def.group}/${def.resource}/${namespace ?? ''}/${name}`
-const sortKey = (obj: Obj) => `${obj.metadata?.namespace ?? ''}\u0000${obj.metadata?.name ?? ''}`
+/** Where etcd keeps an object, below the resource's prefix: lists come back in this order. */
+const sortKey = (obj: Obj): string => (obj.metadata?.namespace ? `${obj.metadata.namespace}/${obj.metadata.name ?? ''}` : (obj.metadata?.name ?? ''))
+const bySortKey = (a: Obj, b: Obj) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0)
 
 const PROTOBUF = 'application/vnd.kubernetes.protobuf'
 
@@ -149,6 +198,8 @@ function yamlString(value: string): string {
 }
 
 const APPLY_PATCH = 'application/apply-patch+yaml'
+/** What the default ClusterRole system:basic-user lets every authenticated user create. */
+const BASIC_USER_RESOURCES = ['selfsubjectaccessreviews', 'selfsubjectrulesreviews']
 const MAX_EVENTS = 2000
 
 interface WatchEvent {
@@ -235,6 +286,7 @@ export class FakeKubeApiServer {
     if (def.namespaced) copy.metadata.namespace ??= 'default'
     else delete copy.metadata.namespace
     normalizeSecretPayload(def, copy)
+    prepareForStorage(def, copy)
     const key = storeKey(def, copy.metadata.namespace, copy.metadata.name)
     const existing = this.store.get(key)
     this.stamp(def, copy, existing)
@@ -338,7 +390,27 @@ export class FakeKubeApiServer {
       if (def.namespaced && namespace !== undefined && obj.metadata.namespace !== namespace) continue
       out.push(obj)
     }
-    return out.sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0))
+    return out.sort(bySortKey)
+  }
+
+  /**
+   * The objects of `def` as they were at resourceVersion `rv` (what a continued list shows: the
+   * snapshot of its first page), rebuilt from the event log; undefined when the log, trimmed to
+   * MAX_EVENTS, no longer reaches back that far.
+   */
+  private selectAt(def: ResourceDef, namespace: string | undefined, rv: number): Obj[] | undefined {
+    const later = this.events.filter((e) => e.def === def && e.rv > rv)
+    if (later.length === 0) return this.select(def, namespace)
+    const state = new Map(this.select(def, undefined).map((o) => [sortKey(o), o]))
+    for (const key of new Set(later.map((e) => sortKey(e.object)))) {
+      const before = this.events.filter((e) => e.def === def && e.rv <= rv && sortKey(e.object) === key).at(-1)
+      if (before) {
+        if (before.type === 'DELETED') state.delete(key)
+        else state.set(key, before.object)
+      } else if (later.find((e) => sortKey(e.object) === key)!.type === 'ADDED') state.delete(key)
+      else return undefined
+    }
+    return [...state.values()].filter((o) => !def.namespaced || namespace === undefined || o.metadata.namespace === namespace).sort(bySortKey)
   }
 
   private namespaceExists(name: string): boolean {
@@ -401,10 +473,10 @@ export class FakeKubeApiServer {
     }
     const route = this.route(segments)
     if (!route) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {})
-    const dryRun = this.dryRun(method, query)
     const user = (headers['impersonate-user'] as string | undefined) ?? this.user
     const verb = this.verb(method, route, query)
     this.authorize(verb, route, user)
+    const dryRun = this.dryRun(method, query)
 
     const {def} = route
     switch (verb) {
@@ -430,11 +502,18 @@ export class FakeKubeApiServer {
     }
   }
 
+  /** The dryRun query parameter; any value but All is refused as the real options validation does (422, after authorization). */
   private dryRun(method: string, query: Record<string, string>): boolean {
     if (query.dryRun === undefined) return false
     if (query.dryRun === 'All') return true
-    if (method === 'GET') return false
-    throw badRequest(`dryRun: Unsupported value: "${query.dryRun}": supported values: "All"`)
+    const options = ({POST: 'CreateOptions', PUT: 'UpdateOptions', PATCH: 'PatchOptions', DELETE: 'DeleteOptions'} as Record<string, string>)[method]
+    if (!options) return false
+    const message = `Unsupported value: ${JSON.stringify([query.dryRun])}: supported values: "All"`
+    throw new ApiError(422, 'Invalid', `${options}.meta.k8s.io "" is invalid: dryRun: ${message}`, {
+      group: 'meta.k8s.io',
+      kind: options,
+      causes: [{reason: 'FieldValueNotSupported', message, field: 'dryRun'}],
+    })
   }
 
   private verb(method: string, route: Route, query: Record<string, string>): string {
@@ -463,22 +542,43 @@ export class FakeKubeApiServer {
     }
   }
 
-  /** Whether a deny rule refuses verb on resource in namespace (the fake's whole authorizer). */
+  /**
+   * Whether a deny rule refuses verb on resource in namespace (the fake's whole authorizer). A
+   * wildcard rule leaves alone what the default ClusterRole system:basic-user grants every
+   * authenticated user on a real cluster (creating SelfSubjectAccessReviews); a rule naming that
+   * resource still refuses it.
+   */
   private isDenied(verb: string, resource: string, namespace: string | undefined): boolean {
+    const basicUser = verb === 'create' && BASIC_USER_RESOURCES.includes(resource)
     return this.denyRules.some(
       (rule) =>
-        (rule.verb === verb || rule.verb === '*') &&
-        (rule.resource === resource || rule.resource === '*') &&
+        (rule.verb === verb || (rule.verb === '*' && !basicUser)) &&
+        (rule.resource === resource || (rule.resource === '*' && !basicUser)) &&
         (rule.namespace === undefined || rule.namespace === namespace),
     )
   }
 
-  /** SelfSubjectAccessReview: answered from the deny rules, never stored (as the real API does). */
+  /**
+   * SelfSubjectAccessReview: answered from the deny rules, never stored (as the real API does). The
+   * spec comes back as the server decoded it (empty fields omitted); a refusal carries no reason,
+   * as RBAC gives none. With no deny rules the fake is cluster-admin (system:masters: allowed, no
+   * reason); with some, the user is an ordinary one, whose system:basic-user grant RBAC names.
+   */
   private accessReview(body: Obj): Reply {
-    const attributes = (body.spec?.resourceAttributes ?? {}) as {verb?: string; resource?: string; subresource?: string; namespace?: string}
+    const prune = (value: unknown) => (isObject(value) ? Object.fromEntries(Object.entries(value).filter(([, v]) => v !== '' && v !== null && v !== undefined)) : undefined)
+    const resourceAttributes = prune(body.spec?.resourceAttributes)
+    const nonResourceAttributes = prune(body.spec?.nonResourceAttributes)
+    const attributes = (resourceAttributes ?? {}) as {verb?: string; resource?: string; subresource?: string; namespace?: string}
     const resource = attributes.subresource ? `${attributes.resource}/${attributes.subresource}` : String(attributes.resource ?? '')
-    const denied = this.isDenied(String(attributes.verb ?? ''), resource, attributes.namespace || undefined)
-    return {code: 201, body: {apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', metadata: {creationTimestamp: null}, spec: body.spec, status: {allowed: !denied, ...(denied ? {reason: 'denied by a rule of the fake API server'} : {})}}}
+    const verb = String(attributes.verb ?? '')
+    const denied = this.isDenied(verb, resource, attributes.namespace || undefined)
+    const status = denied
+      ? {allowed: false}
+      : this.denyRules.length > 0 && verb === 'create' && BASIC_USER_RESOURCES.includes(resource)
+        ? {allowed: true, reason: 'RBAC: allowed by ClusterRoleBinding "system:basic-user" of ClusterRole "system:basic-user" to Group "system:authenticated"'}
+        : {allowed: true}
+    const spec = {...(resourceAttributes ? {resourceAttributes} : {}), ...(nonResourceAttributes ? {nonResourceAttributes} : {})}
+    return {code: 201, body: {kind: 'SelfSubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', metadata: {}, spec, status}}
   }
 
   private authorize(verb: string, route: Route, user: string): void {
@@ -603,6 +703,7 @@ export class FakeKubeApiServer {
     // Admission (NamespaceLifecycle) refuses a missing namespace before validation runs.
     if (def.namespaced && !this.namespaceExists(route.namespace!)) throw notFound(NAMESPACES, route.namespace!)
     if (!meta.name) throw invalid(def, '', [fieldRequired('metadata.name', 'name or generateName is required')])
+    prepareForStorage(def, body)
     const errors = validate(def, body)
     if (errors.length > 0) throw invalid(def, meta.name, errors)
     const key = storeKey(def, meta.namespace, meta.name)
@@ -659,6 +760,7 @@ export class FakeKubeApiServer {
     }
     next.apiVersion = apiVersionOf(def)
     next.kind = def.kind
+    prepareForStorage(def, next)
     const errors = validate(def, next, old)
     if (errors.length > 0) throw invalid(def, name, errors)
     // Server-owned fields the client cannot change through an update.
@@ -727,21 +829,28 @@ export class FakeKubeApiServer {
     if (contentType === APPLY_PATCH) return this.serverSideApply(route, patch, query, dryRun)
     const old = this.mustGet(route)
     const current = route.subresource === 'scale' ? this.scaleOf(old) : this.withType(def, old)
+    if (contentType === 'application/json-patch+json') {
+      // A body that is not a list of operations is a 400: from the strict decode into
+      // []handlers.jsonPatchOp (fieldValidation Warn, the default, or Strict), else from jsonpatch.DecodePatch.
+      const goType = (value: unknown) => (Array.isArray(value) ? 'array' : typeof value === 'boolean' ? 'bool' : typeof value)
+      const strict = query.fieldValidation !== 'Ignore'
+      const [list, element, prefix] = strict ? ['[]handlers.jsonPatchOp', 'handlers.jsonPatchOp', 'error decoding patch: '] : ['jsonpatch.Patch', 'jsonpatch.Operation', '']
+      if (patch !== null && !Array.isArray(patch)) throw badRequest(`${prefix}json: cannot unmarshal ${goType(patch)} into Go value of type ${list}`)
+      const operation = (patch ?? []).find((op: unknown) => op !== null && !isObject(op))
+      if (operation !== undefined) throw badRequest(`${prefix}json: cannot unmarshal ${goType(operation)} into Go value of type ${element}`)
+    }
     let next: Obj
     try {
-      if (contentType === 'application/json-patch+json') next = applyJsonPatch(current, patch)
+      if (contentType === 'application/json-patch+json') next = applyJsonPatch(current, patch ?? [])
       else if (contentType === 'application/merge-patch+json') {
         if (!isObject(patch)) throw new PatchError('merge patch must be a JSON object')
         next = applyMergePatch(current, patch)
       } else next = applyStrategicMergePatch(current, patch)
     } catch (error) {
       if (!(error instanceof PatchError)) throw error
-      throw new ApiError(422, 'Invalid', 'the server rejected our request due to an error in our request', {
-        name: route.name,
-        group: def.group,
-        kind: def.resource,
-        causes: [{reason: 'UnexpectedServerResponse', message: error.message}],
-      })
+      // As kube-apiserver's NewGenericServerResponse(422, ...) without a resource: why the patch
+      // did not apply (a failed `test`, a missing path) is not told, and details stay empty.
+      throw new ApiError(422, 'Invalid', 'the server rejected our request due to an error in our request', {})
     }
     if (!isObject(next)) throw badRequest('the patched object is not a JSON object')
     if (route.subresource === 'scale') return {code: 200, body: this.commitScale(route, old, next, dryRun)}
@@ -856,7 +965,7 @@ export class FakeKubeApiServer {
     })
   }
 
-  private filtered(route: Route, query: Record<string, string>): Obj[] {
+  private filtered(route: Route, query: Record<string, string>, atVersion?: number): Obj[] {
     const {def} = route
     let labels
     let fields
@@ -867,37 +976,48 @@ export class FakeKubeApiServer {
       if (error instanceof SelectorError) throw badRequest(error.message)
       throw error
     }
-    return this.select(def, route.allNamespaces ? undefined : route.namespace).filter((o) => matchesLabels(labels, o.metadata.labels) && matchesFields(fields, o))
+    const namespace = route.allNamespaces ? undefined : route.namespace
+    const objects = atVersion === undefined ? this.select(def, namespace) : this.selectAt(def, namespace, atVersion)
+    if (!objects) throw new ApiError(410, 'Expired', CONTINUE_EXPIRED)
+    return objects.filter((o) => matchesLabels(labels, o.metadata.labels) && matchesFields(fields, o))
   }
 
+  /**
+   * A list as kube-apiserver serves it: items in storage key order (namespace, then name) without
+   * their own apiVersion/kind; with `limit`, a continue token in the real format (base64url JSON
+   * {"v","rv","start"}) and remainingItemCount, which the real server only gives when no selector
+   * filters the list.
+   */
   private list(route: Route, query: Record<string, string>): Obj {
     const {def} = route
-    let items = this.filtered(route, query)
-    if (query.continue) {
-      let after: string
-      try {
-        const token = JSON.parse(Buffer.from(query.continue, 'base64url').toString('utf8'))
-        if (typeof token?.after !== 'string') throw new Error('missing key')
-        after = token.after
-      } catch {
-        throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)')
-      }
-      items = items.filter((o) => sortKey(o) > after)
-    }
-    const metadata: Obj = {resourceVersion: String(this.resourceVersion)}
+    // The key relative to the listed prefix (/registry/<resource>/[<namespace>/]), as in real tokens.
+    const keyOf = (obj: Obj) => (route.allNamespaces ? sortKey(obj) : obj.metadata.name)
+    const token = query.continue ? decodeContinue(query.continue) : undefined
+    // A continued list is served from the snapshot its first page was read at (rv -1: the latest).
+    const snapshot = token && token.rv > 0 ? token.rv : undefined
+    const version = snapshot ?? this.resourceVersion
+    let items = this.filtered(route, query, snapshot)
+    if (token) items = items.filter((o) => keyOf(o) >= token.start)
+    const metadata: Obj = {resourceVersion: String(version)}
     const limit = Number(query.limit)
     if (Number.isInteger(limit) && limit > 0 && items.length > limit) {
       const remaining = items.length - limit
       items = items.slice(0, limit)
-      metadata.continue = Buffer.from(JSON.stringify({v: 'meta.k8s.io/v1', rv: this.resourceVersion, after: sortKey(items.at(-1)!)})).toString('base64url')
-      metadata.remainingItemCount = remaining
+      metadata.continue = Buffer.from(JSON.stringify({v: 'meta.k8s.io/v1', rv: version, start: `${keyOf(items.at(-1)!)}\u0000`})).toString('base64url')
+      if (!query.labelSelector && !query.fieldSelector) metadata.remainingItemCount = remaining
     }
     return {
       kind: `${def.kind}List`,
       apiVersion: apiVersionOf(def),
       metadata,
-      items: items.map((o) => this.withType(def, o)),
+      items: items.map((o) => this.asListItem(o)),
     }
+  }
+
+  /** Items of a typed list carry no apiVersion/kind of their own on the wire. */
+  private asListItem(obj: Obj): Obj {
+    const {apiVersion: _apiVersion, kind: _kind, ...rest} = clone(obj)
+    return rest
   }
 
   private deleteCollection(route: Route, query: Record<string, string>, dryRun: boolean): Obj {
@@ -906,6 +1026,6 @@ export class FakeKubeApiServer {
     if (!dryRun) {
       for (const obj of items) this.delete({...route, namespace: obj.metadata.namespace, name: obj.metadata.name}, false)
     }
-    return {kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata: {resourceVersion: String(this.resourceVersion)}, items: items.map((o) => this.withType(def, o))}
+    return {kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata: {resourceVersion: String(this.resourceVersion)}, items: items.map((o) => this.asListItem(o))}
   }
 }
