@@ -53,6 +53,15 @@ function apiserverKubelet(plane: ControlPlane, manifest: string) {
   return {ready: mirror(seen), events, stop: () => clearInterval(timer)}
 }
 
+async function readyWithin(plane: ControlPlane, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    if ((await plane.kubectl(['get', '--raw', '/readyz'])).stdout === 'ok') return true
+    if (Date.now() > deadline) return false
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+}
+
 describeReal('--wait: the real kube-apiserver restarted from the written manifest', function () {
   this.timeout(300_000)
   let plane: ControlPlane
@@ -72,7 +81,10 @@ describeReal('--wait: the real kube-apiserver restarted from the written manifes
     kubelet = apiserverKubelet(plane, manifest)
     await kubelet.ready
   })
-  after(() => kubelet?.stop())
+  after(async () => {
+    kubelet?.stop()
+    await plane?.stop()
+  })
 
   it('patch-apiserver --wait --rollback-on-failure: a flag that keeps it down is rolled back, and it comes back', async () => {
     const before = readFileSync(manifest, 'utf8')
@@ -83,11 +95,11 @@ describeReal('--wait: the real kube-apiserver restarted from the written manifes
     expect(readFileSync(manifest, 'utf8')).to.equal(before)
     expect(kubelet.events.some((event) => /failed to start: kube-apiserver exited/.test(event))).to.equal(true)
     // The stand-in kubelet runs the restored manifest again.
-    for (let i = 0; i < 100 && (await plane.kubectl(['get', '--raw', '/readyz'])).code !== 0; i++) await new Promise((resolve) => setTimeout(resolve, 200))
-    expect((await plane.kubectl(['get', '--raw', '/readyz'])).stdout).to.equal('ok')
+    expect(await readyWithin(plane, 120_000), kubelet.events.join('\n')).to.equal(true)
   })
 
   it('whitelist enable --wait: waits for the restart, then the smoke test sees nginx:latest refused and nginx:1.27 admitted', async () => {
+    expect(await readyWithin(plane, 120_000), kubelet.events.join('\n')).to.equal(true)
     const backend = startKubeletSimulator(manifestsDir, 'imgsec-webhook.yaml')
     try {
       const result = await runCli(['whitelist', 'enable', '--config-dir', path.join(root, 'imgsec'), '--manifests-dir', manifestsDir, '--backup-dir', path.join(root, 'backups'),

@@ -85,6 +85,7 @@ describeReal('ImagePolicyWebhook: whitelist enable, then the real kube-apiserver
   })
   after(async () => {
     await kubelet?.stop()
+    await plane?.stop()
   })
 
   it('the real kube-apiserver runs the patched flags: ImagePolicyWebhook and our admission configuration', () => {

@@ -21,6 +21,9 @@ describeReal('patch-apiserver: the real kube-apiserver starts with what the tool
     plane = await startControlPlane()
     dir = tempDir('imgsec-patch-real-')
   })
+  after(async () => {
+    await plane?.stop()
+  })
 
   let n = 0
   function manifestCopy(): {manifest: string; backupDir: string; flags: string[]} {

@@ -47,7 +47,7 @@ export function tempDir(prefix: string): string {
   return dir
 }
 
-/** A control plane of its own (its own kube-apiserver flags); stopped when the test run ends. */
+/** A control plane of its own (its own kube-apiserver flags); stopped when the test run ends at the latest (a suite may stop it sooner). */
 export async function startControlPlane(options: Partial<StartOptions> = {}): Promise<ControlPlane> {
   const plane = await ControlPlane.start({dir: tempDir('imgsec-k8s-'), ...options})
   planes.push(plane)
