@@ -4,6 +4,8 @@ import type {ImagePolicy} from './policy.js'
  * `whitelist enable --mode vap`: the same image rules as a ValidatingAdmissionPolicy (GA in
  * Kubernetes 1.30), so no backend, no manifest edit and no deadlock. The CEL mirrors the policy
  * engine: the reference grammar, Docker Hub normalisation, the allowlist patterns, the tag rules.
+ * CREATE checks every image; UPDATE only the images it adds (see vapVariables). Checked by a real
+ * kube-apiserver in test/k8s/whitelist-vap.test.ts; its cost budget: docs/vap.md.
  */
 
 export const VAP_NAME = 'imgsec-image-policy'
@@ -15,13 +17,12 @@ const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:
 const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*'
 export const REFERENCE_REGEX = `^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$`
 
-/** CEL snippets over one image string `i`. */
+/** CEL snippets over one image string `i` (evaluated once per image, in the `refs` variable). */
 const cel = {
   name: (i: string) => `${i}.split('@')[0]`,
   last: (i: string) => `${cel.name(i)}.split('/')[${cel.name(i)}.split('/').size() - 1]`,
   hasTag: (i: string) => `${cel.last(i)}.contains(':')`,
   tag: (i: string) => `${cel.last(i)}.split(':')[1]`,
-  hasDigest: (i: string) => `${i}.contains('@')`,
   first: (i: string) => `${cel.name(i)}.split('/')[0]`,
   isHost: (i: string) => `(${cel.name(i)}.contains('/') && (${cel.first(i)}.contains('.') || ${cel.first(i)}.contains(':') || ${cel.first(i)} == 'localhost' || ${cel.first(i)}.lowerAscii() != ${cel.first(i)}))`,
   registry: (i: string) => `(${cel.isHost(i)} ? (${cel.first(i)}.lowerAscii() in ['index.docker.io', 'registry-1.docker.io'] ? 'docker.io' : ${cel.first(i)}.lowerAscii()) : 'docker.io')`,
@@ -31,48 +32,99 @@ const cel = {
     const noTag = `(${cel.hasTag(i)} ? ${rest}.substring(0, ${rest}.lastIndexOf(':')) : ${rest})`
     return `((${cel.registry(i)} == 'docker.io' && !${noTag}.contains('/')) ? 'library/' + ${noTag} : ${noTag})`
   },
-  /** Does allowlist entry `p` allow image `i`? host (no port), host:port, host/path prefix, *.domain. */
-  allowedBy: (p: string, i: string) => {
-    const pattern = `${p}.lowerAscii()`
-    const host = `(${pattern}.contains('/') ? ${pattern}.split('/')[0] : ${pattern})`
-    const hostNorm = `(${host} in ['index.docker.io', 'registry-1.docker.io'] ? 'docker.io' : ${host})`
-    const path = `(${pattern}.contains('/') ? ${pattern}.substring(${host}.size() + 1).trim() : '')`
-    const pathClean = `(${path}.endsWith('/') ? ${path}.substring(0, ${path}.size() - 1) : ${path})`
-    const reg = cel.registry(i)
-    const hostOk = `(${hostNorm}.startsWith('*.') ? (${reg}.endsWith(${hostNorm}.substring(1)) && !${reg}.contains(':')) : ${reg} == ${hostNorm})`
-    const repo = cel.repository(i)
-    return `(${hostOk} && (${pathClean} == '' || ${repo} == ${pathClean} || ${repo}.startsWith(${pathClean} + '/')))`
-  },
 }
+
+/**
+ * One image, parsed once: {image, registry (normalised, Docker Hub aliases folded), repository
+ * (library/ added), tag ('' when none), digest ('' when none)}. Map values are all strings, as
+ * Kubernetes CEL wants homogeneous literals: hence string(i), the image being dyn at run time
+ * (the object has no schema there; kube-apiserver refuses the policy without it).
+ */
+const REF_EXPRESSION = (i: string) => `{'image': string(${i}), 'registry': ${cel.registry(i)}, 'repository': ${cel.repository(i)}, 'tag': (${cel.hasTag(i)} ? ${cel.tag(i)} : ''), 'digest': (${i}.contains('@') ? ${i}.substring(${i}.indexOf('@') + 1) : '')}`
+
+/**
+ * One allowlist entry `p` (already trimmed and lower-cased), parsed once: {host (Docker Hub
+ * aliases folded), suffix ('.example.com' for *.example.com, else ''), path (no trailing /)}.
+ */
+const ALLOWED_EXPRESSION = (p: string) => {
+  const host = `(${p}.contains('/') ? ${p}.split('/')[0] : ${p})`
+  const hostNorm = `(${host} in ['index.docker.io', 'registry-1.docker.io'] ? 'docker.io' : ${host})`
+  const path = `(${p}.contains('/') ? ${p}.substring(${host}.size() + 1).trim() : '')`
+  const pathClean = `(${path}.endsWith('/') ? ${path}.substring(0, ${path}.size() - 1) : ${path})`
+  return `{'host': ${hostNorm}, 'suffix': (${host}.startsWith('*.') ? ${host}.substring(1) : ''), 'path': ${pathClean}}`
+}
+
+/**
+ * Does allowlist entry `a` allow image `r`? host (no port), host:port, host/path prefix (whole
+ * path components), *.domain (no port in the part the wildcard covers).
+ */
+const ALLOWED_BY = (a: string, r: string) => `((${a}.suffix != '' ? (${r}.registry.endsWith(${a}.suffix) && !${r}.registry.substring(0, ${r}.registry.size() - ${a}.suffix.size()).contains(':')) : ${r}.registry == ${a}.host) && (${a}.path == '' || ${r}.repository == ${a}.path || ${r}.repository.startsWith(${a}.path + '/')))`
 
 export interface VapValidation {
   expression: string
   messageExpression: string
+  /** The fallback when the messageExpression fails or its result is too long (over 5 KiB). */
+  message: string
   reason: 'Forbidden'
 }
 
-/** The CEL validations for a policy; `images` is the variable holding every container image. */
+export interface VapVariable {
+  name: string
+  expression: string
+}
+
+/**
+ * The CEL validations for a policy. They read the variables of vapVariables(): `checked` (the
+ * image strings to check) and `refs` (the same images, parsed once), and `allowed` (the parsed
+ * allowlist), so that the work per image × allowlist entry is a few comparisons (the CEL cost
+ * budget: docs/vap.md).
+ */
 export function vapValidations(policy: ImagePolicy): VapValidation[] {
   const validations: VapValidation[] = []
-  const refused = (condition: string, what: string) => ({
-    expression: `variables.images.all(i, ${condition})`,
-    messageExpression: `'${what}: ' + variables.images.filter(i, !(${condition})).join(', ')`,
+  const refused = (list: string, v: string, condition: string, what: string, image = v) => ({
+    expression: `variables.${list}.all(${v}, ${condition})`,
+    messageExpression: `'${what}: ' + variables.${list}.filter(${v}, !(${condition}))${image === v ? '' : `.map(${v}, ${image})`}.join(', ')`,
+    message: what,
     reason: 'Forbidden' as const,
   })
-  validations.push(refused(`i.matches('${REFERENCE_REGEX.replaceAll('\\', '\\\\')}')`, 'image-reference-invalid: not a valid image reference'))
+  validations.push(refused('checked', 'i', `i.matches('${REFERENCE_REGEX.replaceAll('\\', '\\\\')}')`, 'image-reference-invalid: not a valid image reference'))
   if (policy.allowedRegistries) {
-    validations.push(refused(`params.data.allowedRegistries.split(',').exists(p, p.trim() != '' && ${cel.allowedBy('p.trim()', 'i')})`, 'image-registry-not-allowed: registry not in the allowed registries'))
+    validations.push(refused('refs', 'r', `variables.allowed.exists(a, ${ALLOWED_BY('a', 'r')})`, 'image-registry-not-allowed: registry not in the allowed registries', 'r.image'))
   }
-  if (policy.denyUntagged) validations.push(refused(`${cel.hasTag('i')} || ${cel.hasDigest('i')}`, 'image-tag-missing: no tag, so it means :latest; name a version'))
-  if (policy.denyLatest) validations.push(refused(`!${cel.hasTag('i')} || ${cel.tag('i')} != 'latest'`, 'image-tag-latest: the mutable tag :latest; name a version'))
-  if (policy.requireDigest) validations.push(refused(cel.hasDigest('i'), 'image-digest-missing: not pinned by digest'))
+  if (policy.denyUntagged) validations.push(refused('refs', 'r', "r.tag != '' || r.digest != ''", 'image-tag-missing: no tag, so it means :latest; name a version', 'r.image'))
+  if (policy.denyLatest) validations.push(refused('refs', 'r', "r.tag != 'latest'", 'image-tag-latest: the mutable tag :latest; name a version', 'r.image'))
+  if (policy.requireDigest) validations.push(refused('refs', 'r', "r.digest != ''", 'image-digest-missing: not pinned by digest', 'r.image'))
   return validations
 }
 
+/** The container list (containers, init and ephemeral containers) of a Pod or of a workload's pod template, in `root`. */
+export function containersExpression(root: string): string {
+  const spec = `(${root}.kind == 'Pod' ? ${root}.spec : (${root}.kind == 'CronJob' ? ${root}.spec.jobTemplate.spec.template.spec : ${root}.spec.template.spec))`
+  return `(has(${spec}.containers) ? ${spec}.containers : []) + (has(${spec}.initContainers) ? ${spec}.initContainers : []) + (has(${spec}.ephemeralContainers) ? ${spec}.ephemeralContainers : [])`
+}
+
 /** The images of a Pod or of any workload's pod template: containers, init and ephemeral containers. */
-export const IMAGES_EXPRESSION = [
-  "(object.kind == 'Pod' ? object.spec : (object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec : object.spec.template.spec))",
-].map((spec) => `(has(${spec}.containers) ? ${spec}.containers : []) + (has(${spec}.initContainers) ? ${spec}.initContainers : []) + (has(${spec}.ephemeralContainers) ? ${spec}.ephemeralContainers : [])`)[0]
+export const IMAGES_EXPRESSION = containersExpression('object')
+
+/**
+ * The policy's variables, in order (each may use the ones before it):
+ * - images: every image of the object;
+ * - oldImages: on UPDATE, every image of the object before the update; else none;
+ * - checked: the images to check: on CREATE all of them, on UPDATE only those the update adds.
+ *   So scaling, labelling or the Deployment controller updating a ReplicaSet that ran before
+ *   the policy (or before the allowlist shrank) is not refused; a new image is checked in full;
+ * - refs: the checked images, parsed once;
+ * - allowed: the allowlist from the params ConfigMap, parsed once (only with an allowlist).
+ */
+export function vapVariables(policy: ImagePolicy): VapVariable[] {
+  return [
+    {name: 'images', expression: `(${IMAGES_EXPRESSION}).map(c, c.image)`},
+    {name: 'oldImages', expression: `request.operation == 'UPDATE' ? (${containersExpression('oldObject')}).map(c, c.image) : []`},
+    {name: 'checked', expression: 'variables.images.filter(i, !(i in variables.oldImages))'},
+    {name: 'refs', expression: `variables.checked.map(i, ${REF_EXPRESSION('i')})`},
+    ...(policy.allowedRegistries ? [{name: 'allowed', expression: `params.data.allowedRegistries.split(',').map(p, p.trim().lowerAscii()).filter(p, p != '').map(p, ${ALLOWED_EXPRESSION('p')})`}] : []),
+  ]
+}
 
 export function renderVapObjects(policy: ImagePolicy, options: {paramsNamespace: string}): object[] {
   const exempt = [...new Set(policy.exemptNamespaces)]
@@ -96,7 +148,7 @@ export function renderVapObjects(policy: ImagePolicy, options: {paramsNamespace:
         ],
       },
       matchConditions,
-      variables: [{name: 'images', expression: `(${IMAGES_EXPRESSION}).map(c, c.image)`}],
+      variables: vapVariables(policy),
       validations: vapValidations(policy),
     },
   }

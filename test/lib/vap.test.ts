@@ -3,7 +3,8 @@ import {strings} from '@bufbuild/cel/ext'
 import {expect} from 'chai'
 
 import {DEFAULT_POLICY, evaluateImage, type ImagePolicy} from '../../src/lib/policy.js'
-import {IMAGES_EXPRESSION, renderVapObjects, vapValidations} from '../../src/lib/vap.js'
+import {IMAGES_EXPRESSION, renderVapObjects} from '../../src/lib/vap.js'
+import {casePolicy, VAP_CASE_IMAGES, VAP_CASE_POLICIES} from '../support/vap-cases.js'
 
 /** CEL maps are JS Maps: convert a JSON object (a Kubernetes object) recursively. */
 function toCel(value: unknown): unknown {
@@ -12,41 +13,51 @@ function toCel(value: unknown): unknown {
   return value
 }
 
-function celVerdict(policy: ImagePolicy, images: string[]): {allowed: boolean; messages: string[]} {
-  const params = toCel({data: {allowedRegistries: (policy.allowedRegistries ?? []).join(',')}})
-  const variables = toCel({images})
-  const messages: string[] = []
-  for (const validation of vapValidations(policy)) {
-    const ok = run(validation.expression, {variables, params} as never, {funcs: strings})
-    if (ok instanceof Error) throw ok
-    if (ok !== true) messages.push(String(run(validation.messageExpression, {variables, params} as never, {funcs: strings})))
-  }
-  return {allowed: messages.length === 0, messages}
+type Rendered = Record<string, any>
+
+function renderedPolicy(policy: ImagePolicy): Rendered {
+  return (renderVapObjects(policy, {paramsNamespace: 'kube-system'}) as Rendered[]).find((o) => o.kind === 'ValidatingAdmissionPolicy')!
 }
 
-const D = 'd'.repeat(64)
-const IMAGES = [
-  'nginx', 'httpd', 'nginx:1.18.0', 'nginx:latest', `nginx@sha256:${D}`, `nginx:latest@sha256:${D}`, `nginx:1.25@sha256:${D}`,
-  'myprivateregistry.com:5000/nginx:alpine', 'kainlite/kube-image-bouncer:latest', 'registry.k8s.io/kube-apiserver:v1.32.0',
-  'gcr.io/distroless/static-debian10', 'gcr.io/distroless/static-debian12:nonroot', 'gcr.io/distroless-evil/x:1', 'index.docker.io/library/nginx:1',
-  'registry-1.docker.io/bitnami/redis:7', 'docker.io/bitnami/redis:7', 'quay.io/prometheus/node-exporter:v1.8.0', 'localhost:5000/app:dev',
-  'localhost/app', 'reg.example.com/team/app:2', 'a.b.example.com/app:1', 'example.com/app:1', 'reg.example.com:5000/app:1',
-  'NGINX', 'nginx/App:1', 'nginx:', 'nginx@sha256:123', '-bad/x', 'ghcr.io/org/repo/sub/image:sha-abc', '127.0.0.1:5000/app:1',
-]
-const POLICIES: Array<[string, Partial<ImagePolicy>]> = [
-  ['defaults', {}],
-  ['docker.io + registry.k8s.io', {allowedRegistries: ['docker.io', 'registry.k8s.io']}],
-  ['host:port, path prefix, wildcard', {allowedRegistries: ['myprivateregistry.com:5000', 'gcr.io/distroless', '*.example.com', 'docker.io/bitnami']}],
-  ['localhost and ports', {allowedRegistries: ['localhost:5000', 'localhost', '127.0.0.1:5000', 'registry-1.docker.io']}],
-  ['require digest, latest allowed', {requireDigest: true, denyLatest: false}],
-  ['untagged allowed', {denyUntagged: false}],
-]
+function celRun(expression: string, activation: Record<string, unknown>): unknown {
+  const result = run(expression, activation as never, {funcs: strings})
+  if (result instanceof Error) throw result
+  return result
+}
+
+/**
+ * Evaluate the rendered policy as kube-apiserver does: the variables in order, then each
+ * validation and, for a refusal, its messageExpression. `oldObject` makes it an UPDATE.
+ */
+function admit(policy: ImagePolicy, object: object, oldObject?: object): {allowed: boolean; messages: string[]; variables: Map<string, unknown>} {
+  const vap = renderedPolicy(policy)
+  const variables = new Map<string, unknown>()
+  const activation = {
+    object: toCel(object),
+    oldObject: oldObject ? toCel(oldObject) : null,
+    request: toCel({operation: oldObject ? 'UPDATE' : 'CREATE'}),
+    params: toCel({data: {allowedRegistries: (policy.allowedRegistries ?? []).join(',')}}),
+    variables,
+  }
+  for (const variable of vap.spec.variables as Array<{name: string; expression: string}>) variables.set(variable.name, celRun(variable.expression, activation))
+  const messages: string[] = []
+  for (const validation of vap.spec.validations as Array<{expression: string; messageExpression: string}>) {
+    if (celRun(validation.expression, activation) !== true) messages.push(String(celRun(validation.messageExpression, activation)))
+  }
+  return {allowed: messages.length === 0, messages, variables}
+}
+
+const pod = (images: string[]) => ({kind: 'Pod', metadata: {name: 'p'}, spec: {containers: images.map((image, k) => ({name: `c${k}`, image}))}})
+
+function celVerdict(policy: ImagePolicy, images: string[]): {allowed: boolean; messages: string[]} {
+  return admit(policy, pod(images))
+}
 
 describe('ValidatingAdmissionPolicy CEL', () => {
-  for (const [title, override] of POLICIES) {
+  for (const [title, override] of VAP_CASE_POLICIES) {
     describe(`policy: ${title}`, () => {
-      const policy: ImagePolicy = {...DEFAULT_POLICY, exemptNamespaces: [], ...override}
-      for (const image of IMAGES) {
+      const policy = casePolicy(override)
+      for (const image of VAP_CASE_IMAGES) {
         it(`agrees with the policy engine on ${image}`, () => {
           const engine = evaluateImage(image, {namespace: 'default'}, policy)
           const vap = celVerdict(policy, [image])
@@ -82,6 +93,49 @@ describe('ValidatingAdmissionPolicy CEL', () => {
       const images = run(`(${IMAGES_EXPRESSION}).map(c, c.image)`, {object: toCel({kind: 'Pod', spec: {containers: [{image: 'x:1'}]}})} as never, {funcs: strings})
       expect([...(images as Iterable<unknown>)]).to.deep.equal(['x:1'])
     })
+  })
+
+  describe('UPDATE: only the images the update adds are checked (CREATE checks all)', () => {
+    const policy: ImagePolicy = {...DEFAULT_POLICY, allowedRegistries: ['docker.io']}
+    const deployment = (images: string[], replicas = 1, ephemeral: string[] = []) => ({
+      kind: 'Deployment',
+      metadata: {name: 'd'},
+      spec: {replicas, template: {spec: {containers: images.map((image, k) => ({name: `c${k}`, image})), ...(ephemeral.length > 0 ? {ephemeralContainers: ephemeral.map((image, k) => ({name: `e${k}`, image}))} : {})}}},
+    })
+    it('CREATE of a non-compliant Deployment is refused', () => {
+      expect(admit(policy, deployment(['quay.io/a/b:1'])).messages).to.deep.equal(['image-registry-not-allowed: registry not in the allowed registries: quay.io/a/b:1'])
+    })
+    it('scaling (or labelling) a Deployment whose images are not allowed any more is admitted', () => {
+      const verdict = admit(policy, deployment(['quay.io/a/b:1', 'nginx:latest'], 3), deployment(['quay.io/a/b:1', 'nginx:latest'], 1))
+      expect(verdict.allowed, verdict.messages.join('; ')).to.equal(true)
+      expect([...(verdict.variables.get('checked') as Iterable<unknown>)]).to.deep.equal([])
+    })
+    it('changing an image to a refused one is refused, naming only that image', () => {
+      const verdict = admit(policy, deployment(['quay.io/a/b:1', 'gcr.io/c/d:latest']), deployment(['quay.io/a/b:1', 'nginx:1.25']))
+      expect(verdict.messages).to.deep.equal([
+        'image-registry-not-allowed: registry not in the allowed registries: gcr.io/c/d:latest',
+        'image-tag-latest: the mutable tag :latest; name a version: gcr.io/c/d:latest',
+      ])
+    })
+    it('changing an image to an allowed one is admitted even while another container keeps a refused one', () => {
+      expect(admit(policy, deployment(['quay.io/a/b:1', 'nginx:1.27']), deployment(['quay.io/a/b:1', 'nginx:1.25'])).allowed).to.equal(true)
+    })
+    it('an ephemeral container (kubectl debug: an UPDATE of pods/ephemeralcontainers) is checked', () => {
+      const before = {kind: 'Pod', metadata: {name: 'p'}, spec: {containers: [{name: 'a', image: 'quay.io/a/b:1'}]}}
+      const withDebugger = (image: string) => ({...before, spec: {...before.spec, ephemeralContainers: [{name: 'debugger', image}]}})
+      expect(admit(policy, withDebugger('busybox:1.36'), before).allowed).to.equal(true)
+      expect(admit(policy, withDebugger('ghcr.io/x/debug:1'), before).messages).to.deep.equal(['image-registry-not-allowed: registry not in the allowed registries: ghcr.io/x/debug:1'])
+    })
+    it('a CronJob update that keeps its images is admitted; a new image in its job template is checked', () => {
+      const cronJob = (image: string, schedule: string) => ({kind: 'CronJob', metadata: {name: 'c'}, spec: {schedule, jobTemplate: {spec: {template: {spec: {containers: [{name: 'a', image}]}}}}}})
+      expect(admit(policy, cronJob('quay.io/a/b:1', '*/5 * * * *'), cronJob('quay.io/a/b:1', '* * * * *')).allowed).to.equal(true)
+      expect(admit(policy, cronJob('quay.io/a/c:1', '* * * * *'), cronJob('quay.io/a/b:1', '* * * * *')).allowed).to.equal(false)
+    })
+  })
+
+  it('every validation has a static message for when its messageExpression fails or is too long', () => {
+    const vap = renderedPolicy({...DEFAULT_POLICY, allowedRegistries: ['docker.io'], requireDigest: true})
+    for (const validation of vap.spec.validations) expect(validation.messageExpression.startsWith(`'${validation.message}: '`), validation.message).to.equal(true)
   })
 
   it('matchConditions skip mirror pods and honour break-glass', () => {
