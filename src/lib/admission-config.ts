@@ -4,8 +4,11 @@ import {isMap, isSeq, parseDocument, stringify, type YAMLMap} from 'yaml'
 
 import {UserError} from './errors.js'
 
-/** The AdmissionConfiguration API versions the API server reads (v1 and the older forms). */
-export const ADMISSION_CONFIG_API_VERSIONS = ['apiserver.config.k8s.io/v1', 'apiserver.config.k8s.io/v1alpha1', 'apiserver.k8s.io/v1alpha1']
+/**
+ * The AdmissionConfiguration API versions kube-apiserver registers (v1 and the old alpha form);
+ * apiserver.config.k8s.io/v1alpha1 keeps it from starting (checked against the real binary).
+ */
+export const ADMISSION_CONFIG_API_VERSIONS = ['apiserver.config.k8s.io/v1', 'apiserver.k8s.io/v1alpha1']
 
 export interface ImagePolicySettings {
   kubeConfigFile: string
@@ -51,19 +54,27 @@ function readYaml(file: string, what: string): unknown {
   } catch (error) {
     throw new UserError(`${what} ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
   }
-  const doc = parseDocument(text)
+  // kube-apiserver decodes these files with go-yaml: YAML 1.1, where yes/no/on/off are booleans.
+  const doc = parseDocument(text, {version: '1.1'})
   if (doc.errors.length > 0) throw new UserError(`${what} ${file} is not valid YAML (line ${doc.errors[0].linePos?.[0]?.line ?? '?'})`)
   return doc.toJS()
 }
 
-function isInteger(value: unknown, min: number, max: number): boolean {
-  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max
+/**
+ * A duration setting as the plugin's normalizeConfigDuration reads it: omitted or 0 means its
+ * default, -1 disables, anything else is an integer in min–max.
+ */
+function durationProblem(name: string, value: unknown, unit: string, max: number): string | undefined {
+  if (value === undefined || value === null) return undefined
+  if (typeof value === 'number' && Number.isInteger(value) && (value === -1 || (value >= 0 && value <= max))) return undefined
+  return `imagePolicy.${name} must be an integer number of ${unit} in 1–${max} (0: the plugin's default, -1: disabled), not ${JSON.stringify(value)}`
 }
 
 /**
  * Validate an ImagePolicyWebhook configuration the way the API server does at start-up (a value
- * it rejects keeps it from starting): TTLs are seconds in 1–1800, retryBackoff milliseconds in
- * 1–300000, defaultAllow a boolean, kubeConfigFile an absolute path.
+ * it rejects keeps it from starting): allowTTL and denyTTL seconds in 1–1800, retryBackoff
+ * milliseconds in 1–300000 (each also 0 for the default, -1 to disable, or omitted), defaultAllow
+ * a boolean (default false), kubeConfigFile an absolute path. Omitted numbers come back as 0.
  */
 export function validateImagePolicySettings(value: unknown, where: string): ImagePolicySettings {
   const record = value && typeof value === 'object' ? (value as Record<string, unknown>) : undefined
@@ -72,12 +83,19 @@ export function validateImagePolicySettings(value: unknown, where: string): Imag
   const problems: string[] = []
   if (typeof policy.kubeConfigFile !== 'string' || policy.kubeConfigFile === '') problems.push('imagePolicy.kubeConfigFile is required')
   else if (!path.isAbsolute(policy.kubeConfigFile)) problems.push(`imagePolicy.kubeConfigFile "${policy.kubeConfigFile}" must be an absolute path (the API server resolves it in its own container)`)
-  if (!isInteger(policy.allowTTL, 1, 1800)) problems.push(`imagePolicy.allowTTL must be an integer number of seconds in 1–1800, not ${JSON.stringify(policy.allowTTL)}`)
-  if (!isInteger(policy.denyTTL, 1, 1800)) problems.push(`imagePolicy.denyTTL must be an integer number of seconds in 1–1800, not ${JSON.stringify(policy.denyTTL)}`)
-  if (!isInteger(policy.retryBackoff, 1, 300_000)) problems.push(`imagePolicy.retryBackoff must be an integer number of milliseconds in 1–300000, not ${JSON.stringify(policy.retryBackoff)}`)
-  if (typeof policy.defaultAllow !== 'boolean') problems.push(`imagePolicy.defaultAllow must be true or false, not ${JSON.stringify(policy.defaultAllow)}`)
+  for (const [name, unit, max] of [['allowTTL', 'seconds', 1800], ['denyTTL', 'seconds', 1800], ['retryBackoff', 'milliseconds', 300_000]] as const) {
+    const problem = durationProblem(name, policy[name], unit, max)
+    if (problem) problems.push(problem)
+  }
+  if (policy.defaultAllow !== undefined && policy.defaultAllow !== null && typeof policy.defaultAllow !== 'boolean') problems.push(`imagePolicy.defaultAllow must be true or false, not ${JSON.stringify(policy.defaultAllow)}`)
   if (problems.length > 0) throw new UserError(`${where}: ${problems.join('; ')}`)
-  return policy as unknown as ImagePolicySettings
+  return {
+    kubeConfigFile: policy.kubeConfigFile as string,
+    allowTTL: (policy.allowTTL as number | undefined) ?? 0,
+    denyTTL: (policy.denyTTL as number | undefined) ?? 0,
+    retryBackoff: (policy.retryBackoff as number | undefined) ?? 0,
+    defaultAllow: (policy.defaultAllow as boolean | undefined) ?? false,
+  }
 }
 
 /** Read and check an AdmissionConfiguration file; `requireImagePolicy` demands an ImagePolicyWebhook entry. */

@@ -143,7 +143,7 @@ describe('patch-apiserver (built CLI)', () => {
 
   describe('preflight: refuses what the API server would reject, writes nothing', () => {
     const cases: Array<{title: string; setup: Parameters<typeof controlPlane>[0]; error: RegExp}> = [
-      {title: 'allowTTL out of range', setup: {imagePolicy: {allowTTL: 0}}, error: /imagePolicy\.allowTTL must be an integer number of seconds in 1–1800, not 0/},
+      {title: 'allowTTL out of range', setup: {imagePolicy: {allowTTL: -2}}, error: /imagePolicy\.allowTTL must be an integer number of seconds in 1–1800 \(0: the plugin's default, -1: disabled\), not -2/},
       {title: 'retryBackoff too large', setup: {imagePolicy: {retryBackoff: 300001}}, error: /imagePolicy\.retryBackoff must be an integer number of milliseconds in 1–300000/},
       {title: 'defaultAllow not a boolean', setup: {imagePolicy: {defaultAllow: 'no'}}, error: /imagePolicy\.defaultAllow must be true or false, not "no"/},
       {title: 'relative kubeConfigFile', setup: {imagePolicy: {kubeConfigFile: 'webhook.kubeconfig'}}, error: /kubeConfigFile "webhook\.kubeconfig" must be an absolute path/},
