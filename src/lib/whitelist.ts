@@ -401,7 +401,14 @@ export async function disableWhitelist(options: {configDir: string; backupDir: s
   return {changes, warnings: plan.warnings, backups}
 }
 
+/** What happens to a pod created now, in one line: the first thing `whitelist status` says. */
+export interface PodCreationVerdict {
+  state: 'checked' | 'blocked' | 'unchecked' | 'not-gated'
+  detail: string
+}
+
 export interface WhitelistStatus {
+  podCreation: PodCreationVerdict
   enabled: boolean
   pluginEnabled: boolean
   admissionConfig?: {file: string; valid: boolean; problem?: string; settings?: Omit<ImagePolicySettings, 'kubeConfigFile'>}
@@ -419,7 +426,7 @@ export async function whitelistStatus(options: {configDir: string; manifestsDir:
   if (text === undefined) throw new UserError(`${manifest} does not exist: run "whitelist status" on a control-plane node, or pass --manifests-dir`)
   const flags = readFlags(text, manifest)
   const pluginEnabled = splitList(flags.get('enable-admission-plugins')).includes(PLUGIN)
-  const status: WhitelistStatus = {enabled: false, pluginEnabled, backups: backupsOf(manifest, options.backupDir).map((r) => ({time: r.time, backup: r.backup}))}
+  const status: WhitelistStatus = {podCreation: {state: 'not-gated', detail: ''}, enabled: false, pluginEnabled, backups: backupsOf(manifest, options.backupDir).map((r) => ({time: r.time, backup: r.backup}))}
   const configFile = flags.get('admission-control-config-file')
   let kubeconfigFile: string | undefined
   if (configFile) {
@@ -452,7 +459,27 @@ export async function whitelistStatus(options: {configDir: string; manifestsDir:
     } catch {}
   }
   status.enabled = pluginEnabled && Boolean(status.admissionConfig?.valid) && Boolean(status.webhookKubeconfig?.valid)
+  status.podCreation = podCreationVerdict(status)
   return status
+}
+
+/**
+ * The plugin exempts nothing and reviews every pod CREATE and UPDATE: when the backend does not
+ * answer, defaultAllow alone decides for every namespace (asserted against the real kube-apiserver
+ * in test/k8s/image-policy-webhook.test.ts).
+ */
+export function podCreationVerdict(status: Omit<WhitelistStatus, 'podCreation'>): PodCreationVerdict {
+  if (!status.pluginEnabled) return {state: 'not-gated', detail: 'not gated: ImagePolicyWebhook is not enabled in the kube-apiserver manifest'}
+  if (!status.admissionConfig?.valid || !status.webhookKubeconfig?.valid) {
+    const problem = !status.admissionConfig ? 'the manifest names no --admission-control-config-file' : status.admissionConfig.problem ?? status.webhookKubeconfig?.problem ?? 'no webhook kubeconfig'
+    return {state: 'blocked', detail: `BLOCKED: kube-apiserver cannot start the ImagePolicyWebhook plugin with these files (${problem}); fix them or run "kubectl imgsec patch-apiserver --restore"`}
+  }
+  if (status.backend?.answering) return {state: 'checked', detail: `checked: the backend at ${status.backend.url} answers; images outside the allowlist are refused`}
+  const url = status.backend?.url ?? status.webhookKubeconfig.server ?? 'the webhook URL'
+  if (status.admissionConfig.settings?.defaultAllow) {
+    return {state: 'unchecked', detail: `UNCHECKED: the backend at ${url} does not answer and defaultAllow is true: every pod is admitted without an image check`}
+  }
+  return {state: 'blocked', detail: `BLOCKED: the backend at ${url} does not answer and defaultAllow is false: every pod creation and update in every namespace is refused, kube-system included; bring the backend back or run "kubectl imgsec whitelist disable"`}
 }
 
 /**

@@ -45,7 +45,7 @@ async function main(): Promise<number> {
   rmSync(workDir, {recursive: true, force: true})
   mkdirSync(workDir, {recursive: true})
   process.stdout.write(`building kube-apiserver, kube-controller-manager ${version} and etcd with ${go.stdout.trim()} into ${finalDir}\n`)
-  process.stdout.write('a cold build takes about 25 minutes on 2 cores (docs/control-plane.md); later runs reuse the cache\n')
+  process.stdout.write('a cold build takes about 10 minutes on 2 cores (docs/control-plane.md); later runs reuse the cache\n')
   const started = Date.now()
   const args = ['build', '-trimpath', '-buildvcs=false', `-ldflags=${ldflags(version)}`, '-o', `${workDir}${path.sep}`, ...PACKAGES]
   const child = spawn('go', args, {cwd: MODULE_DIR, stdio: ['ignore', 'inherit', 'pipe'], env: {...process.env, GOFLAGS: '-mod=readonly'}})

@@ -109,8 +109,10 @@ describe('whitelist enable/status/disable (built CLI, static pod played by a kub
     expect(status.admissionConfig.settings).to.deep.equal({allowTTL: 50, denyTTL: 50, retryBackoff: 500, defaultAllow: false})
     expect(status.backend).to.include({placement: 'static', healthy: true, answering: true})
     expect(status.policy.allowedRegistries).to.deep.equal(['docker.io', 'registry.k8s.io'])
+    expect(status.podCreation).to.deep.equal({state: 'checked', detail: `checked: the backend at https://127.0.0.1:${node.port}/image_policy answers; images outside the allowlist are refused`})
     const table = await runCli(['whitelist', 'status', ...node.flags])
-    expect(table.stdout).to.match(/^whitelist enforced: +yes\n/)
+    expect(table.code).to.equal(0)
+    expect(table.stdout).to.match(/^pod creation: +checked: the backend at \S+ answers; images outside the allowlist are refused\nwhitelist enforced: +yes\n/)
   })
 
   it('add-registry / remove-registry change the policy in place and the backend follows; twice changes nothing', async () => {

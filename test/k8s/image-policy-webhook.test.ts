@@ -95,6 +95,12 @@ describeReal('ImagePolicyWebhook: whitelist enable, then the real kube-apiserver
     for (const flag of patched.filter((f) => /^--(enable-admission-plugins|admission-control-config-file)=/.test(f))) expect(plane.apiserverArgs).to.include(flag)
   })
 
+  it('whitelist status: pod creation checked', async () => {
+    const status = await runCli(['whitelist', 'status', ...node.flags])
+    expect(status.code, status.stderr).to.equal(0)
+    expect(status.stdout.split('\n')[0]).to.match(/^pod creation: +checked: /)
+  })
+
   it('kubectl run test --image=httpd is refused with the backend\'s reason', async () => {
     const result = await plane.kubectl(['run', 'test', '--image=httpd', '-n', 'default'])
     expect(result.code).to.equal(1)
@@ -171,6 +177,12 @@ describeReal('ImagePolicyWebhook: whitelist enable, then the real kube-apiserver
       }
     })
 
+    it('whitelist status says BLOCKED in its first line and exits 2', async () => {
+      const status = await runCli(['whitelist', 'status', ...node.flags])
+      expect(status.code, status.stderr).to.equal(2)
+      expect(status.stdout.split('\n')[0]).to.equal(`pod creation:          BLOCKED: the backend at https://127.0.0.1:${node.port}/image_policy does not answer and defaultAllow is false: every pod creation and update in every namespace is refused, kube-system included; bring the backend back or run "kubectl imgsec whitelist disable"`)
+    })
+
     it('an UPDATE of an existing pod is refused; a DELETE is not reviewed', async () => {
       const label = await plane.kubectl(['label', 'pod', 'pinned', '-n', 'default', 'touched=again'])
       expect(label.code).to.equal(1)
@@ -189,6 +201,12 @@ describeReal('ImagePolicyWebhook: whitelist enable, then the real kube-apiserver
       expect(enabled.code, `${enabled.stderr}\n${kubelet.output()}`).to.equal(0)
       await plane.startApiserver({manifest: node.manifest, extraArgs: auditArgs})
       await kubelet.stop()
+    })
+
+    it('whitelist status says UNCHECKED and exits 0', async () => {
+      const status = await runCli(['whitelist', 'status', ...node.flags])
+      expect(status.code, status.stderr).to.equal(0)
+      expect(status.stdout.split('\n')[0]).to.match(/^pod creation: +UNCHECKED: the backend at \S+ does not answer and defaultAllow is true: every pod is admitted without an image check$/)
     })
 
     it('a pod with a refused image is admitted unchecked; the only trace is an audit annotation (the pod is not annotated)', async () => {

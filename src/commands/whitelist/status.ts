@@ -8,6 +8,8 @@ import {DEFAULT_CONFIG_DIR, DEFAULT_MANIFESTS_DIR} from '../../lib/whitelist.js'
 export default class WhitelistStatus extends BaseCommand {
   static override summary = 'Is the registry whitelist on? Plugin, configuration files, backend health, policy, backups.'
 
+  static override description = `The first line says what happens to a pod created now: checked (the backend answers), BLOCKED (the backend does not answer and defaultAllow is false, or the files are broken: every pod creation and update in every namespace is refused), UNCHECKED (the backend does not answer and defaultAllow is true) or not gated. Exit code 2 when pod creation is blocked, 0 otherwise.`
+
   static override examples = [{description: 'As JSON for scripts', command: 'kubectl imgsec whitelist status -o json'}]
 
   static override flags = {
@@ -22,12 +24,15 @@ export default class WhitelistStatus extends BaseCommand {
     const {flags} = await this.parse(WhitelistStatus)
     const {whitelistStatus} = await import('../../lib/whitelist.js')
     const status = await whitelistStatus({configDir: flags['config-dir'], manifestsDir: flags['manifests-dir'], backupDir: flags['backup-dir']})
+    // A blocked cluster is a failure a script must notice.
+    if (status.podCreation.state === 'blocked') process.exitCode = 2
     if (flags.output === 'json') {
       process.stdout.write(JSON.stringify(status, null, 2) + '\n')
       return
     }
     const yes = (value: boolean | undefined) => (value ? 'yes' : 'no')
     const lines = [
+      `pod creation:          ${status.podCreation.detail}`,
       `whitelist enforced:    ${yes(status.enabled)}`,
       `ImagePolicyWebhook:    ${status.pluginEnabled ? 'enabled' : 'not enabled'}`,
       `admission config:      ${status.admissionConfig ? `${status.admissionConfig.file} (${status.admissionConfig.valid ? 'valid' : status.admissionConfig.problem})` : 'none'}`,
