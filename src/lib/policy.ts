@@ -279,3 +279,13 @@ export function resolvePolicy(options: {policyFile?: string; allowedRegistries?:
   return policy
 }
 
+
+/**
+ * A whitelist must name its registries: a policy without allowedRegistries admits any registry,
+ * which `whitelist enable` does only when asked to in so many words.
+ */
+export function requireAllowlist(policy: ImagePolicy, allowAnyRegistry: boolean): void {
+  if (policy.allowedRegistries === undefined && !allowAnyRegistry) {
+    throw new UserError('a registry whitelist needs its registries: pass --allowed-registries (e.g. docker.io,registry.k8s.io) or a --policy file with allowedRegistries; to enforce only the tag rules on every registry, pass --allow-any-registry')
+  }
+}

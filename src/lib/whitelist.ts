@@ -20,7 +20,7 @@ import {objectName} from './output.js'
 import {missingPermissions} from './rbac-preflight.js'
 import {BACKEND_NAME, nodeInternalIP, renderDeploymentBackend, waitForDeployment} from './whitelist-deployment.js'
 import {versionWarning} from './whitelist-smoke.js'
-import {evaluateImage, type ImagePolicy, resolvePolicy} from './policy.js'
+import {evaluateImage, type ImagePolicy, requireAllowlist, resolvePolicy} from './policy.js'
 import {BACKEND_UID, renderPolicyFile, renderStaticPod, whitelistPaths, type WhitelistPaths} from './whitelist-files.js'
 import {checkWebhookKubeconfig, renderWebhookKubeconfig} from './webhook-kubeconfig.js'
 
@@ -44,6 +44,8 @@ export interface WhitelistEnableOptions {
   webhookCa?: string
   policyFile?: string
   allowedRegistries?: string[]
+  /** Enforce a policy that names no registries (only its tag and digest rules). */
+  allowAnyRegistry?: boolean
   settings: Omit<ImagePolicySettings, 'kubeConfigFile'>
   backendImage: string
   /** Deployment placement only: `bouncer` runs the seeds' kube-image-bouncer instead of our backend. */
@@ -104,8 +106,9 @@ function ensureDir(dir: string, owner?: number): void {
 }
 
 /** The policy to enforce; a policy that would block the control plane is refused unless forced. */
-export function whitelistPolicy(options: Pick<WhitelistEnableOptions, 'policyFile' | 'allowedRegistries' | 'backendImage' | 'placement' | 'force' | 'namespace'>): {policy: ImagePolicy; problems: string[]} {
+export function whitelistPolicy(options: Pick<WhitelistEnableOptions, 'policyFile' | 'allowedRegistries' | 'allowAnyRegistry' | 'backendImage' | 'placement' | 'force' | 'namespace'>): {policy: ImagePolicy; problems: string[]} {
   const policy = resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries})
+  requireAllowlist(policy, options.allowAnyRegistry ?? false)
   // An in-cluster backend must never review its own pods: with defaultAllow false a dead backend would block its replacement.
   if (options.placement === 'deployment' && options.namespace && !policy.exemptNamespaces.includes(options.namespace)) policy.exemptNamespaces = [...policy.exemptNamespaces, options.namespace]
   const problems: string[] = []

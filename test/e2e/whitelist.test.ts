@@ -145,7 +145,7 @@ describe('whitelist enable/status/disable (built CLI, static pod played by a kub
 describe('whitelist enable refuses, and leaves the API server alone', () => {
   it('when the backend never answers', async () => {
     const node = await controlPlaneNode()
-    const result = await runCli(['whitelist', 'enable', ...node.flags, '--port', String(node.port), '--backend-image', BACKEND_IMAGE, '--backend-timeout', '2s'])
+    const result = await runCli(['whitelist', 'enable', ...node.flags, '--port', String(node.port), '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--backend-timeout', '2s'])
     expect(result.code).to.equal(1)
     expect(result.stderr).to.match(/^error: the image policy backend is not answering, so the API server was NOT changed: https:\/\/127\.0\.0\.1:\d+\/healthz did not answer within 2s/)
     expect(readFileSync(node.manifest, 'utf8')).to.equal(ORIGINAL)
@@ -164,7 +164,7 @@ describe('whitelist enable refuses, and leaves the API server alone', () => {
 
   it('a backend image not pinned by digest', async () => {
     const node = await controlPlaneNode()
-    const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-image', 'node:20'])
+    const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-image', 'node:20', '--allowed-registries', 'docker.io,registry.k8s.io'])
     expect(result.stderr).to.contain('--backend-image node:20 must be pinned by digest')
   })
 
@@ -175,14 +175,29 @@ describe('whitelist enable refuses, and leaves the API server alone', () => {
     chmodSync(node.manifestsDir, 0o755)
     chmodSync(node.manifest, 0o644)
     const {CLI, runProgram} = await import('../support/cli.js')
-    const result = await runProgram('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'whitelist', 'enable', ...node.flags, '--backend-image', BACKEND_IMAGE], {env: {HOME: '/tmp'}})
+    const result = await runProgram('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'whitelist', 'enable', ...node.flags, '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io'], {env: {HOME: '/tmp'}})
     expect(result.code).to.equal(1)
     expect(result.stderr).to.equal(`error: cannot write ${node.manifest}: run "whitelist enable" as root on the control-plane node (sudo); nothing was changed\n`)
     expect(existsSync(node.configDir)).to.equal(false)
   })
 
+  it('without an allowlist: says how to give one, nothing written; --allow-any-registry is the explicit way out', async () => {
+    const node = await controlPlaneNode()
+    const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-image', BACKEND_IMAGE])
+    expect(result.code).to.equal(1)
+    expect(result.stderr).to.equal('error: a registry whitelist needs its registries: pass --allowed-registries (e.g. docker.io,registry.k8s.io) or a --policy file with allowedRegistries; to enforce only the tag rules on every registry, pass --allow-any-registry\n')
+    expect(existsSync(node.configDir)).to.equal(false)
+    expect(readFileSync(node.manifest, 'utf8')).to.equal(ORIGINAL)
+    const vap = await runCli(['whitelist', 'enable', '--mode', 'vap', '--dry-run=client', '-o', 'yaml'])
+    expect(vap.code).to.equal(1)
+    expect(vap.stderr).to.match(/^error: a registry whitelist needs its registries/)
+    const any = await runCli(['whitelist', 'enable', ...node.flags, '--backend-image', BACKEND_IMAGE, '--allow-any-registry', '--dry-run=client'])
+    expect(any.code, any.stderr).to.equal(0)
+    expect(any.stdout).to.contain('admission-configuration.yaml')
+  })
+
   it('not on a control-plane node', async () => {
-    const result = await runCli(['whitelist', 'enable', '--manifests-dir', '/nonexistent/manifests', '--backend-image', BACKEND_IMAGE])
+    const result = await runCli(['whitelist', 'enable', '--manifests-dir', '/nonexistent/manifests', '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io'])
     expect(result.code).to.equal(1)
     expect(result.stderr).to.contain('/nonexistent/manifests/kube-apiserver.yaml does not exist: run "whitelist enable" on a control-plane node')
   })
@@ -360,7 +375,7 @@ describe('whitelist enable --backend-placement deployment: RBAC preflight', () =
       api.deny({verb: 'create', resource: 'deployments', namespace: 'imgsec-system'})
       api.deny({verb: 'create', resource: 'poddisruptionbudgets', namespace: 'imgsec-system'})
       const kubeconfig = await api.writeKubeconfig(path.join(node.dir, 'kubeconfig'))
-      const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-placement', 'deployment', '--node-address', '127.0.0.1', '--backend-image', BACKEND_IMAGE, '--kubeconfig', kubeconfig])
+      const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-placement', 'deployment', '--node-address', '127.0.0.1', '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--kubeconfig', kubeconfig])
       expect(result.code).to.equal(1)
       expect(result.stderr).to.equal('error: RBAC does not allow you to create deployments.apps in namespace imgsec-system, create poddisruptionbudgets.policy in namespace imgsec-system; the Deployment placement needs these (nothing was changed). Ask for them, use --as, or use the static placement\n')
       expect(api.getObject('namespaces', undefined, 'imgsec-system')).to.equal(undefined)

@@ -30,7 +30,8 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     'dry-run': dryRunFlag,
     output: Flags.option({char: 'o', description: '--mode vap with --dry-run: print the objects.', options: ['yaml', 'json'] as const})(),
     ...kubeconfigFlags,
-    'allowed-registries': Flags.string({description: 'Comma-separated registry allowlist: host, host:port, host/path prefix, *.domain.'}),
+    'allowed-registries': Flags.string({description: 'Comma-separated registry allowlist: host, host:port, host/path prefix, *.domain. Required, unless --policy names allowedRegistries or --allow-any-registry is given.'}),
+    'allow-any-registry': Flags.boolean({description: 'Enforce a policy that names no registries: only the tag and digest rules apply, to every registry.', default: false}),
     policy: Flags.string({description: 'Image policy file (YAML); see "audit images --help".'}),
     'default-allow': Flags.boolean({description: 'Admit pods when the backend cannot be reached (the plugin\'s defaultAllow).', default: false, allowNo: true}),
     'allow-ttl': Flags.integer({description: 'Seconds the API server caches an allow (1–1800).', default: 50, min: 1, max: 1800}),
@@ -102,6 +103,7 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
       webhookCa: flags['webhook-ca'],
       policyFile: flags.policy,
       allowedRegistries: flags['allowed-registries']?.split(',').map((s) => s.trim()).filter(Boolean),
+      allowAnyRegistry: flags['allow-any-registry'],
       settings: {allowTTL: flags['allow-ttl'], denyTTL: flags['deny-ttl'], retryBackoff: flags['retry-backoff'], defaultAllow: flags['default-allow']},
       backendImage,
       backendTimeoutMs,
@@ -161,11 +163,12 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     }
   }
 
-  private async enableVap(flags: {'allowed-registries'?: string; policy?: string; 'params-namespace': string; 'dry-run': 'none' | 'client' | 'server'; output?: 'yaml' | 'json'; kubeconfig?: string; context?: string; as?: string}): Promise<void> {
-    const {resolvePolicy} = await import('../../lib/policy.js')
+  private async enableVap(flags: {'allowed-registries'?: string; 'allow-any-registry': boolean; policy?: string; 'params-namespace': string; 'dry-run': 'none' | 'client' | 'server'; output?: 'yaml' | 'json'; kubeconfig?: string; context?: string; as?: string}): Promise<void> {
+    const {requireAllowlist, resolvePolicy} = await import('../../lib/policy.js')
     const {enableVap} = await import('../../lib/whitelist-vap.js')
     const {formatObjects} = await import('../../lib/output.js')
     const policy = resolvePolicy({policyFile: flags.policy, allowedRegistries: flags['allowed-registries']?.split(',').map((s) => s.trim()).filter(Boolean)})
+    requireAllowlist(policy, flags['allow-any-registry'])
     const result = await enableVap({kube: flags, policy, paramsNamespace: flags['params-namespace'], dryRun: flags['dry-run']})
     for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`)
     if (flags.output) {
