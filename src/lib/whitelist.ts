@@ -418,8 +418,14 @@ export interface WhitelistStatus {
   webhookKubeconfig?: {file: string; valid: boolean; problem?: string; server?: string}
   backend?: {placement: string; url: string; healthy: boolean; answering: boolean; detail: string}
   policy?: {allowedRegistries: string[] | 'any'; exemptNamespaces: string[]; requireDigest: boolean}
+  /** The certificates in --config-dir: when one expires, the API server can no longer reach the backend. */
+  certificates: Array<{name: string; file: string; notAfter: string; daysLeft: number}>
+  warnings: string[]
   backups: Array<{time: string; backup: string}>
 }
+
+/** Days before expiry from which status warns. */
+export const CERTIFICATE_WARNING_DAYS = 30
 
 /** `whitelist status`: what the manifest, the files and the backend say now. */
 export async function whitelistStatus(options: {configDir: string; manifestsDir: string; backupDir: string}): Promise<WhitelistStatus> {
@@ -429,7 +435,7 @@ export async function whitelistStatus(options: {configDir: string; manifestsDir:
   if (text === undefined) throw new UserError(`${manifest} does not exist: run "whitelist status" on a control-plane node, or pass --manifests-dir`)
   const flags = readFlags(text, manifest)
   const pluginEnabled = splitList(flags.get('enable-admission-plugins')).includes(PLUGIN)
-  const status: WhitelistStatus = {podCreation: {state: 'not-gated', detail: ''}, enabled: false, pluginEnabled, backups: backupsOf(manifest, options.backupDir).map((r) => ({time: r.time, backup: r.backup}))}
+  const status: WhitelistStatus = {podCreation: {state: 'not-gated', detail: ''}, enabled: false, pluginEnabled, certificates: [], warnings: [], backups: backupsOf(manifest, options.backupDir).map((r) => ({time: r.time, backup: r.backup}))}
   const configFile = flags.get('admission-control-config-file')
   let kubeconfigFile: string | undefined
   if (configFile) {
@@ -461,6 +467,21 @@ export async function whitelistStatus(options: {configDir: string; manifestsDir:
       status.policy = {allowedRegistries: policy.allowedRegistries ?? 'any', exemptNamespaces: policy.exemptNamespaces, requireDigest: policy.requireDigest}
     } catch {}
   }
+  for (const [name, file] of [['CA', paths.caCert], ['serving', paths.servingCert], ['API server client', paths.clientCert]] as const) {
+    const pem = readIfExists(file)
+    if (pem === undefined) continue
+    try {
+      // eslint-disable-next-line no-await-in-loop -- three small files
+      const {notAfter} = await describeCertificate(pem)
+      const daysLeft = Math.floor((notAfter.getTime() - Date.now()) / 86_400_000)
+      status.certificates.push({name, file, notAfter: notAfter.toISOString(), daysLeft})
+      if (daysLeft < CERTIFICATE_WARNING_DAYS) {
+        status.warnings.push(`the ${name} certificate ${file} ${daysLeft < 0 ? 'has expired' : `expires in ${daysLeft} days`} (${notAfter.toISOString()}): then the API server can no longer reach the backend, and with defaultAllow false every pod is refused; renew it before then (whitelist disable, then enable)`)
+      }
+    } catch {
+      status.warnings.push(`${file} is not a readable certificate`)
+    }
+  }
   status.enabled = pluginEnabled && Boolean(status.admissionConfig?.valid) && Boolean(status.webhookKubeconfig?.valid)
   status.podCreation = podCreationVerdict(status)
   return status
@@ -471,7 +492,7 @@ export async function whitelistStatus(options: {configDir: string; manifestsDir:
  * answer, defaultAllow alone decides for every namespace (asserted against the real kube-apiserver
  * in test/k8s/image-policy-webhook.test.ts).
  */
-export function podCreationVerdict(status: Omit<WhitelistStatus, 'podCreation'>): PodCreationVerdict {
+export function podCreationVerdict(status: Pick<WhitelistStatus, 'pluginEnabled' | 'admissionConfig' | 'webhookKubeconfig' | 'backend'>): PodCreationVerdict {
   if (!status.pluginEnabled) return {state: 'not-gated', detail: 'not gated: ImagePolicyWebhook is not enabled in the kube-apiserver manifest'}
   if (!status.admissionConfig?.valid || !status.webhookKubeconfig?.valid) {
     const problem = !status.admissionConfig ? 'the manifest names no --admission-control-config-file' : status.admissionConfig.problem ?? status.webhookKubeconfig?.problem ?? 'no webhook kubeconfig'

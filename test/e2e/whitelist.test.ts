@@ -110,9 +110,27 @@ describe('whitelist enable/status/disable (built CLI, static pod played by a kub
     expect(status.backend).to.include({placement: 'static', healthy: true, answering: true})
     expect(status.policy.allowedRegistries).to.deep.equal(['docker.io', 'registry.k8s.io'])
     expect(status.podCreation).to.deep.equal({state: 'checked', detail: `checked: the backend at https://127.0.0.1:${node.port}/image_policy answers; images outside the allowlist are refused`})
+    expect(status.certificates.map((c: {name: string; daysLeft: number}) => [c.name, c.daysLeft])).to.deep.equal([['CA', 3649], ['serving', 824], ['API server client', 824]])
+    expect(status.warnings).to.deep.equal([])
     const table = await runCli(['whitelist', 'status', ...node.flags])
     expect(table.code).to.equal(0)
+    expect(table.stdout).to.match(/^certificates: +CA 3649 days left, serving 824 days left, API server client 824 days left$/m)
     expect(table.stdout).to.match(/^pod creation: +checked: the backend at \S+ answers; images outside the allowlist are refused\nwhitelist enforced: +yes\n/)
+  })
+
+  it('status warns when a certificate expires within 30 days', async () => {
+    const {issueCertificate} = await import('../../src/lib/certificates.js')
+    const serving = path.join(node.configDir, 'backend', 'serving.crt')
+    const original = readFileSync(serving, 'utf8')
+    const ca = {certPem: readFileSync(path.join(node.configDir, 'pki', 'ca.crt'), 'utf8'), keyPem: readFileSync(path.join(node.configDir, 'pki', 'ca.key'), 'utf8')}
+    try {
+      writeFileSync(serving, (await issueCertificate(ca, {commonName: 'short', usage: 'server', hosts: ['127.0.0.1'], days: 10})).certPem)
+      const result = await runCli(['whitelist', 'status', ...node.flags])
+      expect(result.stdout).to.match(/^certificates: +CA 3649 days left, serving 9 days left, API server client 824 days left$/m)
+      expect(result.stderr).to.match(new RegExp(`^warning: the serving certificate ${serving} expires in 9 days \\(.*\\): then the API server can no longer reach the backend, and with defaultAllow false every pod is refused; renew it before then \\(whitelist disable, then enable\\)$`, 'm'))
+    } finally {
+      writeFileSync(serving, original)
+    }
   })
 
   it('add-registry / remove-registry change the policy in place and the backend follows; twice changes nothing', async () => {
