@@ -33,7 +33,7 @@ kubeadm regenerates this manifest on "kubeadm upgrade": re-run the command after
     'remove-flag': Flags.string({description: 'Remove an API server flag by name (repeatable).', multiple: true}),
     'backup-dir': Flags.string({description: 'Where backups are kept (outside the manifests directory).', default: DEFAULT_BACKUP_DIR}),
     'dry-run': Flags.boolean({description: 'Print a unified diff of the change; write nothing.', default: false}),
-    restore: Flags.string({description: 'Put back a backup byte for byte: the newest, or the one named (--restore=NAME). The current file is backed up first.'}),
+    restore: Flags.string({description: 'Put back a backup byte for byte: the newest, or the one named (--restore=NAME). The current file is backed up first; that copy is never "the newest", so a second --restore puts back the same backup.'}),
     'list-backups': Flags.boolean({description: 'List the backups of the manifest.', default: false}),
     output: Flags.option({char: 'o', description: 'Output format for --list-backups.', options: ['table', 'json'] as const, default: 'table' as const})(),
     force: Flags.boolean({description: 'Write even when the preflight check finds problems.', default: false}),
@@ -70,7 +70,10 @@ kubeadm regenerates this manifest on "kubeadm upgrade": re-run the command after
       const records = lib.backupsOf(flags.manifest, flags['backup-dir'])
       if (flags.output === 'json') process.stdout.write(JSON.stringify(records, null, 2) + '\n')
       else if (records.length === 0) process.stdout.write(`no backups of ${flags.manifest} in ${flags['backup-dir']}\n`)
-      else for (const r of records) process.stdout.write(`${r.time}  ${r.backup}  sha256:${r.sha256.slice(0, 12)}  ${r.command}\n`)
+      else {
+        const {madeByRestore} = await import('../lib/backups.js')
+        for (const r of records) process.stdout.write(`${r.time}  ${r.backup}  sha256:${r.sha256.slice(0, 12)}  ${r.command}${madeByRestore(r) ? '  (replaced by a restore; a bare --restore skips it)' : ''}\n`)
+      }
       return
     }
     if (flags.restore !== undefined) {

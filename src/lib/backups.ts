@@ -12,6 +12,12 @@ export interface BackupRecord {
   time: string
   sha256: string
   command: string
+  /**
+   * Why the copy was made when it was not a change of the command's own: `restore` marks the copy
+   * of the file a restore replaced. Such copies are never "the newest backup" of a bare --restore,
+   * so that restoring twice puts back the same backup, not the file the first restore replaced.
+   */
+  reason?: 'restore'
 }
 
 export const BACKUP_INDEX = 'index.jsonl'
@@ -25,7 +31,8 @@ export function sha256File(file: string): string {
  * (file, time, sha256, command). Backups of the same content are kept once per call, never
  * overwritten: the name carries the time and a counter.
  */
-export function backupFile(file: string, backupDir: string, command: string, now = new Date()): BackupRecord {
+export function backupFile(file: string, backupDir: string, command: string, options: {now?: Date; reason?: BackupRecord['reason']} = {}): BackupRecord {
+  const now = options.now ?? new Date()
   const source = path.resolve(file)
   const dir = path.resolve(backupDir)
   if (dir === path.dirname(source)) {
@@ -38,7 +45,7 @@ export function backupFile(file: string, backupDir: string, command: string, now
   for (let n = 1; existsSync(backup); n++) backup = path.join(dir, `${path.basename(source)}.${stamp}.${n}`)
   copyFileSync(source, backup)
   chmodSync(backup, 0o600)
-  const record: BackupRecord = {file: source, backup, time: now.toISOString(), sha256: sha256File(backup), command}
+  const record: BackupRecord = {file: source, backup, time: now.toISOString(), sha256: sha256File(backup), command, ...(options.reason ? {reason: options.reason} : {})}
   appendFileSync(path.join(dir, BACKUP_INDEX), JSON.stringify(record) + '\n', {mode: 0o600})
   return record
 }
@@ -54,6 +61,14 @@ export function listBackups(backupDir: string): BackupRecord[] {
       return []
     }
   })
+}
+
+/**
+ * Was this copy made by a restore (of the file the restore replaced)? Indexes written before
+ * `reason` existed are recognised by the command that made the copy.
+ */
+export function madeByRestore(record: BackupRecord): boolean {
+  return record.reason === 'restore' || /\s--restore(?:[\s=]|$)|\(automatic rollback\)/.test(record.command ?? '')
 }
 
 /** Is the backup still the bytes that were saved? */

@@ -5,7 +5,7 @@ import {parse as parseYaml} from 'yaml'
 import {checkAdmissionConfiguration, imagePolicyPluginEntry, mergeImagePolicyEntry} from './admission-config.js'
 import {type ApiserverEdit, editApiserverManifest, readFlags, splitList} from './apiserver-manifest.js'
 import {writeFileAtomic} from './atomic-write.js'
-import {backupFile, backupIntact, type BackupRecord, listBackups} from './backups.js'
+import {backupFile, backupIntact, type BackupRecord, listBackups, madeByRestore} from './backups.js'
 import {UserError} from './errors.js'
 import type {KubeadmApiServerChange} from './kubeadm-config.js'
 import {chooseRelease, manifestRelease, unknownNameProblems} from './kube-apiserver-names.js'
@@ -199,16 +199,22 @@ export function backupsOf(file: string, backupDir: string): BackupRecord[] {
 
 /**
  * Put a backup back byte for byte: the newest of `file`, or the one named (its path or file
- * name). The current file is backed up first, so a restore can itself be undone.
+ * name). The current file is backed up first, so a restore can itself be undone; that copy is
+ * marked as made by a restore and is never "the newest" of a later bare restore, so running
+ * `--restore` twice restores the same backup (and the second run writes nothing).
  */
 export function restoreBackup(file: string, backupDir: string, command: string, name?: string): {restored: BackupRecord; backup?: BackupRecord; unchanged: boolean} {
   checkBackupDir(file, backupDir)
   const records = backupsOf(file, backupDir)
   if (records.length === 0) throw new UserError(`no backups of ${path.resolve(file)} in ${path.resolve(backupDir)}`)
-  const record = name === undefined
-    ? records.at(-1)!
-    : records.findLast((r) => r.backup === path.resolve(name) || path.basename(r.backup) === name)
-  if (!record) throw new UserError(`no backup "${name}" of ${path.resolve(file)} in ${path.resolve(backupDir)}; see --list-backups`)
+  let record: BackupRecord | undefined
+  if (name === undefined) {
+    record = records.findLast((r) => !madeByRestore(r))
+    if (!record) throw new UserError(`every backup of ${path.resolve(file)} in ${path.resolve(backupDir)} was made by a restore; name the one to put back with --restore=NAME (see --list-backups)`)
+  } else {
+    record = records.findLast((r) => r.backup === path.resolve(name) || path.basename(r.backup) === name)
+    if (!record) throw new UserError(`no backup "${name}" of ${path.resolve(file)} in ${path.resolve(backupDir)}; see --list-backups`)
+  }
   if (!backupIntact(record)) throw new UserError(`backup ${record.backup} is missing or no longer matches its recorded sha256; not restoring it`)
   const content = readFileSync(record.backup)
   let current: Buffer | undefined
@@ -216,7 +222,7 @@ export function restoreBackup(file: string, backupDir: string, command: string, 
     current = readFileSync(file)
   } catch {}
   if (current && current.equals(content)) return {restored: record, unchanged: true}
-  const backup = current ? backupFile(file, backupDir, command) : undefined
+  const backup = current ? backupFile(file, backupDir, command, {reason: 'restore'}) : undefined
   // A file restored where none is left gets the backup's 0600, kubeadm's mode for manifests.
   writeFileAtomic(file, content, current ? {} : {mode: 0o600})
   return {restored: record, backup, unchanged: false}

@@ -119,6 +119,49 @@ describe('patch-apiserver (built CLI)', () => {
     expect(readFileSync(cp.manifest, 'utf8')).to.equal(readFileSync(listed[1].backup, 'utf8'))
   })
 
+  it('--restore run twice leaves the good manifest (the copy a restore makes is never "the newest"); --list-backups still shows every backup', async () => {
+    const cp = await controlPlane()
+    await runCli(enable(cp))
+    const broken = readFileSync(cp.manifest, 'utf8')
+    const first = await runCli([...cp.base, '--restore'])
+    expect(first.code, first.stderr).to.equal(0)
+    expect(readFileSync(cp.manifest, 'utf8')).to.equal(ORIGINAL)
+    const second = await runCli([...cp.base, '--restore'])
+    expect(second.code, second.stderr).to.equal(0)
+    expect(readFileSync(cp.manifest, 'utf8')).to.equal(ORIGINAL)
+    expect(second.stdout).to.match(/already has the content of .*: nothing written\n$/)
+
+    const listed = JSON.parse((await runCli([...cp.base, '--list-backups', '-o', 'json'])).stdout) as Array<{backup: string; reason?: string}>
+    expect(listed).to.have.length(2)
+    expect(readFileSync(listed[0].backup, 'utf8')).to.equal(ORIGINAL)
+    expect(listed[0].reason).to.equal(undefined)
+    expect(readFileSync(listed[1].backup, 'utf8')).to.equal(broken)
+    expect(listed[1].reason).to.equal('restore')
+    const table = await runCli([...cp.base, '--list-backups'])
+    expect(table.stdout.trim().split('\n')).to.have.length(2)
+    expect(table.stdout.trim().split('\n')[1]).to.contain(listed[1].backup).and.to.contain('replaced by a restore')
+
+    // Undoing the restore by name, then a bare --restore: the good manifest again, and it stays.
+    expect((await runCli([...cp.base, `--restore=${path.basename(listed[1].backup)}`])).code).to.equal(0)
+    expect(readFileSync(cp.manifest, 'utf8')).to.equal(broken)
+    for (let run = 0; run < 2; run++) {
+      const result = await runCli([...cp.base, '--restore'])
+      expect(result.code, result.stderr).to.equal(0)
+      expect(readFileSync(cp.manifest, 'utf8')).to.equal(ORIGINAL)
+    }
+    expect(JSON.parse((await runCli([...cp.base, '--list-backups', '-o', 'json'])).stdout)).to.have.length(4)
+
+    // An index written before copies were marked: the command that made the copy tells.
+    const index = path.join(cp.backupDir, 'index.jsonl')
+    writeFileSync(index, readFileSync(index, 'utf8').replaceAll(',"reason":"restore"', ''))
+    writeFileSync(cp.manifest, broken)
+    for (let run = 0; run < 2; run++) {
+      const result = await runCli([...cp.base, '--restore'])
+      expect(result.code, result.stderr).to.equal(0)
+      expect(readFileSync(cp.manifest, 'utf8')).to.equal(ORIGINAL)
+    }
+  })
+
   it('merges into an existing --admission-control-config-file instead of replacing it', async () => {
     const cp = await controlPlane()
     const existing = path.join(cp.dir, 'pki-admission.yaml')
