@@ -59,7 +59,8 @@ export abstract class BaseCommand extends Command {
       this.printError(`${describeParseError(error.message)}\nSee 'kubectl imgsec ${this.id ?? ''} --help'.`)
       this.exit(1)
     }
-    this.printError(`${error.message.split('\n')[0]}${this.debugEnabled ? '' : ' (run again with --debug for details)'}`)
+    const hasDebugFlag = 'debug' in ((this.constructor as typeof Command).flags ?? {})
+    this.printError(`${error.message.split('\n')[0]}${this.debugEnabled || !hasDebugFlag ? '' : ' (run again with --debug for details)'}`)
     this.printDebug(error.stack)
     this.exit(1)
   }

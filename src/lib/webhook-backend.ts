@@ -1,6 +1,7 @@
 import {watch, type FSWatcher} from 'node:fs'
 import path from 'node:path'
 
+import {describeSystemError} from './describe-error.js'
 import {UserError} from './errors.js'
 import {type ImagePolicy, resolvePolicy} from './policy.js'
 import {createWebhookServer} from './webhook-server.js'
@@ -47,7 +48,10 @@ export async function startWebhookBackend(options: WebhookBackendOptions): Promi
   }
   const server = createWebhookServer({certFile: options.certFile, keyFile: options.keyFile, clientCaFile: options.clientCaFile, policy: () => policy, log})
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => reject(new UserError(`cannot listen on ${options.address}:${options.port}: ${error.code ?? error.message}`)))
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const hint = error.code === 'EACCES' && options.port < 1024 ? '; ports below 1024 need root (or use --port 8443)' : ''
+      reject(new UserError(`cannot listen on --address ${options.address} --port ${options.port}: ${describeSystemError(error)}${hint}`))
+    })
     server.listen(options.port, options.address, resolve)
   })
   const port = (server.address() as {port: number}).port

@@ -1,8 +1,11 @@
+import {createPrivateKey, type KeyObject, X509Certificate} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:https'
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {TLSSocket} from 'node:tls'
 
+import {unreadableFile} from './describe-error.js'
+import {UserError} from './errors.js'
 import {decideImageReview, type ImageReviewRequest, imageReviewProblem} from './image-review.js'
 import type {ImagePolicy} from './policy.js'
 
@@ -103,20 +106,92 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Webhoo
   send(res, 200, decision.response)
 }
 
+export interface TlsMaterial {
+  cert: Buffer
+  key: Buffer
+  ca?: Buffer
+}
+
+function readPem(flag: string, file: string): Buffer {
+  try {
+    return readFileSync(file)
+  } catch (error) {
+    throw new UserError(unreadableFile(flag, file, error))
+  }
+}
+
+/** What kind of PEM blocks a file holds, to say what it is when it is not what the flag wants. */
+function pemKinds(data: Buffer): {certificate: boolean; privateKey: boolean; encrypted: boolean} {
+  const text = data.toString('latin1')
+  return {
+    certificate: /-----BEGIN (?:TRUSTED )?CERTIFICATE-----/.test(text),
+    privateKey: /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.test(text),
+    encrypted: /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text),
+  }
+}
+
+function parseCertificate(flag: string, file: string, data: Buffer): X509Certificate {
+  const kinds = pemKinds(data)
+  if (!kinds.certificate) {
+    throw new UserError(`${flag} ${file} is not a PEM certificate (no "-----BEGIN CERTIFICATE-----" block)${kinds.privateKey ? '; it holds a private key (--cert and --key swapped?)' : ''}`)
+  }
+  try {
+    return new X509Certificate(data)
+  } catch {
+    throw new UserError(`${flag} ${file}: the certificate block is damaged (not valid base64 DER); export it again`)
+  }
+}
+
+function parsePrivateKey(flag: string, file: string, data: Buffer): KeyObject {
+  const kinds = pemKinds(data)
+  if (!kinds.privateKey) {
+    throw new UserError(`${flag} ${file} is not a PEM private key (no "-----BEGIN PRIVATE KEY-----" block)${kinds.certificate ? '; it holds a certificate (--cert and --key swapped?)' : ''}`)
+  }
+  if (kinds.encrypted) throw new UserError(`${flag} ${file} is encrypted with a passphrase; the backend needs an unencrypted key (openssl pkey -in ${file} -out key.pem)`)
+  try {
+    return createPrivateKey(data)
+  } catch {
+    throw new UserError(`${flag} ${file}: the private key block is damaged or of an unsupported type`)
+  }
+}
+
+/**
+ * Read and check the serving certificate, its key and the client CA, naming the flag and the
+ * problem in words (never the file's content): unreadable, not PEM, swapped, encrypted, a key that
+ * does not belong to the certificate.
+ */
+export function loadTlsMaterial(options: {certFile: string; keyFile: string; clientCaFile?: string}): TlsMaterial {
+  const cert = readPem('--cert', options.certFile)
+  const key = readPem('--key', options.keyFile)
+  const ca = options.clientCaFile ? readPem('--client-ca', options.clientCaFile) : undefined
+  const certificate = parseCertificate('--cert', options.certFile, cert)
+  const privateKey = parsePrivateKey('--key', options.keyFile, key)
+  if (!certificate.checkPrivateKey(privateKey)) {
+    throw new UserError(`--key ${options.keyFile} is not the key of the certificate in --cert ${options.certFile}`)
+  }
+  if (ca && options.clientCaFile) parseCertificate('--client-ca', options.clientCaFile, ca)
+  return {cert, key, ca}
+}
+
 /** The ImagePolicyWebhook backend: HTTPS, POST /image_policy (and /), GET /healthz. */
 export function createWebhookServer(options: WebhookServerOptions): Server {
-  const server = createServer({
-    cert: readFileSync(options.certFile),
-    key: readFileSync(options.keyFile),
-    ...(options.clientCaFile ? {ca: readFileSync(options.clientCaFile), requestCert: true, rejectUnauthorized: false} : {}),
-  }, (req, res) => {
+  const tls = loadTlsMaterial(options)
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res, options).catch((error: unknown) => {
       // A bug must not take the backend down: with defaultAllow false that would block every pod.
       options.log({level: 'error', event: 'internal-error', message: (error as Error).message})
       if (!res.headersSent) send(res, 500, {error: 'internal error'})
       else res.destroy()
     })
-  })
+  }
+  let server: Server
+  try {
+    server = createServer({cert: tls.cert, key: tls.key, ...(tls.ca ? {ca: tls.ca, requestCert: true, rejectUnauthorized: false} : {})}, onRequest)
+  } catch (error) {
+    // Checked above already; what is left (an unsupported key type) is named by its code only.
+    const code = (error as {code?: unknown}).code
+    throw new UserError(`the TLS library refused --cert ${options.certFile} with --key ${options.keyFile}${typeof code === 'string' ? ` (${code})` : ''}`)
+  }
   server.keepAliveTimeout = 65_000
   return server
 }

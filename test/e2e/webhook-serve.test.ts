@@ -1,12 +1,14 @@
 import {expect} from 'chai'
 import {type ChildProcess, spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {createServer} from 'node:net'
+import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {parse as parseYaml} from 'yaml'
 
 import {renderWebhookKubeconfig} from '../../src/lib/webhook-kubeconfig.js'
-import {CLI, ROOT} from '../support/cli.js'
+import {CLI, ROOT, runCli, runProgram} from '../support/cli.js'
 import {httpsRequest, type TlsClient} from '../support/https-client.js'
 import {freePort} from '../support/registry.js'
 import {createTestCa, type IssuedCert, type TestCa} from '../support/tls.js'
@@ -175,5 +177,69 @@ describe('webhook serve (built CLI over real TLS)', () => {
       key: readFileSync(user['client-key'], 'utf8'),
     })
     expect(JSON.parse(answer.body).status).to.include({allowed: false})
+  })
+})
+
+describe('webhook serve: unusable files and addresses name the flag and the problem in words', () => {
+  const CANARY = 'TopSecret99-webhook-canary'
+  let ca: TestCa
+  let serving: IssuedCert
+  let other: IssuedCert
+  let dir: string
+  let garbage: string
+  let encryptedKey: string
+  before(async () => {
+    ca = await createTestCa()
+    serving = await ca.issue({cn: 'imgsec-webhook', ipAddresses: ['127.0.0.1']})
+    other = await ca.issue({cn: 'other'})
+    dir = mkdtempSync(path.join(tmpdir(), 'imgsec-webhook-files-'))
+    garbage = path.join(dir, 'garbage.pem')
+    writeFileSync(garbage, `password: ${CANARY}\n`)
+    encryptedKey = path.join(dir, 'encrypted.key')
+    await runProgram('openssl', ['pkey', '-in', serving.keyFile, '-aes256', '-passout', `pass:${CANARY}`, '-out', encryptedKey])
+  })
+
+  const serve = (args: string[]) => runCli(['webhook', 'serve', '--address', '127.0.0.1', '--port', '1', ...args])
+  const cases: Array<{title: string; args: () => string[]; said: () => string | RegExp}> = [
+    {title: 'a missing --cert', args: () => ['--cert', '/nope.crt', '--key', serving.keyFile], said: () => 'error: --cert /nope.crt cannot be read: no such file or directory\n'},
+    {title: 'a missing --key', args: () => ['--cert', serving.certFile, '--key', '/nope.key'], said: () => 'error: --key /nope.key cannot be read: no such file or directory\n'},
+    {title: 'a directory as --client-ca', args: () => ['--cert', serving.certFile, '--key', serving.keyFile, '--client-ca', dir], said: () => `error: --client-ca ${dir} cannot be read: it is a directory, not a file\n`},
+    {title: '--cert not PEM', args: () => ['--cert', garbage, '--key', serving.keyFile], said: () => `error: --cert ${garbage} is not a PEM certificate (no "-----BEGIN CERTIFICATE-----" block)\n`},
+    {title: '--key not PEM', args: () => ['--cert', serving.certFile, '--key', garbage], said: () => `error: --key ${garbage} is not a PEM private key (no "-----BEGIN PRIVATE KEY-----" block)\n`},
+    {title: '--cert and --key swapped', args: () => ['--cert', serving.keyFile, '--key', serving.certFile], said: () => /^error: --cert \S+ is not a PEM certificate .*; it holds a private key \(--cert and --key swapped\?\)\n$/},
+    {title: 'a key that is not the certificate\'s', args: () => ['--cert', serving.certFile, '--key', other.keyFile], said: () => `error: --key ${other.keyFile} is not the key of the certificate in --cert ${serving.certFile}\n`},
+    {title: 'an encrypted key', args: () => ['--cert', serving.certFile, '--key', encryptedKey], said: () => /^error: --key \S+ is encrypted with a passphrase; the backend needs an unencrypted key/},
+    {title: '--client-ca not PEM', args: () => ['--cert', serving.certFile, '--key', serving.keyFile, '--client-ca', garbage], said: () => `error: --client-ca ${garbage} is not a PEM certificate (no "-----BEGIN CERTIFICATE-----" block)\n`},
+  ]
+  for (const {title, args, said} of cases) {
+    it(title, async () => {
+      const result = await serve(args())
+      expect(result.code, result.stderr).to.equal(1)
+      const expected = said()
+      if (typeof expected === 'string') expect(result.stderr).to.equal(expected)
+      else expect(result.stderr).to.match(expected)
+      expect(result.stderr.trim().split('\n')).to.have.length(1)
+      expect(result.stderr).not.to.match(/\bE[A-Z]{3,}\b|routines|--debug/)
+      expect(result.stdout + result.stderr).not.to.contain(CANARY)
+    })
+  }
+
+  it('a port in use: says so, naming --address and --port', async () => {
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    const {port} = blocker.address() as AddressInfo
+    try {
+      const result = await runCli(['webhook', 'serve', '--address', '127.0.0.1', '--port', String(port), '--cert', serving.certFile, '--key', serving.keyFile])
+      expect(result.code).to.equal(1)
+      expect(result.stderr).to.equal(`error: cannot listen on --address 127.0.0.1 --port ${port}: the address is already in use (another process listens there)\n`)
+    } finally {
+      blocker.close()
+    }
+  })
+
+  it('takes --debug, as every error message suggests', async () => {
+    const result = await serve(['--cert', '/nope.crt', '--key', '/nope.key', '--debug'])
+    expect(result.code).to.equal(1)
+    expect(result.stderr).to.equal('error: --cert /nope.crt cannot be read: no such file or directory\n')
   })
 })

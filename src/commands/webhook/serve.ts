@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/base-command.js'
+import {debugFlag} from '../../lib/flags.js'
 
 export default class WebhookServe extends BaseCommand {
   static override summary = 'Run the ImagePolicyWebhook backend: answers ImageReview requests from the API server with the image policy.'
@@ -23,6 +24,7 @@ The policy file is reloaded on SIGHUP or when it changes; a policy that does not
     port: Flags.integer({description: 'Port to listen on.', default: 8443, min: 1, max: 65_535}),
     policy: Flags.string({description: 'Image policy file (YAML), reloaded on change and SIGHUP.'}),
     'allowed-registries': Flags.string({description: 'Comma-separated registry allowlist (replaces the file\'s list).'}),
+    debug: debugFlag,
   }
 
   async run(): Promise<void> {
