@@ -1,9 +1,10 @@
-// npm run k8s:reference [-- BINARY…]: read `kube-apiserver --help` of the built binary (or of the
+// npm run k8s:reference [-- BINARY… | --release vX.Y.Z…]: read `kube-apiserver --help` of the built binary (or of the
 // binaries given) and write the flags and admission plugins each release accepts into
 // src/lib/kube-apiserver-reference.ts, which patch-apiserver's preflight reads. Generated, never
 // typed by hand; test/k8s/patch-apiserver.test.ts fails when the table and the binary disagree.
 import {execFileSync} from 'node:child_process'
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {findBinaries, MODULE_DIR} from './binaries.js'
@@ -73,8 +74,35 @@ export function renderReferenceFile(releases: Record<string, ReleaseReference>):
   ].join('\n')
 }
 
+/**
+ * Build another release's kube-apiserver in a throw-away module (the same pinning as go.mod here:
+ * every staging module Kubernetes replaces with ./staging/… at the matching v0.x.y tag), for its --help.
+ */
+function buildRelease(version: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), `imgsec-kube-apiserver-${version}-`))
+  const run = (args: string[]) => execFileSync('go', args, {cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']})
+  writeFileSync(path.join(dir, 'go.mod'), `module imgsec.example/reference\n\ngo 1.26.0\n\nrequire k8s.io/kubernetes ${version}\n`)
+  const info = JSON.parse(run(['mod', 'download', '-json', `k8s.io/kubernetes@${version}`])) as {GoMod: string}
+  const staging = [...readFileSync(info.GoMod, 'utf8').matchAll(/^\s*(k8s\.io\/[a-z0-9-]+) => \.\/staging\//gm)].map((m) => m[1]).filter((m) => !/sample-(cli-plugin|controller)$/.test(m))
+  const tag = `v0.${version.slice(3)}`
+  writeFileSync(path.join(dir, 'go.mod'), `module imgsec.example/reference\n\ngo 1.26.0\n\nrequire k8s.io/kubernetes ${version}\n\nreplace (\n${staging.map((m) => `\t${m} => ${m} ${tag}\n`).join('')})\n`)
+  writeFileSync(path.join(dir, 'tools.go'), '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n')
+  run(['mod', 'tidy'])
+  const [major, minor] = version.slice(1).split('.')
+  run(['build', '-trimpath', '-buildvcs=false', `-ldflags=-s -w -X k8s.io/component-base/version.gitVersion=${version} -X k8s.io/component-base/version.gitMajor=${major} -X k8s.io/component-base/version.gitMinor=${minor}`, '-o', 'kube-apiserver', 'k8s.io/kubernetes/cmd/kube-apiserver'])
+  return path.join(dir, 'kube-apiserver')
+}
+
 function main(): void {
-  const given = process.argv.slice(2)
+  const args = process.argv.slice(2)
+  // --release vX.Y.Z (repeatable): build that release's kube-apiserver first (minutes each).
+  const releases = args.flatMap((arg, i) => (arg === '--release' ? [args[i + 1]] : []))
+  const given = args.filter((arg, i) => arg !== '--release' && args[i - 1] !== '--release')
+  for (const version of releases) {
+    if (!/^v1\.\d+\.\d+$/.test(version ?? '')) throw new Error(`--release ${version}: expected vMAJOR.MINOR.PATCH, e.g. v1.36.3`)
+    process.stdout.write(`building kube-apiserver ${version} for its --help…\n`)
+    given.push(buildRelease(version))
+  }
   const built = findBinaries()
   const binaries = given.length > 0 ? given : built ? [built.paths['kube-apiserver']] : []
   if (binaries.length === 0) {
@@ -82,14 +110,14 @@ function main(): void {
     process.exitCode = 1
     return
   }
-  const releases = readReferenceFile()
+  const table = readReferenceFile()
   for (const binary of binaries) {
     const release = releaseOf(execFileSync(binary, ['--version'], {encoding: 'utf8'}))
     // --help goes to stdout; cobra exits 0.
-    releases[release] = parseApiserverHelp(execFileSync(binary, ['--help'], {encoding: 'utf8', maxBuffer: 16 * 1024 * 1024}))
-    process.stdout.write(`kube-apiserver ${release}: ${releases[release].flags.length} flags, ${releases[release].admissionPlugins.length} admission plugins\n`)
+    table[release] = parseApiserverHelp(execFileSync(binary, ['--help'], {encoding: 'utf8', maxBuffer: 16 * 1024 * 1024}))
+    process.stdout.write(`kube-apiserver ${release}: ${table[release].flags.length} flags, ${table[release].admissionPlugins.length} admission plugins\n`)
   }
-  writeFileSync(REFERENCE_FILE, renderReferenceFile(releases))
+  writeFileSync(REFERENCE_FILE, renderReferenceFile(table))
   process.stdout.write(`wrote ${REFERENCE_FILE}\n`)
 }
 
