@@ -23,6 +23,7 @@ import {versionWarning} from './whitelist-smoke.js'
 import {evaluateImage, type ImagePolicy, requireAllowlist, resolvePolicy} from './policy.js'
 import {BACKEND_UID, renderPolicyFile, renderStaticPod, whitelistPaths, type WhitelistPaths} from './whitelist-files.js'
 import {checkWebhookKubeconfig, renderWebhookKubeconfig} from './webhook-kubeconfig.js'
+import {UndoJournal} from './undo-journal.js'
 
 export const DEFAULT_CONFIG_DIR = '/etc/kubernetes/imgsec'
 export const DEFAULT_MANIFESTS_DIR = '/etc/kubernetes/manifests'
@@ -88,9 +89,11 @@ function readIfExists(file: string): string | undefined {
 }
 
 /** Write a file only when its content changes (atomic, exact mode); returns whether it did. */
-function writeIfChanged(file: string, content: string, mode: number, changes: string[], owner?: number): boolean {
+function writeIfChanged(file: string, content: string, mode: number, changes: string[], owner?: number, journal?: UndoJournal): boolean {
   const current = readIfExists(file)
   if (current === content) return false
+  journal?.rememberDir(path.dirname(file))
+  journal?.rememberFile(file)
   mkdirSync(path.dirname(file), {recursive: true, mode: 0o700})
   writeFileAtomic(file, content, {mode})
   chmodSync(file, mode)
@@ -99,7 +102,8 @@ function writeIfChanged(file: string, content: string, mode: number, changes: st
   return true
 }
 
-function ensureDir(dir: string, owner?: number): void {
+function ensureDir(dir: string, owner?: number, journal?: UndoJournal): void {
+  journal?.rememberDir(dir)
   mkdirSync(dir, {recursive: true, mode: 0o700})
   chmodSync(dir, 0o700)
   if (owner !== undefined && process.getuid?.() === 0) chownSync(dir, owner, owner)
@@ -269,72 +273,95 @@ export async function enableWhitelist(options: WhitelistEnableOptions): Promise<
       : `the backend runs in the cluster (namespace ${options.namespace}): if all its pods are gone, every pod creation and update in every namespace is refused (defaultAllow: false), its own replacement pods included, so it cannot come back by itself; recovery is "whitelist disable" or "patch-apiserver --restore" on each control-plane node. The static placement (the default) has no such risk`)
   }
   const previous = readState(options.configDir)
-  ensureDir(paths.configDir)
-  ensureDir(paths.pkiDir)
-  const pki = await loadOrCreatePki(paths, servingHosts, changes)
-  writeIfChanged(paths.caCert, pki.ca.certPem, 0o644, changes)
-  writeIfChanged(paths.caKey, pki.ca.keyPem, 0o600, changes)
-  writeIfChanged(paths.clientCert, pki.client.certPem, 0o644, changes)
-  writeIfChanged(paths.clientKey, pki.client.keyPem, 0o600, changes)
-  let staticPod: string | undefined
-  const backups: BackupRecord[] = []
-  if (options.placement === 'static') {
-    ensureDir(paths.backendDir, BACKEND_UID)
-    writeIfChanged(paths.servingCert, pki.serving!.certPem, 0o644, changes, BACKEND_UID)
-    writeIfChanged(paths.servingKey, pki.serving!.keyPem, 0o600, changes, BACKEND_UID)
-    writeIfChanged(paths.clientCa, pki.ca.certPem, 0o644, changes, BACKEND_UID)
-    writeIfChanged(paths.policy, renderPolicyFile(policy), 0o644, changes, BACKEND_UID)
-    writeIfChanged(paths.bundle, readFileSync(bundlePath(), 'utf8'), 0o644, changes, BACKEND_UID)
-    staticPod = path.join(path.resolve(options.manifestsDir), STATIC_POD_FILE)
-    const podText = renderStaticPod({image: options.backendImage, paths, port: options.port})
-    const current = readIfExists(staticPod)
-    if (current !== podText) {
-      if (current !== undefined) backups.push(backupFile(staticPod, options.backupDir, options.command))
-      writeFileAtomic(staticPod, podText, {mode: 0o600})
-      changes.push(`${current === undefined ? 'wrote' : 'updated'} static pod ${staticPod}`)
+  // Everything this run writes or creates is journaled: if a later step fails (the backend does
+  // not answer, the manifest preflight refuses), it is all put back and nothing is half-made.
+  const journal = new UndoJournal()
+  let patched = false
+  try {
+    ensureDir(paths.configDir, undefined, journal)
+    ensureDir(paths.pkiDir, undefined, journal)
+    const pki = await loadOrCreatePki(paths, servingHosts, changes)
+    writeIfChanged(paths.caCert, pki.ca.certPem, 0o644, changes, undefined, journal)
+    writeIfChanged(paths.caKey, pki.ca.keyPem, 0o600, changes, undefined, journal)
+    writeIfChanged(paths.clientCert, pki.client.certPem, 0o644, changes, undefined, journal)
+    writeIfChanged(paths.clientKey, pki.client.keyPem, 0o600, changes, undefined, journal)
+    let staticPod: string | undefined
+    const backups: BackupRecord[] = []
+    if (options.placement === 'static') {
+      ensureDir(paths.backendDir, BACKEND_UID, journal)
+      writeIfChanged(paths.servingCert, pki.serving!.certPem, 0o644, changes, BACKEND_UID, journal)
+      writeIfChanged(paths.servingKey, pki.serving!.keyPem, 0o600, changes, BACKEND_UID, journal)
+      writeIfChanged(paths.clientCa, pki.ca.certPem, 0o644, changes, BACKEND_UID, journal)
+      writeIfChanged(paths.policy, renderPolicyFile(policy), 0o644, changes, BACKEND_UID, journal)
+      writeIfChanged(paths.bundle, readFileSync(bundlePath(), 'utf8'), 0o644, changes, BACKEND_UID, journal)
+      staticPod = path.join(path.resolve(options.manifestsDir), STATIC_POD_FILE)
+      const podText = renderStaticPod({image: options.backendImage, paths, port: options.port})
+      const current = readIfExists(staticPod)
+      if (current !== podText) {
+        if (current !== undefined) backups.push(backupFile(staticPod, options.backupDir, options.command))
+        journal.rememberFile(staticPod)
+        writeFileAtomic(staticPod, podText, {mode: 0o600})
+        changes.push(`${current === undefined ? 'wrote' : 'updated'} static pod ${staticPod}`)
+      }
     }
-  }
-  let objects: Array<Record<string, any>> | undefined
-  if (options.placement === 'deployment') {
-    objects = renderDeploymentBackend({namespace: options.namespace!, nodePort: options.nodePort!, image: options.backendImage, replicas: 2, policyText: renderPolicyFile(policy), bundleText: readFileSync(bundlePath(), 'utf8'), tls: {caPem: pki.ca.certPem, certPem: pki.serving!.certPem, keyPem: pki.serving!.keyPem}, backend: options.backend, allowedRegistries: policy.allowedRegistries})
-    const applied = await applyObjects(client!, objects, 'none')
-    for (const result of applied) {
-      if (result.action !== 'unchanged') changes.push(`${objectName(result.object)} ${result.action}`)
+    let objects: Array<Record<string, any>> | undefined
+    if (options.placement === 'deployment') {
+      objects = renderDeploymentBackend({namespace: options.namespace!, nodePort: options.nodePort!, image: options.backendImage, replicas: 2, policyText: renderPolicyFile(policy), bundleText: readFileSync(bundlePath(), 'utf8'), tls: {caPem: pki.ca.certPem, certPem: pki.serving!.certPem, keyPem: pki.serving!.keyPem}, backend: options.backend, allowedRegistries: policy.allowedRegistries})
+      const applied = await applyObjects(client!, objects, 'none')
+      for (const result of applied) {
+        if (result.action !== 'unchanged') changes.push(`${objectName(result.object)} ${result.action}`)
+        if (result.action === 'created') journal.add(`delete ${objectName(result.object)}`, () => deleteObjects(client!, [result.object]))
+      }
+      // A namespace that was there before is the user's: disable must not delete it.
+      const namespaceCreated = applied[0].action === 'created' || (previous?.objects ?? []).some((o) => o.kind === 'Namespace')
+      if (!namespaceCreated) objects = objects.slice(1)
+      if (!await waitForDeployment(client!, options.namespace!, options.backendTimeoutMs)) {
+        throw new UserError(`deployment ${BACKEND_NAME} in namespace ${options.namespace} has no ready replica after ${Math.round(options.backendTimeoutMs / 1000)}s, so the API server was NOT changed; see kubectl -n ${options.namespace} describe deployment ${BACKEND_NAME}`)
+      }
     }
-    // A namespace that was there before is the user's: disable must not delete it.
-    const namespaceCreated = applied[0].action === 'created' || (previous?.objects ?? []).some((o) => o.kind === 'Namespace')
-    if (!namespaceCreated) objects = objects.slice(1)
-    if (!await waitForDeployment(client!, options.namespace!, options.backendTimeoutMs)) {
-      throw new UserError(`deployment ${BACKEND_NAME} in namespace ${options.namespace} has no ready replica after ${Math.round(options.backendTimeoutMs / 1000)}s, so the API server was NOT changed; see kubectl -n ${options.namespace} describe deployment ${BACKEND_NAME}`)
-    }
-  }
-  const caForKubeconfig = options.placement === 'external' ? path.resolve(options.webhookCa!) : paths.caCert
-  writeIfChanged(paths.webhookKubeconfig, renderWebhookKubeconfig({server: webhookUrl, caFile: caForKubeconfig, clientCertificate: paths.clientCert, clientKey: paths.clientKey}), 0o600, changes)
-  writeIfChanged(paths.admissionConfig, renderAdmissionConfiguration({kubeConfigFile: paths.webhookKubeconfig, ...options.settings}), 0o600, changes)
+    const caForKubeconfig = options.placement === 'external' ? path.resolve(options.webhookCa!) : paths.caCert
+    writeIfChanged(paths.webhookKubeconfig, renderWebhookKubeconfig({server: webhookUrl, caFile: caForKubeconfig, clientCertificate: paths.clientCert, clientKey: paths.clientKey}), 0o600, changes, undefined, journal)
+    writeIfChanged(paths.admissionConfig, renderAdmissionConfiguration({kubeConfigFile: paths.webhookKubeconfig, ...options.settings}), 0o600, changes, undefined, journal)
 
-  const backend = await checkBackend(webhookUrl, {ca: readFileSync(caForKubeconfig, 'utf8'), cert: pki.client.certPem, key: pki.client.keyPem}, options.backendTimeoutMs)
-  if (!backend.answering) {
-    throw new UserError(`the image policy backend is not answering, so the API server was NOT changed: ${backend.detail}${options.placement === 'static' ? `; check that the kubelet runs ${staticPod} (crictl ps --name webhook, journalctl -u kubelet)` : ''}`)
-  }
-  changes.push(`backend check: ${backend.detail}`)
+    const backend = await checkBackend(webhookUrl, {ca: readFileSync(caForKubeconfig, 'utf8'), cert: pki.client.certPem, key: pki.client.keyPem}, options.backendTimeoutMs)
+    if (!backend.answering) {
+      throw new UserError(`the image policy backend is not answering, so the API server was NOT changed: ${backend.detail}${options.placement === 'static' ? `; check that the kubelet runs ${staticPod} (crictl ps --name webhook, journalctl -u kubelet)` : ''}`)
+    }
+    changes.push(`backend check: ${backend.detail}`)
 
-  const flagsBefore = readFlags(readFileSync(manifest, 'utf8'), manifest)
-  const plan = await planApiserverPatch({
-    manifest,
-    backupDir: options.backupDir,
-    enablePlugins: [PLUGIN],
-    disablePlugins: [],
-    admissionConfig: paths.admissionConfig,
-    setFlags: {},
-    removeFlags: [],
-    hostPaths: [paths.configDir],
-    force: options.force,
-  })
-  warnings.push(...plan.warnings)
-  if (planChangesSomething(plan)) {
-    backups.push(...applyApiserverPatch(plan, options.backupDir, options.command))
-    changes.push(...plan.changes.map((change) => `kube-apiserver: ${change}`))
+    const flagsBefore = readFlags(readFileSync(manifest, 'utf8'), manifest)
+    const plan = await planApiserverPatch({
+      manifest,
+      backupDir: options.backupDir,
+      enablePlugins: [PLUGIN],
+      disablePlugins: [],
+      admissionConfig: paths.admissionConfig,
+      setFlags: {},
+      removeFlags: [],
+      hostPaths: [paths.configDir],
+      force: options.force,
+    })
+    warnings.push(...plan.warnings)
+    if (planChangesSomething(plan)) {
+      backups.push(...applyApiserverPatch(plan, options.backupDir, options.command))
+      changes.push(...plan.changes.map((change) => `kube-apiserver: ${change}`))
+    }
+    // From here the API server's manifest names these files: they must stay.
+    patched = true
+    return recordState({options, paths, manifest, staticPod, webhookUrl, previous, flagsBefore, plan, objects, backups, changes, warnings})
+  } catch (error) {
+    if (patched) throw error
+    const problems = await journal.rollback()
+    const undone = problems.length === 0 ? 'everything this run had written or created was removed again' : `undoing what this run had written left: ${problems.join('; ')}`
+    if (error instanceof UserError) throw new UserError(`${error.message} (${undone})`)
+    throw error
   }
+}
+
+function recordState({options, paths, manifest, staticPod, webhookUrl, previous, flagsBefore, plan, objects, backups, changes, warnings}: {
+  options: WhitelistEnableOptions; paths: WhitelistPaths; manifest: string; staticPod?: string; webhookUrl: string; previous?: WhitelistState
+  flagsBefore: Map<string, string>; plan: Awaited<ReturnType<typeof planApiserverPatch>>; objects?: Array<Record<string, any>>; backups: BackupRecord[]; changes: string[]; warnings: string[]
+}): WhitelistResult {
   const state: WhitelistState = {
     version: 1,
     placement: options.placement,

@@ -165,8 +165,13 @@ describe('whitelist enable refuses, and leaves the API server alone', () => {
     const node = await controlPlaneNode()
     const result = await runCli(['whitelist', 'enable', ...node.flags, '--port', String(node.port), '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--backend-timeout', '2s'])
     expect(result.code).to.equal(1)
-    expect(result.stderr).to.match(/^error: the image policy backend is not answering, so the API server was NOT changed: https:\/\/127\.0\.0\.1:\d+\/healthz did not answer within 2s/)
+    expect(result.stderr).to.match(/^error: the image policy backend is not answering, so the API server was NOT changed: https:\/\/127\.0\.0\.1:\d+\/healthz did not answer within 2s.* \(everything this run had written or created was removed again\)\n$/)
     expect(readFileSync(node.manifest, 'utf8')).to.equal(ORIGINAL)
+    // Nothing half-made: no static pod left for the kubelet to run, no keys, no configuration.
+    expect(readdirSync(node.manifestsDir)).to.deep.equal(['kube-apiserver.yaml'])
+    expect(existsSync(node.configDir)).to.equal(false)
+    const status = await runCli(['whitelist', 'status', ...node.flags, '-o', 'json'])
+    expect(JSON.parse(status.stdout).podCreation.state).to.equal('not-gated')
   })
 
   it('a policy that would block the control plane', async () => {
