@@ -5,17 +5,13 @@ import type {AddressInfo} from 'node:net'
 import {hostname, tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {CLI, ROOT, runCli, runProgram} from '../support/cli.js'
+import {ROOT, runCli, runCliAsNobody} from '../support/cli.js'
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
 import {createTestCa, type TestCa} from '../support/tls.js'
 
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'kube-apiserver.kubeadm-1.32.yaml')
 const ORIGINAL = readFileSync(FIXTURE, 'utf8')
 
-/** Run the CLI as user nobody (the tests run as root, for whom every file is writable). */
-function runProgramAs(args: string[]) {
-  return runProgram('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args], {env: {HOME: '/tmp'}})
-}
 
 interface ControlPlane {
   dir: string
@@ -268,7 +264,7 @@ describe('patch-apiserver (built CLI)', () => {
     chmodSync(cp.dir, 0o755)
     chmodSync(path.dirname(cp.manifest), 0o755)
     chmodSync(cp.manifest, 0o644)
-    const result = await runProgramAs(['patch-apiserver', '--manifest', cp.manifest, '--backup-dir', path.join(tmpdir(), 'imgsec-nobody-backups'), '--enable-plugins', 'AlwaysPullImages'])
+    const result = await runCliAsNobody(['patch-apiserver', '--manifest', cp.manifest, '--backup-dir', path.join(tmpdir(), 'imgsec-nobody-backups'), '--enable-plugins', 'AlwaysPullImages'])
     expect(result.code).to.equal(1)
     expect(result.stderr).to.equal(`error: cannot write ${cp.manifest} (EACCES): run this on the control-plane node as root (sudo), nothing was changed\n`)
     expect(readFileSync(cp.manifest, 'utf8')).to.equal(ORIGINAL)

@@ -61,3 +61,12 @@ export function runProgram(file: string, args: string[], options: {env?: Record<
 }
 
 export const KUBECTL = process.env.KUBECTL ?? '/usr/bin/kubectl'
+
+/**
+ * Run the built CLI as user nobody (uid 65534), for the "no write permission" paths. The process
+ * keeps CAP_DAC_READ_SEARCH, so it can read the checkout wherever it lies (CI may clone into a
+ * 0700 directory) but writes only where nobody may. Needs root and setpriv.
+ */
+export function runCliAsNobody(args: string[]): Promise<CliResult> {
+  return runProgram('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=+dac_read_search', '--ambient-caps=+dac_read_search', process.execPath, CLI, ...args], {env: {HOME: '/tmp'}})
+}
