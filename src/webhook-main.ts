@@ -2,6 +2,7 @@
 // with plain `node`: no oclif, no node_modules, just the HTTPS server and the policy engine.
 import {parseArgs} from 'node:util'
 
+import {safeErrorMessage} from './lib/describe-error.js'
 import {isUserError} from './lib/errors.js'
 import {startWebhookBackend} from './lib/webhook-backend.js'
 
@@ -34,6 +35,7 @@ try {
   })
   await backend.closed
 } catch (error) {
-  process.stderr.write(`error: ${isUserError(error) ? error.message : (error as Error).stack}\n`)
+  // Never a parser's own message (it quotes its input): safeErrorMessage says what kind of failure it was.
+  process.stderr.write(`error: ${isUserError(error) ? error.message : safeErrorMessage(error)}\n`)
   process.exit(1)
 }

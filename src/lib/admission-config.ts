@@ -2,6 +2,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {isMap, isSeq, parseDocument, stringify, type YAMLMap} from 'yaml'
 
+import {describeValue, unreadableFile, yamlProblem} from './describe-error.js'
 import {UserError} from './errors.js'
 
 /**
@@ -52,12 +53,16 @@ function readYaml(file: string, what: string): unknown {
   try {
     text = readFileSync(file, 'utf8')
   } catch (error) {
-    throw new UserError(`${what} ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+    throw new UserError(unreadableFile(what, file, error))
   }
   // kube-apiserver decodes these files with go-yaml: YAML 1.1, where yes/no/on/off are booleans.
   const doc = parseDocument(text, {version: '1.1'})
-  if (doc.errors.length > 0) throw new UserError(`${what} ${file} is not valid YAML (line ${doc.errors[0].linePos?.[0]?.line ?? '?'})`)
-  return doc.toJS()
+  if (doc.errors.length > 0) throw new UserError(`${what} ${file} is not valid YAML (${yamlProblem(doc.errors[0])})`)
+  try {
+    return doc.toJS({maxAliasCount: 1000})
+  } catch (error) {
+    throw new UserError(`${what} ${file} is not valid YAML (${yamlProblem(error)})`)
+  }
 }
 
 /**
@@ -67,7 +72,7 @@ function readYaml(file: string, what: string): unknown {
 function durationProblem(name: string, value: unknown, unit: string, max: number): string | undefined {
   if (value === undefined || value === null) return undefined
   if (typeof value === 'number' && Number.isInteger(value) && (value === -1 || (value >= 0 && value <= max))) return undefined
-  return `imagePolicy.${name} must be an integer number of ${unit} in 1–${max} (0: the plugin's default, -1: disabled), not ${JSON.stringify(value)}`
+  return `imagePolicy.${name} must be an integer number of ${unit} in 1–${max} (0: the plugin's default, -1: disabled), not ${describeValue(value)}`
 }
 
 /**
@@ -87,7 +92,7 @@ export function validateImagePolicySettings(value: unknown, where: string): Imag
     const problem = durationProblem(name, policy[name], unit, max)
     if (problem) problems.push(problem)
   }
-  if (policy.defaultAllow !== undefined && policy.defaultAllow !== null && typeof policy.defaultAllow !== 'boolean') problems.push(`imagePolicy.defaultAllow must be true or false, not ${JSON.stringify(policy.defaultAllow)}`)
+  if (policy.defaultAllow !== undefined && policy.defaultAllow !== null && typeof policy.defaultAllow !== 'boolean') problems.push(`imagePolicy.defaultAllow must be true or false, not ${describeValue(policy.defaultAllow)}`)
   if (problems.length > 0) throw new UserError(`${where}: ${problems.join('; ')}`)
   return {
     kubeConfigFile: policy.kubeConfigFile as string,
@@ -134,7 +139,7 @@ export function checkAdmissionConfiguration(file: string, options: {requireImage
  */
 export function mergeImagePolicyEntry(existingText: string, entry: object, file: string): string {
   const doc = parseDocument(existingText)
-  if (doc.errors.length > 0) throw new UserError(`${file} is not valid YAML (line ${doc.errors[0].linePos?.[0]?.line ?? '?'})`)
+  if (doc.errors.length > 0) throw new UserError(`${file} is not valid YAML (${yamlProblem(doc.errors[0])})`)
   if (!isMap(doc.contents)) throw new UserError(`${file} is not an AdmissionConfiguration mapping`)
   let plugins = doc.get('plugins', true)
   if (!isSeq(plugins)) {

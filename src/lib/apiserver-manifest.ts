@@ -1,6 +1,7 @@
 import path from 'node:path'
 import {isMap, isScalar, isSeq, parseDocument, type Document, type Node, type Scalar, type YAMLMap, type YAMLSeq} from 'yaml'
 
+import {yamlProblem} from './describe-error.js'
 import {UserError} from './errors.js'
 
 /**
@@ -39,8 +40,8 @@ interface Located {
 function parseManifest(text: string, source: string): Document.Parsed {
   const doc = parseDocument(text)
   if (doc.errors.length > 0) {
-    const error = doc.errors[0]
-    throw new UserError(`${source} is not valid YAML (line ${error.linePos?.[0]?.line ?? '?'}): ${error.message.split('\n')[0]}; fix it by hand or restore a backup (--restore)`)
+    // The parser's message quotes the line: only where and what.
+    throw new UserError(`${source} is not valid YAML (${yamlProblem(doc.errors[0])}); fix it by hand or restore a backup (--restore)`)
   }
   return doc
 }

@@ -6,6 +6,7 @@ import {writeFileAtomic} from './atomic-write.js'
 import {backupFile} from './backups.js'
 import {imageVulnerable} from './checks/index.js'
 import {credentialsOf, type DockerCredential, parseDockerConfigJson} from './docker-config.js'
+import {unreadableFile} from './describe-error.js'
 import {UserError} from './errors.js'
 import {parseImageReference} from './image-reference.js'
 import type {KubeTargetOptions} from './kubeconfig.js'
@@ -114,7 +115,7 @@ function dockerConfigFileCredentials(file: string): DockerCredential[] {
   try {
     text = readFileSync(file, 'utf8')
   } catch (error) {
-    throw new UserError(`--docker-config "${file}" cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+    throw new UserError(unreadableFile('--docker-config', `"${file}"`, error))
   }
   const source = `--docker-config "${file}"`
   return credentialsOf(parseDockerConfigJson(text, source), source)

@@ -1,5 +1,6 @@
 import {Command, Errors} from '@oclif/core'
 
+import {safeErrorMessage} from './describe-error.js'
 import {isUserError, redact} from './errors.js'
 
 /**
@@ -60,8 +61,10 @@ export abstract class BaseCommand extends Command {
       this.exit(1)
     }
     const hasDebugFlag = 'debug' in ((this.constructor as typeof Command).flags ?? {})
-    this.printError(`${error.message.split('\n')[0]}${this.debugEnabled || !hasDebugFlag ? '' : ' (run again with --debug for details)'}`)
-    this.printDebug(error.stack)
+    // Never a parser's own message: it quotes the input (a password, a token).
+    const message = safeErrorMessage(error)
+    this.printError(`${message}${this.debugEnabled || !hasDebugFlag ? '' : ' (run again with --debug for details)'}`)
+    this.printDebug(`${error.name}: ${message}\n${(error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line)).join('\n')}`)
     this.exit(1)
   }
 }

@@ -1,5 +1,6 @@
 import {createHash} from 'node:crypto'
 
+import {describeJsonSyntax} from './describe-error.js'
 import {UserError} from './errors.js'
 import {globToRegExp} from './glob.js'
 
@@ -59,8 +60,9 @@ export function parseDockerConfigJson(text: string, source: string): DockerConfi
   let doc: unknown
   try {
     doc = JSON.parse(text)
-  } catch (error) {
-    throw new UserError(`${source} is not valid JSON (${(error as Error).message.replace(/ in JSON.*$/, '')}); expected a docker config.json like {"auths": {"registry.example.com": {"auth": "…"}}}`)
+  } catch {
+    // JSON.parse's message quotes the file (a password, a token): say where and what instead.
+    throw new UserError(`${source} is not valid JSON (${describeJsonSyntax(text)}); expected a docker config.json like {"auths": {"registry.example.com": {"auth": "…"}}}`)
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new UserError(`${source} is not a docker config.json: expected a JSON object with "auths"`)

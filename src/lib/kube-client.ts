@@ -1,5 +1,6 @@
 import type {AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig} from '@kubernetes/client-node'
 
+import {describeSystemError, errorCode, safeErrorMessage} from './describe-error.js'
 import {UserError} from './errors.js'
 import {type KubeTargetOptions, loadKubeconfig, requireServer, type ResolvedKubeconfig} from './kubeconfig.js'
 
@@ -31,8 +32,12 @@ export async function createKubeClient(options: KubeTargetOptions, config: Resol
   try {
     kubeConfig.loadFromString(JSON.stringify(config.merged))
   } catch (error) {
-    throw new UserError(`kubeconfig (${config.files.join(', ')}) could not be loaded: ${(error as Error).message}`)
+    // client-node names the entry and field ("users[0].name is missing"); anything else could quote a value.
+    const message = (error as Error).message ?? ''
+    const field = /^(?:clusters|users|contexts)\[\d+\][\w.]* is missing$/.test(message) ? `: ${message}` : ''
+    throw new UserError(`kubeconfig (${config.files.join(', ')}) could not be loaded${field}`)
   }
+  guardCredentials(kubeConfig, config)
   return {
     config,
     server,
@@ -48,6 +53,46 @@ export async function createKubeClient(options: KubeTargetOptions, config: Resol
       }
     },
   }
+}
+
+/**
+ * Credentials and certificates are read per request (files named by the kubeconfig, an exec
+ * plugin's answer). Their failures carry raw codes or quote what they read (JSON.parse of the
+ * plugin's output, which holds a token): turn them into one line that names the user and the file
+ * or plugin, never the content.
+ */
+function guardCredentials(kubeConfig: KubeConfig, config: ResolvedKubeconfig): void {
+  const target = kubeConfig as unknown as {applyOptions(options: object): Promise<void>}
+  const applyOptions = target.applyOptions.bind(kubeConfig)
+  target.applyOptions = async (options: object) => {
+    try {
+      await applyOptions(options)
+    } catch (error) {
+      throw describeCredentialError(error, kubeConfig, config)
+    }
+  }
+}
+
+function describeCredentialError(error: unknown, kubeConfig: KubeConfig, config: ResolvedKubeconfig): UserError {
+  if (error instanceof UserError) return error
+  const user = kubeConfig.getCurrentUser()
+  const who = `user "${config.userName ?? user?.name ?? ''}" of context "${config.contextName ?? ''}"`
+  const exec = user?.exec as {command?: string} | undefined
+  const failure = error as {syscall?: unknown; path?: unknown}
+  if (exec?.command) {
+    const plugin = `the credential plugin "${exec.command}" of ${who}`
+    if (typeof failure.syscall === 'string' && failure.syscall.startsWith('spawn')) {
+      return new UserError(`${plugin} cannot be run: ${describeSystemError(error)}${errorCode(error) === 'ENOENT' ? ' (is it installed and on PATH?)' : ''}`)
+    }
+    if (error instanceof SyntaxError) return new UserError(`${plugin} printed something that is not an ExecCredential in JSON; run it by hand to see what it prints`)
+    // client-node rejects with the plugin's stderr as the message when it exits non-zero: not repeated here.
+    if (error instanceof Error && error.constructor === Error) return new UserError(`${plugin} failed (it exited with an error); run it by hand to see why`)
+    return new UserError(`${plugin} gave no usable credential (an ExecCredential with status.token or a client certificate)`)
+  }
+  if (typeof failure.path === 'string' && errorCode(error)) {
+    return new UserError(`${failure.path}, named in the kubeconfig for ${who} or its cluster, cannot be read: ${describeSystemError(error)}`)
+  }
+  return new UserError(`the credentials of ${who} could not be obtained: ${safeErrorMessage(error)}`)
 }
 
 /** The Kubernetes Status object carried by a failed response, when there is one. */
@@ -67,10 +112,15 @@ export function apiStatusOf(error: unknown): {code: number; status: KubeStatus} 
     try {
       body = JSON.parse(body)
     } catch {
-      body = {message: body}
+      // Not a Status (a proxy's HTML page, a load balancer's text): its content is never repeated.
+      body = {}
     }
   }
-  return {code: candidate.code, status: (body && typeof body === 'object' ? body : {}) as KubeStatus}
+  if (!body || typeof body !== 'object') body = {}
+  // Only a Kubernetes Status speaks for the API server; other JSON (a proxy's) is not repeated either.
+  const status = body as KubeStatus
+  if (status.kind !== 'Status') return {code: candidate.code, status: {}}
+  return {code: candidate.code, status}
 }
 
 const TLS_ERROR_CODES = new Set([
@@ -99,6 +149,10 @@ export function describeNetworkError(error: unknown, url: string, what: string):
   if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return `cannot connect to ${what} at ${url}: connection timed out`
   if (code === 'ECONNRESET' || code === 'EPIPE') return `connection to ${what} at ${url} was reset`
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `cannot connect to ${what} at ${url}: no route to host`
+  if (code.startsWith('ERR_OSSL')) {
+    // OpenSSL could not read a certificate or key we were given (a kubeconfig's, a --ca-file): never the bytes.
+    return `cannot set up TLS to ${what} at ${url}: a certificate or key given for it is not valid PEM (${code})`
+  }
   if (TLS_ERROR_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL')) {
     return `TLS verification of ${what} at ${url} failed (${code})`
   }
@@ -122,7 +176,7 @@ export function describeApiError(error: unknown, call: ApiCall, server: string, 
       case 401:
         return new UserError(`unauthorized: the API server ${server} rejected the credentials of context "${contextName ?? ''}" (${call.verb} ${target(call)}); log in again or fix the kubeconfig user`, {detail: debug})
       case 403:
-        return new UserError(`forbidden: RBAC does not allow you to ${call.verb} ${target(call)}: ${message}`, {detail: debug})
+        return new UserError(`forbidden: RBAC does not allow you to ${call.verb} ${target(call)}${message ? `: ${message}` : ''}`, {detail: debug})
       case 404:
         if (status.details?.kind === 'namespaces' && call.resource !== 'namespaces') {
           return new UserError(`namespace "${status.details.name ?? call.namespace}" not found; create it first (kubectl create namespace ${status.details.name ?? call.namespace})`, {detail: debug})
@@ -132,15 +186,18 @@ export function describeApiError(error: unknown, call: ApiCall, server: string, 
         if (status.reason === 'AlreadyExists') return new UserError(`${target(call)} already exists`, {detail: debug})
         return new UserError(`conflict: ${target(call)} was changed by someone else while we updated it; run the command again`, {detail: debug})
       case 422:
-        return new UserError(`the API server rejected ${target(call)} as invalid: ${message}`, {detail: debug})
+        return new UserError(`the API server rejected ${target(call)} as invalid${message ? `: ${message}` : ''}`, {detail: debug})
       default:
         return new UserError(`${call.verb} ${target(call)} failed: HTTP ${code}${message ? `: ${message}` : ''}`, {detail: debug})
     }
   }
   const network = describeNetworkError(error, server, 'the Kubernetes API server')
-  if (network) return new UserError(`${network} (context "${contextName ?? ''}")`, {detail: (error as Error)?.message})
-  const text = error instanceof Error ? error.message : String(error)
-  return new UserError(`${call.verb} ${target(call)} on ${server} failed: ${text.split('\n')[0]}`, {detail: text})
+  if (network) return new UserError(`${network} (context "${contextName ?? ''}")`, {detail: safeErrorMessage(error)})
+  if (error instanceof SyntaxError || (error as {notJson?: unknown})?.notJson) {
+    // The parser's message would quote the answer.
+    return new UserError(`${call.verb} ${target(call)}: the answer of ${server} is not JSON (is the kubeconfig's server a Kubernetes API server, not a proxy or a web page?)`)
+  }
+  return new UserError(`${call.verb} ${target(call)} on ${server} failed: ${safeErrorMessage(error)}`)
 }
 
 /** Read a list call page by page (`limit`/`continue`), handing each page over as it arrives: big clusters are never held in memory whole. */
@@ -189,8 +246,9 @@ export async function getRawJson(client: KubeClient, path: string, query: Record
         if ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300) {
           try {
             resolve(JSON.parse(text))
-          } catch (error) {
-            reject(error)
+          } catch {
+            // JSON.parse's message quotes the body.
+            reject(Object.assign(new Error(`the answer to GET ${url.pathname} is not JSON`), {notJson: true}))
           }
         } else {
           reject(Object.assign(new Error(`HTTP ${res.statusCode}`), {code: res.statusCode, body: text}))

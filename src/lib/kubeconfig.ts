@@ -3,6 +3,7 @@ import {homedir} from 'node:os'
 import path from 'node:path'
 import {parse as parseYaml} from 'yaml'
 
+import {unreadableFile, yamlProblem} from './describe-error.js'
 import {UserError} from './errors.js'
 
 /** The flags every cluster command shares (kubectl's genericclioptions). */
@@ -59,15 +60,14 @@ function readKubeconfigFile(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8')
   } catch (error) {
-    throw new UserError(`cannot read kubeconfig file "${file}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`)
+    throw new UserError(unreadableFile('kubeconfig file', `"${file}"`, error))
   }
   let doc: unknown
   try {
     doc = parseYaml(text)
   } catch (error) {
-    // The parser's message quotes only a line/column, never the values.
-    const where = (error as {linePos?: Array<{line: number; col: number}>}).linePos?.[0]
-    throw new UserError(`kubeconfig file "${file}" is not valid YAML${where ? ` (line ${where.line}, column ${where.col})` : ''}`)
+    // The parser's message quotes the line (a token, a client key): only the position and the kind of problem.
+    throw new UserError(`kubeconfig file "${file}" is not valid YAML (${yamlProblem(error)})`)
   }
   if (doc === null || doc === undefined) return {}
   if (typeof doc !== 'object' || Array.isArray(doc)) {

@@ -2,6 +2,7 @@ import {readdirSync, readFileSync, statSync} from 'node:fs'
 import path from 'node:path'
 import {type Document, LineCounter, parseAllDocuments} from 'yaml'
 
+import {describeSystemError, yamlProblem} from './describe-error.js'
 import {flattenLists, type Path} from './workloads.js'
 
 /** One Kubernetes object read from a file, with a way to find the line of any of its fields. */
@@ -48,7 +49,7 @@ export function manifestFiles(inputs: string[]): {files: string[]; errors: Manif
       if (statSync(input).isDirectory()) walk(input)
       else files.push(input)
     } catch (error) {
-      errors.push({file: input, message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`})
+      errors.push({file: input, message: `cannot be read: ${describeSystemError(error)}`})
     }
   }
   return {files, errors}
@@ -64,16 +65,23 @@ export function parseManifests(text: string, file: string): {objects: ManifestOb
   const objects: ManifestObject[] = []
   const errors: ManifestReadError[] = []
   if (!Array.isArray(documents)) {
-    for (const error of documents.errors) errors.push({file, line: error.linePos?.[0]?.line, message: error.message.split('\n')[0]})
+    for (const error of documents.errors) errors.push({file, line: error.linePos?.[0]?.line, message: `YAML syntax error: ${yamlProblem({...error, linePos: undefined})}`})
     return {objects, errors}
   }
   for (const document of documents) {
     if (document.errors.length > 0) {
       const error = document.errors[0]
-      errors.push({file, line: error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0]).line, message: `YAML syntax error: ${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`})
+      // The parser's message quotes the line (a Secret's stringData, say): the line number and the kind of problem only.
+      errors.push({file, line: error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0]).line, message: `YAML syntax error: ${yamlProblem({code: error.code})}`})
       continue
     }
-    const value = document.toJS({maxAliasCount: 1000}) as unknown
+    let value: unknown
+    try {
+      value = document.toJS({maxAliasCount: 1000})
+    } catch (error) {
+      errors.push({file, line: document.contents ? lineCounter.linePos(document.contents.range![0]).line : undefined, message: `YAML syntax error: ${yamlProblem(error)}`})
+      continue
+    }
     if (value === null || value === undefined) continue
     if (typeof value !== 'object' || Array.isArray(value)) {
       errors.push({file, line: document.contents ? lineCounter.linePos(document.contents.range![0]).line : undefined, message: 'not a Kubernetes object (expected a mapping with apiVersion and kind)'})
@@ -113,7 +121,7 @@ export function readManifests(inputs: string[], readStdin: () => string): {objec
     try {
       text = file === '-' ? readStdin() : readFileSync(file, 'utf8')
     } catch (error) {
-      errors.push({file, message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`})
+      errors.push({file, message: `cannot be read: ${describeSystemError(error)}`})
       continue
     }
     texts.set(file === '-' ? '<stdin>' : file, text)

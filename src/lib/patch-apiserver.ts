@@ -6,6 +6,7 @@ import {checkAdmissionConfiguration, imagePolicyPluginEntry, mergeImagePolicyEnt
 import {type ApiserverEdit, editApiserverManifest, readFlags, splitList} from './apiserver-manifest.js'
 import {writeFileAtomic} from './atomic-write.js'
 import {backupFile, backupIntact, type BackupRecord, listBackups, madeByRestore} from './backups.js'
+import {describeSystemError} from './describe-error.js'
 import {UserError} from './errors.js'
 import type {KubeadmApiServerChange} from './kubeadm-config.js'
 import {chooseRelease, manifestRelease, unknownNameProblems} from './kube-apiserver-names.js'
@@ -53,7 +54,7 @@ function readManifest(file: string): string {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT') throw new UserError(`manifest ${file} does not exist; on a kubeadm control-plane node it is ${DEFAULT_MANIFEST}, elsewhere pass --manifest`)
-    throw new UserError(`manifest ${file} cannot be read (${code ?? 'error'})${code === 'EACCES' ? '; run as root on the control-plane node' : ''}`)
+    throw new UserError(`manifest ${file} cannot be read: ${describeSystemError(error)}${code === 'EACCES' ? '; run as root on the control-plane node' : ''}`)
   }
 }
 
@@ -63,7 +64,7 @@ function checkWritable(file: string): void {
     try {
       accessSync(target, constants.W_OK)
     } catch (error) {
-      throw new UserError(`cannot write ${target} (${(error as NodeJS.ErrnoException).code ?? 'error'}): run this on the control-plane node as root (sudo), nothing was changed`)
+      throw new UserError(`cannot write ${target} (${describeSystemError(error)}): run this on the control-plane node as root (sudo), nothing was changed`)
     }
   }
 }

@@ -1,3 +1,4 @@
+import {safeErrorMessage} from './describe-error.js'
 import {credentialForImage, type DockerCredential} from './docker-config.js'
 import {type ImageReference, parseImageReference} from './image-reference.js'
 import type {ScalarLocation} from './manifest-files.js'
@@ -76,7 +77,7 @@ export async function resolveDigests(
         // eslint-disable-next-line no-await-in-loop -- each worker resolves one tag at a time
         digests.set(key, await resolveTagDigest({registry: reference.registry, repository: reference.repository, tag: reference.tag ?? 'latest'}, connection, credential))
       } catch (error) {
-        failures.push((error as Error).message)
+        failures.push(safeErrorMessage(error))
       }
     }
   }

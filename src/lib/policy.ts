@@ -1,6 +1,7 @@
 import {readFileSync} from 'node:fs'
 import {parseDocument} from 'yaml'
 
+import {describeValue, unreadableFile, yamlProblem} from './describe-error.js'
 import {UserError} from './errors.js'
 import {globToRegExp} from './glob.js'
 import {DOCKER_HUB, effectiveTag, type ImageReference, ImageReferenceError, imageName, normalizeImageReference, parseImageReference} from './image-reference.js'
@@ -181,7 +182,7 @@ export function validatePolicy(doc: unknown, source: string, where: (path: Array
   for (const key of ['denyLatest', 'denyUntagged', 'requireDigest', 'breakGlass', 'allowAnnotationExemptions'] as const) {
     if (record[key] === undefined) continue
     if (typeof record[key] === 'boolean') policy[key] = record[key] as boolean
-    else problem([key], `must be true or false, not ${JSON.stringify(record[key])}`)
+    else problem([key], `must be true or false, not ${describeValue(record[key])}`)
   }
   const stringList = (key: string, check?: (value: string) => string | undefined): string[] | undefined => {
     const value = record[key]
@@ -196,7 +197,8 @@ export function validatePolicy(doc: unknown, source: string, where: (path: Array
         return false
       }
       const text = check?.(item)
-      if (text) problem([key, index], `"${item}": ${text}`)
+      // The entry is named by its place (and line), not repeated: it is the file's content.
+      if (text) problem([key, index], text)
       return !text
     }) as string[]
   }
@@ -249,12 +251,17 @@ export function loadPolicyFile(file: string): ImagePolicy {
   try {
     text = readFileSync(file, 'utf8')
   } catch (error) {
-    throw new UserError(`--policy "${file}" cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+    throw new UserError(unreadableFile('--policy', `"${file}"`, error))
   }
   const document = parseDocument(text)
   if (document.errors.length > 0) {
-    const error = document.errors[0]
-    throw new UserError(`--policy "${file}" is not valid YAML (line ${error.linePos?.[0].line ?? '?'}): ${error.code}`)
+    throw new UserError(`--policy "${file}" is not valid YAML (${yamlProblem(document.errors[0])})`)
+  }
+  let value: unknown
+  try {
+    value = document.toJS({maxAliasCount: 1000})
+  } catch (error) {
+    throw new UserError(`--policy "${file}" is not valid YAML (${yamlProblem(error)})`)
   }
   const lineOf = (path: Array<string | number>) => {
     const node = document.getIn(path, true) as {range?: [number, number, number]} | undefined
@@ -262,7 +269,7 @@ export function loadPolicyFile(file: string): ImagePolicy {
     if (offset === undefined) return file
     return `${file}:${text.slice(0, offset).split('\n').length}`
   }
-  return validatePolicy(document.toJS(), file, lineOf)
+  return validatePolicy(value, file, lineOf)
 }
 
 /** Policy from flags on top of an optional file: `--allowed-registries a,b` replaces the file's list. */

@@ -4,6 +4,7 @@ import {
   credentialsOf, DEFAULT_DOCKER_SERVER, DOCKER_CONFIG_JSON_KEY, DOCKER_CONFIG_JSON_TYPE, type DockerCredential,
   parseDockerConfigJson, renderDockerConfigJson, secretHashSuffix,
 } from './docker-config.js'
+import {unreadableFile} from './describe-error.js'
 import {UserError} from './errors.js'
 import type {DryRun} from './flags.js'
 import {apiStatusOf, type KubeClient, listAllPages} from './kube-client.js'
@@ -77,7 +78,7 @@ export function validateRegcredOptions(options: RegcredOptions): void {
     try {
       readFileSync(options.caFile)
     } catch (error) {
-      throw new UserError(`--ca-file "${options.caFile}" cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+      throw new UserError(unreadableFile('--ca-file', `"${options.caFile}"`, error))
     }
   }
 }
@@ -89,7 +90,7 @@ export function regcredPayload(options: RegcredOptions): {payload: string; crede
     try {
       text = readFileSync(options.dockerConfigFile, 'utf8')
     } catch (error) {
-      throw new UserError(`--from-docker-config "${options.dockerConfigFile}" cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+      throw new UserError(unreadableFile('--from-docker-config', `"${options.dockerConfigFile}"`, error))
     }
     const source = `--from-docker-config "${options.dockerConfigFile}"`
     const credentials = credentialsOf(parseDockerConfigJson(text, source), source)

@@ -3,6 +3,7 @@ import http from 'node:http'
 import https from 'node:https'
 import {isIP} from 'node:net'
 
+import {unreadableFile} from './describe-error.js'
 import {UserError} from './errors.js'
 import {describeNetworkError, networkErrorCode} from './kube-client.js'
 
@@ -64,12 +65,20 @@ export interface RegistryConnection {
 
 function request(url: URL, options: RegistryConnection & {headers?: Record<string, string>; method?: string}): Promise<HttpResponse> {
   const timeoutMs = options.timeoutMs ?? 15_000
+  let ca: Buffer | undefined
+  if (options.caFile) {
+    try {
+      ca = readFileSync(options.caFile)
+    } catch (error) {
+      return Promise.reject(new UserError(unreadableFile('--ca-file', options.caFile, error)))
+    }
+  }
   return new Promise((resolve, reject) => {
     const transport = url.protocol === 'https:' ? https : http
     const req = transport.request(url, {
       method: options.method ?? 'GET',
       headers: {'user-agent': 'kubectl-imgsec', ...options.headers},
-      ca: options.caFile ? readFileSync(options.caFile) : undefined,
+      ca,
       rejectUnauthorized: !options.insecureSkipTlsVerify,
       timeout: timeoutMs,
     }, (res) => {
@@ -105,7 +114,9 @@ async function fetchRegistry(url: URL, options: RegistryConnection, what: string
   try {
     return await request(url, {...options, headers, method})
   } catch (error) {
-    const line = describeNetworkError(error, url.origin, what) ?? `request to ${what} at ${url.origin} failed: ${(error as Error).message}`
+    if (error instanceof UserError) throw error
+    // Never the error's own message: it may quote what was sent or received.
+    const line = describeNetworkError(error, url.origin, what) ?? `request to ${what} at ${url.origin} failed`
     const code = networkErrorCode(error) ?? ''
     let hint = unreachableHint
     if (/CERT|SELF_SIGNED|ALTNAME|UNABLE_TO/.test(code)) hint = `; pass the registry CA with --ca-file${unreachableHint.includes('--no-verify') ? ', or skip the check with --no-verify' : ''}`
@@ -145,7 +156,8 @@ async function authorizedRequest(url: URL, connection: RegistryConnection & {unr
     return {response: await fetchRegistry(url, connection, 'the registry', {...headers, authorization: basic}, options.method, hint), method: 'basic'}
   }
   if (challenge.scheme !== 'bearer') {
-    throw new UserError(`registry ${url.host} asked for an unsupported authentication scheme "${challenge.scheme || 'none'}"`)
+    // The header is the registry's text and is not repeated.
+    throw new UserError(`registry ${url.host} asked for an authentication scheme other than Basic and Bearer (its WWW-Authenticate header); it cannot be checked, pass --no-verify`)
   }
   const realm = challenge.params.realm
   let tokenUrl: URL

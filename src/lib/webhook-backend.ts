@@ -1,7 +1,7 @@
 import {watch, type FSWatcher} from 'node:fs'
 import path from 'node:path'
 
-import {describeSystemError} from './describe-error.js'
+import {describeSystemError, safeErrorMessage} from './describe-error.js'
 import {UserError} from './errors.js'
 import {type ImagePolicy, resolvePolicy} from './policy.js'
 import {createWebhookServer} from './webhook-server.js'
@@ -42,7 +42,7 @@ export async function startWebhookBackend(options: WebhookBackendOptions): Promi
       log({level: 'info', event: 'policy-reloaded', allowedRegistries: policy.allowedRegistries ?? 'any'})
       return true
     } catch (error) {
-      log({level: 'error', event: 'policy-reload-failed', message: (error as Error).message})
+      log({level: 'error', event: 'policy-reload-failed', message: safeErrorMessage(error)})
       return false
     }
   }

@@ -3,6 +3,7 @@ import path from 'node:path'
 import {connect, checkServerIdentity} from 'node:tls'
 import {parse as parseYaml, stringify} from 'yaml'
 
+import {unreadableFile, yamlProblem} from './describe-error.js'
 import {UserError} from './errors.js'
 
 export interface WebhookKubeconfig {
@@ -36,8 +37,9 @@ export function checkWebhookKubeconfig(file: string): WebhookKubeconfig {
   try {
     doc = parseYaml(readFileSync(file, 'utf8')) as Record<string, any>
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    throw new UserError(code ? `webhook kubeconfig ${file} cannot be read (${code})` : `webhook kubeconfig ${file} is not valid YAML`)
+    // The parser's message quotes the line (a client key, a token): only where and what.
+    const system = typeof (error as NodeJS.ErrnoException).syscall === 'string'
+    throw new UserError(system ? unreadableFile('webhook kubeconfig', file, error) : `webhook kubeconfig ${file} is not valid YAML (${yamlProblem(error)})`)
   }
   const problems: string[] = []
   const clusters = Array.isArray(doc?.clusters) ? doc.clusters : []

@@ -268,7 +268,7 @@ describe('create-regcred (built CLI)', () => {
         {title: 'empty stdin', args: ['x', '--docker-username', USER, '--password-stdin'], input: '', error: /standard input was empty/},
         {title: 'invalid secret name', args: ['Bad_Name', '--docker-username', USER, '--docker-password', PASSWORD], error: /invalid secret name "Bad_Name"/},
         {title: 'invalid namespace', args: ['x', '--docker-username', USER, '--docker-password', PASSWORD, '-n', 'Team_A'], error: /invalid namespace "Team_A"/},
-        {title: 'unreadable docker config', args: ['x', '--from-docker-config', '/nonexistent/config.json'], error: /--from-docker-config "\/nonexistent\/config.json" cannot be read \(ENOENT\)/},
+        {title: 'unreadable docker config', args: ['x', '--from-docker-config', '/nonexistent/config.json'], error: /--from-docker-config "\/nonexistent\/config.json" cannot be read: no such file or directory$/m},
         {title: 'unknown flag', args: ['x', '--docker-usernam', USER], error: /Nonexistent flag: --docker-usernam/},
         {title: 'unknown context', args: ['x', '--docker-username', USER, '--docker-password', PASSWORD, '--context', 'prod'], error: /context "prod" does not exist/},
       ]

@@ -184,7 +184,7 @@ describe('patch-apiserver (built CLI)', () => {
     const cases: Array<{title: string; setup: Parameters<typeof controlPlane>[0]; error: RegExp}> = [
       {title: 'allowTTL out of range', setup: {imagePolicy: {allowTTL: -2}}, error: /imagePolicy\.allowTTL must be an integer number of seconds in 1–1800 \(0: the plugin's default, -1: disabled\), not -2/},
       {title: 'retryBackoff too large', setup: {imagePolicy: {retryBackoff: 300001}}, error: /imagePolicy\.retryBackoff must be an integer number of milliseconds in 1–300000/},
-      {title: 'defaultAllow not a boolean', setup: {imagePolicy: {defaultAllow: 'no'}}, error: /imagePolicy\.defaultAllow must be true or false, not "no"/},
+      {title: 'defaultAllow not a boolean', setup: {imagePolicy: {defaultAllow: 'no'}}, error: /imagePolicy\.defaultAllow must be true or false, not a string/},
       {title: 'relative kubeConfigFile', setup: {imagePolicy: {kubeConfigFile: 'webhook.kubeconfig'}}, error: /kubeConfigFile "webhook\.kubeconfig" must be an absolute path/},
       {title: 'webhook kubeconfig without contexts', setup: {kubeconfigExtra: ''}, error: /no contexts .*; no current-context/},
       {title: 'serving certificate does not cover the server host', setup: {server: 'https://localhost:PORT/image_policy'}, error: /does not cover localhost/},
@@ -237,7 +237,7 @@ describe('patch-apiserver (built CLI)', () => {
     const cases: Array<{title: string; content?: string; args?: (cp: ControlPlane) => string[]; error: RegExp}> = [
       {title: 'missing manifest', args: (cp) => ['patch-apiserver', '--manifest', path.join(cp.dir, 'manifests', 'nope.yaml'), '--backup-dir', cp.backupDir, '--enable-plugins', 'AlwaysPullImages'], error: /manifest .*nope\.yaml does not exist/},
       {title: 'not a Pod', content: 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n', error: /is not a Pod manifest \(kind: Deployment\)/},
-      {title: 'unparseable YAML', content: 'apiVersion: v1\nkind: Pod\nspec: [\n', error: /is not valid YAML \(line \d+\)/},
+      {title: 'unparseable YAML', content: 'apiVersion: v1\nkind: Pod\nspec: [\n', error: /is not valid YAML \(line \d+, column \d+: [a-z]/},
       {title: 'no kube-apiserver container', content: 'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: etcd\n    command: [etcd]\n', error: /has no kube-apiserver container/},
       {title: 'backup dir inside the manifests dir', args: (cp) => ['patch-apiserver', '--manifest', cp.manifest, '--backup-dir', path.join(path.dirname(cp.manifest), 'backups'), '--enable-plugins', 'AlwaysPullImages'], error: /--backup-dir .* is inside .*manifests: the kubelet would run a backed-up kube-apiserver\.yaml/},
       {title: 'malformed --set-flag', args: (cp) => [...cp.base, '--set-flag', 'no-equals-sign'], error: /--set-flag "no-equals-sign": expected name=value/},
@@ -266,7 +266,7 @@ describe('patch-apiserver (built CLI)', () => {
     chmodSync(cp.manifest, 0o644)
     const result = await runCliAsNobody(['patch-apiserver', '--manifest', cp.manifest, '--backup-dir', path.join(tmpdir(), 'imgsec-nobody-backups'), '--enable-plugins', 'AlwaysPullImages'])
     expect(result.code).to.equal(1)
-    expect(result.stderr).to.equal(`error: cannot write ${cp.manifest} (EACCES): run this on the control-plane node as root (sudo), nothing was changed\n`)
+    expect(result.stderr).to.equal(`error: cannot write ${cp.manifest} (permission denied): run this on the control-plane node as root (sudo), nothing was changed\n`)
     expect(readFileSync(cp.manifest, 'utf8')).to.equal(ORIGINAL)
   })
 

@@ -129,7 +129,7 @@ describe('apiserver-manifest', () => {
 
   describe('bad input', () => {
     const cases: Array<[string, string, RegExp]> = [
-      ['not YAML', 'kind: Pod\nspec: [\n', /is not valid YAML \(line \d+\)/],
+      ['not YAML', 'kind: Pod\nspec: [\n', /is not valid YAML \(line \d+, column \d+: [a-z]/],
       ['not a Pod', 'apiVersion: apps/v1\nkind: Deployment\n', /is not a Pod manifest \(kind: Deployment\)/],
       ['no apiserver container', 'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: etcd\n    command: [etcd]\n', /has no kube-apiserver container/],
       ['empty file', '', /is not a Pod manifest/],
