@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from './base-command.js'
-import {debugFlag} from './flags.js'
+import {debugFlag, kubeconfigFlags} from './flags.js'
 import {DEFAULT_CONFIG_DIR} from './whitelist.js'
 
 /** What add-registry and remove-registry share: the argument, the flags, the edit, the report. */
@@ -10,6 +10,8 @@ export abstract class RegistryEditCommand extends BaseCommand {
 
   static registryFlags = {
     'config-dir': Flags.string({description: 'The directory "whitelist enable" used.', default: DEFAULT_CONFIG_DIR}),
+    ...kubeconfigFlags,
+    force: Flags.boolean({description: 'Go on although workloads in kube-system would be refused.', default: false}),
     debug: debugFlag,
   }
 
@@ -18,7 +20,13 @@ export abstract class RegistryEditCommand extends BaseCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(this.constructor as typeof RegistryEditCommand)
     const {editAllowedRegistries} = await import('./whitelist.js')
-    const result = await editAllowedRegistries({configDir: flags['config-dir'], [this.operation]: args.registry, timeoutMs: 15_000})
+    const {checkImpact} = await import('./whitelist-impact.js')
+    // Impact before change: the running pods the edited allowlist would refuse.
+    const beforeWrite = async (policy: import('./policy.js').ImagePolicy) => {
+      const kube = {kubeconfig: flags.kubeconfig as string | undefined, context: flags.context as string | undefined, as: flags.as as string | undefined}
+      for (const line of await checkImpact(policy, kube, {force: Boolean(flags.force)})) process.stderr.write(`${line}\n`)
+    }
+    const result = await editAllowedRegistries({configDir: flags['config-dir'], [this.operation]: args.registry, timeoutMs: 15_000, beforeWrite})
     if (!result.changed) {
       process.stdout.write(`${args.registry} ${this.operation === 'add' ? 'is already allowed' : 'was not allowed'}: nothing changed\n`)
       return

@@ -24,6 +24,7 @@ import {evaluateImage, type ImagePolicy, requireAllowlist, resolvePolicy} from '
 import {BACKEND_UID, renderPolicyFile, renderStaticPod, whitelistPaths, type WhitelistPaths} from './whitelist-files.js'
 import {checkWebhookKubeconfig, renderWebhookKubeconfig} from './webhook-kubeconfig.js'
 import {UndoJournal} from './undo-journal.js'
+import {checkImpact} from './whitelist-impact.js'
 
 export const DEFAULT_CONFIG_DIR = '/etc/kubernetes/imgsec'
 export const DEFAULT_MANIFESTS_DIR = '/etc/kubernetes/manifests'
@@ -76,6 +77,8 @@ export interface WhitelistResult {
   changes: string[]
   warnings: string[]
   backups: BackupRecord[]
+  /** enable: the impact report's lines (which running pods the policy would refuse). */
+  impact?: string[]
 }
 
 const sha256 = (text: string | Buffer) => createHash('sha256').update(text).digest('hex')
@@ -272,6 +275,8 @@ export async function enableWhitelist(options: WhitelistEnableOptions): Promise<
       ? `the backend runs in the cluster (namespace ${options.namespace}): while all its pods are gone, every pod is admitted unchecked (defaultAllow: true); the static placement (the default) has no such gap`
       : `the backend runs in the cluster (namespace ${options.namespace}): if all its pods are gone, every pod creation and update in every namespace is refused (defaultAllow: false), its own replacement pods included, so it cannot come back by itself; recovery is "whitelist disable" or "patch-apiserver --restore" on each control-plane node. The static placement (the default) has no such risk`)
   }
+  // Impact before change, after the preflight and before anything is written.
+  const impact = await checkImpact(policy, options.kube ?? {}, {force: options.force})
   const previous = readState(options.configDir)
   // Everything this run writes or creates is journaled: if a later step fails (the backend does
   // not answer, the manifest preflight refuses), it is all put back and nothing is half-made.
@@ -348,7 +353,7 @@ export async function enableWhitelist(options: WhitelistEnableOptions): Promise<
     }
     // From here the API server's manifest names these files: they must stay.
     patched = true
-    return recordState({options, paths, manifest, staticPod, webhookUrl, previous, flagsBefore, plan, objects, backups, changes, warnings})
+    return {...recordState({options, paths, manifest, staticPod, webhookUrl, previous, flagsBefore, plan, objects, backups, changes, warnings}), impact}
   } catch (error) {
     if (patched) throw error
     const problems = await journal.rollback()
@@ -537,7 +542,7 @@ export function podCreationVerdict(status: Pick<WhitelistStatus, 'pluginEnabled'
  * `whitelist add-registry` / `remove-registry`: change the allowlist in the backend's policy file
  * (atomically; the backend reloads it on change) and confirm that the backend now decides by it.
  */
-export async function editAllowedRegistries(options: {configDir: string; add?: string; remove?: string; timeoutMs: number}): Promise<{changed: boolean; allowedRegistries: string[]; confirmed: boolean | undefined}> {
+export async function editAllowedRegistries(options: {configDir: string; add?: string; remove?: string; timeoutMs: number; beforeWrite?: (policy: ImagePolicy) => Promise<void>}): Promise<{changed: boolean; allowedRegistries: string[]; confirmed: boolean | undefined}> {
   const paths = whitelistPaths(options.configDir)
   const state = readState(options.configDir)
   if (!state || state.placement !== 'static') throw new UserError(`no static-pod backend enabled with --config-dir ${paths.configDir}; edit your own backend's policy instead`)
@@ -551,6 +556,7 @@ export async function editAllowedRegistries(options: {configDir: string; add?: s
   if (after.length === before.length && options.remove) return {changed: false, allowedRegistries: before, confirmed: undefined}
   if (after.length === 0) throw new UserError('refusing to remove the last allowed registry: every pod outside the exempt namespaces would be refused; use "whitelist disable" instead')
   if (after === before) return {changed: false, allowedRegistries: before, confirmed: undefined}
+  await options.beforeWrite?.({...policy, allowedRegistries: after})
   writeIfChanged(paths.policy, renderPolicyFile({...policy, allowedRegistries: after}), 0o644, [], BACKEND_UID)
   // Ask the backend until its decision for an image of that registry follows the new list.
   const probe = `${registry.replace(/^\*\./, 'probe.')}${registry.includes('/') ? '' : '/imgsec'}/probe:1.0`

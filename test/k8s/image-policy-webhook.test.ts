@@ -68,20 +68,38 @@ describeReal('ImagePolicyWebhook: whitelist enable, then the real kube-apiserver
   const create = (name: string, namespace: string, image: string, extra?: Parameters<typeof podJson>[3]) => plane.kubectl(['create', '-f', '-'], {input: podJson(name, namespace, image, extra)})
   const enable = (extra: string[] = []) => runCli(['whitelist', 'enable', ...node.flags, '--port', String(node.port), '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--backend-timeout', '60s', ...extra])
 
+  let enableStderr = ''
+  // Pods running before the whitelist: which of them the impact report says would be refused.
+  const LEGACY: Array<[name: string, image: string, annotations?: Record<string, string>]> = [
+    ['old-quay', 'quay.io/acme/app:1.0'],
+    ['old-latest', 'nginx:latest'],
+    ['old-pinned', 'nginx:1.27'],
+    ['old-glass', 'quay.io/acme/app:1.0', {'alpha.image-policy.k8s.io/break-glass': 'true'}],
+  ]
+
   before(async () => {
     node = await controlPlaneNode()
-    kubelet = startKubeletSimulator(node.manifestsDir, 'imgsec-webhook.yaml')
-    // Short cache TTLs, so that a policy change or a stopped backend shows within the test.
-    const enabled = await enable(['--allow-ttl', '1', '--deny-ttl', '1'])
-    expect(enabled.code, `${enabled.stderr}\n${kubelet.output()}`).to.equal(0)
     // Besides the manifest's flags, only an audit log: where the plugin's audit annotations show.
     const auditPolicy = path.join(tempDir('imgsec-ipw-audit-'), 'audit-policy.yaml')
     writeFileSync(auditPolicy, 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n  resources: [{group: "", resources: ["pods"]}]\n- level: None\n')
     auditLog = path.join(path.dirname(auditPolicy), 'audit.log')
     auditArgs = [`--audit-policy-file=${auditPolicy}`, `--audit-log-path=${auditLog}`]
-    plane = await startControlPlane({manifest: node.manifest, extraArgs: auditArgs})
+    // First the cluster as it was, with pods already running.
+    plane = await startControlPlane({extraArgs: auditArgs})
     // No kube-controller-manager here: the service accounts the ServiceAccount plugin looks up are made by hand.
-    for (const ns of ['default', 'kube-system']) expect((await plane.kubectl(['create', 'serviceaccount', 'default', '-n', ns])).code).to.equal(0)
+    for (const ns of ['default', 'kube-system', 'legacy']) {
+      if (ns === 'legacy') expect((await plane.kubectl(['create', 'namespace', ns])).code).to.equal(0)
+      expect((await plane.kubectl(['create', 'serviceaccount', 'default', '-n', ns])).code).to.equal(0)
+    }
+    for (const [name, image, annotations] of LEGACY) expect((await create(name, 'legacy', image, {annotations})).code).to.equal(0)
+    expect((await create('system-old', 'kube-system', 'quay.io/acme/agent:1.0')).code).to.equal(0)
+    // Then whitelist enable, with the kubeconfig (impact before change), and the kubelet's restart.
+    kubelet = startKubeletSimulator(node.manifestsDir, 'imgsec-webhook.yaml')
+    // Short cache TTLs, so that a policy change or a stopped backend shows within the test.
+    const enabled = await enable(['--allow-ttl', '1', '--deny-ttl', '1', '--kubeconfig', plane.kubeconfig])
+    expect(enabled.code, `${enabled.stderr}\n${kubelet.output()}`).to.equal(0)
+    enableStderr = enabled.stderr
+    await plane.startApiserver({manifest: node.manifest, extraArgs: auditArgs})
   })
   after(async () => {
     await kubelet?.stop()
@@ -93,6 +111,35 @@ describeReal('ImagePolicyWebhook: whitelist enable, then the real kube-apiserver
     expect(patched).to.include('--enable-admission-plugins=NodeRestriction,ImagePolicyWebhook')
     expect(patched).to.include(`--admission-control-config-file=${path.join(node.configDir, 'admission-configuration.yaml')}`)
     for (const flag of patched.filter((f) => /^--(enable-admission-plugins|admission-control-config-file)=/.test(f))) expect(plane.apiserverArgs).to.include(flag)
+  })
+
+  it('impact before change: enable listed exactly the running pods whose next update the real API server now refuses', async () => {
+    const listed = enableStderr.split('\n').filter((line) => line.startsWith('  ')).map((line) => line.trim().split(' ')[0])
+    expect(enableStderr).to.match(/^impact: 2 of \d+ running pods \(2 workloads\) would be refused on their next update or re-creation: legacy 2$/m)
+    expect(listed).to.deep.equal(['legacy/Pod/old-latest', 'legacy/Pod/old-quay'])
+    const refused: string[] = []
+    for (const [name] of LEGACY) {
+      const label = await plane.kubectl(['label', 'pod', name, '-n', 'legacy', 'touched=yes'])
+      if (label.code !== 0) {
+        expect(label.stderr).to.contain('image policy webhook backend denied one or more images')
+        refused.push(`legacy/Pod/${name}`)
+      }
+    }
+    expect(refused.sort()).to.deep.equal(listed)
+    // kube-system is exempt by the backend: not listed, and its update goes through.
+    expect((await plane.kubectl(['label', 'pod', 'system-old', '-n', 'kube-system', 'touched=yes'])).code).to.equal(0)
+  })
+
+  it('a policy that would refuse kube-system workloads is refused before anything is written, unless forced', async () => {
+    const other = await controlPlaneNode()
+    const strict = path.join(tempDir('imgsec-ipw-policy-'), 'strict.yaml')
+    writeFileSync(strict, 'allowedRegistries: [docker.io, registry.k8s.io, gcr.io]\nexemptNamespaces: []\nexemptImages: ["registry.k8s.io/*", "gcr.io/distroless/*"]\n')
+    const refused = await runCli(['whitelist', 'enable', ...other.flags, '--backend-image', BACKEND_IMAGE, '--policy', strict, '--kubeconfig', plane.kubeconfig, '--dry-run=client'])
+    expect(refused.code).to.equal(1)
+    expect(refused.stderr).to.match(/^error: refusing a policy that would refuse control-plane workloads on their next update or re-creation \(nothing was changed\):\n {2}kube-system\/Pod\/system-old would be refused \(.*quay\.io\/acme\/agent:1\.0.*\)\n/)
+    const forced = await runCli(['whitelist', 'enable', ...other.flags, '--backend-image', BACKEND_IMAGE, '--policy', strict, '--kubeconfig', plane.kubeconfig, '--dry-run=client', '--force'])
+    expect(forced.code, forced.stderr).to.equal(0)
+    expect(forced.stderr).to.match(/^forced despite: kube-system\/Pod\/system-old would be refused/m)
   })
 
   it('whitelist status: pod creation checked', async () => {

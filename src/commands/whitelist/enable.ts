@@ -15,6 +15,8 @@ export default class WhitelistEnable extends BaseCommand {
 
 The ImagePolicyWebhook plugin itself exempts nothing: kube-apiserver asks the backend about every pod CREATE and UPDATE (label changes and finalizer removals included) and every ephemeral container, in every namespace. kube-system and the break-glass annotation alpha.image-policy.k8s.io/break-glass: "true" are exempted by our backend, so they only work while it answers. With --default-allow false (the default, as in the Kubernetes docs) a backend that cannot be reached refuses every pod creation and update in every namespace, kube-system included, and break-glass does nothing; deletions go on. With --default-allow true such pods are admitted unchecked, recorded only in the API server's audit log (imagepolicywebhook.image-policy.k8s.io/failed-open). Decisions are cached for --allow-ttl/--deny-ttl seconds.
 
+Impact before change: when the kubeconfig reaches the cluster (on a control-plane node: --kubeconfig /etc/kubernetes/admin.conf), every running pod is reviewed as the API server would review its next update, and the workloads the new policy would refuse are listed per namespace (also with --dry-run=client; read-only). Refused workloads in kube-system stop the change unless --force.
+
 Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver --restore" when the API server is down.`
 
   static override examples = [
@@ -111,11 +113,16 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
       command: ['kubectl imgsec whitelist enable', ...this.argv].join(' '),
     }
     if (flags['dry-run'] === 'client') {
+      // Impact before change is read-only: the dry run shows it too (the real run checks it after its preflight).
+      const {whitelistPolicy} = await import('../../lib/whitelist.js')
+      const {checkImpact} = await import('../../lib/whitelist-impact.js')
+      for (const line of await checkImpact(whitelistPolicy(enableOptions).policy, flags, {force: flags.force})) process.stderr.write(`${line}\n`)
       // Every file and object, as YAML documents, each headed by where it would go.
       for (const file of renderWhitelistDryRun(enableOptions)) process.stdout.write(`---\n# ${file.path}\n${file.content}`)
       return
     }
     const result = await enableWhitelist(enableOptions)
+    for (const line of result.impact ?? []) process.stderr.write(`${line}\n`)
     for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`)
     const applied = result.changes.filter((change) => !change.startsWith('backend check:'))
     if (applied.length === 0) process.stdout.write('registry whitelist already enabled: nothing changed\n')
