@@ -48,6 +48,8 @@ export interface WhitelistEnableOptions {
   allowedRegistries?: string[]
   /** Enforce a policy that names no registries (only its tag and digest rules). */
   allowAnyRegistry?: boolean
+  /** The Deployment placement with defaultAllow false, knowing it can lock pod creation out. */
+  acceptLockoutRisk?: boolean
   settings: Omit<ImagePolicySettings, 'kubeConfigFile'>
   backendImage: string
   /** Deployment placement only: `bouncer` runs the seeds' kube-image-bouncer instead of our backend. */
@@ -113,7 +115,10 @@ function ensureDir(dir: string, owner?: number, journal?: UndoJournal): void {
 }
 
 /** The policy to enforce; a policy that would block the control plane is refused unless forced. */
-export function whitelistPolicy(options: Pick<WhitelistEnableOptions, 'policyFile' | 'allowedRegistries' | 'allowAnyRegistry' | 'backendImage' | 'placement' | 'force' | 'namespace'>): {policy: ImagePolicy; problems: string[]} {
+export function whitelistPolicy(options: Pick<WhitelistEnableOptions, 'policyFile' | 'allowedRegistries' | 'allowAnyRegistry' | 'backendImage' | 'placement' | 'force' | 'namespace' | 'settings' | 'acceptLockoutRisk'>): {policy: ImagePolicy; problems: string[]} {
+  if (options.placement === 'deployment' && !options.settings.defaultAllow && !options.acceptLockoutRisk) {
+    throw new UserError('the Deployment placement with defaultAllow false can lock the cluster out: once every backend pod is gone (a drain, an eviction), kube-apiserver refuses every pod creation and update in every namespace, the backend\'s own replacements included, and only "whitelist disable" or "patch-apiserver --restore" on each control-plane node brings pod creation back. Use the static placement (the default), or --default-allow, or pass --accept-lockout-risk')
+  }
   const policy = resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries})
   requireAllowlist(policy, options.allowAnyRegistry ?? false)
   // An in-cluster backend must never review its own pods: with defaultAllow false a dead backend would block its replacement.

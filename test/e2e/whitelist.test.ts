@@ -297,7 +297,7 @@ describe('whitelist enable --backend-placement deployment (fake API server, depl
       api.seed({...deployment, status: {replicas: 2, readyReplicas: 2, availableReplicas: 2}})
     }, 100)
     try {
-      const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-placement', 'deployment', '--node-port', String(nodePort), '--node-address', '127.0.0.1', '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--kubeconfig', kubeconfig, '--backend-timeout', '30s'])
+      const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-placement', 'deployment', '--accept-lockout-risk', '--node-port', String(nodePort), '--node-address', '127.0.0.1', '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--kubeconfig', kubeconfig, '--backend-timeout', '30s'])
       expect(result.code, result.stderr).to.equal(0)
       expect(result.stderr).to.contain('warning: the backend runs in the cluster (namespace imgsec-system): if all its pods are gone, every pod creation and update in every namespace is refused (defaultAllow: false), its own replacement pods included')
       expect(result.stdout).to.contain('deployment.apps/imgsec-webhook created')
@@ -323,11 +323,24 @@ describe('whitelist enable --backend-placement deployment (fake API server, depl
   })
 })
 
+describe('whitelist enable --backend-placement deployment: the lockout risk', () => {
+  it('with defaultAllow false it is refused, naming the risk and the way out, unless --accept-lockout-risk or --default-allow', async () => {
+    const node = await controlPlaneNode()
+    const base = ['whitelist', 'enable', ...node.flags, '--backend-placement', 'deployment', '--node-address', '10.0.0.5', '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--dry-run=client']
+    const refused = await runCli(base)
+    expect(refused.code).to.equal(1)
+    expect(refused.stderr).to.match(/^error: the Deployment placement with defaultAllow false can lock the cluster out: .* pass --accept-lockout-risk\n$/)
+    expect((await runCli([...base, '--accept-lockout-risk'])).code).to.equal(0)
+    expect((await runCli([...base, '--default-allow'])).code).to.equal(0)
+    expect(existsSync(node.configDir)).to.equal(false)
+  })
+})
+
 describe('whitelist enable --dry-run=client', () => {
   it('prints every file and object as YAML documents, writes nothing, prints no key', async () => {
     const node = await controlPlaneNode()
     for (const placement of ['static', 'deployment']) {
-      const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-placement', placement, '--node-address', '10.0.0.5', '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--dry-run=client'])
+      const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-placement', placement, ...(placement === 'deployment' ? ['--accept-lockout-risk'] : []), '--node-address', '10.0.0.5', '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--dry-run=client'])
       expect(result.code, result.stderr).to.equal(0)
       const {parseAllDocuments} = await import('yaml')
       const docs = parseAllDocuments(result.stdout)
@@ -350,7 +363,7 @@ describe('whitelist enable --dry-run=client', () => {
   it('--backend bouncer: the seeds\' image and flags, and a loud warning that it enforces no allowlist', async () => {
     const node = await controlPlaneNode()
     const bouncer = `kainlite/kube-image-bouncer@sha256:${'b'.repeat(64)}`
-    const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-placement', 'deployment', '--backend', 'bouncer', '--node-address', '10.0.0.5', '--backend-image', bouncer, '--allowed-registries', 'docker.io,registry.k8s.io', '--dry-run=client'])
+    const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-placement', 'deployment', '--accept-lockout-risk', '--backend', 'bouncer', '--node-address', '10.0.0.5', '--backend-image', bouncer, '--allowed-registries', 'docker.io,registry.k8s.io', '--dry-run=client'])
     expect(result.code, result.stderr).to.equal(0)
     expect(result.stderr).to.match(/^WARNING: KUBE-IMAGE-BOUNCER DOES NOT ENFORCE THE REGISTRY ALLOWLIST on \/image_policy/)
     expect(result.stdout).to.contain(`image: ${bouncer}`)
@@ -398,7 +411,7 @@ describe('whitelist enable --backend-placement deployment: RBAC preflight', () =
       api.deny({verb: 'create', resource: 'deployments', namespace: 'imgsec-system'})
       api.deny({verb: 'create', resource: 'poddisruptionbudgets', namespace: 'imgsec-system'})
       const kubeconfig = await api.writeKubeconfig(path.join(node.dir, 'kubeconfig'))
-      const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-placement', 'deployment', '--node-address', '127.0.0.1', '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--kubeconfig', kubeconfig])
+      const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-placement', 'deployment', '--accept-lockout-risk', '--node-address', '127.0.0.1', '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--kubeconfig', kubeconfig])
       expect(result.code).to.equal(1)
       expect(result.stderr).to.equal('error: RBAC does not allow you to create deployments.apps in namespace imgsec-system, create poddisruptionbudgets.policy in namespace imgsec-system; the Deployment placement needs these (nothing was changed). Ask for them, use --as, or use the static placement\n')
       expect(api.getObject('namespaces', undefined, 'imgsec-system')).to.equal(undefined)
