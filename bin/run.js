@@ -12,7 +12,8 @@ if (args.length === 1 && !process.env.IMGSEC_NO_FAST_PATH) {
     process.stdout.write(`${versionLine}\n`)
     process.exit(0)
   }
-  if (args[0] === '--help') {
+  // `help` too, as `kubectl help` (help for a command goes through oclif's command_not_found hook).
+  if (args[0] === '--help' || args[0] === 'help') {
     let help
     try {
       help = readFileSync(new URL('../dist/root-help.txt', import.meta.url), 'utf8')

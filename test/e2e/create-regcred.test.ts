@@ -262,14 +262,14 @@ describe('create-regcred (built CLI)', () => {
       const cases: Array<{title: string; args: string[]; input?: string; error: RegExp}> = [
         {title: 'missing username', args: ['x', '--docker-password', PASSWORD], error: /--docker-username is required/},
         {title: 'missing password', args: ['x', '--docker-username', USER], error: /a password is required/},
-        {title: 'both password flags', args: ['x', '--docker-username', USER, '--docker-password', PASSWORD, '--password-stdin'], input: PASSWORD, error: /^error: --password-stdin=true cannot also be provided when using --docker-password\nSee 'kubectl imgsec create-regcred --help'.\n$/},
+        {title: 'both password flags', args: ['x', '--docker-username', USER, '--docker-password', PASSWORD, '--password-stdin'], input: PASSWORD, error: /^error: --password-stdin=true cannot also be provided when using --docker-password\nSee 'kubectl imgsec create-regcred --help' for usage\.\n$/},
         {title: '-n with --namespaces', args: ['x', '--docker-username', USER, '--docker-password', PASSWORD, '-n', 'a', '--namespaces', 'b'], error: /cannot also be provided when using/},
-        {title: 'missing secret name', args: ['--docker-username', USER, '--docker-password', PASSWORD], error: /^error: Missing 1 required arg: name Name of the Secret/},
+        {title: 'missing secret name', args: ['--docker-username', USER, '--docker-password', PASSWORD], error: /^error: missing argument NAME \(Name of the Secret/},
         {title: 'empty stdin', args: ['x', '--docker-username', USER, '--password-stdin'], input: '', error: /standard input was empty/},
         {title: 'invalid secret name', args: ['Bad_Name', '--docker-username', USER, '--docker-password', PASSWORD], error: /invalid secret name "Bad_Name"/},
         {title: 'invalid namespace', args: ['x', '--docker-username', USER, '--docker-password', PASSWORD, '-n', 'Team_A'], error: /invalid namespace "Team_A"/},
         {title: 'unreadable docker config', args: ['x', '--from-docker-config', '/nonexistent/config.json'], error: /--from-docker-config "\/nonexistent\/config.json" cannot be read: no such file or directory$/m},
-        {title: 'unknown flag', args: ['x', '--docker-usernam', USER], error: /Nonexistent flag: --docker-usernam/},
+        {title: 'unknown flag', args: ['x', '--docker-usernam', USER], error: /^error: unknown flag: --docker-usernam; did you mean --docker-username\?\n/},
         {title: 'unknown context', args: ['x', '--docker-username', USER, '--docker-password', PASSWORD, '--context', 'prod'], error: /context "prod" does not exist/},
       ]
       for (const {title, args, input, error} of cases) {

@@ -24,6 +24,9 @@ Exempt a workload from a check with the annotation imgsec.io/ignore: "check-id,c
     {description: 'Manifests from a pipeline, fail the build on medium or worse', command: 'helm template . | kubectl imgsec audit images -f - --fail-on medium'},
   ]
 
+  // `audit images examples` means `audit images -f examples`: files are never positional here.
+  static override unexpectedArgumentHint = (arg: string) => `to audit files or directories, use -f ${arg}`
+
   static override flags = {
     filename: Flags.string({char: 'f', description: 'Manifest file, directory (recursive) or - for stdin; repeatable. Without it the live cluster is audited.', multiple: true}),
     namespace: namespaceFlag,
