@@ -12,7 +12,8 @@ import {backupFile, type BackupRecord} from './backups.js'
 import {createCertificateAuthority, describeCertificate, issueCertificate, type KeyPairPem} from './certificates.js'
 import {UserError} from './errors.js'
 import {parseImageReference} from './image-reference.js'
-import {applyApiserverPatch, backupsOf, planApiserverPatch, planChangesSomething} from './patch-apiserver.js'
+import {applyApiserverPatch, backupsOf, kubeadmChangeOf, planApiserverPatch, planChangesSomething} from './patch-apiserver.js'
+import {persistToKubeadmConfig} from './kubeadm-config.js'
 import {applyObjects, deleteObjects} from './apply.js'
 import {createKubeClient, type KubeClient, serverVersion} from './kube-client.js'
 import type {KubeTargetOptions} from './kubeconfig.js'
@@ -50,6 +51,8 @@ export interface WhitelistEnableOptions {
   allowAnyRegistry?: boolean
   /** The Deployment placement with defaultAllow false, knowing it can lock pod creation out. */
   acceptLockoutRisk?: boolean
+  /** Record the flags and volumes in ConfigMap kube-system/kubeadm-config, so that "kubeadm upgrade" keeps them. */
+  persistKubeadmConfig?: boolean
   settings: Omit<ImagePolicySettings, 'kubeConfigFile'>
   backendImage: string
   /** Deployment placement only: `bouncer` runs the seeds' kube-image-bouncer instead of our backend. */
@@ -73,6 +76,8 @@ export interface WhitelistState {
   setConfigFlag: boolean
   addedVolumes: string[]
   mergedConfig?: {file: string; sha256: string; backup: string}
+  /** enable recorded its flags in kubeadm-config: disable takes them out again. */
+  kubeadmConfig?: boolean
 }
 
 export interface WhitelistResult {
@@ -352,6 +357,11 @@ export async function enableWhitelist(options: WhitelistEnableOptions): Promise<
       force: options.force,
     })
     warnings.push(...plan.warnings)
+    if (options.persistKubeadmConfig) {
+      // Recorded before the manifest is written, as patch-apiserver does: "kubeadm upgrade" then keeps the plugin.
+      const recorded = await persistToKubeadmConfig(client ?? await createKubeClient(options.kube ?? {}), kubeadmChangeOf(plan))
+      changes.push(...recorded.map((line) => `kubeadm-config: ${line}`))
+    }
     if (planChangesSomething(plan)) {
       backups.push(...applyApiserverPatch(plan, options.backupDir, options.command))
       changes.push(...plan.changes.map((change) => `kube-apiserver: ${change}`))
@@ -384,6 +394,7 @@ function recordState({options, paths, manifest, staticPod, webhookUrl, previous,
     setConfigFlag: previous?.setConfigFlag ?? !flagsBefore.has('admission-control-config-file'),
     addedVolumes: [...new Set([...(previous?.addedVolumes ?? []), ...plan.addedVolumes])],
     mergedConfig: previous?.mergedConfig,
+    ...(options.persistKubeadmConfig || previous?.kubeadmConfig ? {kubeadmConfig: true} : {}),
     ...(objects ? {objects: objects.map((o) => ({apiVersion: o.apiVersion, kind: o.kind, metadata: {name: o.metadata.name, ...(o.metadata.namespace ? {namespace: o.metadata.namespace} : {})}}))} : {}),
   }
   if (plan.admissionConfig && plan.admissionConfig.before !== plan.admissionConfig.after) {
@@ -412,6 +423,11 @@ export async function disableWhitelist(options: {configDir: string; backupDir: s
     mountReferencedFiles: false,
     force: options.force,
   })
+  if (state.kubeadmConfig) {
+    // Else the next "kubeadm upgrade" would put the plugin back, naming files that are gone.
+    const recorded = await persistToKubeadmConfig(await createKubeClient(options.kube ?? {}), kubeadmChangeOf(plan))
+    changes.push(...recorded.map((line) => `kubeadm-config: ${line}`))
+  }
   if (planChangesSomething(plan)) {
     backups.push(...applyApiserverPatch(plan, options.backupDir, options.command))
     changes.push(...plan.changes.map((change) => `kube-apiserver: ${change}`))

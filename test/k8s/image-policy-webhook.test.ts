@@ -69,6 +69,7 @@ describeReal('ImagePolicyWebhook: whitelist enable, then the real kube-apiserver
   const enable = (extra: string[] = []) => runCli(['whitelist', 'enable', ...node.flags, '--port', String(node.port), '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--backend-timeout', '60s', ...extra])
 
   let enableStderr = ''
+  let enableStdout = ''
   // Pods running before the whitelist: which of them the impact report says would be refused.
   const LEGACY: Array<[name: string, image: string, annotations?: Record<string, string>]> = [
     ['old-quay', 'quay.io/acme/app:1.0'],
@@ -96,9 +97,13 @@ describeReal('ImagePolicyWebhook: whitelist enable, then the real kube-apiserver
     // Then whitelist enable, with the kubeconfig (impact before change), and the kubelet's restart.
     kubelet = startKubeletSimulator(node.manifestsDir, 'imgsec-webhook.yaml')
     // Short cache TTLs, so that a policy change or a stopped backend shows within the test.
-    const enabled = await enable(['--allow-ttl', '1', '--deny-ttl', '1', '--kubeconfig', plane.kubeconfig])
+    // kubeadm's record of the cluster configuration, which "kubeadm upgrade" renders the manifest from.
+    const kubeadmConfig = {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'kubeadm-config', namespace: 'kube-system'}, data: {ClusterConfiguration: 'apiServer:\n  extraArgs:\n  - name: authorization-mode\n    value: Node,RBAC\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.37.2\n'}}
+    expect((await plane.kubectl(['create', '-f', '-'], {input: JSON.stringify(kubeadmConfig)})).code).to.equal(0)
+    const enabled = await enable(['--allow-ttl', '1', '--deny-ttl', '1', '--kubeconfig', plane.kubeconfig, '--persist-kubeadm-config'])
     expect(enabled.code, `${enabled.stderr}\n${kubelet.output()}`).to.equal(0)
     enableStderr = enabled.stderr
+    enableStdout = enabled.stdout
     await plane.startApiserver({manifest: node.manifest, extraArgs: auditArgs})
   })
   after(async () => {
@@ -128,6 +133,15 @@ describeReal('ImagePolicyWebhook: whitelist enable, then the real kube-apiserver
     expect(refused.sort()).to.deep.equal(listed)
     // kube-system is exempt by the backend: not listed, and its update goes through.
     expect((await plane.kubectl(['label', 'pod', 'system-old', '-n', 'kube-system', 'touched=yes'])).code).to.equal(0)
+  })
+
+  it('--persist-kubeadm-config recorded the plugin, the config file and its mount in kubeadm-config', async () => {
+    expect(enableStdout).to.contain('kubeadm-config: ')
+    expect(enableStdout).not.to.contain('"kubeadm upgrade" regenerates')
+    const config = JSON.parse((await plane.kubectl(['get', 'configmap', 'kubeadm-config', '-n', 'kube-system', '-o', 'json'])).stdout).data.ClusterConfiguration as string
+    expect(config).to.contain('- name: enable-admission-plugins\n    value: NodeRestriction,ImagePolicyWebhook')
+    expect(config).to.contain(`- name: admission-control-config-file\n    value: ${path.join(node.configDir, 'admission-configuration.yaml')}`)
+    expect(config).to.contain(`hostPath: ${node.configDir}`)
   })
 
   it('a policy that would refuse kube-system workloads is refused before anything is written, unless forced', async () => {
@@ -242,8 +256,13 @@ describeReal('ImagePolicyWebhook: whitelist enable, then the real kube-apiserver
   describe('with defaultAllow: true and the backend stopped', () => {
     before(async () => {
       kubelet = startKubeletSimulator(node.manifestsDir, 'imgsec-webhook.yaml')
-      const disabled = await runCli(['whitelist', 'disable', '--config-dir', node.configDir, '--backup-dir', node.backupDir])
+      const disabled = await runCli(['whitelist', 'disable', '--config-dir', node.configDir, '--backup-dir', node.backupDir, '--kubeconfig', plane.kubeconfig])
       expect(disabled.code, disabled.stderr).to.equal(0)
+      // What enable recorded in kubeadm-config is taken out again: "kubeadm upgrade" must not bring the plugin back.
+      const config = JSON.parse((await plane.kubectl(['get', 'configmap', 'kubeadm-config', '-n', 'kube-system', '-o', 'json'])).stdout).data.ClusterConfiguration as string
+      expect(config).not.to.contain('ImagePolicyWebhook')
+      expect(config).not.to.contain('admission-control-config-file')
+      expect(config).not.to.contain(node.configDir)
       const enabled = await enable(['--default-allow', '--allow-ttl', '1', '--deny-ttl', '1'])
       expect(enabled.code, `${enabled.stderr}\n${kubelet.output()}`).to.equal(0)
       await plane.startApiserver({manifest: node.manifest, extraArgs: auditArgs})

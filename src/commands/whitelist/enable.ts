@@ -33,6 +33,7 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     output: Flags.option({char: 'o', description: '--mode vap with --dry-run: print the objects.', options: ['yaml', 'json'] as const})(),
     ...kubeconfigFlags,
     'allowed-registries': Flags.string({description: 'Comma-separated registry allowlist: host, host:port, host/path prefix, *.domain. Required, unless --policy names allowedRegistries or --allow-any-registry is given.'}),
+    'persist-kubeadm-config': Flags.boolean({description: 'Also record the flags and volumes in ConfigMap kube-system/kubeadm-config, so that "kubeadm upgrade" (which regenerates the manifest) keeps the plugin. Needs the kubeconfig.', default: false}),
     'accept-lockout-risk': Flags.boolean({description: 'Deployment placement with --default-allow false: accept that once every backend pod is gone, every pod creation and update is refused until "whitelist disable" runs on each control-plane node.', default: false}),
     'allow-any-registry': Flags.boolean({description: 'Enforce a policy that names no registries: only the tag and digest rules apply, to every registry.', default: false}),
     policy: Flags.string({description: 'Image policy file (YAML); see "audit images --help".'}),
@@ -108,6 +109,7 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
       allowedRegistries: flags['allowed-registries']?.split(',').map((s) => s.trim()).filter(Boolean),
       allowAnyRegistry: flags['allow-any-registry'],
       acceptLockoutRisk: flags['accept-lockout-risk'],
+      persistKubeadmConfig: flags['persist-kubeadm-config'],
       settings: {allowTTL: flags['allow-ttl'], denyTTL: flags['deny-ttl'], retryBackoff: flags['retry-backoff'], defaultAllow: flags['default-allow']},
       backendImage,
       backendTimeoutMs,
@@ -133,6 +135,7 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     if (cluster) await this.waitAndSmokeTest(cluster, parseDuration(flags.timeout, '--timeout'), flags['allowed-registries'])
     process.stdout.write('undo: kubectl imgsec whitelist disable (or, if the API server is down: kubectl imgsec patch-apiserver --restore)\n')
     process.stdout.write('note: on clusters with several control-plane nodes, run this command on each of them.\n')
+    if (!flags['persist-kubeadm-config'] && applied.length > 0) process.stdout.write('note: "kubeadm upgrade" regenerates kube-apiserver.yaml and drops the plugin; run this command again after an upgrade, or use --persist-kubeadm-config.\n')
   }
 
   /** Best effort when a kubeconfig points at the cluster: the plugin has a known bypass before 1.27.3. */
