@@ -126,13 +126,29 @@ export function vapVariables(policy: ImagePolicy): VapVariable[] {
   ]
 }
 
-export function renderVapObjects(policy: ImagePolicy, options: {paramsNamespace: string}): object[] {
+/**
+ * Whether the break-glass annotation is set where the pods will carry it: on a Pod itself, else on
+ * the workload's pod template (a Deployment's own annotations do not reach its pods).
+ */
+export function breakGlassExpression(root = 'object'): string {
+  const key = "'alpha.image-policy.k8s.io/break-glass'"
+  const on = (meta: string) => `(has(${meta}) && has(${meta}.annotations) && ${key} in ${meta}.annotations && ${meta}.annotations[${key}] == 'true')`
+  return `${root}.kind == 'Pod' ? ${on(`${root}.metadata`)} : (${root}.kind == 'CronJob' ? ${on(`${root}.spec.jobTemplate.spec.template.metadata`)} : ${on(`${root}.spec.template.metadata`)})`
+}
+
+/**
+ * The three objects of `whitelist enable --mode vap`. Break-glass is off unless asked for: with it,
+ * anyone who may create pods could bypass the allowlist with one annotation. When on, every
+ * reviewed request carries the audit annotation `imgsec-image-policy/break-glass` ("true" when used).
+ */
+export function renderVapObjects(policy: ImagePolicy, options: {paramsNamespace: string; breakGlass?: boolean}): object[] {
   const exempt = [...new Set(policy.exemptNamespaces)]
   const matchConditions = [
     // Mirror pods of static pods are the kubelet's: refusing them changes nothing but the API view.
     {name: 'not-a-mirror-pod', expression: "object.kind != 'Pod' || !has(object.metadata.annotations) || !('kubernetes.io/config.mirror' in object.metadata.annotations)"},
-    ...(policy.breakGlass ? [{name: 'no-break-glass', expression: "!has(object.metadata.annotations) || !('alpha.image-policy.k8s.io/break-glass' in object.metadata.annotations) || object.metadata.annotations['alpha.image-policy.k8s.io/break-glass'] != 'true'"}] : []),
   ]
+  const variables = [...vapVariables(policy), ...(options.breakGlass ? [{name: 'breakGlass', expression: breakGlassExpression()}] : [])]
+  const validations = vapValidations(policy).map((validation) => (options.breakGlass ? {...validation, expression: `variables.breakGlass || (${validation.expression})`} : validation))
   const vap = {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingAdmissionPolicy',
@@ -148,8 +164,11 @@ export function renderVapObjects(policy: ImagePolicy, options: {paramsNamespace:
         ],
       },
       matchConditions,
-      variables: vapVariables(policy),
-      validations: vapValidations(policy),
+      variables,
+      validations,
+      // kube-apiserver type-checks valueExpression as string or null, and refuses a conditional
+      // between the two ("no matching overload for _?_:_"): so every reviewed request records it.
+      ...(options.breakGlass ? {auditAnnotations: [{key: 'break-glass', valueExpression: "variables.breakGlass ? 'true' : 'false'"}]} : {}),
     },
   }
   const binding = {

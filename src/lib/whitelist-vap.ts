@@ -17,8 +17,8 @@ type Applied = AppliedObject
  * `whitelist enable --mode vap`: apply the policy, its binding and the params ConfigMap; no backend,
  * no manifest edit. Refuses servers without ValidatingAdmissionPolicy v1 (Kubernetes < 1.30).
  */
-export async function enableVap(options: {kube: KubeTargetOptions; policy: ImagePolicy; paramsNamespace: string; dryRun: DryRun}): Promise<{applied: Applied[]; warnings: string[]}> {
-  const objects = renderVapObjects(options.policy, {paramsNamespace: options.paramsNamespace}) as Array<Record<string, any>>
+export async function enableVap(options: {kube: KubeTargetOptions; policy: ImagePolicy; paramsNamespace: string; dryRun: DryRun; breakGlass?: boolean}): Promise<{applied: Applied[]; warnings: string[]}> {
+  const objects = renderVapObjects(options.policy, {paramsNamespace: options.paramsNamespace, breakGlass: options.breakGlass}) as Array<Record<string, any>>
   if (options.dryRun === 'client') return {applied: objects.map((object) => ({object, action: 'created'})), warnings: []}
   const client = await createKubeClient(options.kube)
   const version = await serverVersion(client)

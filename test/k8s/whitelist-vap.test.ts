@@ -6,13 +6,15 @@
 // A control plane of its own: the policy's binding is cluster-wide, so it cannot be isolated by
 // namespace on the shared one.
 import {expect} from 'chai'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
 
 import {evaluateImage, type ImagePolicy} from '../../src/lib/policy.js'
 import {PARAMS_NAME, renderVapObjects, VAP_NAME} from '../../src/lib/vap.js'
 import type {ControlPlane} from '../control-plane/control-plane.js'
 import {runCli} from '../support/cli.js'
 import {casePolicy, VAP_CASE_IMAGES, VAP_CASE_POLICIES} from '../support/vap-cases.js'
-import {describeReal, freshNamespace, startControlPlane} from './support.js'
+import {describeReal, freshNamespace, startControlPlane, tempDir} from './support.js'
 
 type Json = Record<string, any>
 
@@ -285,12 +287,38 @@ describeReal('whitelist --mode vap against the real kube-apiserver', function ()
       expect(pod.spec.ephemeralContainers.map((c: Json) => `${c.name}=${c.image}`)).to.deep.equal(['debugger=busybox:1.36'])
     })
 
-    it('exempt: kube-system, mirror pods and the break-glass annotation; an ordinary pod with the same image is refused', async () => {
+    it('exempt: kube-system and mirror pods; the break-glass annotation is not honoured by default; an ordinary pod with the same image is refused', async () => {
       const image = 'quay.io/x/y:1'
       expect(await verdictOf('kube-system', podOf('in-kube-system', [image]))).to.equal('admitted')
       expect(await verdictOf(work, podOf('mirror', [image], {annotations: {'kubernetes.io/config.mirror': 'abc123'}, nodeName: 'node-1'}))).to.equal('admitted')
-      expect(await verdictOf(work, podOf('break-glass', [image], {annotations: {'alpha.image-policy.k8s.io/break-glass': 'true'}}))).to.equal('admitted')
+      expect(await verdictOf(work, podOf('break-glass', [image], {annotations: {'alpha.image-policy.k8s.io/break-glass': 'true'}}))).to.match(/denied request: image-registry-not-allowed/)
       expect(await verdictOf(work, podOf('ordinary', [image], {nodeName: 'node-1'}))).to.match(/denied request: image-registry-not-allowed/)
+    })
+
+    it('--break-glass: honoured on a pod or a pod template (not a Deployment\'s own annotations), and each use is in the audit log', async () => {
+      const image = 'quay.io/x/y:1'
+      const GLASS = {'alpha.image-policy.k8s.io/break-glass': 'true'}
+      const dir = tempDir('imgsec-vap-audit-')
+      const auditLog = path.join(dir, 'audit.log')
+      writeFileSync(path.join(dir, 'policy.yaml'), 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n  resources: [{group: "", resources: ["pods"]}]\n- level: None\n')
+      await plane.startApiserver({extraArgs: [`--audit-policy-file=${path.join(dir, 'policy.yaml')}`, `--audit-log-path=${auditLog}`]})
+      try {
+        const withGlass = await enable(ALLOWED, ['--break-glass'])
+        expect(withGlass.code, withGlass.stderr).to.equal(0)
+        await until('break-glass honoured', async () => ((await verdictOf(work, podOf(`glass-probe-${Date.now()}`, [image], {annotations: GLASS}))) === 'admitted' ? true : undefined))
+        await ok(['create', '-n', work, '-f', '-'], JSON.stringify(podOf('glass-real', [image], {annotations: GLASS})))
+        const annotations = await until('the audit event of glass-real', async () => {
+          const events = existsSync(auditLog) ? readFileSync(auditLog, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line)) : []
+          return events.find((e) => e.verb === 'create' && e.objectRef?.name === 'glass-real' && e.stage === 'ResponseComplete')?.annotations
+        })
+        expect(annotations).to.deep.include({[`${VAP_NAME}/break-glass`]: 'true'})
+        const deployment = (name: string, own?: Json, templateAnnotations?: Json) => ({apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name, ...(own ? {annotations: own} : {})}, spec: {selector: {matchLabels: {app: 'x'}}, template: {metadata: {labels: {app: 'x'}, ...(templateAnnotations ? {annotations: templateAnnotations} : {})}, spec: {containers: [{name: 'app', image}]}}}})
+        expect(await verdictOf(work, deployment('glass-template', undefined, GLASS))).to.equal('admitted')
+        expect(await verdictOf(work, deployment('glass-own', GLASS))).to.match(/denied request: image-registry-not-allowed/)
+      } finally {
+        expect((await enable(ALLOWED)).code).to.equal(0)
+        await until('break-glass off again', async () => ((await verdictOf(work, podOf(`glass-probe-${Date.now()}`, [image], {annotations: GLASS}))) !== 'admitted' ? true : undefined))
+      }
     })
 
     it('UPDATE without a new image is not refused: scaling a Deployment from before the policy, and the controller scaling its ReplicaSet', async () => {

@@ -138,16 +138,43 @@ describe('ValidatingAdmissionPolicy CEL', () => {
     for (const validation of vap.spec.validations) expect(validation.messageExpression.startsWith(`'${validation.message}: '`), validation.message).to.equal(true)
   })
 
-  it('matchConditions skip mirror pods and honour break-glass', () => {
+  it('matchConditions skip mirror pods', () => {
     const byKind = (objects: object[], kind: string) => (objects as Array<Record<string, any>>).find((o) => o.kind === kind)!
     const vap = byKind(renderVapObjects({...DEFAULT_POLICY}, {paramsNamespace: 'kube-system'}), 'ValidatingAdmissionPolicy')
     const applies = (object: object) => vap.spec.matchConditions.every((condition: {expression: string}) => run(condition.expression, {object: toCel(object)} as never, {funcs: strings}) === true)
     expect(applies({kind: 'Pod', metadata: {name: 'p'}})).to.equal(true)
     expect(applies({kind: 'Pod', metadata: {annotations: {'kubernetes.io/config.mirror': 'abc'}}})).to.equal(false)
-    expect(applies({kind: 'Pod', metadata: {annotations: {'alpha.image-policy.k8s.io/break-glass': 'true'}}})).to.equal(false)
-    expect(applies({kind: 'Deployment', metadata: {annotations: {'alpha.image-policy.k8s.io/break-glass': 'false'}}})).to.equal(true)
-    const strict = byKind(renderVapObjects({...DEFAULT_POLICY, breakGlass: false}, {paramsNamespace: 'kube-system'}), 'ValidatingAdmissionPolicy')
-    expect(strict.spec.matchConditions.map((c: {name: string}) => c.name)).to.deep.equal(['not-a-mirror-pod'])
+    expect(vap.spec.matchConditions.map((c: {name: string}) => c.name)).to.deep.equal(['not-a-mirror-pod'])
+  })
+
+  describe('break-glass', () => {
+    const policy = {...DEFAULT_POLICY, allowedRegistries: ['docker.io']}
+    const GLASS = {'alpha.image-policy.k8s.io/break-glass': 'true'}
+    const template = (kind: string, annotations?: Record<string, string>, own?: Record<string, string>) => {
+      const podTemplate = {metadata: annotations ? {annotations} : {}, spec: {containers: [{name: 'c', image: 'quay.io/x/y:1'}]}}
+      const spec = kind === 'CronJob' ? {jobTemplate: {spec: {template: podTemplate}}} : {template: podTemplate}
+      return {kind, metadata: {name: 'w', ...(own ? {annotations: own} : {})}, spec}
+    }
+    const verdict = (object: object, breakGlass: boolean) => {
+      const vap = (renderVapObjects(policy, {paramsNamespace: 'kube-system', breakGlass}) as Rendered[]).find((o) => o.kind === 'ValidatingAdmissionPolicy')!
+      const variables = new Map<string, unknown>()
+      const activation = {object: toCel(object), oldObject: null, request: toCel({operation: 'CREATE'}), params: toCel({data: {allowedRegistries: 'docker.io'}}), variables}
+      for (const variable of vap.spec.variables) variables.set(variable.name, celRun(variable.expression, activation))
+      const allowed = vap.spec.validations.every((validation: {expression: string}) => celRun(validation.expression, activation) === true)
+      const audit = (vap.spec.auditAnnotations ?? []).map((a: {key: string; valueExpression: string}) => [a.key, celRun(a.valueExpression, activation)])
+      return {allowed, audit}
+    }
+    it('is off by default: the annotation changes nothing', () => {
+      expect(verdict({kind: 'Pod', metadata: {name: 'p', annotations: GLASS}, spec: {containers: [{name: 'c', image: 'quay.io/x/y:1'}]}}, false)).to.deep.equal({allowed: false, audit: []})
+    })
+    it('when on: read from the pod, or the pod template of a workload; each use leaves an audit annotation', () => {
+      expect(verdict({kind: 'Pod', metadata: {name: 'p', annotations: GLASS}, spec: {containers: [{name: 'c', image: 'quay.io/x/y:1'}]}}, true)).to.deep.equal({allowed: true, audit: [['break-glass', 'true']]})
+      for (const kind of ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob']) {
+        expect(verdict(template(kind, GLASS), true).allowed, `${kind} template`).to.equal(true)
+        expect(verdict(template(kind, undefined, GLASS), true), `${kind} own annotation`).to.deep.equal({allowed: false, audit: [['break-glass', 'false']]})
+        expect(verdict(template(kind, {'alpha.image-policy.k8s.io/break-glass': 'false'}), true).allowed, `${kind} "false"`).to.equal(false)
+      }
+    })
   })
 
   it('renders params, policy and binding; kube-system exempt; parameterNotFoundAction Deny', () => {

@@ -29,6 +29,7 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
   static override flags = {
     mode: Flags.option({description: 'webhook: ImagePolicyWebhook with a backend (needs the control-plane node); vap: a ValidatingAdmissionPolicy (Kubernetes ≥ 1.30), no server, applied through the API.', options: ['webhook', 'vap'] as const, default: 'webhook' as const})(),
     'params-namespace': Flags.string({description: '--mode vap: namespace of the ConfigMap holding the allowed registries.', default: 'kube-system'}),
+    'break-glass': Flags.boolean({description: '--mode vap: honour the annotation alpha.image-policy.k8s.io/break-glass: "true" on a pod or a pod template (off by default: anyone who may create pods could bypass the allowlist with it); the audit log records imgsec-image-policy/break-glass: "true" for each use.', default: false}),
     'dry-run': dryRunFlag,
     output: Flags.option({char: 'o', description: '--mode vap with --dry-run: print the objects.', options: ['yaml', 'json'] as const})(),
     ...kubeconfigFlags,
@@ -175,13 +176,13 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     }
   }
 
-  private async enableVap(flags: {'allowed-registries'?: string; 'allow-any-registry': boolean; policy?: string; 'params-namespace': string; 'dry-run': 'none' | 'client' | 'server'; output?: 'yaml' | 'json'; kubeconfig?: string; context?: string; as?: string}): Promise<void> {
+  private async enableVap(flags: {'allowed-registries'?: string; 'allow-any-registry': boolean; 'break-glass': boolean; policy?: string; 'params-namespace': string; 'dry-run': 'none' | 'client' | 'server'; output?: 'yaml' | 'json'; kubeconfig?: string; context?: string; as?: string}): Promise<void> {
     const {requireAllowlist, resolvePolicy} = await import('../../lib/policy.js')
     const {enableVap} = await import('../../lib/whitelist-vap.js')
     const {formatObjects} = await import('../../lib/output.js')
     const policy = resolvePolicy({policyFile: flags.policy, allowedRegistries: flags['allowed-registries']?.split(',').map((s) => s.trim()).filter(Boolean)})
     requireAllowlist(policy, flags['allow-any-registry'])
-    const result = await enableVap({kube: flags, policy, paramsNamespace: flags['params-namespace'], dryRun: flags['dry-run']})
+    const result = await enableVap({kube: flags, policy, paramsNamespace: flags['params-namespace'], dryRun: flags['dry-run'], breakGlass: flags['break-glass']})
     for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`)
     if (flags.output) {
       process.stdout.write(formatObjects(result.applied.map((a) => JSON.parse(JSON.stringify(a.object))), flags.output))
