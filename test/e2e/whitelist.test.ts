@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {parse as parseYaml} from 'yaml'
@@ -7,38 +7,17 @@ import {parse as parseYaml} from 'yaml'
 import {hostname} from 'node:os'
 
 import {versionWarning} from '../../src/lib/whitelist-smoke.js'
-import {ROOT, runCli} from '../support/cli.js'
+import {runCli} from '../support/cli.js'
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
 import {httpsRequest, type TlsClient} from '../support/https-client.js'
+import {controlPlaneNode as makeNode, type ControlPlaneNode, KUBEADM_MANIFEST, TEST_BACKEND_IMAGE} from '../support/control-plane-node.js'
 import {startKubeletSimulator} from '../support/kubelet-simulator.js'
-import {freePort} from '../support/registry.js'
 
-const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'kube-apiserver.kubeadm-1.32.yaml')
-const ORIGINAL = readFileSync(FIXTURE, 'utf8')
-const BACKEND_IMAGE = `gcr.io/distroless/nodejs20-debian12:nonroot@sha256:${'5'.repeat(64)}`
+const ORIGINAL = readFileSync(KUBEADM_MANIFEST, 'utf8')
+const BACKEND_IMAGE = TEST_BACKEND_IMAGE
 
-interface Node {
-  dir: string
-  manifestsDir: string
-  manifest: string
-  configDir: string
-  backupDir: string
-  port: number
-  flags: string[]
-}
-
-async function controlPlaneNode(): Promise<Node> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'imgsec-wl-'))
-  const manifestsDir = path.join(dir, 'manifests')
-  mkdirSync(manifestsDir)
-  const manifest = path.join(manifestsDir, 'kube-apiserver.yaml')
-  copyFileSync(FIXTURE, manifest)
-  chmodSync(manifest, 0o600)
-  const configDir = path.join(dir, 'imgsec')
-  const backupDir = path.join(dir, 'backups')
-  const port = await freePort()
-  return {dir, manifestsDir, manifest, configDir, backupDir, port, flags: ['--config-dir', configDir, '--manifests-dir', manifestsDir, '--backup-dir', backupDir]}
-}
+const controlPlaneNode = () => makeNode(mkdtempSync(path.join(tmpdir(), 'imgsec-wl-')))
+type Node = ControlPlaneNode
 
 const post = (url: string, body: string, tls: TlsClient) => httpsRequest(url, tls, body)
 

@@ -9,12 +9,12 @@ import path from 'node:path'
 
 import type {ControlPlane} from '../control-plane/control-plane.js'
 import {ROOT, runCli} from '../support/cli.js'
+import {TEST_BACKEND_IMAGE} from '../support/control-plane-node.js'
 import {startKubeletSimulator} from '../support/kubelet-simulator.js'
 import {freePort} from '../support/registry.js'
 import {describeReal, startControlPlane, tempDir} from './support.js'
 
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'kube-apiserver.kubeadm-1.32.yaml')
-const BACKEND_IMAGE = `gcr.io/distroless/nodejs20-debian12:nonroot@sha256:${'5'.repeat(64)}`
 
 /** What the kubelet does for the kube-apiserver static pod, as far as --wait can see it. */
 function apiserverKubelet(plane: ControlPlane, manifest: string) {
@@ -103,7 +103,7 @@ describeReal('--wait: the real kube-apiserver restarted from the written manifes
     const backend = startKubeletSimulator(manifestsDir, 'imgsec-webhook.yaml')
     try {
       const result = await runCli(['whitelist', 'enable', '--config-dir', path.join(root, 'imgsec'), '--manifests-dir', manifestsDir, '--backup-dir', path.join(root, 'backups'),
-        '--port', String(await freePort()), '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--backend-timeout', '60s',
+        '--port', String(await freePort()), '--backend-image', TEST_BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--backend-timeout', '60s',
         '--wait', '--timeout', '90s', '--kubeconfig', plane.kubeconfig])
       expect(result.code, `${result.stderr}\n${kubelet.events.join('\n')}`).to.equal(0)
       expect(result.stdout).to.contain(`kube-apiserver is ready (${plane.server}/readyz)`)

@@ -2,40 +2,21 @@
 // its files; the real kube-apiserver then runs exactly the flags that manifest holds, and our
 // backend runs as the static pod's command line says (played by the kubelet simulator).
 import {expect} from 'chai'
-import {chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import type {ControlPlane} from '../control-plane/control-plane.js'
 import {manifestApiserverFlags} from '../control-plane/control-plane.js'
-import {ROOT, runCli} from '../support/cli.js'
+import {runCli} from '../support/cli.js'
+import {controlPlaneNode as makeNode, type ControlPlaneNode, TEST_BACKEND_IMAGE} from '../support/control-plane-node.js'
 import {startKubeletSimulator} from '../support/kubelet-simulator.js'
-import {freePort} from '../support/registry.js'
 import {describeReal, startControlPlane, tempDir} from './support.js'
 
-const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'kube-apiserver.kubeadm-1.32.yaml')
-const BACKEND_IMAGE = `gcr.io/distroless/nodejs20-debian12:nonroot@sha256:${'5'.repeat(64)}`
+const BACKEND_IMAGE = TEST_BACKEND_IMAGE
 const PAUSE = `registry.k8s.io/pause:3.10@sha256:${'a'.repeat(64)}`
 
-interface Node {
-  manifestsDir: string
-  manifest: string
-  configDir: string
-  backupDir: string
-  port: number
-  flags: string[]
-}
-
-async function controlPlaneNode(): Promise<Node> {
-  const dir = tempDir('imgsec-ipw-')
-  const manifestsDir = path.join(dir, 'manifests')
-  mkdirSync(manifestsDir)
-  const manifest = path.join(manifestsDir, 'kube-apiserver.yaml')
-  copyFileSync(FIXTURE, manifest)
-  chmodSync(manifest, 0o600)
-  const configDir = path.join(dir, 'imgsec')
-  const backupDir = path.join(dir, 'backups')
-  return {manifestsDir, manifest, configDir, backupDir, port: await freePort(), flags: ['--config-dir', configDir, '--manifests-dir', manifestsDir, '--backup-dir', backupDir]}
-}
+const controlPlaneNode = () => makeNode(tempDir('imgsec-ipw-'))
+type Node = ControlPlaneNode
 
 function podJson(name: string, namespace: string, image: string, extra: {annotations?: Record<string, string>; initImage?: string} = {}): string {
   return JSON.stringify({
