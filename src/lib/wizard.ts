@@ -88,8 +88,11 @@ async function whitelistFlow(prompt: Prompter): Promise<WizardPlan> {
   }})
   const argv = ['whitelist', 'enable', '--allowed-registries', registries.split(',').map((s) => s.trim()).filter(Boolean).join(',')]
   if (mode === 'vap') argv.push('--mode', 'vap')
-  else if (!(await prompt.confirm({message: 'Refuse pods when the backend cannot be reached (defaultAllow: false)?', default: true}))) argv.push('--default-allow')
-  return {argv, commandLine: commandLine(argv), summary: [mode === 'vap' ? 'a ValidatingAdmissionPolicy enforcing the allowlist' : 'ImagePolicyWebhook with a static-pod backend on this node', `allowed registries: ${argv[3]}`]}
+  else if (!(await prompt.confirm({message: 'When the backend cannot be reached, refuse every pod creation and update in every namespace, kube-system included (defaultAllow: false)? No admits them unchecked.', default: true}))) argv.push('--default-allow')
+  const outage = mode === 'vap' ? [] : [argv.includes('--default-allow')
+    ? 'if the backend stops answering: pods are admitted without an image check'
+    : 'if the backend stops answering: every pod creation and update in every namespace is refused, kube-system included ("whitelist status" tells)']
+  return {argv, commandLine: commandLine(argv), summary: [mode === 'vap' ? 'a ValidatingAdmissionPolicy enforcing the allowlist' : 'ImagePolicyWebhook with a static-pod backend on this node', `allowed registries: ${argv[3]}`, ...outage]}
 }
 
 async function auditFlow(prompt: Prompter, context: WizardContext): Promise<WizardPlan> {

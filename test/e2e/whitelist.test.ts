@@ -37,6 +37,7 @@ describe('whitelist enable/status/disable (built CLI, static pod played by a kub
     const result = await runCli(enableArgs())
     expect(result.code, `${result.stderr}\n${kubelet.output()}`).to.equal(0)
     expect(result.stdout).to.contain('registry whitelist enabled:')
+    expect(result.stdout).to.contain('while the backend does not answer: kube-apiserver refuses every pod creation and update in every namespace, kube-system included (defaultAllow: false); "kubectl imgsec whitelist status" says whether it answers\n')
     expect(result.stdout).to.match(/backend check: https:\/\/127\.0\.0\.1:\d+\/image_policy answered a test ImageReview for nginx:latest: denied/)
     const manifest = readFileSync(node.manifest, 'utf8')
     expect(manifest).to.contain('--enable-admission-plugins=NodeRestriction,ImagePolicyWebhook')

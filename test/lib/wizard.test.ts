@@ -55,6 +55,10 @@ describe('wizard flows (scripted prompts)', () => {
   it('enforce a whitelist (static backend, defaultAllow false)', async () => {
     const plan = await planWizard(scriptedPrompter(['whitelist-enable', 'static', 'docker.io, registry.k8s.io', true]), context)
     expect(plan.commandLine).to.equal('kubectl imgsec whitelist enable --allowed-registries docker.io,registry.k8s.io')
+    // The summary says what a backend outage does, as kube-apiserver really behaves (test/k8s).
+    expect(plan.summary).to.include('if the backend stops answering: every pod creation and update in every namespace is refused, kube-system included ("whitelist status" tells)')
+    const open = await planWizard(scriptedPrompter(['whitelist-enable', 'static', 'docker.io', false]), context)
+    expect(open.summary).to.include('if the backend stops answering: pods are admitted without an image check')
   })
 
   it('enforce a whitelist with a ValidatingAdmissionPolicy; a bad registry is refused', async () => {

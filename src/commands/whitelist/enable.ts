@@ -133,6 +133,9 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     if (applied.length === 0) process.stdout.write('registry whitelist already enabled: nothing changed\n')
     else process.stdout.write(`registry whitelist enabled:\n${result.changes.map((c) => `  ${c}\n`).join('')}`)
     for (const backup of result.backups) process.stdout.write(`backup of ${backup.file}: ${backup.backup}\n`)
+    process.stdout.write(flags['default-allow']
+      ? 'while the backend does not answer: pods are admitted without an image check (defaultAllow: true)\n'
+      : 'while the backend does not answer: kube-apiserver refuses every pod creation and update in every namespace, kube-system included (defaultAllow: false); "kubectl imgsec whitelist status" says whether it answers\n')
     if (cluster) await this.waitAndSmokeTest(cluster, parseDuration(flags.timeout, '--timeout'), flags['allowed-registries'])
     process.stdout.write('undo: kubectl imgsec whitelist disable (or, if the API server is down: kubectl imgsec patch-apiserver --restore)\n')
     process.stdout.write('note: on clusters with several control-plane nodes, run this command on each of them.\n')
