@@ -9,6 +9,8 @@ export abstract class RegistryEditCommand extends BaseCommand {
   static registryArgs = {registry: Args.string({description: 'host, host:port, host/path prefix or *.domain', required: true})}
 
   static registryFlags = {
+    mode: Flags.option({description: 'webhook: the static-pod backend\'s policy on this node; vap: the ValidatingAdmissionPolicy\'s params ConfigMap in the cluster.', options: ['webhook', 'vap'] as const, default: 'webhook' as const})(),
+    'params-namespace': Flags.string({description: '--mode vap: namespace of the params ConfigMap.', default: 'kube-system'}),
     'config-dir': Flags.string({description: 'The directory "whitelist enable" used.', default: DEFAULT_CONFIG_DIR}),
     ...kubeconfigFlags,
     force: Flags.boolean({description: 'Go on although workloads in kube-system would be refused.', default: false}),
@@ -25,6 +27,13 @@ export abstract class RegistryEditCommand extends BaseCommand {
     const beforeWrite = async (policy: import('./policy.js').ImagePolicy) => {
       const kube = {kubeconfig: flags.kubeconfig as string | undefined, context: flags.context as string | undefined, as: flags.as as string | undefined}
       for (const line of await checkImpact(policy, kube, {force: Boolean(flags.force)})) process.stderr.write(`${line}\n`)
+    }
+    if (flags.mode === 'vap') {
+      const {editVapRegistries} = await import('./whitelist-vap.js')
+      const kube = {kubeconfig: flags.kubeconfig as string | undefined, context: flags.context as string | undefined, as: flags.as as string | undefined}
+      const edited = await editVapRegistries({kube, paramsNamespace: flags['params-namespace'] as string, [this.operation]: args.registry, beforeWrite})
+      process.stdout.write(edited.changed ? `allowed registries: ${edited.allowedRegistries.join(', ')}\nthe ValidatingAdmissionPolicy applies them within seconds\n` : `${args.registry} ${this.operation === 'add' ? 'is already allowed' : 'was not allowed'}: nothing changed\n`)
+      return
     }
     const result = await editAllowedRegistries({configDir: flags['config-dir'], [this.operation]: args.registry, timeoutMs: 15_000, beforeWrite})
     if (!result.changed) {

@@ -1,11 +1,12 @@
 import {type AppliedObject, applyObjects, deleteObjects} from './apply.js'
 import type {DryRun} from './flags.js'
 import {UserError} from './errors.js'
-import {createKubeClient, serverVersion} from './kube-client.js'
+import {createKubeClient, getRawJson, type KubeClient, serverVersion} from './kube-client.js'
 import type {KubeTargetOptions} from './kubeconfig.js'
 import {objectName} from './output.js'
 import {missingPermissions} from './rbac-preflight.js'
-import type {ImagePolicy} from './policy.js'
+import {DEFAULT_POLICY, type ImagePolicy} from './policy.js'
+import {editedAllowlist, type PodCreationVerdict} from './whitelist.js'
 import {PARAMS_NAME, renderVapObjects, VAP_NAME} from './vap.js'
 
 /** ValidatingAdmissionPolicy is GA (admissionregistration.k8s.io/v1) from Kubernetes 1.30. */
@@ -53,4 +54,59 @@ export async function disableVap(options: {kube: KubeTargetOptions; paramsNamesp
     {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: PARAMS_NAME, namespace: options.paramsNamespace}},
   ])
   return deleted.map((object) => `deleted ${objectName(object)}${object.metadata.namespace ? ` (namespace ${object.metadata.namespace})` : ''}`)
+}
+
+const VAP_PATH = `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${VAP_NAME}`
+const BINDING_PATH = `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/${VAP_NAME}`
+const paramsPath = (namespace: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${PARAMS_NAME}`
+
+async function getOrUndefined(client: KubeClient, path: string, call: {resource: string; namespace?: string; name: string}): Promise<Record<string, any> | undefined> {
+  try {
+    return await getRawJson(client, path, {})
+  } catch (error) {
+    if ((error as {code?: unknown}).code === 404) return undefined
+    return client.call({verb: 'get', ...call}, () => Promise.reject(error))
+  }
+}
+
+export interface VapStatus {
+  podCreation: PodCreationVerdict
+  policy: boolean
+  binding: boolean
+  allowedRegistries?: string[]
+  typeCheckingWarnings: string[]
+}
+
+/**
+ * `whitelist status --mode vap`. The binding refers to the params ConfigMap with
+ * parameterNotFoundAction Deny: without it, every pod the policy matches is refused.
+ */
+export async function vapStatus(options: {kube: KubeTargetOptions; paramsNamespace: string}): Promise<VapStatus> {
+  const client = await createKubeClient(options.kube)
+  const [policy, binding, params] = await Promise.all([
+    getOrUndefined(client, VAP_PATH, {resource: 'validatingadmissionpolicies', name: VAP_NAME}),
+    getOrUndefined(client, BINDING_PATH, {resource: 'validatingadmissionpolicybindings', name: VAP_NAME}),
+    getOrUndefined(client, paramsPath(options.paramsNamespace), {resource: 'configmaps', namespace: options.paramsNamespace, name: PARAMS_NAME}),
+  ])
+  const allowedRegistries = typeof params?.data?.allowedRegistries === 'string' ? params.data.allowedRegistries.split(',').map((s: string) => s.trim()).filter(Boolean) : undefined
+  const typeCheckingWarnings = ((policy?.status?.typeChecking?.expressionWarnings ?? []) as Array<{fieldRef: string; warning: string}>).map((w) => `${w.fieldRef}: ${w.warning}`)
+  let podCreation: PodCreationVerdict
+  if (!policy || !binding) podCreation = {state: 'not-gated', detail: `not gated: ${!policy ? `no ValidatingAdmissionPolicy ${VAP_NAME}` : `no binding ${VAP_NAME}: the policy does not apply`}`}
+  else if (policy.spec?.paramKind && !params) podCreation = {state: 'blocked', detail: `BLOCKED: the params ConfigMap ${options.paramsNamespace}/${PARAMS_NAME} is missing and the binding says parameterNotFoundAction: Deny: every pod and workload the policy matches is refused; run "kubectl imgsec whitelist enable --mode vap" again or "whitelist disable --mode vap"`}
+  else podCreation = {state: 'checked', detail: `checked: ValidatingAdmissionPolicy ${VAP_NAME} refuses images outside the allowlist`}
+  return {podCreation, policy: Boolean(policy), binding: Boolean(binding), allowedRegistries, typeCheckingWarnings}
+}
+
+/** `add-registry` / `remove-registry --mode vap`: edit the params ConfigMap the policy reads. */
+export async function editVapRegistries(options: {kube: KubeTargetOptions; paramsNamespace: string; add?: string; remove?: string; beforeWrite?: (policy: ImagePolicy) => Promise<void>}): Promise<{changed: boolean; allowedRegistries: string[]}> {
+  const client = await createKubeClient(options.kube)
+  const target = {resource: 'configmaps', namespace: options.paramsNamespace, name: PARAMS_NAME}
+  const params = await getOrUndefined(client, paramsPath(options.paramsNamespace), target)
+  if (!params) throw new UserError(`no ConfigMap ${options.paramsNamespace}/${PARAMS_NAME}: enable the whitelist with "whitelist enable --mode vap --allowed-registries …" first`)
+  const before = String(params.data?.allowedRegistries ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  const edit = editedAllowlist(before, options)
+  if (!edit.changed) return {changed: false, allowedRegistries: before}
+  await options.beforeWrite?.({...DEFAULT_POLICY, allowedRegistries: edit.after})
+  await client.call({verb: 'update', ...target}, () => client.core.replaceNamespacedConfigMap({name: PARAMS_NAME, namespace: options.paramsNamespace, body: {...params, data: {...params.data, allowedRegistries: edit.after.join(',')}}}))
+  return {changed: true, allowedRegistries: edit.after}
 }

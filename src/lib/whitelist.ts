@@ -21,7 +21,7 @@ import {objectName} from './output.js'
 import {missingPermissions} from './rbac-preflight.js'
 import {BACKEND_NAME, nodeInternalIP, renderDeploymentBackend, waitForDeployment} from './whitelist-deployment.js'
 import {versionWarning} from './whitelist-smoke.js'
-import {evaluateImage, type ImagePolicy, requireAllowlist, resolvePolicy} from './policy.js'
+import {evaluateImage, type ImagePolicy, registryPatternProblem, requireAllowlist, resolvePolicy} from './policy.js'
 import {BACKEND_UID, renderPolicyFile, renderStaticPod, whitelistPaths, type WhitelistPaths} from './whitelist-files.js'
 import {checkWebhookKubeconfig, renderWebhookKubeconfig} from './webhook-kubeconfig.js'
 import {UndoJournal} from './undo-journal.js'
@@ -559,6 +559,16 @@ export function podCreationVerdict(status: Pick<WhitelistStatus, 'pluginEnabled'
   return {state: 'blocked', detail: `BLOCKED: the backend at ${url} does not answer and defaultAllow is false: every pod creation and update in every namespace is refused, kube-system included; bring the backend back or run "kubectl imgsec whitelist disable"`}
 }
 
+/** The allowlist after adding or removing one registry pattern (both modes); refuses to empty it. */
+export function editedAllowlist(before: string[], edit: {add?: string; remove?: string}): {after: string[]; changed: boolean} {
+  const registry = (edit.add ?? edit.remove)!
+  const problem = registryPatternProblem(registry)
+  if (problem) throw new UserError(`"${registry}": ${problem}`)
+  const after = edit.add ? (before.includes(registry) ? before : [...before, registry]) : before.filter((r) => r !== registry)
+  if (after.length === 0) throw new UserError('refusing to remove the last allowed registry: every pod outside the exempt namespaces would be refused; use "whitelist disable" instead')
+  return {after, changed: after.length !== before.length}
+}
+
 /**
  * `whitelist add-registry` / `remove-registry`: change the allowlist in the backend's policy file
  * (atomically; the backend reloads it on change) and confirm that the backend now decides by it.
@@ -570,13 +580,9 @@ export async function editAllowedRegistries(options: {configDir: string; add?: s
   const policy = resolvePolicy({policyFile: paths.policy})
   if (!policy.allowedRegistries) throw new UserError(`${paths.policy} has no allowedRegistries (any registry is allowed); set a list with "whitelist enable --allowed-registries …"`)
   const registry = (options.add ?? options.remove)!
-  const problem = (await import('./policy.js')).registryPatternProblem(registry)
-  if (problem) throw new UserError(`"${registry}": ${problem}`)
   const before = policy.allowedRegistries
-  const after = options.add ? (before.includes(registry) ? before : [...before, registry]) : before.filter((r) => r !== registry)
-  if (after.length === before.length && options.remove) return {changed: false, allowedRegistries: before, confirmed: undefined}
-  if (after.length === 0) throw new UserError('refusing to remove the last allowed registry: every pod outside the exempt namespaces would be refused; use "whitelist disable" instead')
-  if (after === before) return {changed: false, allowedRegistries: before, confirmed: undefined}
+  const {after, changed} = editedAllowlist(before, options)
+  if (!changed) return {changed: false, allowedRegistries: before, confirmed: undefined}
   await options.beforeWrite?.({...policy, allowedRegistries: after})
   writeIfChanged(paths.policy, renderPolicyFile({...policy, allowedRegistries: after}), 0o644, [], BACKEND_UID)
   // Ask the backend until its decision for an image of that registry follows the new list.

@@ -388,6 +388,33 @@ describeReal('whitelist --mode vap against the real kube-apiserver', function ()
       expect(ceiling).to.be.above(200)
     })
 
+    it('status --mode vap, add-registry / remove-registry --mode vap; without its params ConfigMap status says BLOCKED, and the server indeed refuses', async () => {
+      expect((await enable()).code).to.equal(0)
+      const status = await runCli(['whitelist', 'status', '--mode', 'vap', ...kube()])
+      expect(status.code, status.stderr).to.equal(0)
+      expect(status.stdout).to.equal([
+        `pod creation:          checked: ValidatingAdmissionPolicy ${VAP_NAME} refuses images outside the allowlist`,
+        'policy / binding:      present / present',
+        `allowed registries:    ${ALLOWED.split(',').join(', ')}`,
+        '',
+      ].join('\n'))
+      const added = await runCli(['whitelist', 'add-registry', 'quay.io', '--mode', 'vap', ...kube()])
+      expect(added.code, added.stderr).to.equal(0)
+      expect(added.stdout).to.equal(`allowed registries: ${ALLOWED.split(',').join(', ')}, quay.io\nthe ValidatingAdmissionPolicy applies them within seconds\n`)
+      await inForce('quay.io/x/y:1', false)
+      const removed = await runCli(['whitelist', 'remove-registry', 'quay.io', '--mode', 'vap', ...kube()])
+      expect(removed.code, removed.stderr).to.equal(0)
+      await inForce('quay.io/x/y:1', true)
+      expect((await runCli(['whitelist', 'remove-registry', 'quay.io', '--mode', 'vap', ...kube()])).stdout).to.equal('quay.io was not allowed: nothing changed\n')
+      await ok(['delete', 'configmap', PARAMS_NAME, '-n', 'kube-system'])
+      const blocked = await runCli(['whitelist', 'status', '--mode', 'vap', ...kube()])
+      expect(blocked.code).to.equal(2)
+      expect(blocked.stdout.split('\n')[0]).to.match(/^pod creation: +BLOCKED: the params ConfigMap kube-system\/imgsec-allowed-registries is missing/)
+      await until('a pod refused for the missing params', async () => ((await verdictOf(work, podOf(`params-probe-${Date.now()}`, ['nginx:1.27']))).includes('no params found') ? true : undefined))
+      expect((await enable()).code).to.equal(0)
+      await inForce('nginx:1.27', false)
+    })
+
     it('disable deletes the three objects; the policy stops applying; a second disable changes nothing', async () => {
       const result = await runCli(['whitelist', 'disable', '--mode', 'vap', ...kube()])
       expect(result.code, result.stderr).to.equal(0)

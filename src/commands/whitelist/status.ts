@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/base-command.js'
-import {debugFlag} from '../../lib/flags.js'
+import {debugFlag, kubeconfigFlags} from '../../lib/flags.js'
 import {DEFAULT_BACKUP_DIR} from '../../lib/patch-apiserver.js'
 import {DEFAULT_CONFIG_DIR, DEFAULT_MANIFESTS_DIR} from '../../lib/whitelist.js'
 
@@ -13,6 +13,9 @@ export default class WhitelistStatus extends BaseCommand {
   static override examples = [{description: 'As JSON for scripts', command: 'kubectl imgsec whitelist status -o json'}]
 
   static override flags = {
+    mode: Flags.option({description: 'webhook: the ImagePolicyWebhook files on this node; vap: the ValidatingAdmissionPolicy in the cluster.', options: ['webhook', 'vap'] as const, default: 'webhook' as const})(),
+    'params-namespace': Flags.string({description: '--mode vap: namespace of the params ConfigMap.', default: 'kube-system'}),
+    ...kubeconfigFlags,
     'config-dir': Flags.string({description: 'The directory "whitelist enable" used.', default: DEFAULT_CONFIG_DIR}),
     'manifests-dir': Flags.string({description: 'The kubelet\'s static pod directory.', default: DEFAULT_MANIFESTS_DIR}),
     'backup-dir': Flags.string({description: 'Where backups are kept.', default: DEFAULT_BACKUP_DIR}),
@@ -22,6 +25,22 @@ export default class WhitelistStatus extends BaseCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(WhitelistStatus)
+    if (flags.mode === 'vap') {
+      const {vapStatus} = await import('../../lib/whitelist-vap.js')
+      const status = await vapStatus({kube: flags, paramsNamespace: flags['params-namespace']})
+      if (status.podCreation.state === 'blocked') process.exitCode = 2
+      if (flags.output === 'json') {
+        process.stdout.write(JSON.stringify(status, null, 2) + '\n')
+        return
+      }
+      process.stdout.write([
+        `pod creation:          ${status.podCreation.detail}`,
+        `policy / binding:      ${status.policy ? 'present' : 'absent'} / ${status.binding ? 'present' : 'absent'}`,
+        `allowed registries:    ${status.allowedRegistries ? status.allowedRegistries.join(', ') : 'none (no params ConfigMap)'}`,
+      ].join('\n') + '\n')
+      for (const warning of status.typeCheckingWarnings) process.stderr.write(`warning: type checking: ${warning}\n`)
+      return
+    }
     const {whitelistStatus} = await import('../../lib/whitelist.js')
     const status = await whitelistStatus({configDir: flags['config-dir'], manifestsDir: flags['manifests-dir'], backupDir: flags['backup-dir']})
     // A blocked cluster is a failure a script must notice.
