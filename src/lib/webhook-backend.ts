@@ -1,9 +1,10 @@
-import {watch, type FSWatcher} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {readFileSync, watch, type FSWatcher} from 'node:fs'
 import path from 'node:path'
 
 import {describeSystemError, safeErrorMessage} from './describe-error.js'
 import {UserError} from './errors.js'
-import {type ImagePolicy, resolvePolicy} from './policy.js'
+import {resolvePolicy} from './policy.js'
 import {createWebhookServer} from './webhook-server.js'
 
 export interface WebhookBackendOptions {
@@ -34,11 +35,17 @@ function jsonLog(entry: Record<string, unknown>): void {
  */
 export async function startWebhookBackend(options: WebhookBackendOptions): Promise<RunningBackend> {
   const log = options.log ?? jsonLog
-  const load = () => resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries})
-  let policy: ImagePolicy = load()
+  // The file's digest is taken before it is parsed: a change in between shows as an old digest
+  // (and the watcher's reload corrects it), never as a new digest with the old policy.
+  const digestOf = () => (options.policyFile ? createHash('sha256').update(readFileSync(options.policyFile)).digest('hex') : undefined)
+  const load = () => {
+    const digest = digestOf()
+    return {digest, policy: resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries})}
+  }
+  let {policy, digest: policyDigest} = load()
   const reload = (): boolean => {
     try {
-      policy = load()
+      ({policy, digest: policyDigest} = load())
       log({level: 'info', event: 'policy-reloaded', allowedRegistries: policy.allowedRegistries ?? 'any'})
       return true
     } catch (error) {
@@ -46,7 +53,7 @@ export async function startWebhookBackend(options: WebhookBackendOptions): Promi
       return false
     }
   }
-  const server = createWebhookServer({certFile: options.certFile, keyFile: options.keyFile, clientCaFile: options.clientCaFile, policy: () => policy, log})
+  const server = createWebhookServer({certFile: options.certFile, keyFile: options.keyFile, clientCaFile: options.clientCaFile, policy: () => policy, policyDigest: () => policyDigest, log})
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       const hint = error.code === 'EACCES' && options.port < 1024 ? '; ports below 1024 need root (or use --port 8443)' : ''

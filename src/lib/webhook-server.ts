@@ -18,13 +18,18 @@ export interface WebhookServerOptions {
   clientCaFile?: string
   /** The policy in force now (it may be reloaded between requests). */
   policy: () => ImagePolicy
+  /** sha256 of the policy file in force, sent with /healthz so that a caller can see a reload happened. */
+  policyDigest?: () => string | undefined
   /** One JSON object per decision or problem. */
   log: (entry: Record<string, unknown>) => void
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+/** The /healthz header naming the sha256 of the policy file the backend decides by. */
+export const POLICY_DIGEST_HEADER = 'x-imgsec-policy-sha256'
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body)
-  res.writeHead(status, {'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json', 'content-length': Buffer.byteLength(text)})
+  res.writeHead(status, {'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json', 'content-length': Buffer.byteLength(text), ...headers})
   res.end(text)
 }
 
@@ -56,7 +61,8 @@ function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
 async function handle(req: IncomingMessage, res: ServerResponse, options: WebhookServerOptions): Promise<void> {
   const path = (req.url ?? '/').split('?')[0]
   if (path === '/healthz' || path === '/readyz') {
-    send(res, req.method === 'GET' || req.method === 'HEAD' ? 200 : 405, 'ok')
+    const digest = options.policyDigest?.()
+    send(res, req.method === 'GET' || req.method === 'HEAD' ? 200 : 405, 'ok', digest ? {[POLICY_DIGEST_HEADER]: digest} : {})
     return
   }
   if (path !== '/image_policy' && path !== '/') {

@@ -25,6 +25,7 @@ import {evaluateImage, type ImagePolicy, registryPatternProblem, requireAllowlis
 import {BACKEND_UID, renderPolicyFile, renderStaticPod, whitelistPaths, type WhitelistPaths} from './whitelist-files.js'
 import {checkWebhookKubeconfig, renderWebhookKubeconfig} from './webhook-kubeconfig.js'
 import {UndoJournal} from './undo-journal.js'
+import {POLICY_DIGEST_HEADER} from './webhook-server.js'
 import {checkImpact} from './whitelist-impact.js'
 
 export const DEFAULT_CONFIG_DIR = '/etc/kubernetes/imgsec'
@@ -174,14 +175,15 @@ function bundlePath(): string {
 }
 
 /** GET/POST to the backend with the files the API server will use; resolves with status and body. */
-function backendRequest(url: string, tls: {ca: string; cert?: string; key?: string}, body?: string): Promise<{status: number; body: string}> {
+function backendRequest(url: string, tls: {ca: string; cert?: string; key?: string}, body?: string): Promise<{status: number; body: string; policyDigest?: string}> {
   return new Promise((resolve, reject) => {
     const req = request(url, {method: body === undefined ? 'GET' : 'POST', ca: tls.ca, cert: tls.cert, key: tls.key, timeout: 3000, headers: {'content-type': 'application/json'}}, (res) => {
       let text = ''
       res.setEncoding('utf8').on('data', (chunk: string) => {
         text += chunk
       })
-      res.on('end', () => resolve({status: res.statusCode ?? 0, body: text}))
+      const digest = res.headers[POLICY_DIGEST_HEADER]
+      res.on('end', () => resolve({status: res.statusCode ?? 0, body: text, policyDigest: typeof digest === 'string' ? digest : undefined}))
     })
     req.on('timeout', () => req.destroy(new Error('timed out')))
     req.on('error', reject)
@@ -189,8 +191,13 @@ function backendRequest(url: string, tls: {ca: string; cert?: string; key?: stri
   })
 }
 
-/** Wait for /healthz, then send a test ImageReview through the exact URL the API server will use. */
-export async function checkBackend(webhookUrl: string, tls: {ca: string; cert: string; key: string}, timeoutMs: number): Promise<{healthy: boolean; answering: boolean; detail: string}> {
+/**
+ * Wait for /healthz, then send a test ImageReview through the exact URL the API server will use.
+ * With `policyDigest` (the sha256 of the policy file just written), our backend must also report
+ * that it decides by that file: a re-run with a new allowlist is not checked against the old one.
+ * A backend that reports no digest (an external one) is not waited for.
+ */
+export async function checkBackend(webhookUrl: string, tls: {ca: string; cert: string; key: string}, timeoutMs: number, policyDigest?: string): Promise<{healthy: boolean; answering: boolean; detail: string}> {
   const health = new URL('/healthz', webhookUrl).href
   const deadline = Date.now() + timeoutMs
   let last = 'no answer'
@@ -198,8 +205,8 @@ export async function checkBackend(webhookUrl: string, tls: {ca: string; cert: s
     try {
       // eslint-disable-next-line no-await-in-loop -- polling
       const answer = await backendRequest(health, tls)
-      if (answer.status === 200) break
-      last = `HTTP ${answer.status}`
+      if (answer.status === 200 && (!policyDigest || !answer.policyDigest || answer.policyDigest === policyDigest)) break
+      last = answer.status === 200 ? 'the backend still decides by the previous policy file' : `HTTP ${answer.status}`
     } catch (error) {
       last = (error as NodeJS.ErrnoException).code ?? (error as Error).message
     }
@@ -338,7 +345,7 @@ export async function enableWhitelist(options: WhitelistEnableOptions): Promise<
     writeIfChanged(paths.webhookKubeconfig, renderWebhookKubeconfig({server: webhookUrl, caFile: caForKubeconfig, clientCertificate: paths.clientCert, clientKey: paths.clientKey}), 0o600, changes, undefined, journal)
     writeIfChanged(paths.admissionConfig, renderAdmissionConfiguration({kubeConfigFile: paths.webhookKubeconfig, ...options.settings}), 0o600, changes, undefined, journal)
 
-    const backend = await checkBackend(webhookUrl, {ca: readFileSync(caForKubeconfig, 'utf8'), cert: pki.client.certPem, key: pki.client.keyPem}, options.backendTimeoutMs)
+    const backend = await checkBackend(webhookUrl, {ca: readFileSync(caForKubeconfig, 'utf8'), cert: pki.client.certPem, key: pki.client.keyPem}, options.backendTimeoutMs, options.placement === 'external' ? undefined : sha256(renderPolicyFile(policy)))
     if (!backend.answering) {
       throw new UserError(`the image policy backend is not answering, so the API server was NOT changed: ${backend.detail}${options.placement === 'static' ? `; check that the kubelet runs ${staticPod} (crictl ps --name webhook, journalctl -u kubelet)` : ''}`)
     }

@@ -1,4 +1,6 @@
 import {expect} from 'chai'
+import {createHash} from 'node:crypto'
+import {get as httpsGet} from 'node:https'
 import {chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -79,6 +81,28 @@ describe('whitelist enable/status/disable (built CLI, static pod played by a kub
     expect(readFileSync(node.manifest, 'utf8')).to.equal(manifest)
     expect(readdirSync(node.backupDir).length).to.equal(backups)
     expect(kubelet.runs()).to.equal(runs)
+  })
+
+  it('a re-run with another allowlist returns only once the backend decides by it (its /healthz names the policy file\'s sha256)', async () => {
+    const kubeconfig = parseYaml(readFileSync(path.join(node.configDir, 'webhook.kubeconfig'), 'utf8'))
+    const cluster = kubeconfig.clusters[0].cluster
+    const user = kubeconfig.users[0].user
+    const tls = {ca: readFileSync(cluster['certificate-authority'], 'utf8'), cert: readFileSync(user['client-certificate'], 'utf8'), key: readFileSync(user['client-key'], 'utf8')}
+    const allowed = async (image: string) => JSON.parse((await post(cluster.server, JSON.stringify({apiVersion: 'imagepolicy.k8s.io/v1alpha1', kind: 'ImageReview', spec: {containers: [{image}], namespace: 'default'}}), tls)).body).status.allowed
+    const withQuay = await runCli(enableArgs().map((arg) => (arg === 'docker.io,registry.k8s.io' ? 'docker.io,registry.k8s.io,quay.io' : arg)))
+    expect(withQuay.code, withQuay.stderr).to.equal(0)
+    // No wait here: enable itself waited for the reload.
+    expect(await allowed('quay.io/acme/app:1.0')).to.equal(true)
+    const digest = await new Promise<string | string[] | undefined>((resolve, reject) => {
+      httpsGet(new URL('/healthz', cluster.server), {...tls}, (res) => {
+        res.resume()
+        resolve(res.headers['x-imgsec-policy-sha256'])
+      }).on('error', reject)
+    })
+    expect(digest).to.equal(createHash('sha256').update(readFileSync(path.join(node.configDir, 'backend', 'policy.yaml'))).digest('hex'))
+    const back = await runCli(enableArgs())
+    expect(back.code, back.stderr).to.equal(0)
+    expect(await allowed('quay.io/acme/app:1.0')).to.equal(false)
   })
 
   it('status reports the plugin, the files, the backend and the policy', async () => {
