@@ -8,6 +8,7 @@ import WhitelistAddRegistry from './commands/whitelist/add-registry.js'
 import WhitelistDisable from './commands/whitelist/disable.js'
 import WhitelistEnable from './commands/whitelist/enable.js'
 import WhitelistRemoveRegistry from './commands/whitelist/remove-registry.js'
+import WhitelistRotateCerts from './commands/whitelist/rotate-certs.js'
 import WhitelistStatus from './commands/whitelist/status.js'
 import Wizard from './commands/wizard.js'
 
@@ -20,6 +21,7 @@ export const COMMANDS = {
   'whitelist:disable': WhitelistDisable,
   'whitelist:enable': WhitelistEnable,
   'whitelist:remove-registry': WhitelistRemoveRegistry,
+  'whitelist:rotate-certs': WhitelistRotateCerts,
   'whitelist:status': WhitelistStatus,
   wizard: Wizard,
 }

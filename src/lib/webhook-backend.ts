@@ -5,7 +5,7 @@ import path from 'node:path'
 import {describeSystemError, safeErrorMessage} from './describe-error.js'
 import {UserError} from './errors.js'
 import {resolvePolicy} from './policy.js'
-import {createWebhookServer} from './webhook-server.js'
+import {createWebhookServer, loadTlsMaterial} from './webhook-server.js'
 
 export interface WebhookBackendOptions {
   certFile: string
@@ -64,18 +64,37 @@ export async function startWebhookBackend(options: WebhookBackendOptions): Promi
   const port = (server.address() as {port: number}).port
   log({level: 'info', event: 'listening', address: options.address, port, allowedRegistries: policy.allowedRegistries ?? 'any', exemptNamespaces: policy.exemptNamespaces})
 
-  let watcher: FSWatcher | undefined
-  let timer: NodeJS.Timeout | undefined
-  if (options.policyFile) {
-    // Watch the directory: editors and ConfigMap updates replace the file rather than write it.
-    const file = path.basename(options.policyFile)
-    watcher = watch(path.dirname(path.resolve(options.policyFile)), (_event, name) => {
-      if (name !== null && name !== file && !String(name).startsWith('..')) return
-      clearTimeout(timer)
-      timer = setTimeout(reload, 200)
-    })
+  // The serving certificate, its key and the client CA are swapped in without a restart, so that
+  // "whitelist rotate-certs" leaves no window; a pair that does not load is logged, the old one stays.
+  const reloadTls = (): boolean => {
+    try {
+      const tls = loadTlsMaterial(options)
+      server.setSecureContext({cert: tls.cert, key: tls.key, ...(tls.ca ? {ca: tls.ca} : {})})
+      log({level: 'info', event: 'tls-reloaded'})
+      return true
+    } catch (error) {
+      log({level: 'error', event: 'tls-reload-failed', message: safeErrorMessage(error)})
+      return false
+    }
   }
-  const onHangup = () => reload()
+  const reloadAll = () => {
+    reload()
+    reloadTls()
+  }
+  // Watch the directories: editors and ConfigMap updates replace files rather than write them.
+  const watched = new Map<string, Set<string>>()
+  for (const file of [options.policyFile, options.certFile, options.keyFile, options.clientCaFile]) {
+    if (!file) continue
+    const dir = path.dirname(path.resolve(file))
+    watched.set(dir, new Set([...(watched.get(dir) ?? []), path.basename(file)]))
+  }
+  let timer: NodeJS.Timeout | undefined
+  const watchers: FSWatcher[] = [...watched].map(([dir, names]) => watch(dir, (_event, name) => {
+    if (name !== null && !names.has(String(name)) && !String(name).startsWith('..')) return
+    clearTimeout(timer)
+    timer = setTimeout(reloadAll, 200)
+  }))
+  const onHangup = () => reloadAll()
   process.on('SIGHUP', onHangup)
   let resolveClosed: () => void
   const closed = new Promise<void>((resolve) => {
@@ -83,7 +102,7 @@ export async function startWebhookBackend(options: WebhookBackendOptions): Promi
   })
   const close = async () => {
     process.off('SIGHUP', onHangup)
-    watcher?.close()
+    for (const watcher of watchers) watcher.close()
     clearTimeout(timer)
     await new Promise<void>((resolve) => server.close(() => resolve()))
     resolveClosed()

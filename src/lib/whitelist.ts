@@ -536,7 +536,7 @@ export async function whitelistStatus(options: {configDir: string; manifestsDir:
       const daysLeft = Math.floor((notAfter.getTime() - Date.now()) / 86_400_000)
       status.certificates.push({name, file, notAfter: notAfter.toISOString(), daysLeft})
       if (daysLeft < CERTIFICATE_WARNING_DAYS) {
-        status.warnings.push(`the ${name} certificate ${file} ${daysLeft < 0 ? 'has expired' : `expires in ${daysLeft} days`} (${notAfter.toISOString()}): then the API server can no longer reach the backend, and with defaultAllow false every pod is refused; renew it before then (whitelist disable, then enable)`)
+        status.warnings.push(`the ${name} certificate ${file} ${daysLeft < 0 ? 'has expired' : `expires in ${daysLeft} days`} (${notAfter.toISOString()}): then the API server can no longer reach the backend, and with defaultAllow false every pod is refused; renew it before then (kubectl imgsec whitelist rotate-certs)`)
       }
     } catch {
       status.warnings.push(`${file} is not a readable certificate`)

@@ -11,7 +11,7 @@ describe('shell completion', () => {
   const cases: Array<[string[], string[], number]> = [
     [[''], ['audit', 'create-regcred', 'patch-apiserver', 'webhook', 'whitelist', 'wizard'], NO_FILES],
     [['wh'], ['whitelist'], NO_FILES],
-    [['whitelist', ''], ['add-registry', 'disable', 'enable', 'remove-registry', 'status'], NO_FILES],
+    [['whitelist', ''], ['add-registry', 'disable', 'enable', 'remove-registry', 'rotate-certs', 'status'], NO_FILES],
     [['whitelist', 'enable', '--mode', ''], ['webhook', 'vap'], NO_FILES],
     [['audit', 'images', '--fail-', ], ['--fail-on'], NO_FILES],
     [['audit', 'images', '-o', 's'], ['sarif'], NO_FILES],

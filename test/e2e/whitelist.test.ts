@@ -122,6 +122,37 @@ describe('whitelist enable/status/disable (built CLI, static pod played by a kub
     expect(table.stdout).to.match(/^pod creation: +checked: the backend at \S+ answers; images outside the allowlist are refused\nwhitelist enforced: +yes\n/)
   })
 
+  it('rotate-certs: new serving and client certificates from the same CA; the running backend serves the new one, no restart', async () => {
+    const serving = path.join(node.configDir, 'backend', 'serving.crt')
+    const client = path.join(node.configDir, 'pki', 'apiserver-client.crt')
+    const before = {serving: readFileSync(serving, 'utf8'), client: readFileSync(client, 'utf8')}
+    const runs = kubelet.runs()
+    const result = await runCli(['whitelist', 'rotate-certs', '--config-dir', node.configDir])
+    expect(result.code, result.stderr).to.equal(0)
+    expect(result.stdout).to.match(new RegExp(`^renewed the serving certificate ${serving} \\(127\\.0\\.0\\.1\\) until \\S+\\nrenewed the API server's client certificate ${client} until \\S+\\n$`))
+    expect(readFileSync(serving, 'utf8')).not.to.equal(before.serving)
+    expect(readFileSync(client, 'utf8')).not.to.equal(before.client)
+    expect(statSync(path.join(node.configDir, 'backend', 'serving.key')).mode & 0o777).to.equal(0o600)
+    const {X509Certificate} = await import('node:crypto')
+    const wanted = new X509Certificate(readFileSync(serving)).fingerprint256
+    const tls = {ca: readFileSync(path.join(node.configDir, 'pki', 'ca.crt'), 'utf8'), cert: readFileSync(client, 'utf8'), key: readFileSync(path.join(node.configDir, 'pki', 'apiserver-client.key'), 'utf8')}
+    let presented = ''
+    for (let i = 0; i < 50 && presented !== wanted; i++) {
+      presented = await new Promise<string>((resolve, reject) => {
+        httpsGet(`https://127.0.0.1:${node.port}/healthz`, {...tls, agent: false}, (res) => {
+          res.resume()
+          resolve((res.socket as import('node:tls').TLSSocket).getPeerCertificate().fingerprint256)
+        }).on('error', reject)
+      })
+      if (presented !== wanted) await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    expect(presented).to.equal(wanted)
+    expect(kubelet.runs(), 'the kubelet did not restart the backend').to.equal(runs)
+    const review = JSON.stringify({apiVersion: 'imagepolicy.k8s.io/v1alpha1', kind: 'ImageReview', spec: {containers: [{image: 'quay.io/evil/miner:1.0'}], namespace: 'default'}})
+    expect(JSON.parse((await post(`https://127.0.0.1:${node.port}/image_policy`, review, tls)).body).status.allowed).to.equal(false)
+    expect(kubelet.output()).to.contain('"event":"tls-reloaded"')
+  })
+
   it('status warns when a certificate expires within 30 days', async () => {
     const {issueCertificate} = await import('../../src/lib/certificates.js')
     const serving = path.join(node.configDir, 'backend', 'serving.crt')
@@ -131,7 +162,7 @@ describe('whitelist enable/status/disable (built CLI, static pod played by a kub
       writeFileSync(serving, (await issueCertificate(ca, {commonName: 'short', usage: 'server', hosts: ['127.0.0.1'], days: 10})).certPem)
       const result = await runCli(['whitelist', 'status', ...node.flags])
       expect(result.stdout).to.match(/^certificates: +CA 3649 days left, serving 9 days left, API server client 824 days left$/m)
-      expect(result.stderr).to.match(new RegExp(`^warning: the serving certificate ${serving} expires in 9 days \\(.*\\): then the API server can no longer reach the backend, and with defaultAllow false every pod is refused; renew it before then \\(whitelist disable, then enable\\)$`, 'm'))
+      expect(result.stderr).to.match(new RegExp(`^warning: the serving certificate ${serving} expires in 9 days \\(.*\\): then the API server can no longer reach the backend, and with defaultAllow false every pod is refused; renew it before then \\(kubectl imgsec whitelist rotate-certs\\)$`, 'm'))
     } finally {
       writeFileSync(serving, original)
     }

@@ -204,6 +204,17 @@ describeReal('ImagePolicyWebhook: whitelist enable, then the real kube-apiserver
     expect(added.code, added.stderr).to.equal(0)
   })
 
+  it('after rotate-certs the real kube-apiserver still reaches the backend (no restart of either)', async () => {
+    const rotated = await runCli(['whitelist', 'rotate-certs', '--config-dir', node.configDir])
+    expect(rotated.code, rotated.stderr).to.equal(0)
+    await new Promise((resolve) => setTimeout(resolve, 1500)) // the backend's reload, and the plugin's TTL
+    const refused = await create('after-rotation', 'default', 'quay.io/evil/miner:3.0')
+    expect(refused.code).to.equal(1)
+    expect(refused.stderr).to.contain('image policy webhook backend denied one or more images: image policy (kubectl-imgsec) refused 1 image')
+    const admitted = await create('after-rotation-ok', 'default', 'nginx:1.26')
+    expect(admitted.code, admitted.stderr).to.equal(0)
+  })
+
   describe('with the backend stopped and defaultAllow: false', () => {
     before(async () => {
       await kubelet.stop()
