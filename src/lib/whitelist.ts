@@ -1,4 +1,4 @@
-import {createHash} from 'node:crypto'
+import {createHash, X509Certificate} from 'node:crypto'
 import {accessSync, chmodSync, chownSync, constants, existsSync, mkdirSync, readFileSync, rmSync} from 'node:fs'
 import {request} from 'node:https'
 import path from 'node:path'
@@ -10,6 +10,7 @@ import {editApiserverManifest, locateApiserver, readFlags, splitList} from './ap
 import {writeFileAtomic} from './atomic-write.js'
 import {backupFile, type BackupRecord} from './backups.js'
 import {createCertificateAuthority, describeCertificate, issueCertificate, type KeyPairPem} from './certificates.js'
+import {describeSystemError} from './describe-error.js'
 import {UserError} from './errors.js'
 import {parseImageReference} from './image-reference.js'
 import {applyApiserverPatch, backupsOf, kubeadmChangeOf, planApiserverPatch, planChangesSomething} from './patch-apiserver.js'
@@ -257,6 +258,7 @@ export async function enableWhitelist(options: WhitelistEnableOptions): Promise<
   const {policy, problems} = whitelistPolicy(options)
   if (problems.length > 0 && !options.force) throw new UserError(`refusing a policy that would block the control plane:\n  ${problems.join('\n  ')}\npass --force to enable it anyway`)
   warnings.push(...problems.map((problem) => `forced despite: ${problem}`))
+  if (options.placement === 'external') checkWebhookCa(options.webhookCa!)
   if (options.placement !== 'external') {
     const reference = parseImageReference(options.backendImage)
     if (!reference.digest) throw new UserError(`--backend-image ${options.backendImage} must be pinned by digest (…@sha256:…): the control plane must not run a moving tag`)
@@ -564,6 +566,23 @@ export function podCreationVerdict(status: Pick<WhitelistStatus, 'pluginEnabled'
     return {state: 'unchecked', detail: `UNCHECKED: the backend at ${url} does not answer and defaultAllow is true: every pod is admitted without an image check`}
   }
   return {state: 'blocked', detail: `BLOCKED: the backend at ${url} does not answer and defaultAllow is false: every pod creation and update in every namespace is refused, kube-system included; bring the backend back or run "kubectl imgsec whitelist disable"`}
+}
+
+/** --webhook-ca must be a readable PEM certificate: the API server trusts the backend by it. */
+function checkWebhookCa(file: string): void {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new UserError(`--webhook-ca ${file}: ${describeSystemError(error)}`)
+  }
+  const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(text)
+  try {
+    if (!pem) throw new Error('no PEM certificate')
+    new X509Certificate(pem[0])
+  } catch {
+    throw new UserError(`--webhook-ca ${file}: not a PEM certificate (expected the CA certificate of the backend's serving certificate)`)
+  }
 }
 
 /** The allowlist after adding or removing one registry pattern (both modes); refuses to empty it. */

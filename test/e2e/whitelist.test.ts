@@ -254,6 +254,21 @@ describe('whitelist enable refuses, and leaves the API server alone', () => {
     expect(any.stdout).to.contain('admission-configuration.yaml')
   })
 
+  it('--webhook-ca missing or not a certificate: names the flag and the problem in words, nothing written', async () => {
+    const node = await controlPlaneNode()
+    const notACert = path.join(node.dir, 'ca.crt')
+    writeFileSync(notACert, 'Canary-Not-A-Cert-42\n')
+    const external = ['whitelist', 'enable', ...node.flags, '--backend-placement', 'external', '--webhook-url', 'https://imgsec.example.com/image_policy', '--allowed-registries', 'docker.io,registry.k8s.io']
+    const missing = await runCli([...external, '--webhook-ca', path.join(node.dir, 'nope.crt')])
+    expect(missing.code).to.equal(1)
+    expect(missing.stderr).to.equal(`error: --webhook-ca ${path.join(node.dir, 'nope.crt')}: no such file or directory\n`)
+    const bad = await runCli([...external, '--webhook-ca', notACert])
+    expect(bad.code).to.equal(1)
+    expect(bad.stderr).to.equal(`error: --webhook-ca ${notACert}: not a PEM certificate (expected the CA certificate of the backend's serving certificate)\n`)
+    expect(existsSync(node.configDir)).to.equal(false)
+    expect(readFileSync(node.manifest, 'utf8')).to.equal(ORIGINAL)
+  })
+
   it('not on a control-plane node', async () => {
     const result = await runCli(['whitelist', 'enable', '--manifests-dir', '/nonexistent/manifests', '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io'])
     expect(result.code).to.equal(1)
