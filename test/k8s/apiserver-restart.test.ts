@@ -12,7 +12,7 @@ import {ROOT, runCli} from '../support/cli.js'
 import {TEST_BACKEND_IMAGE} from '../support/control-plane-node.js'
 import {startKubeletSimulator} from '../support/kubelet-simulator.js'
 import {freePort} from '../support/registry.js'
-import {describeReal, startControlPlane, tempDir} from './support.js'
+import {describeReal, startControlPlane, tempDir, until} from './support.js'
 
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'kube-apiserver.kubeadm-1.32.yaml')
 
@@ -53,13 +53,8 @@ function apiserverKubelet(plane: ControlPlane, manifest: string) {
   return {ready: mirror(seen), events, stop: () => clearInterval(timer)}
 }
 
-async function readyWithin(plane: ControlPlane, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    if ((await plane.kubectl(['get', '--raw', '/readyz'])).stdout === 'ok') return true
-    if (Date.now() > deadline) return false
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
+function readyWithin(plane: ControlPlane, ms: number): Promise<boolean> {
+  return until('/readyz', async () => ((await plane.kubectl(['get', '--raw', '/readyz'])).stdout === 'ok' ? true : undefined), ms).catch(() => false)
 }
 
 describeReal('--wait: the real kube-apiserver restarted from the written manifest', function () {

@@ -8,7 +8,7 @@ import {parseAllDocuments, stringify} from 'yaml'
 
 import type {ControlPlane} from '../control-plane/control-plane.js'
 import {ROOT, runCli} from '../support/cli.js'
-import {describeReal, freshNamespace, sharedControlPlane, tempDir} from './support.js'
+import {describeReal, freshNamespace, sharedControlPlane, tempDir, until} from './support.js'
 
 interface Finding {
   check: string
@@ -51,7 +51,7 @@ describeReal('audit images against the real kube-apiserver', function () {
     expect(applied.code, applied.stderr).to.equal(0)
     // The controllers make the pods: 2 + hardened replicas, 1 StatefulSet pod, 1 Job pod, the bare pod.
     const expected = objects.reduce((sum, object) => sum + (object.kind === 'Deployment' || object.kind === 'StatefulSet' ? object.spec.replicas ?? 1 : 1), 0)
-    for (let i = 0; i < 150 && (await pods()).length < expected; i++) await new Promise((resolve) => setTimeout(resolve, 200))
+    await until(`${expected} pods`, async () => ((await pods()).length >= expected ? true : undefined), 30_000, 200).catch(() => undefined)
     expect((await pods()).length).to.equal(expected)
   })
 

@@ -3,7 +3,7 @@ import {readFileSync} from 'node:fs'
 
 import {apiGet, localizeApiserverFlags, manifestApiserverFlags} from '../control-plane/control-plane.js'
 import type {ControlPlane} from '../control-plane/control-plane.js'
-import {describeReal, freshNamespace, sharedControlPlane} from './support.js'
+import {describeReal, freshNamespace, sharedControlPlane, until} from './support.js'
 
 describeReal('the real control plane harness', function () {
   this.timeout(180_000)
@@ -36,11 +36,11 @@ describeReal('the real control plane harness', function () {
     const ns = await freshNamespace(plane)
     const created = await plane.kubectl(['create', 'deployment', 'web', '--image=nginx:1.27', '--replicas=2', '-n', ns])
     expect(created.code, created.stderr).to.equal(0)
-    let pods: Array<{metadata: {ownerReferences?: Array<{kind: string}>}}> = []
-    for (let i = 0; i < 100 && pods.length < 2; i++) {
-      pods = JSON.parse((await plane.kubectl(['get', 'pods', '-n', ns, '-o', 'json'])).stdout).items
-      if (pods.length < 2) await new Promise((resolve) => setTimeout(resolve, 200))
-    }
+    type Pod = {metadata: {ownerReferences?: Array<{kind: string}>}}
+    const pods = await until('two pods of the Deployment', async () => {
+      const items = JSON.parse((await plane.kubectl(['get', 'pods', '-n', ns, '-o', 'json'])).stdout).items as Pod[]
+      return items.length >= 2 ? items : undefined
+    }, 20_000, 200)
     expect(pods).to.have.length(2)
     expect(pods.map((pod) => pod.metadata.ownerReferences?.[0]?.kind)).to.deep.equal(['ReplicaSet', 'ReplicaSet'])
   })

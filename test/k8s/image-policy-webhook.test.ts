@@ -2,7 +2,7 @@
 // its files; the real kube-apiserver then runs exactly the flags that manifest holds, and our
 // backend runs as the static pod's command line says (played by the kubelet simulator).
 import {expect} from 'chai'
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import type {ControlPlane} from '../control-plane/control-plane.js'
@@ -10,7 +10,7 @@ import {manifestApiserverFlags} from '../control-plane/control-plane.js'
 import {runCli} from '../support/cli.js'
 import {controlPlaneNode as makeNode, type ControlPlaneNode, TEST_BACKEND_IMAGE} from '../support/control-plane-node.js'
 import {startKubeletSimulator} from '../support/kubelet-simulator.js'
-import {describeReal, startControlPlane, tempDir} from './support.js'
+import {describeReal, podAuditLog, podCreateAuditAnnotations, startControlPlane, tempDir} from './support.js'
 
 const BACKEND_IMAGE = TEST_BACKEND_IMAGE
 const PAUSE = `registry.k8s.io/pause:3.10@sha256:${'a'.repeat(64)}`
@@ -36,16 +36,7 @@ describeReal('ImagePolicyWebhook: whitelist enable, then the real kube-apiserver
   let plane: ControlPlane
   let auditLog: string
   let auditArgs: string[]
-  /** The audit annotations of the pod's CREATE, from the API server's audit log. */
-  const auditAnnotations = async (name: string): Promise<Record<string, string>> => {
-    for (let i = 0; i < 50; i++) {
-      const events = existsSync(auditLog) ? readFileSync(auditLog, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line)) : []
-      const event = events.find((e) => e.verb === 'create' && e.objectRef?.resource === 'pods' && e.objectRef?.name === name && e.stage === 'ResponseComplete')
-      if (event) return event.annotations ?? {}
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-    throw new Error(`no audit event for the creation of pod ${name}`)
-  }
+  const auditAnnotations = (name: string) => podCreateAuditAnnotations(auditLog, name)
   const create = (name: string, namespace: string, image: string, extra?: Parameters<typeof podJson>[3]) => plane.kubectl(['create', '-f', '-'], {input: podJson(name, namespace, image, extra)})
   const enable = (extra: string[] = []) => runCli(['whitelist', 'enable', ...node.flags, '--port', String(node.port), '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--backend-timeout', '60s', ...extra])
 
@@ -62,10 +53,7 @@ describeReal('ImagePolicyWebhook: whitelist enable, then the real kube-apiserver
   before(async () => {
     node = await controlPlaneNode()
     // Besides the manifest's flags, only an audit log: where the plugin's audit annotations show.
-    const auditPolicy = path.join(tempDir('imgsec-ipw-audit-'), 'audit-policy.yaml')
-    writeFileSync(auditPolicy, 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n  resources: [{group: "", resources: ["pods"]}]\n- level: None\n')
-    auditLog = path.join(path.dirname(auditPolicy), 'audit.log')
-    auditArgs = [`--audit-policy-file=${auditPolicy}`, `--audit-log-path=${auditLog}`]
+    ;({args: auditArgs, file: auditLog} = podAuditLog(tempDir('imgsec-ipw-audit-')))
     // First the cluster as it was, with pods already running.
     plane = await startControlPlane({extraArgs: auditArgs})
     // No kube-controller-manager here: the service accounts the ServiceAccount plugin looks up are made by hand.

@@ -1,7 +1,7 @@
 // Shared harness of the real-control-plane suite (test/k8s): the binaries from `npm run k8s:build`,
 // one control plane shared by every file that can share it (tests isolate by namespace), and
 // dedicated ones for tests that need their own kube-apiserver flags.
-import {mkdtempSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
@@ -66,6 +66,37 @@ export function sharedControlPlane(): Promise<ControlPlane> {
   return shared
 }
 
+/** Poll `probe` until it returns something other than undefined; throws after `timeoutMs`. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000, intervalMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, intervalMs))
+  }
+}
+
+/**
+ * kube-apiserver flags for an audit log of pod requests (Metadata level) in `dir`: where the
+ * admission plugins' audit annotations can be read.
+ */
+export function podAuditLog(dir: string): {args: string[]; file: string} {
+  const policy = path.join(dir, 'audit-policy.yaml')
+  writeFileSync(policy, 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n  resources: [{group: "", resources: ["pods"]}]\n- level: None\n')
+  const file = path.join(dir, 'audit.log')
+  return {args: [`--audit-policy-file=${policy}`, `--audit-log-path=${file}`], file}
+}
+
+/** The audit annotations of the CREATE of pod `name`, once its event is in the log. */
+export function podCreateAuditAnnotations(file: string, name: string): Promise<Record<string, string>> {
+  return until(`the audit event of the creation of pod ${name}`, async () => {
+    const events = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line)) : []
+    const event = events.find((e) => e.verb === 'create' && e.objectRef?.resource === 'pods' && e.objectRef?.name === name && e.stage === 'ResponseComplete')
+    return event ? (event.annotations ?? {}) as Record<string, string> : undefined
+  }, 5000, 100)
+}
+
 let counter = 0
 
 /** A fresh namespace with its default service account (made by the controller-manager). */
@@ -73,13 +104,8 @@ export async function freshNamespace(plane: ControlPlane, prefix = 't'): Promise
   const name = `${prefix}-${process.pid}-${++counter}`
   const created = await plane.kubectl(['create', 'namespace', name])
   if (created.code !== 0) throw new Error(`kubectl create namespace ${name}: ${created.stderr}`)
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    const sa = await plane.kubectl(['get', 'serviceaccount', 'default', '-n', name, '-o', 'name'])
-    if (sa.code === 0) return name
-    if (Date.now() > deadline) throw new Error(`namespace ${name} has no default service account after 30 s: is kube-controller-manager running?`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
+  await until(`the default service account of namespace ${name} (made by kube-controller-manager)`, async () => ((await plane.kubectl(['get', 'serviceaccount', 'default', '-n', name, '-o', 'name'])).code === 0 ? true : undefined), 30_000, 200)
+  return name
 }
 
 // A root hook: runs once, after every test file.

@@ -6,15 +6,13 @@
 // A control plane of its own: the policy's binding is cluster-wide, so it cannot be isolated by
 // namespace on the shared one.
 import {expect} from 'chai'
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
-import path from 'node:path'
 
 import {evaluateImage, type ImagePolicy} from '../../src/lib/policy.js'
 import {PARAMS_NAME, renderVapObjects, VAP_NAME} from '../../src/lib/vap.js'
 import type {ControlPlane} from '../control-plane/control-plane.js'
 import {runCli} from '../support/cli.js'
 import {casePolicy, VAP_CASE_IMAGES, VAP_CASE_POLICIES} from '../support/vap-cases.js'
-import {describeReal, freshNamespace, startControlPlane, tempDir} from './support.js'
+import {describeReal, freshNamespace, podAuditLog, podCreateAuditAnnotations, startControlPlane, tempDir, until} from './support.js'
 
 type Json = Record<string, any>
 
@@ -23,18 +21,6 @@ const LEGACY_IMAGE = 'quay.io/prometheus/node-exporter:v1.8.0'
 /** The order of the policy's validations: the server reports the first that refuses. */
 const RULE_ORDER = ['image-reference-invalid', 'image-registry-not-allowed', 'image-tag-missing', 'image-tag-latest', 'image-digest-missing']
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Poll `probe` until it returns something other than undefined. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(250)
-  }
-}
 
 const podOf = (name: string, images: string[], extra: {initImages?: string[]; annotations?: Record<string, string>; nodeName?: string} = {}) => ({
   apiVersion: 'v1',
@@ -298,19 +284,14 @@ describeReal('whitelist --mode vap against the real kube-apiserver', function ()
     it('--break-glass: honoured on a pod or a pod template (not a Deployment\'s own annotations), and each use is in the audit log', async () => {
       const image = 'quay.io/x/y:1'
       const GLASS = {'alpha.image-policy.k8s.io/break-glass': 'true'}
-      const dir = tempDir('imgsec-vap-audit-')
-      const auditLog = path.join(dir, 'audit.log')
-      writeFileSync(path.join(dir, 'policy.yaml'), 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n  resources: [{group: "", resources: ["pods"]}]\n- level: None\n')
-      await plane.startApiserver({extraArgs: [`--audit-policy-file=${path.join(dir, 'policy.yaml')}`, `--audit-log-path=${auditLog}`]})
+      const audit = podAuditLog(tempDir('imgsec-vap-audit-'))
+      await plane.startApiserver({extraArgs: audit.args})
       try {
         const withGlass = await enable(ALLOWED, ['--break-glass'])
         expect(withGlass.code, withGlass.stderr).to.equal(0)
         await until('break-glass honoured', async () => ((await verdictOf(work, podOf(`glass-probe-${Date.now()}`, [image], {annotations: GLASS}))) === 'admitted' ? true : undefined))
         await ok(['create', '-n', work, '-f', '-'], JSON.stringify(podOf('glass-real', [image], {annotations: GLASS})))
-        const annotations = await until('the audit event of glass-real', async () => {
-          const events = existsSync(auditLog) ? readFileSync(auditLog, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line)) : []
-          return events.find((e) => e.verb === 'create' && e.objectRef?.name === 'glass-real' && e.stage === 'ResponseComplete')?.annotations
-        })
+        const annotations = await podCreateAuditAnnotations(audit.file, 'glass-real')
         expect(annotations).to.deep.include({[`${VAP_NAME}/break-glass`]: 'true'})
         const deployment = (name: string, own?: Json, templateAnnotations?: Json) => ({apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name, ...(own ? {annotations: own} : {})}, spec: {selector: {matchLabels: {app: 'x'}}, template: {metadata: {labels: {app: 'x'}, ...(templateAnnotations ? {annotations: templateAnnotations} : {})}, spec: {containers: [{name: 'app', image}]}}}})
         expect(await verdictOf(work, deployment('glass-template', undefined, GLASS))).to.equal('admitted')
