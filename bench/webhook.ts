@@ -24,7 +24,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {createCertificateAuthority, issueCertificate} from '../src/lib/certificates.js'
+import {createCertificateAuthority, issueCertificate} from '../src/lib/whitelist/certificates.js'
 import {hex64, rng} from './fixtures/random.js'
 import {benchEnv, BenchCrash, ratio, ROOT, scratchDir, type Stats, stats, type Target} from './support/measure.js'
 
@@ -728,7 +728,7 @@ export function renderWebhookSection(report: WebhookReport, heading = '## 3. Web
 
 ### Method
 
-- Certificates made in the bench process with the project's \`src/lib/certificates.ts\`: a CA, a serving
+- Certificates made in the bench process with the project's \`src/lib/whitelist/certificates.ts\`: a CA, a serving
   certificate for \`127.0.0.1\` (ECDSA P-256) and a client certificate from the same CA (CN \`kube-apiserver\`).
 - Separate processes, none sharing an event loop:
   - (a) the backend as the static pod runs it: \`${r.backend.command}\`

@@ -3,7 +3,7 @@
 // `kubectl_complete-imgsec <args…> <word>`. Answered from the oclif manifest, without loading oclif.
 import {readFileSync} from 'node:fs'
 
-import {completions} from '../dist/lib/completion.js'
+import {completions} from '../dist/cli/completion.js'
 
 const manifest = JSON.parse(readFileSync(new URL('../oclif.manifest.json', import.meta.url), 'utf8'))
 const {candidates, directive} = completions(manifest, process.argv.slice(2))

@@ -4,7 +4,7 @@ import {parseArgs} from 'node:util'
 
 import {safeErrorMessage} from './lib/describe-error.js'
 import {isUserError} from './lib/errors.js'
-import {startWebhookBackend} from './lib/webhook-backend.js'
+import {startWebhookBackend} from './lib/webhook/webhook-backend.js'
 
 const {values} = parseArgs({
   options: {

@@ -117,7 +117,7 @@ export function snapshotCli(): {cli: string; root: string; dispose(): void} {
     cpSync(path.join(ROOT, entry), path.join(root, entry), {recursive: true})
   }
   symlinkSync(path.join(ROOT, 'node_modules'), path.join(root, 'node_modules'), 'dir')
-  for (const required of ['bin/run.js', 'dist/commands/audit/images.js', 'dist/lib/audit-run.js', 'dist/lib/audit-cluster.js', 'dist/lib/reporters.js']) {
+  for (const required of ['bin/run.js', 'dist/commands/audit/images.js', 'dist/lib/audit/audit-run.js', 'dist/lib/audit/audit-cluster.js', 'dist/lib/audit/reporters.js']) {
     if (!existsSync(path.join(root, required))) throw new BenchCrash(`the build is incomplete (${required} missing): run npm run build again`)
   }
   return {cli: path.join(root, 'bin', 'run.js'), root, dispose: () => rmSync(root, {recursive: true, force: true})}

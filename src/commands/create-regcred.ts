@@ -1,11 +1,11 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../lib/base-command.js'
+import {BaseCommand} from '../cli/base-command.js'
 import {UserError} from '../lib/errors.js'
-import {allNamespacesFlag, debugFlag, dryRunFlag, kubeconfigFlags, namespaceFlag, outputFlag} from '../lib/flags.js'
-import {loadKubeconfig} from '../lib/kubeconfig.js'
-import {formatObjects, type KubeObject} from '../lib/output.js'
-import {readPasswordFromStdin} from '../lib/stdin.js'
+import {allNamespacesFlag, debugFlag, dryRunFlag, flatList, kubeconfigFlags, listFlag, namespaceFlag, outputFlag} from '../cli/flags.js'
+import {loadKubeconfig} from '../lib/cluster/kubeconfig.js'
+import {formatObjects, type KubeObject} from '../cli/output.js'
+import {readPasswordFromStdin} from '../cli/stdin.js'
 
 export default class CreateRegcred extends BaseCommand {
   static override summary = 'Create a docker-registry pull secret (as kubectl create secret docker-registry does), check it against the registry, and attach it to service accounts.'
@@ -39,9 +39,9 @@ All flags go after "kubectl imgsec create-regcred": kubectl refuses flags before
     'docker-email': Flags.string({description: 'Email for the registry (optional).'}),
     'from-docker-config': Flags.string({description: 'Use this docker config.json (e.g. ~/.docker/config.json) as the secret content, byte for byte.'}),
     namespace: namespaceFlag,
-    namespaces: Flags.string({description: 'Comma-separated namespaces to create the secret in.', exclusive: ['namespace', 'all-namespaces']}),
+    namespaces: listFlag({description: 'Comma-separated namespaces to create the secret in.', exclusive: ['namespace', 'all-namespaces']}),
     'all-namespaces': {...allNamespacesFlag, exclusive: ['namespace']},
-    'attach-to-sa': Flags.string({description: 'Comma-separated service accounts to add the secret to (imagePullSecrets), in each namespace.', exclusive: ['attach-to-all-sa']}),
+    'attach-to-sa': listFlag({description: 'Comma-separated service accounts to add the secret to (imagePullSecrets), in each namespace.', exclusive: ['attach-to-all-sa']}),
     'attach-to-all-sa': Flags.boolean({description: 'Add the secret to every service account of each namespace.', default: false}),
     verify: Flags.boolean({description: 'Log in to the registry before creating anything (default: on, off with --dry-run=client).', allowNo: true}),
     'ca-file': Flags.string({description: 'CA certificate (PEM) of the registry, for the verification.'}),
@@ -59,9 +59,8 @@ All flags go after "kubectl imgsec create-regcred": kubectl refuses flags before
     const password = flags['password-stdin'] ? await readPasswordFromStdin() : flags['docker-password']
     this.registerSecret(password)
 
-    const {applyRegcred, buildRegcredSecret, regcredPayload, validateRegcredOptions, verifyCredentials} = await import('../lib/regcred.js')
+    const {applyRegcred, buildRegcredSecret, regcredPayload, validateRegcredOptions, verifyCredentials} = await import('../lib/regcred/regcred.js')
     const kubeconfig = loadKubeconfig(flags)
-    const list = (value: string | undefined) => value?.split(',').map((item) => item.trim()).filter(Boolean)
     const options = {
       name: args.name,
       server: flags['docker-server'],
@@ -69,9 +68,9 @@ All flags go after "kubectl imgsec create-regcred": kubectl refuses flags before
       password,
       email: flags['docker-email'],
       dockerConfigFile: flags['from-docker-config'],
-      namespaces: flags['all-namespaces'] ? 'all' as const : list(flags.namespaces) ?? [kubeconfig.namespace],
+      namespaces: flags['all-namespaces'] ? 'all' as const : flatList(flags.namespaces) ?? [kubeconfig.namespace],
       namespaceExplicit: kubeconfig.namespaceExplicit || flags.namespaces !== undefined,
-      attachTo: flags['attach-to-all-sa'] ? 'all' as const : list(flags['attach-to-sa']),
+      attachTo: flags['attach-to-all-sa'] ? 'all' as const : flatList(flags['attach-to-sa']),
       verify: flags.verify ?? flags['dry-run'] !== 'client',
       caFile: flags['ca-file'],
       insecureSkipTlsVerify: flags['insecure-skip-tls-verify'],
@@ -106,8 +105,8 @@ All flags go after "kubectl imgsec create-regcred": kubectl refuses flags before
       return
     }
 
-    const {createKubeClient} = await import('../lib/kube-client.js')
-    const {startProgress} = await import('../lib/spinner.js')
+    const {createKubeClient} = await import('../lib/cluster/kube-client.js')
+    const {startProgress} = await import('../cli/spinner.js')
     const client = await createKubeClient(flags, kubeconfig)
     const progress = await startProgress('creating pull secrets', {enabled: !flags.output})
     const created: KubeObject[] = []

@@ -1,11 +1,11 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../lib/base-command.js'
+import {BaseCommand} from '../cli/base-command.js'
 import {UserError} from '../lib/errors.js'
-import {debugFlag, kubeconfigFlags} from '../lib/flags.js'
-import {DEFAULT_BACKUP_DIR, DEFAULT_MANIFEST} from '../lib/patch-apiserver.js'
+import {backupDirFlag, debugFlag, flatList, kubeconfigFlags, listFlag} from '../cli/flags.js'
+import {DEFAULT_MANIFEST} from '../lib/controlplane/paths.js'
 
-const list = (values: string[] | undefined) => (values ?? []).flatMap((value) => value.split(',')).map((v) => v.trim()).filter(Boolean)
+const list = (values: string[] | undefined) => flatList(values) ?? []
 
 export default class PatchApiserver extends BaseCommand {
   static override summary = 'Edit the kube-apiserver static pod manifest safely: admission plugins, flags, volumes; backed up, atomic, restorable.'
@@ -26,12 +26,12 @@ kubeadm regenerates this manifest on "kubeadm upgrade": re-run the command after
 
   static override flags = {
     manifest: Flags.string({description: 'The kube-apiserver static pod manifest.', default: DEFAULT_MANIFEST}),
-    'enable-plugins': Flags.string({description: 'Admission plugins to enable (comma-separated or repeated); removed from --disable-admission-plugins.', multiple: true}),
-    'disable-plugins': Flags.string({description: 'Admission plugins to take out of --enable-admission-plugins.', multiple: true}),
+    'enable-plugins': listFlag({description: 'Admission plugins to enable (comma-separated or repeated); removed from --disable-admission-plugins.'}),
+    'disable-plugins': listFlag({description: 'Admission plugins to take out of --enable-admission-plugins (comma-separated or repeated).'}),
     'admission-config': Flags.string({description: 'AdmissionConfiguration file for --admission-control-config-file; merged into an existing one.'}),
     'set-flag': Flags.string({description: 'Set an API server flag: name=value (repeatable).', multiple: true}),
     'remove-flag': Flags.string({description: 'Remove an API server flag by name (repeatable).', multiple: true}),
-    'backup-dir': Flags.string({description: 'Where backups are kept (outside the manifests directory).', default: DEFAULT_BACKUP_DIR}),
+    'backup-dir': backupDirFlag(),
     'dry-run': Flags.boolean({description: 'Print a unified diff of the change; write nothing.', default: false}),
     restore: Flags.string({description: 'Put back a backup byte for byte: the newest, or the one named (--restore=NAME). The current file is backed up first; that copy is never "the newest", so a second --restore puts back the same backup.'}),
     'list-backups': Flags.boolean({description: 'List the backups of the manifest.', default: false}),
@@ -54,8 +54,8 @@ kubeadm regenerates this manifest on "kubeadm upgrade": re-run the command after
 
   /** Connect before writing: afterwards the API server may be down for a while. */
   private async prepareWait(flags: {kubeconfig?: string; context?: string; as?: string}) {
-    const {createKubeClient} = await import('../lib/kube-client.js')
-    const {readMirrorPod} = await import('../lib/apiserver-restart.js')
+    const {createKubeClient} = await import('../lib/cluster/kube-client.js')
+    const {readMirrorPod} = await import('../lib/controlplane/apiserver-restart.js')
     const client = await createKubeClient(flags)
     const before = await client.call({verb: 'list', resource: 'pods', namespace: 'kube-system'}, () => readMirrorPod(client))
     if (!before) process.stderr.write('warning: no kube-apiserver mirror pod found in kube-system; --wait only polls /readyz\n')
@@ -64,14 +64,14 @@ kubeadm regenerates this manifest on "kubeadm upgrade": re-run the command after
 
   async run(): Promise<void> {
     const {flags} = await this.parse(PatchApiserver)
-    const lib = await import('../lib/patch-apiserver.js')
+    const lib = await import('../lib/controlplane/patch-apiserver.js')
     const command = ['kubectl imgsec patch-apiserver', ...this.argv].join(' ')
     if (flags['list-backups']) {
       const records = lib.backupsOf(flags.manifest, flags['backup-dir'])
       if (flags.output === 'json') process.stdout.write(JSON.stringify(records, null, 2) + '\n')
       else if (records.length === 0) process.stdout.write(`no backups of ${flags.manifest} in ${flags['backup-dir']}\n`)
       else {
-        const {madeByRestore} = await import('../lib/backups.js')
+        const {madeByRestore} = await import('../lib/controlplane/backups.js')
         for (const r of records) process.stdout.write(`${r.time}  ${r.backup}  sha256:${r.sha256.slice(0, 12)}  ${r.command}${madeByRestore(r) ? '  (replaced by a restore; a bare --restore skips it)' : ''}\n`)
       }
       return
@@ -119,8 +119,8 @@ kubeadm regenerates this manifest on "kubeadm upgrade": re-run the command after
     const waiting = flags.wait ? await this.prepareWait(flags) : undefined
     // Recorded before the manifest is written: afterwards the API server restarts and may be down for a while.
     if (flags['persist-kubeadm-config']) {
-      const {createKubeClient} = await import('../lib/kube-client.js')
-      const {persistToKubeadmConfig} = await import('../lib/kubeadm-config.js')
+      const {createKubeClient} = await import('../lib/cluster/kube-client.js')
+      const {persistToKubeadmConfig} = await import('../lib/controlplane/kubeadm-config.js')
       const client = waiting?.client ?? await createKubeClient(flags)
       const recorded = await persistToKubeadmConfig(client, lib.kubeadmChangeOf(plan))
       process.stdout.write(recorded.length > 0
@@ -132,8 +132,8 @@ kubeadm regenerates this manifest on "kubeadm upgrade": re-run the command after
     for (const backup of backups) process.stdout.write(`backup of ${backup.file}: ${backup.backup}\n`)
     if (!flags['persist-kubeadm-config']) process.stdout.write('note: "kubeadm upgrade" regenerates this manifest and drops these changes; run this command again after an upgrade, or use --persist-kubeadm-config.\n')
     if (!waiting) return
-    const {startProgress} = await import('../lib/spinner.js')
-    const {waitForApiserver} = await import('../lib/apiserver-restart.js')
+    const {startProgress} = await import('../cli/spinner.js')
+    const {waitForApiserver} = await import('../lib/controlplane/apiserver-restart.js')
     const progress = await startProgress('waiting for kube-apiserver')
     const result = await waitForApiserver(waiting.client, waiting.before, {timeoutMs, onProgress: (text) => progress.update(text)}).finally(() => progress.stop())
     if (result.ready) {

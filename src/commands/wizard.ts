@@ -1,6 +1,6 @@
-import {BaseCommand} from '../lib/base-command.js'
+import {BaseCommand} from '../cli/base-command.js'
 import {UserError} from '../lib/errors.js'
-import {kubeconfigFlags} from '../lib/flags.js'
+import {kubeconfigFlags} from '../cli/flags.js'
 
 export default class Wizard extends BaseCommand {
   static override summary = 'Interactive: pick a task, answer a few questions, see the equivalent command, confirm, run it.'
@@ -19,7 +19,7 @@ kubectl refuses flags before the plugin name ("kubectl --context x imgsec" fails
     if (!process.stdin.isTTY || !process.stdout.isTTY) {
       throw new UserError('the wizard needs a terminal; in scripts run the subcommands directly (kubectl imgsec --help lists them)')
     }
-    const {inquirerPrompter, planWizard} = await import('../lib/wizard.js')
+    const {inquirerPrompter, planWizard} = await import('../cli/wizard.js')
     const prompt = await inquirerPrompter()
     const context = await this.context(flags)
     let plan
@@ -47,12 +47,12 @@ kubectl refuses flags before the plugin name ("kubectl --context x imgsec" fails
 
   /** Defaults from the kubeconfig and, when the cluster answers, its namespaces and service accounts. */
   private async context(flags: {kubeconfig?: string; context?: string; as?: string}) {
-    const {loadKubeconfig} = await import('../lib/kubeconfig.js')
+    const {loadKubeconfig} = await import('../lib/cluster/kubeconfig.js')
     const config = loadKubeconfig(flags)
-    const context: import('../lib/wizard.js').WizardContext = {namespace: config.namespace}
+    const context: import('../cli/wizard.js').WizardContext = {namespace: config.namespace}
     if (!config.server) return context
     try {
-      const {createKubeClient, listAllPages} = await import('../lib/kube-client.js')
+      const {createKubeClient, listAllPages} = await import('../lib/cluster/kube-client.js')
       const client = await createKubeClient(flags, config)
       const namespaces = await listAllPages((page) => client.core.listNamespace(page))
       context.namespaces = namespaces.map((ns) => ns.metadata?.name ?? '').filter(Boolean)

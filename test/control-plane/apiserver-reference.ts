@@ -1,6 +1,6 @@
 // npm run k8s:reference [-- BINARY… | --release vX.Y.Z…]: read `kube-apiserver --help` of the built binary (or of the
 // binaries given) and write the flags and admission plugins each release accepts into
-// src/lib/kube-apiserver-reference.ts, which patch-apiserver's preflight reads. Generated, never
+// src/lib/controlplane/kube-apiserver-reference.ts, which patch-apiserver's preflight reads. Generated, never
 // typed by hand; test/k8s/patch-apiserver.test.ts fails when the table and the binary disagree.
 import {execFileSync} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
@@ -9,7 +9,7 @@ import path from 'node:path'
 
 import {findBinaries, MODULE_DIR} from './binaries.js'
 
-export const REFERENCE_FILE = path.join(MODULE_DIR, '..', '..', 'src', 'lib', 'kube-apiserver-reference.ts')
+export const REFERENCE_FILE = path.join(MODULE_DIR, '..', '..', 'src', 'lib', 'controlplane', 'kube-apiserver-reference.ts')
 
 export interface ReleaseReference {
   flags: string[]

@@ -3,7 +3,7 @@ import {mkdirSync, mkdtempSync, readFileSync, symlinkSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {completions, FILES, NO_FILES} from '../../src/lib/completion.js'
+import {completions, FILES, NO_FILES} from '../../src/cli/completion.js'
 import {CLI, KUBECTL, ROOT, runProgram} from '../support/cli.js'
 
 describe('shell completion', () => {

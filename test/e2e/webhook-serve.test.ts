@@ -7,7 +7,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {parse as parseYaml} from 'yaml'
 
-import {renderWebhookKubeconfig} from '../../src/lib/webhook-kubeconfig.js'
+import {renderWebhookKubeconfig} from '../../src/lib/controlplane/webhook-kubeconfig.js'
 import {CLI, ROOT, runCli, runProgram} from '../support/cli.js'
 import {httpsRequest, type TlsClient} from '../support/https-client.js'
 import {freePort} from '../support/registry.js'

@@ -8,7 +8,7 @@ import {parse as parseYaml} from 'yaml'
 
 import {hostname} from 'node:os'
 
-import {versionWarning} from '../../src/lib/whitelist-smoke.js'
+import {versionWarning} from '../../src/lib/whitelist/smoke.js'
 import {runCli} from '../support/cli.js'
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
 import {httpsRequest, type TlsClient} from '../support/https-client.js'
@@ -154,7 +154,7 @@ describe('whitelist enable/status/disable (built CLI, static pod played by a kub
   })
 
   it('status warns when a certificate expires within 30 days', async () => {
-    const {issueCertificate} = await import('../../src/lib/certificates.js')
+    const {issueCertificate} = await import('../../src/lib/whitelist/certificates.js')
     const serving = path.join(node.configDir, 'backend', 'serving.crt')
     const original = readFileSync(serving, 'utf8')
     const ca = {certPem: readFileSync(path.join(node.configDir, 'pki', 'ca.crt'), 'utf8'), keyPem: readFileSync(path.join(node.configDir, 'pki', 'ca.key'), 'utf8')}

@@ -4,7 +4,7 @@ import {expect} from 'chai'
 import {writeFileSync} from 'node:fs'
 import path from 'node:path'
 
-import {checkAdmissionConfiguration} from '../../src/lib/admission-config.js'
+import {checkAdmissionConfiguration} from '../../src/lib/controlplane/admission-config.js'
 import {ApiserverStartError, type ControlPlane} from '../control-plane/control-plane.js'
 import {describeReal, startControlPlane, tempDir} from './support.js'
 

@@ -5,7 +5,7 @@ import {execFileSync} from 'node:child_process'
 import {chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
-import {KUBE_APISERVER_REFERENCE} from '../../src/lib/kube-apiserver-reference.js'
+import {KUBE_APISERVER_REFERENCE} from '../../src/lib/controlplane/kube-apiserver-reference.js'
 import {parseApiserverHelp, releaseOf} from '../control-plane/apiserver-reference.js'
 import {ApiserverStartError, type ControlPlane} from '../control-plane/control-plane.js'
 import {ROOT, runCli} from '../support/cli.js'

@@ -7,8 +7,8 @@
 // namespace on the shared one.
 import {expect} from 'chai'
 
-import {evaluateImage, type ImagePolicy} from '../../src/lib/policy.js'
-import {PARAMS_NAME, renderVapObjects, VAP_NAME} from '../../src/lib/vap.js'
+import {evaluateImage, type ImagePolicy} from '../../src/lib/policy/policy.js'
+import {PARAMS_NAME, renderVapObjects, VAP_NAME} from '../../src/lib/policy/vap.js'
 import type {ControlPlane} from '../control-plane/control-plane.js'
 import {runCli} from '../support/cli.js'
 import {casePolicy, VAP_CASE_IMAGES, VAP_CASE_POLICIES} from '../support/vap-cases.js'

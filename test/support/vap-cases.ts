@@ -1,7 +1,7 @@
 // The case table on which the ValidatingAdmissionPolicy's CEL must agree with the policy engine
-// (src/lib/policy.ts): evaluated with @bufbuild/cel in test/lib/vap.test.ts, and by the real
+// (src/lib/policy/policy.ts): evaluated with @bufbuild/cel in test/lib/policy/vap.test.ts, and by the real
 // kube-apiserver in test/k8s/whitelist-vap.test.ts.
-import {DEFAULT_POLICY, type ImagePolicy} from '../../src/lib/policy.js'
+import {DEFAULT_POLICY, type ImagePolicy} from '../../src/lib/policy/policy.js'
 
 const D = 'd'.repeat(64)
 

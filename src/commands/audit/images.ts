@@ -1,10 +1,10 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../lib/base-command.js'
-import {SEVERITIES} from '../../lib/checks/types.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {SEVERITIES} from '../../lib/audit/checks/types.js'
 import {UserError} from '../../lib/errors.js'
-import {allNamespacesFlag, debugFlag, kubeconfigFlags, namespaceFlag} from '../../lib/flags.js'
-import {AUDIT_FORMATS} from '../../lib/reporters.js'
+import {allNamespacesFlag, allowedRegistriesFlag, backupDirFlag, debugFlag, flatList, kubeconfigFlags, namespaceFlag} from '../../cli/flags.js'
+import {AUDIT_FORMATS} from '../../lib/audit/reporters.js'
 
 /** Exit codes CI relies on (documented in the README). */
 export const AUDIT_EXIT = {clean: 0, usage: 1, findings: 3} as const
@@ -33,7 +33,7 @@ Exempt a workload from a check with the annotation imgsec.io/ignore: "check-id,c
     'all-namespaces': allNamespacesFlag,
     selector: Flags.string({char: 'l', description: 'Label selector for pods (cluster mode), e.g. app=web.'}),
     policy: Flags.string({description: 'Image policy file (YAML): allowedRegistries, denyLatest, requireDigest, privateRegistries, exemptions.'}),
-    'allowed-registries': Flags.string({description: 'Comma-separated registry allowlist: host, host:port, host/path prefix, *.domain.'}),
+    'allowed-registries': allowedRegistriesFlag(),
     'require-digest': Flags.boolean({description: 'Treat images without a digest as high severity.', default: false}),
     output: Flags.option({char: 'o', description: 'Output format.', options: AUDIT_FORMATS, default: 'table' as const})(),
     scan: Flags.boolean({description: 'Scan each distinct image for vulnerabilities with trivy (when on PATH).', default: false}),
@@ -46,7 +46,7 @@ Exempt a workload from a check with the annotation imgsec.io/ignore: "check-id,c
     fix: Flags.boolean({description: 'With -f: write copies of the files with every image pinned by digest (implies --resolve-digests).', default: false}),
     'fix-dir': Flags.string({description: 'Where --fix writes the copies (mirroring the input paths).', default: 'imgsec-fixed'}),
     'in-place': Flags.boolean({description: 'With --fix: edit the files themselves, after a backup.', default: false, dependsOn: ['fix']}),
-    'backup-dir': Flags.string({description: 'Where --fix --in-place keeps backups.', default: '.imgsec-backups'}),
+    'backup-dir': backupDirFlag('Where --fix --in-place keeps backups.', '.imgsec-backups'),
     'fail-on': Flags.option({description: 'Lowest severity that makes the exit code 3.', options: [...SEVERITIES, 'none'] as const, default: 'high' as const})(),
     ...kubeconfigFlags,
     debug: debugFlag,
@@ -55,21 +55,21 @@ Exempt a workload from a check with the annotation imgsec.io/ignore: "check-id,c
   async run(): Promise<void> {
     const {flags} = await this.parse(AuditImages)
     if (flags.fix && !flags.filename) throw new UserError('--fix edits manifest files: pass them with -f FILE|DIR')
-    const {runImageAudit} = await import('../../lib/audit-run.js')
+    const {runImageAudit} = await import('../../lib/audit/audit-run.js')
     const result = await runImageAudit({
       files: flags.filename,
       namespace: flags.namespace,
       allNamespaces: flags['all-namespaces'],
       selector: flags.selector,
       policyFile: flags.policy,
-      allowedRegistries: flags['allowed-registries']?.split(',').map((s) => s.trim()).filter(Boolean),
+      allowedRegistries: flatList(flags['allowed-registries']),
       requireDigest: flags['require-digest'],
       resolveDigests: flags['resolve-digests'] || flags.fix ? {dockerConfig: flags['docker-config'], caFile: flags['ca-file'], insecureSkipTlsVerify: flags['insecure-skip-tls-verify']} : undefined,
       fix: flags.fix ? {dir: flags['fix-dir'], inPlace: flags['in-place'], backupDir: flags['backup-dir']} : undefined,
       scan: flags.scan ? {severity: flags.severity, ignoreUnfixed: flags['ignore-unfixed']} : undefined,
       kube: flags,
     })
-    const {renderAudit} = await import('../../lib/reporters.js')
+    const {renderAudit} = await import('../../lib/audit/reporters.js')
     process.stdout.write(renderAudit(flags.output, result.findings, result.summary, {
       colour: flags.output === 'table' && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
       workloads: result.workloads,
@@ -79,7 +79,7 @@ Exempt a workload from a check with the annotation imgsec.io/ignore: "check-id,c
     for (const notice of result.notices) process.stderr.write(`warning: ${notice}\n`)
     for (const error of result.errors) this.printError(`${error.file}${error.line ? `:${error.line}` : ''}: ${error.message}`)
     if (result.errors.length > 0) this.exit(AUDIT_EXIT.usage)
-    const {reachesThreshold} = await import('../../lib/audit.js')
+    const {reachesThreshold} = await import('../../lib/audit/audit.js')
     if (reachesThreshold(result.findings, flags['fail-on'])) this.exit(AUDIT_EXIT.findings)
   }
 }

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../lib/base-command.js'
-import {debugFlag} from '../../lib/flags.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {allowedRegistriesFlag, debugFlag, flatList} from '../../cli/flags.js'
 
 export default class WebhookServe extends BaseCommand {
   static override summary = 'Run the ImagePolicyWebhook backend: answers ImageReview requests from the API server with the image policy.'
@@ -23,13 +23,13 @@ The policy file is reloaded on SIGHUP or when it changes; a policy that does not
     address: Flags.string({description: 'Address to listen on.', default: '0.0.0.0'}),
     port: Flags.integer({description: 'Port to listen on.', default: 8443, min: 1, max: 65_535}),
     policy: Flags.string({description: 'Image policy file (YAML), reloaded on change and SIGHUP.'}),
-    'allowed-registries': Flags.string({description: 'Comma-separated registry allowlist (replaces the file\'s list).'}),
+    'allowed-registries': allowedRegistriesFlag("Replaces the policy file's list."),
     debug: debugFlag,
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(WebhookServe)
-    const {startWebhookBackend} = await import('../../lib/webhook-backend.js')
+    const {startWebhookBackend} = await import('../../lib/webhook/webhook-backend.js')
     const backend = await startWebhookBackend({
       certFile: flags.cert,
       keyFile: flags.key,
@@ -37,7 +37,7 @@ The policy file is reloaded on SIGHUP or when it changes; a policy that does not
       address: flags.address,
       port: flags.port,
       policyFile: flags.policy,
-      allowedRegistries: flags['allowed-registries']?.split(',').map((s) => s.trim()).filter(Boolean),
+      allowedRegistries: flatList(flags['allowed-registries']),
     })
     await backend.closed
   }

@@ -1,4 +1,4 @@
-import {RegistryEditCommand} from '../../lib/registry-edit-command.js'
+import {RegistryEditCommand} from '../../cli/registry-edit-command.js'
 
 export default class WhitelistAddRegistry extends RegistryEditCommand {
   static override summary = 'Allow one more registry: edits the backend\'s policy in place; the backend reloads it.'

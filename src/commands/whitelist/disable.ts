@@ -1,9 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../lib/base-command.js'
-import {debugFlag, kubeconfigFlags} from '../../lib/flags.js'
-import {DEFAULT_BACKUP_DIR} from '../../lib/patch-apiserver.js'
-import {DEFAULT_CONFIG_DIR} from '../../lib/whitelist.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {backupDirFlag, configDirFlag, debugFlag, kubeconfigFlags} from '../../cli/flags.js'
 
 export default class WhitelistDisable extends BaseCommand {
   static override summary = 'Remove exactly what "whitelist enable" added to the API server, and the backend; backups stay.'
@@ -17,8 +15,8 @@ export default class WhitelistDisable extends BaseCommand {
     mode: Flags.option({description: 'What "whitelist enable" set up: webhook or vap.', options: ['webhook', 'vap'] as const, default: 'webhook' as const})(),
     'params-namespace': Flags.string({description: '--mode vap: namespace of the params ConfigMap.', default: 'kube-system'}),
     ...kubeconfigFlags,
-    'config-dir': Flags.string({description: 'The directory "whitelist enable" used.', default: DEFAULT_CONFIG_DIR}),
-    'backup-dir': Flags.string({description: 'Where backups are kept.', default: DEFAULT_BACKUP_DIR}),
+    'config-dir': configDirFlag(),
+    'backup-dir': backupDirFlag('Where backups are kept.'),
     'keep-backend': Flags.boolean({description: 'Leave the backend (static pod) running.', default: false}),
     force: Flags.boolean({description: 'Go on despite preflight problems.', default: false}),
     debug: debugFlag,
@@ -27,12 +25,12 @@ export default class WhitelistDisable extends BaseCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(WhitelistDisable)
     if (flags.mode === 'vap') {
-      const {disableVap} = await import('../../lib/whitelist-vap.js')
+      const {disableVap} = await import('../../lib/whitelist/vap-mode.js')
       const removed = await disableVap({kube: flags, paramsNamespace: flags['params-namespace']})
       process.stdout.write(removed.length > 0 ? `registry whitelist (ValidatingAdmissionPolicy) disabled:\n${removed.map((r) => `  ${r}\n`).join('')}` : 'no ValidatingAdmissionPolicy from kubectl-imgsec found: nothing changed\n')
       return
     }
-    const {disableWhitelist} = await import('../../lib/whitelist.js')
+    const {disableWhitelist} = await import('../../lib/whitelist/whitelist.js')
     const result = await disableWhitelist({
       configDir: flags['config-dir'],
       backupDir: flags['backup-dir'],

@@ -1,10 +1,9 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../lib/base-command.js'
+import {BaseCommand} from '../../cli/base-command.js'
 import {UserError} from '../../lib/errors.js'
-import {debugFlag, dryRunFlag, kubeconfigFlags} from '../../lib/flags.js'
-import {DEFAULT_BACKUP_DIR} from '../../lib/patch-apiserver.js'
-import {DEFAULT_CONFIG_DIR, DEFAULT_MANIFESTS_DIR} from '../../lib/whitelist.js'
+import {allowedRegistriesFlag, backupDirFlag, configDirFlag, debugFlag, dryRunFlag, flatList, kubeconfigFlags} from '../../cli/flags.js'
+import {DEFAULT_MANIFESTS_DIR} from '../../lib/controlplane/paths.js'
 
 export const DEFAULT_BACKEND_IMAGE = 'gcr.io/distroless/nodejs20-debian12:nonroot'
 
@@ -33,7 +32,7 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     'dry-run': dryRunFlag,
     output: Flags.option({char: 'o', description: '--mode vap with --dry-run: print the objects.', options: ['yaml', 'json'] as const})(),
     ...kubeconfigFlags,
-    'allowed-registries': Flags.string({description: 'Comma-separated registry allowlist: host, host:port, host/path prefix, *.domain. Required, unless --policy names allowedRegistries or --allow-any-registry is given.'}),
+    'allowed-registries': allowedRegistriesFlag('Required, unless --policy names allowedRegistries or --allow-any-registry is given.'),
     'persist-kubeadm-config': Flags.boolean({description: 'Also record the flags and volumes in ConfigMap kube-system/kubeadm-config, so that "kubeadm upgrade" (which regenerates the manifest) keeps the plugin. Needs the kubeconfig.', default: false}),
     'accept-lockout-risk': Flags.boolean({description: 'Deployment placement with --default-allow false: accept that once every backend pod is gone, every pod creation and update is refused until "whitelist disable" runs on each control-plane node.', default: false}),
     'allow-any-registry': Flags.boolean({description: 'Enforce a policy that names no registries: only the tag and digest rules apply, to every registry.', default: false}),
@@ -42,9 +41,9 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     'allow-ttl': Flags.integer({description: 'Seconds the API server caches an allow (1–1800).', default: 50, min: 1, max: 1800}),
     'deny-ttl': Flags.integer({description: 'Seconds the API server caches a deny (1–1800).', default: 50, min: 1, max: 1800}),
     'retry-backoff': Flags.integer({description: 'Milliseconds between retries to the backend (1–300000).', default: 500, min: 1, max: 300_000}),
-    'config-dir': Flags.string({description: 'Where certificates, policy and configuration files go.', default: DEFAULT_CONFIG_DIR}),
+    'config-dir': configDirFlag('Where certificates, policy and configuration files go.'),
     'manifests-dir': Flags.string({description: 'The kubelet\'s static pod directory (kube-apiserver.yaml).', default: DEFAULT_MANIFESTS_DIR}),
-    'backup-dir': Flags.string({description: 'Where backups are kept (outside the manifests directory).', default: DEFAULT_BACKUP_DIR}),
+    'backup-dir': backupDirFlag(),
     port: Flags.integer({description: 'Port of the backend on 127.0.0.1 (static placement).', default: 8443, min: 1, max: 65_535}),
     'backend-placement': Flags.option({description: 'static: a static pod on this node (no deadlock possible); deployment: a Deployment + NodePort Service in --namespace; external: a backend you run (--webhook-url).', options: ['static', 'deployment', 'external'] as const, default: 'static' as const})(),
     namespace: Flags.string({char: 'n', description: 'Deployment placement: namespace of the backend (exempted from the policy).', default: 'imgsec-system'}),
@@ -82,12 +81,12 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     const backendTimeoutMs = parseDuration(flags['backend-timeout'], '--backend-timeout')
     let backendImage = flags['backend-image'] ?? ''
     if (flags['backend-placement'] !== 'external' && !backendImage) backendImage = flags['dry-run'] === 'client' ? `${DEFAULT_BACKEND_IMAGE}@sha256:<resolved at apply time>` : await this.resolveDefaultImage()
-    const {enableWhitelist, renderWhitelistDryRun} = await import('../../lib/whitelist.js')
+    const {enableWhitelist, renderWhitelistDryRun} = await import('../../lib/whitelist/whitelist.js')
     // With --wait: note the mirror pod before the restart.
-    let cluster: {client: import('../../lib/kube-client.js').KubeClient; before?: import('../../lib/apiserver-restart.js').MirrorPodState} | undefined
+    let cluster: {client: import('../../lib/cluster/kube-client.js').KubeClient; before?: import('../../lib/controlplane/apiserver-restart.js').MirrorPodState} | undefined
     if (flags.wait && flags['dry-run'] === 'none') {
-      const {createKubeClient} = await import('../../lib/kube-client.js')
-      const {readMirrorPod} = await import('../../lib/apiserver-restart.js')
+      const {createKubeClient} = await import('../../lib/cluster/kube-client.js')
+      const {readMirrorPod} = await import('../../lib/controlplane/apiserver-restart.js')
       const client = await createKubeClient(flags)
       cluster = {client, before: await client.call({verb: 'list', resource: 'pods', namespace: 'kube-system'}, () => readMirrorPod(client))}
     }
@@ -107,7 +106,7 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
       webhookUrl: flags['webhook-url'],
       webhookCa: flags['webhook-ca'],
       policyFile: flags.policy,
-      allowedRegistries: flags['allowed-registries']?.split(',').map((s) => s.trim()).filter(Boolean),
+      allowedRegistries: flatList(flags['allowed-registries']),
       allowAnyRegistry: flags['allow-any-registry'],
       acceptLockoutRisk: flags['accept-lockout-risk'],
       persistKubeadmConfig: flags['persist-kubeadm-config'],
@@ -119,8 +118,8 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     }
     if (flags['dry-run'] === 'client') {
       // Impact before change is read-only: the dry run shows it too (the real run checks it after its preflight).
-      const {whitelistPolicy} = await import('../../lib/whitelist.js')
-      const {checkImpact} = await import('../../lib/whitelist-impact.js')
+      const {whitelistPolicy} = await import('../../lib/whitelist/whitelist.js')
+      const {checkImpact} = await import('../../lib/whitelist/impact.js')
       for (const line of await checkImpact(whitelistPolicy(enableOptions).policy, flags, {force: flags.force})) process.stderr.write(`${line}\n`)
       // Every file and object, as YAML documents, each headed by where it would go.
       for (const file of renderWhitelistDryRun(enableOptions)) process.stdout.write(`---\n# ${file.path}\n${file.content}`)
@@ -136,20 +135,20 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     process.stdout.write(flags['default-allow']
       ? 'while the backend does not answer: pods are admitted without an image check (defaultAllow: true)\n'
       : 'while the backend does not answer: kube-apiserver refuses every pod creation and update in every namespace, kube-system included (defaultAllow: false); "kubectl imgsec whitelist status" says whether it answers\n')
-    if (cluster) await this.waitAndSmokeTest(cluster, parseDuration(flags.timeout, '--timeout'), flags['allowed-registries'])
+    if (cluster) await this.waitAndSmokeTest(cluster, parseDuration(flags.timeout, '--timeout'), flatList(flags['allowed-registries']))
     process.stdout.write('undo: kubectl imgsec whitelist disable (or, if the API server is down: kubectl imgsec patch-apiserver --restore)\n')
     process.stdout.write('note: on clusters with several control-plane nodes, run this command on each of them.\n')
     if (!flags['persist-kubeadm-config'] && applied.length > 0) process.stdout.write('note: "kubeadm upgrade" regenerates kube-apiserver.yaml and drops the plugin; run this command again after an upgrade, or use --persist-kubeadm-config.\n')
   }
 
   /** Best effort when a kubeconfig points at the cluster: the plugin has a known bypass before 1.27.3. */
-  private async warnAboutVersion(flags: {kubeconfig?: string; context?: string; as?: string}, connected?: import('../../lib/kube-client.js').KubeClient): Promise<void> {
+  private async warnAboutVersion(flags: {kubeconfig?: string; context?: string; as?: string}, connected?: import('../../lib/cluster/kube-client.js').KubeClient): Promise<void> {
     try {
-      const {createKubeClient, serverVersion} = await import('../../lib/kube-client.js')
-      const {versionWarning} = await import('../../lib/whitelist-smoke.js')
+      const {createKubeClient, serverVersion} = await import('../../lib/cluster/kube-client.js')
+      const {versionWarning} = await import('../../lib/whitelist/smoke.js')
       let client = connected
       if (!client) {
-        const {loadKubeconfig} = await import('../../lib/kubeconfig.js')
+        const {loadKubeconfig} = await import('../../lib/cluster/kubeconfig.js')
         const config = loadKubeconfig(flags)
         if (!config.server) return
         client = await createKubeClient(flags, config)
@@ -162,15 +161,15 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     }
   }
 
-  private async waitAndSmokeTest(cluster: {client: import('../../lib/kube-client.js').KubeClient; before?: import('../../lib/apiserver-restart.js').MirrorPodState}, timeoutMs: number, allowedRegistries?: string): Promise<void> {
-    const {waitForApiserver} = await import('../../lib/apiserver-restart.js')
-    const {smokeTestWhitelist} = await import('../../lib/whitelist-smoke.js')
-    const {startProgress} = await import('../../lib/spinner.js')
+  private async waitAndSmokeTest(cluster: {client: import('../../lib/cluster/kube-client.js').KubeClient; before?: import('../../lib/controlplane/apiserver-restart.js').MirrorPodState}, timeoutMs: number, allowedRegistries?: string[]): Promise<void> {
+    const {waitForApiserver} = await import('../../lib/controlplane/apiserver-restart.js')
+    const {smokeTestWhitelist} = await import('../../lib/whitelist/smoke.js')
+    const {startProgress} = await import('../../cli/spinner.js')
     const progress = await startProgress('waiting for kube-apiserver')
     const ready = await waitForApiserver(cluster.client, cluster.before, {timeoutMs, onProgress: (text) => progress.update(text)}).finally(() => progress.stop())
     if (!ready.ready) throw new UserError(`${ready.detail}; undo with: kubectl imgsec patch-apiserver --restore`)
     process.stdout.write(`${ready.detail}\n`)
-    const registry = allowedRegistries?.split(',')[0]?.trim()
+    const registry = allowedRegistries?.[0]
     const allowedImage = !registry || registry === 'docker.io' || registry.startsWith('*.') ? 'nginx:1.27' : `${registry}/imgsec-smoke:1.0`
     for (const result of await smokeTestWhitelist(cluster.client, {namespace: 'default', allowedImage})) {
       const ok = result.actual === result.expected
@@ -179,11 +178,11 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     }
   }
 
-  private async enableVap(flags: {'allowed-registries'?: string; 'allow-any-registry': boolean; 'break-glass': boolean; policy?: string; 'params-namespace': string; 'dry-run': 'none' | 'client' | 'server'; output?: 'yaml' | 'json'; kubeconfig?: string; context?: string; as?: string}): Promise<void> {
-    const {requireAllowlist, resolvePolicy} = await import('../../lib/policy.js')
-    const {enableVap} = await import('../../lib/whitelist-vap.js')
-    const {formatObjects} = await import('../../lib/output.js')
-    const policy = resolvePolicy({policyFile: flags.policy, allowedRegistries: flags['allowed-registries']?.split(',').map((s) => s.trim()).filter(Boolean)})
+  private async enableVap(flags: {'allowed-registries'?: string[]; 'allow-any-registry': boolean; 'break-glass': boolean; policy?: string; 'params-namespace': string; 'dry-run': 'none' | 'client' | 'server'; output?: 'yaml' | 'json'; kubeconfig?: string; context?: string; as?: string}): Promise<void> {
+    const {requireAllowlist, resolvePolicy} = await import('../../lib/policy/policy.js')
+    const {enableVap} = await import('../../lib/whitelist/vap-mode.js')
+    const {formatObjects} = await import('../../cli/output.js')
+    const policy = resolvePolicy({policyFile: flags.policy, allowedRegistries: flatList(flags['allowed-registries'])})
     requireAllowlist(policy, flags['allow-any-registry'])
     const result = await enableVap({kube: flags, policy, paramsNamespace: flags['params-namespace'], dryRun: flags['dry-run'], breakGlass: flags['break-glass']})
     for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`)
@@ -192,12 +191,12 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
       return
     }
     const suffix = {none: '', client: ' (dry run)', server: ' (server dry run)'}[flags['dry-run']]
-    const {objectName} = await import('../../lib/output.js')
+    const {objectName} = await import('../../cli/output.js')
     for (const {object, action} of result.applied) process.stdout.write(`${objectName(JSON.parse(JSON.stringify(object)))} ${action}${suffix}\n`)
   }
 
   private async resolveDefaultImage(): Promise<string> {
-    const {resolveTagDigest} = await import('../../lib/registry-client.js')
+    const {resolveTagDigest} = await import('../../lib/image/registry-client.js')
     try {
       const digest = await resolveTagDigest({registry: 'gcr.io', repository: 'distroless/nodejs20-debian12', tag: 'nonroot'}, {timeoutMs: 15_000})
       return `${DEFAULT_BACKEND_IMAGE}@${digest}`

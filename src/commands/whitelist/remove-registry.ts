@@ -1,4 +1,4 @@
-import {RegistryEditCommand} from '../../lib/registry-edit-command.js'
+import {RegistryEditCommand} from '../../cli/registry-edit-command.js'
 
 export default class WhitelistRemoveRegistry extends RegistryEditCommand {
   static override summary = 'Stop allowing a registry: edits the backend\'s policy in place; the backend reloads it.'

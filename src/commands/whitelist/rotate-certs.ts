@@ -1,8 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../lib/base-command.js'
-import {debugFlag} from '../../lib/flags.js'
-import {DEFAULT_CONFIG_DIR} from '../../lib/whitelist.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {configDirFlag, debugFlag} from '../../cli/flags.js'
 
 export default class WhitelistRotateCerts extends BaseCommand {
   static override summary = 'Renew the backend\'s serving certificate and the API server\'s client certificate (same CA), with no restart and no window.'
@@ -12,14 +11,14 @@ export default class WhitelistRotateCerts extends BaseCommand {
   static override examples = [{description: 'Renew for another 825 days', command: 'kubectl imgsec whitelist rotate-certs'}]
 
   static override flags = {
-    'config-dir': Flags.string({description: 'The directory "whitelist enable" used.', default: DEFAULT_CONFIG_DIR}),
+    'config-dir': configDirFlag(),
     days: Flags.integer({description: 'Validity of the new certificates, in days.', default: 825, min: 1, max: 3650}),
     debug: debugFlag,
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(WhitelistRotateCerts)
-    const {rotateCertificates} = await import('../../lib/whitelist-rotate.js')
+    const {rotateCertificates} = await import('../../lib/whitelist/rotate.js')
     const result = await rotateCertificates({configDir: flags['config-dir'], days: flags.days})
     process.stdout.write(result.changes.map((change) => `${change}\n`).join(''))
   }

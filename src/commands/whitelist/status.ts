@@ -1,9 +1,8 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../lib/base-command.js'
-import {debugFlag, kubeconfigFlags} from '../../lib/flags.js'
-import {DEFAULT_BACKUP_DIR} from '../../lib/patch-apiserver.js'
-import {DEFAULT_CONFIG_DIR, DEFAULT_MANIFESTS_DIR} from '../../lib/whitelist.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {backupDirFlag, configDirFlag, debugFlag, kubeconfigFlags} from '../../cli/flags.js'
+import {DEFAULT_MANIFESTS_DIR} from '../../lib/controlplane/paths.js'
 
 export default class WhitelistStatus extends BaseCommand {
   static override summary = 'Is the registry whitelist on? Plugin, configuration files, backend health, policy, backups.'
@@ -16,9 +15,9 @@ export default class WhitelistStatus extends BaseCommand {
     mode: Flags.option({description: 'webhook: the ImagePolicyWebhook files on this node; vap: the ValidatingAdmissionPolicy in the cluster.', options: ['webhook', 'vap'] as const, default: 'webhook' as const})(),
     'params-namespace': Flags.string({description: '--mode vap: namespace of the params ConfigMap.', default: 'kube-system'}),
     ...kubeconfigFlags,
-    'config-dir': Flags.string({description: 'The directory "whitelist enable" used.', default: DEFAULT_CONFIG_DIR}),
+    'config-dir': configDirFlag(),
     'manifests-dir': Flags.string({description: 'The kubelet\'s static pod directory.', default: DEFAULT_MANIFESTS_DIR}),
-    'backup-dir': Flags.string({description: 'Where backups are kept.', default: DEFAULT_BACKUP_DIR}),
+    'backup-dir': backupDirFlag('Where backups are kept.'),
     output: Flags.option({char: 'o', description: 'Output format.', options: ['table', 'json'] as const, default: 'table' as const})(),
     debug: debugFlag,
   }
@@ -26,7 +25,7 @@ export default class WhitelistStatus extends BaseCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(WhitelistStatus)
     if (flags.mode === 'vap') {
-      const {vapStatus} = await import('../../lib/whitelist-vap.js')
+      const {vapStatus} = await import('../../lib/whitelist/vap-mode.js')
       const status = await vapStatus({kube: flags, paramsNamespace: flags['params-namespace']})
       if (status.podCreation.state === 'blocked') process.exitCode = 2
       if (flags.output === 'json') {
@@ -41,7 +40,7 @@ export default class WhitelistStatus extends BaseCommand {
       for (const warning of status.typeCheckingWarnings) process.stderr.write(`warning: type checking: ${warning}\n`)
       return
     }
-    const {whitelistStatus} = await import('../../lib/whitelist.js')
+    const {whitelistStatus} = await import('../../lib/whitelist/whitelist.js')
     const status = await whitelistStatus({configDir: flags['config-dir'], manifestsDir: flags['manifests-dir'], backupDir: flags['backup-dir']})
     // A blocked cluster is a failure a script must notice.
     if (status.podCreation.state === 'blocked') process.exitCode = 2

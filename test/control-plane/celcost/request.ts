@@ -10,8 +10,8 @@
 // same pod as oldObject (an UPDATE that changes no image, e.g. a scale).
 import {parseArgs} from 'node:util'
 
-import {DEFAULT_POLICY} from '../../../src/lib/policy.js'
-import {renderVapObjects} from '../../../src/lib/vap.js'
+import {DEFAULT_POLICY} from '../../../src/lib/policy/policy.js'
+import {renderVapObjects} from '../../../src/lib/policy/vap.js'
 
 const {values} = parseArgs({options: {containers: {type: 'string', default: '50'}, entries: {type: 'string', default: '100'}, refused: {type: 'string'}, update: {type: 'boolean', default: false}}})
 const n = Number(values.containers)

@@ -1,0 +1,63 @@
+import {Flags} from '@oclif/core'
+
+import {DEFAULT_BACKUP_DIR, DEFAULT_CONFIG_DIR} from '../lib/controlplane/paths.js'
+import {OUTPUT_FORMATS} from './output.js'
+
+// Declared once, reused by every command (kubectl's genericclioptions). kubectl refuses flags
+// before the plugin name, so they always come after `kubectl imgsec <command>`.
+export const kubeconfigFlags = {
+  kubeconfig: Flags.string({description: 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).', helpGroup: 'CLUSTER'}),
+  context: Flags.string({description: 'The kubeconfig context to use.', helpGroup: 'CLUSTER'}),
+  as: Flags.string({description: 'Username to impersonate for the operation.', helpGroup: 'CLUSTER'}),
+}
+
+export const namespaceFlag = Flags.string({char: 'n', description: "Namespace (default: the context's namespace, else default).", helpGroup: 'CLUSTER'})
+
+export const allNamespacesFlag = Flags.boolean({char: 'A', description: 'Every namespace of the cluster.', helpGroup: 'CLUSTER', default: false})
+
+export const outputFlag = Flags.option({
+  char: 'o',
+  description: 'Output format (default: a human summary).',
+  options: OUTPUT_FORMATS,
+})()
+
+export const dryRunFlag = Flags.option({
+  description: 'client: print what would be sent, contact nothing; server: the API server validates, nothing is stored.',
+  options: ['none', 'client', 'server'] as const,
+  default: 'none' as const,
+})()
+
+export const debugFlag = Flags.boolean({description: 'Show details of failures on stderr (never secrets).', default: false})
+
+export type {DryRun} from '../lib/cluster/objects.js'
+
+/** `a, b,,c` → `['a', 'b', 'c']`: the comma lists kubectl's own list flags take. */
+export function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
+}
+
+/**
+ * A comma-separated list flag: the command sees `string[]` (read it with `flatList`). Repeating the
+ * flag (`--x a --x b,c`) adds to the list, as kubectl's StringSlice flags do.
+ */
+export function listFlag(options: {description: string; helpGroup?: string; exclusive?: string[]}) {
+  return Flags.string({...options, multiple: true, delimiter: ','})
+}
+
+/** The values of a list flag, trimmed, without empty items (undefined when the flag was not given). */
+export function flatList(values: string[] | undefined): string[] | undefined {
+  return values === undefined ? undefined : values.flatMap((value) => splitList(value))
+}
+
+export const allowedRegistriesFlag = (more = '') =>
+  listFlag({description: `Comma-separated registry allowlist: host, host:port, host/path prefix, *.domain.${more ? ` ${more}` : ''}`})
+
+/** Where `whitelist enable` keeps certificates, policy and configuration files. */
+export const configDirFlag = (description = 'The directory "whitelist enable" used.') => Flags.string({description, default: DEFAULT_CONFIG_DIR})
+
+/** Where manifest backups go: outside the manifests directory (the kubelet runs every file there). */
+export const backupDirFlag = (description = 'Where backups are kept (outside the manifests directory).', defaultDir = DEFAULT_BACKUP_DIR) =>
+  Flags.string({description, default: defaultDir})

@@ -1,0 +1,45 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from './base-command.js'
+import {configDirFlag, debugFlag, kubeconfigFlags} from './flags.js'
+
+/** What add-registry and remove-registry share: the argument, the flags, the edit, the report. */
+export abstract class RegistryEditCommand extends BaseCommand {
+  static registryArgs = {registry: Args.string({description: 'host, host:port, host/path prefix or *.domain', required: true})}
+
+  static registryFlags = {
+    mode: Flags.option({description: 'webhook: the static-pod backend\'s policy on this node; vap: the ValidatingAdmissionPolicy\'s params ConfigMap in the cluster.', options: ['webhook', 'vap'] as const, default: 'webhook' as const})(),
+    'params-namespace': Flags.string({description: '--mode vap: namespace of the params ConfigMap.', default: 'kube-system'}),
+    'config-dir': configDirFlag(),
+    ...kubeconfigFlags,
+    force: Flags.boolean({description: 'Go on although workloads in kube-system would be refused.', default: false}),
+    debug: debugFlag,
+  }
+
+  protected abstract readonly operation: 'add' | 'remove'
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(this.constructor as typeof RegistryEditCommand)
+    const {editAllowedRegistries} = await import('../lib/whitelist/whitelist.js')
+    const {checkImpact} = await import('../lib/whitelist/impact.js')
+    // Impact before change: the running pods the edited allowlist would refuse.
+    const beforeWrite = async (policy: import('../lib/policy/policy.js').ImagePolicy) => {
+      const kube = {kubeconfig: flags.kubeconfig as string | undefined, context: flags.context as string | undefined, as: flags.as as string | undefined}
+      for (const line of await checkImpact(policy, kube, {force: Boolean(flags.force)})) process.stderr.write(`${line}\n`)
+    }
+    if (flags.mode === 'vap') {
+      const {editVapRegistries} = await import('../lib/whitelist/vap-mode.js')
+      const kube = {kubeconfig: flags.kubeconfig as string | undefined, context: flags.context as string | undefined, as: flags.as as string | undefined}
+      const edited = await editVapRegistries({kube, paramsNamespace: flags['params-namespace'] as string, [this.operation]: args.registry, beforeWrite})
+      process.stdout.write(edited.changed ? `allowed registries: ${edited.allowedRegistries.join(', ')}\nthe ValidatingAdmissionPolicy applies them within seconds\n` : `${args.registry} ${this.operation === 'add' ? 'is already allowed' : 'was not allowed'}: nothing changed\n`)
+      return
+    }
+    const result = await editAllowedRegistries({configDir: flags['config-dir'], [this.operation]: args.registry, timeoutMs: 15_000, beforeWrite})
+    if (!result.changed) {
+      process.stdout.write(`${args.registry} ${this.operation === 'add' ? 'is already allowed' : 'was not allowed'}: nothing changed\n`)
+      return
+    }
+    process.stdout.write(`allowed registries: ${result.allowedRegistries.join(', ')}\n`)
+    process.stdout.write(result.confirmed ? 'the backend reloaded the policy\n' : 'warning: the backend did not confirm the new policy yet; check "kubectl imgsec whitelist status"\n')
+  }
+}

@@ -1,0 +1,191 @@
+import {createHash} from 'node:crypto'
+
+import {describeJsonSyntax} from '../describe-error.js'
+import {UserError} from '../errors.js'
+import {globToRegExp} from '../glob.js'
+
+/** kubectl's default --docker-server: the legacy Docker Hub index URL the kubelet keyring matches Docker Hub images with. */
+export const DEFAULT_DOCKER_SERVER = 'https://index.docker.io/v1/'
+export const DOCKER_CONFIG_JSON_KEY = '.dockerconfigjson'
+export const DOCKER_CONFIG_JSON_TYPE = 'kubernetes.io/dockerconfigjson'
+
+export interface DockerCredential {
+  server: string
+  username: string
+  password: string
+  email?: string
+}
+
+export interface DockerConfigEntry {
+  username?: string
+  password?: string
+  email?: string
+  auth?: string
+  [key: string]: unknown
+}
+
+export interface DockerConfigJson {
+  auths: Record<string, DockerConfigEntry>
+  [key: string]: unknown
+}
+
+/**
+ * JSON text exactly as Go's encoding/json writes it: JSON.stringify plus Go's HTML-safe escapes
+ * (<, >, & and the JS line separators). These characters can only occur inside strings, so a
+ * replacement over the whole text is safe. kubectl's secrets must be byte-identical to ours.
+ */
+export function goJsonEncode(value: unknown): string {
+  return JSON.stringify(value)
+    .replaceAll('<', '\\u003c')
+    .replaceAll('>', '\\u003e')
+    .replaceAll('&', '\\u0026')
+    .replaceAll('\u2028', '\\u2028')
+    .replaceAll('\u2029', '\\u2029')
+}
+
+/** The `.dockerconfigjson` payload `kubectl create secret docker-registry` writes for the same input. */
+export function renderDockerConfigJson(credential: DockerCredential): string {
+  // Field order and omitempty follow kubectl's DockerConfigEntry struct.
+  const entry: DockerConfigEntry = {}
+  if (credential.username) entry.username = credential.username
+  if (credential.password) entry.password = credential.password
+  if (credential.email) entry.email = credential.email
+  const auth = Buffer.from(`${credential.username}:${credential.password}`).toString('base64')
+  if (auth) entry.auth = auth
+  return goJsonEncode({auths: {[credential.server]: entry}})
+}
+
+/** Parse and validate a docker config.json (`~/.docker/config.json`), naming `source` in every error. */
+export function parseDockerConfigJson(text: string, source: string): DockerConfigJson {
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch {
+    // JSON.parse's message quotes the file (a password, a token): say where and what instead.
+    throw new UserError(`${source} is not valid JSON (${describeJsonSyntax(text)}); expected a docker config.json like {"auths": {"registry.example.com": {"auth": "…"}}}`)
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new UserError(`${source} is not a docker config.json: expected a JSON object with "auths"`)
+  }
+  const auths = (doc as Record<string, unknown>).auths
+  if (!auths || typeof auths !== 'object' || Array.isArray(auths)) {
+    throw new UserError(`${source} has no "auths" object; create it with "docker login" (or podman login --authfile) and pass that file`)
+  }
+  for (const [server, entry] of Object.entries(auths)) {
+    if (!entry || typeof entry !== 'object' || Array.isArray(entry)) {
+      throw new UserError(`${source}: auths["${server}"] must be an object with "auth" or "username"/"password"`)
+    }
+  }
+  return doc as DockerConfigJson
+}
+
+/** The username/password pairs a docker config holds; `auth` wins over separate fields, as in the kubelet. */
+export function credentialsOf(config: DockerConfigJson, source: string): DockerCredential[] {
+  const credentials: DockerCredential[] = []
+  for (const [server, entry] of Object.entries(config.auths)) {
+    let {username, password} = entry
+    if (typeof entry.auth === 'string' && entry.auth !== '') {
+      const decoded = Buffer.from(entry.auth, 'base64').toString('utf8')
+      const colon = decoded.indexOf(':')
+      if (colon < 0) throw new UserError(`${source}: auths["${server}"].auth is not base64 of "username:password"`)
+      username = decoded.slice(0, colon)
+      password = decoded.slice(colon + 1)
+    }
+    if (typeof username === 'string' && typeof password === 'string' && username !== '') {
+      credentials.push({server, username, password, email: typeof entry.email === 'string' ? entry.email : undefined})
+    }
+  }
+  if (credentials.length === 0) {
+    const helper = (config as Record<string, unknown>).credsStore
+    throw new UserError(`${source} holds no username/password for any registry${typeof helper === 'string' ? ` (docker keeps them in the "${helper}" credential store)` : ''}; pass --docker-username and --password-stdin instead`)
+  }
+  return credentials
+}
+
+/**
+ * The name suffix of `kubectl create secret … --append-hash` (kubectl/pkg/util/hash): sha256 of the
+ * Go JSON of {data, kind, name, type}, first 10 hex digits with vowel-like digits remapped so the
+ * suffix never spells words.
+ */
+export function secretHashSuffix(secret: {name: string; type: string; data: Record<string, string>}): string {
+  const encoded = goJsonEncode({data: sortedObject(secret.data), kind: 'Secret', name: secret.name, type: secret.type})
+  const hex = createHash('sha256').update(encoded).digest('hex').slice(0, 10)
+  const remap: Record<string, string> = {0: 'g', 1: 'h', 3: 'k', a: 'm', e: 't'}
+  return [...hex].map((c) => remap[c] ?? c).join('')
+}
+
+function sortedObject(record: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+}
+
+const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io'])
+
+function globComponentMatches(pattern: string, value: string): boolean {
+  return globToRegExp(pattern, '[^.]*').test(value)
+}
+
+/**
+ * Would the kubelet use a pull-secret entry keyed `server` for this image? Its keyring matching
+ * (pkg/credentialprovider): the key may carry a scheme and a /v1/ or /v2/ suffix; host names
+ * match component by component with `*` globs, ports must be equal, and the key's path must be a
+ * prefix of the image's repository. Docker Hub's names are interchangeable.
+ */
+export function credentialMatchesImage(server: string, image: {registry: string; repository: string}): boolean {
+  let url: URL
+  try {
+    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(server) ? server : `https://${server}`)
+  } catch {
+    return false
+  }
+  let keyPath = url.pathname
+  if (keyPath.startsWith('/v1/') || keyPath.startsWith('/v2/')) keyPath = keyPath.slice(3)
+  keyPath = keyPath.replace(/\/+$/, '')
+  const keyHost = url.hostname.toLowerCase().replace(/^\[|\]$/g, '')
+  const [imageHostRaw, imagePort = ''] = image.registry.toLowerCase().startsWith('[')
+    ? [image.registry.toLowerCase().slice(1, image.registry.indexOf(']')), image.registry.slice(image.registry.indexOf(']') + 2)]
+    : image.registry.toLowerCase().split(':')
+  if (url.port !== imagePort) return false
+  const bothHub = DOCKER_HUB_HOSTS.has(keyHost) && DOCKER_HUB_HOSTS.has(imageHostRaw)
+  if (!bothHub) {
+    const keyParts = keyHost.split('.')
+    const imageParts = imageHostRaw.split('.')
+    if (keyParts.length !== imageParts.length) return false
+    if (!keyParts.every((part, index) => globComponentMatches(part, imageParts[index]))) return false
+  }
+  return `/${image.repository}`.startsWith(keyPath)
+}
+
+/** The registry entries of a `kubernetes.io/dockerconfigjson` or legacy `kubernetes.io/dockercfg` Secret. */
+function pullSecretEntries(secret: {type?: string; data?: Record<string, string>}): Record<string, DockerConfigEntry> {
+  try {
+    if (secret.type === DOCKER_CONFIG_JSON_TYPE && secret.data?.[DOCKER_CONFIG_JSON_KEY]) {
+      const doc = JSON.parse(Buffer.from(secret.data[DOCKER_CONFIG_JSON_KEY], 'base64').toString('utf8')) as {auths?: Record<string, DockerConfigEntry>}
+      return doc.auths ?? {}
+    }
+    if (secret.type === 'kubernetes.io/dockercfg' && secret.data?.['.dockercfg']) {
+      return JSON.parse(Buffer.from(secret.data['.dockercfg'], 'base64').toString('utf8')) as Record<string, DockerConfigEntry>
+    }
+  } catch {}
+  return {}
+}
+
+/** Registry servers a pull Secret has credentials for. */
+export function pullSecretServers(secret: {type?: string; data?: Record<string, string>}): string[] {
+  return Object.keys(pullSecretEntries(secret))
+}
+
+/** The credentials of a pull Secret (empty when it holds none usable). */
+export function pullSecretCredentials(secret: {type?: string; data?: Record<string, string>}): DockerCredential[] {
+  const entries = pullSecretEntries(secret)
+  if (Object.keys(entries).length === 0) return []
+  try {
+    return credentialsOf({auths: entries}, 'secret')
+  } catch {
+    return []
+  }
+}
+
+/** The first credential whose server the kubelet would use for this image. */
+export function credentialForImage(credentials: DockerCredential[], image: {registry: string; repository: string}): DockerCredential | undefined {
+  return credentials.find((credential) => credentialMatchesImage(credential.server, image))
+}

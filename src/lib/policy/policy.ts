@@ -1,0 +1,298 @@
+import {readFileSync} from 'node:fs'
+import {parseDocument} from 'yaml'
+
+import {describeValue, unreadableFile, yamlProblem} from '../describe-error.js'
+import {UserError} from '../errors.js'
+import {globToRegExp} from '../glob.js'
+import {DOCKER_HUB, effectiveTag, type ImageReference, ImageReferenceError, imageName, normalizeImageReference, parseImageReference} from '../image/image-reference.js'
+
+/**
+ * One policy engine for images, shared unchanged by `audit images`, the ImagePolicyWebhook
+ * backend and the ValidatingAdmissionPolicy renderer: a pure function from an image, its context
+ * and a policy to a verdict with reasons.
+ */
+export interface ImagePolicy {
+  /** Registry allowlist; undefined = any registry. Entries: host, host:port, host/path prefix, *.domain. */
+  allowedRegistries?: string[]
+  denyLatest: boolean
+  denyUntagged: boolean
+  requireDigest: boolean
+  /** Namespaces whose images are never refused (kube-system by default). */
+  exemptNamespaces: string[]
+  /** Image patterns never refused: `registry.k8s.io/*`, `docker.io/library/busybox:1.36` (glob on the normalised reference). */
+  exemptImages: string[]
+  /** Registries that need credentials (for the pull-secret audit check). */
+  privateRegistries: string[]
+  /** Honour the `alpha.image-policy.k8s.io/break-glass: "true"` annotation (webhook). */
+  breakGlass: boolean
+  /** Let workloads exempt themselves with the `imgsec.io/ignore` annotation (audit). */
+  allowAnnotationExemptions: boolean
+  /** Audit findings the policy owner accepts: a check, optionally narrowed to a namespace, kind, name or container (globs with *). */
+  exemptions: AuditExemption[]
+}
+
+export interface AuditExemption {
+  check: string
+  namespace?: string
+  kind?: string
+  name?: string
+  container?: string
+  /** Why it is accepted: required, so that the exemption explains itself in review. */
+  reason: string
+}
+
+export const DEFAULT_POLICY: ImagePolicy = Object.freeze({
+  allowedRegistries: undefined,
+  denyLatest: true,
+  denyUntagged: true,
+  requireDigest: false,
+  exemptNamespaces: ['kube-system'],
+  exemptImages: [],
+  privateRegistries: [],
+  breakGlass: true,
+  allowAnnotationExemptions: true,
+  exemptions: [],
+}) as ImagePolicy
+
+export type PolicyRuleId = 'image-reference-invalid' | 'image-tag-latest' | 'image-tag-missing' | 'image-digest-missing' | 'image-registry-not-allowed'
+
+export interface PolicyViolation {
+  rule: PolicyRuleId
+  message: string
+}
+
+export interface ImageContext {
+  namespace?: string
+  annotations?: Record<string, string>
+}
+
+export interface ImageVerdict {
+  image: string
+  allowed: boolean
+  reference?: ImageReference
+  /** Why the policy does not apply, when it does not. */
+  exempt?: 'namespace' | 'image'
+  violations: PolicyViolation[]
+}
+
+// The kubelet and containerd treat these as Docker Hub too.
+const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io'])
+
+function canonicalRegistry(registry: string): string {
+  return DOCKER_HUB_ALIASES.has(registry.toLowerCase()) ? DOCKER_HUB : registry.toLowerCase()
+}
+
+const REGISTRY_PATTERN = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*\/?$/
+
+/** Why an allowlist entry is malformed, or undefined. */
+export function registryPatternProblem(pattern: string): string | undefined {
+  if (!REGISTRY_PATTERN.test(pattern.toLowerCase())) {
+    return 'expected a registry host (registry.k8s.io), host:port (myregistry.com:5000), host/path prefix (gcr.io/my-project) or wildcard domain (*.example.com)'
+  }
+  if (pattern.startsWith('*.') && pattern.includes('/')) return 'a wildcard domain cannot have a path'
+  return undefined
+}
+
+/**
+ * Does `ref` come from a registry the pattern allows? A pattern without a port matches only
+ * registries without one (host:5000 is another server); a path prefix matches whole path
+ * components (gcr.io/team does not allow gcr.io/team-b).
+ */
+export function registryMatches(pattern: string, ref: ImageReference): boolean {
+  const normalized = pattern.toLowerCase().replace(/\/$/, '')
+  const slash = normalized.indexOf('/')
+  const host = canonicalRegistry(slash >= 0 ? normalized.slice(0, slash) : normalized)
+  const path = slash >= 0 ? normalized.slice(slash + 1) : ''
+  const registry = canonicalRegistry(ref.registry)
+  const hostMatches = host.startsWith('*.')
+    ? registry.endsWith(host.slice(1)) && !registry.slice(0, -host.length + 1).includes(':')
+    : registry === host
+  if (!hostMatches) return false
+  if (!path) return true
+  return ref.repository === path || ref.repository.startsWith(`${path}/`)
+}
+
+/** Glob match where `*` is any run of characters (including '/'), on the normalised reference or the written one. */
+export function imagePatternMatches(pattern: string, image: string, ref?: ImageReference): boolean {
+  const regex = globToRegExp(pattern)
+  if (regex.test(image)) return true
+  if (!ref) return false
+  return regex.test(normalizeImageReference(ref)) || regex.test(imageName(ref))
+}
+
+/** Evaluate one image against the policy. Pure: no I/O, no clock. */
+export function evaluateImage(image: string, context: ImageContext, policy: ImagePolicy): ImageVerdict {
+  let reference: ImageReference | undefined
+  let invalidReason = ''
+  try {
+    reference = parseImageReference(image)
+  } catch (error) {
+    if (!(error instanceof ImageReferenceError)) throw error
+    invalidReason = error.reason
+  }
+  if (context.namespace !== undefined && policy.exemptNamespaces.includes(context.namespace)) {
+    return {image, allowed: true, reference, exempt: 'namespace', violations: []}
+  }
+  if (policy.exemptImages.some((pattern) => imagePatternMatches(pattern, image, reference))) {
+    return {image, allowed: true, reference, exempt: 'image', violations: []}
+  }
+  if (!reference) {
+    return {image, allowed: false, violations: [{rule: 'image-reference-invalid', message: `"${image}" is not a valid image reference: ${invalidReason}`}]}
+  }
+  const violations: PolicyViolation[] = []
+  if (policy.allowedRegistries && !policy.allowedRegistries.some((pattern) => registryMatches(pattern, reference))) {
+    violations.push({rule: 'image-registry-not-allowed', message: `registry ${reference.registry} of ${image} is not in the allowed registries (${policy.allowedRegistries.join(', ')})`})
+  }
+  if (!reference.tag && !reference.digest) {
+    if (policy.denyUntagged) violations.push({rule: 'image-tag-missing', message: `${image} has no tag, so it means :latest; name a version`})
+  } else if (policy.denyLatest && effectiveTag(reference) === 'latest') {
+    violations.push({rule: 'image-tag-latest', message: `${image} uses the mutable tag :latest; name a version`})
+  }
+  if (policy.requireDigest && !reference.digest) {
+    violations.push({rule: 'image-digest-missing', message: `${image} is not pinned by digest (@sha256:…)`})
+  }
+  return {image, allowed: violations.length === 0, reference, violations}
+}
+
+const POLICY_KEYS = new Set(['apiVersion', 'kind', 'allowedRegistries', 'denyLatest', 'denyUntagged', 'requireDigest', 'exemptNamespaces', 'exemptImages', 'privateRegistries', 'breakGlass', 'allowAnnotationExemptions', 'exemptions'])
+export const POLICY_API_VERSION = 'imgsec.io/v1alpha1'
+export const POLICY_KIND = 'ImagePolicy'
+
+/**
+ * Validate a policy document (already parsed from YAML/JSON) and fill defaults. Every problem is
+ * reported with its field path; `where(field)` turns a path into "file:line" for the message.
+ */
+export function validatePolicy(doc: unknown, source: string, where: (path: Array<string | number>) => string = () => source): ImagePolicy {
+  const problems: string[] = []
+  const problem = (path: Array<string | number>, text: string) => {
+    const field = path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('')
+    problems.push(`${where(path)}: ${field || '(document)'}: ${text}`)
+  }
+  if (doc === null || doc === undefined) doc = {}
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new UserError(`${source}: a policy must be a mapping (apiVersion: ${POLICY_API_VERSION}, kind: ${POLICY_KIND}, allowedRegistries: […])`)
+  }
+  const record = doc as Record<string, unknown>
+  for (const key of Object.keys(record)) {
+    if (!POLICY_KEYS.has(key)) problem([key], `unknown field; known fields: ${[...POLICY_KEYS].join(', ')}`)
+  }
+  if (record.apiVersion !== undefined && record.apiVersion !== POLICY_API_VERSION) problem(['apiVersion'], `must be ${POLICY_API_VERSION}`)
+  if (record.kind !== undefined && record.kind !== POLICY_KIND) problem(['kind'], `must be ${POLICY_KIND}`)
+  const policy: ImagePolicy = {...DEFAULT_POLICY}
+  for (const key of ['denyLatest', 'denyUntagged', 'requireDigest', 'breakGlass', 'allowAnnotationExemptions'] as const) {
+    if (record[key] === undefined) continue
+    if (typeof record[key] === 'boolean') policy[key] = record[key] as boolean
+    else problem([key], `must be true or false, not ${describeValue(record[key])}`)
+  }
+  const stringList = (key: string, check?: (value: string) => string | undefined): string[] | undefined => {
+    const value = record[key]
+    if (value === undefined || value === null) return undefined
+    if (!Array.isArray(value)) {
+      problem([key], 'must be a list of strings')
+      return undefined
+    }
+    return value.filter((item, index) => {
+      if (typeof item !== 'string' || item === '') {
+        problem([key, index], 'must be a non-empty string')
+        return false
+      }
+      const text = check?.(item)
+      // The entry is named by its place (and line), not repeated: it is the file's content.
+      if (text) problem([key, index], text)
+      return !text
+    }) as string[]
+  }
+  const allowed = stringList('allowedRegistries', registryPatternProblem)
+  if (allowed) policy.allowedRegistries = allowed
+  const privateRegistries = stringList('privateRegistries', registryPatternProblem)
+  if (privateRegistries) policy.privateRegistries = privateRegistries
+  const exemptNamespaces = stringList('exemptNamespaces', (ns) => (/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns) && ns.length <= 63 ? undefined : 'not a valid namespace name'))
+  if (exemptNamespaces) policy.exemptNamespaces = exemptNamespaces
+  const exemptImages = stringList('exemptImages')
+  if (exemptImages) policy.exemptImages = exemptImages
+  if (record.exemptions !== undefined && record.exemptions !== null) {
+    if (!Array.isArray(record.exemptions)) problem(['exemptions'], 'must be a list of {check, namespace?, kind?, name?, container?, reason}')
+    else {
+      policy.exemptions = record.exemptions.flatMap((entry: unknown, index: number) => {
+        if (!entry || typeof entry !== 'object' || Array.isArray(entry)) {
+          problem(['exemptions', index], 'must be a mapping {check, namespace?, kind?, name?, container?, reason}')
+          return []
+        }
+        const fields = entry as Record<string, unknown>
+        let ok = true
+        for (const key of Object.keys(fields)) {
+          if (!['check', 'namespace', 'kind', 'name', 'container', 'reason'].includes(key)) {
+            problem(['exemptions', index, key], 'unknown field; known: check, namespace, kind, name, container, reason')
+            ok = false
+          } else if (typeof fields[key] !== 'string' || fields[key] === '') {
+            problem(['exemptions', index, key], 'must be a non-empty string')
+            ok = false
+          }
+        }
+        for (const key of ['check', 'reason']) {
+          if (fields[key] === undefined) {
+            problem(['exemptions', index], `needs "${key}"`)
+            ok = false
+          }
+        }
+        return ok ? [fields as unknown as AuditExemption] : []
+      })
+    }
+  }
+  if (problems.length > 0) {
+    throw new UserError(`invalid image policy:\n  ${problems.join('\n  ')}`)
+  }
+  return policy
+}
+
+/** Read a policy file (YAML or JSON), naming the file and line of each problem. */
+export function loadPolicyFile(file: string): ImagePolicy {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new UserError(unreadableFile('--policy', `"${file}"`, error))
+  }
+  const document = parseDocument(text)
+  if (document.errors.length > 0) {
+    throw new UserError(`--policy "${file}" is not valid YAML (${yamlProblem(document.errors[0])})`)
+  }
+  let value: unknown
+  try {
+    value = document.toJS({maxAliasCount: 1000})
+  } catch (error) {
+    throw new UserError(`--policy "${file}" is not valid YAML (${yamlProblem(error)})`)
+  }
+  const lineOf = (path: Array<string | number>) => {
+    const node = document.getIn(path, true) as {range?: [number, number, number]} | undefined
+    const offset = node?.range?.[0]
+    if (offset === undefined) return file
+    return `${file}:${text.slice(0, offset).split('\n').length}`
+  }
+  return validatePolicy(value, file, lineOf)
+}
+
+/** Policy from flags on top of an optional file: `--allowed-registries a,b` replaces the file's list. */
+export function resolvePolicy(options: {policyFile?: string; allowedRegistries?: string[]; requireDigest?: boolean}): ImagePolicy {
+  const policy = options.policyFile ? loadPolicyFile(options.policyFile) : {...DEFAULT_POLICY}
+  if (options.allowedRegistries) {
+    for (const pattern of options.allowedRegistries) {
+      const text = registryPatternProblem(pattern)
+      if (text) throw new UserError(`--allowed-registries: "${pattern}": ${text}`)
+    }
+    policy.allowedRegistries = options.allowedRegistries
+  }
+  if (options.requireDigest) policy.requireDigest = true
+  return policy
+}
+
+
+/**
+ * A whitelist must name its registries: a policy without allowedRegistries admits any registry,
+ * which `whitelist enable` does only when asked to in so many words.
+ */
+export function requireAllowlist(policy: ImagePolicy, allowAnyRegistry: boolean): void {
+  if (policy.allowedRegistries === undefined && !allowAnyRegistry) {
+    throw new UserError('a registry whitelist needs its registries: pass --allowed-registries (e.g. docker.io,registry.k8s.io) or a --policy file with allowedRegistries; to enforce only the tag rules on every registry, pass --allow-any-registry')
+  }
+}

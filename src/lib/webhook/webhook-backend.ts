@@ -1,0 +1,118 @@
+import {createHash} from 'node:crypto'
+import {readFileSync, watch, type FSWatcher} from 'node:fs'
+import path from 'node:path'
+
+import {describeSystemError, safeErrorMessage} from '../describe-error.js'
+import {UserError} from '../errors.js'
+import {resolvePolicy} from '../policy/policy.js'
+import {createWebhookServer, loadTlsMaterial} from './webhook-server.js'
+
+export interface WebhookBackendOptions {
+  certFile: string
+  keyFile: string
+  clientCaFile?: string
+  address: string
+  port: number
+  policyFile?: string
+  allowedRegistries?: string[]
+  log?: (entry: Record<string, unknown>) => void
+}
+
+export interface RunningBackend {
+  port: number
+  reload(): boolean
+  close(): Promise<void>
+  closed: Promise<void>
+}
+
+function jsonLog(entry: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify({time: new Date().toISOString(), ...entry}) + '\n')
+}
+
+/**
+ * The process `webhook serve` runs: the HTTPS server, the policy, and its reload on SIGHUP or
+ * when the file changes (a policy that does not validate is logged and the old one stays).
+ */
+export async function startWebhookBackend(options: WebhookBackendOptions): Promise<RunningBackend> {
+  const log = options.log ?? jsonLog
+  // The file's digest is taken before it is parsed: a change in between shows as an old digest
+  // (and the watcher's reload corrects it), never as a new digest with the old policy.
+  const digestOf = () => (options.policyFile ? createHash('sha256').update(readFileSync(options.policyFile)).digest('hex') : undefined)
+  const load = () => {
+    const digest = digestOf()
+    return {digest, policy: resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries})}
+  }
+  let {policy, digest: policyDigest} = load()
+  const reload = (): boolean => {
+    try {
+      ({policy, digest: policyDigest} = load())
+      log({level: 'info', event: 'policy-reloaded', allowedRegistries: policy.allowedRegistries ?? 'any'})
+      return true
+    } catch (error) {
+      log({level: 'error', event: 'policy-reload-failed', message: safeErrorMessage(error)})
+      return false
+    }
+  }
+  const server = createWebhookServer({certFile: options.certFile, keyFile: options.keyFile, clientCaFile: options.clientCaFile, policy: () => policy, policyDigest: () => policyDigest, log})
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const hint = error.code === 'EACCES' && options.port < 1024 ? '; ports below 1024 need root (or use --port 8443)' : ''
+      reject(new UserError(`cannot listen on --address ${options.address} --port ${options.port}: ${describeSystemError(error)}${hint}`))
+    })
+    server.listen(options.port, options.address, resolve)
+  })
+  const port = (server.address() as {port: number}).port
+  log({level: 'info', event: 'listening', address: options.address, port, allowedRegistries: policy.allowedRegistries ?? 'any', exemptNamespaces: policy.exemptNamespaces})
+
+  // The serving certificate, its key and the client CA are swapped in without a restart, so that
+  // "whitelist rotate-certs" leaves no window; a pair that does not load is logged, the old one stays.
+  const reloadTls = (): boolean => {
+    try {
+      const tls = loadTlsMaterial(options)
+      server.setSecureContext({cert: tls.cert, key: tls.key, ...(tls.ca ? {ca: tls.ca} : {})})
+      log({level: 'info', event: 'tls-reloaded'})
+      return true
+    } catch (error) {
+      log({level: 'error', event: 'tls-reload-failed', message: safeErrorMessage(error)})
+      return false
+    }
+  }
+  const reloadAll = () => {
+    reload()
+    reloadTls()
+  }
+  // Watch the directories: editors and ConfigMap updates replace files rather than write them.
+  const watched = new Map<string, Set<string>>()
+  for (const file of [options.policyFile, options.certFile, options.keyFile, options.clientCaFile]) {
+    if (!file) continue
+    const dir = path.dirname(path.resolve(file))
+    watched.set(dir, new Set([...(watched.get(dir) ?? []), path.basename(file)]))
+  }
+  let timer: NodeJS.Timeout | undefined
+  const watchers: FSWatcher[] = [...watched].map(([dir, names]) => watch(dir, (_event, name) => {
+    if (name !== null && !names.has(String(name)) && !String(name).startsWith('..')) return
+    clearTimeout(timer)
+    timer = setTimeout(reloadAll, 200)
+  }))
+  const onHangup = () => reloadAll()
+  process.on('SIGHUP', onHangup)
+  let resolveClosed: () => void
+  const closed = new Promise<void>((resolve) => {
+    resolveClosed = resolve
+  })
+  const close = async () => {
+    process.off('SIGHUP', onHangup)
+    for (const watcher of watchers) watcher.close()
+    clearTimeout(timer)
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    resolveClosed()
+  }
+  const stop = () => {
+    log({level: 'info', event: 'stopping'})
+    server.closeIdleConnections()
+    void close()
+  }
+  process.once('SIGTERM', stop)
+  process.once('SIGINT', stop)
+  return {port, reload, close, closed}
+}

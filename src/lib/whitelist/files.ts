@@ -1,0 +1,101 @@
+import path from 'node:path'
+import {stringify} from 'yaml'
+
+import type {ImagePolicy} from '../policy/policy.js'
+
+/** Where `whitelist enable` keeps its files; every path derives from the config dir (a flag). */
+export interface WhitelistPaths {
+  configDir: string
+  pkiDir: string
+  caCert: string
+  caKey: string
+  clientCert: string
+  clientKey: string
+  admissionConfig: string
+  webhookKubeconfig: string
+  state: string
+  /** Mounted into the backend's static pod (owned by the backend's non-root user). */
+  backendDir: string
+  servingCert: string
+  servingKey: string
+  clientCa: string
+  policy: string
+  bundle: string
+}
+
+export const BACKEND_UID = 65532
+
+export function whitelistPaths(configDir: string): WhitelistPaths {
+  const dir = path.resolve(configDir)
+  const pki = path.join(dir, 'pki')
+  const backend = path.join(dir, 'backend')
+  return {
+    configDir: dir,
+    pkiDir: pki,
+    caCert: path.join(pki, 'ca.crt'),
+    caKey: path.join(pki, 'ca.key'),
+    clientCert: path.join(pki, 'apiserver-client.crt'),
+    clientKey: path.join(pki, 'apiserver-client.key'),
+    admissionConfig: path.join(dir, 'admission-configuration.yaml'),
+    webhookKubeconfig: path.join(dir, 'webhook.kubeconfig'),
+    state: path.join(dir, 'state.json'),
+    backendDir: backend,
+    servingCert: path.join(backend, 'serving.crt'),
+    servingKey: path.join(backend, 'serving.key'),
+    clientCa: path.join(backend, 'client-ca.crt'),
+    policy: path.join(backend, 'policy.yaml'),
+    bundle: path.join(backend, 'imgsec-webhook.mjs'),
+  }
+}
+
+/** The policy file the backend reads (every field written out, so that what is enforced is visible). */
+export function renderPolicyFile(policy: ImagePolicy): string {
+  return stringify({
+    apiVersion: 'imgsec.io/v1alpha1',
+    kind: 'ImagePolicy',
+    ...(policy.allowedRegistries ? {allowedRegistries: policy.allowedRegistries} : {}),
+    denyLatest: policy.denyLatest,
+    denyUntagged: policy.denyUntagged,
+    requireDigest: policy.requireDigest,
+    exemptNamespaces: policy.exemptNamespaces,
+    exemptImages: policy.exemptImages,
+    privateRegistries: policy.privateRegistries,
+    breakGlass: policy.breakGlass,
+    allowAnnotationExemptions: policy.allowAnnotationExemptions,
+    ...(policy.exemptions.length > 0 ? {exemptions: policy.exemptions} : {}),
+  }, {indentSeq: false})
+}
+
+/**
+ * The backend as a static pod: the kubelet runs it whatever admission says (no deadlock), on the
+ * host network at 127.0.0.1 (no DNS, no NodePort), hardened so that it passes our own audit.
+ */
+export function renderStaticPod(options: {image: string; paths: WhitelistPaths; port: number}): string {
+  const {paths, port} = options
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: 'imgsec-webhook',
+      namespace: 'kube-system',
+      labels: {component: 'imgsec-webhook', tier: 'control-plane'},
+      annotations: {'imgsec.io/managed-by': 'kubectl-imgsec whitelist enable'},
+    },
+    spec: {
+      hostNetwork: true,
+      priorityClassName: 'system-node-critical',
+      securityContext: {runAsNonRoot: true, runAsUser: BACKEND_UID, runAsGroup: BACKEND_UID, seccompProfile: {type: 'RuntimeDefault'}},
+      containers: [{
+        name: 'webhook',
+        image: options.image,
+        command: ['/nodejs/bin/node', paths.bundle, '--cert', paths.servingCert, '--key', paths.servingKey, '--client-ca', paths.clientCa, '--policy', paths.policy, '--address', '127.0.0.1', '--port', String(port)],
+        securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: ['ALL']}},
+        resources: {requests: {cpu: '50m', memory: '64Mi'}, limits: {cpu: '500m', memory: '256Mi'}},
+        livenessProbe: {httpGet: {host: '127.0.0.1', path: '/healthz', port, scheme: 'HTTPS'}, initialDelaySeconds: 5, periodSeconds: 10, failureThreshold: 6},
+        readinessProbe: {httpGet: {host: '127.0.0.1', path: '/healthz', port, scheme: 'HTTPS'}, periodSeconds: 5},
+        volumeMounts: [{name: 'imgsec-backend', mountPath: paths.backendDir, readOnly: true}],
+      }],
+      volumes: [{name: 'imgsec-backend', hostPath: {path: paths.backendDir, type: 'Directory'}}],
+    },
+  }, {indentSeq: false})
+}

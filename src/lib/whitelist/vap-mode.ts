@@ -1,0 +1,112 @@
+import {type AppliedObject, applyObjects, deleteObjects} from '../cluster/apply.js'
+import type {DryRun} from '../cluster/objects.js'
+import {UserError} from '../errors.js'
+import {createKubeClient, getRawJson, type KubeClient, serverVersion} from '../cluster/kube-client.js'
+import type {KubeTargetOptions} from '../cluster/kubeconfig.js'
+import {objectName} from '../cluster/objects.js'
+import {missingPermissions} from '../cluster/rbac-preflight.js'
+import {DEFAULT_POLICY, type ImagePolicy} from '../policy/policy.js'
+import {editedAllowlist, type PodCreationVerdict} from './whitelist.js'
+import {PARAMS_NAME, renderVapObjects, VAP_NAME} from '../policy/vap.js'
+
+/** ValidatingAdmissionPolicy is GA (admissionregistration.k8s.io/v1) from Kubernetes 1.30. */
+export const VAP_MIN_MINOR = 30
+
+type Applied = AppliedObject
+
+/**
+ * `whitelist enable --mode vap`: apply the policy, its binding and the params ConfigMap; no backend,
+ * no manifest edit. Refuses servers without ValidatingAdmissionPolicy v1 (Kubernetes < 1.30).
+ */
+export async function enableVap(options: {kube: KubeTargetOptions; policy: ImagePolicy; paramsNamespace: string; dryRun: DryRun; breakGlass?: boolean}): Promise<{applied: Applied[]; warnings: string[]}> {
+  const objects = renderVapObjects(options.policy, {paramsNamespace: options.paramsNamespace, breakGlass: options.breakGlass}) as Array<Record<string, any>>
+  if (options.dryRun === 'client') return {applied: objects.map((object) => ({object, action: 'created'})), warnings: []}
+  const client = await createKubeClient(options.kube)
+  const version = await serverVersion(client)
+  if (version.major === 1 && version.minor < VAP_MIN_MINOR) {
+    throw new UserError(`--mode vap needs Kubernetes 1.${VAP_MIN_MINOR} or newer (ValidatingAdmissionPolicy v1); this cluster is ${version.gitVersion}: use the ImagePolicyWebhook mode (without --mode vap)`)
+  }
+  // Ask first, so that a missing permission cannot leave the ConfigMap applied without its policy.
+  const missing = await missingPermissions(client, objects.flatMap((object) => ['get', 'create', 'update'].map((verb) => ({
+    verb,
+    resource: object.kind === 'ConfigMap' ? 'configmaps' : object.kind === 'ValidatingAdmissionPolicy' ? 'validatingadmissionpolicies' : 'validatingadmissionpolicybindings',
+    group: object.kind === 'ConfigMap' ? '' : 'admissionregistration.k8s.io',
+    namespace: object.metadata.namespace,
+  }))))
+  if (missing && missing.length > 0) throw new UserError(`RBAC does not allow you to ${missing.join(', ')}; --mode vap needs these (nothing was changed)`)
+  const applied = await applyObjects(client, objects, options.dryRun)
+  const warnings: string[] = []
+  if (options.dryRun === 'none') {
+    const policy = applied[objects.findIndex((object) => object.kind === 'ValidatingAdmissionPolicy')]
+    const typeChecking = (policy?.object ?? {} as {status?: {typeChecking?: {expressionWarnings?: Array<{fieldRef: string; warning: string}>}}}).status?.typeChecking
+    if (!typeChecking) warnings.push('the API server has not reported type checking of the policy yet; check later with: kubectl get validatingadmissionpolicy imgsec-image-policy -o jsonpath={.status.typeChecking}')
+    for (const warning of typeChecking?.expressionWarnings ?? []) warnings.push(`type checking: ${warning.fieldRef}: ${warning.warning}`)
+  }
+  return {applied, warnings}
+}
+
+/** `whitelist disable --mode vap`: delete the binding, the policy and the params ConfigMap. */
+export async function disableVap(options: {kube: KubeTargetOptions; paramsNamespace: string}): Promise<string[]> {
+  const client = await createKubeClient(options.kube)
+  const deleted = await deleteObjects(client, [
+    {apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: {name: VAP_NAME}},
+    {apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy', metadata: {name: VAP_NAME}},
+    {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: PARAMS_NAME, namespace: options.paramsNamespace}},
+  ])
+  return deleted.map((object) => `deleted ${objectName(object)}${object.metadata.namespace ? ` (namespace ${object.metadata.namespace})` : ''}`)
+}
+
+const VAP_PATH = `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${VAP_NAME}`
+const BINDING_PATH = `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/${VAP_NAME}`
+const paramsPath = (namespace: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${PARAMS_NAME}`
+
+async function getOrUndefined(client: KubeClient, path: string, call: {resource: string; namespace?: string; name: string}): Promise<Record<string, any> | undefined> {
+  try {
+    return await getRawJson(client, path, {})
+  } catch (error) {
+    if ((error as {code?: unknown}).code === 404) return undefined
+    return client.call({verb: 'get', ...call}, () => Promise.reject(error))
+  }
+}
+
+export interface VapStatus {
+  podCreation: PodCreationVerdict
+  policy: boolean
+  binding: boolean
+  allowedRegistries?: string[]
+  typeCheckingWarnings: string[]
+}
+
+/**
+ * `whitelist status --mode vap`. The binding refers to the params ConfigMap with
+ * parameterNotFoundAction Deny: without it, every pod the policy matches is refused.
+ */
+export async function vapStatus(options: {kube: KubeTargetOptions; paramsNamespace: string}): Promise<VapStatus> {
+  const client = await createKubeClient(options.kube)
+  const [policy, binding, params] = await Promise.all([
+    getOrUndefined(client, VAP_PATH, {resource: 'validatingadmissionpolicies', name: VAP_NAME}),
+    getOrUndefined(client, BINDING_PATH, {resource: 'validatingadmissionpolicybindings', name: VAP_NAME}),
+    getOrUndefined(client, paramsPath(options.paramsNamespace), {resource: 'configmaps', namespace: options.paramsNamespace, name: PARAMS_NAME}),
+  ])
+  const allowedRegistries = typeof params?.data?.allowedRegistries === 'string' ? params.data.allowedRegistries.split(',').map((s: string) => s.trim()).filter(Boolean) : undefined
+  const typeCheckingWarnings = ((policy?.status?.typeChecking?.expressionWarnings ?? []) as Array<{fieldRef: string; warning: string}>).map((w) => `${w.fieldRef}: ${w.warning}`)
+  let podCreation: PodCreationVerdict
+  if (!policy || !binding) podCreation = {state: 'not-gated', detail: `not gated: ${!policy ? `no ValidatingAdmissionPolicy ${VAP_NAME}` : `no binding ${VAP_NAME}: the policy does not apply`}`}
+  else if (policy.spec?.paramKind && !params) podCreation = {state: 'blocked', detail: `BLOCKED: the params ConfigMap ${options.paramsNamespace}/${PARAMS_NAME} is missing and the binding says parameterNotFoundAction: Deny: every pod and workload the policy matches is refused; run "kubectl imgsec whitelist enable --mode vap" again or "whitelist disable --mode vap"`}
+  else podCreation = {state: 'checked', detail: `checked: ValidatingAdmissionPolicy ${VAP_NAME} refuses images outside the allowlist`}
+  return {podCreation, policy: Boolean(policy), binding: Boolean(binding), allowedRegistries, typeCheckingWarnings}
+}
+
+/** `add-registry` / `remove-registry --mode vap`: edit the params ConfigMap the policy reads. */
+export async function editVapRegistries(options: {kube: KubeTargetOptions; paramsNamespace: string; add?: string; remove?: string; beforeWrite?: (policy: ImagePolicy) => Promise<void>}): Promise<{changed: boolean; allowedRegistries: string[]}> {
+  const client = await createKubeClient(options.kube)
+  const target = {resource: 'configmaps', namespace: options.paramsNamespace, name: PARAMS_NAME}
+  const params = await getOrUndefined(client, paramsPath(options.paramsNamespace), target)
+  if (!params) throw new UserError(`no ConfigMap ${options.paramsNamespace}/${PARAMS_NAME}: enable the whitelist with "whitelist enable --mode vap --allowed-registries …" first`)
+  const before = String(params.data?.allowedRegistries ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  const edit = editedAllowlist(before, options)
+  if (!edit.changed) return {changed: false, allowedRegistries: before}
+  await options.beforeWrite?.({...DEFAULT_POLICY, allowedRegistries: edit.after})
+  await client.call({verb: 'update', ...target}, () => client.core.replaceNamespacedConfigMap({name: PARAMS_NAME, namespace: options.paramsNamespace, body: {...params, data: {...params.data, allowedRegistries: edit.after.join(',')}}}))
+  return {changed: true, allowedRegistries: edit.after}
+}
