@@ -61,3 +61,20 @@ export const configDirFlag = (description = 'The directory "whitelist enable" us
 /** Where manifest backups go: outside the manifests directory (the kubelet runs every file there). */
 export const backupDirFlag = (description = 'Where backups are kept (outside the manifests directory).', defaultDir = DEFAULT_BACKUP_DIR) =>
   Flags.string({description, default: defaultDir})
+
+/**
+ * Only the flags that say which cluster and as whom (kubectl's ConfigFlags): never the whole flag
+ * object, whose `-n` may mean something else for the command (e.g. where a backend runs).
+ */
+export function kubeTarget(flags: {kubeconfig?: string; context?: string; as?: string}): {kubeconfig?: string; context?: string; as?: string} {
+  return {kubeconfig: flags.kubeconfig, context: flags.context, as: flags.as}
+}
+
+/**
+ * Give a flag with an optional value its default when it is bare (`--restore` → `--restore latest`):
+ * oclif flags always take a value, kubectl's NoOptDefVal does not exist there.
+ */
+export function fillOptionalValue(argv: string[], flag: string, value: string): void {
+  const index = argv.indexOf(flag)
+  if (index >= 0 && (index === argv.length - 1 || argv[index + 1].startsWith('-'))) argv.splice(index + 1, 0, value)
+}

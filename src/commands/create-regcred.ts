@@ -1,11 +1,11 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {UserError} from '../lib/errors.js'
 import {allNamespacesFlag, debugFlag, dryRunFlag, flatList, kubeconfigFlags, listFlag, namespaceFlag, outputFlag} from '../cli/flags.js'
 import {loadKubeconfig} from '../lib/cluster/kubeconfig.js'
 import {formatObjects, type KubeObject} from '../cli/output.js'
 import {readPasswordFromStdin} from '../cli/stdin.js'
+import type {RegcredOptions} from '../lib/regcred/regcred.js'
 
 export default class CreateRegcred extends BaseCommand {
   static override summary = 'Create a docker-registry pull secret (as kubectl create secret docker-registry does), check it against the registry, and attach it to service accounts.'
@@ -56,21 +56,21 @@ All flags go after "kubectl imgsec create-regcred": kubectl refuses flags before
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(CreateRegcred)
+    const lib = await import('../lib/regcred/regcred.js')
+    // Complete: the password, the kubeconfig's namespace, the options.
     const password = flags['password-stdin'] ? await readPasswordFromStdin() : flags['docker-password']
     this.registerSecret(password)
-
-    const {applyRegcred, buildRegcredSecret, regcredPayload, validateRegcredOptions, verifyCredentials} = await import('../lib/regcred/regcred.js')
     const kubeconfig = loadKubeconfig(flags)
-    const options = {
+    const options: RegcredOptions = {
       name: args.name,
       server: flags['docker-server'],
       username: flags['docker-username'],
       password,
       email: flags['docker-email'],
       dockerConfigFile: flags['from-docker-config'],
-      namespaces: flags['all-namespaces'] ? 'all' as const : flatList(flags.namespaces) ?? [kubeconfig.namespace],
+      namespaces: flags['all-namespaces'] ? 'all' : flatList(flags.namespaces) ?? [kubeconfig.namespace],
       namespaceExplicit: kubeconfig.namespaceExplicit || flags.namespaces !== undefined,
-      attachTo: flags['attach-to-all-sa'] ? 'all' as const : flatList(flags['attach-to-sa']),
+      attachTo: flags['attach-to-all-sa'] ? 'all' : flatList(flags['attach-to-sa']),
       verify: flags.verify ?? flags['dry-run'] !== 'client',
       caFile: flags['ca-file'],
       insecureSkipTlsVerify: flags['insecure-skip-tls-verify'],
@@ -78,52 +78,34 @@ All flags go after "kubectl imgsec create-regcred": kubectl refuses flags before
       appendHash: flags['append-hash'],
       dryRun: flags['dry-run'],
     }
-    validateRegcredOptions(options)
-    const {payload, credentials} = regcredPayload(options)
+    // Validate, before anything is read or sent.
+    lib.validateRegcredOptions(options)
+    const {payload, credentials} = lib.regcredPayload(options)
     for (const credential of credentials) this.registerSecret(credential.password)
 
+    // Run.
     if (options.verify) {
-      await verifyCredentials(options, credentials)
+      await lib.verifyCredentials(options, credentials)
       process.stderr.write(`registry login checked: ${credentials.map((c) => `${c.username}@${c.server}`).join(', ')}\n`)
     }
-
-    const suffix = {none: '', client: ' (dry run)', server: ' (server dry run)'}[options.dryRun]
     if (options.dryRun === 'client') {
-      const namespaces = options.namespaces === 'all' ? undefined : options.namespaces
-      if (!namespaces || options.attachTo === 'all') {
-        throw new UserError('--dry-run=client contacts no cluster, so it cannot list namespaces or service accounts (-A, --attach-to-all-sa); use --dry-run=server')
-      }
-      const secrets = namespaces.map((ns) => buildRegcredSecret(options, payload, options.namespaceExplicit ? ns : undefined))
-      if (flags.output) {
-        process.stdout.write(formatObjects(secrets, flags.output))
-        return
-      }
-      for (const [index, ns] of namespaces.entries()) {
-        const attach = options.attachTo ? `; would attach to ${options.attachTo.map((sa) => `serviceaccount/${sa}`).join(', ')}` : ''
-        process.stdout.write(`secret/${secrets[index].metadata.name} created in namespace "${ns}"${attach}${suffix}\n`)
-      }
+      const planned = lib.clientDryRun(options, payload)
+      process.stdout.write(flags.output ? formatObjects(planned.map((p) => p.secret), flags.output) : planned.map((p) => `${p.line}\n`).join(''))
       return
     }
-
     const {createKubeClient} = await import('../lib/cluster/kube-client.js')
     const {startProgress} = await import('../cli/spinner.js')
     const client = await createKubeClient(flags, kubeconfig)
     const progress = await startProgress('creating pull secrets', {enabled: !flags.output})
+    const secretName = lib.buildRegcredSecret(options, payload).metadata.name
     const created: KubeObject[] = []
     let failures = 0
     try {
-      await applyRegcred(options, client, payload, (result) => {
+      await lib.applyRegcred(options, client, payload, (result) => {
         progress.stop()
         if (result.secret) created.push(result.secret)
-        const object = `secret/${result.secret?.metadata?.name ?? buildRegcredSecret(options, payload).metadata.name}`
-        if (result.action !== 'failed' && !flags.output) {
-          const attached = result.serviceAccounts.filter((sa) => sa.action === 'attached').map((sa) => `serviceaccount/${sa.name}`)
-          const already = result.serviceAccounts.filter((sa) => sa.action === 'unchanged').map((sa) => `serviceaccount/${sa.name}`)
-          const parts = [`${object} ${result.action} in namespace "${result.namespace}"`]
-          if (attached.length > 0) parts.push(`attached to ${attached.join(', ')}`)
-          if (already.length > 0) parts.push(`already in ${already.join(', ')}`)
-          process.stdout.write(`${parts.join('; ')}${suffix}\n`)
-        }
+        const line = lib.describeNamespaceResult(result, secretName, options.dryRun)
+        if (line && !flags.output) process.stdout.write(`${line}\n`)
         if (result.error) {
           failures++
           this.printError(`namespace "${result.namespace}": ${result.error}`)

@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {UserError} from '../lib/errors.js'
-import {backupDirFlag, debugFlag, flatList, kubeconfigFlags, listFlag} from '../cli/flags.js'
+import {backupDirFlag, debugFlag, fillOptionalValue, flatList, kubeconfigFlags, kubeTarget, listFlag} from '../cli/flags.js'
+import {parseDuration} from '../lib/duration.js'
 import {DEFAULT_MANIFEST} from '../lib/controlplane/paths.js'
 
 const list = (values: string[] | undefined) => flatList(values) ?? []
@@ -46,20 +46,9 @@ kubeadm regenerates this manifest on "kubeadm upgrade": re-run the command after
   }
 
   override async init(): Promise<void> {
-    // --restore takes an optional value: a bare --restore means the newest backup.
-    const index = this.argv.indexOf('--restore')
-    if (index >= 0 && (index === this.argv.length - 1 || this.argv[index + 1].startsWith('-'))) this.argv.splice(index + 1, 0, 'latest')
+    // --restore takes an optional value (oclif flags cannot): a bare --restore means the newest backup.
+    fillOptionalValue(this.argv, '--restore', 'latest')
     await super.init()
-  }
-
-  /** Connect before writing: afterwards the API server may be down for a while. */
-  private async prepareWait(flags: {kubeconfig?: string; context?: string; as?: string}) {
-    const {createKubeClient} = await import('../lib/cluster/kube-client.js')
-    const {readMirrorPod} = await import('../lib/controlplane/apiserver-restart.js')
-    const client = await createKubeClient(flags)
-    const before = await client.call({verb: 'list', resource: 'pods', namespace: 'kube-system'}, () => readMirrorPod(client))
-    if (!before) process.stderr.write('warning: no kube-apiserver mirror pod found in kube-system; --wait only polls /readyz\n')
-    return {client, before}
   }
 
   async run(): Promise<void> {
@@ -83,24 +72,21 @@ kubeadm regenerates this manifest on "kubeadm upgrade": re-run the command after
         : `restored ${flags.manifest} from ${result.restored.backup}${result.backup ? ` (the replaced file is kept as ${result.backup.backup})` : ''}\n`)
       return
     }
-    const setFlags: Record<string, string> = {}
-    for (const entry of flags['set-flag'] ?? []) {
-      const match = /^-{0,2}([a-z0-9][a-z0-9-]*)=(.*)$/s.exec(entry)
-      if (!match) throw new UserError(`--set-flag "${entry}": expected name=value, e.g. --set-flag audit-log-maxage=30`)
-      setFlags[match[1]] = match[2]
-    }
+
+    // Complete and validate the patch.
+    const {observeApiserver, parseSetFlags, runApiserverPatch, validatePluginLists} = await import('../lib/controlplane/patch-apiserver-run.js')
     const options = {
       manifest: flags.manifest,
       backupDir: flags['backup-dir'],
       enablePlugins: list(flags['enable-plugins']),
       disablePlugins: list(flags['disable-plugins']),
       admissionConfig: flags['admission-config'],
-      setFlags,
+      setFlags: parseSetFlags(flags['set-flag'] ?? []),
       removeFlags: list(flags['remove-flag']).map((name) => name.replace(/^--/, '')),
       force: flags.force,
     }
-    const overlap = options.enablePlugins.filter((plugin) => options.disablePlugins.includes(plugin))
-    if (overlap.length > 0) throw new UserError(`${overlap.join(', ')} is in both --enable-plugins and --disable-plugins`)
+    validatePluginLists(options.enablePlugins, options.disablePlugins)
+    const timeoutMs = parseDuration(flags.timeout, '--timeout')
     const plan = await lib.planApiserverPatch(options)
     for (const warning of plan.warnings) process.stderr.write(`warning: ${warning}\n`)
     if (!lib.planChangesSomething(plan)) {
@@ -114,36 +100,20 @@ kubeadm regenerates this manifest on "kubeadm upgrade": re-run the command after
       }
       return
     }
-    const {parseDuration} = await import('../lib/duration.js')
-    const timeoutMs = parseDuration(flags.timeout, '--timeout')
-    const waiting = flags.wait ? await this.prepareWait(flags) : undefined
-    // Recorded before the manifest is written: afterwards the API server restarts and may be down for a while.
-    if (flags['persist-kubeadm-config']) {
-      const {createKubeClient} = await import('../lib/cluster/kube-client.js')
-      const {persistToKubeadmConfig} = await import('../lib/controlplane/kubeadm-config.js')
-      const client = waiting?.client ?? await createKubeClient(flags)
-      const recorded = await persistToKubeadmConfig(client, lib.kubeadmChangeOf(plan))
-      process.stdout.write(recorded.length > 0
-        ? `recorded in ConfigMap kube-system/kubeadm-config:\n${recorded.map((line) => `  ${line}\n`).join('')}`
-        : 'ConfigMap kube-system/kubeadm-config already records these settings\n')
-    }
-    const backups = lib.applyApiserverPatch(plan, flags['backup-dir'], command)
-    process.stdout.write(`patched ${flags.manifest}:\n${plan.changes.map((change) => `  ${change}\n`).join('')}`)
-    for (const backup of backups) process.stdout.write(`backup of ${backup.file}: ${backup.backup}\n`)
-    if (!flags['persist-kubeadm-config']) process.stdout.write('note: "kubeadm upgrade" regenerates this manifest and drops these changes; run this command again after an upgrade, or use --persist-kubeadm-config.\n')
-    if (!waiting) return
+
+    // Run: connect before writing (afterwards the API server may be down for a while).
+    const needsCluster = flags.wait || flags['persist-kubeadm-config']
+    const client = needsCluster ? await (await import('../lib/cluster/kube-client.js')).createKubeClient(kubeTarget(flags)) : undefined
+    const observed = client && flags.wait ? await observeApiserver(client) : undefined
+    for (const warning of observed?.warnings ?? []) process.stderr.write(`warning: ${warning}\n`)
     const {startProgress} = await import('../cli/spinner.js')
-    const {waitForApiserver} = await import('../lib/controlplane/apiserver-restart.js')
-    const progress = await startProgress('waiting for kube-apiserver')
-    const result = await waitForApiserver(waiting.client, waiting.before, {timeoutMs, onProgress: (text) => progress.update(text)}).finally(() => progress.stop())
-    if (result.ready) {
-      process.stdout.write(`${result.detail}\n`)
-      return
-    }
-    if (flags['rollback-on-failure']) {
-      for (const backup of [...backups].reverse()) lib.restoreBackup(backup.file, flags['backup-dir'], `${command} (automatic rollback)`, backup.backup)
-      throw new UserError(`ROLLED BACK: ${result.detail}. ${backups.map((b) => b.file).join(' and ')} restored from the backup taken before this change; the kubelet will restart kube-apiserver with the previous manifest`)
-    }
-    throw new UserError(`${result.detail}. The change is still in place; undo it with: kubectl imgsec patch-apiserver --manifest ${flags.manifest} --backup-dir ${flags['backup-dir']} --restore`)
+    await runApiserverPatch({
+      plan,
+      backupDir: flags['backup-dir'],
+      command,
+      kubeadmConfig: flags['persist-kubeadm-config'] ? client : undefined,
+      wait: client && flags.wait ? {client, before: observed?.before, timeoutMs, rollback: flags['rollback-on-failure'], progress: () => startProgress('waiting for kube-apiserver')} : undefined,
+      report: (line) => process.stdout.write(`${line}\n`),
+    })
   }
 }

@@ -37,12 +37,21 @@ kubectl refuses flags before the plugin name ("kubectl --context x imgsec" fails
       }
       throw error
     }
-    const topics = new Set(['whitelist', 'audit', 'webhook'])
-    const [first, second, ...rest] = plan.argv
-    const [id, args] = topics.has(first) ? [`${first}:${second}`, rest] : [first, [second, ...rest].filter((a) => a !== undefined)]
+    const {id, args} = this.commandOf(plan.argv)
     const kube = Object.entries(flags).flatMap(([name, value]) => (value === undefined ? [] : [`--${name}`, String(value)]))
-    const usesCluster = ['create-regcred', 'whitelist:enable', 'audit:images'].includes(id) && !(id === 'audit:images' && args.includes('-f'))
+    // The kubeconfig flags go to the commands that take them and talk to a cluster (an audit of files does not).
+    const takesKubeconfig = this.config.findCommand(id)?.flags.kubeconfig !== undefined
+    const usesCluster = takesKubeconfig && !(id === 'audit:images' && args.includes('-f'))
     await this.config.runCommand(id, usesCluster ? [...args, ...kube] : args)
+  }
+
+  /** The command id and its arguments from an argv such as `whitelist enable --x`, from oclif's own topics. */
+  private commandOf(argv: string[]): {id: string; args: string[]} {
+    const [first, second, ...rest] = argv
+    const nested = second === undefined ? undefined : `${first}:${second}`
+    if (nested && this.config.findCommand(nested)) return {id: nested, args: rest}
+    if (!this.config.findCommand(first)) throw new Error(`the wizard built an unknown command: ${first}`)
+    return {id: first, args: argv.slice(1)}
   }
 
   /** Defaults from the kubeconfig and, when the cluster answers, its namespaces and service accounts. */

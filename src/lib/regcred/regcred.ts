@@ -47,6 +47,9 @@ export interface NamespaceResult {
 
 /** Reject bad combinations and names before anything is read or sent (kubectl's "validate" step). */
 export function validateRegcredOptions(options: RegcredOptions): void {
+  if (options.dryRun === 'client' && (options.namespaces === 'all' || options.attachTo === 'all')) {
+    throw new UserError('--dry-run=client contacts no cluster, so it cannot list namespaces or service accounts (-A, --attach-to-all-sa); use --dry-run=server')
+  }
   const nameProblem = dns1123SubdomainProblem(options.name)
   if (nameProblem) throw new UserError(`invalid secret name "${options.name}": ${nameProblem}`)
   if (options.dockerConfigFile !== undefined) {
@@ -227,4 +230,31 @@ export async function applyRegcred(options: RegcredOptions, client: KubeClient, 
     onResult?.(result)
   }
   return results
+}
+
+/** kubectl's suffix for what a dry run did: `secret/x created (dry run)`. */
+export function dryRunSuffix(dryRun: DryRun): string {
+  return {none: '', client: ' (dry run)', server: ' (server dry run)'}[dryRun]
+}
+
+/** `--dry-run=client`: the secrets that would be created, one per namespace, contacting nothing. */
+export function clientDryRun(options: RegcredOptions, payload: string): Array<{namespace: string; secret: ReturnType<typeof buildRegcredSecret>; line: string}> {
+  const namespaces = options.namespaces === 'all' ? [] : options.namespaces
+  return namespaces.map((namespace) => {
+    const secret = buildRegcredSecret(options, payload, options.namespaceExplicit ? namespace : undefined)
+    const attach = Array.isArray(options.attachTo) ? `; would attach to ${options.attachTo.map((sa) => `serviceaccount/${sa}`).join(', ')}` : ''
+    return {namespace, secret, line: `secret/${secret.metadata.name} created in namespace "${namespace}"${attach}${dryRunSuffix(options.dryRun)}`}
+  })
+}
+
+/** The line kubectl-style output prints for one namespace, or undefined when it failed (the error says it). */
+export function describeNamespaceResult(result: NamespaceResult, secretName: string, dryRun: DryRun): string | undefined {
+  if (result.action === 'failed') return undefined
+  const object = `secret/${result.secret?.metadata?.name ?? secretName}`
+  const attached = result.serviceAccounts.filter((sa) => sa.action === 'attached').map((sa) => `serviceaccount/${sa.name}`)
+  const already = result.serviceAccounts.filter((sa) => sa.action === 'unchanged').map((sa) => `serviceaccount/${sa.name}`)
+  const parts = [`${object} ${result.action} in namespace "${result.namespace}"`]
+  if (attached.length > 0) parts.push(`attached to ${attached.join(', ')}`)
+  if (already.length > 0) parts.push(`already in ${already.join(', ')}`)
+  return `${parts.join('; ')}${dryRunSuffix(dryRun)}`
 }
