@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 
+import type {KubeTargetOptions} from '../lib/cluster/kubeconfig.js'
 import {DEFAULT_BACKUP_DIR, DEFAULT_CONFIG_DIR} from '../lib/controlplane/paths.js'
 import {OUTPUT_FORMATS} from './output.js'
 
@@ -9,6 +10,7 @@ export const kubeconfigFlags = {
   kubeconfig: Flags.string({description: 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).', helpGroup: 'CLUSTER'}),
   context: Flags.string({description: 'The kubeconfig context to use.', helpGroup: 'CLUSTER'}),
   as: Flags.string({description: 'Username to impersonate for the operation.', helpGroup: 'CLUSTER'}),
+  'request-timeout': Flags.string({description: 'How long one API request may take before it is given up (30s, 1m, or seconds; 0: no limit).', helpGroup: 'CLUSTER', default: '30s'}),
 }
 
 export const namespaceFlag = Flags.string({char: 'n', description: "Namespace (default: the context's namespace, else default).", helpGroup: 'CLUSTER'})
@@ -66,8 +68,16 @@ export const backupDirFlag = (description = 'Where backups are kept (outside the
  * Only the flags that say which cluster and as whom (kubectl's ConfigFlags): never the whole flag
  * object, whose `-n` may mean something else for the command (e.g. where a backend runs).
  */
-export function kubeTarget(flags: {kubeconfig?: string; context?: string; as?: string}): {kubeconfig?: string; context?: string; as?: string} {
-  return {kubeconfig: flags.kubeconfig, context: flags.context, as: flags.as}
+export function kubeTarget(flags: KubeTargetFlags): KubeTargetOptions {
+  return {kubeconfig: flags.kubeconfig, context: flags.context, as: flags.as, requestTimeout: flags['request-timeout']}
+}
+
+/** The flags kubeTarget reads (kubeconfigFlags, parsed). */
+export interface KubeTargetFlags {
+  kubeconfig?: string
+  context?: string
+  as?: string
+  'request-timeout'?: string
 }
 
 /**

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {allNamespacesFlag, debugFlag, dryRunFlag, flatList, kubeconfigFlags, listFlag, namespaceFlag, outputFlag} from '../cli/flags.js'
+import {allNamespacesFlag, debugFlag, dryRunFlag, flatList, kubeconfigFlags, kubeTarget, listFlag, namespaceFlag, outputFlag} from '../cli/flags.js'
 import {loadKubeconfig} from '../lib/cluster/kubeconfig.js'
 import {formatObjects, type KubeObject} from '../cli/output.js'
 import {readPasswordFromStdin} from '../cli/stdin.js'
@@ -60,7 +60,8 @@ All flags go after "kubectl imgsec create-regcred": kubectl refuses flags before
     // Complete: the password, the kubeconfig's namespace, the options.
     const password = flags['password-stdin'] ? await readPasswordFromStdin() : flags['docker-password']
     this.registerSecret(password)
-    const kubeconfig = loadKubeconfig(flags)
+    const target = {...kubeTarget(flags), namespace: flags.namespace}
+    const kubeconfig = loadKubeconfig(target)
     const options: RegcredOptions = {
       name: args.name,
       server: flags['docker-server'],
@@ -95,7 +96,7 @@ All flags go after "kubectl imgsec create-regcred": kubectl refuses flags before
     }
     const {createKubeClient} = await import('../lib/cluster/kube-client.js')
     const {startProgress} = await import('../cli/spinner.js')
-    const client = await createKubeClient(flags, kubeconfig)
+    const client = await createKubeClient(target, kubeconfig)
     const progress = await startProgress('creating pull secrets', {enabled: !flags.output})
     const secretName = lib.buildRegcredSecret(options, payload).metadata.name
     const created: KubeObject[] = []

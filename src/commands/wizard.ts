@@ -1,6 +1,6 @@
 import {BaseCommand} from '../cli/base-command.js'
 import {UserError} from '../lib/errors.js'
-import {kubeconfigFlags} from '../cli/flags.js'
+import {kubeconfigFlags, type KubeTargetFlags, kubeTarget} from '../cli/flags.js'
 
 export default class Wizard extends BaseCommand {
   static override summary = 'Interactive: pick a task, answer a few questions, see the equivalent command, confirm, run it.'
@@ -55,14 +55,15 @@ kubectl refuses flags before the plugin name ("kubectl --context x imgsec" fails
   }
 
   /** Defaults from the kubeconfig and, when the cluster answers, its namespaces and service accounts. */
-  private async context(flags: {kubeconfig?: string; context?: string; as?: string}) {
+  private async context(flags: KubeTargetFlags) {
     const {loadKubeconfig} = await import('../lib/cluster/kubeconfig.js')
     const config = loadKubeconfig(flags)
     const context: import('../cli/wizard.js').WizardContext = {namespace: config.namespace}
     if (!config.server) return context
     try {
       const {createKubeClient, listAllPages} = await import('../lib/cluster/kube-client.js')
-      const client = await createKubeClient(flags, config)
+      // Only defaults for the questions: a slow cluster must not keep the first question waiting.
+      const client = await createKubeClient({...kubeTarget(flags), requestTimeout: '5s'}, config)
       const namespaces = await listAllPages((page) => client.core.listNamespace(page))
       context.namespaces = namespaces.map((ns) => ns.metadata?.name ?? '').filter(Boolean)
       context.serviceAccounts = async (namespace) => {

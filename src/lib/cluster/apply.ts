@@ -24,13 +24,24 @@ function containsAll(existing: any, wanted: any): boolean {
   return Object.entries(wanted).every(([key, value]) => key === 'metadata' || key === 'status' || containsAll(existing?.[key], value))
 }
 
+/** client-node's KubernetesObjectApi with the client's timeout and the context's default namespace. */
+async function objectApi(client: KubeClient): Promise<import('@kubernetes/client-node').KubernetesObjectApi> {
+  const {KubernetesObjectApi} = await import('@kubernetes/client-node')
+  class ObjectApi extends KubernetesObjectApi {
+    useContextNamespace(): this {
+      this.setDefaultNamespace(client.kubeConfig)
+      return this
+    }
+  }
+  return client.api(ObjectApi).useContextNamespace()
+}
+
 /**
  * Create or update objects of any kind (through API discovery), in order. An object whose
  * fields already have the wanted values is left alone, so applying twice changes nothing.
  */
 export async function applyObjects(client: KubeClient, objects: Array<Record<string, any>>, dryRun: DryRun): Promise<AppliedObject[]> {
-  const {KubernetesObjectApi} = await import('@kubernetes/client-node')
-  const api = KubernetesObjectApi.makeApiClient(client.kubeConfig)
+  const api = await objectApi(client)
   const dry = dryRun === 'server' ? 'All' : undefined
   const results: AppliedObject[] = []
   for (const object of objects) {
@@ -61,8 +72,7 @@ export async function applyObjects(client: KubeClient, objects: Array<Record<str
 
 /** Delete objects (404 is fine: already gone); returns the ones that were there. */
 export async function deleteObjects(client: KubeClient, objects: Array<Record<string, any>>): Promise<Array<Record<string, any>>> {
-  const {KubernetesObjectApi} = await import('@kubernetes/client-node')
-  const api = KubernetesObjectApi.makeApiClient(client.kubeConfig)
+  const api = await objectApi(client)
   const deleted: Array<Record<string, any>> = []
   for (const object of objects) {
     try {

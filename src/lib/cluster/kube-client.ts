@@ -1,6 +1,7 @@
 import type {AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig} from '@kubernetes/client-node'
 
 import {describeSystemError, errorCode, safeErrorMessage} from '../describe-error.js'
+import {parseDuration} from '../duration.js'
 import {describeNetworkError} from '../network-errors.js'
 import {UserError} from '../errors.js'
 import {type KubeTargetOptions, loadKubeconfig, requireServer, type ResolvedKubeconfig} from './kubeconfig.js'
@@ -21,8 +22,28 @@ export interface KubeClient {
   core: CoreV1Api
   apps: AppsV1Api
   batch: BatchV1Api
+  /** Milliseconds each request may take (0: no limit): --request-timeout, else DEFAULT_REQUEST_TIMEOUT_MS. */
+  requestTimeoutMs: number
+  /** An API client of any generated type (CoreV1Api, AuthorizationV1Api…) with this client's timeout. */
+  api<T>(type: new (configuration: ApiConfiguration) => T): T
   /** Run one API request, turning any failure into a one-line UserError that names the call. */
   call<T>(call: ApiCall, request: () => Promise<T>): Promise<T>
+}
+
+type ApiConfiguration = import('@kubernetes/client-node').Configuration
+
+/**
+ * kubectl's --request-timeout defaults to none, but kubectl still gives up on a dial after 30 s and a
+ * TLS handshake after 10 s. A whole request is bounded here (the generated clients offer no phase
+ * timeouts), so a server that accepts connections and never answers cannot hang a command.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
+
+/** kubectl's --request-timeout: a duration (30s, 1m) or plain seconds; "0" means no limit. */
+export function parseRequestTimeout(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_REQUEST_TIMEOUT_MS
+  if (/^\d+$/.test(value)) return Number(value) * 1000
+  return parseDuration(value, '--request-timeout')
 }
 
 /** The one factory for cluster clients. client-node is imported here, lazily, so that commands that do not talk to a cluster start fast. */
@@ -39,21 +60,48 @@ export async function createKubeClient(options: KubeTargetOptions, config: Resol
     throw new UserError(`kubeconfig (${config.files.join(', ')}) could not be loaded${field}`)
   }
   guardCredentials(kubeConfig, config)
+  const requestTimeoutMs = parseRequestTimeout(options.requestTimeout)
+  // The configuration KubeConfig.makeApiClient builds, plus a deadline on every request.
+  const configuration = k8s.createConfiguration({
+    baseServer: new k8s.ServerConfiguration(server, {}),
+    authMethods: {default: kubeConfig},
+    promiseMiddleware: requestTimeoutMs > 0 ? [{
+      pre: async (context) => {
+        context.setSignal(AbortSignal.timeout(requestTimeoutMs))
+        return context
+      },
+      post: async (response) => response,
+    }] : [],
+  })
+  const api = <T>(type: new (configuration: ApiConfiguration) => T): T => new type(configuration)
   return {
     config,
     server,
     kubeConfig,
-    core: kubeConfig.makeApiClient(k8s.CoreV1Api),
-    apps: kubeConfig.makeApiClient(k8s.AppsV1Api),
-    batch: kubeConfig.makeApiClient(k8s.BatchV1Api),
+    core: api(k8s.CoreV1Api),
+    apps: api(k8s.AppsV1Api),
+    batch: api(k8s.BatchV1Api),
+    requestTimeoutMs,
+    api,
     async call<T>(call: ApiCall, request: () => Promise<T>): Promise<T> {
       try {
         return await request()
       } catch (error) {
-        throw describeApiError(error, call, server, config.contextName)
+        throw describeApiError(error, call, server, config.contextName, requestTimeoutMs)
       }
     },
   }
+}
+
+/** True for the failure of a request that ran out of time (fetch's AbortError, a socket timeout). */
+export function isTimeout(error: unknown): boolean {
+  const name = (error as {name?: unknown})?.name
+  const type = (error as {type?: unknown})?.type
+  return name === 'AbortError' || name === 'TimeoutError' || type === 'aborted' || type === 'request-timeout'
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`
 }
 
 /**
@@ -130,8 +178,12 @@ function target(call: ApiCall): string {
 }
 
 /** Turn a client-node failure into one line a user can act on. Never includes request bodies. */
-export function describeApiError(error: unknown, call: ApiCall, server: string, contextName?: string): UserError {
+export function describeApiError(error: unknown, call: ApiCall, server: string, contextName?: string, timeoutMs?: number): UserError {
   if (error instanceof UserError) return error
+  if (isTimeout(error)) {
+    const limit = timeoutMs ? ` within ${seconds(timeoutMs)}` : ''
+    return new UserError(`the Kubernetes API server ${server} did not answer${limit} (${call.verb} ${target(call)}); check that the kubeconfig's server address is right and reachable, or raise --request-timeout`)
+  }
   const api = apiStatusOf(error)
   if (api) {
     const {code, status} = api
@@ -200,6 +252,7 @@ export async function getRawJson(client: KubeClient, path: string, query: Record
   const url = new URL(client.server.replace(/\/$/, '') + path)
   for (const [key, value] of Object.entries(query)) if (value !== undefined && value !== '') url.searchParams.set(key, String(value))
   const options: import('node:https').RequestOptions = {method: 'GET', headers: {accept: 'application/json'}}
+  if (client.requestTimeoutMs > 0) options.signal = AbortSignal.timeout(client.requestTimeoutMs)
   await client.kubeConfig.applyToHTTPSOptions(options)
   const transport = url.protocol === 'https:' ? await import('node:https') : await import('node:http')
   return new Promise((resolve, reject) => {
@@ -237,6 +290,6 @@ export async function forEachRawPage<T>(client: KubeClient, path: string, query:
 /** The API server's version (`/version`). */
 export async function serverVersion(client: KubeClient): Promise<{gitVersion: string; major: number; minor: number}> {
   const {VersionApi} = await import('@kubernetes/client-node')
-  const info = await client.call({verb: 'get', resource: 'version'}, () => client.kubeConfig.makeApiClient(VersionApi).getCode())
+  const info = await client.call({verb: 'get', resource: 'version'}, () => client.api(VersionApi).getCode())
   return {gitVersion: info.gitVersion, major: Number.parseInt(info.major, 10), minor: Number.parseInt(info.minor, 10)}
 }

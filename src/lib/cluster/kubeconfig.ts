@@ -12,6 +12,8 @@ export interface KubeTargetOptions {
   context?: string
   namespace?: string
   as?: string
+  /** kubectl's --request-timeout (30s, 1m, plain seconds; 0 for no limit). */
+  requestTimeout?: string
 }
 
 type Named = {name: string; [key: string]: unknown}

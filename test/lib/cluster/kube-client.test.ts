@@ -52,3 +52,20 @@ describe('kube-client errors', () => {
     expect(seen).to.deep.equal([{limit: 2, _continue: undefined}, {limit: 2, _continue: 't1'}, {limit: 2, _continue: 't2'}])
   })
 })
+
+describe('--request-timeout (kube-client)', () => {
+  it('takes kubectl\'s forms: a duration, plain seconds, 0 for none; 30 s when not given', async () => {
+    const {DEFAULT_REQUEST_TIMEOUT_MS, parseRequestTimeout} = await import('../../../src/lib/cluster/kube-client.js')
+    expect(parseRequestTimeout(undefined)).to.equal(DEFAULT_REQUEST_TIMEOUT_MS).and.to.equal(30_000)
+    expect(parseRequestTimeout('1m30s')).to.equal(90_000)
+    expect(parseRequestTimeout('5')).to.equal(5000)
+    expect(parseRequestTimeout('0')).to.equal(0)
+    expect(() => parseRequestTimeout('soon')).to.throw('--request-timeout "soon" is not a duration')
+  })
+
+  it('a timed-out request is described with the server, the call and the flag', () => {
+    const error = Object.assign(new Error('The operation was aborted.'), {name: 'AbortError', type: 'aborted'})
+    const described = describeApiError(error, {verb: 'list', resource: 'pods', namespace: 'kube-system'}, 'https://10.0.0.1:6443', 'admin', 5000)
+    expect(described.message).to.equal('the Kubernetes API server https://10.0.0.1:6443 did not answer within 5s (list pods in namespace "kube-system"); check that the kubeconfig\'s server address is right and reachable, or raise --request-timeout')
+  })
+})
