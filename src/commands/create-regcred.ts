@@ -5,6 +5,7 @@ import {allNamespacesFlag, debugFlag, dryRunFlag, flatList, kubeconfigFlags, kub
 import {loadKubeconfig} from '../lib/cluster/kubeconfig.js'
 import {formatObjects, type KubeObject} from '../cli/output.js'
 import {readPasswordFromStdin} from '../cli/stdin.js'
+import {parseRequestTimeout} from '../lib/duration.js'
 import type {RegcredOptions} from '../lib/regcred/regcred.js'
 
 export default class CreateRegcred extends BaseCommand {
@@ -75,6 +76,7 @@ All flags go after "kubectl imgsec create-regcred": kubectl refuses flags before
       verify: flags.verify ?? flags['dry-run'] !== 'client',
       caFile: flags['ca-file'],
       insecureSkipTlsVerify: flags['insecure-skip-tls-verify'],
+      registryTimeoutMs: parseRequestTimeout(flags['request-timeout']),
       overwrite: flags.overwrite,
       appendHash: flags['append-hash'],
       dryRun: flags['dry-run'],
@@ -85,8 +87,10 @@ All flags go after "kubectl imgsec create-regcred": kubectl refuses flags before
     for (const credential of credentials) this.registerSecret(credential.password)
 
     // Run.
+    const {startProgress} = await import('../cli/spinner.js')
     if (options.verify) {
-      await lib.verifyCredentials(options, credentials)
+      const checking = await startProgress(`checking the registry login (${credentials.map((c) => c.server).join(', ')})`)
+      await lib.verifyCredentials(options, credentials).finally(() => checking.stop())
       process.stderr.write(`registry login checked: ${credentials.map((c) => `${c.username}@${c.server}`).join(', ')}\n`)
     }
     if (options.dryRun === 'client') {
@@ -95,7 +99,6 @@ All flags go after "kubectl imgsec create-regcred": kubectl refuses flags before
       return
     }
     const {createKubeClient} = await import('../lib/cluster/kube-client.js')
-    const {startProgress} = await import('../cli/spinner.js')
     const client = await createKubeClient(target, kubeconfig)
     const progress = await startProgress('creating pull secrets', {enabled: !flags.output})
     const secretName = lib.buildRegcredSecret(options, payload).metadata.name

@@ -13,3 +13,17 @@ export function parseDuration(text: string, flag: string): number {
   if (consumed !== text || text === '') throw new UserError(`${flag} "${text}" is not a duration; use e.g. 90s, 5m or 1m30s`)
   return Math.round(total)
 }
+
+/**
+ * kubectl's --request-timeout defaults to none, but kubectl still gives up on a dial after 30 s and a
+ * TLS handshake after 10 s. A whole request is bounded here (the generated clients offer no phase
+ * timeouts), so a server that accepts connections and never answers cannot hang a command.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
+
+/** kubectl's --request-timeout: a duration (30s, 1m) or plain seconds; "0" means no limit. */
+export function parseRequestTimeout(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_REQUEST_TIMEOUT_MS
+  if (/^\d+$/.test(value)) return Number(value) * 1000
+  return parseDuration(value, '--request-timeout')
+}

@@ -103,6 +103,16 @@ describe('a server that accepts and never answers: every cluster command gives u
     })
   }
 
+  it('create-regcred\'s registry login check gives up within --request-timeout too, naming the registry and the way out', async () => {
+    const started = Date.now()
+    const result = await runCli(['create-regcred', 'regcred', '--docker-server', `https://127.0.0.1:${server.port}`, '--docker-username', 'ci', '--docker-password', 'canary-Pa55',
+      '--verify', '--dry-run=client', '--kubeconfig', kubeconfig, '--request-timeout', '1s'])
+    expect(Date.now() - started).to.be.lessThan(8000)
+    expect(result.code).to.equal(1)
+    expect(result.stderr).to.equal(`error: the registry at https://127.0.0.1:${server.port} did not answer within 1s (--request-timeout); check --docker-server, or skip the check with --no-verify\n`)
+    expect(result.stdout).to.equal('')
+  })
+
   it('patch-apiserver --wait wrote nothing when it could not connect', async () => {
     const {readFileSync} = await import('node:fs')
     const original = readFileSync(path.join(ROOT, 'test', 'fixtures', 'kube-apiserver.kubeadm-1.32.yaml'), 'utf8')

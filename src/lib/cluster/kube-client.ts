@@ -1,7 +1,7 @@
 import type {AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig} from '@kubernetes/client-node'
 
 import {describeSystemError, errorCode, safeErrorMessage} from '../describe-error.js'
-import {parseDuration} from '../duration.js'
+import {DEFAULT_REQUEST_TIMEOUT_MS, parseRequestTimeout} from '../duration.js'
 import {describeNetworkError} from '../network-errors.js'
 import {UserError} from '../errors.js'
 import {type KubeTargetOptions, loadKubeconfig, requireServer, type ResolvedKubeconfig} from './kubeconfig.js'
@@ -32,19 +32,7 @@ export interface KubeClient {
 
 type ApiConfiguration = import('@kubernetes/client-node').Configuration
 
-/**
- * kubectl's --request-timeout defaults to none, but kubectl still gives up on a dial after 30 s and a
- * TLS handshake after 10 s. A whole request is bounded here (the generated clients offer no phase
- * timeouts), so a server that accepts connections and never answers cannot hang a command.
- */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
-
-/** kubectl's --request-timeout: a duration (30s, 1m) or plain seconds; "0" means no limit. */
-export function parseRequestTimeout(value: string | undefined): number {
-  if (value === undefined) return DEFAULT_REQUEST_TIMEOUT_MS
-  if (/^\d+$/.test(value)) return Number(value) * 1000
-  return parseDuration(value, '--request-timeout')
-}
+export {DEFAULT_REQUEST_TIMEOUT_MS, parseRequestTimeout} from '../duration.js'
 
 /** The one factory for cluster clients. client-node is imported here, lazily, so that commands that do not talk to a cluster start fast. */
 export async function createKubeClient(options: KubeTargetOptions, config: ResolvedKubeconfig = loadKubeconfig(options)): Promise<KubeClient> {

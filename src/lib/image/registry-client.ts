@@ -60,11 +60,24 @@ function isLoopback(hostname: string): boolean {
 export interface RegistryConnection {
   caFile?: string
   insecureSkipTlsVerify?: boolean
+  /** How long the whole exchange (ping, token, request) may take; 0: no limit. Default 15 s. */
   timeoutMs?: number
+  /** Set once per exchange from timeoutMs: when it must be over (epoch ms). */
+  deadline?: number
+}
+
+const DEFAULT_REGISTRY_TIMEOUT_MS = 15_000
+
+/** The connection with its deadline fixed now, so every request of one exchange shares it. */
+function withDeadline<T extends RegistryConnection>(connection: T): T {
+  const timeoutMs = connection.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_MS
+  return connection.deadline !== undefined || timeoutMs <= 0 ? connection : {...connection, deadline: Date.now() + timeoutMs}
 }
 
 function request(url: URL, options: RegistryConnection & {headers?: Record<string, string>; method?: string}): Promise<HttpResponse> {
-  const timeoutMs = options.timeoutMs ?? 15_000
+  const timeoutMs = options.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_MS
+  const remaining = options.deadline === undefined ? undefined : options.deadline - Date.now()
+  if (remaining !== undefined && remaining <= 0) return Promise.reject(Object.assign(new Error('deadline passed'), {name: 'AbortError'}))
   let ca: Buffer | undefined
   if (options.caFile) {
     try {
@@ -80,7 +93,9 @@ function request(url: URL, options: RegistryConnection & {headers?: Record<strin
       headers: {'user-agent': 'kubectl-imgsec', ...options.headers},
       ca,
       rejectUnauthorized: !options.insecureSkipTlsVerify,
-      timeout: timeoutMs,
+      // Inactivity (connect, handshake, a stalled body) and, through the signal, the whole exchange.
+      timeout: timeoutMs > 0 ? timeoutMs : undefined,
+      signal: remaining === undefined ? undefined : AbortSignal.timeout(remaining),
     }, (res) => {
       const chunks: Buffer[] = []
       let size = 0
@@ -115,6 +130,10 @@ async function fetchRegistry(url: URL, options: RegistryConnection, what: string
     return await request(url, {...options, headers, method})
   } catch (error) {
     if (error instanceof UserError) throw error
+    if ((error as {name?: unknown}).name === 'AbortError') {
+      const limit = options.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_MS
+      throw new UserError(`${what} at ${url.origin} did not answer within ${limit / 1000}s (--request-timeout)${unreachableHint}`, {cause: error})
+    }
     // Never the error's own message: it may quote what was sent or received.
     const line = describeNetworkError(error, url.origin, what) ?? `request to ${what} at ${url.origin} failed`
     const code = networkErrorCode(error) ?? ''
@@ -207,7 +226,7 @@ function rejected(username: string, endpoint: URL, status: number): UserError {
  * succeed only when the registry itself answers 200.
  */
 export async function verifyRegistryLogin(options: RegistryLoginOptions): Promise<RegistryLoginResult> {
-  const connection = {...options, unreachableHint: '; check --docker-server, or skip the check with --no-verify'}
+  const connection = withDeadline({...options, unreachableHint: '; check --docker-server, or skip the check with --no-verify'})
   const endpoint = await reachableEndpoint(options.server, connection)
   const {response, method, tokenStatus} = await authorizedRequest(endpoint, connection, options)
   if (tokenStatus === 401 || tokenStatus === 403) throw rejected(options.username, endpoint, tokenStatus)
@@ -229,7 +248,8 @@ export const MANIFEST_ACCEPT = [
  * Which digest a tag points to now: HEAD /v2/<name>/manifests/<tag>, read Docker-Content-Digest
  * (or hash the manifest when a registry leaves it out).
  */
-export async function resolveTagDigest(image: {registry: string; repository: string; tag: string}, connection: RegistryConnection, credentials?: RegistryCredentials): Promise<string> {
+export async function resolveTagDigest(image: {registry: string; repository: string; tag: string}, given: RegistryConnection, credentials?: RegistryCredentials): Promise<string> {
+  const connection = withDeadline(given)
   const endpoint = await reachableEndpoint(image.registry, connection)
   const url = new URL(`${image.repository}/manifests/${encodeURIComponent(image.tag)}`, endpoint)
   const scope = `repository:${image.repository}:pull`

@@ -30,6 +30,8 @@ export interface RegcredOptions {
   verify: boolean
   caFile?: string
   insecureSkipTlsVerify?: boolean
+  /** How long the registry login check may take (--request-timeout); 0: no limit. */
+  registryTimeoutMs?: number
   overwrite: boolean
   appendHash: boolean
   dryRun: DryRun
@@ -129,6 +131,7 @@ export async function verifyCredentials(options: RegcredOptions, credentials: Do
       password: credential.password,
       caFile: options.caFile,
       insecureSkipTlsVerify: options.insecureSkipTlsVerify,
+      timeoutMs: options.registryTimeoutMs,
     })
   }
 }
