@@ -1,7 +1,7 @@
 import type {AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig} from '@kubernetes/client-node'
 
 import {describeSystemError, errorCode, safeErrorMessage} from '../describe-error.js'
-import {DEFAULT_REQUEST_TIMEOUT_MS, parseRequestTimeout} from '../duration.js'
+import {parseRequestTimeout} from '../duration.js'
 import {describeNetworkError} from '../network-errors.js'
 import {UserError} from '../errors.js'
 import {type KubeTargetOptions, loadKubeconfig, requireServer, type ResolvedKubeconfig} from './kubeconfig.js'
