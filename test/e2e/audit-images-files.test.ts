@@ -203,6 +203,14 @@ describe('audit images -f (built CLI)', () => {
       expect(scanned).to.include.members(['nginx:latest', 'busybox', 'httpd:2.4.62', 'myprivateregistry.com:5000/nginx:alpine'])
     })
 
+    it('--ignore-check image-vulnerable: no scan at all', async () => {
+      const trivy = installFakeTrivy(path.join(dir, 'trivy-unused'), {'nginx:latest': trivyReport('nginx:latest', [['CVE-2024-0002', 'openssl', 'CRITICAL']])})
+      const result = await runCli(['audit', 'images', '-f', EXAMPLES, '--scan', '--ignore-check', 'image-vulnerable', '-o', 'json', '--fail-on', 'none'], {env: {PATH: `${trivy.bin}${path.delimiter}${process.env.PATH}`}})
+      expect(result.code, result.stderr).to.equal(0)
+      expect(trivy.calls()).to.deep.equal([])
+      expect(JSON.parse(result.stdout).findings.some((f: {check: string}) => f.check === 'image-vulnerable')).to.equal(false)
+    })
+
     it('without trivy: one clear message, the rest of the audit still runs', async () => {
       const result = await runCli(['audit', 'images', '-f', EXAMPLES, '--scan', '-o', 'json'], {env: {PATH: path.dirname(process.execPath)}})
       expect(result.code).to.equal(3)

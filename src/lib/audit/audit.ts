@@ -1,4 +1,4 @@
-import {type AuditContext, type Check, type CheckResult, CHECK_IDS, CHECKS, type ContainerCheck, type ContainerInstance, type ContainerTarget, type RunContext, SEVERITIES, type Severity} from './checks/index.js'
+import {type AuditContext, type Check, type CheckResult, CHECK_IDS, CHECKS, CONTAINER_CHECKS, type ContainerCheck, type ContainerInstance, type ContainerTarget, type RunContext, SEVERITIES, type Severity} from './checks/index.js'
 import type {DockerCredential} from '../image/docker-config.js'
 import {UserError} from '../errors.js'
 import {globToRegExp} from '../glob.js'
@@ -97,7 +97,7 @@ function finding(check: Check, result: CheckResult, where: {workload: Workload; 
 }
 
 /** Run the per-container checks on every container of one workload. Pure. */
-export function auditWorkload(unit: Omit<AuditedWorkload, 'targets'> & {targets?: ContainerTarget[]}, checks: readonly ContainerCheck[] = CHECKS.filter((c): c is ContainerCheck => c.kind === 'container')): Finding[] {
+export function auditWorkload(unit: Omit<AuditedWorkload, 'targets'> & {targets?: ContainerTarget[]}, checks: readonly ContainerCheck[] = CONTAINER_CHECKS): Finding[] {
   const {workload, context} = unit
   const findings: Finding[] = []
   for (const target of unit.targets ?? containerTargets(workload, context.policy)) {
