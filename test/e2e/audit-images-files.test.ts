@@ -148,6 +148,47 @@ describe('audit images -f (built CLI)', () => {
     expect(withSecret.findings.map((f: {check: string}) => f.check)).to.not.include('image-pull-secret-missing')
   })
 
+  describe('--ignore-check', () => {
+    const checksIn = (stdout: string): string[] => [...new Set(JSON.parse(stdout).findings.map((f: {check: string}) => f.check) as string[])]
+
+    it('leaves out the named checks (comma list and repeated flag), keeps the others', async () => {
+      const all = await runCli(['audit', 'images', '-f', EXAMPLES, '-o', 'json', '--fail-on', 'none'])
+      expect(checksIn(all.stdout)).to.include.members(['privileged', 'run-as-root', 'resources-missing', 'image-tag-latest'])
+      const result = await runCli(['audit', 'images', '-f', EXAMPLES, '-o', 'json', '--fail-on', 'none', '--ignore-check', 'privileged, run-as-root', '--ignore-check', 'resources-missing'])
+      expect(result.code, result.stderr).to.equal(0)
+      const left = checksIn(result.stdout)
+      for (const ignored of ['privileged', 'run-as-root', 'resources-missing']) expect(left).to.not.include(ignored)
+      expect(left).to.include('image-tag-latest')
+      const kept = JSON.parse(all.stdout).findings.filter((f: {check: string}) => !['privileged', 'run-as-root', 'resources-missing'].includes(f.check))
+      expect(JSON.parse(result.stdout).findings).to.deep.equal(kept)
+    })
+
+    it('ignoring the only critical check changes the exit code; SARIF lists only the checks that ran', async () => {
+      const insecure = path.join(EXAMPLES, 'insecure-deployment.yaml')
+      expect((await runCli(['audit', 'images', '-f', insecure, '--fail-on', 'critical'])).code).to.equal(3)
+      expect((await runCli(['audit', 'images', '-f', insecure, '--fail-on', 'critical', '--ignore-check', 'privileged'])).code).to.equal(0)
+      const sarif = JSON.parse((await runCli(['audit', 'images', '-f', insecure, '-o', 'sarif', '--ignore-check', 'privileged,image-vulnerable'])).stdout)
+      const rules = sarif.runs[0].tool.driver.rules as Array<{id: string; helpUri: string}>
+      expect(rules.map((r) => r.id)).to.not.include('privileged')
+      expect(rules.map((r) => r.id)).to.not.include('image-vulnerable')
+      expect(rules.find((r) => r.id === 'image-tag-latest')!.helpUri).to.equal('https://github.com/kubectl-imgsec/kubectl-imgsec/blob/main/docs/checks.md#image-tag-latest')
+    })
+
+    it('an unknown ID is refused with a did-you-mean: one error line, exit 1, no report', async () => {
+      const result = await runCli(['audit', 'images', '-f', EXAMPLES, '--ignore-check', 'image-tag-latest,priviledged'])
+      expect(result.code).to.equal(1)
+      expect(result.stdout).to.equal('')
+      expect(result.stderr).to.equal('error: --ignore-check: unknown check "priviledged"; did you mean "privileged"?\n')
+    })
+
+    it('an ID with no close match lists the checks; it is refused before any kubeconfig is read', async () => {
+      const result = await runCli(['audit', 'images', '--ignore-check', 'nothing-like-it'], {env: {KUBECONFIG: path.join(dir, 'missing-kubeconfig')}})
+      expect(result.code).to.equal(1)
+      expect(result.stderr.split('\n').filter(Boolean)).to.have.length(1)
+      expect(result.stderr).to.match(/^error: --ignore-check: unknown check "nothing-like-it"; the checks are image-reference-invalid, .*, privileged, .*, image-tag-digest-mismatch, image-vulnerable\n$/)
+    })
+  })
+
   describe('--scan', () => {
     it('adds image-vulnerable findings from trivy, one scan per distinct image', async () => {
       const trivy = installFakeTrivy(path.join(dir, 'trivy'), {'nginx:latest': trivyReport('nginx:latest', [['CVE-2024-0002', 'openssl', 'CRITICAL']])})
@@ -160,6 +201,14 @@ describe('audit images -f (built CLI)', () => {
       const scanned = trivy.calls().map((args) => args.at(-1)!).sort()
       expect(scanned).to.deep.equal([...new Set(scanned)])
       expect(scanned).to.include.members(['nginx:latest', 'busybox', 'httpd:2.4.62', 'myprivateregistry.com:5000/nginx:alpine'])
+    })
+
+    it('--ignore-check image-vulnerable: no scan at all', async () => {
+      const trivy = installFakeTrivy(path.join(dir, 'trivy-unused'), {'nginx:latest': trivyReport('nginx:latest', [['CVE-2024-0002', 'openssl', 'CRITICAL']])})
+      const result = await runCli(['audit', 'images', '-f', EXAMPLES, '--scan', '--ignore-check', 'image-vulnerable', '-o', 'json', '--fail-on', 'none'], {env: {PATH: `${trivy.bin}${path.delimiter}${process.env.PATH}`}})
+      expect(result.code, result.stderr).to.equal(0)
+      expect(trivy.calls()).to.deep.equal([])
+      expect(JSON.parse(result.stdout).findings.some((f: {check: string}) => f.check === 'image-vulnerable')).to.equal(false)
     })
 
     it('without trivy: one clear message, the rest of the audit still runs', async () => {

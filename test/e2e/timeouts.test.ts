@@ -81,6 +81,16 @@ describe('a server that accepts and never answers: every cluster command gives u
       call: /\(list namespaces\)/,
     },
     {
+      name: 'audit images',
+      args: () => ['audit', 'images'],
+      call: /\(list [a-z]+ in namespace "team-a"\)/,
+    },
+    {
+      name: 'audit images -A',
+      args: () => ['audit', 'images', '-A'],
+      call: /\(list [a-z]+\)/,
+    },
+    {
       name: 'patch-apiserver --wait (connects before writing)',
       args: () => ['patch-apiserver', '--manifest', path.join(node, 'manifests', 'kube-apiserver.yaml'), '--backup-dir', path.join(node, 'backups'), '--enable-plugins', 'AlwaysPullImages', '--wait'],
       call: /\(list pods in namespace "kube-system"\)/,

@@ -2,8 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {SEVERITIES} from '../../lib/audit/checks/types.js'
-import {UserError} from '../../lib/errors.js'
-import {allNamespacesFlag, allowedRegistriesFlag, backupDirFlag, debugFlag, flatList, kubeconfigFlags, namespaceFlag} from '../../cli/flags.js'
+import type {ClusterScope, ImageAuditOptions} from '../../lib/audit/audit-run.js'
+import {allNamespacesFlag, allowedRegistriesFlag, backupDirFlag, debugFlag, flatList, kubeconfigFlags, kubeTarget, listFlag, namespaceFlag} from '../../cli/flags.js'
 import {AUDIT_FORMATS} from '../../lib/audit/reporters.js'
 
 /** Exit codes CI relies on (documented in the README). */
@@ -16,12 +16,15 @@ export default class AuditImages extends BaseCommand {
 
 Exit codes: 0 nothing at or above --fail-on; 3 findings at or above --fail-on; 1 usage error or unreadable input.
 
-Exempt a workload from a check with the annotation imgsec.io/ignore: "check-id,container-name/check-id" (unless the policy sets allowAnnotationExemptions: false).`
+Skip checks for the whole run with --ignore-check ID (comma-separated or repeated). Exempt a workload from a check with the annotation imgsec.io/ignore: "check-id,container-name/check-id" (unless the policy sets allowAnnotationExemptions: false).
+
+Every check (its ID, severity, why it matters and the fix) is documented in docs/checks.md; SARIF output links each rule to its section.`
 
   static override examples = [
     {description: 'Audit the shipped examples without a cluster', command: 'kubectl imgsec audit images -f examples/'},
     {description: 'Every namespace, only registries you trust, SARIF for code scanning', command: 'kubectl imgsec audit images -A --allowed-registries docker.io,registry.k8s.io -o sarif > imgsec.sarif'},
     {description: 'Manifests from a pipeline, fail the build on medium or worse', command: 'helm template . | kubectl imgsec audit images -f - --fail-on medium'},
+    {description: 'Skip checks that do not apply to you', command: 'kubectl imgsec audit images -A --ignore-check resources-missing,root-filesystem-writable'},
   ]
 
   // `audit images examples` means `audit images -f examples`: files are never positional here.
@@ -47,6 +50,7 @@ Exempt a workload from a check with the annotation imgsec.io/ignore: "check-id,c
     'fix-dir': Flags.string({description: 'Where --fix writes the copies (mirroring the input paths).', default: 'imgsec-fixed'}),
     'in-place': Flags.boolean({description: 'With --fix: edit the files themselves, after a backup.', default: false, dependsOn: ['fix']}),
     'backup-dir': backupDirFlag('Where --fix --in-place keeps backups.', '.imgsec-backups'),
+    'ignore-check': listFlag({description: 'Check IDs to skip, comma-separated or repeated (see docs/checks.md); an unknown ID is refused.'}),
     'fail-on': Flags.option({description: 'Lowest severity that makes the exit code 3.', options: [...SEVERITIES, 'none'] as const, default: 'high' as const})(),
     ...kubeconfigFlags,
     debug: debugFlag,
@@ -54,26 +58,38 @@ Exempt a workload from a check with the annotation imgsec.io/ignore: "check-id,c
 
   async run(): Promise<void> {
     const {flags} = await this.parse(AuditImages)
-    if (flags.fix && !flags.filename) throw new UserError('--fix edits manifest files: pass them with -f FILE|DIR')
-    const {runImageAudit} = await import('../../lib/audit/audit-run.js')
-    const result = await runImageAudit({
+    // Complete: flags → options (no I/O yet).
+    const {runImageAudit, validateImageAudit} = await import('../../lib/audit/audit-run.js')
+    const options: ImageAuditOptions = {
       files: flags.filename,
-      namespace: flags.namespace,
-      allNamespaces: flags['all-namespaces'],
-      selector: flags.selector,
       policyFile: flags.policy,
       allowedRegistries: flatList(flags['allowed-registries']),
       requireDigest: flags['require-digest'],
+      ignoreChecks: flatList(flags['ignore-check']),
       resolveDigests: flags['resolve-digests'] || flags.fix ? {dockerConfig: flags['docker-config'], caFile: flags['ca-file'], insecureSkipTlsVerify: flags['insecure-skip-tls-verify']} : undefined,
       fix: flags.fix ? {dir: flags['fix-dir'], inPlace: flags['in-place'], backupDir: flags['backup-dir']} : undefined,
       scan: flags.scan ? {severity: flags.severity, ignoreUnfixed: flags['ignore-unfixed']} : undefined,
-      kube: flags,
-    })
+    }
+    // Validate: refuse bad combinations before reading any file or kubeconfig.
+    validateImageAudit(options)
+    // Complete (cluster mode): one client from an explicit target; -n picks the namespace, -A clears it.
+    let cluster: ClusterScope | undefined
+    if (!flags.filename) {
+      const {loadKubeconfig} = await import('../../lib/cluster/kubeconfig.js')
+      const {createKubeClient} = await import('../../lib/cluster/kube-client.js')
+      const target = {...kubeTarget(flags), namespace: flags.namespace}
+      const config = loadKubeconfig(target)
+      cluster = {client: await createKubeClient(target, config), namespace: flags['all-namespaces'] ? undefined : config.namespace, selector: flags.selector}
+    }
+    // Run.
+    const result = await runImageAudit(options, cluster)
+    // Print.
     const {renderAudit} = await import('../../lib/audit/reporters.js')
     process.stdout.write(renderAudit(flags.output, result.findings, result.summary, {
       colour: flags.output === 'table' && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
       workloads: result.workloads,
       version: this.config.version,
+      rules: result.checks,
     }))
     for (const change of result.changes) process.stderr.write(`${change}\n`)
     for (const notice of result.notices) process.stderr.write(`warning: ${notice}\n`)

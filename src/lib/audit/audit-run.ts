@@ -1,36 +1,41 @@
 import {mkdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
-import {type AuditedContainer, type AuditSummary, auditManifests, type Finding, summarize, vulnerabilityFindings} from './audit.js'
+import {type AuditInput, type AuditSummary, checksWithout, type Finding, runChecks, summarize} from './audit.js'
 import {writeFileAtomic} from '../atomic-write.js'
 import {backupFile} from '../controlplane/backups.js'
-import {imageVulnerable} from './checks/index.js'
+import {type CheckRule, type ContainerInstance, scanTargetOf, type Severity} from './checks/index.js'
+import type {KubeClient} from '../cluster/kube-client.js'
 import {credentialsOf, type DockerCredential, parseDockerConfigJson} from '../image/docker-config.js'
 import {unreadableFile} from '../describe-error.js'
 import {UserError} from '../errors.js'
 import {parseImageReference} from '../image/image-reference.js'
-import type {KubeTargetOptions} from '../cluster/kubeconfig.js'
 import {type ManifestReadError, readManifests, type ScalarLocation} from './manifest-files.js'
 import {applyScalarEdits, pinnedImage, resolveDigests, tagKey} from './pin-images.js'
 import {type ImagePolicy, resolvePolicy} from '../policy/policy.js'
 import {describeReport, findTrivy, reportSeverity, scanImage} from './trivy.js'
-import {containersOf, workloadOf} from './workloads.js'
 
 export interface ImageAuditOptions {
+  /** Manifest files, directories or `-` (stdin); without them the live cluster is audited. */
   files?: string[]
-  namespace?: string
-  allNamespaces?: boolean
-  selector?: string
   policyFile?: string
   allowedRegistries?: string[]
   requireDigest?: boolean
+  /** Check IDs to leave out (`--ignore-check`). */
+  ignoreChecks?: string[]
   /** Ask the registries which digest each tag points to now. */
   resolveDigests?: {dockerConfig?: string; caFile?: string; insecureSkipTlsVerify?: boolean}
   /** Write the files with images pinned by digest: copies under `dir`, or the originals (after a backup). */
   fix?: {dir: string; inPlace: boolean; backupDir: string}
   /** Scan each distinct image with trivy. */
   scan?: {severity?: string; ignoreUnfixed?: boolean}
-  kube: KubeTargetOptions
+}
+
+/** Cluster mode: the caller's client, the namespace to read (undefined: every namespace), a pod label selector. */
+export interface ClusterScope {
+  client: KubeClient
+  namespace?: string
+  selector?: string
 }
 
 export interface ImageAuditResult {
@@ -42,7 +47,17 @@ export interface ImageAuditResult {
   notices: string[]
   /** Files written by --fix. */
   changes: string[]
+  /** The checks that ran (the registry without --ignore-check's), for the report's rule list. */
+  checks: readonly CheckRule[]
 }
+
+/** Mistakes in the options that need no input read: refused before any file or cluster is touched. */
+export function validateImageAudit(options: ImageAuditOptions): void {
+  if (options.fix && !hasFiles(options)) throw new UserError('--fix edits manifest files: pass them with -f FILE|DIR')
+  checksWithout(options.ignoreChecks ?? [])
+}
+
+const hasFiles = (options: ImageAuditOptions) => options.files !== undefined && options.files.length > 0
 
 /** The audit's policy: a file or flags; without a file no namespace is exempt (an audit shows everything). */
 export function auditPolicy(options: ImageAuditOptions): ImagePolicy {
@@ -50,55 +65,73 @@ export function auditPolicy(options: ImageAuditOptions): ImagePolicy {
   return options.policyFile ? policy : {...policy, exemptNamespaces: []}
 }
 
-/** Audit files (when given) or the live cluster. Unreadable inputs are collected as errors; the rest is still audited. */
-export async function runImageAudit(options: ImageAuditOptions): Promise<ImageAuditResult> {
+/**
+ * Audit files (when given) or the live cluster (through `cluster`, built by the caller).
+ * Unreadable files are collected as errors; the rest is still audited.
+ */
+export async function runImageAudit(options: ImageAuditOptions, cluster?: ClusterScope): Promise<ImageAuditResult> {
+  validateImageAudit(options)
+  const checks = checksWithout(options.ignoreChecks ?? [])
   const policy = auditPolicy(options)
-  let result: {findings: Finding[]; containers: AuditedContainer[]; workloads: number; errors: ManifestReadError[]}
+  let input: AuditInput
   let manifests: ReturnType<typeof readManifests> | undefined
-  if (options.files && options.files.length > 0) {
-    manifests = readManifests(options.files, () => readFileSync(0, 'utf8'))
-    const {objects, errors} = manifests
-    result = {...auditManifests(objects, policy), workloads: objects.filter((m) => workloadOf(m.object)).length, errors}
+  const files = options.files ?? []
+  if (files.length > 0) {
+    manifests = readManifests(files, () => readFileSync(0, 'utf8'))
+    const {manifestAuditInput} = await import('./audit-files.js')
+    input = manifestAuditInput(manifests.objects, policy)
   } else {
-    const {auditCluster} = await import('./audit-cluster.js')
-    result = {...await auditCluster(options, policy), errors: []}
+    if (!cluster) throw new Error('runImageAudit: cluster mode needs the caller\'s kube client')
+    const {clusterAuditInput} = await import('./audit-cluster.js')
+    input = await clusterAuditInput(cluster.client, cluster, policy)
   }
   const notices: string[] = []
   const changes: string[] = []
-  if (options.resolveDigests) {
-    const dockerConfigCredentials = options.resolveDigests.dockerConfig ? dockerConfigFileCredentials(options.resolveDigests.dockerConfig) : []
-    const {digests, failures} = await resolveDigests(
-      result.containers.map((c) => ({image: c.image, credentials: [...(c.credentials ?? []), ...dockerConfigCredentials]})),
-      options.resolveDigests,
-    )
-    notices.push(...failures)
-    for (const finding of result.findings) {
+  const digests = options.resolveDigests ? await resolveCurrentDigests(input, options.resolveDigests, notices) : undefined
+  // Scanning is slow: skipped when its check is ignored.
+  const scanning = checks.some((check) => check.id === 'image-vulnerable')
+  const vulnerabilities = options.scan && scanning ? await scanImages(input.instances, options.scan, notices) : undefined
+  const findings = runChecks(input, policy, checks, {vulnerabilities})
+  if (digests) {
+    for (const finding of findings) {
       if (finding.check !== 'image-digest-missing') continue
       const digest = digestFor(digests, finding.image)
       if (digest) finding.message += `; the tag now points to ${digest}`
     }
-    if (options.fix && manifests) changes.push(...writePinnedManifests(manifests, digests, options.fix, notices))
+    if (options.fix && manifests) changes.push(...writePinnedManifests(input, manifests.texts, digests, options.fix, notices))
   }
-  if (options.scan) {
-    const trivy = findTrivy()
-    if (trivy) {
-      const limit = concurrencyLimit(2)
-      const scanned = await vulnerabilityFindings(result.containers, (image) => limit(async () => {
-        try {
-          const report = await scanImage(image, {trivy, ...options.scan})
-          const severity = reportSeverity(report)
-          return severity ? {severity, message: describeReport(image, report)} : undefined
-        } catch (error) {
-          notices.push((error as Error).message)
-          return undefined
-        }
-      }), imageVulnerable)
-      result.findings.push(...scanned)
-    } else {
-      notices.push('--scan: trivy is not on PATH, so images were not scanned for vulnerabilities (install trivy); the other checks ran')
+  return {findings, summary: summarize(findings), workloads: input.workloads.length, errors: manifests?.errors ?? [], notices, changes, checks}
+}
+
+/** `--resolve-digests`: what each tag points to now, asked with the pods' pull secrets and `--docker-config`. */
+async function resolveCurrentDigests(input: AuditInput, resolve: NonNullable<ImageAuditOptions['resolveDigests']>, notices: string[]): Promise<Map<string, string>> {
+  const fromFile = resolve.dockerConfig ? dockerConfigFileCredentials(resolve.dockerConfig) : []
+  const credentialsOf = new Map(input.workloads.map((unit) => [unit.workload, unit.credentials ?? []]))
+  const {digests, failures} = await resolveDigests(input.instances.map((c) => ({image: c.image, credentials: [...(credentialsOf.get(c.workload) ?? []), ...fromFile]})), resolve)
+  notices.push(...failures)
+  return digests
+}
+
+/** `--scan`: each distinct image once (by the digest it runs when known), two trivy processes at a time. */
+async function scanImages(instances: ContainerInstance[], scan: NonNullable<ImageAuditOptions['scan']>, notices: string[]): Promise<Map<string, {severity?: Severity; message: string} | undefined> | undefined> {
+  const trivy = findTrivy()
+  if (!trivy) {
+    notices.push('--scan: trivy is not on PATH, so images were not scanned for vulnerabilities (install trivy); the other checks ran')
+    return undefined
+  }
+  const limit = concurrencyLimit(2)
+  const targets = [...new Set(instances.filter((c) => c.image).map(scanTargetOf))]
+  const results = await Promise.all(targets.map((image) => limit(async () => {
+    try {
+      const report = await scanImage(image, {trivy, ...scan})
+      const severity = reportSeverity(report)
+      return severity ? {severity, message: describeReport(image, report)} : undefined
+    } catch (error) {
+      notices.push((error as Error).message)
+      return undefined
     }
-  }
-  return {findings: result.findings, summary: summarize(result.findings), workloads: result.workloads, errors: result.errors, notices, changes}
+  })))
+  return new Map(targets.map((image, i) => [image, results[i]]))
 }
 
 function digestFor(digests: Map<string, string>, image: string): string | undefined {
@@ -126,21 +159,20 @@ function dockerConfigFileCredentials(file: string): DockerCredential[] {
  * Copies go under `fix.dir` (mirroring the paths); with `inPlace` the originals are backed up
  * and replaced atomically.
  */
-function writePinnedManifests(manifests: ReturnType<typeof readManifests>, digests: Map<string, string>, fix: NonNullable<ImageAuditOptions['fix']>, notices: string[]): string[] {
+function writePinnedManifests(input: AuditInput, texts: Map<string, string>, digests: Map<string, string>, fix: NonNullable<ImageAuditOptions['fix']>, notices: string[]): string[] {
   const edits = new Map<string, Array<{location: ScalarLocation; value: string}>>()
-  for (const manifest of manifests.objects) {
-    const workload = workloadOf(manifest.object)
-    if (!workload) continue
-    for (const {field, index, container} of containersOf(workload.podSpec)) {
+  for (const {manifest, targets} of input.workloads) {
+    if (!manifest) continue
+    for (const {image, imagePath, container} of targets) {
       if (typeof container.image !== 'string') continue
-      const digest = digestFor(digests, container.image)
+      const digest = digestFor(digests, image)
       if (!digest) continue
-      const location = manifest.scalarAt([...workload.podSpecPath, field, index, 'image'])
+      const location = manifest.scalarAt(imagePath)
       if (!location || location.style === 'other') {
-        notices.push(`${manifest.file}: ${container.image} is not a plain or quoted scalar; pin it by hand`)
+        notices.push(`${manifest.file}: ${image} is not a plain or quoted scalar; pin it by hand`)
         continue
       }
-      edits.set(manifest.file, [...(edits.get(manifest.file) ?? []), {location, value: pinnedImage(container.image, parseImageReference(container.image), digest)}])
+      edits.set(manifest.file, [...(edits.get(manifest.file) ?? []), {location, value: pinnedImage(image, parseImageReference(image), digest)}])
     }
   }
   const changes: string[] = []
@@ -149,7 +181,7 @@ function writePinnedManifests(manifests: ReturnType<typeof readManifests>, diges
       notices.push('--fix cannot write back to standard input; pass the files with -f FILE')
       continue
     }
-    const text = applyScalarEdits(manifests.texts.get(file)!, fileEdits)
+    const text = applyScalarEdits(texts.get(file)!, fileEdits)
     if (fix.inPlace) {
       const record = backupFile(file, fix.backupDir, 'kubectl imgsec audit images --fix --in-place')
       writeFileAtomic(file, text)

@@ -1,9 +1,11 @@
-import {CONTAINER_CHECKS, type AuditContext, type Check, type ContainerTarget, SEVERITIES, type Severity} from './checks/index.js'
-import {type DockerCredential, pullSecretServers} from '../image/docker-config.js'
+import {type AuditContext, type Check, type CheckResult, CHECK_IDS, CHECKS, CONTAINER_CHECKS, type ContainerCheck, type ContainerInstance, type ContainerTarget, type RunContext, SEVERITIES, type Severity} from './checks/index.js'
+import type {DockerCredential} from '../image/docker-config.js'
+import {UserError} from '../errors.js'
 import {globToRegExp} from '../glob.js'
 import type {ManifestObject} from './manifest-files.js'
 import {evaluateImage, type ImagePolicy} from '../policy/policy.js'
-import {containersOf, type Path, type Workload, workloadOf} from './workloads.js'
+import {closestName} from '../suggest.js'
+import {containersOf, type Workload} from './workloads.js'
 
 export interface Finding {
   check: string
@@ -17,25 +19,31 @@ export interface Finding {
   line?: number
 }
 
-/** One container as audited, for checks that work on distinct images (the vulnerability scan). */
-export interface AuditedContainer {
-  resource: Finding['resource']
-  container: string
-  image: string
-  /** Digest the container really runs (cluster: from status.containerStatuses[].imageID). */
-  runningDigest?: string
-  /** Registry credentials the pod may use (cluster: its pull secrets), for asking the registry about the image. Never printed. */
-  credentials?: DockerCredential[]
-  file?: string
-  line?: number
-}
-
 export interface AuditSummary {
   critical: number
   high: number
   medium: number
   low: number
   total: number
+}
+
+/** One workload to audit, with its containers walked once (`containerTargets`). */
+export interface AuditedWorkload {
+  workload: Workload
+  context: AuditContext
+  /** Every container of the workload; per-container checks, `--fix` and the file instances read these. */
+  targets: ContainerTarget[]
+  /** File sources: the object the workload was read from (lines for findings, scalars for `--fix`). */
+  manifest?: Pick<ManifestObject, 'file' | 'lineOf' | 'scalarAt'>
+  /** Registry credentials the pod may use (cluster: its pull secrets), for asking registries about its images. Never printed. */
+  credentials?: DockerCredential[]
+}
+
+/** What a source (files or a cluster) hands to the checks. */
+export interface AuditInput {
+  workloads: AuditedWorkload[]
+  /** Every container as it runs, for cross-workload checks (cluster: one per container of each pod). */
+  instances: ContainerInstance[]
 }
 
 /** Workload annotation with which a team exempts itself: `check-id,container/check-id`. */
@@ -58,44 +66,80 @@ export function isExemptByPolicy(exemptions: ImagePolicy['exemptions'], workload
   return exemptions.some((e) => e.check === checkId && globMatches(e.namespace, workload.namespace) && globMatches(e.kind, workload.kind) && globMatches(e.name, workload.name) && globMatches(e.container, container))
 }
 
-export interface WorkloadUnit {
-  workload: Workload
-  context: AuditContext
-  /** Where a field of the workload is written (file sources). */
-  locate?: (path: Path) => {file: string; line: number}
+/** Has the workload (annotation) or the policy file (exemptions) accepted this check for this container? */
+function isExempt(policy: ImagePolicy, workload: Workload, container: string, checkId: string): boolean {
+  return (policy.allowAnnotationExemptions && isIgnoredByAnnotation(workload.annotations, container, checkId)) || isExemptByPolicy(policy.exemptions, workload, container, checkId)
 }
 
-/** Run every check on every container of one workload. Pure. */
-export function auditWorkload(unit: WorkloadUnit, checks: readonly Check[] = CONTAINER_CHECKS): Finding[] {
+/** The one walk over a workload's containers: each with its name, image, where the image is written, and the policy's verdict. */
+export function containerTargets(workload: Workload, policy: ImagePolicy): ContainerTarget[] {
+  return containersOf(workload.podSpec).map(({field, index, container}) => {
+    const image = typeof container.image === 'string' ? container.image : ''
+    const verdict = evaluateImage(image, {namespace: workload.namespace}, policy)
+    const name = typeof container.name === 'string' ? container.name : `${field}[${index}]`
+    return {workload, field, index, container, name, image, imagePath: [...workload.podSpecPath, field, index, 'image'], reference: verdict.reference, verdict}
+  })
+}
+
+function finding(check: Check, result: CheckResult, where: {workload: Workload; container: string; image: string; file?: string; line?: number}): Finding {
+  const {message, severity} = typeof result === 'string' ? {message: result, severity: check.severity} : result
+  const {kind, namespace, name} = where.workload
+  return {
+    check: check.id,
+    severity,
+    resource: {kind, namespace, name},
+    container: where.container,
+    image: where.image,
+    message,
+    fix: check.fix,
+    ...(where.file === undefined ? {} : {file: where.file, line: where.line}),
+  }
+}
+
+/** Run the per-container checks on every container of one workload. Pure. */
+export function auditWorkload(unit: Omit<AuditedWorkload, 'targets'> & {targets?: ContainerTarget[]}, checks: readonly ContainerCheck[] = CONTAINER_CHECKS): Finding[] {
   const {workload, context} = unit
   const findings: Finding[] = []
-  const allowSelfExemption = context.policy.allowAnnotationExemptions
-  for (const {field, index, container} of containersOf(workload.podSpec)) {
-    const image = typeof container.image === 'string' ? container.image : ''
-    const verdict = evaluateImage(image, {namespace: workload.namespace}, context.policy)
-    if (verdict.exempt) continue
-    const target: ContainerTarget = {workload, field, container, image, reference: verdict.reference, verdict}
-    const name = typeof container.name === 'string' ? container.name : `${field}[${index}]`
+  for (const target of unit.targets ?? containerTargets(workload, context.policy)) {
+    if (target.verdict.exempt) continue
     for (const check of checks) {
-      if (allowSelfExemption && isIgnoredByAnnotation(workload.annotations, name, check.id)) continue
-      if (isExemptByPolicy(context.policy.exemptions, workload, name, check.id)) continue
+      if (isExempt(context.policy, workload, target.name, check.id)) continue
       for (const result of check.run(target, context)) {
-        const {message, severity} = typeof result === 'string' ? {message: result, severity: check.severity} : result
-        const location = unit.locate?.([...workload.podSpecPath, field, index, ...(check.id.startsWith('image-') ? ['image'] : [])])
-        findings.push({
-          check: check.id,
-          severity,
-          resource: {kind: workload.kind, namespace: workload.namespace, name: workload.name},
-          container: name,
-          image,
-          message,
-          fix: check.fix,
-          ...(location ? {file: location.file, line: location.line} : {}),
-        })
+        // Image checks point at the image line, the others at the container.
+        const path = check.id.startsWith('image-') ? target.imagePath : target.imagePath.slice(0, -1)
+        const location = unit.manifest && {file: unit.manifest.file, line: unit.manifest.lineOf(path)}
+        findings.push(finding(check, result, {workload, container: target.name, image: target.image, ...location}))
       }
     }
   }
   return findings
+}
+
+/**
+ * Every check on the input: per-container checks workload by workload, then cross-workload checks
+ * on all containers at once. Exemptions (annotation, policy file) apply to both kinds. Pure.
+ */
+export function runChecks(input: AuditInput, policy: ImagePolicy, checks: readonly Check[] = CHECKS, context: RunContext = {}): Finding[] {
+  const containerChecks = checks.filter((check): check is ContainerCheck => check.kind === 'container')
+  const findings = input.workloads.flatMap((unit) => auditWorkload(unit, containerChecks))
+  for (const check of checks) {
+    if (check.kind !== 'cross-workload') continue
+    for (const {instance, result} of check.run(input.instances, context)) {
+      if (isExempt(policy, instance.workload, instance.container, check.id)) continue
+      findings.push(finding(check, result, instance))
+    }
+  }
+  return findings
+}
+
+/** The registry without the checks `--ignore-check` names; an unknown ID is a usage error (with a did-you-mean). */
+export function checksWithout(ignored: readonly string[]): readonly Check[] {
+  for (const id of ignored) {
+    if (CHECK_IDS.includes(id)) continue
+    const suggestion = closestName(id, CHECK_IDS)
+    throw new UserError(`--ignore-check: unknown check "${id}"; ${suggestion ? `did you mean "${suggestion}"?` : `the checks are ${CHECK_IDS.join(', ')}`}`)
+  }
+  return CHECKS.filter((check) => !ignored.includes(check.id))
 }
 
 export function summarize(findings: Finding[]): AuditSummary {
@@ -109,84 +153,4 @@ export function reachesThreshold(findings: Finding[], failOn: Severity | 'none')
   if (failOn === 'none') return false
   const limit = SEVERITIES.indexOf(failOn)
   return findings.some((finding) => SEVERITIES.indexOf(finding.severity) <= limit)
-}
-
-/**
- * Audit objects read from files. Secrets and ServiceAccounts found in the same files tell which
- * pull secrets a pod can use, as they would in the cluster.
- */
-export function auditManifests(objects: ManifestObject[], policy: ImagePolicy): {findings: Finding[]; containers: AuditedContainer[]} {
-  const key = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`
-  const secretServers = new Map<string, string[]>()
-  const accountSecrets = new Map<string, string[]>()
-  for (const {object} of objects) {
-    const name = object?.metadata?.name
-    if (typeof name !== 'string') continue
-    if (object.kind === 'Secret') secretServers.set(key(object.metadata.namespace, name), pullSecretServers(object))
-    if (object.kind === 'ServiceAccount') {
-      accountSecrets.set(key(object.metadata.namespace, name), (object.imagePullSecrets ?? []).map((ref: {name?: string}) => ref?.name).filter(Boolean))
-    }
-  }
-  const findings: Finding[] = []
-  const containers: AuditedContainer[] = []
-  for (const manifest of objects) {
-    const workload = workloadOf(manifest.object)
-    if (!workload) continue
-    for (const {field, index, container} of containersOf(workload.podSpec)) {
-      containers.push({
-        resource: {kind: workload.kind, namespace: workload.namespace, name: workload.name},
-        container: container.name ?? `${field}[${index}]`,
-        image: container.image ?? '',
-        file: manifest.file,
-        line: manifest.lineOf([...workload.podSpecPath, field, index, 'image']),
-      })
-    }
-    const account = workload.podSpec.serviceAccountName ?? workload.podSpec.serviceAccount ?? 'default'
-    const names = [
-      ...(workload.podSpec.imagePullSecrets ?? []).map((ref) => ref?.name).filter((n): n is string => typeof n === 'string'),
-      ...(accountSecrets.get(key(workload.namespace, account)) ?? []),
-    ]
-    const known = names.every((name) => secretServers.has(key(workload.namespace, name)))
-    findings.push(...auditWorkload({
-      workload,
-      context: {
-        mode: 'file',
-        policy,
-        usablePullSecretNames: names,
-        usablePullSecretServers: known && names.length > 0 ? names.flatMap((name) => secretServers.get(key(workload.namespace, name)) ?? []) : undefined,
-      },
-      locate: (path) => ({file: manifest.file, line: manifest.lineOf(path)}),
-    }))
-  }
-  return {findings, containers}
-}
-
-/**
- * `image-vulnerable` findings from a scanner, once per distinct image (by the digest a container
- * really runs when known), reported on every container that uses it.
- */
-export async function vulnerabilityFindings(
-  containers: AuditedContainer[],
-  scan: (image: string) => Promise<{severity?: Severity; message: string} | undefined>,
-  check: {id: string; fix: string},
-): Promise<Finding[]> {
-  const scanTarget = (c: AuditedContainer) => {
-    if (!c.runningDigest) return c.image
-    const at = c.image.indexOf('@')
-    return `${at >= 0 ? c.image.slice(0, at) : c.image.replace(/:[^/:]+$/, '')}@${c.runningDigest}`
-  }
-  const results = new Map<string, Promise<{severity?: Severity; message: string} | undefined>>()
-  for (const c of containers) {
-    const target = scanTarget(c)
-    if (c.image && !results.has(target)) results.set(target, scan(target))
-  }
-  const findings: Finding[] = []
-  for (const c of containers) {
-    if (!c.image) continue
-    // eslint-disable-next-line no-await-in-loop -- the scans already run; this only collects them in order
-    const result = await results.get(scanTarget(c))
-    if (!result?.severity) continue
-    findings.push({check: check.id, severity: result.severity, resource: c.resource, container: c.container, image: c.image, message: result.message, fix: check.fix, ...(c.file === undefined ? {} : {file: c.file, line: c.line})})
-  }
-  return findings
 }

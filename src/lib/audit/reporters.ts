@@ -1,7 +1,7 @@
 import path from 'node:path'
 
 import type {AuditSummary, Finding} from './audit.js'
-import {ALL_CHECKS, type Severity} from './checks/index.js'
+import {type CheckRule, CHECKS, type Severity} from './checks/index.js'
 import {stringify as stringifyYaml} from 'yaml'
 
 export const AUDIT_FORMATS = ['table', 'json', 'yaml', 'sarif'] as const
@@ -26,9 +26,13 @@ export function auditDocument(findings: Finding[], summary: AuditSummary): {find
 const SARIF_LEVEL: Record<Severity, string> = {critical: 'error', high: 'error', medium: 'warning', low: 'note'}
 const SECURITY_SEVERITY: Record<Severity, string> = {critical: '9.5', high: '8.0', medium: '5.5', low: '3.0'}
 
-/** SARIF 2.1.0: one rule per check, file/line locations for file sources, logical locations for cluster objects. */
-export function sarifDocument(findings: Finding[], version: string, cwd = process.cwd()): object {
-  const rules = ALL_CHECKS
+/**
+ * SARIF 2.1.0: one rule per check that ran (with its description, recommended action and help
+ * URL), file/line locations for file sources, logical locations for cluster objects.
+ */
+export function sarifDocument(findings: Finding[], version: string, options: {rules?: readonly CheckRule[]; cwd?: string} = {}): object {
+  const rules = options.rules ?? CHECKS
+  const cwd = options.cwd ?? process.cwd()
   const index = new Map(rules.map((rule, i) => [rule.id, i]))
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
@@ -41,7 +45,9 @@ export function sarifDocument(findings: Finding[], version: string, cwd = proces
           id: rule.id,
           name: rule.id.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase()),
           shortDescription: {text: rule.title},
-          help: {text: rule.fix},
+          fullDescription: {text: rule.description},
+          helpUri: rule.helpUri,
+          help: {text: `${rule.fix} (${rule.helpUri})`, markdown: `**Recommended action:** ${rule.fix}\n\n[${rule.id}](${rule.helpUri})`},
           defaultConfiguration: {level: SARIF_LEVEL[rule.severity]},
           properties: {'security-severity': SECURITY_SEVERITY[rule.severity], tags: ['security', 'kubernetes']},
         })),
@@ -91,14 +97,14 @@ export function auditTable(findings: Finding[], summary: AuditSummary, options: 
   return lines.join('\n') + '\n'
 }
 
-export function renderAudit(format: AuditFormat, findings: Finding[], summary: AuditSummary, options: {colour: boolean; workloads: number; version: string}): string {
+export function renderAudit(format: AuditFormat, findings: Finding[], summary: AuditSummary, options: {colour: boolean; workloads: number; version: string; rules?: readonly CheckRule[]}): string {
   switch (format) {
     case 'json':
       return JSON.stringify(auditDocument(findings, summary), null, 2) + '\n'
     case 'yaml':
       return stringifyYaml(auditDocument(findings, summary), {indentSeq: false, lineWidth: 0})
     case 'sarif':
-      return JSON.stringify(sarifDocument(findings, options.version), null, 2) + '\n'
+      return JSON.stringify(sarifDocument(findings, options.version, {rules: options.rules}), null, 2) + '\n'
     case 'table':
       return auditTable(findings, summary, options)
   }

@@ -83,6 +83,17 @@ export function workloadOf(object: Record<string, any>): Workload | undefined {
   }
 }
 
+/**
+ * The pull secrets a pod can use: its own imagePullSecrets plus those of its service account
+ * (`default` when none is named), as the kubelet combines them. `accountSecrets` answers for a
+ * service account name; each name once, in that order.
+ */
+export function usablePullSecrets(podSpec: PodSpec, accountSecrets: (serviceAccount: string) => readonly string[] | undefined): string[] {
+  const account = podSpec.serviceAccountName ?? podSpec.serviceAccount ?? 'default'
+  const own = (podSpec.imagePullSecrets ?? []).map((ref) => ref?.name)
+  return [...new Set([...own, ...(accountSecrets(account) ?? [])])].filter((name): name is string => typeof name === 'string' && name !== '')
+}
+
 /** Every container of a pod spec with where it sits: init, regular and ephemeral containers. */
 export function containersOf(podSpec: PodSpec): Array<{field: ContainerField; index: number; container: Container}> {
   const result: Array<{field: ContainerField; index: number; container: Container}> = []

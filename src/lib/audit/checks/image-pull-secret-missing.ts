@@ -1,11 +1,14 @@
 import {credentialMatchesImage} from '../../image/docker-config.js'
 import {registryMatches} from '../../policy/policy.js'
-import type {Check} from './types.js'
+import {checkHelpUri, type ContainerCheck} from './types.js'
 
-export const imagePullSecretMissing: Check = {
+export const imagePullSecretMissing: ContainerCheck = {
   id: 'image-pull-secret-missing',
+  kind: 'container',
   severity: 'high',
   title: 'Image from a private registry without a matching pull secret',
+  description: "An image from a private registry needs a pull secret that matches the registry (by the kubelet's rules) in the pod or its service account; without one the pod fails with ImagePullBackOff, or works only on nodes that still have the image.",
+  helpUri: checkHelpUri('image-pull-secret-missing'),
   fix: 'Create one with `kubectl imgsec create-regcred … --attach-to-sa <serviceaccount>` or list it in imagePullSecrets.',
   run({reference, image}, context) {
     if (!reference) return []

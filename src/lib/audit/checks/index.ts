@@ -4,19 +4,23 @@ import {imagePullPolicy} from './image-pull-policy.js'
 import {imagePullSecretMissing} from './image-pull-secret-missing.js'
 import {imageReferenceInvalid} from './image-reference-invalid.js'
 import {imageRegistryNotAllowed} from './image-registry-not-allowed.js'
+import {imageTagDigestMismatch} from './image-tag-digest-mismatch.js'
 import {imageTagLatest} from './image-tag-latest.js'
 import {imageTagMissing} from './image-tag-missing.js'
+import {imageVulnerable} from './image-vulnerable.js'
 import {privilegeEscalation} from './privilege-escalation.js'
 import {privileged} from './privileged.js'
 import {resourcesMissing} from './resources-missing.js'
 import {rootFilesystemWritable} from './root-filesystem-writable.js'
 import {runAsRoot} from './run-as-root.js'
-import {imageTagDigestMismatch} from './image-tag-digest-mismatch.js'
-import {imageVulnerable} from './image-vulnerable.js'
-import type {Check, CheckInfo} from './types.js'
+import type {Check, ContainerCheck, CrossWorkloadCheck} from './types.js'
 
-/** Every per-container check, in report order. Adding a check: one file and one line here. */
-export const CONTAINER_CHECKS: readonly Check[] = [
+/**
+ * Every check, in report order: per-container checks (`kind: 'container'`) run on each container
+ * of each workload, cross-workload checks (`kind: 'cross-workload'`) once on every container of
+ * the run. Adding a check: one file and one line here (and its section in docs/checks.md).
+ */
+export const CHECKS: readonly Check[] = [
   imageReferenceInvalid,
   imageRegistryNotAllowed,
   imageTagLatest,
@@ -31,10 +35,15 @@ export const CONTAINER_CHECKS: readonly Check[] = [
   capabilitiesNotDropped,
   rootFilesystemWritable,
   resourcesMissing,
+  imageTagDigestMismatch,
+  imageVulnerable,
 ]
 
-/** Every check a report can mention: the per-container ones and those computed across pods. */
-export const ALL_CHECKS: readonly CheckInfo[] = [...CONTAINER_CHECKS, imageTagDigestMismatch, imageVulnerable]
+export const CHECK_IDS: readonly string[] = CHECKS.map((check) => check.id)
 
-export {imageTagDigestMismatch, imageVulnerable}
+export const CONTAINER_CHECKS: readonly ContainerCheck[] = CHECKS.filter((check): check is ContainerCheck => check.kind === 'container')
+
+export const CROSS_WORKLOAD_CHECKS: readonly CrossWorkloadCheck[] = CHECKS.filter((check): check is CrossWorkloadCheck => check.kind === 'cross-workload')
+
+export {scanTargetOf} from './image-vulnerable.js'
 export * from './types.js'

@@ -1,9 +1,12 @@
-import type {Check} from './types.js'
+import {checkHelpUri, type ContainerCheck} from './types.js'
 
-export const resourcesMissing: Check = {
+export const resourcesMissing: ContainerCheck = {
   id: 'resources-missing',
+  kind: 'container',
   severity: 'medium',
   title: 'No CPU or memory limit',
+  description: 'Without CPU and memory limits a container can starve its neighbours on the node (noisy neighbour, or a denial of service through memory exhaustion).',
+  helpUri: checkHelpUri('resources-missing'),
   fix: 'Set resources.limits.memory and resources.limits.cpu (and requests).',
   run({container, field}) {
     // Ephemeral containers may not set resources at all.

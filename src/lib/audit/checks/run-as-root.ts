@@ -1,9 +1,12 @@
-import {effectiveSecurityField, type Check} from './types.js'
+import {checkHelpUri, type ContainerCheck, effectiveSecurityField} from './types.js'
 
-export const runAsRoot: Check = {
+export const runAsRoot: ContainerCheck = {
   id: 'run-as-root',
+  kind: 'container',
   severity: 'high',
   title: 'Container may run as root',
+  description: "Without runAsNonRoot: true the container runs as root whenever the image's USER is root; root in a container is one kernel bug away from root on the node.",
+  helpUri: checkHelpUri('run-as-root'),
   fix: 'Set securityContext.runAsNonRoot: true and a non-zero runAsUser (pod or container level), and use an image with a non-root USER.',
   run(target) {
     const user = effectiveSecurityField(target, 'runAsUser')

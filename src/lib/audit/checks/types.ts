@@ -1,11 +1,19 @@
 import type {ImageReference} from '../../image/image-reference.js'
 import type {ImagePolicy, ImageVerdict} from '../../policy/policy.js'
-import type {Container, ContainerField, Workload} from '../workloads.js'
+import type {Container, ContainerField, Path, Workload} from '../workloads.js'
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const
 export type Severity = (typeof SEVERITIES)[number]
 
-/** What the audit knows around one container. */
+/** Where each check is documented: one section per check ID in docs/checks.md (its anchor is the ID). */
+export const CHECKS_DOC_URL = 'https://github.com/kubectl-imgsec/kubectl-imgsec/blob/main/docs/checks.md'
+
+/** The stable help URL of a check (SARIF `helpUri`): the section of docs/checks.md named by its ID. */
+export function checkHelpUri(id: string): string {
+  return `${CHECKS_DOC_URL}#${id}`
+}
+
+/** What the audit knows around one workload. */
 export interface AuditContext {
   mode: 'cluster' | 'file'
   policy: ImagePolicy
@@ -24,25 +32,71 @@ export interface AuditContext {
 export interface ContainerTarget {
   workload: Workload
   field: ContainerField
+  index: number
   container: Container
+  /** The container's name, or `field[index]` when it has none. */
+  name: string
   image: string
+  /** Where the image is written inside the object (for file locations and `--fix`). */
+  imagePath: Path
   reference?: ImageReference
   verdict: ImageVerdict
 }
 
-/** What a report says about a check: its ID, default severity, title and fix. */
-export interface CheckInfo {
-  id: string
-  severity: Severity
-  title: string
-  fix: string
+/**
+ * One container as it runs, for checks across workloads: in a cluster one per container of each
+ * pod (replicas of a workload each count), from files one per container of each workload.
+ */
+export interface ContainerInstance {
+  workload: Workload
+  /** The container's name (as in findings). */
+  container: string
+  image: string
+  /** Digest the container really runs (cluster: from status.containerStatuses[].imageID). */
+  runningDigest?: string
+  /** File sources: where the image is written. */
+  file?: string
+  line?: number
 }
 
-/** A named unit with an ID, a severity and a pure function from a container to messages (kube-score style). */
-export interface Check extends CheckInfo {
-  /** Messages for this container; empty when it passes. The severity may be raised by the policy. */
-  run(target: ContainerTarget, context: AuditContext): Array<string | {message: string; severity: Severity}>
+/** A check's rule metadata (trivy style): what a report, SARIF and docs/checks.md say about it. */
+export interface CheckRule {
+  /** Stable ID: used in findings, `--ignore-check`, `imgsec.io/ignore` and policy exemptions. */
+  id: string
+  /** Default severity (a check may raise it for one finding). */
+  severity: Severity
+  /** One line: what is wrong. */
+  title: string
+  /** Why it matters, in a few sentences. */
+  description: string
+  /** Recommended action. */
+  fix: string
+  /** Stable documentation URL (see `checkHelpUri`). */
+  helpUri: string
 }
+
+export type CheckResult = string | {message: string; severity: Severity}
+
+/** A pure function from one container to messages (kube-score style). */
+export interface ContainerCheck extends CheckRule {
+  kind: 'container'
+  /** Messages for this container; empty when it passes. The severity may be raised by the policy. */
+  run(target: ContainerTarget, context: AuditContext): CheckResult[]
+}
+
+/** What a cross-workload check knows besides the containers: results of I/O done before the checks. */
+export interface RunContext {
+  /** `--scan`: the scanner's verdict per scanned image (see `scanTargetOf`); absent without --scan. */
+  vulnerabilities?: ReadonlyMap<string, {severity?: Severity; message: string} | undefined>
+}
+
+/** A pure function from every container of the run to findings on some of them. */
+export interface CrossWorkloadCheck extends CheckRule {
+  kind: 'cross-workload'
+  run(containers: readonly ContainerInstance[], context: RunContext): Array<{instance: ContainerInstance; result: CheckResult}>
+}
+
+export type Check = ContainerCheck | CrossWorkloadCheck
 
 /** Container securityContext fields override the pod's (Kubernetes' own precedence). */
 export function effectiveSecurityField(target: ContainerTarget, field: 'runAsNonRoot' | 'runAsUser' | 'runAsGroup' | 'seccompProfile'): unknown {
@@ -52,6 +106,6 @@ export function effectiveSecurityField(target: ContainerTarget, field: 'runAsNon
 }
 
 /** The messages of the policy engine's verdict for one of its rules: the image checks the admission backend shares. */
-export function policyRuleMessages(rule: string): Check['run'] {
+export function policyRuleMessages(rule: string): ContainerCheck['run'] {
   return ({verdict}) => verdict.violations.filter((violation) => violation.rule === rule).map((violation) => violation.message)
 }

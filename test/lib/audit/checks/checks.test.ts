@@ -1,7 +1,11 @@
 import {expect} from 'chai'
 
-import {auditWorkload, type Finding, isIgnoredByAnnotation} from '../../../../src/lib/audit/audit.js'
-import {CONTAINER_CHECKS} from '../../../../src/lib/audit/checks/index.js'
+import {readFileSync} from 'node:fs'
+
+import {auditWorkload, checksWithout, type Finding, isIgnoredByAnnotation, runChecks} from '../../../../src/lib/audit/audit.js'
+import {CHECK_IDS, CHECKS, CONTAINER_CHECKS, CROSS_WORKLOAD_CHECKS, type ContainerInstance, scanTargetOf} from '../../../../src/lib/audit/checks/index.js'
+import {UserError} from '../../../../src/lib/errors.js'
+import {usablePullSecrets, type Workload} from '../../../../src/lib/audit/workloads.js'
 import {effectivePullPolicy} from '../../../../src/lib/audit/checks/image-pull-policy.js'
 import {credentialMatchesImage} from '../../../../src/lib/image/docker-config.js'
 import {parseImageReference} from '../../../../src/lib/image/image-reference.js'
@@ -31,15 +35,74 @@ describe('audit checks', () => {
     expect(audit(withContainer({}))).to.deep.equal([])
   })
 
-  it('every check has a unique id, a severity, a title and a fix', () => {
-    const ids = CONTAINER_CHECKS.map((c) => c.id)
-    expect(new Set(ids).size).to.equal(ids.length)
-    for (const check of CONTAINER_CHECKS) {
-      expect(check.id).to.match(/^[a-z]+(-[a-z]+)*$/)
-      expect(['critical', 'high', 'medium', 'low']).to.include(check.severity)
-      expect(check.title).to.not.equal('')
-      expect(check.fix).to.not.equal('')
-    }
+  describe('the registry (rule metadata)', () => {
+    it('every check has a unique id, a kind, a severity, a title, a description, a fix and its help URL', () => {
+      expect(new Set(CHECK_IDS).size).to.equal(CHECKS.length)
+      for (const check of CHECKS) {
+        expect(check.id).to.match(/^[a-z]+(-[a-z]+)*$/)
+        expect(['container', 'cross-workload']).to.include(check.kind)
+        expect(['critical', 'high', 'medium', 'low']).to.include(check.severity)
+        for (const text of [check.title, check.description, check.fix]) expect(text.length, check.id).to.be.greaterThan(10)
+        expect(check.helpUri).to.equal(`https://github.com/kubectl-imgsec/kubectl-imgsec/blob/main/docs/checks.md#${check.id}`)
+      }
+    })
+
+    it('two kinds: 14 per-container checks, then the cross-workload ones', () => {
+      expect(CONTAINER_CHECKS).to.have.length(14)
+      expect(CROSS_WORKLOAD_CHECKS.map((c) => c.id)).to.deep.equal(['image-tag-digest-mismatch', 'image-vulnerable'])
+      expect(CHECK_IDS.slice(-2)).to.deep.equal(['image-tag-digest-mismatch', 'image-vulnerable'])
+    })
+
+    it('docs/checks.md has one section per check (the help URL anchor), the README table one row per check', () => {
+      const docs = readFileSync(new URL('../../../../docs/checks.md', import.meta.url), 'utf8')
+      expect([...docs.matchAll(/^## (\S+)$/gm)].map((m) => m[1])).to.deep.equal([...CHECK_IDS])
+      const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8')
+      const rows = [...readme.matchAll(/^\| `([a-z-]+)` \|/gm)].map((m) => m[1])
+      expect([...rows].sort()).to.deep.equal([...CHECK_IDS].sort())
+    })
+
+    it('checksWithout leaves out the named checks and refuses unknown IDs with a suggestion', () => {
+      expect(checksWithout([]).map((c) => c.id)).to.deep.equal(CHECK_IDS)
+      expect(checksWithout(['privileged', 'image-vulnerable']).map((c) => c.id)).to.deep.equal(CHECK_IDS.filter((id) => id !== 'privileged' && id !== 'image-vulnerable'))
+      expect(() => checksWithout(['run-as-rot'])).to.throw(UserError, '--ignore-check: unknown check "run-as-rot"; did you mean "run-as-root"?')
+      expect(() => checksWithout(['Privileged'])).to.throw(UserError, 'did you mean "privileged"?')
+      expect(() => checksWithout(['xyz'])).to.throw(UserError, /^--ignore-check: unknown check "xyz"; the checks are image-reference-invalid, image-registry-not-allowed, .*, image-vulnerable$/)
+    })
+  })
+
+  describe('usablePullSecrets (pod plus service account)', () => {
+    const accounts: Record<string, string[]> = {default: ['sa-default'], builder: ['sa-builder', 'shared']}
+    const cases: Array<[string, PodSpec, string[]]> = [
+      ['no secrets of its own: the default service account\'s', {}, ['sa-default']],
+      ['its own first, then the named account\'s, each once', {imagePullSecrets: [{name: 'own'}, {name: 'shared'}], serviceAccountName: 'builder'}, ['own', 'shared', 'sa-builder']],
+      ['the deprecated serviceAccount field', {serviceAccount: 'builder'}, ['sa-builder', 'shared']],
+      ['an unknown account adds nothing; empty names are dropped', {imagePullSecrets: [{name: ''}, {}], serviceAccountName: 'ghost'}, []],
+    ]
+    for (const [title, spec, expected] of cases) it(title, () => expect(usablePullSecrets(spec, (account) => accounts[account])).to.deep.equal(expected))
+  })
+
+  describe('image-vulnerable (cross-workload, from --scan results)', () => {
+    const workload = (name: string): Workload => ({kind: 'Deployment', namespace: 'default', name, annotations: {}, podSpec: {}, podSpecPath: []})
+    const web = workload('web')
+    const instances: ContainerInstance[] = [
+      {workload: web, container: 'app', image: 'nginx:1.25', runningDigest: `sha256:${D}`},
+      {workload: web, container: 'app', image: 'nginx:1.25', runningDigest: `sha256:${D}`},
+      {workload: workload('api'), container: 'app', image: `nginx:1.25@sha256:${'f'.repeat(64)}`},
+      {workload: workload('job'), container: 'app', image: 'busybox', file: 'job.yaml', line: 9},
+    ]
+    it('scans the digest a container runs when known, else the image as written', () => {
+      expect(instances.map(scanTargetOf)).to.deep.equal([`nginx@sha256:${D}`, `nginx@sha256:${D}`, `nginx:1.25@sha256:${'f'.repeat(64)}`, 'busybox'])
+      expect(scanTargetOf({image: `nginx:1.25@sha256:${'f'.repeat(64)}`, runningDigest: `sha256:${D}`})).to.equal(`nginx:1.25@sha256:${D}`)
+    })
+    it('one finding per workload container and image, with the scanner\'s severity; none without --scan', () => {
+      const vulnerabilities = new Map([[`nginx@sha256:${D}`, {severity: 'critical' as const, message: 'nginx: 1 CRITICAL'}], ['busybox', {severity: 'low' as const, message: 'busybox: 2 LOW'}]])
+      const findings = runChecks({workloads: [], instances}, AUDIT_POLICY, CROSS_WORKLOAD_CHECKS, {vulnerabilities})
+      expect(findings.map((f) => [f.check, f.resource.name, f.severity, f.message, f.file, f.line])).to.deep.equal([
+        ['image-vulnerable', 'web', 'critical', 'nginx: 1 CRITICAL', undefined, undefined],
+        ['image-vulnerable', 'job', 'low', 'busybox: 2 LOW', 'job.yaml', 9],
+      ])
+      expect(runChecks({workloads: [], instances}, AUDIT_POLICY, CROSS_WORKLOAD_CHECKS, {})).to.deep.equal([])
+    })
   })
 
   const cases: Array<{title: string; spec: PodSpec; options?: Parameters<typeof audit>[1]; expected: string[]}> = [
