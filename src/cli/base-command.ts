@@ -3,6 +3,7 @@ import {Command, Errors} from '@oclif/core'
 import {safeErrorMessage} from '../lib/describe-error.js'
 import {isUserError, redact} from '../lib/errors.js'
 import {closestName} from '../lib/suggest.js'
+import {fillOptionalValue} from './flags.js'
 
 /**
  * What every command shares: user mistakes become one `error: …` line and exit 1 without a
@@ -42,6 +43,13 @@ export abstract class BaseCommand extends Command {
         if (arg === `--${flag}`) this.registerSecret(this.argv[index + 1])
         else if (arg.startsWith(`--${flag}=`)) this.registerSecret(arg.slice(flag.length + 3))
       }
+    }
+    // kubectl takes a bare --dry-run as --dry-run=client, with a warning; so do we where --dry-run takes a value.
+    const dryRun = (this.constructor as typeof Command).flags?.['dry-run'] as {type?: string; options?: readonly string[]} | undefined
+    if (dryRun?.type === 'option' && this.argv.includes('--dry-run')) {
+      const before = this.argv.length
+      fillOptionalValue(this.argv, '--dry-run', 'client', dryRun.options)
+      if (this.argv.length > before) process.stderr.write('warning: --dry-run is deprecated and can be replaced with --dry-run=client.\n')
     }
     await super.init()
   }

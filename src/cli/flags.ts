@@ -84,7 +84,10 @@ export interface KubeTargetFlags {
  * Give a flag with an optional value its default when it is bare (`--restore` → `--restore latest`):
  * oclif flags always take a value, kubectl's NoOptDefVal does not exist there.
  */
-export function fillOptionalValue(argv: string[], flag: string, value: string): void {
+export function fillOptionalValue(argv: string[], flag: string, value: string, values?: readonly string[]): void {
   const index = argv.indexOf(flag)
-  if (index >= 0 && (index === argv.length - 1 || argv[index + 1].startsWith('-'))) argv.splice(index + 1, 0, value)
+  if (index < 0) return
+  const next = argv[index + 1]
+  const bare = next === undefined || next.startsWith('-') || (values !== undefined && !values.includes(next))
+  if (bare) argv.splice(index + 1, 0, value)
 }

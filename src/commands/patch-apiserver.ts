@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {UserError} from '../lib/errors.js'
 import {backupDirFlag, debugFlag, fillOptionalValue, flatList, kubeconfigFlags, kubeTarget, listFlag} from '../cli/flags.js'
 import {parseDuration} from '../lib/duration.js'
 import {DEFAULT_MANIFEST} from '../lib/controlplane/paths.js'
@@ -55,6 +56,7 @@ kubeadm regenerates this manifest on "kubeadm upgrade": re-run the command after
     const {flags} = await this.parse(PatchApiserver)
     const lib = await import('../lib/controlplane/patch-apiserver.js')
     const command = ['kubectl imgsec patch-apiserver', ...this.argv].join(' ')
+    validateMode(flags)
     if (flags['list-backups']) {
       const records = lib.backupsOf(flags.manifest, flags['backup-dir'])
       if (flags.output === 'json') process.stdout.write(JSON.stringify(records, null, 2) + '\n')
@@ -84,6 +86,7 @@ kubeadm regenerates this manifest on "kubeadm upgrade": re-run the command after
       setFlags: parseSetFlags(flags['set-flag'] ?? []),
       removeFlags: list(flags['remove-flag']).map((name) => name.replace(/^--/, '')),
       force: flags.force,
+      dryRun: flags['dry-run'],
     }
     validatePluginLists(options.enablePlugins, options.disablePlugins)
     const timeoutMs = parseDuration(flags.timeout, '--timeout')
@@ -115,5 +118,20 @@ kubeadm regenerates this manifest on "kubeadm upgrade": re-run the command after
       wait: client && flags.wait ? {client, before: observed?.before, timeoutMs, rollback: flags['rollback-on-failure'], progress: () => startProgress('waiting for kube-apiserver')} : undefined,
       report: (line) => process.stdout.write(`${line}\n`),
     })
+  }
+}
+
+/** One action per run: a change, a restore, or a listing; and a run that asks for nothing is a mistake. */
+function validateMode(flags: {'list-backups': boolean; restore?: string; 'dry-run': boolean; wait: boolean; 'persist-kubeadm-config': boolean} & Record<string, unknown>): void {
+  const changes = ['enable-plugins', 'disable-plugins', 'admission-config', 'set-flag', 'remove-flag'].filter((name) => flags[name] !== undefined)
+  const changeOnly = ['dry-run', 'wait', 'persist-kubeadm-config'].filter((name) => flags[name] === true)
+  const mode = flags['list-backups'] ? '--list-backups' : flags.restore === undefined ? undefined : '--restore'
+  if (mode) {
+    const other = [...changes, ...changeOnly][0] ?? (mode === '--list-backups' && flags.restore !== undefined ? 'restore' : undefined)
+    if (other) throw new UserError(`${mode} cannot be combined with --${other}: run them one after the other`)
+    return
+  }
+  if (changes.length === 0) {
+    throw new UserError('nothing to do: give --enable-plugins, --disable-plugins, --admission-config, --set-flag or --remove-flag (or --restore, --list-backups)')
   }
 }

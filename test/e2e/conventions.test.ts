@@ -41,6 +41,18 @@ describe('command-line mistakes follow kubectl: one error line, a hint, exit 1 (
     })
   }
 
+  it('a bare --dry-run means --dry-run=client, with kubectl\'s warning; --dry-run server still takes its value', async () => {
+    const bare = await runCli(['create-regcred', 'x', '--docker-username', 'u', '--docker-password', 'p', '--dry-run', '-o', 'name'])
+    expect(bare.code, bare.stderr).to.equal(0)
+    expect(bare.stderr).to.equal('warning: --dry-run is deprecated and can be replaced with --dry-run=client.\n')
+    expect(bare.stdout).to.equal('secret/x\n')
+    const last = await runCli(['create-regcred', 'x', '--docker-username', 'u', '--docker-password', 'p', '-o', 'name', '--dry-run'])
+    expect(last.stdout).to.equal('secret/x\n')
+    const valued = await runCli(['create-regcred', 'x', '--docker-username', 'u', '--docker-password', 'p', '--dry-run', 'client', '-o', 'name'])
+    expect(valued.stderr).to.equal('')
+    expect(valued.stdout).to.equal('secret/x\n')
+  })
+
   it('help and help COMMAND print the help, as kubectl help does', async () => {
     const root = await runCli(['help'])
     expect(root.code).to.equal(0)

@@ -258,6 +258,42 @@ describe('patch-apiserver (built CLI)', () => {
     }
   })
 
+  it('--dry-run needs no write permission: a normal user sees the diff', async function () {
+    if (process.getuid?.() !== 0 || !existsSync('/usr/bin/setpriv')) this.skip()
+    const cp = await controlPlane()
+    chmodSync(cp.dir, 0o755)
+    chmodSync(path.dirname(cp.manifest), 0o755)
+    chmodSync(cp.manifest, 0o644)
+    const result = await runCliAsNobody(['patch-apiserver', '--manifest', cp.manifest, '--backup-dir', path.join(tmpdir(), 'imgsec-nobody-backups'), '--enable-plugins', 'AlwaysPullImages', '--dry-run'])
+    expect(result.code, result.stderr).to.equal(0)
+    expect(result.stdout).to.include('+    - --enable-admission-plugins=NodeRestriction,AlwaysPullImages')
+    expect(readFileSync(cp.manifest, 'utf8')).to.equal(ORIGINAL)
+  })
+
+  describe('one action per run, and a run that asks for nothing is a mistake', () => {
+    for (const [args, message] of [
+      [[], 'error: nothing to do: give --enable-plugins, --disable-plugins, --admission-config, --set-flag or --remove-flag (or --restore, --list-backups)\n'],
+      [['--restore', '--enable-plugins', 'AlwaysPullImages'], 'error: --restore cannot be combined with --enable-plugins: run them one after the other\n'],
+      [['--list-backups', '--wait'], 'error: --list-backups cannot be combined with --wait: run them one after the other\n'],
+      [['--restore', 'x', '--dry-run'], 'error: --restore cannot be combined with --dry-run: run them one after the other\n'],
+    ] as Array<[string[], string]>) {
+      it(`patch-apiserver ${args.join(' ') || '(no action)'}`, async () => {
+        const cp = await controlPlane()
+        const result = await runCli(['patch-apiserver', '--manifest', cp.manifest, '--backup-dir', path.join(cp.dir, 'backups'), ...args])
+        expect(result.code).to.equal(1)
+        expect(result.stderr).to.equal(message)
+        expect(readFileSync(cp.manifest, 'utf8')).to.equal(ORIGINAL)
+      })
+    }
+  })
+
+  it('taking NodeRestriction out is done, with a warning saying what it protects', async () => {
+    const cp = await controlPlane()
+    const result = await runCli(['patch-apiserver', '--manifest', cp.manifest, '--backup-dir', path.join(cp.dir, 'backups'), '--disable-plugins', 'NodeRestriction', '--dry-run'])
+    expect(result.code).to.equal(0)
+    expect(result.stderr).to.equal('warning: NodeRestriction is no longer enabled: every kubelet could then modify any Node object and the pods bound to other nodes (kubeadm enables it, and the CIS Kubernetes Benchmark asks for it)\n')
+  })
+
   it('no write permission: a plain message, nothing changed', async function () {
     if (process.getuid?.() !== 0 || !existsSync('/usr/bin/setpriv')) this.skip()
     const cp = await controlPlane()

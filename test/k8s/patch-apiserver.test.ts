@@ -97,6 +97,9 @@ describeReal('patch-apiserver: the real kube-apiserver starts with what the tool
     {title: 'a misspelt plugin', args: ['--enable-plugins', 'ImagePolicyWebhok'], said: /--enable-plugins ImagePolicyWebhok: kube-apiserver v1\.\d+ .*has no admission plugin of that name \(did you mean ImagePolicyWebhook\?\)/, apiserverSays: /ImagePolicyWebhok/},
     {title: 'an unknown flag', args: ['--set-flag', 'no-such-flag=1'], said: /--set-flag no-such-flag: kube-apiserver v1\.\d+ .*has no flag --no-such-flag/, apiserverSays: /unknown flag: --no-such-flag/},
     {title: 'a misspelt flag', args: ['--set-flag', 'audit-log-maxag=30'], said: /did you mean --audit-log-maxage\?/, apiserverSays: /unknown flag: --audit-log-maxag/},
+    {title: 'EventRateLimit without an admission configuration', args: ['--enable-plugins', 'EventRateLimit'], said: /EventRateLimit needs an entry in the admission configuration/, apiserverSays: /limits: Invalid value: .*must not be empty/},
+    {title: 'removing --service-account-issuer', args: ['--remove-flag', 'service-account-issuer'], said: /--service-account-issuer is required: kube-apiserver does not start without it/, apiserverSays: /service-account-issuer is a required flag/},
+    {title: 'removing --service-account-key-file', args: ['--remove-flag', 'service-account-key-file'], said: /--service-account-key-file is required/, apiserverSays: /service-account-key-file/},
   ]) {
     it(`${title}: refused before anything is written; forced, the real kube-apiserver indeed refuses to start`, async () => {
       const copy = manifestCopy()

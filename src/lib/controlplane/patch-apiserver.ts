@@ -3,6 +3,7 @@ import path from 'node:path'
 import {parse as parseYaml} from 'yaml'
 
 import {checkAdmissionConfiguration, imagePolicyPluginEntry, mergeImagePolicyEntry} from './admission-config.js'
+import {checkApiserverStart} from './apiserver-start-rules.js'
 import {type ApiserverEdit, editApiserverManifest, readFlags, splitList} from './apiserver-manifest.js'
 import {writeFileAtomic} from '../atomic-write.js'
 import {backupFile, backupIntact, type BackupRecord, listBackups, madeByRestore} from './backups.js'
@@ -32,6 +33,8 @@ export interface PatchApiserverOptions {
   /** Add mounts for the files the API server will read (default). An undo (whitelist disable) adds nothing. */
   mountReferencedFiles?: boolean
   force: boolean
+  /** Only show the change: the manifest need not be writable (a dry run as a normal user). */
+  dryRun?: boolean
 }
 
 export interface FileChange {
@@ -86,7 +89,7 @@ export function checkBackupDir(manifest: string, backupDir: string): void {
 export async function planApiserverPatch(options: PatchApiserverOptions): Promise<PatchPlan> {
   checkBackupDir(options.manifest, options.backupDir)
   const before = readManifest(options.manifest)
-  checkWritable(options.manifest)
+  if (!options.dryRun) checkWritable(options.manifest)
   const flags = readFlags(before, options.manifest)
   const warnings: string[] = []
   // Names the real binary would refuse (a typo in a plugin or flag): it would not start.
@@ -126,9 +129,11 @@ export async function planApiserverPatch(options: PatchApiserverOptions): Promis
   }
 
   // Every file the API server will read must be visible inside its pod.
+  let configuredPlugins: string[] | undefined
   if (configFile && (existsSync(configFile) || admissionConfig)) {
     edit.hostPaths!.push(path.dirname(path.resolve(configFile)))
     const check = admissionConfig ? undefined : checkAdmissionConfiguration(path.resolve(configFile), {requireImagePolicy: enablingImagePolicy})
+    configuredPlugins = check?.plugins ?? [...checkAdmissionConfiguration(path.resolve(configFile), {requireImagePolicy: false}).plugins, 'ImagePolicyWebhook']
     const imagePolicy = check?.imagePolicy ?? (options.admissionConfig ? checkAdmissionConfiguration(path.resolve(options.admissionConfig), {requireImagePolicy: false}).imagePolicy : undefined)
     for (const file of check?.referencedFiles ?? []) edit.hostPaths!.push(path.dirname(file))
     if (imagePolicy) {
@@ -151,6 +156,9 @@ export async function planApiserverPatch(options: PatchApiserverOptions): Promis
   const enabled = splitList(after.get('enable-admission-plugins'))
   const both = splitList(after.get('disable-admission-plugins')).filter((plugin) => enabled.includes(plugin))
   if (both.length > 0) problems.push(`${both.join(', ')} would be in both --enable-admission-plugins and --disable-admission-plugins`)
+  const start = checkApiserverStart(flags, after, configuredPlugins)
+  problems.push(...start.problems)
+  warnings.push(...start.warnings)
   if (problems.length > 0 && !options.force) {
     throw new UserError(`refusing to change ${options.manifest} (nothing written):\n  ${problems.join('\n  ')}\nfix these, or pass --force to write anyway`)
   }
