@@ -23,7 +23,10 @@ describe('whitelist --mode vap (built CLI, fake API server)', () => {
     api.requests.length = 0
     const result = await run(['enable', '--mode', 'vap', '--allowed-registries', 'docker.io,registry.k8s.io', '--dry-run=client', '-o', 'yaml'])
     expect(result.code, result.stderr).to.equal(0)
-    const docs = parseAllDocuments(result.stdout).map((d) => d.toJS())
+    // One v1 List, as kubectl prints several objects (and as kubectl apply -f - takes them).
+    const list = parseAllDocuments(result.stdout).map((d) => d.toJS())
+    expect(list.map((d) => d.kind)).to.deep.equal(['List'])
+    const docs = list[0].items as Array<{kind: string; data?: unknown}>
     expect(docs.map((d) => d.kind)).to.deep.equal(['ConfigMap', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'])
     expect(docs[0].data).to.deep.equal({allowedRegistries: 'docker.io,registry.k8s.io'})
     expect(api.requests).to.deep.equal([])

@@ -45,6 +45,26 @@ describeReal('create-regcred against the real kube-apiserver', function () {
     expect(a.data).to.deep.equal(b.data)
   })
 
+  it('-o yaml and -o json print what kubectl get prints, byte for byte; several namespaces as one List', async () => {
+    const other = await freshNamespace(plane, 'regcred-b')
+    const args = ['--docker-server', SERVER, '--docker-username', 'u', '--docker-password', PASSWORD, '--no-verify', ...kube()]
+    for (const format of ['yaml', 'json']) {
+      const one = await runCli(['create-regcred', `printed-${format}`, ...args, '-n', ns, '-o', format])
+      expect(one.code, one.stderr).to.equal(0)
+      const got = await plane.kubectl(['get', 'secret', `printed-${format}`, '-n', ns, '-o', format])
+      expect(one.stdout).to.equal(got.stdout)
+      const many = await runCli(['create-regcred', `listed-${format}`, ...args, '--namespaces', `${ns},${other}`, '-o', format])
+      expect(many.code, many.stderr).to.equal(0)
+      const list = await plane.kubectl(['get', 'secret', `listed-${format}`, '-n', ns, '-o', format])
+      const listed = format === 'json' ? JSON.parse(many.stdout) : (await import('yaml')).parse(many.stdout)
+      expect(listed.kind).to.equal('List')
+      expect(listed.items.map((item: {metadata: {namespace: string}}) => item.metadata.namespace)).to.deep.equal([ns, other])
+      // The first item is what kubectl get prints for it (same bytes once the List's indentation is removed).
+      const first = format === 'json' ? JSON.stringify(listed.items[0], null, 4) + '\n' : (await import('yaml')).stringify(listed.items[0], {version: '1.1', sortMapEntries: true, indentSeq: false, lineWidth: 0})
+      expect(first).to.equal(list.stdout)
+    }
+  })
+
   it('--attach-to-sa keeps the entries already there', async () => {
     const sa = await plane.kubectl(['create', 'serviceaccount', 'builder', '-n', ns])
     expect(sa.code, sa.stderr).to.equal(0)
