@@ -21,7 +21,32 @@ export interface CompletionManifest {
 export const NO_FILES = 4
 export const FILES = 0
 
-export function completions(manifest: CompletionManifest, argv: string[]): {candidates: string[]; directive: number} {
+/** Values only a cluster, the kubeconfig or the code knows: bin/complete.js looks them up. */
+export type DynamicValues = 'namespaces' | 'contexts' | 'checks'
+
+const DYNAMIC_FLAGS: Record<string, DynamicValues> = {
+  namespace: 'namespaces',
+  namespaces: 'namespaces',
+  'params-namespace': 'namespaces',
+  context: 'contexts',
+  'ignore-check': 'checks',
+}
+
+export interface Completion {
+  candidates: string[]
+  directive: number
+  /** Candidates still to be looked up, then filtered by `current` (after its last comma for lists). */
+  dynamic?: DynamicValues
+}
+
+/** Filter looked-up values by the word being completed; in a comma list, by its last item. */
+export function completeValues(values: string[], current: string): string[] {
+  const comma = current.lastIndexOf(',')
+  const [head, word] = comma >= 0 ? [current.slice(0, comma + 1), current.slice(comma + 1)] : ['', current]
+  return values.filter((value) => value.startsWith(word)).sort().map((value) => head + value)
+}
+
+export function completions(manifest: CompletionManifest, argv: string[]): Completion {
   const words = argv.slice(0, -1)
   const current = argv.at(-1) ?? ''
   const ids = Object.keys(manifest.commands)
@@ -45,6 +70,7 @@ export function completions(manifest: CompletionManifest, argv: string[]): {cand
   const previous = words.at(-1)
   if (used < words.length && previous?.startsWith('-') && !previous.includes('=')) {
     const flag = flags.find((f) => previous === `--${f.name}` || (f.char && previous === `-${f.char}`))
+    if (flag && DYNAMIC_FLAGS[flag.name]) return {candidates: [], directive: NO_FILES, dynamic: DYNAMIC_FLAGS[flag.name]}
     if (flag?.type === 'option') {
       return flag.options ? {candidates: flag.options.filter((o) => o.startsWith(current)), directive: NO_FILES} : {candidates: [], directive: FILES}
     }
