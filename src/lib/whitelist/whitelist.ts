@@ -1,6 +1,5 @@
 import {createHash, X509Certificate} from 'node:crypto'
 import {accessSync, chmodSync, chownSync, constants, existsSync, mkdirSync, readFileSync, rmSync} from 'node:fs'
-import {request} from 'node:https'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {stringify} from 'yaml'
@@ -8,6 +7,8 @@ import {stringify} from 'yaml'
 import {checkAdmissionConfiguration, type ImagePolicySettings, renderAdmissionConfiguration} from '../controlplane/admission-config.js'
 import {editApiserverManifest, locateApiserver, readFlags, splitList} from '../controlplane/apiserver-manifest.js'
 import {writeFileAtomic} from '../atomic-write.js'
+import {httpsRequest, type TlsClient} from '../https-request.js'
+import {pollUntil} from '../poll.js'
 import {backupFile, type BackupRecord} from '../controlplane/backups.js'
 import {createCertificateAuthority, describeCertificate, issueCertificate, type KeyPairPem} from './certificates.js'
 import {describeSystemError} from '../describe-error.js'
@@ -174,21 +175,11 @@ function bundlePath(): string {
   return found
 }
 
-/** GET/POST to the backend with the files the API server will use; resolves with status and body. */
-function backendRequest(url: string, tls: {ca: string; cert?: string; key?: string}, body?: string): Promise<{status: number; body: string; policyDigest?: string}> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, {method: body === undefined ? 'GET' : 'POST', ca: tls.ca, cert: tls.cert, key: tls.key, timeout: 3000, headers: {'content-type': 'application/json'}}, (res) => {
-      let text = ''
-      res.setEncoding('utf8').on('data', (chunk: string) => {
-        text += chunk
-      })
-      const digest = res.headers[POLICY_DIGEST_HEADER]
-      res.on('end', () => resolve({status: res.statusCode ?? 0, body: text, policyDigest: typeof digest === 'string' ? digest : undefined}))
-    })
-    req.on('timeout', () => req.destroy(new Error('timed out')))
-    req.on('error', reject)
-    req.end(body)
-  })
+/** GET/POST to the backend with the files the API server will use; status, body and the policy digest it reports. */
+async function backendRequest(url: string, tls: TlsClient, body?: string): Promise<{status: number; body: string; policyDigest?: string}> {
+  const answer = await httpsRequest(url, {tls, body})
+  const digest = answer.headers[POLICY_DIGEST_HEADER]
+  return {status: answer.status, body: answer.body, policyDigest: typeof digest === 'string' ? digest : undefined}
 }
 
 /**
@@ -199,21 +190,18 @@ function backendRequest(url: string, tls: {ca: string; cert?: string; key?: stri
  */
 export async function checkBackend(webhookUrl: string, tls: {ca: string; cert: string; key: string}, timeoutMs: number, policyDigest?: string): Promise<{healthy: boolean; answering: boolean; detail: string}> {
   const health = new URL('/healthz', webhookUrl).href
-  const deadline = Date.now() + timeoutMs
   let last = 'no answer'
-  while (Date.now() < deadline) {
+  const healthy = await pollUntil(async () => {
     try {
-      // eslint-disable-next-line no-await-in-loop -- polling
       const answer = await backendRequest(health, tls)
-      if (answer.status === 200 && (!policyDigest || !answer.policyDigest || answer.policyDigest === policyDigest)) break
+      if (answer.status === 200 && (!policyDigest || !answer.policyDigest || answer.policyDigest === policyDigest)) return true
       last = answer.status === 200 ? 'the backend still decides by the previous policy file' : `HTTP ${answer.status}`
     } catch (error) {
       last = (error as NodeJS.ErrnoException).code ?? (error as Error).message
     }
-    // eslint-disable-next-line no-await-in-loop
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
-  if (Date.now() >= deadline) return {healthy: false, answering: false, detail: `${health} did not answer within ${Math.round(timeoutMs / 1000)}s (last: ${last})`}
+    return undefined
+  }, {timeoutMs, intervalMs: 250})
+  if (!healthy) return {healthy: false, answering: false, detail: `${health} did not answer within ${Math.round(timeoutMs / 1000)}s (last: ${last})`}
   const review = JSON.stringify({apiVersion: 'imagepolicy.k8s.io/v1alpha1', kind: 'ImageReview', spec: {containers: [{image: 'nginx:latest'}], namespace: 'default'}})
   try {
     const answer = await backendRequest(webhookUrl, tls, review)
@@ -614,20 +602,13 @@ export async function editAllowedRegistries(options: {configDir: string; add?: s
   const probe = `${registry.replace(/^\*\./, 'probe.')}${registry.includes('/') ? '' : '/imgsec'}/probe:1.0`
   const tls = {ca: readFileSync(paths.caCert, 'utf8'), cert: readFileSync(paths.clientCert, 'utf8'), key: readFileSync(paths.clientKey, 'utf8')}
   const review = JSON.stringify({apiVersion: 'imagepolicy.k8s.io/v1alpha1', kind: 'ImageReview', spec: {containers: [{image: probe}], namespace: 'default'}})
-  const deadline = Date.now() + options.timeoutMs
-  let confirmed: boolean | undefined = false
-  while (Date.now() < deadline) {
+  const confirmed = await pollUntil(async () => {
     try {
-      // eslint-disable-next-line no-await-in-loop -- polling
       const answer = await backendRequest(state.webhookUrl, tls, review)
-      if ((JSON.parse(answer.body) as {status?: {allowed?: boolean}}).status?.allowed === Boolean(options.add)) {
-        confirmed = true
-        break
-      }
+      if ((JSON.parse(answer.body) as {status?: {allowed?: boolean}}).status?.allowed === Boolean(options.add)) return true
     } catch {}
-    // eslint-disable-next-line no-await-in-loop
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
+    return undefined
+  }, {timeoutMs: options.timeoutMs, intervalMs: 200}) ?? false
   return {changed: true, allowedRegistries: after, confirmed}
 }
 
