@@ -1,8 +1,6 @@
-import {Flags} from '@oclif/core'
+import {Flags, type Interfaces} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import type {Interfaces} from '@oclif/core'
-
 import {allowedRegistriesFlag, backupDirFlag, configDirFlag, debugFlag, dryRunFlag, flatList, kubeconfigFlags, kubeTargetOf} from '../../cli/flags.js'
 import type {ClusterAccess} from '../../lib/cluster/connection.js'
 import {DEFAULT_MANIFESTS_DIR} from '../../lib/controlplane/paths.js'
@@ -75,7 +73,7 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
       await this.enableVap(flags, await connectCluster(kubeTargetOf(flags)))
       return
     }
-    const options = await this.validate(flags)
+    const options = this.validate(flags)
     const waitTimeoutMs = flags.wait ? parseDurationFlag(flags.timeout, '--timeout') : 0
     const cluster = await connectCluster(kubeTargetOf(flags))
     // Run.
@@ -102,7 +100,7 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
   }
 
   /** Validate the flag combinations and build the options (a union keyed on the placement). */
-  private async validate(flags: EnableFlags): Promise<WhitelistEnableOptions> {
+  private validate(flags: EnableFlags): WhitelistEnableOptions {
     if (flags['dry-run'] === 'server') throw new UserError('--dry-run=server applies to --mode vap; the webhook mode writes files on this node: use --dry-run=client')
     if (flags.backend === 'bouncer' && (flags['backend-placement'] !== 'deployment' || !flags['backend-image'])) {
       throw new UserError('--backend bouncer needs --backend-placement deployment and --backend-image kainlite/kube-image-bouncer@sha256:… (pinned by digest)')
