@@ -167,6 +167,11 @@ export function acceptPolicyProblems(problems: string[], force: boolean): string
   return problems.map((problem) => `forced despite: ${problem}`)
 }
 
+/** The directories not inside `dir` (those inside are mounted with it). */
+function outside(dir: string, dirs: string[]): string[] {
+  return dirs.filter((other) => other !== dir && !other.startsWith(dir + path.sep))
+}
+
 /** The whole plan (pure): the shared files and manifest edit around the placement's own part. */
 export function planWhitelist(input: {
   placement: PlacementName; paths: WhitelistPaths; manifest: string; manifestText: string; policy: ImagePolicy
@@ -188,7 +193,9 @@ export function planWhitelist(input: {
     backend,
     webhookKubeconfig: {path: paths.webhookKubeconfig, mode: 0o600, content: renderWebhookKubeconfig({server: target.webhookUrl, caFile: trustedCa, clientCertificate: paths.clientCert, clientKey: paths.clientKey})},
     admissionConfig: {path: paths.admissionConfig, mode: 0o600, content: renderAdmissionConfiguration({kubeConfigFile: paths.webhookKubeconfig, ...input.settings})},
-    apiserverEdit: {enablePlugins: [IMAGE_POLICY_PLUGIN], admissionConfig: paths.admissionConfig, hostPaths: [paths.configDir]},
+    // Every file the API server reads must be visible in its pod: --config-dir, and the directory of
+    // an external backend's CA (planApiserverPatch mounts the same; listed here so the dry run shows it).
+    apiserverEdit: {enablePlugins: [IMAGE_POLICY_PLUGIN], admissionConfig: paths.admissionConfig, hostPaths: [paths.configDir, ...outside(paths.configDir, [path.dirname(trustedCa)])]},
     policyDigest: backend.reportsPolicyDigest ? sha256(policyText) : undefined,
     warnings: input.warnings,
   }

@@ -7,7 +7,8 @@ import {parse as parseYaml} from 'yaml'
 
 import {NO_CLUSTER} from '../../../src/lib/cluster/connection.js'
 import type {BackupRecord} from '../../../src/lib/controlplane/backups.js'
-import {createCertificateAuthority} from '../../../src/lib/whitelist/certificates.js'
+import {planApiserverPatch} from '../../../src/lib/controlplane/patch-apiserver.js'
+import {createCertificateAuthority, issueCertificate} from '../../../src/lib/whitelist/certificates.js'
 import {preflightAndPlan} from '../../../src/lib/whitelist/enable.js'
 import {renderPolicyFile, whitelistPaths} from '../../../src/lib/whitelist/files.js'
 import {sha256} from '../../../src/lib/whitelist/node-files.js'
@@ -112,6 +113,8 @@ describe('whitelist enable: the plan of each placement', () => {
     expect(plan.backend.reportsPolicyDigest).to.equal(false)
     expect(plan.policyDigest).to.equal(undefined)
     expect(plan.webhookKubeconfig.content).to.contain(`certificate-authority: ${n.ca}`)
+    // The API server must see --webhook-ca inside its pod: its directory is mounted too.
+    expect(plan.apiserverEdit.hostPaths).to.deep.equal([n.configDir, n.dir])
   })
 })
 
@@ -195,5 +198,26 @@ describe('whitelist disable: each placement undoes its backend', () => {
     const ctx = context(n.dir)
     await PLACEMENTS.external.undo(state({placement: 'external'}), ctx)
     expect(ctx).to.deep.include({changes: [], backups: []})
+  })
+})
+
+describe('whitelist enable: the manifest the dry run shows is the one a run writes', () => {
+  it('renderDryRun\'s patched manifest equals planApiserverPatch\'s, once the plan\'s files exist (static, external)', async () => {
+    for (const placement of ['static', 'external'] as const) {
+      const n = await node()
+      const specific = placement === 'static' ? {placement, backendImage: IMAGE} : {placement, webhookUrl: 'https://127.0.0.1:1/image_policy', webhookCa: n.ca}
+      const {plan} = await planOf({...common(n, false), ...specific} as ResolvedEnableOptions)
+      const shown = renderDryRun(plan).at(-1)?.content
+      // What a run writes before it patches the manifest: the certificates and the two files.
+      const ca = await createCertificateAuthority('test CA')
+      const client = await issueCertificate(ca, {commonName: 'kube-apiserver-imgsec-client', usage: 'client'})
+      mkdirSync(plan.paths.pkiDir, {recursive: true})
+      writeFileSync(plan.paths.caCert, ca.certPem)
+      writeFileSync(plan.paths.clientCert, client.certPem)
+      writeFileSync(plan.paths.clientKey, client.keyPem)
+      for (const file of [plan.webhookKubeconfig, plan.admissionConfig]) writeFileSync(file.path, file.content)
+      const patch = await planApiserverPatch({manifest: plan.manifest, backupDir: path.join(n.dir, 'backups'), enablePlugins: plan.apiserverEdit.enablePlugins, disablePlugins: [], admissionConfig: plan.apiserverEdit.admissionConfig, setFlags: {}, removeFlags: [], hostPaths: plan.apiserverEdit.hostPaths, force: false})
+      expect(shown, placement).to.equal(patch.manifest.after)
+    }
   })
 })
