@@ -5,10 +5,11 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parse as parseYaml} from 'yaml'
 
-import {NO_CLUSTER} from '../../../src/lib/cluster/connection.js'
+import {connectCluster, NO_CLUSTER} from '../../../src/lib/cluster/connection.js'
 import type {BackupRecord} from '../../../src/lib/controlplane/backups.js'
 import {planApiserverPatch} from '../../../src/lib/controlplane/patch-apiserver.js'
 import {createCertificateAuthority, issueCertificate} from '../../../src/lib/whitelist/certificates.js'
+import {FakeKubeApiServer} from '../../support/fake-kube-api.js'
 import {preflightAndPlan} from '../../../src/lib/whitelist/enable.js'
 import {renderPolicyFile, whitelistPaths} from '../../../src/lib/whitelist/files.js'
 import {sha256} from '../../../src/lib/whitelist/node-files.js'
@@ -143,6 +144,25 @@ describe('whitelist enable --dry-run=client prints the plan', () => {
       const real = await planOf({...common(n, false), ...specific} as ResolvedEnableOptions)
       expect(renderDryRun(real.plan), placement).to.deep.equal(renderDryRun(dry.plan))
       expect(real.plan.backend.files).to.deep.equal(dry.plan.backend.files)
+    }
+  })
+
+  it('deployment: the real run asks the cluster (permissions, version) and plans what the dry run prints', async () => {
+    const n = await node()
+    const api = await FakeKubeApiServer.start()
+    try {
+      const options = {...common(n, false), placement: 'deployment' as const, backendImage: IMAGE, namespace: 'imgsec-system', nodePort: 30443, nodeAddress: '10.0.0.5', backend: 'imgsec' as const, acceptLockoutRisk: true}
+      const cluster = await connectCluster({kubeconfig: await api.writeKubeconfig(path.join(n.dir, 'kubeconfig'))})
+      const real = await preflightAndPlan(options, bindPlacement(options), {cluster, warnNow: () => {}})
+      const dry = await planOf({...options, dryRun: true})
+      expect(renderDryRun(real.plan)).to.deep.equal(renderDryRun(dry.plan))
+      expect(real.impact[0]).to.match(/^impact: none of the \d+ running pods would be refused$/)
+      expect(real.plan.warnings.at(-1)).to.match(/^the backend runs in the cluster \(namespace imgsec-system\): if all its pods are gone, every pod creation and update in every namespace is refused/)
+      expect(dry.plan.warnings).to.deep.equal([])
+      expect(api.requests.some((r) => r.path.includes('selfsubjectaccessreviews'))).to.equal(true)
+      expect(api.requests.filter((r) => r.method !== 'GET' && !r.path.includes('selfsubjectaccessreviews'))).to.deep.equal([])
+    } finally {
+      await api.stop()
     }
   })
 
