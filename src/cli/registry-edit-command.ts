@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from './base-command.js'
-import {configDirFlag, debugFlag, kubeconfigFlags} from './flags.js'
+import {configDirFlag, debugFlag, kubeconfigFlags, kubeTargetOf} from './flags.js'
 
 /** What add-registry and remove-registry share: the argument, the flags, the edit, the report. */
 export abstract class RegistryEditCommand extends BaseCommand {
@@ -20,21 +20,19 @@ export abstract class RegistryEditCommand extends BaseCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(this.constructor as typeof RegistryEditCommand)
-    const {editAllowedRegistries} = await import('../lib/whitelist/whitelist.js')
-    const {checkImpact} = await import('../lib/whitelist/impact.js')
-    // Impact before change: the running pods the edited allowlist would refuse.
-    const beforeWrite = async (policy: import('../lib/policy/policy.js').ImagePolicy) => {
-      const kube = {kubeconfig: flags.kubeconfig as string | undefined, context: flags.context as string | undefined, as: flags.as as string | undefined}
-      for (const line of await checkImpact(policy, kube, {force: Boolean(flags.force)})) process.stderr.write(`${line}\n`)
-    }
+    const {connectCluster} = await import('../lib/cluster/connection.js')
+    const cluster = await connectCluster(kubeTargetOf(flags as {kubeconfig?: string; context?: string; as?: string}))
+    const edit = {operation: this.operation, registry: args.registry as string, force: Boolean(flags.force)}
+    // Impact before change: the running pods the edited allowlist would refuse, printed before the write.
+    const context = {cluster, report: (line: string) => process.stderr.write(`${line}\n`)}
     if (flags.mode === 'vap') {
       const {editVapRegistries} = await import('../lib/whitelist/vap-mode.js')
-      const kube = {kubeconfig: flags.kubeconfig as string | undefined, context: flags.context as string | undefined, as: flags.as as string | undefined}
-      const edited = await editVapRegistries({kube, paramsNamespace: flags['params-namespace'] as string, [this.operation]: args.registry, beforeWrite})
+      const edited = await editVapRegistries({...edit, paramsNamespace: flags['params-namespace'] as string}, context)
       process.stdout.write(edited.changed ? `allowed registries: ${edited.allowedRegistries.join(', ')}\nthe ValidatingAdmissionPolicy applies them within seconds\n` : `${args.registry} ${this.operation === 'add' ? 'is already allowed' : 'was not allowed'}: nothing changed\n`)
       return
     }
-    const result = await editAllowedRegistries({configDir: flags['config-dir'], [this.operation]: args.registry, timeoutMs: 15_000, beforeWrite})
+    const {editAllowedRegistries} = await import('../lib/whitelist/registries.js')
+    const result = await editAllowedRegistries({...edit, configDir: flags['config-dir'] as string, timeoutMs: 15_000}, context)
     if (!result.changed) {
       process.stdout.write(`${args.registry} ${this.operation === 'add' ? 'is already allowed' : 'was not allowed'}: nothing changed\n`)
       return

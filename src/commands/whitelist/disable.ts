@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {backupDirFlag, configDirFlag, debugFlag, kubeconfigFlags} from '../../cli/flags.js'
+import {backupDirFlag, configDirFlag, debugFlag, kubeconfigFlags, kubeTargetOf} from '../../cli/flags.js'
 
 export default class WhitelistDisable extends BaseCommand {
   static override summary = 'Remove exactly what "whitelist enable" added to the API server, and the backend; backups stay.'
@@ -24,21 +24,22 @@ export default class WhitelistDisable extends BaseCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(WhitelistDisable)
+    const {connectCluster} = await import('../../lib/cluster/connection.js')
+    const cluster = await connectCluster(kubeTargetOf(flags))
     if (flags.mode === 'vap') {
       const {disableVap} = await import('../../lib/whitelist/vap-mode.js')
-      const removed = await disableVap({kube: flags, paramsNamespace: flags['params-namespace']})
+      const removed = await disableVap({paramsNamespace: flags['params-namespace']}, cluster)
       process.stdout.write(removed.length > 0 ? `registry whitelist (ValidatingAdmissionPolicy) disabled:\n${removed.map((r) => `  ${r}\n`).join('')}` : 'no ValidatingAdmissionPolicy from kubectl-imgsec found: nothing changed\n')
       return
     }
-    const {disableWhitelist} = await import('../../lib/whitelist/whitelist.js')
+    const {disableWhitelist} = await import('../../lib/whitelist/disable.js')
     const result = await disableWhitelist({
       configDir: flags['config-dir'],
       backupDir: flags['backup-dir'],
       keepBackend: flags['keep-backend'],
       force: flags.force,
-      kube: flags,
       command: ['kubectl imgsec whitelist disable', ...this.argv].join(' '),
-    })
+    }, cluster)
     for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`)
     process.stdout.write(`registry whitelist disabled:\n${result.changes.map((c) => `  ${c}\n`).join('')}`)
     for (const backup of result.backups) process.stdout.write(`backup of ${backup.file}: ${backup.backup}\n`)

@@ -1,11 +1,16 @@
-import {Flags} from '@oclif/core'
+import {Flags, type Interfaces} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {UserError} from '../../lib/errors.js'
-import {allowedRegistriesFlag, backupDirFlag, configDirFlag, debugFlag, dryRunFlag, flatList, kubeconfigFlags} from '../../cli/flags.js'
+import {allowedRegistriesFlag, backupDirFlag, configDirFlag, debugFlag, dryRunFlag, flatList, kubeconfigFlags, kubeTargetOf} from '../../cli/flags.js'
+import type {ClusterAccess} from '../../lib/cluster/connection.js'
 import {DEFAULT_MANIFESTS_DIR} from '../../lib/controlplane/paths.js'
+import {parseDuration as parseDurationFlag} from '../../lib/duration.js'
+import {UserError} from '../../lib/errors.js'
+import {DEFAULT_BACKEND_IMAGE} from '../../lib/whitelist/backend-image.js'
+import type {WhitelistEnableOptions} from '../../lib/whitelist/plan.js'
+import type {RestartWatch} from '../../lib/whitelist/smoke.js'
 
-export const DEFAULT_BACKEND_IMAGE = 'gcr.io/distroless/nodejs20-debian12:nonroot'
+type EnableFlags = Interfaces.InferredFlags<typeof WhitelistEnable.flags>
 
 export default class WhitelistEnable extends BaseCommand {
   static override summary = 'Enforce a registry allowlist with ImagePolicyWebhook: our own backend as a static pod, its certificates and files, and the API server flags.'
@@ -62,71 +67,24 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
 
   async run(): Promise<void> {
     const {flags} = await this.parse(WhitelistEnable)
+    // Complete: the one client, from the kubeconfig flags only (-n here is the backend's namespace).
+    const {connectCluster} = await import('../../lib/cluster/connection.js')
     if (flags.mode === 'vap') {
-      await this.enableVap(flags)
+      await this.enableVap(flags, await connectCluster(kubeTargetOf(flags)))
       return
     }
-    if (flags['dry-run'] === 'server') throw new UserError('--dry-run=server applies to --mode vap; the webhook mode writes files on this node: use --dry-run=client')
-    if (flags.backend === 'bouncer' && (flags['backend-placement'] !== 'deployment' || !flags['backend-image'])) {
-      throw new UserError('--backend bouncer needs --backend-placement deployment and --backend-image kainlite/kube-image-bouncer@sha256:… (pinned by digest)')
-    }
-    if (flags.backend === 'bouncer') {
-      process.stderr.write('WARNING: KUBE-IMAGE-BOUNCER DOES NOT ENFORCE THE REGISTRY ALLOWLIST on /image_policy: its --registry-whitelist applies only to its validating-webhook endpoint "/". Through ImagePolicyWebhook it refuses only :latest images. Drop --backend bouncer to have the allowlist enforced.\n')
-    }
-    if (flags['backend-placement'] === 'external' && (!flags['webhook-url'] || !flags['webhook-ca'])) {
-      throw new UserError('--backend-placement external needs --webhook-url https://…/image_policy and --webhook-ca FILE')
-    }
-    if (flags['webhook-url'] && !/^https:\/\//.test(flags['webhook-url'])) throw new UserError(`--webhook-url ${flags['webhook-url']} must be https:// (the API server only calls webhooks over TLS)`)
-    const {parseDuration} = await import('../../lib/duration.js')
-    const backendTimeoutMs = parseDuration(flags['backend-timeout'], '--backend-timeout')
-    let backendImage = flags['backend-image'] ?? ''
-    if (flags['backend-placement'] !== 'external' && !backendImage) backendImage = flags['dry-run'] === 'client' ? `${DEFAULT_BACKEND_IMAGE}@sha256:<resolved at apply time>` : await this.resolveDefaultImage()
-    const {enableWhitelist, renderWhitelistDryRun} = await import('../../lib/whitelist/whitelist.js')
-    // With --wait: note the mirror pod before the restart.
-    let cluster: {client: import('../../lib/cluster/kube-client.js').KubeClient; before?: import('../../lib/controlplane/apiserver-restart.js').MirrorPodState} | undefined
-    if (flags.wait && flags['dry-run'] === 'none') {
-      const {createKubeClient} = await import('../../lib/cluster/kube-client.js')
-      const {readMirrorPod} = await import('../../lib/controlplane/apiserver-restart.js')
-      const client = await createKubeClient(flags)
-      cluster = {client, before: await client.call({verb: 'list', resource: 'pods', namespace: 'kube-system'}, () => readMirrorPod(client))}
-    }
-    // The Deployment placement checks the version in its own preflight.
-    if (flags['dry-run'] === 'none' && flags['backend-placement'] !== 'deployment') await this.warnAboutVersion(flags, cluster?.client)
-    const enableOptions = {
-      configDir: flags['config-dir'],
-      manifestsDir: flags['manifests-dir'],
-      backupDir: flags['backup-dir'],
-      placement: flags['backend-placement'],
-      port: flags.port,
-      namespace: flags.namespace,
-      nodePort: flags['node-port'],
-      nodeAddress: flags['node-address'],
-      backend: flags.backend,
-      kube: flags,
-      webhookUrl: flags['webhook-url'],
-      webhookCa: flags['webhook-ca'],
-      policyFile: flags.policy,
-      allowedRegistries: flatList(flags['allowed-registries']),
-      allowAnyRegistry: flags['allow-any-registry'],
-      acceptLockoutRisk: flags['accept-lockout-risk'],
-      persistKubeadmConfig: flags['persist-kubeadm-config'],
-      settings: {allowTTL: flags['allow-ttl'], denyTTL: flags['deny-ttl'], retryBackoff: flags['retry-backoff'], defaultAllow: flags['default-allow']},
-      backendImage,
-      backendTimeoutMs,
-      force: flags.force,
-      command: ['kubectl imgsec whitelist enable', ...this.argv].join(' '),
-    }
-    if (flags['dry-run'] === 'client') {
-      // Impact before change is read-only: the dry run shows it too (the real run checks it after its preflight).
-      const {whitelistPolicy} = await import('../../lib/whitelist/whitelist.js')
-      const {checkImpact} = await import('../../lib/whitelist/impact.js')
-      for (const line of await checkImpact(whitelistPolicy(enableOptions).policy, flags, {force: flags.force})) process.stderr.write(`${line}\n`)
+    const options = this.validate(flags)
+    const waitTimeoutMs = flags.wait ? parseDurationFlag(flags.timeout, '--timeout') : 0
+    const cluster = await connectCluster(kubeTargetOf(flags))
+    // Run.
+    const {enableWhitelist} = await import('../../lib/whitelist/enable.js')
+    const result = await enableWhitelist(options, {cluster, warnNow: (warning) => process.stderr.write(`warning: ${warning}\n`)})
+    for (const line of result.impact) process.stderr.write(`${line}\n`)
+    if (result.dryRun) {
       // Every file and object, as YAML documents, each headed by where it would go.
-      for (const file of renderWhitelistDryRun(enableOptions)) process.stdout.write(`---\n# ${file.path}\n${file.content}`)
+      for (const file of result.dryRun) process.stdout.write(`---\n# ${file.path}\n${file.content}`)
       return
     }
-    const result = await enableWhitelist(enableOptions)
-    for (const line of result.impact ?? []) process.stderr.write(`${line}\n`)
     for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`)
     const applied = result.changes.filter((change) => !change.startsWith('backend check:'))
     if (applied.length === 0) process.stdout.write('registry whitelist already enabled: nothing changed\n')
@@ -135,73 +93,83 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     process.stdout.write(flags['default-allow']
       ? 'while the backend does not answer: pods are admitted without an image check (defaultAllow: true)\n'
       : 'while the backend does not answer: kube-apiserver refuses every pod creation and update in every namespace, kube-system included (defaultAllow: false); "kubectl imgsec whitelist status" says whether it answers\n')
-    if (cluster) await this.waitAndSmokeTest(cluster, parseDuration(flags.timeout, '--timeout'), flatList(flags['allowed-registries']))
+    if (result.restart) await this.waitAndSmokeTest(result.restart, waitTimeoutMs, options.allowedRegistries)
     process.stdout.write('undo: kubectl imgsec whitelist disable (or, if the API server is down: kubectl imgsec patch-apiserver --restore)\n')
     process.stdout.write('note: on clusters with several control-plane nodes, run this command on each of them.\n')
     if (!flags['persist-kubeadm-config'] && applied.length > 0) process.stdout.write('note: "kubeadm upgrade" regenerates kube-apiserver.yaml and drops the plugin; run this command again after an upgrade, or use --persist-kubeadm-config.\n')
   }
 
-  /** Best effort when a kubeconfig points at the cluster: the plugin has a known bypass before 1.27.3. */
-  private async warnAboutVersion(flags: {kubeconfig?: string; context?: string; as?: string}, connected?: import('../../lib/cluster/kube-client.js').KubeClient): Promise<void> {
-    try {
-      const {createKubeClient, serverVersion} = await import('../../lib/cluster/kube-client.js')
-      const {versionWarning} = await import('../../lib/whitelist/smoke.js')
-      let client = connected
-      if (!client) {
-        const {loadKubeconfig} = await import('../../lib/cluster/kubeconfig.js')
-        const config = loadKubeconfig(flags)
-        if (!config.server) return
-        client = await createKubeClient(flags, config)
+  /** Validate the flag combinations and build the options (a union keyed on the placement). */
+  private validate(flags: EnableFlags): WhitelistEnableOptions {
+    if (flags['dry-run'] === 'server') throw new UserError('--dry-run=server applies to --mode vap; the webhook mode writes files on this node: use --dry-run=client')
+    if (flags.backend === 'bouncer' && (flags['backend-placement'] !== 'deployment' || !flags['backend-image'])) {
+      throw new UserError('--backend bouncer needs --backend-placement deployment and --backend-image kainlite/kube-image-bouncer@sha256:… (pinned by digest)')
+    }
+    if (flags.backend === 'bouncer') {
+      process.stderr.write('WARNING: KUBE-IMAGE-BOUNCER DOES NOT ENFORCE THE REGISTRY ALLOWLIST on /image_policy: its --registry-whitelist applies only to its validating-webhook endpoint "/". Through ImagePolicyWebhook it refuses only :latest images. Drop --backend bouncer to have the allowlist enforced.\n')
+    }
+    const webhookUrl = flags['webhook-url']
+    const webhookCa = flags['webhook-ca']
+    if (flags['backend-placement'] === 'external' && (!webhookUrl || !webhookCa)) {
+      throw new UserError('--backend-placement external needs --webhook-url https://…/image_policy and --webhook-ca FILE')
+    }
+    if (webhookUrl && !/^https:\/\//.test(webhookUrl)) throw new UserError(`--webhook-url ${webhookUrl} must be https:// (the API server only calls webhooks over TLS)`)
+    const common = {
+      configDir: flags['config-dir'],
+      manifestsDir: flags['manifests-dir'],
+      backupDir: flags['backup-dir'],
+      port: flags.port,
+      policyFile: flags.policy,
+      allowedRegistries: flatList(flags['allowed-registries']),
+      allowAnyRegistry: flags['allow-any-registry'],
+      persistKubeadmConfig: flags['persist-kubeadm-config'],
+      settings: {allowTTL: flags['allow-ttl'], denyTTL: flags['deny-ttl'], retryBackoff: flags['retry-backoff'], defaultAllow: flags['default-allow']},
+      backendTimeoutMs: parseDurationFlag(flags['backend-timeout'], '--backend-timeout'),
+      force: flags.force,
+      dryRun: flags['dry-run'] === 'client',
+      wait: flags.wait,
+      command: ['kubectl imgsec whitelist enable', ...this.argv].join(' '),
+    }
+    switch (flags['backend-placement']) {
+      case 'static': return {...common, placement: 'static', backendImage: flags['backend-image']}
+      case 'deployment': return {...common, placement: 'deployment', backendImage: flags['backend-image'], namespace: flags.namespace, nodePort: flags['node-port'], nodeAddress: flags['node-address'], backend: flags.backend, acceptLockoutRisk: flags['accept-lockout-risk']}
+      case 'external': {
+        if (!webhookUrl || !webhookCa) throw new UserError('--backend-placement external needs --webhook-url https://…/image_policy and --webhook-ca FILE')
+        return {...common, placement: 'external', webhookUrl, webhookCa}
       }
-      const version = await Promise.race([serverVersion(client), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 3000).unref())])
-      const warning = version && versionWarning(version.gitVersion)
-      if (warning) process.stderr.write(`warning: ${warning}\n`)
-    } catch {
-      // No cluster reachable from here: the static placement does not need one.
     }
   }
 
-  private async waitAndSmokeTest(cluster: {client: import('../../lib/cluster/kube-client.js').KubeClient; before?: import('../../lib/controlplane/apiserver-restart.js').MirrorPodState}, timeoutMs: number, allowedRegistries?: string[]): Promise<void> {
-    const {waitForApiserver} = await import('../../lib/controlplane/apiserver-restart.js')
-    const {smokeTestWhitelist} = await import('../../lib/whitelist/smoke.js')
+  private async waitAndSmokeTest(restart: RestartWatch, timeoutMs: number, allowedRegistries?: string[]): Promise<void> {
+    const {awaitRestartAndSmokeTest} = await import('../../lib/whitelist/smoke.js')
     const {startProgress} = await import('../../cli/spinner.js')
     const progress = await startProgress('waiting for kube-apiserver')
-    const ready = await waitForApiserver(cluster.client, cluster.before, {timeoutMs, onProgress: (text) => progress.update(text)}).finally(() => progress.stop())
-    if (!ready.ready) throw new UserError(`${ready.detail}; undo with: kubectl imgsec patch-apiserver --restore`)
-    process.stdout.write(`${ready.detail}\n`)
-    const registry = allowedRegistries?.[0]
-    const allowedImage = !registry || registry === 'docker.io' || registry.startsWith('*.') ? 'nginx:1.27' : `${registry}/imgsec-smoke:1.0`
-    for (const result of await smokeTestWhitelist(cluster.client, {namespace: 'default', allowedImage})) {
+    const results = await awaitRestartAndSmokeTest(restart, {
+      timeoutMs,
+      allowedRegistries,
+      onProgress: (text) => progress.update(text),
+      onReady: (detail) => {
+        progress.stop()
+        process.stdout.write(`${detail}\n`)
+      },
+    }).finally(() => progress.stop())
+    for (const result of results) {
       const ok = result.actual === result.expected
       process.stdout.write(`smoke test: pod with ${result.image}: ${result.actual}${ok ? ' (as expected)' : ` — expected ${result.expected}`}\n`)
       if (!ok) process.stderr.write(`warning: the whitelist does not decide as expected for ${result.image} (${result.detail}); check "kubectl imgsec whitelist status"\n`)
     }
   }
 
-  private async enableVap(flags: {'allowed-registries'?: string[]; 'allow-any-registry': boolean; 'break-glass': boolean; policy?: string; 'params-namespace': string; 'dry-run': 'none' | 'client' | 'server'; output?: 'yaml' | 'json'; kubeconfig?: string; context?: string; as?: string}): Promise<void> {
-    const {requireAllowlist, resolvePolicy} = await import('../../lib/policy/policy.js')
+  private async enableVap(flags: EnableFlags, cluster: ClusterAccess): Promise<void> {
     const {enableVap} = await import('../../lib/whitelist/vap-mode.js')
-    const {formatObjects} = await import('../../cli/output.js')
-    const policy = resolvePolicy({policyFile: flags.policy, allowedRegistries: flatList(flags['allowed-registries'])})
-    requireAllowlist(policy, flags['allow-any-registry'])
-    const result = await enableVap({kube: flags, policy, paramsNamespace: flags['params-namespace'], dryRun: flags['dry-run'], breakGlass: flags['break-glass']})
+    const {formatObjects, objectName} = await import('../../cli/output.js')
+    const result = await enableVap({policyFile: flags.policy, allowedRegistries: flatList(flags['allowed-registries']), allowAnyRegistry: flags['allow-any-registry'], paramsNamespace: flags['params-namespace'], dryRun: flags['dry-run'], breakGlass: flags['break-glass']}, cluster)
     for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`)
     if (flags.output) {
       process.stdout.write(formatObjects(result.applied.map((a) => JSON.parse(JSON.stringify(a.object))), flags.output))
       return
     }
     const suffix = {none: '', client: ' (dry run)', server: ' (server dry run)'}[flags['dry-run']]
-    const {objectName} = await import('../../cli/output.js')
     for (const {object, action} of result.applied) process.stdout.write(`${objectName(JSON.parse(JSON.stringify(object)))} ${action}${suffix}\n`)
-  }
-
-  private async resolveDefaultImage(): Promise<string> {
-    const {resolveTagDigest} = await import('../../lib/image/registry-client.js')
-    try {
-      const digest = await resolveTagDigest({registry: 'gcr.io', repository: 'distroless/nodejs20-debian12', tag: 'nonroot'}, {timeoutMs: 15_000})
-      return `${DEFAULT_BACKEND_IMAGE}@${digest}`
-    } catch (error) {
-      throw new UserError(`cannot resolve the digest of ${DEFAULT_BACKEND_IMAGE} (${(error as Error).message}); pass --backend-image IMAGE@sha256:… (a Node.js 20 image)`)
-    }
   }
 }

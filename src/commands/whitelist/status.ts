@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {backupDirFlag, configDirFlag, debugFlag, kubeconfigFlags} from '../../cli/flags.js'
+import {backupDirFlag, configDirFlag, debugFlag, kubeconfigFlags, kubeTargetOf} from '../../cli/flags.js'
 import {DEFAULT_MANIFESTS_DIR} from '../../lib/controlplane/paths.js'
 
 export default class WhitelistStatus extends BaseCommand {
@@ -26,7 +26,8 @@ export default class WhitelistStatus extends BaseCommand {
     const {flags} = await this.parse(WhitelistStatus)
     if (flags.mode === 'vap') {
       const {vapStatus} = await import('../../lib/whitelist/vap-mode.js')
-      const status = await vapStatus({kube: flags, paramsNamespace: flags['params-namespace']})
+      const {connectCluster} = await import('../../lib/cluster/connection.js')
+      const status = await vapStatus({paramsNamespace: flags['params-namespace']}, await connectCluster(kubeTargetOf(flags)))
       if (status.podCreation.state === 'blocked') process.exitCode = 2
       if (flags.output === 'json') {
         process.stdout.write(JSON.stringify(status, null, 2) + '\n')
@@ -40,7 +41,7 @@ export default class WhitelistStatus extends BaseCommand {
       for (const warning of status.typeCheckingWarnings) process.stderr.write(`warning: type checking: ${warning}\n`)
       return
     }
-    const {whitelistStatus} = await import('../../lib/whitelist/whitelist.js')
+    const {whitelistStatus} = await import('../../lib/whitelist/status.js')
     const status = await whitelistStatus({configDir: flags['config-dir'], manifestsDir: flags['manifests-dir'], backupDir: flags['backup-dir']})
     // A blocked cluster is a failure a script must notice.
     if (status.podCreation.state === 'blocked') process.exitCode = 2
@@ -59,7 +60,7 @@ export default class WhitelistStatus extends BaseCommand {
       `backend:               ${status.backend ? `${status.backend.placement} at ${status.backend.url}: ${status.backend.answering ? 'answering' : status.backend.healthy ? 'healthy, not answering reviews' : 'NOT healthy'} (${status.backend.detail})` : 'unknown'}`,
       `allowed registries:    ${status.policy ? (Array.isArray(status.policy.allowedRegistries) ? status.policy.allowedRegistries.join(', ') : 'any') : 'unknown'}`,
       `certificates:          ${status.certificates.length > 0 ? status.certificates.map((c) => `${c.name} ${c.daysLeft < 0 ? 'EXPIRED' : `${c.daysLeft} days left`}`).join(', ') : 'none'}`,
-      `backups:               ${status.backups.length}${status.backups.length > 0 ? ` (newest ${status.backups.at(-1)!.backup})` : ''}`,
+      `backups:               ${status.backups.length}${status.backups.length > 0 ? ` (newest ${status.backups.at(-1)?.backup})` : ''}`,
     ]
     process.stdout.write(lines.join('\n') + '\n')
     for (const warning of status.warnings) process.stderr.write(`warning: ${warning}\n`)

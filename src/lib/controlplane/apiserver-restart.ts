@@ -1,6 +1,7 @@
 import {hostname} from 'node:os'
 
 import type {KubeClient} from '../cluster/kube-client.js'
+import {pollUntil} from '../poll.js'
 
 /** The static pod as the API server mirrors it; the kubelet changes the hash when it runs a new manifest. */
 export interface MirrorPodState {
@@ -36,30 +37,27 @@ export async function waitForApiserver(
 ): Promise<WaitResult> {
   const {Health} = await import('@kubernetes/client-node')
   const health = new Health(client.kubeConfig)
-  const deadline = Date.now() + options.timeoutMs
   const interval = options.intervalMs ?? Math.min(2000, Math.max(100, options.timeoutMs / 20))
   let restarted = before?.hash === undefined
   let lastProblem = 'no answer yet'
-  while (Date.now() < deadline) {
+  const ready = await pollUntil(async (): Promise<WaitResult | undefined> => {
     try {
-      if (!restarted) {
+      if (!restarted && before) {
         options.onProgress?.('waiting for the kubelet to restart kube-apiserver')
-        // eslint-disable-next-line no-await-in-loop -- polling
-        const now = await readMirrorPod(client, before!.name.replace(/^kube-apiserver-/, ''))
-        if (now?.hash && now.hash !== before!.hash) restarted = true
+        const now = await readMirrorPod(client, before.name.replace(/^kube-apiserver-/, ''))
+        if (now?.hash && now.hash !== before.hash) restarted = true
         else lastProblem = 'the mirror pod still has the old config hash'
       }
       if (restarted) {
         options.onProgress?.('waiting for /readyz')
-        // eslint-disable-next-line no-await-in-loop
         if (await health.readyz({timeout: interval * 2})) return {ready: true, detail: `kube-apiserver is ready (${client.server}/readyz)`}
         lastProblem = '/readyz did not answer ok'
       }
     } catch (error) {
       lastProblem = (error as Error).message.split('\n')[0]
     }
-    // eslint-disable-next-line no-await-in-loop
-    await new Promise((resolve) => setTimeout(resolve, interval))
-  }
+    return undefined
+  }, {timeoutMs: options.timeoutMs, intervalMs: interval})
+  if (ready) return ready
   return {ready: false, detail: `kube-apiserver did not come back within ${Math.round(options.timeoutMs / 1000)}s (${restarted ? '' : 'the kubelet did not restart it; '}last: ${lastProblem})`}
 }

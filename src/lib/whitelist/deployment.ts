@@ -1,6 +1,7 @@
 import {hostname} from 'node:os'
 
 import {UserError} from '../errors.js'
+import {pollUntil} from '../poll.js'
 import type {KubeClient} from '../cluster/kube-client.js'
 
 export const BACKEND_NAME = 'imgsec-webhook'
@@ -117,13 +118,9 @@ export async function nodeInternalIP(client: KubeClient): Promise<string> {
 
 /** Wait until the Deployment has a ready replica (the API server can then be pointed at it). */
 export async function waitForDeployment(client: KubeClient, namespace: string, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    // eslint-disable-next-line no-await-in-loop -- polling
+  const ready = await pollUntil(async () => {
     const deployment = await client.call({verb: 'get', resource: 'deployments', namespace, name: BACKEND_NAME}, () => client.apps.readNamespacedDeployment({name: BACKEND_NAME, namespace}))
-    if ((deployment.status?.readyReplicas ?? 0) >= 1) return true
-    // eslint-disable-next-line no-await-in-loop
-    await new Promise((resolve) => setTimeout(resolve, 500))
-  }
-  return false
+    return (deployment.status?.readyReplicas ?? 0) >= 1 ? true : undefined
+  }, {timeoutMs, intervalMs: 500})
+  return ready ?? false
 }

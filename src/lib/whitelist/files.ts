@@ -25,6 +25,9 @@ export interface WhitelistPaths {
 
 export const BACKEND_UID = 65532
 
+/** The backend's static pod, in the kubelet's manifests directory. */
+export const STATIC_POD_FILE = 'imgsec-webhook.yaml'
+
 export function whitelistPaths(configDir: string): WhitelistPaths {
   const dir = path.resolve(configDir)
   const pki = path.join(dir, 'pki')

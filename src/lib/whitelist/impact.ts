@@ -7,8 +7,8 @@ import type {V1Pod} from '@kubernetes/client-node'
 
 import {UserError} from '../errors.js'
 import {decideImageReview, IMAGE_REVIEW_API_VERSION} from '../webhook/image-review.js'
+import {type ClusterAccess, requireClient} from '../cluster/connection.js'
 import {forEachRawPage, type KubeClient} from '../cluster/kube-client.js'
-import type {KubeTargetOptions} from '../cluster/kubeconfig.js'
 import type {ImagePolicy} from '../policy/policy.js'
 
 export interface RefusedWorkload {
@@ -90,19 +90,11 @@ export function impactProblems(report: ImpactReport): string[] {
  * The impact report for a whitelist change, when a cluster is reachable through the kubeconfig:
  * its lines to print, or a UserError when control-plane workloads would be refused (unless forced).
  */
-export async function checkImpact(policy: ImagePolicy, kube: KubeTargetOptions, options: {force: boolean; timeoutMs?: number}): Promise<string[]> {
-  const {loadKubeconfig} = await import('../cluster/kubeconfig.js')
-  let server: string | undefined
-  try {
-    server = loadKubeconfig(kube).server
-  } catch {
-    server = undefined
-  }
-  if (!server) return ['impact: not checked (no cluster in the kubeconfig; on a control-plane node pass --kubeconfig /etc/kubernetes/admin.conf)']
+export async function checkImpact(policy: ImagePolicy, cluster: ClusterAccess, options: {force: boolean; timeoutMs?: number}): Promise<string[]> {
+  if (!cluster.configured) return ['impact: not checked (no cluster in the kubeconfig; on a control-plane node pass --kubeconfig /etc/kubernetes/admin.conf)']
   let report: ImpactReport
   try {
-    const {createKubeClient} = await import('../cluster/kube-client.js')
-    const client = await createKubeClient(kube)
+    const client = requireClient(cluster)
     const timeoutMs = options.timeoutMs ?? 30_000
     report = await Promise.race([
       whitelistImpact(client, policy),

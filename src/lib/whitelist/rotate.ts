@@ -8,7 +8,7 @@ import {readFileSync} from 'node:fs'
 import {writeFileAtomic} from '../atomic-write.js'
 import {describeCertificate, issueCertificate} from './certificates.js'
 import {UserError} from '../errors.js'
-import {readState} from './whitelist.js'
+import {readState} from './state.js'
 import {whitelistPaths} from './files.js'
 
 export interface RotationResult {

@@ -1,4 +1,7 @@
-import {apiStatusOf, type KubeClient} from '../cluster/kube-client.js'
+import type {ClusterAccess} from '../cluster/connection.js'
+import {apiStatusOf, type KubeClient, serverVersion} from '../cluster/kube-client.js'
+import {type MirrorPodState, waitForApiserver} from '../controlplane/apiserver-restart.js'
+import {UserError} from '../errors.js'
 
 export interface SmokeResult {
   image: string
@@ -39,4 +42,39 @@ export function versionWarning(gitVersion: string): string | undefined {
   const [major, minor, patch] = match.slice(1).map(Number)
   const vulnerable = major === 1 && (minor < 27 || (minor === 27 && patch < 3))
   return vulnerable ? `the API server is ${gitVersion}: before 1.27.3 ephemeral containers bypass ImagePolicyWebhook (CVE-2023-2727); upgrade the control plane` : undefined
+}
+
+/** Best effort, when the kubeconfig reaches a cluster (3 s at most): the plugin has a known bypass before 1.27.3. */
+export async function bestEffortVersionWarning(cluster: ClusterAccess): Promise<string | undefined> {
+  if (!cluster.client) return undefined
+  try {
+    const version = await Promise.race([serverVersion(cluster.client), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 3000).unref())])
+    return version && versionWarning(version.gitVersion)
+  } catch {
+    // No cluster reachable from here: the static placement does not need one.
+    return undefined
+  }
+}
+
+/** An image the allowlist admits, for the smoke test: one of the first allowed registry. */
+export function smokeTestImage(allowedRegistries?: string[]): string {
+  const registry = allowedRegistries?.[0]
+  return !registry || registry === 'docker.io' || registry.startsWith('*.') ? 'nginx:1.27' : `${registry}/imgsec-smoke:1.0`
+}
+
+/** kube-apiserver's mirror pod before the change, and the client to ask again after it. */
+export interface RestartWatch {
+  client: KubeClient
+  before?: MirrorPodState
+}
+
+/**
+ * `enable --wait`: wait until the kubelet has restarted kube-apiserver with the new manifest, then
+ * smoke-test the whitelist (nothing stored). Refuses with the way back when it does not come back.
+ */
+export async function awaitRestartAndSmokeTest(watch: RestartWatch, options: {timeoutMs: number; allowedRegistries?: string[]; onProgress?: (text: string) => void; onReady?: (detail: string) => void}): Promise<SmokeResult[]> {
+  const ready = await waitForApiserver(watch.client, watch.before, {timeoutMs: options.timeoutMs, onProgress: options.onProgress})
+  if (!ready.ready) throw new UserError(`${ready.detail}; undo with: kubectl imgsec patch-apiserver --restore`)
+  options.onReady?.(ready.detail)
+  return smokeTestWhitelist(watch.client, {namespace: 'default', allowedImage: smokeTestImage(options.allowedRegistries)})
 }

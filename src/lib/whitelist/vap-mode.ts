@@ -1,12 +1,14 @@
 import {type AppliedObject, applyObjects, deleteObjects} from '../cluster/apply.js'
 import type {DryRun} from '../cluster/objects.js'
 import {UserError} from '../errors.js'
-import {createKubeClient, getRawJson, type KubeClient, serverVersion} from '../cluster/kube-client.js'
-import type {KubeTargetOptions} from '../cluster/kubeconfig.js'
+import {type ClusterAccess, requireClient} from '../cluster/connection.js'
+import {getRawJson, type KubeClient, serverVersion} from '../cluster/kube-client.js'
 import {objectName} from '../cluster/objects.js'
 import {missingPermissions} from '../cluster/rbac-preflight.js'
-import {DEFAULT_POLICY, type ImagePolicy} from '../policy/policy.js'
-import {editedAllowlist, type PodCreationVerdict} from './whitelist.js'
+import {DEFAULT_POLICY, requireAllowlist, resolvePolicy} from '../policy/policy.js'
+import {checkImpact} from './impact.js'
+import {editedAllowlist, type RegistryEdit, type RegistryEditContext} from './registries.js'
+import type {PodCreationVerdict} from './status.js'
 import {PARAMS_NAME, renderVapObjects, VAP_NAME} from '../policy/vap.js'
 
 /** ValidatingAdmissionPolicy is GA (admissionregistration.k8s.io/v1) from Kubernetes 1.30. */
@@ -18,10 +20,12 @@ type Applied = AppliedObject
  * `whitelist enable --mode vap`: apply the policy, its binding and the params ConfigMap; no backend,
  * no manifest edit. Refuses servers without ValidatingAdmissionPolicy v1 (Kubernetes < 1.30).
  */
-export async function enableVap(options: {kube: KubeTargetOptions; policy: ImagePolicy; paramsNamespace: string; dryRun: DryRun; breakGlass?: boolean}): Promise<{applied: Applied[]; warnings: string[]}> {
-  const objects = renderVapObjects(options.policy, {paramsNamespace: options.paramsNamespace, breakGlass: options.breakGlass}) as Array<Record<string, any>>
+export async function enableVap(options: {policyFile?: string; allowedRegistries?: string[]; allowAnyRegistry: boolean; paramsNamespace: string; dryRun: DryRun; breakGlass?: boolean}, cluster: ClusterAccess): Promise<{applied: Applied[]; warnings: string[]}> {
+  const policy = resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries})
+  requireAllowlist(policy, options.allowAnyRegistry)
+  const objects = renderVapObjects(policy, {paramsNamespace: options.paramsNamespace, breakGlass: options.breakGlass}) as Array<Record<string, any>>
   if (options.dryRun === 'client') return {applied: objects.map((object) => ({object, action: 'created'})), warnings: []}
-  const client = await createKubeClient(options.kube)
+  const client = requireClient(cluster)
   const version = await serverVersion(client)
   if (version.major === 1 && version.minor < VAP_MIN_MINOR) {
     throw new UserError(`--mode vap needs Kubernetes 1.${VAP_MIN_MINOR} or newer (ValidatingAdmissionPolicy v1); this cluster is ${version.gitVersion}: use the ImagePolicyWebhook mode (without --mode vap)`)
@@ -46,8 +50,8 @@ export async function enableVap(options: {kube: KubeTargetOptions; policy: Image
 }
 
 /** `whitelist disable --mode vap`: delete the binding, the policy and the params ConfigMap. */
-export async function disableVap(options: {kube: KubeTargetOptions; paramsNamespace: string}): Promise<string[]> {
-  const client = await createKubeClient(options.kube)
+export async function disableVap(options: {paramsNamespace: string}, cluster: ClusterAccess): Promise<string[]> {
+  const client = requireClient(cluster)
   const deleted = await deleteObjects(client, [
     {apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: {name: VAP_NAME}},
     {apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy', metadata: {name: VAP_NAME}},
@@ -81,8 +85,8 @@ export interface VapStatus {
  * `whitelist status --mode vap`. The binding refers to the params ConfigMap with
  * parameterNotFoundAction Deny: without it, every pod the policy matches is refused.
  */
-export async function vapStatus(options: {kube: KubeTargetOptions; paramsNamespace: string}): Promise<VapStatus> {
-  const client = await createKubeClient(options.kube)
+export async function vapStatus(options: {paramsNamespace: string}, cluster: ClusterAccess): Promise<VapStatus> {
+  const client = requireClient(cluster)
   const [policy, binding, params] = await Promise.all([
     getOrUndefined(client, VAP_PATH, {resource: 'validatingadmissionpolicies', name: VAP_NAME}),
     getOrUndefined(client, BINDING_PATH, {resource: 'validatingadmissionpolicybindings', name: VAP_NAME}),
@@ -97,16 +101,16 @@ export async function vapStatus(options: {kube: KubeTargetOptions; paramsNamespa
   return {podCreation, policy: Boolean(policy), binding: Boolean(binding), allowedRegistries, typeCheckingWarnings}
 }
 
-/** `add-registry` / `remove-registry --mode vap`: edit the params ConfigMap the policy reads. */
-export async function editVapRegistries(options: {kube: KubeTargetOptions; paramsNamespace: string; add?: string; remove?: string; beforeWrite?: (policy: ImagePolicy) => Promise<void>}): Promise<{changed: boolean; allowedRegistries: string[]}> {
-  const client = await createKubeClient(options.kube)
+/** `add-registry` / `remove-registry --mode vap`: edit the params ConfigMap the policy reads, after the impact report. */
+export async function editVapRegistries(options: RegistryEdit & {paramsNamespace: string; force: boolean}, context: RegistryEditContext): Promise<{changed: boolean; allowedRegistries: string[]}> {
+  const client = requireClient(context.cluster)
   const target = {resource: 'configmaps', namespace: options.paramsNamespace, name: PARAMS_NAME}
   const params = await getOrUndefined(client, paramsPath(options.paramsNamespace), target)
   if (!params) throw new UserError(`no ConfigMap ${options.paramsNamespace}/${PARAMS_NAME}: enable the whitelist with "whitelist enable --mode vap --allowed-registries …" first`)
   const before = String(params.data?.allowedRegistries ?? '').split(',').map((s) => s.trim()).filter(Boolean)
   const edit = editedAllowlist(before, options)
   if (!edit.changed) return {changed: false, allowedRegistries: before}
-  await options.beforeWrite?.({...DEFAULT_POLICY, allowedRegistries: edit.after})
+  for (const line of await checkImpact({...DEFAULT_POLICY, allowedRegistries: edit.after}, context.cluster, {force: options.force})) context.report(line)
   await client.call({verb: 'update', ...target}, () => client.core.replaceNamespacedConfigMap({name: PARAMS_NAME, namespace: options.paramsNamespace, body: {...params, data: {...params.data, allowedRegistries: edit.after.join(',')}}}))
   return {changed: true, allowedRegistries: edit.after}
 }

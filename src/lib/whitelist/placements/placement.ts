@@ -1,0 +1,63 @@
+import type {ClusterAccess} from '../../cluster/connection.js'
+import type {BackupRecord} from '../../controlplane/backups.js'
+import type {UndoJournal} from '../../controlplane/undo-journal.js'
+import type {ImagePolicy} from '../../policy/policy.js'
+import type {WhitelistPaths} from '../files.js'
+import type {Pki} from '../pki.js'
+import type {BackendPlan, BackendTarget, EnableCommonOptions, PolicyNeeds, ResolvedEnableOptions} from '../plan.js'
+import type {WhitelistState} from '../state.js'
+
+export interface PreflightContext {
+  cluster: ClusterAccess
+  dryRun: boolean
+  /** Warnings to print after the run, in order. */
+  warnings: string[]
+  /** A warning to print now (before the impact report). */
+  warnNow: (warning: string) => void
+}
+
+export interface ApplyContext {
+  paths: WhitelistPaths
+  pki: Pki
+  cluster: ClusterAccess
+  journal: UndoJournal
+  changes: string[]
+  backups: BackupRecord[]
+  options: Pick<EnableCommonOptions, 'backupDir' | 'command' | 'backendTimeoutMs'>
+  /** What the previous enable recorded (a re-run keeps what it created). */
+  previous?: WhitelistState
+}
+
+/** What a started backend leaves for state.json, so that disable can undo it. */
+export interface AppliedBackend {
+  staticPod?: string
+  objects?: Array<Record<string, any>>
+}
+
+export interface UndoContext {
+  cluster: ClusterAccess
+  backupDir: string
+  command: string
+  changes: string[]
+  backups: BackupRecord[]
+}
+
+/**
+ * Where the image policy backend runs (one strategy per placement, no `if (placement === …)`
+ * elsewhere): `static` (a static pod on this control-plane node), `deployment` (in the cluster),
+ * `external` (run by the user). `enable` asks each step in this order.
+ */
+export interface BackendPlacement<O extends ResolvedEnableOptions> {
+  /** The policy rules the placement needs; may refuse the placement itself (a lockout risk). */
+  policyNeeds(options: O): PolicyNeeds
+  /** Checks of the flags and the files they name (a real run), before the cluster is asked or anything written. */
+  check(options: O, dryRun: boolean): void
+  /** What the API server will dial; a real run asks the cluster first (permissions, version, the node address). */
+  preflight(options: O, context: PreflightContext): Promise<BackendTarget>
+  /** The backend's files and objects (pure). */
+  plan(options: O, input: {paths: WhitelistPaths; policy: ImagePolicy; policyText: string; target: BackendTarget}): BackendPlan
+  /** Start the backend as planned, every write and create journaled, and wait until it is ready. */
+  apply(plan: BackendPlan, target: BackendTarget, context: ApplyContext): Promise<AppliedBackend>
+  /** `whitelist disable`: stop the backend that enable started, as state.json recorded it. */
+  undo(state: WhitelistState, context: UndoContext): Promise<void>
+}
