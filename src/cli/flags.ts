@@ -2,7 +2,6 @@ import {Flags} from '@oclif/core'
 
 import type {KubeTargetOptions} from '../lib/cluster/kubeconfig.js'
 import {DEFAULT_BACKUP_DIR, DEFAULT_CONFIG_DIR} from '../lib/controlplane/paths.js'
-import type {KubeTarget} from '../lib/cluster/connection.js'
 import {OUTPUT_FORMATS} from './output.js'
 
 // Declared once, reused by every command (kubectl's genericclioptions). kubectl refuses flags
@@ -12,11 +11,6 @@ export const kubeconfigFlags = {
   context: Flags.string({description: 'The kubeconfig context to use.', helpGroup: 'CLUSTER'}),
   as: Flags.string({description: 'Username to impersonate for the operation.', helpGroup: 'CLUSTER'}),
   'request-timeout': Flags.string({description: 'How long one API request may take before it is given up (30s, 1m, or seconds; 0: no limit).', helpGroup: 'CLUSTER', default: '30s'}),
-}
-
-/** The cluster the kubeconfig flags name, for connectCluster: never the flags object itself (its -n means something else in each command). */
-export function kubeTargetOf(flags: {kubeconfig?: string; context?: string; as?: string}): KubeTarget {
-  return {kubeconfig: flags.kubeconfig, context: flags.context, as: flags.as}
 }
 
 export const namespaceFlag = Flags.string({char: 'n', description: "Namespace (default: the context's namespace, else default).", helpGroup: 'CLUSTER'})

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from './base-command.js'
-import {configDirFlag, debugFlag, kubeconfigFlags, kubeTargetOf} from './flags.js'
+import {configDirFlag, debugFlag, kubeconfigFlags, kubeTarget, type KubeTargetFlags} from './flags.js'
 
 /** What add-registry and remove-registry share: the argument, the flags, the edit, the report. */
 export abstract class RegistryEditCommand extends BaseCommand {
@@ -21,7 +21,7 @@ export abstract class RegistryEditCommand extends BaseCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(this.constructor as typeof RegistryEditCommand)
     const {connectCluster} = await import('../lib/cluster/connection.js')
-    const cluster = await connectCluster(kubeTargetOf(flags as {kubeconfig?: string; context?: string; as?: string}))
+    const cluster = await connectCluster(kubeTarget(flags as KubeTargetFlags))
     const edit = {operation: this.operation, registry: args.registry as string, force: Boolean(flags.force)}
     // Impact before change: the running pods the edited allowlist would refuse, printed before the write.
     const context = {cluster, report: (line: string) => process.stderr.write(`${line}\n`)}

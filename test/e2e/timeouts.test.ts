@@ -90,6 +90,10 @@ describe('a server that accepts and never answers: every cluster command gives u
       args: () => ['audit', 'images', '-A'],
       call: /\(list [a-z]+\)/,
     },
+    {name: 'whitelist enable --mode vap', args: () => ['whitelist', 'enable', '--mode', 'vap', '--allowed-registries', 'docker.io'], call: /\(get version\)/},
+    {name: 'whitelist status --mode vap', args: () => ['whitelist', 'status', '--mode', 'vap'], call: /\(get validatingadmissionpolicies "imgsec-image-policy"\)/},
+    {name: 'whitelist add-registry --mode vap', args: () => ['whitelist', 'add-registry', '--mode', 'vap', 'registry.example.com'], call: /\(get configmaps "imgsec-allowed-registries" in namespace "kube-system"\)/},
+    {name: 'whitelist disable --mode vap', args: () => ['whitelist', 'disable', '--mode', 'vap'], call: /\(delete validatingadmissionpolicybindings "imgsec-image-policy"\)/},
     {
       name: 'patch-apiserver --wait (connects before writing)',
       args: () => ['patch-apiserver', '--manifest', path.join(node, 'manifests', 'kube-apiserver.yaml'), '--backup-dir', path.join(node, 'backups'), '--enable-plugins', 'AlwaysPullImages', '--wait'],

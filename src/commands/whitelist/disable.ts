@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {backupDirFlag, configDirFlag, debugFlag, kubeconfigFlags, kubeTargetOf} from '../../cli/flags.js'
+import {backupDirFlag, configDirFlag, debugFlag, kubeconfigFlags, kubeTarget} from '../../cli/flags.js'
 
 export default class WhitelistDisable extends BaseCommand {
   static override summary = 'Remove exactly what "whitelist enable" added to the API server, and the backend; backups stay.'
@@ -25,7 +25,7 @@ export default class WhitelistDisable extends BaseCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(WhitelistDisable)
     const {connectCluster} = await import('../../lib/cluster/connection.js')
-    const cluster = await connectCluster(kubeTargetOf(flags))
+    const cluster = await connectCluster(kubeTarget(flags))
     if (flags.mode === 'vap') {
       const {disableVap} = await import('../../lib/whitelist/vap-mode.js')
       const removed = await disableVap({paramsNamespace: flags['params-namespace']}, cluster)

@@ -1,7 +1,7 @@
 import {Flags, type Interfaces} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {allowedRegistriesFlag, backupDirFlag, configDirFlag, debugFlag, dryRunFlag, flatList, kubeconfigFlags, kubeTargetOf} from '../../cli/flags.js'
+import {allowedRegistriesFlag, backupDirFlag, configDirFlag, debugFlag, dryRunFlag, flatList, kubeconfigFlags, kubeTarget} from '../../cli/flags.js'
 import type {ClusterAccess} from '../../lib/cluster/connection.js'
 import {DEFAULT_MANIFESTS_DIR} from '../../lib/controlplane/paths.js'
 import {parseDuration as parseDurationFlag} from '../../lib/duration.js'
@@ -70,12 +70,12 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     // Complete: the one client, from the kubeconfig flags only (-n here is the backend's namespace).
     const {connectCluster} = await import('../../lib/cluster/connection.js')
     if (flags.mode === 'vap') {
-      await this.enableVap(flags, await connectCluster(kubeTargetOf(flags)))
+      await this.enableVap(flags, await connectCluster(kubeTarget(flags)))
       return
     }
     const options = this.validate(flags)
     const waitTimeoutMs = flags.wait ? parseDurationFlag(flags.timeout, '--timeout') : 0
-    const cluster = await connectCluster(kubeTargetOf(flags))
+    const cluster = await connectCluster(kubeTarget(flags))
     // Run.
     const {enableWhitelist} = await import('../../lib/whitelist/enable.js')
     const result = await enableWhitelist(options, {cluster, warnNow: (warning) => process.stderr.write(`warning: ${warning}\n`)})

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {backupDirFlag, configDirFlag, debugFlag, kubeconfigFlags, kubeTargetOf} from '../../cli/flags.js'
+import {backupDirFlag, configDirFlag, debugFlag, kubeconfigFlags, kubeTarget} from '../../cli/flags.js'
 import {DEFAULT_MANIFESTS_DIR} from '../../lib/controlplane/paths.js'
 
 export default class WhitelistStatus extends BaseCommand {
@@ -27,7 +27,7 @@ export default class WhitelistStatus extends BaseCommand {
     if (flags.mode === 'vap') {
       const {vapStatus} = await import('../../lib/whitelist/vap-mode.js')
       const {connectCluster} = await import('../../lib/cluster/connection.js')
-      const status = await vapStatus({paramsNamespace: flags['params-namespace']}, await connectCluster(kubeTargetOf(flags)))
+      const status = await vapStatus({paramsNamespace: flags['params-namespace']}, await connectCluster(kubeTarget(flags)))
       if (status.podCreation.state === 'blocked') process.exitCode = 2
       if (flags.output === 'json') {
         process.stdout.write(JSON.stringify(status, null, 2) + '\n')

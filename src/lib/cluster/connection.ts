@@ -1,8 +1,8 @@
 import {createKubeClient, type KubeClient} from './kube-client.js'
 import {type KubeTargetOptions, loadKubeconfig} from './kubeconfig.js'
 
-/** Which cluster, as --kubeconfig, --context and --as name it; never -n, which each command means its own way. */
-export type KubeTarget = Pick<KubeTargetOptions, 'kubeconfig' | 'context' | 'as'>
+/** Which cluster, as --kubeconfig, --context and --as name it (and --request-timeout); never -n, which each command means its own way. */
+export type KubeTarget = Pick<KubeTargetOptions, 'kubeconfig' | 'context' | 'as' | 'requestTimeout'>
 
 /**
  * The one client of a command that can also work without a cluster (the static placement, a

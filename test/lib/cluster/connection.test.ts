@@ -3,7 +3,7 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {kubeTargetOf} from '../../../src/cli/flags.js'
+import {kubeTarget} from '../../../src/cli/flags.js'
 import {connectCluster, requireClient} from '../../../src/lib/cluster/connection.js'
 
 const kubeconfig = (server?: string) => `apiVersion: v1
@@ -17,8 +17,8 @@ users: [{name: u, user: {token: t}}]
 describe('connectCluster: the one client of a command, from an explicit target', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'imgsec-connection-'))
 
-  it('kubeTargetOf keeps --kubeconfig, --context and --as, never -n (a command\'s own namespace, e.g. the backend\'s)', () => {
-    expect(kubeTargetOf({kubeconfig: 'k', context: 'c', as: 'a', namespace: 'imgsec-system'} as never)).to.deep.equal({kubeconfig: 'k', context: 'c', as: 'a'})
+  it('kubeTarget keeps --kubeconfig, --context, --as and --request-timeout, never -n (a command\'s own namespace, e.g. the backend\'s)', () => {
+    expect(kubeTarget({kubeconfig: 'k', context: 'c', as: 'a', 'request-timeout': '5s', namespace: 'imgsec-system'} as never)).to.deep.equal({kubeconfig: 'k', context: 'c', as: 'a', requestTimeout: '5s'})
   })
 
   it('a kubeconfig with a server: a client whose namespace is the context\'s, not a flag\'s', async () => {
