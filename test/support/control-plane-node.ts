@@ -8,7 +8,7 @@ import {freePort} from './registry.js'
 export const KUBEADM_MANIFEST = path.join(ROOT, 'test', 'fixtures', 'kube-apiserver.kubeadm-1.32.yaml')
 
 /** A backend image pinned by a digest no registry is asked about (the kubelet simulator runs this Node.js). */
-export const TEST_BACKEND_IMAGE = `gcr.io/distroless/nodejs20-debian12:nonroot@sha256:${'5'.repeat(64)}`
+export const TEST_BACKEND_IMAGE = `gcr.io/distroless/nodejs22-debian12:nonroot@sha256:${'5'.repeat(64)}`
 
 export interface ControlPlaneNode {
   dir: string

@@ -20,7 +20,7 @@ import {acceptPolicyProblems, type ApplyMaterial, renderDryRun, type ResolvedEna
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const MANIFEST = path.join(ROOT, 'test', 'fixtures', 'kube-apiserver.kubeadm-1.32.yaml')
-const IMAGE = `gcr.io/distroless/nodejs20-debian12@sha256:${'a'.repeat(64)}`
+const IMAGE = `gcr.io/distroless/nodejs22-debian12@sha256:${'a'.repeat(64)}`
 
 async function node() {
   const dir = mkdtempSync(path.join(tmpdir(), 'imgsec-plan-'))
