@@ -15,6 +15,7 @@ const {values} = parseArgs({
     port: {type: 'string', default: '8443'},
     policy: {type: 'string'},
     'allowed-registries': {type: 'string'},
+    'allow-unauthenticated': {type: 'boolean', default: false},
   },
 })
 
@@ -32,6 +33,7 @@ try {
     port: Number(values.port),
     policyFile: values.policy,
     allowedRegistries: values['allowed-registries']?.split(',').map((s) => s.trim()).filter(Boolean),
+    allowUnauthenticated: values['allow-unauthenticated'],
   })
   await backend.closed
 } catch (error) {

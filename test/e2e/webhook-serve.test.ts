@@ -121,6 +121,10 @@ describe('webhook serve (built CLI over real TLS)', () => {
       ['containers not a list', JSON.stringify({apiVersion: 'imagepolicy.k8s.io/v1alpha1', kind: 'ImageReview', spec: {containers: 'x'}}), 400, /spec\.containers must be a list/],
       ['body over 1 MiB', Buffer.alloc(1024 * 1024 + 10, 32), 413, /over 1048576 bytes/],
       ['GET on the endpoint', '', 405, /POST an ImageReview/, 'GET'],
+      ['a deeply nested spec.namespace', `{"apiVersion":"imagepolicy.k8s.io/v1alpha1","kind":"ImageReview","spec":{"namespace":${'['.repeat(5000)}${']'.repeat(5000)},"containers":[{"image":"nginx"}]}}`, 400, /spec\.namespace must be a string/],
+      ['an image that is not a string', JSON.stringify({apiVersion: 'imagepolicy.k8s.io/v1alpha1', kind: 'ImageReview', spec: {containers: [{image: {a: 1}}]}}), 400, /spec\.containers\[0\]\.image must be a string/],
+      ['a nested apiVersion', JSON.stringify({apiVersion: [[[['x']]]], kind: 'ImageReview', spec: {}}), 400, /apiVersion must be imagepolicy\.k8s\.io\/v1alpha1, not a list"/],
+      ['38,000 images', JSON.stringify({apiVersion: 'imagepolicy.k8s.io/v1alpha1', kind: 'ImageReview', spec: {containers: Array.from({length: 38_000}, (_, i) => ({image: `e.io/i${i}`}))}}), 400, /spec\.containers has 38000 entries; at most 1000 are reviewed/],
     ]
     for (const [title, body, status, message, method] of cases) {
       it(title, async () => {
@@ -129,6 +133,20 @@ describe('webhook serve (built CLI over real TLS)', () => {
         expect(answer.body).to.match(message)
       })
     }
+    it('many refused images: the answer names 20 and counts the rest, staying small', async () => {
+      const answer = await post(`${url}/image_policy`, review(Array.from({length: 900}, (_, i) => `evil.example.com/i${i}:1`)), tls)
+      expect(answer.status).to.equal(200)
+      expect(answer.body.length).to.be.lessThan(8000)
+      const status = JSON.parse(answer.body).status
+      expect(status.allowed).to.equal(false)
+      expect(status.reason).to.match(/refused 900 images: .*… and 880 more$/)
+    })
+
+    it('no decision is logged as an internal error', () => {
+      expect(backend.logs().filter((entry) => entry.event === 'internal-error')).to.deep.equal([])
+      expect(backend.logs().filter((entry) => entry.event === 'rejected').length).to.be.greaterThan(5)
+    })
+
     it('is still healthy afterwards', async () => {
       expect(await post(`${url}/healthz`, '', tls, 'GET')).to.deep.equal({status: 200, body: 'ok'})
       expect(backend.process.exitCode).to.equal(null)
@@ -223,6 +241,14 @@ describe('webhook serve: unusable files and addresses name the flag and the prob
       expect(result.stdout + result.stderr).not.to.contain(CANARY)
     })
   }
+
+  it('beyond loopback without --client-ca is refused unless --allow-unauthenticated; the default address is 127.0.0.1', async () => {
+    const refused = await runCli(['webhook', 'serve', '--address', '0.0.0.0', '--port', '1', '--cert', serving.certFile, '--key', serving.keyFile])
+    expect(refused.code).to.equal(1)
+    expect(refused.stderr).to.equal('error: --address 0.0.0.0 without --client-ca would answer anyone who reaches the port: pass --client-ca (the CA of the API server\'s client certificate), or --address 127.0.0.1, or --allow-unauthenticated to accept that\n')
+    const help = await runCli(['webhook', 'serve', '--help'])
+    expect(help.stdout).to.match(/--address=<value>\s+\[default: 127\.0\.0\.1\]/)
+  })
 
   it('a port in use: says so, naming --address and --port', async () => {
     const blocker = createServer()

@@ -20,7 +20,8 @@ The policy file is reloaded on SIGHUP or when it changes; a policy that does not
     cert: Flags.string({description: 'Serving certificate (PEM).', required: true}),
     key: Flags.string({description: 'Serving key (PEM).', required: true}),
     'client-ca': Flags.string({description: 'Require client certificates signed by this CA (the API server presents the one in the webhook kubeconfig).'}),
-    address: Flags.string({description: 'Address to listen on.', default: '0.0.0.0'}),
+    address: Flags.string({description: 'Address to listen on (beyond loopback only with --client-ca, or --allow-unauthenticated).', default: '127.0.0.1'}),
+    'allow-unauthenticated': Flags.boolean({description: 'Listen beyond loopback without --client-ca: anyone who reaches the port may ask for decisions.', default: false}),
     port: Flags.integer({description: 'Port to listen on.', default: 8443, min: 1, max: 65_535}),
     policy: Flags.string({description: 'Image policy file (YAML), reloaded on change and SIGHUP.'}),
     'allowed-registries': allowedRegistriesFlag("Replaces the policy file's list."),
@@ -38,6 +39,7 @@ The policy file is reloaded on SIGHUP or when it changes; a policy that does not
       port: flags.port,
       policyFile: flags.policy,
       allowedRegistries: flatList(flags['allowed-registries']),
+      allowUnauthenticated: flags['allow-unauthenticated'],
     })
     await backend.closed
   }

@@ -34,14 +34,43 @@ export interface ImageReviewDecision {
 export function imageReviewProblem(body: unknown): string | undefined {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return 'the body must be a JSON ImageReview object'
   const review = body as Record<string, unknown>
-  if (review.apiVersion !== IMAGE_REVIEW_API_VERSION) return `apiVersion must be ${IMAGE_REVIEW_API_VERSION}, not ${JSON.stringify(review.apiVersion)}`
-  if (review.kind !== 'ImageReview') return `kind must be ImageReview, not ${JSON.stringify(review.kind)}`
+  if (review.apiVersion !== IMAGE_REVIEW_API_VERSION) return `apiVersion must be ${IMAGE_REVIEW_API_VERSION}, not ${describeField(review.apiVersion)}`
+  if (review.kind !== 'ImageReview') return `kind must be ImageReview, not ${describeField(review.kind)}`
   const spec = review.spec as Record<string, unknown> | undefined
-  if (!spec || typeof spec !== 'object') return 'spec is missing'
+  if (!spec || typeof spec !== 'object' || Array.isArray(spec)) return 'spec is missing'
+  // Every field is type-checked: what is logged or answered later must be what the API server sends.
+  if (spec.namespace !== undefined && typeof spec.namespace !== 'string') return 'spec.namespace must be a string'
   if (spec.containers !== undefined && !Array.isArray(spec.containers)) return 'spec.containers must be a list'
-  if (spec.annotations !== undefined && (typeof spec.annotations !== 'object' || spec.annotations === null)) return 'spec.annotations must be a map'
+  const containers = (spec.containers ?? []) as unknown[]
+  if (containers.length > MAX_REVIEW_CONTAINERS) return `spec.containers has ${containers.length} entries; at most ${MAX_REVIEW_CONTAINERS} are reviewed`
+  for (const [index, container] of containers.entries()) {
+    if (!container || typeof container !== 'object' || Array.isArray(container)) return `spec.containers[${index}] must be an object`
+    const image = (container as Record<string, unknown>).image
+    if (image !== undefined && typeof image !== 'string') return `spec.containers[${index}].image must be a string`
+    if (typeof image === 'string' && image.length > MAX_IMAGE_LENGTH) return `spec.containers[${index}].image is longer than ${MAX_IMAGE_LENGTH} characters`
+  }
+  if (spec.annotations !== undefined && (typeof spec.annotations !== 'object' || spec.annotations === null || Array.isArray(spec.annotations))) return 'spec.annotations must be a map'
+  for (const [key, value] of Object.entries((spec.annotations ?? {}) as Record<string, unknown>)) {
+    if (typeof value !== 'string') return `spec.annotations["${key.slice(0, 100)}"] must be a string`
+  }
   return undefined
 }
+
+/** A value named in a refusal, short and without structure (never a whole nested object). */
+function describeField(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 100))
+  return value === undefined ? 'missing' : Array.isArray(value) ? 'a list' : typeof value
+}
+
+/**
+ * A pod has tens of containers at most; the limit keeps one request from costing a large answer
+ * and event-loop time (every image is parsed and named in the reason).
+ */
+export const MAX_REVIEW_CONTAINERS = 1000
+/** Far beyond any real reference (distribution allows 255 characters of path plus a digest). */
+export const MAX_IMAGE_LENGTH = 4096
+/** The reason names this many refusals, then how many more: the answer stays small. */
+const MAX_REASONS = 20
 
 /**
  * Decide an ImageReview with the shared policy engine. The API server lists init and ephemeral
@@ -57,9 +86,10 @@ export function decideImageReview(review: ImageReviewRequest, policy: ImagePolic
   const refused = verdicts.filter((verdict) => !verdict.allowed)
   const breakGlass = refused.length > 0 && policy.breakGlass && annotations[BREAK_GLASS_ANNOTATION] === 'true'
   const allowed = refused.length === 0 || breakGlass
-  const reasons = refused.flatMap((verdict) => verdict.violations.map((violation) => `${violation.rule}: ${violation.message}`))
+  const allReasons = refused.flatMap((verdict) => verdict.violations.map((violation) => `${violation.rule}: ${violation.message}`))
+  const reasons = allReasons.length > MAX_REASONS ? [...allReasons.slice(0, MAX_REASONS), `… and ${allReasons.length - MAX_REASONS} more`] : allReasons
   const auditAnnotations: Record<string, string> = {decision: allowed ? 'allowed' : 'denied'}
-  if (refused.length > 0) auditAnnotations['refused-images'] = refused.map((verdict) => verdict.image).join(',')
+  if (refused.length > 0) auditAnnotations['refused-images'] = refused.slice(0, MAX_REASONS).map((verdict) => verdict.image).join(',') + (refused.length > MAX_REASONS ? `,… (${refused.length - MAX_REASONS} more)` : '')
   if (breakGlass) auditAnnotations['break-glass'] = 'true'
   const exempt = verdicts.find((verdict) => verdict.exempt)
   if (exempt) auditAnnotations.exempt = exempt.exempt!

@@ -5,7 +5,7 @@ import path from 'node:path'
 import {describeSystemError, safeErrorMessage} from '../describe-error.js'
 import {UserError} from '../errors.js'
 import {resolvePolicy} from '../policy/policy.js'
-import {createWebhookServer, loadTlsMaterial} from './webhook-server.js'
+import {createWebhookServer, loadTlsMaterial, type ServerLimits} from './webhook-server.js'
 
 export interface WebhookBackendOptions {
   certFile: string
@@ -15,7 +15,10 @@ export interface WebhookBackendOptions {
   port: number
   policyFile?: string
   allowedRegistries?: string[]
+  /** Listen beyond loopback without --client-ca: anyone who reaches the port may ask. */
+  allowUnauthenticated?: boolean
   log?: (entry: Record<string, unknown>) => void
+  limits?: Partial<ServerLimits>
 }
 
 export interface RunningBackend {
@@ -25,8 +28,29 @@ export interface RunningBackend {
   closed: Promise<void>
 }
 
-function jsonLog(entry: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify({time: new Date().toISOString(), ...entry}) + '\n')
+/**
+ * One JSON line per entry on `stream`. When the reader falls behind by more than `maxBuffered`
+ * bytes, lines are dropped and counted instead of queued (memory would otherwise grow with every
+ * review); the count is logged once the reader catches up.
+ */
+export function createJsonLog(stream: Pick<NodeJS.WritableStream, 'write'> & {writableLength: number}, maxBuffered = 1024 * 1024): (entry: Record<string, unknown>) => void {
+  let dropped = 0
+  return (entry) => {
+    if (stream.writableLength > maxBuffered) {
+      dropped++
+      return
+    }
+    if (dropped > 0) {
+      stream.write(JSON.stringify({time: new Date().toISOString(), level: 'warn', event: 'log-lines-dropped', count: dropped, message: 'the log reader fell behind'}) + '\n')
+      dropped = 0
+    }
+    stream.write(JSON.stringify({time: new Date().toISOString(), ...entry}) + '\n')
+  }
+}
+
+/** True for 127.0.0.0/8, ::1 and localhost: reachable from this node only. */
+function isLoopback(address: string): boolean {
+  return address === 'localhost' || address === '::1' || /^127\./.test(address)
 }
 
 /**
@@ -34,7 +58,10 @@ function jsonLog(entry: Record<string, unknown>): void {
  * when the file changes (a policy that does not validate is logged and the old one stays).
  */
 export async function startWebhookBackend(options: WebhookBackendOptions): Promise<RunningBackend> {
-  const log = options.log ?? jsonLog
+  if (!isLoopback(options.address) && !options.clientCaFile && !options.allowUnauthenticated) {
+    throw new UserError(`--address ${options.address} without --client-ca would answer anyone who reaches the port: pass --client-ca (the CA of the API server's client certificate), or --address 127.0.0.1, or --allow-unauthenticated to accept that`)
+  }
+  const log = options.log ?? createJsonLog(process.stdout)
   // The file's digest is taken before it is parsed: a change in between shows as an old digest
   // (and the watcher's reload corrects it), never as a new digest with the old policy.
   const digestOf = () => (options.policyFile ? createHash('sha256').update(readFileSync(options.policyFile)).digest('hex') : undefined)
@@ -53,7 +80,7 @@ export async function startWebhookBackend(options: WebhookBackendOptions): Promi
       return false
     }
   }
-  const server = createWebhookServer({certFile: options.certFile, keyFile: options.keyFile, clientCaFile: options.clientCaFile, policy: () => policy, policyDigest: () => policyDigest, log})
+  const server = createWebhookServer({certFile: options.certFile, keyFile: options.keyFile, clientCaFile: options.clientCaFile, policy: () => policy, policyDigest: () => policyDigest, log, limits: options.limits})
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       const hint = error.code === 'EACCES' && options.port < 1024 ? '; ports below 1024 need root (or use --port 8443)' : ''

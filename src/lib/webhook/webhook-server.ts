@@ -22,6 +22,36 @@ export interface WebhookServerOptions {
   policyDigest?: () => string | undefined
   /** One JSON object per decision or problem. */
   log: (entry: Record<string, unknown>) => void
+  /** Limits (milliseconds, connections); tests shorten them. */
+  limits?: Partial<ServerLimits>
+}
+
+/**
+ * How long and how many: a slow or silent client must not hold the backend, whose failure refuses
+ * every pod with defaultAllow false. The API server sends small reviews over kept-alive
+ * connections and gives up itself after its webhook timeout.
+ */
+export interface ServerLimits {
+  /** The TLS handshake. */
+  handshakeMs: number
+  /** All request headers. */
+  headersMs: number
+  /** A whole request, body included. */
+  requestMs: number
+  /** A connection without a valid client certificate (probes, strangers): closed after this. */
+  unauthenticatedMs: number
+  /** Idle kept-alive connections (above the API server's 90 s idle timeout it would close them itself). */
+  keepAliveMs: number
+  maxConnections: number
+}
+
+export const DEFAULT_SERVER_LIMITS: ServerLimits = {
+  handshakeMs: 10_000,
+  headersMs: 10_000,
+  requestMs: 15_000,
+  unauthenticatedMs: 10_000,
+  keepAliveMs: 65_000,
+  maxConnections: 1024,
 }
 
 /** The /healthz header naming the sha256 of the policy file the backend decides by. */
@@ -55,11 +85,14 @@ function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
     })
     req.on('end', () => resolve(Buffer.concat(chunks)))
     req.on('error', reject)
+    req.on('aborted', () => reject(Object.assign(new Error('client aborted the request'), {clientAborted: true})))
   })
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, options: WebhookServerOptions): Promise<void> {
   const path = (req.url ?? '/').split('?')[0]
+  // A connection without the API server's certificate is not kept alive (see createWebhookServer).
+  if (options.clientCaFile && !(req.socket as TLSSocket).authorized) res.setHeader('connection', 'close')
   if (path === '/healthz' || path === '/readyz') {
     const digest = options.policyDigest?.()
     send(res, req.method === 'GET' || req.method === 'HEAD' ? 200 : 405, 'ok', digest ? {[POLICY_DIGEST_HEADER]: digest} : {})
@@ -182,8 +215,14 @@ export function loadTlsMaterial(options: {certFile: string; keyFile: string; cli
 /** The ImagePolicyWebhook backend: HTTPS, POST /image_policy (and /), GET /healthz. */
 export function createWebhookServer(options: WebhookServerOptions): Server {
   const tls = loadTlsMaterial(options)
+  const limits = {...DEFAULT_SERVER_LIMITS, ...options.limits}
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res, options).catch((error: unknown) => {
+      if ((error as {clientAborted?: boolean}).clientAborted || res.destroyed) {
+        // The client went away (the API server's own timeout, a probe): nothing is wrong here.
+        options.log({level: 'info', event: 'client-aborted'})
+        return
+      }
       // A bug must not take the backend down: with defaultAllow false that would block every pod.
       options.log({level: 'error', event: 'internal-error', message: (error as Error).message})
       if (!res.headersSent) send(res, 500, {error: 'internal error'})
@@ -192,12 +231,27 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
   }
   let server: Server
   try {
-    server = createServer({cert: tls.cert, key: tls.key, ...(tls.ca ? {ca: tls.ca, requestCert: true, rejectUnauthorized: false} : {})}, onRequest)
+    server = createServer({
+      cert: tls.cert, key: tls.key, handshakeTimeout: limits.handshakeMs,
+      // Node enforces headersTimeout/requestTimeout only when it checks (every 30 s by default).
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(limits.headersMs / 2)),
+      headersTimeout: limits.headersMs,
+      requestTimeout: limits.requestMs,
+      keepAliveTimeout: limits.keepAliveMs,
+      ...(tls.ca ? {ca: tls.ca, requestCert: true, rejectUnauthorized: false} : {}),
+    }, onRequest)
   } catch (error) {
     // Checked above already; what is left (an unsupported key type) is named by its code only.
     const code = (error as {code?: unknown}).code
     throw new UserError(`the TLS library refused --cert ${options.certFile} with --key ${options.keyFile}${typeof code === 'string' ? ` (${code})` : ''}`)
   }
-  server.keepAliveTimeout = 65_000
+  server.maxConnections = limits.maxConnections
+  if (tls.ca) {
+    // Only the API server holds a client certificate; anyone else (the kubelet's probe) gets a
+    // short connection, so idle strangers cannot use up the connection limit.
+    server.on('secureConnection', (socket: TLSSocket) => {
+      if (!socket.authorized) socket.setTimeout(limits.unauthenticatedMs, () => socket.destroy())
+    })
+  }
   return server
 }
