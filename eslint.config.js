@@ -21,6 +21,7 @@ export default defineConfig(
   {
     ignores: [
       'dist/',
+      'coverage/',
       'node_modules/',
       'release/',
       'tmp/',

@@ -7,7 +7,9 @@ import path from 'node:path'
 import {promisify} from 'node:util'
 
 import {FakeKubeApiServer} from './fake-kube-api.js'
-import {applyJsonPatch, applyMergePatch, applyStrategicMergePatch, parseLabelSelector, matchesLabels} from './fake-kube-api-patch.js'
+import {applyJsonPatch, applyMergePatch} from './fake-kube-api/json-patch.js'
+import {matchesLabels, parseLabelSelector} from './fake-kube-api/selectors.js'
+import {applyStrategicMergePatch} from './fake-kube-api/strategic-merge-patch.js'
 import {createTestCa} from './tls.js'
 
 const execFileAsync = promisify(execFile)
