@@ -274,10 +274,3 @@ export async function forEachRawPage<T>(client: KubeClient, path: string, query:
     return {items: list.items ?? [], metadata: {_continue: list.metadata?.continue}}
   }, onPage, pageSize)
 }
-
-/** The API server's version (`/version`). */
-export async function serverVersion(client: KubeClient): Promise<{gitVersion: string; major: number; minor: number}> {
-  const {VersionApi} = await import('@kubernetes/client-node')
-  const info = await client.call({verb: 'get', resource: 'version'}, () => client.api(VersionApi).getCode())
-  return {gitVersion: info.gitVersion, major: Number.parseInt(info.major, 10), minor: Number.parseInt(info.minor, 10)}
-}

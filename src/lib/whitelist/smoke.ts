@@ -1,5 +1,6 @@
 import type {ClusterAccess} from '../cluster/connection.js'
-import {apiStatusOf, type KubeClient, serverVersion} from '../cluster/kube-client.js'
+import {apiStatusOf, type KubeClient} from '../cluster/kube-client.js'
+import {parseKubeVersion, serverVersion, versionBefore} from '../cluster/version.js'
 import {type MirrorPodState, waitForApiserver} from '../controlplane/apiserver-restart.js'
 import {UserError} from '../errors.js'
 
@@ -37,11 +38,9 @@ export async function smokeTestWhitelist(client: KubeClient, options: {namespace
 
 /** Kubernetes before 1.27.3 lets ephemeral containers bypass ImagePolicyWebhook (CVE-2023-2727). */
 export function versionWarning(gitVersion: string): string | undefined {
-  const match = /^v?(\d+)\.(\d+)\.(\d+)/.exec(gitVersion)
-  if (!match) return undefined
-  const [major, minor, patch] = match.slice(1).map(Number)
-  const vulnerable = major === 1 && (minor < 27 || (minor === 27 && patch < 3))
-  return vulnerable ? `the API server is ${gitVersion}: before 1.27.3 ephemeral containers bypass ImagePolicyWebhook (CVE-2023-2727); upgrade the control plane` : undefined
+  const version = parseKubeVersion(gitVersion)
+  if (!version || !versionBefore(version, 1, 27, 3)) return undefined
+  return `the API server is ${gitVersion}: before 1.27.3 ephemeral containers bypass ImagePolicyWebhook (CVE-2023-2727); upgrade the control plane`
 }
 
 /** Best effort, when the kubeconfig reaches a cluster (3 s at most): the plugin has a known bypass before 1.27.3. */

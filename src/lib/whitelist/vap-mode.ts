@@ -2,7 +2,8 @@ import {type AppliedObject, applyObjects, deleteObjects} from '../cluster/apply.
 import type {DryRun} from '../cluster/objects.js'
 import {UserError} from '../errors.js'
 import {type ClusterAccess, requireClient} from '../cluster/connection.js'
-import {getRawJson, type KubeClient, serverVersion} from '../cluster/kube-client.js'
+import {getRawJson, type KubeClient} from '../cluster/kube-client.js'
+import {serverVersion, versionBefore} from '../cluster/version.js'
 import {objectName} from '../cluster/objects.js'
 import {missingPermissions} from '../cluster/rbac-preflight.js'
 import {DEFAULT_POLICY, requireAllowlist, resolvePolicy} from '../policy/policy.js'
@@ -27,7 +28,7 @@ export async function enableVap(options: {policyFile?: string; allowedRegistries
   if (options.dryRun === 'client') return {applied: objects.map((object) => ({object, action: 'created'})), warnings: []}
   const client = requireClient(cluster)
   const version = await serverVersion(client)
-  if (version.major === 1 && version.minor < VAP_MIN_MINOR) {
+  if (versionBefore(version, 1, VAP_MIN_MINOR)) {
     throw new UserError(`--mode vap needs Kubernetes 1.${VAP_MIN_MINOR} or newer (ValidatingAdmissionPolicy v1); this cluster is ${version.gitVersion}: use the ImagePolicyWebhook mode (without --mode vap)`)
   }
   // Ask first, so that a missing permission cannot leave the ConfigMap applied without its policy.

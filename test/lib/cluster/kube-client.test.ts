@@ -69,3 +69,21 @@ describe('--request-timeout (kube-client)', () => {
     expect(described.message).to.equal('the Kubernetes API server https://10.0.0.1:6443 did not answer within 5s (list pods in namespace "kube-system"); check that the kubeconfig\'s server address is right and reachable, or raise --request-timeout')
   })
 })
+
+describe('Kubernetes versions (kube-client)', () => {
+  it('parses gitVersion and tags, distribution suffixes included', async () => {
+    const {parseKubeVersion} = await import('../../../src/lib/cluster/version.js')
+    expect(parseKubeVersion('v1.27.3')).to.deep.equal({major: 1, minor: 27, patch: 3})
+    expect(parseKubeVersion('v1.29.4-eks-036c24b')).to.deep.equal({major: 1, minor: 29, patch: 4})
+    expect(parseKubeVersion('1.30')).to.deep.equal({major: 1, minor: 30, patch: 0})
+    expect(parseKubeVersion('latest')).to.equal(undefined)
+  })
+
+  it('compares by major, minor, patch', async () => {
+    const {versionBefore} = await import('../../../src/lib/cluster/version.js')
+    expect(versionBefore({major: 1, minor: 27, patch: 2}, 1, 27, 3)).to.equal(true)
+    expect(versionBefore({major: 1, minor: 27, patch: 3}, 1, 27, 3)).to.equal(false)
+    expect(versionBefore({major: 1, minor: 9, patch: 9}, 1, 27)).to.equal(true)
+    expect(versionBefore({major: 2, minor: 0, patch: 0}, 1, 30)).to.equal(false)
+  })
+})

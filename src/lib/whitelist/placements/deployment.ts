@@ -3,7 +3,7 @@
 // the dead backend), so it is refused unless the user accepts that risk by name.
 import {applyObjects, deleteObjects} from '../../cluster/apply.js'
 import {requireClient} from '../../cluster/connection.js'
-import {serverVersion} from '../../cluster/kube-client.js'
+import {serverVersion} from '../../cluster/version.js'
 import {objectName} from '../../cluster/objects.js'
 import {missingPermissions} from '../../cluster/rbac-preflight.js'
 import {UserError} from '../../errors.js'
