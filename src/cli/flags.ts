@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import type {KubeTargetOptions} from '../lib/cluster/kubeconfig.js'
+import {UserError} from '../lib/errors.js'
 import {DEFAULT_BACKUP_DIR, DEFAULT_CONFIG_DIR} from '../lib/controlplane/paths.js'
 import {OUTPUT_FORMATS} from './output.js'
 
@@ -90,4 +91,21 @@ export function fillOptionalValue(argv: string[], flag: string, value: string, v
   const next = argv[index + 1]
   const bare = next === undefined || next.startsWith('-') || (values !== undefined && !values.includes(next))
   if (bare) argv.splice(index + 1, 0, value)
+}
+
+/** The flags a user typed (not those filled from defaults), from oclif's parse metadata. */
+export function givenFlags(flags: Record<string, unknown>, metadata: {flags: Record<string, {setFromDefault?: boolean} | undefined>}): Set<string> {
+  return new Set(Object.keys(flags).filter((name) => flags[name] !== undefined && !metadata.flags[name]?.setFromDefault))
+}
+
+/**
+ * Refuse flags that do nothing in the chosen mode, with one line saying where they apply: a flag
+ * silently ignored is a setting the user believes is in force.
+ */
+export function refuseInapplicable(given: Set<string>, rules: Array<{flags: string[]; appliesTo: string; when: boolean}>): void {
+  for (const rule of rules) {
+    if (rule.when) continue
+    const flag = rule.flags.find((name) => given.has(name))
+    if (flag) throw new UserError(`--${flag} applies only ${rule.appliesTo}`)
+  }
 }

@@ -32,6 +32,17 @@ describe('whitelist --mode vap (built CLI, fake API server)', () => {
     expect(api.requests).to.deep.equal([])
   })
 
+  it('a policy with exemptImages is refused (the CEL would not enforce them), before anything is sent', async () => {
+    const policy = path.join(mkdtempSync(path.join(tmpdir(), 'imgsec-vap-policy-')), 'policy.yaml')
+    const {writeFileSync} = await import('node:fs')
+    writeFileSync(policy, 'allowedRegistries: [docker.io]\nexemptImages: ["registry.k8s.io/pause*"]\n')
+    api.requests.length = 0
+    const result = await run(['enable', '--mode', 'vap', '--policy', policy])
+    expect(result.code).to.equal(1)
+    expect(result.stderr).to.equal('error: the policy\'s exemptImages (registry.k8s.io/pause*) are not enforced by --mode vap: remove them (exempt namespaces instead with exemptNamespaces), or use the ImagePolicyWebhook mode, whose backend honours them\n')
+    expect(api.requests.filter((request) => request.method !== 'GET')).to.deep.equal([])
+  })
+
   it('applies the objects; a second run changes nothing', async () => {
     const first = await run(['enable', '--mode', 'vap', '--allowed-registries', 'docker.io,registry.k8s.io'])
     expect(first.code, first.stderr).to.equal(0)

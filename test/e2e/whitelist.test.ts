@@ -189,13 +189,73 @@ describe('whitelist enable/status/disable (built CLI, static pod played by a kub
     expect(existsSync(path.join(node.configDir, 'state.json'))).to.equal(false)
     const status = JSON.parse((await runCli(['whitelist', 'status', ...node.flags, '-o', 'json'])).stdout)
     expect(status.enabled).to.equal(false)
-    const again = await runCli(['whitelist', 'disable', '--config-dir', node.configDir, '--backup-dir', node.backupDir])
+    const again = await runCli(['whitelist', 'disable', '--config-dir', node.configDir, '--backup-dir', node.backupDir, '--manifests-dir', node.manifestsDir])
     expect(again.code).to.equal(1)
     expect(again.stderr).to.contain('was not enabled by kubectl-imgsec')
+    // disable took away the files enable wrote: nothing a later run would take for leftovers.
+    expect(existsSync(node.configDir) ? readdirSync(node.configDir) : []).to.deep.equal([])
+  })
+})
+
+describe('whitelist disable after an enable that never finished (no state.json)', () => {
+  /** What an enable killed half-way by an older version could leave: keys, configuration, the static pod. */
+  function leftovers(node: Awaited<ReturnType<typeof controlPlaneNode>>): void {
+    mkdirSync(path.join(node.configDir, 'pki'), {recursive: true})
+    mkdirSync(path.join(node.configDir, 'backend'), {recursive: true})
+    writeFileSync(path.join(node.configDir, 'pki', 'ca.key'), 'key', {mode: 0o600})
+    writeFileSync(path.join(node.configDir, 'admission-configuration.yaml'), 'apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\n')
+    writeFileSync(path.join(node.manifestsDir, 'imgsec-webhook.yaml'), 'apiVersion: v1\nkind: Pod\n')
+  }
+
+  it('removes what it left while the API server does not use it; a second run finds nothing', async () => {
+    const node = await controlPlaneNode()
+    leftovers(node)
+    const result = await runCli(['whitelist', 'disable', ...node.flags])
+    expect(result.code, result.stderr).to.equal(0)
+    expect(result.stdout).to.contain(`removed static pod ${path.join(node.manifestsDir, 'imgsec-webhook.yaml')} left by an unfinished enable`)
+    expect(readdirSync(node.manifestsDir)).to.deep.equal(['kube-apiserver.yaml'])
+    expect(existsSync(node.configDir)).to.equal(false)
+    expect(readFileSync(node.manifest, 'utf8')).to.equal(ORIGINAL)
+    const again = await runCli(['whitelist', 'disable', ...node.flags])
+    expect(again.code).to.equal(1)
+    expect(again.stderr).to.match(/nothing of an unfinished enable is left there/)
+  })
+
+  it('leaves everything while the manifest still names the config dir, and says to restore it first', async () => {
+    const node = await controlPlaneNode()
+    leftovers(node)
+    writeFileSync(node.manifest, ORIGINAL.replace('- --allow-privileged=true', `- --allow-privileged=true\n    - --admission-control-config-file=${path.join(node.configDir, 'admission-configuration.yaml')}`))
+    const result = await runCli(['whitelist', 'disable', ...node.flags])
+    expect(result.code).to.equal(1)
+    expect(result.stderr).to.match(/still names .* \(an enable that stopped half-way\): restore it first with "kubectl imgsec patch-apiserver --restore"/)
+    expect(readdirSync(node.manifestsDir).sort()).to.deep.equal(['imgsec-webhook.yaml', 'kube-apiserver.yaml'])
+    expect(existsSync(path.join(node.configDir, 'pki', 'ca.key'))).to.equal(true)
   })
 })
 
 describe('whitelist enable refuses, and leaves the API server alone', () => {
+  describe('flags that do nothing in the chosen mode are refused, saying where they apply', () => {
+    for (const [args, message] of [
+      [['--mode', 'vap', '--backend-placement', 'deployment'], '--backend-placement applies only to the ImagePolicyWebhook mode (without --mode vap)'],
+      [['--mode', 'vap', '--default-allow'], '--default-allow applies only to the ImagePolicyWebhook mode (without --mode vap)'],
+      [['--dry-run=client', '-o', 'json'], '--output applies only to --mode vap'],
+      [['--params-namespace', 'x'], '--params-namespace applies only to --mode vap'],
+      [['--node-port', '30443'], '--node-port applies only to --backend-placement deployment'],
+      [['--backend-placement', 'deployment', '--port', '9443'], '--port applies only to --backend-placement static'],
+      [['--webhook-url', 'https://x/image_policy'], '--webhook-url applies only to --backend-placement external'],
+      [['--timeout', '1m'], '--timeout applies only with --wait'],
+    ] as Array<[string[], string]>) {
+      it(args.join(' '), async () => {
+        const node = await controlPlaneNode()
+        const result = await runCli(['whitelist', 'enable', ...node.flags, '--allowed-registries', 'docker.io', ...args])
+        expect(result.code).to.equal(1)
+        expect(result.stderr).to.equal(`error: ${message}\n`)
+        expect(readFileSync(node.manifest, 'utf8')).to.equal(ORIGINAL)
+        expect(existsSync(node.configDir)).to.equal(false)
+      })
+    }
+  })
+
   it('when the backend never answers', async () => {
     const node = await controlPlaneNode()
     const result = await runCli(['whitelist', 'enable', ...node.flags, '--port', String(node.port), '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--backend-timeout', '2s'])

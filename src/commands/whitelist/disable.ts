@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 
+import {DEFAULT_MANIFESTS_DIR} from '../../lib/controlplane/paths.js'
 import {BaseCommand} from '../../cli/base-command.js'
 import {backupDirFlag, configDirFlag, debugFlag, kubeconfigFlags, kubeTarget} from '../../cli/flags.js'
 
@@ -17,6 +18,7 @@ export default class WhitelistDisable extends BaseCommand {
     ...kubeconfigFlags,
     'config-dir': configDirFlag(),
     'backup-dir': backupDirFlag('Where backups are kept.'),
+    'manifests-dir': Flags.string({description: 'The kubelet\'s static pod directory: where an unfinished enable may have left the backend\'s static pod.', default: DEFAULT_MANIFESTS_DIR}),
     'keep-backend': Flags.boolean({description: 'Leave the backend (static pod) running.', default: false}),
     force: Flags.boolean({description: 'Go on despite preflight problems.', default: false}),
     debug: debugFlag,
@@ -35,6 +37,7 @@ export default class WhitelistDisable extends BaseCommand {
     const {disableWhitelist} = await import('../../lib/whitelist/disable.js')
     const result = await disableWhitelist({
       configDir: flags['config-dir'],
+      manifestsDir: flags['manifests-dir'],
       backupDir: flags['backup-dir'],
       keepBackend: flags['keep-backend'],
       force: flags.force,

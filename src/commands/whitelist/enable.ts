@@ -1,7 +1,7 @@
 import {Flags, type Interfaces} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {allowedRegistriesFlag, backupDirFlag, configDirFlag, debugFlag, dryRunFlag, flatList, kubeconfigFlags, kubeTarget} from '../../cli/flags.js'
+import {allowedRegistriesFlag, backupDirFlag, configDirFlag, debugFlag, dryRunFlag, flatList, givenFlags, kubeconfigFlags, kubeTarget, refuseInapplicable} from '../../cli/flags.js'
 import type {ClusterAccess} from '../../lib/cluster/connection.js'
 import {DEFAULT_MANIFESTS_DIR} from '../../lib/controlplane/paths.js'
 import {parseDuration as parseDurationFlag} from '../../lib/duration.js'
@@ -66,7 +66,20 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
   }
 
   async run(): Promise<void> {
-    const {flags} = await this.parse(WhitelistEnable)
+    const {flags, metadata} = await this.parse(WhitelistEnable)
+    const given = givenFlags(flags, metadata)
+    const vap = flags.mode === 'vap'
+    const placement = flags['backend-placement']
+    refuseInapplicable(given, [
+      {flags: ['params-namespace', 'break-glass', 'output'], appliesTo: 'to --mode vap', when: vap},
+      {flags: ['backend-placement', 'backend', 'backend-image', 'backend-timeout', 'port', 'namespace', 'node-port', 'node-address', 'webhook-url', 'webhook-ca', 'accept-lockout-risk',
+        'default-allow', 'allow-ttl', 'deny-ttl', 'retry-backoff', 'config-dir', 'manifests-dir', 'backup-dir', 'persist-kubeadm-config', 'wait', 'timeout', 'force'], appliesTo: 'to the ImagePolicyWebhook mode (without --mode vap)', when: !vap},
+      {flags: ['port'], appliesTo: 'to --backend-placement static', when: placement === 'static'},
+      {flags: ['namespace', 'node-port', 'node-address', 'backend', 'accept-lockout-risk'], appliesTo: 'to --backend-placement deployment', when: placement === 'deployment'},
+      {flags: ['webhook-url', 'webhook-ca'], appliesTo: 'to --backend-placement external', when: placement === 'external'},
+      {flags: ['backend-image'], appliesTo: 'to --backend-placement static or deployment (an external backend runs its own image)', when: placement !== 'external'},
+      {flags: ['timeout'], appliesTo: 'with --wait', when: flags.wait},
+    ])
     // Complete: the one client, from the kubeconfig flags only (-n here is the backend's namespace).
     const {connectCluster} = await import('../../lib/cluster/connection.js')
     if (flags.mode === 'vap') {

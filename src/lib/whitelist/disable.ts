@@ -6,15 +6,17 @@ import {writeFileAtomic} from '../atomic-write.js'
 import {backupFile, type BackupRecord} from '../controlplane/backups.js'
 import {persistToKubeadmConfig} from '../controlplane/kubeadm-config.js'
 import {applyApiserverPatch, kubeadmChangeOf, planApiserverPatch, planChangesSomething} from '../controlplane/patch-apiserver.js'
-import {UserError} from '../errors.js'
 import {whitelistPaths} from './files.js'
 import {readIfExists, sha256} from './node-files.js'
 import {PLACEMENTS} from './placements/index.js'
 import {IMAGE_POLICY_PLUGIN} from './plan.js'
+import {removeLeftovers} from './leftovers.js'
 import {readState, type WhitelistResult} from './state.js'
 
 export interface WhitelistDisableOptions {
   configDir: string
+  /** Where an unfinished enable may have left the static pod (when there is no state.json). */
+  manifestsDir: string
   backupDir: string
   /** Leave the backend (static pod, objects) running. */
   keepBackend: boolean
@@ -25,7 +27,7 @@ export interface WhitelistDisableOptions {
 export async function disableWhitelist(options: WhitelistDisableOptions, cluster: ClusterAccess): Promise<WhitelistResult> {
   const paths = whitelistPaths(options.configDir)
   const state = readState(options.configDir)
-  if (!state) throw new UserError(`the registry whitelist was not enabled by kubectl-imgsec with --config-dir ${paths.configDir} (no ${paths.state})`)
+  if (!state) return {...removeLeftovers(options), warnings: []}
   const changes: string[] = []
   const backups: BackupRecord[] = []
   const plan = await planApiserverPatch({
@@ -60,6 +62,11 @@ export async function disableWhitelist(options: WhitelistDisableOptions, cluster
     }
   }
   if (!options.keepBackend) await PLACEMENTS[state.placement]?.undo(state, {cluster, backupDir: options.backupDir, command: options.command, changes, backups})
+  // The files enable wrote for the API server (and, unless it keeps running, for the backend): no
+  // longer named by the manifest, so nothing is left that a later disable would take for leftovers.
+  for (const file of [paths.admissionConfig, paths.webhookKubeconfig, paths.pkiDir, ...(options.keepBackend ? [] : [paths.backendDir])]) {
+    if (existsSync(file)) rmSync(file, {recursive: true, force: true})
+  }
   rmSync(paths.state)
   return {changes, warnings: plan.warnings, backups}
 }

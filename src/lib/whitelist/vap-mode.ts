@@ -24,6 +24,11 @@ type Applied = AppliedObject
 export async function enableVap(options: {policyFile?: string; allowedRegistries?: string[]; allowAnyRegistry: boolean; paramsNamespace: string; dryRun: DryRun; breakGlass?: boolean}, cluster: ClusterAccess): Promise<{applied: Applied[]; warnings: string[]}> {
   const policy = resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries})
   requireAllowlist(policy, options.allowAnyRegistry)
+  // The CEL renders the registry, tag and digest rules and the namespace exemptions; image
+  // exemptions would be silently ignored, so they are refused rather than half-enforced.
+  if (policy.exemptImages.length > 0) {
+    throw new UserError(`the policy's exemptImages (${policy.exemptImages.slice(0, 3).join(', ')}${policy.exemptImages.length > 3 ? ', …' : ''}) are not enforced by --mode vap: remove them (exempt namespaces instead with exemptNamespaces), or use the ImagePolicyWebhook mode, whose backend honours them`)
+  }
   const objects = renderVapObjects(policy, {paramsNamespace: options.paramsNamespace, breakGlass: options.breakGlass}) as Array<Record<string, any>>
   if (options.dryRun === 'client') return {applied: objects.map((object) => ({object, action: 'created'})), warnings: []}
   const client = requireClient(cluster)
