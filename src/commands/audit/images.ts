@@ -51,6 +51,8 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
     'in-place': Flags.boolean({description: 'With --fix: edit the files themselves, after a backup.', default: false, dependsOn: ['fix']}),
     'backup-dir': backupDirFlag('Where --fix --in-place keeps backups.', '.imgsec-backups'),
     'ignore-check': listFlag({description: 'Check IDs to skip, comma-separated or repeated (see docs/checks.md); an unknown ID is refused.'}),
+    'max-file-size': Flags.string({description: 'Largest manifest file (or stdin) read, in bytes or as 512Ki, 32Mi, 1Gi; a larger one is reported and skipped.', default: '32Mi'}),
+    'allow-empty': Flags.boolean({description: 'Input without any Kubernetes object is not an error (by default it is: a CI gate pointed at the wrong path must fail).', default: false}),
     'fail-on': Flags.option({description: 'Lowest severity that makes the exit code 3.', options: [...SEVERITIES, 'none'] as const, default: 'high' as const})(),
     ...kubeconfigFlags,
     debug: debugFlag,
@@ -60,6 +62,7 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
     const {flags} = await this.parse(AuditImages)
     // Complete: flags → options (no I/O yet).
     const {runImageAudit, validateImageAudit} = await import('../../lib/audit/audit-run.js')
+    const {parseByteSize} = await import('../../lib/audit/manifest-sources.js')
     const options: ImageAuditOptions = {
       files: flags.filename,
       policyFile: flags.policy,
@@ -69,6 +72,8 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
       resolveDigests: flags['resolve-digests'] || flags.fix ? {dockerConfig: flags['docker-config'], caFile: flags['ca-file'], insecureSkipTlsVerify: flags['insecure-skip-tls-verify']} : undefined,
       fix: flags.fix ? {dir: flags['fix-dir'], inPlace: flags['in-place'], backupDir: flags['backup-dir']} : undefined,
       scan: flags.scan ? {severity: flags.severity, ignoreUnfixed: flags['ignore-unfixed']} : undefined,
+      maxFileSize: parseByteSize(flags['max-file-size']),
+      allowEmpty: flags['allow-empty'],
     }
     // Validate: refuse bad combinations before reading any file or kubeconfig.
     validateImageAudit(options)

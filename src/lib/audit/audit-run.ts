@@ -11,6 +11,7 @@ import {unreadableFile} from '../describe-error.js'
 import {UserError} from '../errors.js'
 import {parseImageReference} from '../image/image-reference.js'
 import {type ManifestReadError, readManifests, type ScalarLocation} from './manifest-files.js'
+import {readManifestStdin} from './manifest-sources.js'
 import {applyScalarEdits, pinnedImage, resolveDigests, tagKey} from './pin-images.js'
 import {type ImagePolicy, resolvePolicy} from '../policy/policy.js'
 import {describeReport, findTrivy, reportSeverity, scanImage} from './trivy.js'
@@ -29,6 +30,10 @@ export interface ImageAuditOptions {
   fix?: {dir: string; inPlace: boolean; backupDir: string}
   /** Scan each distinct image with trivy. */
   scan?: {severity?: string; ignoreUnfixed?: boolean}
+  /** Per-file (and stdin) size limit in bytes (`--max-file-size`; default 32 MiB). */
+  maxFileSize?: number
+  /** Input with no Kubernetes object at all is fine (`--allow-empty`); otherwise it is an error. */
+  allowEmpty?: boolean
 }
 
 /** Cluster mode: the caller's client, the namespace to read (undefined: every namespace), a pod label selector. */
@@ -77,7 +82,11 @@ export async function runImageAudit(options: ImageAuditOptions, cluster?: Cluste
   let manifests: ReturnType<typeof readManifests> | undefined
   const files = options.files ?? []
   if (files.length > 0) {
-    manifests = readManifests(files, () => readFileSync(0, 'utf8'))
+    manifests = readManifests(files, {maxFileSize: options.maxFileSize, readStdin: (limit) => readManifestStdin(limit)})
+    // A CI gate pointed at the wrong path must not pass: nothing to audit is an error.
+    if (manifests.objects.length === 0 && manifests.errors.length === 0 && !options.allowEmpty) {
+      throw new UserError(`no Kubernetes objects found in ${files.map((file) => (file === '-' ? 'standard input' : `"${file}"`)).join(', ')}; pass --allow-empty if that is expected`)
+    }
     const {manifestAuditInput} = await import('./audit-files.js')
     input = manifestAuditInput(manifests.objects, policy)
   } else {
@@ -85,7 +94,7 @@ export async function runImageAudit(options: ImageAuditOptions, cluster?: Cluste
     const {clusterAuditInput} = await import('./audit-cluster.js')
     input = await clusterAuditInput(cluster.client, cluster, policy)
   }
-  const notices: string[] = []
+  const notices: string[] = (manifests?.warnings ?? []).map((warning) => `${warning.file}${warning.line ? `:${warning.line}` : ''}: ${warning.message}`)
   const changes: string[] = []
   const digests = options.resolveDigests ? await resolveCurrentDigests(input, options.resolveDigests, notices) : undefined
   // Scanning is slow: skipped when its check is ignored.
