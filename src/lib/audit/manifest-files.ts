@@ -1,4 +1,4 @@
-import {type Document, isMap, isScalar, LineCounter, parseAllDocuments, visit} from 'yaml'
+import {type Document, isMap, isScalar, LineCounter, parseAllDocuments, type ScalarTag, type Tags, visit} from 'yaml'
 
 import {yamlProblem} from '../describe-error.js'
 import {fieldName, shapeProblems} from './manifest-shape.js'
@@ -30,7 +30,22 @@ export interface ScalarLocation {
  * keeps its last value. The parser's own warnings (e.g. a mapping used as a key, which is what
  * an unrendered `{{ … }}` is) are not printed: the shape check names them.
  */
-export const KUBECTL_YAML_OPTIONS = {version: '1.1', merge: true, uniqueKeys: false, logLevel: 'error'} as const
+export const KUBECTL_YAML_OPTIONS = {version: '1.1', merge: true, uniqueKeys: false, logLevel: 'error', customTags: goYamlTags} as const
+
+// go-yaml v2 leaves YAML 1.1 timestamps (2001-12-14) and sexagesimal numbers (1:20) as strings
+// and reads 0o12 as octal, like YAML 1.2.
+function goYamlTags(tags: Tags): Tags {
+  const kept = tags.filter((tag) => !(typeof tag === 'object' && (tag.tag === 'tag:yaml.org,2002:timestamp' || (tag as ScalarTag).format === 'TIME')))
+  const octal: ScalarTag = {
+    identify: (value) => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    format: 'OCT',
+    test: /^[-+]?0o[0-7_]+$/,
+    resolve: (text: string) => (text.startsWith('-') ? -1 : 1) * Number.parseInt(text.replace(/^[-+]?0o/, '').replaceAll('_', ''), 8),
+  }
+  return [...kept, octal]
+}
 
 /** Aliases one document may expand ("billion laughs" stops here, as a per-document error). */
 export const MAX_ALIAS_COUNT = 1000
