@@ -95,6 +95,8 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
       workloads: result.workloads,
       version: this.config.version,
       rules: result.checks,
+      byShape: result.byShape,
+      skipped: result.skipped,
     }))
     for (const change of result.changes) process.stderr.write(`${change}\n`)
     for (const notice of result.notices) process.stderr.write(`warning: ${notice}\n`)

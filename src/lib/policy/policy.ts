@@ -161,8 +161,9 @@ export const POLICY_KIND = 'ImagePolicy'
 /**
  * Validate a policy document (already parsed from YAML/JSON) and fill defaults. Every problem is
  * reported with its field path; `where(field)` turns a path into "file:line" for the message.
+ * `defaults` fills the fields the document leaves out (the audit's exempt no namespace).
  */
-export function validatePolicy(doc: unknown, source: string, where: (path: Array<string | number>) => string = () => source): ImagePolicy {
+export function validatePolicy(doc: unknown, source: string, where: (path: Array<string | number>) => string = () => source, defaults: ImagePolicy = DEFAULT_POLICY): ImagePolicy {
   const problems: string[] = []
   const problem = (path: Array<string | number>, text: string) => {
     const field = path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('')
@@ -178,7 +179,7 @@ export function validatePolicy(doc: unknown, source: string, where: (path: Array
   }
   if (record.apiVersion !== undefined && record.apiVersion !== POLICY_API_VERSION) problem(['apiVersion'], `must be ${POLICY_API_VERSION}`)
   if (record.kind !== undefined && record.kind !== POLICY_KIND) problem(['kind'], `must be ${POLICY_KIND}`)
-  const policy: ImagePolicy = {...DEFAULT_POLICY}
+  const policy: ImagePolicy = {...defaults}
   for (const key of ['denyLatest', 'denyUntagged', 'requireDigest', 'breakGlass', 'allowAnnotationExemptions'] as const) {
     if (record[key] === undefined) continue
     if (typeof record[key] === 'boolean') policy[key] = record[key] as boolean
@@ -245,8 +246,8 @@ export function validatePolicy(doc: unknown, source: string, where: (path: Array
   return policy
 }
 
-/** Read a policy file (YAML or JSON), naming the file and line of each problem. */
-export function loadPolicyFile(file: string): ImagePolicy {
+/** Read a policy file (YAML or JSON), naming the file and line of each problem; `defaults` fills what it leaves out. */
+export function loadPolicyFile(file: string, defaults: ImagePolicy = DEFAULT_POLICY): ImagePolicy {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
@@ -269,12 +270,16 @@ export function loadPolicyFile(file: string): ImagePolicy {
     if (offset === undefined) return file
     return `${file}:${text.slice(0, offset).split('\n').length}`
   }
-  return validatePolicy(value, file, lineOf)
+  return validatePolicy(value, file, lineOf, defaults)
 }
 
-/** Policy from flags on top of an optional file: `--allowed-registries a,b` replaces the file's list. */
-export function resolvePolicy(options: {policyFile?: string; allowedRegistries?: string[]; requireDigest?: boolean}): ImagePolicy {
-  const policy = options.policyFile ? loadPolicyFile(options.policyFile) : {...DEFAULT_POLICY}
+/**
+ * Policy from flags on top of an optional file: `--allowed-registries a,b` replaces the file's
+ * list. `defaults` (DEFAULT_POLICY unless given) fills what the file leaves out.
+ */
+export function resolvePolicy(options: {policyFile?: string; allowedRegistries?: string[]; requireDigest?: boolean; defaults?: ImagePolicy}): ImagePolicy {
+  const defaults = options.defaults ?? DEFAULT_POLICY
+  const policy = options.policyFile ? loadPolicyFile(options.policyFile, defaults) : {...defaults}
   if (options.allowedRegistries) {
     for (const pattern of options.allowedRegistries) {
       const text = registryPatternProblem(pattern)
