@@ -14,7 +14,9 @@ export default class AuditImages extends BaseCommand {
 
   static override description = `Checks every container, init container and ephemeral container: latest/missing tags, missing digests, registries not allowed, pull policy of mutable tags, missing pull secrets, root, privilege escalation, privileged, writable root filesystem, capabilities, resource limits.
 
-Exit codes: 0 nothing at or above --fail-on; 3 findings at or above --fail-on; 1 usage error or unreadable input.
+Exit codes: 0 nothing at or above --fail-on; 3 findings at or above --fail-on; 1 usage error, unreadable input, an object of the wrong shape, or no Kubernetes object at all (unless --allow-empty). Each problem is reported with its file and line after the report; the rest is still audited.
+
+Files are read as kubectl reads them (YAML 1.1: yes/no/on/off are booleans, << merge keys, a duplicate key keeps its last value); only regular files, at most --max-file-size each (stdin too).
 
 Skip checks for the whole run with --ignore-check ID (comma-separated or repeated). Exempt a workload from a check with the annotation imgsec.io/ignore: "check-id,container-name/check-id" (unless the policy sets allowAnnotationExemptions: false).
 
