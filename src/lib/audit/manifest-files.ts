@@ -89,7 +89,8 @@ export function parseManifests(text: string, file: string): ParsedManifests {
   try {
     documents = parseAllDocuments(text, {lineCounter, ...KUBECTL_YAML_OPTIONS}) as Document.Parsed[]
   } catch (error) {
-    errors.push({file, message: `YAML syntax error: ${yamlProblem({...(error as object), linePos: undefined})}`})
+    // Nesting thousands deep can overflow the stack in the parser itself, before any document is composed.
+    errors.push({file, message: error instanceof RangeError ? 'YAML nested too deeply; file not audited' : `YAML syntax error: ${yamlProblem({...(error as object), linePos: undefined})}`})
     return result
   }
   if (!Array.isArray(documents)) {
@@ -101,7 +102,10 @@ export function parseManifests(text: string, file: string): ParsedManifests {
     if (document.errors.length > 0) {
       const error = document.errors[0]
       // The parser's message quotes the line (a Secret's stringData, say): the line number and the kind of problem only.
-      errors.push({file, line: error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0]).line, message: `YAML syntax error: ${yamlProblem({code: error.code})}${templateHint(text)}`})
+      const line = error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0]).line
+      // The parser reports a stack overflow (nesting thousands deep) as resource exhaustion.
+      if (error.code === 'RESOURCE_EXHAUSTION') errors.push({file, line, message: 'YAML document nested too deeply; document not audited'})
+      else errors.push({file, line, message: `YAML syntax error: ${yamlProblem({code: error.code})}${templateHint(text)}`})
       continue
     }
     let value: unknown

@@ -16,14 +16,16 @@ export interface ShapeProblem {
 type Kind = 'string' | 'boolean' | 'integer' | 'mapping' | 'list'
 
 /** What is wrong with `value` for a field of that kind, or undefined (absent and null are fine). */
-function problemOf(value: unknown, kind: Kind, source?: string): string | undefined {
+function problemOf(value: unknown, kind: Kind, source?: string, showValue = false): string | undefined {
   if (value === undefined || value === null) return undefined
   switch (kind) {
     case 'string':
       if (typeof value === 'string') return undefined
       // `image: {{ .Values.image }}` parses as a mapping: say what it really is.
       if (source?.trimStart().startsWith('{{')) return 'looks like an unrendered template ({{ … }}); render it first (helm template …)'
-      if (typeof value === 'number' || typeof value === 'boolean') return `expected a string, not the ${typeof value} ${String(value)} (quote it: "${String(value)}")`
+      // The value is named only for an image (a Secret's data may hold a number that is a secret).
+      if ((typeof value === 'number' || typeof value === 'boolean') && showValue) return `expected a string, not the ${typeof value} ${String(value)} (quote it: "${String(value)}")`
+      if (typeof value === 'number' || typeof value === 'boolean') return `expected a string, not a ${typeof value} (quote it)`
       return 'expected a string'
     case 'boolean':
       return typeof value === 'boolean' ? undefined : 'expected true or false'
@@ -83,7 +85,7 @@ const METADATA_FIELD_KINDS: Array<[Path, Kind]> = [
 export function shapeProblems(object: Record<string, any>, sourceAt: (path: Path) => string | undefined = () => undefined): ShapeProblem[] {
   const problems: ShapeProblem[] = []
   const check = (path: Path, kind: Kind) => {
-    const message = problemOf(getIn(object, path), kind, kind === 'string' ? sourceAt(path) : undefined)
+    const message = problemOf(getIn(object, path), kind, kind === 'string' ? sourceAt(path) : undefined, path.at(-1) === 'image')
     if (message) problems.push({path, message})
     return !message
   }

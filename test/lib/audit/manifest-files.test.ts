@@ -84,6 +84,16 @@ describe('parseManifests: YAML as kubectl decodes it (go-yaml v2, YAML 1.1)', ()
   })
 })
 
+describe('parseManifests: nesting deep enough to exhaust the stack', () => {
+  it('is reported, not thrown', () => {
+    const nested = Array.from({length: 3000}, (_, i) => `${' '.repeat(i + 2)}a:`).join('\n')
+    const parsed = parseManifests(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\ndata:\n${nested}\n---\n${pod('')}`, 'x.yaml')
+    // Where the stack runs out decides whether the parser gives up on the document or on the file.
+    expect(parsed.errors).to.have.length(1)
+    expect(parsed.errors[0].message).to.match(/^YAML (document )?nested too deeply; (document|file) not audited$/)
+  })
+})
+
 describe('parseManifests: shape errors are per object, with file:line and the field', () => {
   const cases: Array<{name: string; text: string; line: number; message: string}> = [
     {name: 'imagePullSecrets as a mapping on a Pod', text: pod('', '  imagePullSecrets: {name: regcred}\n'), line: 5, message: 'spec.imagePullSecrets: expected a list'},
@@ -94,6 +104,7 @@ describe('parseManifests: shape errors are per object, with file:line and the fi
     {name: 'a number as image', text: 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: 1.25\n', line: 7, message: 'spec.containers[0].image: expected a string, not the number 1.25 (quote it: "1.25")'},
     {name: 'an unrendered Helm template as image', text: 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: {{ .Values.image }}\n', line: 7, message: 'spec.containers[0].image: looks like an unrendered template ({{ … }}); render it first (helm template …)'},
     {name: 'containers as a mapping', text: 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers: {name: c}\n', line: 7, message: 'spec.template.spec.containers: expected a list'},
+    {name: 'a number in a Secret is not repeated in the message', text: 'apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {password: 12345678}\n', line: 4, message: 'stringData.password: expected a string, not a number (quote it)'},
     {name: 'a mapping without apiVersion and kind', text: 'metadata: {name: x}\nspec: {}\n', line: 1, message: '(document): not a Kubernetes object (expected apiVersion and kind)'},
   ]
   for (const {name, text, line, message} of cases) {
