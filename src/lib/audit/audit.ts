@@ -152,7 +152,8 @@ export function runChecks(input: AuditInput, policy: ImagePolicy, checks: readon
   for (const check of checks) {
     if (check.kind !== 'cross-workload') continue
     for (const {instance, result} of check.run(input.instances, context)) {
-      if (isExempt(policy, instance.workload, instance.container, check.id)) {
+      const imageExempt = isImageCheck(check.id) && evaluateImage(instance.image, {namespace: instance.workload.namespace}, policy).exempt !== undefined
+      if (imageExempt || isExempt(policy, instance.workload, instance.container, check.id)) {
         tally.exempted++
         continue
       }

@@ -103,6 +103,14 @@ describe('audit checks', () => {
       ])
       expect(runChecks({workloads: [], instances}, AUDIT_POLICY, CROSS_WORKLOAD_CHECKS, {})).to.deep.equal([])
     })
+    it('an exempt image or namespace covers it (an image check), and it is counted', () => {
+      const vulnerabilities = new Map([[`nginx@sha256:${D}`, {severity: 'critical' as const, message: 'nginx: 1 CRITICAL'}], ['busybox', {severity: 'low' as const, message: 'busybox: 2 LOW'}]])
+      const tally = {exempted: 0}
+      const findings = runChecks({workloads: [], instances}, {...AUDIT_POLICY, exemptImages: ['busybox']}, CROSS_WORKLOAD_CHECKS, {vulnerabilities}, tally)
+      expect(findings.map((f) => f.resource.name)).to.deep.equal(['web'])
+      expect(tally.exempted).to.equal(1)
+      expect(runChecks({workloads: [], instances}, {...AUDIT_POLICY, exemptNamespaces: ['default']}, CROSS_WORKLOAD_CHECKS, {vulnerabilities})).to.deep.equal([])
+    })
   })
 
   const cases: Array<{title: string; spec: PodSpec; options?: Parameters<typeof audit>[1]; expected: string[]}> = [
