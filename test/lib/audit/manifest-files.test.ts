@@ -1,13 +1,21 @@
 import {expect} from 'chai'
 import {execFileSync} from 'node:child_process'
-import {chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {parseAllDocuments, stringify as stringifyYaml} from 'yaml'
+
+import {runChecks} from '../../../src/lib/audit/audit.js'
+import {manifestAuditInput} from '../../../src/lib/audit/audit-files.js'
+import {AUDIT_DEFAULT_POLICY} from '../../../src/lib/audit/audit-run.js'
 
 import {parseManifests, readManifests} from '../../../src/lib/audit/manifest-files.js'
 import {manifestFiles, parseByteSize, readManifestFile} from '../../../src/lib/audit/manifest-sources.js'
 import {shapeProblems} from '../../../src/lib/audit/manifest-shape.js'
 import {workloadOf} from '../../../src/lib/audit/workloads.js'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 
 const pod = (container: string, spec = '') => `apiVersion: v1
 kind: Pod
@@ -207,4 +215,34 @@ describe('reading manifest files: nothing can block or exhaust memory', () => {
       else expect(parseByteSize(text)).to.equal(bytes)
     })
   }
+})
+
+describe('no shape aborts the audit (property test over the shipped examples)', () => {
+  it('300 examples with fields replaced by values of other types: each is audited or reported, nothing throws', () => {
+    const examples = readdirSync(path.join(ROOT, 'examples')).filter((name) => name.endsWith('.yaml')).map((name) => readFileSync(path.join(ROOT, 'examples', name), 'utf8'))
+    let state = 11
+    const next = () => {
+      state = (state * 1_103_515_245 + 12_345) & 0x7F_FF_FF_FF
+      return state / 0x7F_FF_FF_FF
+    }
+    const others: unknown[] = [null, 0, 1, -1, 1.5, true, 'x', 'ALL', [], ['a'], [1], [null], {}, {name: 'r'}, [{name: 1}], {a: [1]}]
+    const fields = ['imagePullSecrets', 'securityContext', 'capabilities', 'containers', 'add', 'drop', 'annotations', 'items', 'serviceAccountName', 'stringData', 'data', 'type', 'image', 'name']
+    const mutate = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(mutate)
+      if (!value || typeof value !== 'object') return value
+      const result: Record<string, unknown> = {}
+      for (const [key, inner] of Object.entries(value)) result[key] = next() < 0.08 ? others[Math.floor(next() * others.length)] : mutate(inner)
+      if (next() < 0.1) result[fields[Math.floor(next() * fields.length)]] = others[Math.floor(next() * others.length)]
+      return result
+    }
+    let reported = 0
+    for (let i = 0; i < 300; i++) {
+      const text = parseAllDocuments(examples[i % examples.length]).map((document) => stringifyYaml(mutate(document.toJS()))).join('---\n')
+      const parsed = parseManifests(text, 'x.yaml')
+      reported += parsed.errors.length
+      runChecks(manifestAuditInput(parsed.objects, AUDIT_DEFAULT_POLICY), AUDIT_DEFAULT_POLICY)
+    }
+    // The mutations do produce wrong shapes (the test would prove nothing otherwise).
+    expect(reported).to.be.greaterThan(50)
+  })
 })
