@@ -112,7 +112,7 @@ export function parseManifests(text: string, file: string): ParsedManifests {
     try {
       value = document.toJS({maxAliasCount: MAX_ALIAS_COUNT})
     } catch (error) {
-      errors.push({file, line: documentLine, message: `YAML syntax error: ${yamlProblem(error)}; document not audited`})
+      errors.push({file, line: documentLine, message: `YAML syntax error: ${yamlProblem(error)}`})
       continue
     }
     if (value === null || value === undefined) continue

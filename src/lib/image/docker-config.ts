@@ -101,7 +101,7 @@ export function credentialsOf(config: DockerConfigJson, source: string): DockerC
     let {username, password} = entry
     if (typeof entry.auth === 'string' && entry.auth !== '') {
       const decoded = decodeDockerAuth(entry.auth)
-      if (!decoded) throw new UserError(`${source}: auths["${server}"].auth is not padded base64 of "username:password"`)
+      if (!decoded) throw new UserError(`${source}: auths["${server}"].auth is not base64 of "username:password" (docker reads standard base64 with its = padding)`)
       ;({username, password} = decoded)
     }
     if (typeof username === 'string' && typeof password === 'string' && username !== '') {

@@ -87,7 +87,7 @@ describe('parseManifests: YAML as kubectl decodes it (go-yaml v2, YAML 1.1)', ()
     const text = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lol}\ndata:\n${levels.join('\n')}\n---\n${pod('')}`
     const parsed = parseManifests(text, 'x.yaml')
     expect(parsed.errors).to.have.length(1)
-    expect(parsed.errors[0].message).to.match(/too many alias expansions; document not audited/)
+    expect(parsed.errors[0].message).to.match(/too many alias expansions$/)
     expect(parsed.objects.map((o) => o.object.kind)).to.deep.equal(['Pod'])
   })
 })

@@ -79,7 +79,7 @@ describe('docker-config', () => {
     }
     it('credentialsOf refuses an unpadded auth, naming the entry', () => {
       const doc = parseDockerConfigJson(JSON.stringify({auths: {'x.io': {auth: 'YWxpY2U6c2VjcmV0MQ'}}}), 'cfg.json')
-      expect(() => credentialsOf(doc, 'cfg.json')).to.throw(UserError, 'cfg.json: auths["x.io"].auth is not padded base64 of "username:password"')
+      expect(() => credentialsOf(doc, 'cfg.json')).to.throw(UserError, 'cfg.json: auths["x.io"].auth is not base64 of "username:password" (docker reads standard base64 with its = padding)')
     })
   })
 
