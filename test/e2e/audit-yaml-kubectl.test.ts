@@ -4,6 +4,9 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {parseAllDocuments} from 'yaml'
 
+import {runChecks} from '../../src/lib/audit/audit.js'
+import {manifestAuditInput} from '../../src/lib/audit/audit-files.js'
+import {AUDIT_DEFAULT_POLICY} from '../../src/lib/audit/audit-run.js'
 import {KUBECTL_YAML_OPTIONS, MAX_ALIAS_COUNT, parseManifests} from '../../src/lib/audit/manifest-files.js'
 import {KUBECTL, runProgram} from '../support/cli.js'
 
@@ -91,6 +94,27 @@ describe('YAML decoding agrees with the real kubectl', () => {
     const ours = parseAllDocuments(text, KUBECTL_YAML_OPTIONS).map((document) => (document as {toJS(options: object): unknown}).toJS({maxAliasCount: MAX_ALIAS_COUNT}))
     expect(ours).to.have.length(theirs.length)
     for (const [i, object] of ours.entries()) expect(object, `document ${i} (IMGSEC_YAML_SEED=${seed})`).to.deep.equal(theirs[i])
+  })
+
+  it(`the same verdicts from our reading of the YAML as from kubectl's JSON of it (seed ${seed})`, async () => {
+    const next = random(seed + 1)
+    const text = Array.from({length: 200}, (_, i) => generatePod(next, i)).join('---\n')
+    const file = path.join(dir, 'verdicts.yaml')
+    writeFileSync(file, text)
+    const theirs = await kubectlReading(file)
+    const verdicts = (source: string) => {
+      const parsed = parseManifests(source, 'x')
+      const findings = runChecks(manifestAuditInput(parsed.objects, AUDIT_DEFAULT_POLICY), AUDIT_DEFAULT_POLICY)
+      return {
+        findings: findings.map((f) => `${f.resource.name}/${f.container}: ${f.check} ${f.severity} ${f.message}`).sort(),
+        refused: parsed.errors.map((e) => e.message).sort(),
+      }
+    }
+    const ours = verdicts(text)
+    // JSON is YAML: kubectl's output read by the same reader, where no YAML 1.1 question arises.
+    const kubectls = verdicts(theirs.map((object) => JSON.stringify(object)).join('\n---\n'))
+    expect(ours).to.deep.equal(kubectls)
+    expect(ours.findings.some((f) => f.includes(': privileged critical'))).to.equal(true)
   })
 
   it('the issue\'s cases: what the audit reads is what kubectl reads', async () => {
