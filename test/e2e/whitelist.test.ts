@@ -450,7 +450,7 @@ describe('whitelist enable --dry-run=client', () => {
   it('prints every file and object as YAML documents, writes nothing, prints no key', async () => {
     const node = await controlPlaneNode()
     for (const placement of ['static', 'deployment']) {
-      const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-placement', placement, ...(placement === 'deployment' ? ['--accept-lockout-risk'] : []), '--node-address', '10.0.0.5', '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--dry-run=client'])
+      const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-placement', placement, ...(placement === 'deployment' ? ['--accept-lockout-risk', '--node-address', '10.0.0.5'] : []), '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--dry-run=client'])
       expect(result.code, result.stderr).to.equal(0)
       const {parseAllDocuments} = await import('yaml')
       const docs = parseAllDocuments(result.stdout)

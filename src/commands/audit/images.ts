@@ -14,7 +14,9 @@ export default class AuditImages extends BaseCommand {
 
   static override description = `Checks every container, init container and ephemeral container: latest/missing tags, missing digests, registries not allowed, pull policy of mutable tags, missing pull secrets, root, privilege escalation, privileged, writable root filesystem, capabilities, resource limits.
 
-Exit codes: 0 nothing at or above --fail-on; 3 findings at or above --fail-on; 1 usage error or unreadable input.
+Exit codes: 0 nothing at or above --fail-on; 3 findings at or above --fail-on; 1 usage error, unreadable input, an object of the wrong shape, or no Kubernetes object at all (unless --allow-empty). Each problem is reported with its file and line after the report; the rest is still audited.
+
+Files are read as kubectl reads them (YAML 1.1: yes/no/on/off are booleans, << merge keys, a duplicate key keeps its last value); only regular files, at most --max-file-size each (stdin too).
 
 Skip checks for the whole run with --ignore-check ID (comma-separated or repeated). Exempt a workload from a check with the annotation imgsec.io/ignore: "check-id,container-name/check-id" (unless the policy sets allowAnnotationExemptions: false).
 
@@ -51,6 +53,8 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
     'in-place': Flags.boolean({description: 'With --fix: edit the files themselves, after a backup.', default: false, dependsOn: ['fix']}),
     'backup-dir': backupDirFlag('Where --fix --in-place keeps backups.', '.imgsec-backups'),
     'ignore-check': listFlag({description: 'Check IDs to skip, comma-separated or repeated (see docs/checks.md); an unknown ID is refused.'}),
+    'max-file-size': Flags.string({description: 'Largest manifest file (or stdin) read, in bytes or as 512Ki, 32Mi, 1Gi; a larger one is reported and skipped.', default: '32Mi'}),
+    'allow-empty': Flags.boolean({description: 'Input without any Kubernetes object is not an error (by default it is: a CI gate pointed at the wrong path must fail).', default: false}),
     'fail-on': Flags.option({description: 'Lowest severity that makes the exit code 3.', options: [...SEVERITIES, 'none'] as const, default: 'high' as const})(),
     ...kubeconfigFlags,
     debug: debugFlag,
@@ -60,6 +64,7 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
     const {flags} = await this.parse(AuditImages)
     // Complete: flags → options (no I/O yet).
     const {runImageAudit, validateImageAudit} = await import('../../lib/audit/audit-run.js')
+    const {parseByteSize} = await import('../../lib/audit/manifest-sources.js')
     const options: ImageAuditOptions = {
       files: flags.filename,
       policyFile: flags.policy,
@@ -69,6 +74,8 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
       resolveDigests: flags['resolve-digests'] || flags.fix ? {dockerConfig: flags['docker-config'], caFile: flags['ca-file'], insecureSkipTlsVerify: flags['insecure-skip-tls-verify']} : undefined,
       fix: flags.fix ? {dir: flags['fix-dir'], inPlace: flags['in-place'], backupDir: flags['backup-dir']} : undefined,
       scan: flags.scan ? {severity: flags.severity, ignoreUnfixed: flags['ignore-unfixed']} : undefined,
+      maxFileSize: parseByteSize(flags['max-file-size']),
+      allowEmpty: flags['allow-empty'],
     }
     // Validate: refuse bad combinations before reading any file or kubeconfig.
     validateImageAudit(options)
@@ -90,6 +97,8 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
       workloads: result.workloads,
       version: this.config.version,
       rules: result.checks,
+      byShape: result.byShape,
+      skipped: result.skipped,
     }))
     for (const change of result.changes) process.stderr.write(`${change}\n`)
     for (const notice of result.notices) process.stderr.write(`warning: ${notice}\n`)

@@ -75,7 +75,7 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
       {flags: ['backend-placement', 'backend', 'backend-image', 'backend-timeout', 'port', 'namespace', 'node-port', 'node-address', 'webhook-url', 'webhook-ca', 'accept-lockout-risk',
         'default-allow', 'allow-ttl', 'deny-ttl', 'retry-backoff', 'config-dir', 'manifests-dir', 'backup-dir', 'persist-kubeadm-config', 'wait', 'timeout', 'force'], appliesTo: 'to the ImagePolicyWebhook mode (without --mode vap)', when: !vap},
       {flags: ['port'], appliesTo: 'to --backend-placement static', when: placement === 'static'},
-      {flags: ['namespace', 'node-port', 'node-address', 'backend', 'accept-lockout-risk'], appliesTo: 'to --backend-placement deployment', when: placement === 'deployment'},
+      {flags: ['namespace', 'node-port', 'node-address', 'accept-lockout-risk'], appliesTo: 'to --backend-placement deployment', when: placement === 'deployment'},
       {flags: ['webhook-url', 'webhook-ca'], appliesTo: 'to --backend-placement external', when: placement === 'external'},
       {flags: ['backend-image'], appliesTo: 'to --backend-placement static or deployment (an external backend runs its own image)', when: placement !== 'external'},
       {flags: ['timeout'], appliesTo: 'with --wait', when: flags.wait},

@@ -21,10 +21,13 @@ export function manifestAuditInput(objects: ManifestObject[], policy: ImagePolic
       accountSecrets.set(key(object.metadata.namespace, name), (object.imagePullSecrets ?? []).map((ref: {name?: string}) => ref?.name).filter(Boolean))
     }
   }
-  const input: AuditInput = {workloads: [], instances: []}
+  const input: AuditInput = {workloads: [], instances: [], skipped: 0}
   for (const manifest of objects) {
     const workload = workloadOf(manifest.object)
-    if (!workload) continue
+    if (!workload) {
+      input.skipped = (input.skipped ?? 0) + 1
+      continue
+    }
     const names = usablePullSecrets(workload.podSpec, (account) => accountSecrets.get(key(workload.namespace, account)))
     // Secret contents are known only when every referenced Secret is in the files.
     const known = names.every((name) => secretServers.has(key(workload.namespace, name)))

@@ -11,8 +11,10 @@ import {unreadableFile} from '../describe-error.js'
 import {UserError} from '../errors.js'
 import {parseImageReference} from '../image/image-reference.js'
 import {type ManifestReadError, readManifests, type ScalarLocation} from './manifest-files.js'
+import {readManifestStdin} from './manifest-sources.js'
 import {applyScalarEdits, pinnedImage, resolveDigests, tagKey} from './pin-images.js'
-import {type ImagePolicy, resolvePolicy} from '../policy/policy.js'
+import {DEFAULT_POLICY, type ImagePolicy} from '../policy/policy.js'
+import {resolvePolicy} from '../policy/policy-file.js'
 import {describeReport, findTrivy, reportSeverity, scanImage} from './trivy.js'
 
 export interface ImageAuditOptions {
@@ -29,6 +31,10 @@ export interface ImageAuditOptions {
   fix?: {dir: string; inPlace: boolean; backupDir: string}
   /** Scan each distinct image with trivy. */
   scan?: {severity?: string; ignoreUnfixed?: boolean}
+  /** Per-file (and stdin) size limit in bytes (`--max-file-size`; default 32 MiB). */
+  maxFileSize?: number
+  /** Input with no Kubernetes object at all is fine (`--allow-empty`); otherwise it is an error. */
+  allowEmpty?: boolean
 }
 
 /** Cluster mode: the caller's client, the namespace to read (undefined: every namespace), a pod label selector. */
@@ -49,6 +55,10 @@ export interface ImageAuditResult {
   changes: string[]
   /** The checks that ran (the registry without --ignore-check's), for the report's rule list. */
   checks: readonly CheckRule[]
+  /** Workloads of kinds the tool does not know, audited by their pod template (`Rollout default/web`). */
+  byShape: string[]
+  /** File sources: objects without a pod template. */
+  skipped: number
 }
 
 /** Mistakes in the options that need no input read: refused before any file or cluster is touched. */
@@ -59,10 +69,15 @@ export function validateImageAudit(options: ImageAuditOptions): void {
 
 const hasFiles = (options: ImageAuditOptions) => options.files !== undefined && options.files.length > 0
 
-/** The audit's policy: a file or flags; without a file no namespace is exempt (an audit shows everything). */
+/**
+ * The audit's defaults: the admission defaults except that no namespace is exempt (an audit shows
+ * everything). The webhook backend keeps its own default (kube-system).
+ */
+export const AUDIT_DEFAULT_POLICY: ImagePolicy = Object.freeze({...DEFAULT_POLICY, exemptNamespaces: []}) as ImagePolicy
+
+/** The audit's policy: a file or flags; a namespace is exempt only when the policy file names it. */
 export function auditPolicy(options: ImageAuditOptions): ImagePolicy {
-  const policy = resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries, requireDigest: options.requireDigest})
-  return options.policyFile ? policy : {...policy, exemptNamespaces: []}
+  return resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries, requireDigest: options.requireDigest, defaults: AUDIT_DEFAULT_POLICY})
 }
 
 /**
@@ -77,7 +92,11 @@ export async function runImageAudit(options: ImageAuditOptions, cluster?: Cluste
   let manifests: ReturnType<typeof readManifests> | undefined
   const files = options.files ?? []
   if (files.length > 0) {
-    manifests = readManifests(files, () => readFileSync(0, 'utf8'))
+    manifests = readManifests(files, {maxFileSize: options.maxFileSize, readStdin: (limit) => readManifestStdin(limit)})
+    // A CI gate pointed at the wrong path must not pass: nothing to audit is an error.
+    if (manifests.objects.length === 0 && manifests.errors.length === 0 && !options.allowEmpty) {
+      throw new UserError(`no Kubernetes objects found in ${files.map((file) => (file === '-' ? 'standard input' : `"${file}"`)).join(', ')}; pass --allow-empty if that is expected`)
+    }
     const {manifestAuditInput} = await import('./audit-files.js')
     input = manifestAuditInput(manifests.objects, policy)
   } else {
@@ -85,13 +104,14 @@ export async function runImageAudit(options: ImageAuditOptions, cluster?: Cluste
     const {clusterAuditInput} = await import('./audit-cluster.js')
     input = await clusterAuditInput(cluster.client, cluster, policy)
   }
-  const notices: string[] = []
+  const notices: string[] = (manifests?.warnings ?? []).map((warning) => `${warning.file}${warning.line ? `:${warning.line}` : ''}: ${warning.message}`)
   const changes: string[] = []
   const digests = options.resolveDigests ? await resolveCurrentDigests(input, options.resolveDigests, notices) : undefined
   // Scanning is slow: skipped when its check is ignored.
   const scanning = checks.some((check) => check.id === 'image-vulnerable')
   const vulnerabilities = options.scan && scanning ? await scanImages(input.instances, options.scan, notices) : undefined
-  const findings = runChecks(input, policy, checks, {vulnerabilities})
+  const tally = {exempted: 0}
+  const findings = runChecks(input, policy, checks, {vulnerabilities}, tally)
   if (digests) {
     for (const finding of findings) {
       if (finding.check !== 'image-digest-missing') continue
@@ -100,7 +120,8 @@ export async function runImageAudit(options: ImageAuditOptions, cluster?: Cluste
     }
     if (options.fix && manifests) changes.push(...writePinnedManifests(input, manifests.texts, digests, options.fix, notices))
   }
-  return {findings, summary: summarize(findings), workloads: input.workloads.length, errors: manifests?.errors ?? [], notices, changes, checks}
+  const byShape = input.workloads.filter(({workload}) => workload.byShape).map(({workload}) => `${workload.kind} ${workload.namespace ? `${workload.namespace}/` : ''}${workload.name}`)
+  return {findings, summary: summarize(findings, tally.exempted), workloads: input.workloads.length, errors: manifests?.errors ?? [], notices, changes, checks, byShape, skipped: input.skipped ?? 0}
 }
 
 /** `--resolve-digests`: what each tag points to now, asked with the pods' pull secrets and `--docker-config`. */

@@ -25,6 +25,8 @@ export interface AuditSummary {
   medium: number
   low: number
   total: number
+  /** Findings the policy (exemptNamespaces, exemptImages, exemptions) or an imgsec.io/ignore annotation accepted: not in `total`. */
+  exempted: number
 }
 
 /** One workload to audit, with its containers walked once (`containerTargets`). */
@@ -44,6 +46,8 @@ export interface AuditInput {
   workloads: AuditedWorkload[]
   /** Every container as it runs, for cross-workload checks (cluster: one per container of each pod). */
   instances: ContainerInstance[]
+  /** File sources: objects without a pod template (ConfigMap, Service, Secret, …), not audited. */
+  skipped?: number
 }
 
 /** Workload annotation with which a team exempts itself: `check-id,container/check-id`. */
@@ -71,14 +75,34 @@ function isExempt(policy: ImagePolicy, workload: Workload, container: string, ch
   return (policy.allowAnnotationExemptions && isIgnoredByAnnotation(workload.annotations, container, checkId)) || isExemptByPolicy(policy.exemptions, workload, container, checkId)
 }
 
-/** The one walk over a workload's containers: each with its name, image, where the image is written, and the policy's verdict. */
+/**
+ * The one walk over a workload's containers: each with its name, image, where the image is
+ * written, and the policy's verdict. The verdict is the one without the policy's namespace and
+ * image exemptions, which `exempt` records instead: the audit counts what they hide.
+ */
 export function containerTargets(workload: Workload, policy: ImagePolicy): ContainerTarget[] {
+  const unexempted = {...policy, exemptNamespaces: [], exemptImages: []}
   return containersOf(workload.podSpec).map(({field, index, container}) => {
     const image = typeof container.image === 'string' ? container.image : ''
-    const verdict = evaluateImage(image, {namespace: workload.namespace}, policy)
+    const verdict = evaluateImage(image, {namespace: workload.namespace}, unexempted)
+    const {exempt} = evaluateImage(image, {namespace: workload.namespace}, policy)
     const name = typeof container.name === 'string' ? container.name : `${field}[${index}]`
-    return {workload, field, index, container, name, image, imagePath: [...workload.podSpecPath, field, index, 'image'], reference: verdict.reference, verdict}
+    return {workload, field, index, container, name, image, imagePath: [...workload.podSpecPath, field, index, 'image'], reference: verdict.reference, verdict, ...(exempt ? {exempt} : {})}
   })
+}
+
+/**
+ * Which checks the policy's `exemptNamespaces` and `exemptImages` cover: the image checks (the
+ * admission rules and the other `image-*` checks), never the hardening checks (privileged,
+ * capabilities, root, …): an exempt image can still run privileged.
+ */
+export function isImageCheck(checkId: string): boolean {
+  return checkId.startsWith('image-')
+}
+
+/** Findings the policy or annotations accepted, counted so that nothing disappears silently. */
+export interface ExemptionTally {
+  exempted: number
 }
 
 function finding(check: Check, result: CheckResult, where: {workload: Workload; container: string; image: string; file?: string; line?: number}): Finding {
@@ -97,14 +121,17 @@ function finding(check: Check, result: CheckResult, where: {workload: Workload; 
 }
 
 /** Run the per-container checks on every container of one workload. Pure. */
-export function auditWorkload(unit: Omit<AuditedWorkload, 'targets'> & {targets?: ContainerTarget[]}, checks: readonly ContainerCheck[] = CONTAINER_CHECKS): Finding[] {
+export function auditWorkload(unit: Omit<AuditedWorkload, 'targets'> & {targets?: ContainerTarget[]}, checks: readonly ContainerCheck[] = CONTAINER_CHECKS, tally: ExemptionTally = {exempted: 0}): Finding[] {
   const {workload, context} = unit
   const findings: Finding[] = []
   for (const target of unit.targets ?? containerTargets(workload, context.policy)) {
-    if (target.verdict.exempt) continue
     for (const check of checks) {
-      if (isExempt(context.policy, workload, target.name, check.id)) continue
-      for (const result of check.run(target, context)) {
+      const results = check.run(target, context)
+      if ((target.exempt && isImageCheck(check.id)) || isExempt(context.policy, workload, target.name, check.id)) {
+        tally.exempted += results.length
+        continue
+      }
+      for (const result of results) {
         // Image checks point at the image line, the others at the container.
         const path = check.id.startsWith('image-') ? target.imagePath : target.imagePath.slice(0, -1)
         const location = unit.manifest && {file: unit.manifest.file, line: unit.manifest.lineOf(path)}
@@ -119,13 +146,17 @@ export function auditWorkload(unit: Omit<AuditedWorkload, 'targets'> & {targets?
  * Every check on the input: per-container checks workload by workload, then cross-workload checks
  * on all containers at once. Exemptions (annotation, policy file) apply to both kinds. Pure.
  */
-export function runChecks(input: AuditInput, policy: ImagePolicy, checks: readonly Check[] = CHECKS, context: RunContext = {}): Finding[] {
+export function runChecks(input: AuditInput, policy: ImagePolicy, checks: readonly Check[] = CHECKS, context: RunContext = {}, tally: ExemptionTally = {exempted: 0}): Finding[] {
   const containerChecks = checks.filter((check): check is ContainerCheck => check.kind === 'container')
-  const findings = input.workloads.flatMap((unit) => auditWorkload(unit, containerChecks))
+  const findings = input.workloads.flatMap((unit) => auditWorkload(unit, containerChecks, tally))
   for (const check of checks) {
     if (check.kind !== 'cross-workload') continue
     for (const {instance, result} of check.run(input.instances, context)) {
-      if (isExempt(policy, instance.workload, instance.container, check.id)) continue
+      const imageExempt = isImageCheck(check.id) && evaluateImage(instance.image, {namespace: instance.workload.namespace}, policy).exempt !== undefined
+      if (imageExempt || isExempt(policy, instance.workload, instance.container, check.id)) {
+        tally.exempted++
+        continue
+      }
       findings.push(finding(check, result, instance))
     }
   }
@@ -142,8 +173,8 @@ export function checksWithout(ignored: readonly string[]): readonly Check[] {
   return CHECKS.filter((check) => !ignored.includes(check.id))
 }
 
-export function summarize(findings: Finding[]): AuditSummary {
-  const summary: AuditSummary = {critical: 0, high: 0, medium: 0, low: 0, total: findings.length}
+export function summarize(findings: Finding[], exempted = 0): AuditSummary {
+  const summary: AuditSummary = {critical: 0, high: 0, medium: 0, low: 0, total: findings.length, exempted}
   for (const finding of findings) summary[finding.severity]++
   return summary
 }

@@ -1,9 +1,12 @@
-import {readdirSync, readFileSync, statSync} from 'node:fs'
-import path from 'node:path'
-import {type Document, LineCounter, parseAllDocuments} from 'yaml'
+import {type Document, isMap, isScalar, LineCounter, parseAllDocuments, type ScalarTag, type Tags, visit} from 'yaml'
 
-import {describeSystemError, yamlProblem} from '../describe-error.js'
+import {yamlProblem} from '../describe-error.js'
+import {fieldName, shapeProblems} from './manifest-shape.js'
+import {DEFAULT_MAX_FILE_SIZE, describeReadError, type ManifestReadError, manifestFiles, readManifestFile} from './manifest-sources.js'
 import {flattenLists, type Path} from './workloads.js'
+
+export type {ManifestReadError} from './manifest-sources.js'
+export {manifestFiles} from './manifest-sources.js'
 
 /** One Kubernetes object read from a file, with a way to find the line of any of its fields. */
 export interface ManifestObject {
@@ -21,113 +24,170 @@ export interface ScalarLocation {
   style: 'plain' | 'double' | 'single' | 'other'
 }
 
-export interface ManifestReadError {
-  file: string
-  line?: number
-  message: string
+/**
+ * How kubectl decodes YAML (sigs.k8s.io/yaml over go-yaml v2): YAML 1.1 scalars (`yes`, `no`,
+ * `on`, `off`, `y`, `n` are booleans; `0755` is octal), `<<` merge keys, and a duplicate key
+ * keeps its last value. The parser's own warnings (e.g. a mapping used as a key, which is what
+ * an unrendered `{{ … }}` is) are not printed: the shape check names them.
+ */
+export const KUBECTL_YAML_OPTIONS = {version: '1.1', merge: true, uniqueKeys: false, logLevel: 'error', customTags: goYamlTags} as const
+
+// go-yaml v2 leaves YAML 1.1 timestamps (2001-12-14) and sexagesimal numbers (1:20) as strings
+// and reads 0o12 as octal, like YAML 1.2.
+function goYamlTags(tags: Tags): Tags {
+  const kept = tags.filter((tag) => !(typeof tag === 'object' && (tag.tag === 'tag:yaml.org,2002:timestamp' || (tag as ScalarTag).format === 'TIME')))
+  const octal: ScalarTag = {
+    identify: (value) => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    format: 'OCT',
+    test: /^[-+]?0o[0-7_]+$/,
+    resolve: (text: string) => (text.startsWith('-') ? -1 : 1) * Number.parseInt(text.replace(/^[-+]?0o/, '').replaceAll('_', ''), 8),
+  }
+  return [...kept, octal]
 }
 
-const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json'])
+/** Aliases one document may expand ("billion laughs" stops here, as a per-document error). */
+export const MAX_ALIAS_COUNT = 1000
 
-/** Files under each argument: a file, a directory (recursive, .yaml/.yml/.json, sorted), or `-` for stdin. */
-export function manifestFiles(inputs: string[]): {files: string[]; errors: ManifestReadError[]} {
-  const files: string[] = []
-  const errors: ManifestReadError[] = []
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, {withFileTypes: true}).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const full = path.join(dir, entry.name)
-      if (entry.isDirectory()) walk(full)
-      else if (MANIFEST_EXTENSIONS.has(path.extname(entry.name).toLowerCase())) files.push(full)
-    }
-  }
-  for (const input of inputs) {
-    if (input === '-') {
-      files.push('-')
-      continue
-    }
-    try {
-      if (statSync(input).isDirectory()) walk(input)
-      else files.push(input)
-    } catch (error) {
-      errors.push({file: input, message: `cannot be read: ${describeSystemError(error)}`})
-    }
-  }
-  return {files, errors}
+/** Lines of duplicate keys in a document (go-yaml v2 keeps the last value; we warn). */
+function duplicateKeyLines(document: Document.Parsed, lineCounter: LineCounter): number[] {
+  const lines: number[] = []
+  visit(document, {
+    Map(_key, map) {
+      if (!isMap(map)) return
+      const seen = new Set<unknown>()
+      for (const pair of map.items) {
+        if (!isScalar(pair.key) || pair.key.value === '<<') continue
+        const key = pair.key.value
+        if (seen.has(key) && pair.key.range) lines.push(lineCounter.linePos(pair.key.range[0]).line)
+        seen.add(key)
+      }
+    },
+  })
+  return lines
+}
+
+export interface ParsedManifests {
+  objects: ManifestObject[]
+  /** Documents or objects that could not be read or have a shape Kubernetes refuses: not audited. */
+  errors: ManifestReadError[]
+  /** Read as kubectl reads them, but worth knowing (duplicate keys). */
+  warnings: ManifestReadError[]
 }
 
 /**
- * Parse a multi-document YAML (or JSON, which is YAML) text into objects, flattening `List`s.
- * A syntax error names the line and skips that document only.
+ * Parse a multi-document YAML (or JSON, which is YAML) text into objects, flattening `List`s, as
+ * kubectl decodes it. A syntax error, an alias bomb or an object of the wrong shape names its line
+ * and skips that document or object only.
  */
-export function parseManifests(text: string, file: string): {objects: ManifestObject[]; errors: ManifestReadError[]} {
+export function parseManifests(text: string, file: string): ParsedManifests {
   const lineCounter = new LineCounter()
-  const documents = parseAllDocuments(text, {lineCounter}) as Document.Parsed[] | {errors: Array<{message: string; linePos?: Array<{line: number}>}>}
-  const objects: ManifestObject[] = []
-  const errors: ManifestReadError[] = []
+  const result: ParsedManifests = {objects: [], errors: [], warnings: []}
+  const {errors, warnings} = result
+  let documents: Document.Parsed[]
+  try {
+    documents = parseAllDocuments(text, {lineCounter, ...KUBECTL_YAML_OPTIONS}) as Document.Parsed[]
+  } catch (error) {
+    // Nesting thousands deep can overflow the stack in the parser itself, before any document is composed.
+    errors.push({file, message: error instanceof RangeError ? 'YAML nested too deeply; file not audited' : `YAML syntax error: ${yamlProblem({...(error as object), linePos: undefined})}`})
+    return result
+  }
   if (!Array.isArray(documents)) {
-    for (const error of documents.errors) errors.push({file, line: error.linePos?.[0]?.line, message: `YAML syntax error: ${yamlProblem({...error, linePos: undefined})}`})
-    return {objects, errors}
+    for (const error of (documents as {errors: Array<{linePos?: Array<{line: number}>}>}).errors) errors.push({file, line: error.linePos?.[0]?.line, message: `YAML syntax error: ${yamlProblem({...error, linePos: undefined})}${templateHint(text)}`})
+    return result
   }
   for (const document of documents) {
+    const documentLine = document.contents?.range ? lineCounter.linePos(document.contents.range[0]).line : undefined
     if (document.errors.length > 0) {
       const error = document.errors[0]
       // The parser's message quotes the line (a Secret's stringData, say): the line number and the kind of problem only.
-      errors.push({file, line: error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0]).line, message: `YAML syntax error: ${yamlProblem({code: error.code})}`})
+      const line = error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0]).line
+      // The parser reports a stack overflow (nesting thousands deep) as resource exhaustion.
+      if (error.code === 'RESOURCE_EXHAUSTION') errors.push({file, line, message: 'YAML document nested too deeply; document not audited'})
+      else errors.push({file, line, message: `YAML syntax error: ${yamlProblem({code: error.code})}${templateHint(text)}`})
       continue
     }
     let value: unknown
     try {
-      value = document.toJS({maxAliasCount: 1000})
+      value = document.toJS({maxAliasCount: MAX_ALIAS_COUNT})
     } catch (error) {
-      errors.push({file, line: document.contents ? lineCounter.linePos(document.contents.range![0]).line : undefined, message: `YAML syntax error: ${yamlProblem(error)}`})
+      errors.push({file, line: documentLine, message: `YAML syntax error: ${yamlProblem(error)}`})
       continue
     }
     if (value === null || value === undefined) continue
     if (typeof value !== 'object' || Array.isArray(value)) {
-      errors.push({file, line: document.contents ? lineCounter.linePos(document.contents.range![0]).line : undefined, message: 'not a Kubernetes object (expected a mapping with apiVersion and kind)'})
+      errors.push({file, line: documentLine, message: 'not a Kubernetes object (expected a mapping with apiVersion and kind)'})
       continue
     }
+    for (const line of duplicateKeyLines(document, lineCounter)) warnings.push({file, line, message: 'duplicate key: the last value is used, as kubectl does'})
     for (const {object, path: prefix} of flattenLists(value as Record<string, any>)) {
-      objects.push({
+      const nodeAt = (fieldPath: Path) => document.getIn([...prefix, ...fieldPath], true) as {range?: [number, number, number]; type?: string; value?: unknown} | undefined
+      const manifest: ManifestObject = {
         object,
         file,
         lineOf(fieldPath: Path) {
           // Walk up to the nearest field that exists, so a missing field points at its parent.
           for (let length = fieldPath.length; length >= 0; length--) {
-            const node = document.getIn([...prefix, ...fieldPath.slice(0, length)], true) as {range?: [number, number, number]} | undefined
+            const node = nodeAt(fieldPath.slice(0, length))
             if (node?.range) return lineCounter.linePos(node.range[0]).line
           }
           return 1
         },
         scalarAt(fieldPath: Path) {
-          const node = document.getIn([...prefix, ...fieldPath], true) as {range?: [number, number, number]; type?: string} | undefined
-          if (!node?.range || typeof (node as {value?: unknown}).value !== 'string') return undefined
+          const node = nodeAt(fieldPath)
+          if (!node?.range || typeof node.value !== 'string') return undefined
           const style = node.type === 'PLAIN' ? 'plain' : node.type === 'QUOTE_DOUBLE' ? 'double' : node.type === 'QUOTE_SINGLE' ? 'single' : 'other'
           return {start: node.range[0], end: node.range[1], style}
         },
-      })
+      }
+      const problems = object !== null && typeof object === 'object' && !Array.isArray(object)
+        ? shapeProblems(object, (fieldPath) => {
+          const range = nodeAt(fieldPath)?.range
+          return range && text.slice(range[0], range[1])
+        })
+        : [{path: [], message: 'not a Kubernetes object (expected a mapping with apiVersion and kind)'}]
+      if (problems.length > 0) {
+        for (const problem of problems) errors.push({file, line: manifest.lineOf(problem.path), message: `${fieldName(problem.path)}: ${problem.message}`})
+        continue
+      }
+      result.objects.push(manifest)
     }
   }
-  return {objects, errors}
+  return result
 }
 
-/** Read and parse every manifest source; unreadable files and syntax errors are collected, not thrown. */
-export function readManifests(inputs: string[], readStdin: () => string): {objects: ManifestObject[]; errors: ManifestReadError[]; texts: Map<string, string>} {
+/** A syntax error in a file with `{{ … }}` is most likely a Helm template that was not rendered. */
+function templateHint(text: string): string {
+  return /\{\{.*\}\}/.test(text) ? ' (the file looks like an unrendered template: render it first, e.g. helm template …)' : ''
+}
+
+export interface ReadManifestsOptions {
+  /** Per-file (and stdin) size limit in bytes. */
+  maxFileSize?: number
+  /** Reads standard input (for `-`) with the size limit. */
+  readStdin: (limit: number) => string
+}
+
+/** Read and parse every manifest source; unreadable files, syntax and shape errors are collected, not thrown. */
+export function readManifests(inputs: string[], options: ReadManifestsOptions): ParsedManifests & {texts: Map<string, string>} {
+  const limit = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE
   const {files, errors} = manifestFiles(inputs)
-  const objects: ManifestObject[] = []
-  const texts = new Map<string, string>()
+  const result: ParsedManifests & {texts: Map<string, string>} = {objects: [], errors, warnings: [], texts: new Map()}
   for (const file of files) {
+    const name = file === '-' ? '<stdin>' : file
     let text: string
     try {
-      text = file === '-' ? readStdin() : readFileSync(file, 'utf8')
+      text = file === '-' ? options.readStdin(limit) : readManifestFile(file, limit)
     } catch (error) {
-      errors.push({file, message: `cannot be read: ${describeSystemError(error)}`})
+      errors.push({file: name, message: describeReadError(error)})
       continue
     }
-    texts.set(file === '-' ? '<stdin>' : file, text)
-    const parsed = parseManifests(text, file === '-' ? '<stdin>' : file)
-    objects.push(...parsed.objects)
+    result.texts.set(name, text)
+    const parsed = parseManifests(text, name)
+    result.objects.push(...parsed.objects)
     errors.push(...parsed.errors)
+    result.warnings.push(...parsed.warnings)
   }
-  return {objects, errors, texts}
+  return result
 }

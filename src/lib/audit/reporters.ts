@@ -70,8 +70,18 @@ export function sarifDocument(findings: Finding[], version: string, options: {ru
 
 const COLOURS: Record<Severity, string> = {critical: '\u001B[1;31m', high: '\u001B[31m', medium: '\u001B[33m', low: '\u001B[36m'}
 
+/** What the table says besides the findings: what was audited by shape, what was skipped. */
+export interface CoverageNotes {
+  /** Workloads of kinds the tool does not know, audited because they have a pod template (`Rollout default/web`). */
+  byShape?: string[]
+  /** Objects without a pod template (ConfigMap, Service, …). */
+  skipped?: number
+}
+
+const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`
+
 /** Human table grouped by workload, with a summary line; colour only when asked (a TTY). */
-export function auditTable(findings: Finding[], summary: AuditSummary, options: {colour: boolean; workloads: number}): string {
+export function auditTable(findings: Finding[], summary: AuditSummary, options: {colour: boolean; workloads: number} & CoverageNotes): string {
   const paint = (severity: Severity, text: string) => (options.colour ? `${COLOURS[severity]}${text}\u001B[0m` : text)
   const groups = new Map<string, Finding[]>()
   for (const finding of findings) {
@@ -94,10 +104,14 @@ export function auditTable(findings: Finding[], summary: AuditSummary, options: 
   lines.push(summary.total === 0
     ? `No findings in ${options.workloads} workload${options.workloads === 1 ? '' : 's'}.`
     : `Summary: ${counts} (${summary.total} finding${summary.total === 1 ? '' : 's'} in ${groups.size} of ${options.workloads} workload${options.workloads === 1 ? '' : 's'})`)
+  // Nothing disappears silently: what exemptions hid, what was audited only by its shape, what had nothing to audit.
+  if (summary.exempted > 0) lines.push(`${plural(summary.exempted, 'finding')} exempted by policy or annotation.`)
+  if (options.byShape && options.byShape.length > 0) lines.push(`Audited by shape (a pod template in a kind the tool does not know): ${options.byShape.join(', ')}.`)
+  if (options.skipped) lines.push(`${plural(options.skipped, 'object')} without a pod template skipped.`)
   return lines.join('\n') + '\n'
 }
 
-export function renderAudit(format: AuditFormat, findings: Finding[], summary: AuditSummary, options: {colour: boolean; workloads: number; version: string; rules?: readonly CheckRule[]}): string {
+export function renderAudit(format: AuditFormat, findings: Finding[], summary: AuditSummary, options: {colour: boolean; workloads: number; version: string; rules?: readonly CheckRule[]} & CoverageNotes): string {
   switch (format) {
     case 'json':
       return JSON.stringify(auditDocument(findings, summary), null, 2) + '\n'

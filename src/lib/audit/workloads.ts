@@ -19,6 +19,22 @@ const POD_SPEC_PATHS: Record<string, Path> = {
 
 export const WORKLOAD_KINDS = Object.keys(POD_SPEC_PATHS)
 
+// Kinds the tool does not know (Argo Rollout, OpenShift DeploymentConfig, Knative Service, any CRD)
+// are audited when they carry a pod template where the built-in kinds do.
+const SHAPE_PATHS: Path[] = [['spec', 'template', 'spec'], ['spec', 'jobTemplate', 'spec', 'template', 'spec']]
+
+const isMapping = (value: unknown): boolean => value !== null && typeof value === 'object' && !Array.isArray(value)
+
+/** Where the object keeps its pod spec: by kind, else by shape (`byShape`); undefined when it has none. */
+export function podSpecPathOf(object: Record<string, any>): {path: Path; byShape: boolean} | undefined {
+  const kind = object?.kind
+  if (typeof kind !== 'string') return undefined
+  if (POD_SPEC_PATHS[kind]) return {path: POD_SPEC_PATHS[kind], byShape: false}
+  // A template without containers is not a pod's (KubeVirt's VirtualMachine has spec.template.spec too).
+  const path = SHAPE_PATHS.find((candidate) => isMapping(getIn(object, candidate)) && getIn(object, [...candidate, 'containers']) !== undefined)
+  return path && {path, byShape: true}
+}
+
 export const CONTAINER_FIELDS = ['initContainers', 'containers', 'ephemeralContainers'] as const
 export type ContainerField = (typeof CONTAINER_FIELDS)[number]
 
@@ -52,9 +68,11 @@ export interface Workload {
   podSpec: PodSpec
   /** Path of the pod spec inside the object, for locating lines in files. */
   podSpecPath: Path
+  /** A kind the tool does not know, audited because it has a pod template (`spec.template.spec`). */
+  byShape?: boolean
 }
 
-function getIn(object: unknown, path: Path): unknown {
+export function getIn(object: unknown, path: Path): unknown {
   let current = object
   for (const key of path) {
     if (current === null || typeof current !== 'object') return undefined
@@ -65,12 +83,12 @@ function getIn(object: unknown, path: Path): unknown {
 
 /** The workload view of a Kubernetes object, or undefined when it has no pod template. */
 export function workloadOf(object: Record<string, any>): Workload | undefined {
-  const kind = object?.kind
-  if (typeof kind !== 'string') return undefined
-  const path = POD_SPEC_PATHS[kind]
-  if (!path) return undefined
+  const found = podSpecPathOf(object)
+  if (!found) return undefined
+  const {path, byShape} = found
+  const kind = object.kind as string
   const podSpec = getIn(object, path)
-  if (!podSpec || typeof podSpec !== 'object') return undefined
+  if (!isMapping(podSpec)) return undefined
   const metadata = (object.metadata ?? {}) as Record<string, any>
   return {
     kind,
@@ -80,6 +98,7 @@ export function workloadOf(object: Record<string, any>): Workload | undefined {
     annotations: metadata.annotations && typeof metadata.annotations === 'object' ? metadata.annotations : {},
     podSpec: podSpec as PodSpec,
     podSpecPath: path,
+    ...(byShape ? {byShape} : {}),
   }
 }
 

@@ -79,17 +79,30 @@ export function parseDockerConfigJson(text: string, source: string): DockerConfi
   return doc as DockerConfigJson
 }
 
+const PADDED_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+
+/**
+ * `username:password` from a docker config `auth` field, as docker and the kubelet decode it: Go's
+ * base64.StdEncoding (padded, nothing but the alphabet), split at the first colon, NUL bytes
+ * trimmed from both ends of the password. Undefined when docker would refuse it.
+ */
+export function decodeDockerAuth(auth: string): {username: string; password: string} | undefined {
+  if (!PADDED_BASE64.test(auth)) return undefined
+  const decoded = Buffer.from(auth, 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  if (colon < 0) return undefined
+  return {username: decoded.slice(0, colon), password: decoded.slice(colon + 1).replace(/^\0+|\0+$/g, '')}
+}
+
 /** The username/password pairs a docker config holds; `auth` wins over separate fields, as in the kubelet. */
 export function credentialsOf(config: DockerConfigJson, source: string): DockerCredential[] {
   const credentials: DockerCredential[] = []
   for (const [server, entry] of Object.entries(config.auths)) {
     let {username, password} = entry
     if (typeof entry.auth === 'string' && entry.auth !== '') {
-      const decoded = Buffer.from(entry.auth, 'base64').toString('utf8')
-      const colon = decoded.indexOf(':')
-      if (colon < 0) throw new UserError(`${source}: auths["${server}"].auth is not base64 of "username:password"`)
-      username = decoded.slice(0, colon)
-      password = decoded.slice(colon + 1)
+      const decoded = decodeDockerAuth(entry.auth)
+      if (!decoded) throw new UserError(`${source}: auths["${server}"].auth is not base64 of "username:password" (docker reads standard base64 with its = padding)`)
+      ;({username, password} = decoded)
     }
     if (typeof username === 'string' && typeof password === 'string' && username !== '') {
       credentials.push({server, username, password, email: typeof entry.email === 'string' ? entry.email : undefined})
@@ -155,27 +168,46 @@ export function credentialMatchesImage(server: string, image: {registry: string;
   return `/${image.repository}`.startsWith(keyPath)
 }
 
-/** The registry entries of a `kubernetes.io/dockerconfigjson` or legacy `kubernetes.io/dockercfg` Secret. */
-function pullSecretEntries(secret: {type?: string; data?: Record<string, string>}): Record<string, DockerConfigEntry> {
+/** A Secret as read from the API (data, base64) or from a manifest file (stringData, plain text, wins as the API server merges it). */
+export interface PullSecretObject {
+  type?: string
+  data?: Record<string, string>
+  stringData?: Record<string, string>
+}
+
+function secretValue(secret: PullSecretObject, key: string): string | undefined {
+  const plain = secret.stringData?.[key]
+  if (typeof plain === 'string' && plain !== '') return plain
+  const encoded = secret.data?.[key]
+  return typeof encoded === 'string' && encoded !== '' ? Buffer.from(encoded, 'base64').toString('utf8') : undefined
+}
+
+/**
+ * The registry entries of a `kubernetes.io/dockerconfigjson` or legacy `kubernetes.io/dockercfg`
+ * Secret. An entry whose `auth` docker cannot decode makes the kubelet refuse the whole secret.
+ */
+function pullSecretEntries(secret: PullSecretObject): Record<string, DockerConfigEntry> {
+  let entries: Record<string, DockerConfigEntry> = {}
   try {
-    if (secret.type === DOCKER_CONFIG_JSON_TYPE && secret.data?.[DOCKER_CONFIG_JSON_KEY]) {
-      const doc = JSON.parse(Buffer.from(secret.data[DOCKER_CONFIG_JSON_KEY], 'base64').toString('utf8')) as {auths?: Record<string, DockerConfigEntry>}
-      return doc.auths ?? {}
-    }
-    if (secret.type === 'kubernetes.io/dockercfg' && secret.data?.['.dockercfg']) {
-      return JSON.parse(Buffer.from(secret.data['.dockercfg'], 'base64').toString('utf8')) as Record<string, DockerConfigEntry>
-    }
-  } catch {}
-  return {}
+    const configJson = secret.type === DOCKER_CONFIG_JSON_TYPE ? secretValue(secret, DOCKER_CONFIG_JSON_KEY) : undefined
+    const dockercfg = secret.type === 'kubernetes.io/dockercfg' ? secretValue(secret, '.dockercfg') : undefined
+    if (configJson) entries = (JSON.parse(configJson) as {auths?: Record<string, DockerConfigEntry>}).auths ?? {}
+    else if (dockercfg) entries = JSON.parse(dockercfg) as Record<string, DockerConfigEntry>
+  } catch {
+    return {}
+  }
+  if (!entries || typeof entries !== 'object') return {}
+  const unusable = Object.values(entries).some((entry) => !entry || typeof entry !== 'object' || (typeof entry.auth === 'string' && entry.auth !== '' && !decodeDockerAuth(entry.auth)))
+  return unusable ? {} : entries
 }
 
 /** Registry servers a pull Secret has credentials for. */
-export function pullSecretServers(secret: {type?: string; data?: Record<string, string>}): string[] {
+export function pullSecretServers(secret: PullSecretObject): string[] {
   return Object.keys(pullSecretEntries(secret))
 }
 
 /** The credentials of a pull Secret (empty when it holds none usable). */
-export function pullSecretCredentials(secret: {type?: string; data?: Record<string, string>}): DockerCredential[] {
+export function pullSecretCredentials(secret: PullSecretObject): DockerCredential[] {
   const entries = pullSecretEntries(secret)
   if (Object.keys(entries).length === 0) return []
   try {

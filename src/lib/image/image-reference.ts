@@ -95,7 +95,9 @@ export function parseImageReference(original: string): ImageReference {
   if (!PATH_RE.test(repository)) {
     fail(PATH_ANYCASE_RE.test(repository) ? 'repository name must be lowercase' : 'invalid reference format')
   }
-  if (`${registry}/${repository}`.length > MAX_NAME_LENGTH) fail(`repository name must not be more than ${MAX_NAME_LENGTH} characters`)
+  // distribution/reference v0.6 (current kubelet and containerd) limits the path only; older
+  // releases counted the domain too and refused valid names.
+  if (repository.length > MAX_NAME_LENGTH) fail(`repository path must not be more than ${MAX_NAME_LENGTH} characters`)
   return {original, registry, repository, tag, digest}
 }
 

@@ -4,7 +4,7 @@ import path from 'node:path'
 
 import {describeSystemError, safeErrorMessage} from '../describe-error.js'
 import {UserError} from '../errors.js'
-import {resolvePolicy} from '../policy/policy.js'
+import {resolvePolicy} from '../policy/policy-file.js'
 import {createWebhookServer, loadTlsMaterial, type ServerLimits} from './webhook-server.js'
 
 export interface WebhookBackendOptions {

@@ -2,7 +2,8 @@
 // file in place (atomically; the backend reloads it on change) after the impact report.
 import type {ClusterAccess} from '../cluster/connection.js'
 import {UserError} from '../errors.js'
-import {registryPatternProblem, resolvePolicy} from '../policy/policy.js'
+import {registryPatternProblem} from '../policy/policy.js'
+import {resolvePolicy} from '../policy/policy-file.js'
 import {apiserverTls, awaitDecision} from './backend-probe.js'
 import {BACKEND_UID, renderPolicyFile, whitelistPaths} from './files.js'
 import {checkImpact} from './impact.js'

@@ -22,7 +22,7 @@ describe('audit reporters', () => {
           {check: 'image-digest-missing', severity: 'low', resource: {kind: 'Pod', namespace: '', name: 'bare'}, container: 'sidecar-long-name', image: 'busybox:1', message: 'busybox:1 is not pinned by digest', file: '<stdin>', line: 7},
           {check: 'image-tag-digest-mismatch', severity: 'medium', resource: {kind: 'Deployment', namespace: 'shop', name: 'web'}, container: 'main', image: 'nginx:1.25', message: 'docker.io/library/nginx:1.25 runs as 2 different digests'},
         ],
-        summary: {critical: 0, high: 0, medium: 1, low: 1, total: 2},
+        summary: {critical: 0, high: 0, medium: 1, low: 1, total: 2, exempted: 0},
       }))
     })
 
@@ -49,6 +49,18 @@ describe('audit reporters', () => {
         'Summary: 1 critical, 1 high, 0 medium, 1 low (3 findings in 2 of 4 workloads)',
         '',
       ].join('\n'))
+    })
+
+    it('says what exemptions hid, what was audited by shape and what was skipped (issue 11)', () => {
+      const table = auditTable([], summarize([], 12), {colour: false, workloads: 2, byShape: ['Rollout default/web', 'Service knative/hello'], skipped: 3})
+      expect(table.split('\n')).to.deep.equal([
+        'No findings in 2 workloads.',
+        '12 findings exempted by policy or annotation.',
+        'Audited by shape (a pod template in a kind the tool does not know): Rollout default/web, Service knative/hello.',
+        '3 objects without a pod template skipped.',
+        '',
+      ])
+      expect(auditTable([], summarize([]), {colour: false, workloads: 1, byShape: [], skipped: 0})).to.equal('No findings in 1 workload.\n')
     })
 
     it('cluster findings have no LINE column; colour only when asked', () => {

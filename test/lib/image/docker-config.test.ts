@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 
 import {
-  credentialsOf, DEFAULT_DOCKER_SERVER, goJsonEncode, parseDockerConfigJson, renderDockerConfigJson, secretHashSuffix,
+  credentialsOf, decodeDockerAuth, DEFAULT_DOCKER_SERVER, goJsonEncode, parseDockerConfigJson, pullSecretServers, renderDockerConfigJson, secretHashSuffix,
 } from '../../../src/lib/image/docker-config.js'
 import {UserError} from '../../../src/lib/errors.js'
 
@@ -57,6 +57,47 @@ describe('docker-config', () => {
       const doc = parseDockerConfigJson('{"auths": {"x.io": {}}, "credsStore": "desktop"}', 'cfg.json')
       expect(() => credentialsOf(doc, 'cfg.json')).to.throw(UserError, /"desktop" credential store/)
     })
+  })
+
+  describe('decodeDockerAuth: as docker and the kubelet decode auth (issue 11)', () => {
+    const b64 = (text: string) => Buffer.from(text).toString('base64')
+    const cases: Array<[string, string, {username: string; password: string} | undefined]> = [
+      ['padded base64', b64('alice:secret1'), {username: 'alice', password: 'secret1'}],
+      ['a colon inside the password', b64('alice:pa:ss'), {username: 'alice', password: 'pa:ss'}],
+      ['a trailing NUL in the password is trimmed', b64('alice:secret\0'), {username: 'alice', password: 'secret'}],
+      ['NULs at both ends are trimmed', b64('alice:\0\0secret\0'), {username: 'alice', password: 'secret'}],
+      ['unpadded base64 is refused', b64('alice:secret1').replace(/=+$/, ''), undefined],
+      ['URL-safe alphabet is refused', b64('a?>:b?>').replaceAll('+', '-').replaceAll('/', '_'), undefined],
+      ['spaces are refused', ` ${b64('alice:secret')}`, undefined],
+      ['no colon is refused', b64('alicesecret'), undefined],
+      ['not base64 at all', 'alice:secret', undefined],
+    ]
+    for (const [name, auth, expected] of cases) {
+      it(name, () => {
+        expect(decodeDockerAuth(auth)).to.deep.equal(expected)
+      })
+    }
+    it('credentialsOf refuses an unpadded auth, naming the entry', () => {
+      const doc = parseDockerConfigJson(JSON.stringify({auths: {'x.io': {auth: 'YWxpY2U6c2VjcmV0MQ'}}}), 'cfg.json')
+      expect(() => credentialsOf(doc, 'cfg.json')).to.throw(UserError, 'cfg.json: auths["x.io"].auth is not base64 of "username:password" (docker reads standard base64 with its = padding)')
+    })
+  })
+
+  describe('pullSecretServers', () => {
+    const config = (auth: string) => JSON.stringify({auths: {'reg.example.com': {auth}}})
+    const good = Buffer.from('u:p').toString('base64')
+    const cases: Array<[string, {type?: string; data?: Record<string, string>; stringData?: Record<string, string>}, string[]]> = [
+      ['data (base64), as the API returns it', {type: 'kubernetes.io/dockerconfigjson', data: {'.dockerconfigjson': Buffer.from(config(good)).toString('base64')}}, ['reg.example.com']],
+      ['stringData (plain), as written in a manifest', {type: 'kubernetes.io/dockerconfigjson', stringData: {'.dockerconfigjson': config(good)}}, ['reg.example.com']],
+      ['stringData wins over data', {type: 'kubernetes.io/dockerconfigjson', data: {'.dockerconfigjson': Buffer.from('{}').toString('base64')}, stringData: {'.dockerconfigjson': config(good)}}, ['reg.example.com']],
+      ['an auth docker cannot decode makes the kubelet ignore the secret', {type: 'kubernetes.io/dockerconfigjson', stringData: {'.dockerconfigjson': config('dTpw====')}}, []],
+      ['another type holds no registries', {type: 'Opaque', stringData: {'.dockerconfigjson': config(good)}}, []],
+    ]
+    for (const [name, secret, servers] of cases) {
+      it(name, () => {
+        expect(pullSecretServers(secret)).to.deep.equal(servers)
+      })
+    }
   })
 
   describe('secretHashSuffix', () => {

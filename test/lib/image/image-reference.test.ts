@@ -52,6 +52,9 @@ const VALID: Array<[string, string, string, string | undefined, string | undefin
   [`myprivateregistry.com:5000/nginx@sha256:${D}`, 'myprivateregistry.com:5000', 'nginx', undefined, `sha256:${D}`, `myprivateregistry.com:5000/nginx@sha256:${D}`],
   [`gcr.io/distroless/static@sha512:${'b'.repeat(128)}`, 'gcr.io', 'distroless/static', undefined, `sha512:${'b'.repeat(128)}`, `gcr.io/distroless/static@sha512:${'b'.repeat(128)}`],
   [`localhost:5000/app:v1@sha256:${D}`, 'localhost:5000', 'app', 'v1', `sha256:${D}`, `localhost:5000/app:v1@sha256:${D}`],
+  // Length: the path may have 255 characters whatever the domain (distribution/reference v0.6).
+  [`example.com/${'a'.repeat(255)}:1`, 'example.com', 'a'.repeat(255), '1', undefined, `example.com/${'a'.repeat(255)}:1`],
+  [`nginx${'x'.repeat(242)}:1`, 'docker.io', `library/nginx${'x'.repeat(242)}`, '1', undefined, `docker.io/library/nginx${'x'.repeat(242)}:1`],
 ]
 
 // [input, reason pattern]
@@ -83,7 +86,9 @@ const INVALID: Array<[string, RegExp]> = [
   ['-reg.example.com/app', /invalid registry host/],
   [' nginx', /whitespace/],
   [D2, /64-byte hexadecimal/],
-  [`reg.example.com/${'a'.repeat(250)}`, /not be more than 255 characters/],
+  // distribution/reference v0.6: 255 characters for the path (Docker Hub's library/ included), not the domain.
+  [`reg.example.com/${'a'.repeat(256)}`, /path must not be more than 255 characters/],
+  [`nginx${'x'.repeat(248)}`, /path must not be more than 255 characters/],
 ]
 
 describe('image-reference', () => {

@@ -5,7 +5,8 @@ import path from 'node:path'
 
 import {UserError} from '../../../src/lib/errors.js'
 import {parseImageReference} from '../../../src/lib/image/image-reference.js'
-import {DEFAULT_POLICY, evaluateImage, type ImagePolicy, loadPolicyFile, registryMatches, resolvePolicy, validatePolicy} from '../../../src/lib/policy/policy.js'
+import {DEFAULT_POLICY, evaluateImage, type ImagePolicy, registryMatches} from '../../../src/lib/policy/policy.js'
+import {loadPolicyFile, resolvePolicy, validatePolicy} from '../../../src/lib/policy/policy-file.js'
 
 const D = 'c'.repeat(64)
 

@@ -15,7 +15,8 @@ export const capabilitiesNotDropped: ContainerCheck = {
   fix: 'Set securityContext.capabilities.drop: ["ALL"] and add back only what is needed (e.g. NET_BIND_SERVICE).',
   run({container}) {
     const drop: unknown[] = container.securityContext?.capabilities?.drop ?? []
-    return drop.map(normalize).includes('ALL') ? [] : [`container "${container.name}" keeps the runtime's default capabilities (no drop: ["ALL"])`]
+    // containerd and CRI-O treat only the literal "ALL" as every capability: "CAP_ALL" or "all" drops nothing.
+    return drop.includes('ALL') ? [] : [`container "${container.name}" keeps the runtime's default capabilities (no drop: ["ALL"])`]
   },
 }
 

@@ -8,5 +8,7 @@ export const imageTagLatest: ContainerCheck = {
   description: ':latest changes with every push: what runs depends on when each node pulled, and a rollback cannot name the previous version.',
   helpUri: checkHelpUri('image-tag-latest'),
   fix: 'Use a specific version tag (nginx:1.27.2), or better a digest (nginx@sha256:…).',
-  run: policyRuleMessages('image-tag-latest'),
+  // The runtime pulls the digest when there is one: `nginx:latest@sha256:…` is pinned. (The admission
+  // policy is unchanged: the webhook and the ValidatingAdmissionPolicy judge the tag as written.)
+  run: (target, context) => (target.reference?.digest ? [] : policyRuleMessages('image-tag-latest')(target, context)),
 }

@@ -11,7 +11,10 @@ export const runAsRoot: ContainerCheck = {
   run(target) {
     const user = effectiveSecurityField(target, 'runAsUser')
     if (user === 0) return [`container "${target.container.name}" runs as UID 0 (runAsUser: 0)`]
-    if (effectiveSecurityField(target, 'runAsNonRoot') !== true) return [`container "${target.container.name}" does not set runAsNonRoot: true, so it runs as root if the image says so`]
-    return []
+    if (effectiveSecurityField(target, 'runAsNonRoot') === true) return []
+    // A non-zero runAsUser overrides the image's USER: the container is not root. Pod Security
+    // "restricted" still wants runAsNonRoot, which makes the kubelet refuse UID 0 whatever is edited later.
+    if (typeof user === 'number') return [{message: `container "${target.container.name}" runs as UID ${user} (runAsUser), not root, but does not set runAsNonRoot: true, which Pod Security "restricted" requires`, severity: 'medium'}]
+    return [`container "${target.container.name}" does not set runAsNonRoot: true, so it runs as root if the image says so`]
   },
 }

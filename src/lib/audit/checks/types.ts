@@ -40,7 +40,10 @@ export interface ContainerTarget {
   /** Where the image is written inside the object (for file locations and `--fix`). */
   imagePath: Path
   reference?: ImageReference
+  /** The policy's verdict on the image, without its namespace and image exemptions. */
   verdict: ImageVerdict
+  /** Set when the policy exempts this container's namespace or image: its image checks do not count. */
+  exempt?: 'namespace' | 'image'
 }
 
 /**

@@ -103,6 +103,14 @@ describe('audit checks', () => {
       ])
       expect(runChecks({workloads: [], instances}, AUDIT_POLICY, CROSS_WORKLOAD_CHECKS, {})).to.deep.equal([])
     })
+    it('an exempt image or namespace covers it (an image check), and it is counted', () => {
+      const vulnerabilities = new Map([[`nginx@sha256:${D}`, {severity: 'critical' as const, message: 'nginx: 1 CRITICAL'}], ['busybox', {severity: 'low' as const, message: 'busybox: 2 LOW'}]])
+      const tally = {exempted: 0}
+      const findings = runChecks({workloads: [], instances}, {...AUDIT_POLICY, exemptImages: ['busybox']}, CROSS_WORKLOAD_CHECKS, {vulnerabilities}, tally)
+      expect(findings.map((f) => f.resource.name)).to.deep.equal(['web'])
+      expect(tally.exempted).to.equal(1)
+      expect(runChecks({workloads: [], instances}, {...AUDIT_POLICY, exemptNamespaces: ['default']}, CROSS_WORKLOAD_CHECKS, {vulnerabilities})).to.deep.equal([])
+    })
   })
 
   const cases: Array<{title: string; spec: PodSpec; options?: Parameters<typeof audit>[1]; expected: string[]}> = [
@@ -126,6 +134,12 @@ describe('audit checks', () => {
     {title: 'capabilities not dropped', spec: withContainer({securityContext: {...HARDENED.securityContext, capabilities: {drop: ['NET_RAW']}}}), expected: ['capabilities-not-dropped']},
     {title: 'dangerous capability added (CAP_ prefix too)', spec: withContainer({securityContext: {...HARDENED.securityContext, capabilities: {drop: ['ALL'], add: ['CAP_SYS_ADMIN', 'NET_BIND_SERVICE']}}}), expected: ['capabilities-added']},
     {title: 'harmless capability added', spec: withContainer({securityContext: {...HARDENED.securityContext, capabilities: {drop: ['ALL'], add: ['NET_BIND_SERVICE']}}}), expected: []},
+    // Issue 11.
+    {title: 'nginx:latest@sha256: the runtime pulls the digest: not :latest', spec: withContainer({image: `nginx:latest@sha256:${D}`, imagePullPolicy: 'IfNotPresent'}), expected: []},
+    {title: 'drop: [CAP_ALL] drops nothing (only the literal ALL counts)', spec: withContainer({securityContext: {...HARDENED.securityContext, capabilities: {drop: ['CAP_ALL']}}}), expected: ['capabilities-not-dropped']},
+    {title: 'drop: [all] drops nothing', spec: withContainer({securityContext: {...HARDENED.securityContext, capabilities: {drop: ['all']}}}), expected: ['capabilities-not-dropped']},
+    {title: 'exemptImages covers the image checks, not privileged', spec: withContainer({image: 'evil.example.com/agent:latest', imagePullPolicy: 'Always', securityContext: {...HARDENED.securityContext, privileged: true}}), options: {policy: {exemptImages: ['evil.example.com/*']}}, expected: ['privileged']},
+    {title: 'an exempt namespace covers the image checks, not the hardening checks', spec: withContainer({image: 'evil.example.com/agent:latest', imagePullPolicy: 'Always', securityContext: {capabilities: {add: ['SYS_ADMIN'], drop: ['ALL']}, runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true}}), options: {policy: {exemptNamespaces: ['default']}}, expected: ['capabilities-added']},
     {title: 'no limits', spec: withContainer({resources: {requests: {cpu: '1'}}}), expected: ['resources-missing']},
     {title: 'init and ephemeral containers are checked; ephemeral needs no limits', spec: {containers: [HARDENED], initContainers: [{...HARDENED, name: 'init', image: 'busybox:latest', imagePullPolicy: 'Always'}], ephemeralContainers: [{...HARDENED, name: 'debug', resources: undefined, securityContext: {...HARDENED.securityContext, privileged: true}}]}, expected: ['image-tag-latest', 'image-digest-missing', 'privileged']},
     {title: 'private registry without pull secret', spec: withContainer({image: `myprivateregistry.com:5000/nginx@sha256:${D}`}), options: {policy: {privateRegistries: ['myprivateregistry.com:5000']}}, expected: ['image-pull-secret-missing']},
@@ -137,6 +151,22 @@ describe('audit checks', () => {
   for (const {title, spec, options, expected} of cases) {
     it(title, () => expect(checksOf(audit(spec, options))).to.deep.equal(expected))
   }
+
+  it('runAsUser non-zero without runAsNonRoot: a true message, medium', () => {
+    const findings = audit(withContainer({securityContext: {...HARDENED.securityContext, runAsNonRoot: undefined, runAsUser: 30_000}}))
+    expect(findings.map((f) => [f.check, f.severity, f.message])).to.deep.equal([['run-as-root', 'medium', 'container "app" runs as UID 30000 (runAsUser), not root, but does not set runAsNonRoot: true, which Pod Security "restricted" requires']])
+  })
+
+  it('exempted findings are counted', () => {
+    const tally = {exempted: 0}
+    const findings = auditWorkload({
+      workload: {kind: 'DaemonSet', namespace: 'kube-system', name: 'agent', annotations: {'imgsec.io/ignore': 'resources-missing'}, podSpec: withContainer({image: 'evil.example.com/agent:latest', imagePullPolicy: 'Always', resources: undefined}), podSpecPath: ['spec', 'template', 'spec']},
+      context: {mode: 'file', policy: {...AUDIT_POLICY, exemptNamespaces: ['kube-system']}, usablePullSecretNames: []},
+    }, CONTAINER_CHECKS, tally)
+    expect(findings).to.deep.equal([])
+    // image-tag-latest and image-digest-missing by the namespace, resources-missing by the annotation.
+    expect(tally.exempted).to.equal(3)
+  })
 
   describe('exemptions by annotation', () => {
     const spec = withContainer({image: 'nginx:latest', imagePullPolicy: 'Always'})
