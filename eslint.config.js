@@ -19,14 +19,7 @@ const unusedVars = {
 
 export default defineConfig(
   {
-    ignores: [
-      'dist/',
-      'coverage/',
-      'node_modules/',
-      'release/',
-      'tmp/',
-      'oclif.manifest.json',
-    ],
+    ignores: ['dist/', 'coverage/', 'node_modules/', 'release/', 'tmp/', 'oclif.manifest.json'],
   },
   {
     files: [...tsFiles, ...esmFiles, ...cjsFiles],

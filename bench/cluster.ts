@@ -5,7 +5,20 @@ import path from 'node:path'
 
 import {FakeKubeApiServer} from '../test/support/fake-kube-api.js'
 import {CLUSTER_SHAPE, seedCluster} from './fixtures/cluster.js'
-import {benchEnv, hasGnuTime, measureCommand, mib, ms, ratio, type RssMode, type RunResult, scratchDir, type Stats, stats, type Target} from './support/measure.js'
+import {
+  benchEnv,
+  hasGnuTime,
+  measureCommand,
+  mib,
+  ms,
+  ratio,
+  type RssMode,
+  type RunResult,
+  scratchDir,
+  type Stats,
+  stats,
+  type Target,
+} from './support/measure.js'
 
 export const KUBECTL = '/usr/bin/kubectl'
 export const CLUSTER_TARGETS = {timeRatio: 1.3, maxRssMiB: 250} as const
@@ -28,7 +41,14 @@ export interface CommandReport {
 }
 
 export interface ClusterReport {
-  shape: {namespaces: number; deployments: number; replicaSets: number; pods: number; secrets: number; serviceAccounts: number}
+  shape: {
+    namespaces: number
+    deployments: number
+    replicaSets: number
+    pods: number
+    secrets: number
+    serviceAccounts: number
+  }
   seedMs: number
   rssMethod: string
   kubectl: CommandReport
@@ -89,7 +109,11 @@ function summarizePaths(requests: Array<{path: string}>): Record<string, number>
   return out
 }
 
-export async function runClusterBench(options: {runs: number; cli: string; log: (line: string) => void}): Promise<ClusterReport> {
+export async function runClusterBench(options: {
+  runs: number
+  cli: string
+  log: (line: string) => void
+}): Promise<ClusterReport> {
   const {log} = options
   const dir = scratchDir('imgsec-bench-cluster-')
   const gnuTime = hasGnuTime()
@@ -100,7 +124,9 @@ export async function runClusterBench(options: {runs: number; cli: string; log: 
     const counts = seedCluster(server)
     const seedMs = performance.now() - seedStarted
     const shape = {...counts, serviceAccounts: server.listObjects('serviceaccounts').length}
-    log(`cluster: seeded ${counts.pods} pods, ${counts.replicaSets} ReplicaSets, ${counts.deployments} Deployments in ${counts.namespaces} namespaces (${ms(seedMs)})`)
+    log(
+      `cluster: seeded ${counts.pods} pods, ${counts.replicaSets} ReplicaSets, ${counts.deployments} Deployments in ${counts.namespaces} namespaces (${ms(seedMs)})`,
+    )
     const kubeconfig = await server.writeKubeconfig(path.join(dir, 'kubeconfig'))
     const emptyKubeconfig = await empty.writeKubeconfig(path.join(dir, 'kubeconfig-empty'))
     const probe = probeServer(server)
@@ -116,16 +142,17 @@ export async function runClusterBench(options: {runs: number; cli: string; log: 
     const nodeRss: RssMode = gnuTime ? 'gnu-time' : 'helper'
     const kubectlRss: RssMode = gnuTime ? 'gnu-time' : 'none'
     const rssMethod = gnuTime
-      ? 'GNU time `%M` (getrusage `ru_maxrss` of the child, also `%U %S` for its CPU time); both commands run under `/usr/bin/time -f \'%M %U %S\' -o FILE`, a wrapper that costs the same ~1 ms on both sides'
+      ? "GNU time `%M` (getrusage `ru_maxrss` of the child, also `%U %S` for its CPU time); both commands run under `/usr/bin/time -f '%M %U %S' -o FILE`, a wrapper that costs the same ~1 ms on both sides"
       : '`process.resourceUsage().maxRSS` read at exit by `bench/support/maxrss.cjs` (`node --require`); kubectl RSS not measured'
     type Sample = RunResult & {requests: Array<{path: string}>; busyMs: number; bytes: number}
     const run = async (which: 'kubectl' | 'audit', stdoutFile?: string): Promise<Sample> => {
       const before = server.requests.length
       probe.busyMs = 0
       probe.bytes = 0
-      const result = which === 'kubectl'
-        ? await measureCommand(KUBECTL, kubectlArgs, {env: kubectlEnv, stdoutFile, rss: kubectlRss})
-        : await measureCommand(process.execPath, auditArgs, {env: auditEnv, stdoutFile, rss: nodeRss})
+      const result =
+        which === 'kubectl'
+          ? await measureCommand(KUBECTL, kubectlArgs, {env: kubectlEnv, stdoutFile, rss: kubectlRss})
+          : await measureCommand(process.execPath, auditArgs, {env: auditEnv, stdoutFile, rss: nodeRss})
       return {...result, requests: server.requests.slice(before), busyMs: probe.busyMs, bytes: probe.bytes}
     }
 
@@ -139,12 +166,17 @@ export async function runClusterBench(options: {runs: number; cli: string; log: 
     if (kubectlItems !== counts.pods) throw new Error(`kubectl listed ${kubectlItems} pods, expected ${counts.pods}`)
     const auditOut = path.join(dir, 'audit.json')
     await run('audit', auditOut)
-    const auditDoc = JSON.parse(readFileSync(auditOut, 'utf8')) as {findings: Array<{resource: {kind: string; namespace: string; name: string}}>}
+    const auditDoc = JSON.parse(readFileSync(auditOut, 'utf8')) as {
+      findings: Array<{resource: {kind: string; namespace: string; name: string}}>
+    }
     rmSync(auditOut)
-    const resources = new Set(auditDoc.findings.map((f) => `${f.resource.kind}/${f.resource.namespace}/${f.resource.name}`))
+    const resources = new Set(
+      auditDoc.findings.map((f) => `${f.resource.kind}/${f.resource.namespace}/${f.resource.name}`),
+    )
     const kinds: Record<string, number> = {}
     for (const r of resources) kinds[r.split('/')[0]] = (kinds[r.split('/')[0]] ?? 0) + 1
-    if (!kinds.Deployment || Object.keys(kinds).some((k) => k !== 'Deployment')) throw new Error(`audit did not fold pods into Deployments: ${JSON.stringify(kinds)}`)
+    if (!kinds.Deployment || Object.keys(kinds).some((k) => k !== 'Deployment'))
+      throw new Error(`audit did not fold pods into Deployments: ${JSON.stringify(kinds)}`)
 
     const samples = {kubectl: [] as Sample[], audit: [] as Sample[]}
     for (let i = 0; i < options.runs; i++) {
@@ -153,20 +185,27 @@ export async function runClusterBench(options: {runs: number; cli: string; log: 
       for (const which of order) {
         const sample = await run(which)
         samples[which].push(sample)
-        log(`cluster: run ${i + 1}/${options.runs} ${which.padEnd(7)} ${ms(sample.ms).padStart(9)}${sample.cpuMs !== undefined ? `  CPU ${ms(sample.cpuMs)}` : ''}${sample.maxRssKiB ? `  peak RSS ${mib(sample.maxRssKiB)}` : ''}  ${sample.requests.length} requests, server busy ${ms(sample.busyMs)}`)
+        log(
+          `cluster: run ${i + 1}/${options.runs} ${which.padEnd(7)} ${ms(sample.ms).padStart(9)}${sample.cpuMs !== undefined ? `  CPU ${ms(sample.cpuMs)}` : ''}${sample.maxRssKiB ? `  peak RSS ${mib(sample.maxRssKiB)}` : ''}  ${sample.requests.length} requests, server busy ${ms(sample.busyMs)}`,
+        )
       }
     }
 
     // Fixed cost: the same audit command against an empty cluster (oclif + client-node + a few requests).
     const emptyBefore = empty.requests.length
-    const emptyRun = await measureCommand(process.execPath, auditArgs, {env: benchEnv(home, {KUBECONFIG: emptyKubeconfig}), rss: nodeRss})
+    const emptyRun = await measureCommand(process.execPath, auditArgs, {
+      env: benchEnv(home, {KUBECONFIG: emptyKubeconfig}),
+      rss: nodeRss,
+    })
     const emptyRequests = empty.requests.length - emptyBefore
     const emptyRss = emptyRun.maxRssKiB
     log(`cluster: audit against an empty cluster ${ms(emptyRun.ms)}${emptyRss ? `, peak RSS ${mib(emptyRss)}` : ''}`)
 
     const report = (label: string, command: string, list: Sample[]): CommandReport => {
       const last = list.at(-1)!
-      const rssValues = list.map((s) => s.maxRssKiB).filter((v): v is number => typeof v === 'number' && Number.isFinite(v))
+      const rssValues = list
+        .map((s) => s.maxRssKiB)
+        .filter((v): v is number => typeof v === 'number' && Number.isFinite(v))
       return {
         label,
         command,
@@ -180,13 +219,27 @@ export async function runClusterBench(options: {runs: number; cli: string; log: 
       }
     }
     const kubectl = report('(a) kubectl', `${KUBECTL} --kubeconfig F get pods -A -o json > /dev/null`, samples.kubectl)
-    const audit = report('(b) audit', 'KUBECONFIG=F node bin/run.js audit images -A -o json --fail-on none > /dev/null', samples.audit)
+    const audit = report(
+      '(b) audit',
+      'KUBECONFIG=F node bin/run.js audit images -A -o json --fail-on none > /dev/null',
+      samples.audit,
+    )
     const timeRatio = audit.wall.median / kubectl.wall.median
     const targets: Target[] = [
-      {name: 'cluster audit wall time ≤ 1.3 × kubectl get pods -A -o json (medians)', measured: `${ratio(timeRatio)} (${ms(audit.wall.median)} / ${ms(kubectl.wall.median)})`, limit: `≤ ${ratio(CLUSTER_TARGETS.timeRatio)}`, pass: timeRatio <= CLUSTER_TARGETS.timeRatio},
+      {
+        name: 'cluster audit wall time ≤ 1.3 × kubectl get pods -A -o json (medians)',
+        measured: `${ratio(timeRatio)} (${ms(audit.wall.median)} / ${ms(kubectl.wall.median)})`,
+        limit: `≤ ${ratio(CLUSTER_TARGETS.timeRatio)}`,
+        pass: timeRatio <= CLUSTER_TARGETS.timeRatio,
+      },
     ]
     if (audit.rss) {
-      targets.push({name: 'cluster audit peak RSS ≤ 250 MiB (highest of the measured runs)', measured: `${mib(audit.rss.max)} (median ${mib(audit.rss.median)})`, limit: `≤ ${CLUSTER_TARGETS.maxRssMiB} MiB`, pass: audit.rss.max <= CLUSTER_TARGETS.maxRssMiB * 1024})
+      targets.push({
+        name: 'cluster audit peak RSS ≤ 250 MiB (highest of the measured runs)',
+        measured: `${mib(audit.rss.max)} (median ${mib(audit.rss.median)})`,
+        limit: `≤ ${CLUSTER_TARGETS.maxRssMiB} MiB`,
+        pass: audit.rss.max <= CLUSTER_TARGETS.maxRssMiB * 1024,
+      })
     }
     return {
       shape,

@@ -31,12 +31,23 @@ const log = (line: string) => process.stderr.write(`[bench] ${line}\n`)
 
 function table(rows: string[][]): string {
   const [head, ...body] = rows
-  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n')
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...body.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n')
 }
 
 function plainTable(rows: string[][]): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)))
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd()).join('\n')
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => cell.padEnd(widths[c]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
 }
 
 const wallCells = (s: Stats) => [String(s.runs), ms(s.median), ms(s.min), ms(s.max)]
@@ -45,15 +56,30 @@ const cpuCell = (s: Stats | undefined) => (s ? ms(s.median) : 'n/a')
 const verdict = (t: Target) => (t.pass ? 'PASS' : 'MISS')
 
 function requestsCell(c: CommandReport): string {
-  return Object.entries(c.requestPaths).map(([p, n]) => `${p} ×${n}`).join(', ')
+  return Object.entries(c.requestPaths)
+    .map(([p, n]) => `${p} ×${n}`)
+    .join(', ')
 }
 
 function summaryRows(targets: Target[]): string[][] {
   return [['Target', 'Limit', 'Measured', 'Result'], ...targets.map((t) => [t.name, t.limit, t.measured, verdict(t)])]
 }
 
-function renderDoc(machine: ReturnType<typeof machineInfo>, cluster: ClusterReport, files: FileReport, webhook: WebhookReport, startup: StartupReport, totalMs: number, runs: {cluster: number; files: number}, kubectlVersion: string, loadEnd: string, build: string): string {
-  const yamlVersion = (JSON.parse(readFileSync(path.join(ROOT, 'node_modules', 'yaml', 'package.json'), 'utf8')) as {version: string}).version
+function renderDoc(
+  machine: ReturnType<typeof machineInfo>,
+  cluster: ClusterReport,
+  files: FileReport,
+  webhook: WebhookReport,
+  startup: StartupReport,
+  totalMs: number,
+  runs: {cluster: number; files: number},
+  kubectlVersion: string,
+  loadEnd: string,
+  build: string,
+): string {
+  const yamlVersion = (
+    JSON.parse(readFileSync(path.join(ROOT, 'node_modules', 'yaml', 'package.json'), 'utf8')) as {version: string}
+  ).version
   const targets = [...cluster.targets, ...files.targets, ...webhook.targets, ...startupTargets(startup)]
   const c = cluster
   const clientSide = (r: CommandReport) => (r.serverBusy ? ms(r.wall.median - r.serverBusy.median) : 'n/a')
@@ -136,8 +162,25 @@ tree while the bench runs (\`npm test\` starts with \`rm -rf dist\`) cannot brea
 ### Numbers
 
 ${table([
-  ['Command', 'Runs', 'Median', 'Min', 'Max', 'CPU user+sys (median)', 'Peak RSS median (max)', 'Server busy (median)', 'Wall − server busy (median)'],
-  ...[c.kubectl, c.audit].map((r) => [r.label, ...wallCells(r.wall), cpuCell(r.cpu), rssCell(r.rss), r.serverBusy ? ms(r.serverBusy.median) : 'n/a', clientSide(r)]),
+  [
+    'Command',
+    'Runs',
+    'Median',
+    'Min',
+    'Max',
+    'CPU user+sys (median)',
+    'Peak RSS median (max)',
+    'Server busy (median)',
+    'Wall − server busy (median)',
+  ],
+  ...[c.kubectl, c.audit].map((r) => [
+    r.label,
+    ...wallCells(r.wall),
+    cpuCell(r.cpu),
+    rssCell(r.rss),
+    r.serverBusy ? ms(r.serverBusy.median) : 'n/a',
+    clientSide(r),
+  ]),
 ])}
 
 | Command | HTTP requests per run | Response bytes per run |
@@ -151,7 +194,11 @@ default \`--chunk-size\`, the audit's page size); the audit's other requests are
 pods into (ReplicaSet → Deployment, Job → CronJob, StatefulSet, DaemonSet) and the secrets and service
 accounts that tell which pull secrets a pod can use, all across namespaces.
 
-The audit's output: ${c.auditOutput.findings} findings, reported on ${c.auditOutput.resources} workloads (${Object.entries(c.auditOutput.kinds).map(([k, n]) => `${n} ${k}s`).join(', ')}; the other Deployments of the ${c.shape.deployments} have no findings), none on a pod or ReplicaSet.
+The audit's output: ${c.auditOutput.findings} findings, reported on ${c.auditOutput.resources} workloads (${Object.entries(
+    c.auditOutput.kinds,
+  )
+    .map(([k, n]) => `${n} ${k}s`)
+    .join(', ')}; the other Deployments of the ${c.shape.deployments} have no findings), none on a pod or ReplicaSet.
 The same audit command against an empty cluster (its fixed cost: node, oclif, \`@kubernetes/client-node\`,
 ${c.emptyClusterAudit.requests} requests): ${ms(c.emptyClusterAudit.wallMs)}, peak RSS ${c.emptyClusterAudit.rssKiB ? mib(c.emptyClusterAudit.rssKiB) : 'n/a'}.
 
@@ -161,7 +208,9 @@ ${c.emptyClusterAudit.requests} requests): ${ms(c.emptyClusterAudit.wallMs)}, pe
 
 - \`bench/fixtures/manifests.ts\` writes one multi-document YAML stream, like \`helm template\` output of many
   charts (\`---\`, \`# Source:\` comments, block style, plain/double-quoted scalars, block literals):
-  ${files.stream.objects} objects (${Object.entries(files.stream.kinds).map(([k, n]) => `${n} ${k}s`).join(', ')}),
+  ${files.stream.objects} objects (${Object.entries(files.stream.kinds)
+    .map(([k, n]) => `${n} ${k}s`)
+    .join(', ')}),
   ${(files.stream.bytes / 1024 / 1024).toFixed(1)} MiB, ${files.stream.lines} lines. Deployments, CronJobs and Pods have 1–2 containers (a quarter
   also an init container) with env, probes, resources, securityContext, volumes; ConfigMaps carry a small
   JSON and a YAML config file. Generated in ${ms(files.generateMs)}.
@@ -196,17 +245,32 @@ ${notes ? `\n${notes}\n` : ''}`
 
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY
-  if (only !== undefined && only !== 'cluster' && only !== 'files' && only !== 'webhook' && only !== 'startup') throw new Error('BENCH_ONLY must be "cluster", "files", "webhook" or "startup"')
-  const runs = {cluster: positive('BENCH_CLUSTER_RUNS', 3), files: positive('BENCH_FILE_RUNS', 4), webhook: positive('BENCH_WEBHOOK_RUNS', 3)}
-  if (!existsSync(path.join(ROOT, 'dist', 'commands'))) throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)')
+  if (only !== undefined && only !== 'cluster' && only !== 'files' && only !== 'webhook' && only !== 'startup')
+    throw new Error('BENCH_ONLY must be "cluster", "files", "webhook" or "startup"')
+  const runs = {
+    cluster: positive('BENCH_CLUSTER_RUNS', 3),
+    files: positive('BENCH_FILE_RUNS', 4),
+    webhook: positive('BENCH_WEBHOOK_RUNS', 3),
+  }
+  if (!existsSync(path.join(ROOT, 'dist', 'commands')))
+    throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)')
   if (!existsSync(KUBECTL)) throw new Error(`${KUBECTL} is missing`)
   const machine = machineInfo()
   const {spawnSync} = await import('node:child_process')
   const git = (args: string[]) => spawnSync('git', args, {cwd: ROOT, encoding: 'utf8'}).stdout?.trimEnd() ?? ''
   // Porcelain lines are "XY path": the status columns come first, so no trimming before slicing.
-  const dirty = git(['status', '--porcelain', '--', 'src']).split('\n').filter(Boolean).map((line) => line.slice(3))
+  const dirty = git(['status', '--porcelain', '--', 'src'])
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.slice(3))
   const build = `${git(['rev-parse', '--short', 'HEAD']) || 'unknown'}${dirty.length > 0 ? ` + uncommitted changes in ${dirty.join(', ')}` : ''}`
-  const kubectlVersion = spawnSync(KUBECTL, ['version', '--client'], {encoding: 'utf8', env: {PATH: process.env.PATH ?? '', HOME: '/nonexistent'}}).stdout.split('\n')[0]?.trim() ?? 'unknown'
+  const kubectlVersion =
+    spawnSync(KUBECTL, ['version', '--client'], {
+      encoding: 'utf8',
+      env: {PATH: process.env.PATH ?? '', HOME: '/nonexistent'},
+    })
+      .stdout.split('\n')[0]
+      ?.trim() ?? 'unknown'
   log(`node ${machine.node}, ${machine.cpus} CPUs (${machine.cpuModel}), load ${machine.loadavg}; code ${build}`)
   const started = performance.now()
   const snapshot = snapshotCli()
@@ -215,9 +279,22 @@ async function main(): Promise<void> {
   let webhook: WebhookReport | undefined
   let startup: StartupReport | undefined
   try {
-    cluster = only === undefined || only === 'cluster' ? await runClusterBench({runs: runs.cluster, cli: snapshot.cli, log}) : undefined
-    files = only === undefined || only === 'files' ? await runFileBench({runs: runs.files, cli: snapshot.cli, log}) : undefined
-    webhook = only === undefined || only === 'webhook' ? await runWebhookBench({runs: runs.webhook, backend: path.join(snapshot.root, 'dist', 'imgsec-webhook.mjs'), log}) : undefined
+    cluster =
+      only === undefined || only === 'cluster'
+        ? await runClusterBench({runs: runs.cluster, cli: snapshot.cli, log})
+        : undefined
+    files =
+      only === undefined || only === 'files'
+        ? await runFileBench({runs: runs.files, cli: snapshot.cli, log})
+        : undefined
+    webhook =
+      only === undefined || only === 'webhook'
+        ? await runWebhookBench({
+            runs: runs.webhook,
+            backend: path.join(snapshot.root, 'dist', 'imgsec-webhook.mjs'),
+            log,
+          })
+        : undefined
     startup = only === undefined || only === 'startup' ? runStartupBenchmark() : undefined
   } finally {
     snapshot.dispose()
@@ -226,26 +303,77 @@ async function main(): Promise<void> {
 
   const lines: string[] = ['', 'Summary']
   if (cluster) {
-    lines.push('', plainTable([
-      ['cluster (10,000 pods)', 'runs', 'median', 'min', 'max', 'CPU', 'peak RSS (median, max)', 'requests', 'server busy'],
-      ...[cluster.kubectl, cluster.audit].map((r) => [r.label, ...wallCells(r.wall), cpuCell(r.cpu), r.rss ? `${mib(r.rss.median)}, ${mib(r.rss.max)}` : 'n/a', String(r.requests), r.serverBusy ? ms(r.serverBusy.median) : 'n/a']),
-    ]))
+    lines.push(
+      '',
+      plainTable([
+        [
+          'cluster (10,000 pods)',
+          'runs',
+          'median',
+          'min',
+          'max',
+          'CPU',
+          'peak RSS (median, max)',
+          'requests',
+          'server busy',
+        ],
+        ...[cluster.kubectl, cluster.audit].map((r) => [
+          r.label,
+          ...wallCells(r.wall),
+          cpuCell(r.cpu),
+          r.rss ? `${mib(r.rss.median)}, ${mib(r.rss.max)}` : 'n/a',
+          String(r.requests),
+          r.serverBusy ? ms(r.serverBusy.median) : 'n/a',
+        ]),
+      ]),
+    )
   }
   if (files) {
-    lines.push('', plainTable([
-      [`files (${files.stream.objects} objects, ${(files.stream.bytes / 1024 / 1024).toFixed(1)} MiB)`, 'runs', 'median', 'min', 'max', 'CPU', 'peak RSS (median, max)'],
-      ...[['yaml alone', files.yamlAlone], ['audit -f', files.audit]].map(([label, r]) => {
-        const report = r as FileReport['audit']
-        return [label as string, ...wallCells(report.wall), cpuCell(report.cpu), report.rss ? `${mib(report.rss.median)}, ${mib(report.rss.max)}` : 'n/a']
-      }),
-    ]))
+    lines.push(
+      '',
+      plainTable([
+        [
+          `files (${files.stream.objects} objects, ${(files.stream.bytes / 1024 / 1024).toFixed(1)} MiB)`,
+          'runs',
+          'median',
+          'min',
+          'max',
+          'CPU',
+          'peak RSS (median, max)',
+        ],
+        ...[
+          ['yaml alone', files.yamlAlone],
+          ['audit -f', files.audit],
+        ].map(([label, r]) => {
+          const report = r as FileReport['audit']
+          return [
+            label as string,
+            ...wallCells(report.wall),
+            cpuCell(report.cpu),
+            report.rss ? `${mib(report.rss.median)}, ${mib(report.rss.max)}` : 'n/a',
+          ]
+        }),
+      ]),
+    )
   }
   if (webhook) lines.push('', plainTable(webhookSummaryRows(webhook)))
-  const targets = [...(cluster?.targets ?? []), ...(files?.targets ?? []), ...(webhook?.targets ?? []), ...(startup ? startupTargets(startup) : [])]
-  lines.push('', plainTable(summaryRows(targets).map((r, i) => (i === 0 ? [r[3], r[0], r[2], r[1]] : [r[3], r[0], r[2], r[1]]))), '')
+  const targets = [
+    ...(cluster?.targets ?? []),
+    ...(files?.targets ?? []),
+    ...(webhook?.targets ?? []),
+    ...(startup ? startupTargets(startup) : []),
+  ]
+  lines.push(
+    '',
+    plainTable(summaryRows(targets).map((r, i) => (i === 0 ? [r[3], r[0], r[2], r[1]] : [r[3], r[0], r[2], r[1]]))),
+    '',
+  )
   process.stdout.write(lines.join('\n') + '\n')
   if (cluster && files && webhook && startup) {
-    writeFileSync(DOC, renderDoc(machine, cluster, files, webhook, startup, totalMs, runs, kubectlVersion, machineInfo().loadavg, build))
+    writeFileSync(
+      DOC,
+      renderDoc(machine, cluster, files, webhook, startup, totalMs, runs, kubectlVersion, machineInfo().loadavg, build),
+    )
     log(`wrote ${path.relative(ROOT, DOC)} (${(totalMs / 1000).toFixed(0)} s)`)
   }
   const missed = targets.filter((t) => !t.pass)
@@ -253,6 +381,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`[bench] CRASH: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`)
+  process.stderr.write(`[bench] CRASH: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
   process.exitCode = 1
 })

@@ -7,11 +7,19 @@ import {fileURLToPath} from 'node:url'
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 20)
 
-interface Sample {label: string; args: string[]; times: number[]}
+interface Sample {
+  label: string
+  args: string[]
+  times: number[]
+}
 
 function time(args: string[]): number {
   const start = process.hrtime.bigint()
-  const result = spawnSync(process.execPath, args, {cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: {...process.env, NODE_ENV: 'production'}})
+  const result = spawnSync(process.execPath, args, {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {...process.env, NODE_ENV: 'production'},
+  })
   const elapsed = Number(process.hrtime.bigint() - start) / 1e6
   if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}: ${result.stderr}`)
   return elapsed
@@ -23,7 +31,10 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
-export function runStartupBenchmark(runs = RUNS): {samples: Sample[]; rows: Array<{label: string; median: number; min: number; max: number; ratio: number; pass: boolean}>} {
+export function runStartupBenchmark(runs = RUNS): {
+  samples: Sample[]
+  rows: Array<{label: string; median: number; min: number; max: number; ratio: number; pass: boolean}>
+} {
   const samples: Sample[] = [
     {label: 'node -e 0', args: ['-e', '0'], times: []},
     {label: 'kubectl-imgsec --version', args: [path.join(ROOT, 'bin', 'run.js'), '--version'], times: []},
@@ -38,14 +49,23 @@ export function runStartupBenchmark(runs = RUNS): {samples: Sample[]; rows: Arra
     }
   }
   const base = median(samples[0].times)
-  const rows = samples.map((s) => ({label: s.label, median: median(s.times), min: Math.min(...s.times), max: Math.max(...s.times), ratio: median(s.times) / base, pass: median(s.times) / base <= 2}))
+  const rows = samples.map((s) => ({
+    label: s.label,
+    median: median(s.times),
+    min: Math.min(...s.times),
+    max: Math.max(...s.times),
+    ratio: median(s.times) / base,
+    pass: median(s.times) / base <= 2,
+  }))
   return {samples, rows}
 }
 
 export type StartupReport = ReturnType<typeof runStartupBenchmark>
 
 /** Targets for the summary table: each command's median ≤ 2 × node -e 0. */
-export function startupTargets(report: StartupReport): Array<{name: string; measured: string; limit: string; pass: boolean}> {
+export function startupTargets(
+  report: StartupReport,
+): Array<{name: string; measured: string; limit: string; pass: boolean}> {
   const base = report.rows[0]
   return report.rows.slice(1).map((row) => ({
     name: `${row.label} median wall time ≤ 2 × node -e 0`,
@@ -63,7 +83,10 @@ export function renderStartupSection(report: StartupReport, runs: number): strin
     '',
     '| Command | Median | Min | Max | vs node -e 0 |',
     '|---|---|---|---|---|',
-    ...report.rows.map((r) => `| \`${r.label}\` | ${r.median.toFixed(1)} ms | ${r.min.toFixed(1)} ms | ${r.max.toFixed(1)} ms | ${r.ratio.toFixed(2)}× |`),
+    ...report.rows.map(
+      (r) =>
+        `| \`${r.label}\` | ${r.median.toFixed(1)} ms | ${r.min.toFixed(1)} ms | ${r.max.toFixed(1)} ms | ${r.ratio.toFixed(2)}× |`,
+    ),
   ]
   return lines.join('\n')
 }
@@ -71,6 +94,8 @@ export function renderStartupSection(report: StartupReport, runs: number): strin
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const {rows} = runStartupBenchmark()
   for (const row of rows) {
-    process.stdout.write(`${row.label.padEnd(28)} median ${row.median.toFixed(1)} ms (min ${row.min.toFixed(1)}, max ${row.max.toFixed(1)})  ${row.ratio.toFixed(2)}× node${row.label.startsWith('node') ? '' : row.pass ? '  PASS (≤ 2×)' : '  MISS (> 2×)'}\n`)
+    process.stdout.write(
+      `${row.label.padEnd(28)} median ${row.median.toFixed(1)} ms (min ${row.min.toFixed(1)}, max ${row.max.toFixed(1)})  ${row.ratio.toFixed(2)}× node${row.label.startsWith('node') ? '' : row.pass ? '  PASS (≤ 2×)' : '  MISS (> 2×)'}\n`,
+    )
   }
 }

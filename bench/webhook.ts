@@ -68,7 +68,17 @@ const DENIED_IMAGES: readonly string[] = [
   'redis',
 ]
 
-const NAMESPACES: readonly string[] = ['default', 'payments', 'web', 'batch', 'monitoring', 'ingress-nginx', 'team-a', 'team-b', 'kube-system']
+const NAMESPACES: readonly string[] = [
+  'default',
+  'payments',
+  'web',
+  'batch',
+  'monitoring',
+  'ingress-nginx',
+  'team-a',
+  'team-b',
+  'kube-system',
+]
 
 export interface PoolEntry {
   body: string
@@ -94,7 +104,16 @@ export interface PoolShape {
 export function reviewPool(size = 256): {entries: PoolEntry[]; shape: PoolShape} {
   const random = rng(0x1de4)
   const entries: PoolEntry[] = []
-  const shape: PoolShape = {reviews: size, expectedAllowed: 0, expectedDenied: 0, withRefusedImage: 0, breakGlass: 0, kubeSystem: 0, containers: {}, requestBytes: {min: Infinity, mean: 0, max: 0}}
+  const shape: PoolShape = {
+    reviews: size,
+    expectedAllowed: 0,
+    expectedDenied: 0,
+    withRefusedImage: 0,
+    breakGlass: 0,
+    kubeSystem: 0,
+    containers: {},
+    requestBytes: {min: Infinity, mean: 0, max: 0},
+  }
   for (let i = 0; i < size; i++) {
     const namespace = random.chance(0.08) ? 'kube-system' : random.pick(NAMESPACES.slice(0, -1))
     const count = random.chance(0.55) ? 1 : random.chance(0.65) ? 2 : 3
@@ -108,7 +127,13 @@ export function reviewPool(size = 256): {entries: PoolEntry[]; shape: PoolShape}
     const spec: Record<string, unknown> = {containers: images.map((image) => ({image}))}
     if (Object.keys(annotations).length > 0) spec.annotations = annotations
     spec.namespace = namespace
-    const body = JSON.stringify({kind: 'ImageReview', apiVersion: 'imagepolicy.k8s.io/v1alpha1', metadata: {creationTimestamp: null}, spec, status: {allowed: false}})
+    const body = JSON.stringify({
+      kind: 'ImageReview',
+      apiVersion: 'imagepolicy.k8s.io/v1alpha1',
+      metadata: {creationTimestamp: null},
+      spec,
+      status: {allowed: false},
+    })
     const expectedAllowed = namespace === 'kube-system' || !refused || breakGlass
     entries.push({body, expectedAllowed})
     shape[expectedAllowed ? 'expectedAllowed' : 'expectedDenied']++
@@ -232,8 +257,17 @@ function procCpuTicks(pid: number): number {
 
 /** [busy, steal, total] jiffies of all CPUs, from the first line of /proc/stat. */
 function machineTicks(): [number, number, number] {
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
-  return [user + nice + system + irq + softirq + steal, steal, user + nice + system + idle + iowait + irq + softirq + steal]
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number)
+  return [
+    user + nice + system + irq + softirq + steal,
+    steal,
+    user + nice + system + idle + iowait + irq + softirq + steal,
+  ]
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -249,20 +283,42 @@ async function loadGenerator(): Promise<void> {
   const agentFor = (port: number) => {
     let agent = agents.get(port)
     if (!agent) {
-      agent = new https.Agent({keepAlive: true, maxSockets: init!.concurrency, ca: init!.ca, cert: init!.cert, key: init!.key})
+      agent = new https.Agent({
+        keepAlive: true,
+        maxSockets: init!.concurrency,
+        ca: init!.ca,
+        cert: init!.cert,
+        key: init!.key,
+      })
       agents.set(port, agent)
     }
     return agent
   }
-  const post = (port: number, agent: https.Agent, body: Buffer) => new Promise<number>((resolve, reject) => {
-    const req = https.request({agent, host: '127.0.0.1', port, method: 'POST', path: '/image_policy', headers: {'content-type': 'application/json', accept: 'application/json, */*', 'content-length': body.length, 'user-agent': 'kube-apiserver-admission'}}, (res) => {
-      res.on('data', () => {})
-      res.on('end', () => resolve(res.statusCode ?? 0))
-      res.on('error', reject)
+  const post = (port: number, agent: https.Agent, body: Buffer) =>
+    new Promise<number>((resolve, reject) => {
+      const req = https.request(
+        {
+          agent,
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/image_policy',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, */*',
+            'content-length': body.length,
+            'user-agent': 'kube-apiserver-admission',
+          },
+        },
+        (res) => {
+          res.on('data', () => {})
+          res.on('end', () => resolve(res.statusCode ?? 0))
+          res.on('error', reject)
+        },
+      )
+      req.on('error', reject)
+      req.end(body)
     })
-    req.on('error', reject)
-    req.end(body)
-  })
   const run = async (command: LoadRun): Promise<GeneratorResult> => {
     const agent = agentFor(command.port)
     const t0 = performance.now() + command.warmupMs
@@ -273,7 +329,15 @@ async function loadGenerator(): Promise<void> {
     let errors = 0
     let firstError: string | undefined
     // The CPU counters are read at the window's edges by timers, not by the workers.
-    const read = (): [NodeJS.CpuUsage, Counters] => [process.cpuUsage(), {server: procCpuTicks(command.serverPid), reader: procCpuTicks(command.readerPid), bench: procCpuTicks(process.ppid), machine: machineTicks()}]
+    const read = (): [NodeJS.CpuUsage, Counters] => [
+      process.cpuUsage(),
+      {
+        server: procCpuTicks(command.serverPid),
+        reader: procCpuTicks(command.readerPid),
+        bench: procCpuTicks(process.ppid),
+        machine: machineTicks(),
+      },
+    ]
     let start: [NodeJS.CpuUsage, Counters] | undefined
     let end: [NodeJS.CpuUsage, Counters] | undefined
     const mark0 = setTimeout(() => {
@@ -314,7 +378,12 @@ async function loadGenerator(): Promise<void> {
       errors,
       ...(firstError ? {firstError} : {}),
       clientCpuMs: (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / 1000,
-      counters: {server: c1.server - c0.server, reader: c1.reader - c0.reader, bench: c1.bench - c0.bench, machine: [0, 1, 2].map((i) => c1.machine[i] - c0.machine[i]) as [number, number, number]},
+      counters: {
+        server: c1.server - c0.server,
+        reader: c1.reader - c0.reader,
+        bench: c1.bench - c0.bench,
+        machine: [0, 1, 2].map((i) => c1.machine[i] - c0.machine[i]) as [number, number, number],
+      },
     }
   }
   process.on('message', (message: LoadInit | LoadRun | {type: 'exit'}) => {
@@ -324,7 +393,10 @@ async function loadGenerator(): Promise<void> {
       next = message.offset % bodies.length
       process.send!({type: 'ready'})
     } else if (message.type === 'run') {
-      run(message).then((result) => process.send!(result), (error: unknown) => process.send!({type: 'error', message: (error as Error).stack}))
+      run(message).then(
+        (result) => process.send!(result),
+        (error: unknown) => process.send!({type: 'error', message: (error as Error).stack}),
+      )
     } else if (message.type === 'exit') {
       for (const agent of agents.values()) agent.destroy()
       process.disconnect()
@@ -365,7 +437,10 @@ function combine(results: GeneratorResult[], measureMs: number, clockTicks: numb
     benchCpuPct: pct(counters.bench),
     machineBusyPct,
     stealPct: total > 0 ? (steal / total) * 100 * cores : Number.NaN,
-    otherCpuPct: Math.max(0, machineBusyPct - pct(counters.server) - clientCpuPct - pct(counters.reader) - pct(counters.bench)),
+    otherCpuPct: Math.max(
+      0,
+      machineBusyPct - pct(counters.server) - clientCpuPct - pct(counters.reader) - pct(counters.bench),
+    ),
   }
 }
 
@@ -430,7 +505,13 @@ interface Server {
  * to `cat > logFile`, as a container runtime's shim copies a container's stdout to its log file
  * (cat is a cheap reader: one read and one write per wake-up); without, the bench reads stdout.
  */
-async function startServer(label: 'backend' | 'bare', command: string, args: string[], env: Record<string, string>, logFile?: string): Promise<Server> {
+async function startServer(
+  label: 'backend' | 'bare',
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  logFile?: string,
+): Promise<Server> {
   let reader: ChildProcess | undefined
   if (logFile) {
     const out = openSync(logFile, 'w')
@@ -443,7 +524,14 @@ async function startServer(label: 'backend' | 'bare', command: string, args: str
   const child = spawn(command, args, {cwd: ROOT, env, stdio: ['ignore', reader ? reader.stdin! : 'pipe', 'pipe']})
   // The server holds the pipe's write end now; cat sees EOF when the server exits.
   reader?.stdin!.destroy()
-  const server: Server = {label, child, port: 0, stderr: '', exited: new Promise<void>((done) => child.once('close', () => done())), logFile}
+  const server: Server = {
+    label,
+    child,
+    port: 0,
+    stderr: '',
+    exited: new Promise<void>((done) => child.once('close', () => done())),
+    logFile,
+  }
   if (reader) server.reader = {child: reader, exited: new Promise<void>((done) => reader.once('close', () => done()))}
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     if (server.stderr.length < 16 * 1024) server.stderr += chunk
@@ -459,7 +547,12 @@ async function startServer(label: 'backend' | 'bare', command: string, args: str
   })
   const deadline = performance.now() + 15_000
   while (server.port === 0) {
-    const problem = child.exitCode !== null || child.signalCode !== null ? `exited with ${child.signalCode ?? child.exitCode} before listening` : performance.now() > deadline ? 'did not listen within 15 s' : undefined
+    const problem =
+      child.exitCode !== null || child.signalCode !== null
+        ? `exited with ${child.signalCode ?? child.exitCode} before listening`
+        : performance.now() > deadline
+          ? 'did not listen within 15 s'
+          : undefined
     if (problem) {
       child.kill('SIGKILL')
       throw new BenchCrash(`${label} server ${problem}:\n${server.stderr.trim()}`)
@@ -496,16 +589,35 @@ interface Reply {
   body: string
 }
 
-function request(port: number, options: {method: string; path: string; body?: string; tls: https.AgentOptions}): Promise<Reply> {
+function request(
+  port: number,
+  options: {method: string; path: string; body?: string; tls: https.AgentOptions},
+): Promise<Reply> {
   return new Promise<Reply>((resolve, reject) => {
-    const req = https.request({host: '127.0.0.1', port, method: options.method, path: options.path, agent: false, ...options.tls, headers: options.body === undefined ? {} : {'content-type': 'application/json', 'content-length': Buffer.byteLength(options.body)}}, (res) => {
-      let body = ''
-      res.setEncoding('utf8').on('data', (chunk: string) => {
-        body += chunk
-      })
-      res.on('end', () => resolve({status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body}))
-      res.on('error', reject)
-    })
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: options.method,
+        path: options.path,
+        agent: false,
+        ...options.tls,
+        headers:
+          options.body === undefined
+            ? {}
+            : {'content-type': 'application/json', 'content-length': Buffer.byteLength(options.body)},
+      },
+      (res) => {
+        let body = ''
+        res.setEncoding('utf8').on('data', (chunk: string) => {
+          body += chunk
+        })
+        res.on('end', () =>
+          resolve({status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body}),
+        )
+        res.on('error', reject)
+      },
+    )
     req.on('error', reject)
     req.end(options.body)
   })
@@ -517,7 +629,11 @@ function positiveEnv(name: string, fallback: number): number {
   return value
 }
 
-export async function runWebhookBench(options: {runs: number; backend: string; log: (line: string) => void}): Promise<WebhookReport> {
+export async function runWebhookBench(options: {
+  runs: number
+  backend: string
+  log: (line: string) => void
+}): Promise<WebhookReport> {
   const {log} = options
   if (!existsSync(options.backend)) throw new BenchCrash(`${options.backend} is missing: run npm run build`)
   const started = performance.now()
@@ -533,7 +649,11 @@ export async function runWebhookBench(options: {runs: number; backend: string; l
     // `whitelist enable` makes them for the API server.
     const ca = await createCertificateAuthority('imgsec-bench-ca')
     const serving = await issueCertificate(ca, {commonName: 'imgsec-webhook', usage: 'server', hosts: ['127.0.0.1']})
-    const client = await issueCertificate(ca, {commonName: 'kube-apiserver', usage: 'client', organization: 'system:masters'})
+    const client = await issueCertificate(ca, {
+      commonName: 'kube-apiserver',
+      usage: 'client',
+      organization: 'system:masters',
+    })
     const files = {ca: path.join(dir, 'ca.crt'), cert: path.join(dir, 'tls.crt'), key: path.join(dir, 'tls.key')}
     writeFileSync(files.ca, ca.certPem)
     writeFileSync(files.cert, serving.certPem)
@@ -544,7 +664,22 @@ export async function runWebhookBench(options: {runs: number; backend: string; l
     // BENCH_WEBHOOK_BACKEND_NODE_ARGS: node flags for the backend only, for profiling it in place
     // (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"; the profile is written when it stops at the end).
     const nodeArgs = (process.env.BENCH_WEBHOOK_BACKEND_NODE_ARGS ?? '').split(' ').filter(Boolean)
-    const backendArgs = [...nodeArgs, options.backend, '--cert', files.cert, '--key', files.key, '--client-ca', files.ca, '--address', '127.0.0.1', '--port', '0', '--allowed-registries', WEBHOOK_ALLOWED_REGISTRIES]
+    const backendArgs = [
+      ...nodeArgs,
+      options.backend,
+      '--cert',
+      files.cert,
+      '--key',
+      files.key,
+      '--client-ca',
+      files.ca,
+      '--address',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--allowed-registries',
+      WEBHOOK_ALLOWED_REGISTRIES,
+    ]
     const backend = await startServer('backend', process.execPath, backendArgs, env, path.join(dir, 'backend.log'))
     children.push(backend, backend.reader!)
     log(`webhook: backend listening on 127.0.0.1:${backend.port} (pid ${backend.child.pid})`)
@@ -558,14 +693,28 @@ export async function runWebhookBench(options: {runs: number; backend: string; l
     let denied = 0
     for (const [index, entry] of entries.entries()) {
       const reply = await request(backend.port, {method: 'POST', path: '/image_policy', body: entry.body, tls})
-      let review: {apiVersion?: string; kind?: string; status?: {allowed?: unknown; reason?: unknown; auditAnnotations?: Record<string, string>}} | undefined
+      let review:
+        | {
+            apiVersion?: string
+            kind?: string
+            status?: {allowed?: unknown; reason?: unknown; auditAnnotations?: Record<string, string>}
+          }
+        | undefined
       try {
         review = JSON.parse(reply.body) as typeof review
       } catch {}
-      const ok = reply.status === 200 && reply.contentType === 'application/json' && review?.apiVersion === 'imagepolicy.k8s.io/v1alpha1' && review.kind === 'ImageReview'
-        && review.status?.allowed === entry.expectedAllowed && (entry.expectedAllowed || (typeof review.status.reason === 'string' && review.status.reason.length > 0))
-        && review.status?.auditAnnotations?.decision === (entry.expectedAllowed ? 'allowed' : 'denied')
-      if (!ok) throw new BenchCrash(`webhook: probe ${index}: expected allowed=${entry.expectedAllowed}, got HTTP ${reply.status} ${reply.body.slice(0, 500)}\nrequest: ${entry.body}`)
+      const ok =
+        reply.status === 200 &&
+        reply.contentType === 'application/json' &&
+        review?.apiVersion === 'imagepolicy.k8s.io/v1alpha1' &&
+        review.kind === 'ImageReview' &&
+        review.status?.allowed === entry.expectedAllowed &&
+        (entry.expectedAllowed || (typeof review.status.reason === 'string' && review.status.reason.length > 0)) &&
+        review.status?.auditAnnotations?.decision === (entry.expectedAllowed ? 'allowed' : 'denied')
+      if (!ok)
+        throw new BenchCrash(
+          `webhook: probe ${index}: expected allowed=${entry.expectedAllowed}, got HTTP ${reply.status} ${reply.body.slice(0, 500)}\nrequest: ${entry.body}`,
+        )
       if (entry.expectedAllowed) allowed++
       else denied++
       responseSizes.push(Buffer.byteLength(reply.body))
@@ -573,46 +722,93 @@ export async function runWebhookBench(options: {runs: number; backend: string; l
     }
     const health = await request(backend.port, {method: 'GET', path: '/healthz', tls: {ca: ca.certPem}})
     if (health.status !== 200) throw new BenchCrash(`webhook: GET /healthz answered ${health.status}`)
-    const anonymous = await request(backend.port, {method: 'POST', path: '/image_policy', body: entries[0].body, tls: {ca: ca.certPem}})
-    if (anonymous.status !== 401) throw new BenchCrash(`webhook: a POST without a client certificate answered ${anonymous.status}, expected 401`)
+    const anonymous = await request(backend.port, {
+      method: 'POST',
+      path: '/image_policy',
+      body: entries[0].body,
+      tls: {ca: ca.certPem},
+    })
+    if (anonymous.status !== 401)
+      throw new BenchCrash(`webhook: a POST without a client certificate answered ${anonymous.status}, expected 401`)
     const meanResponse = responseSizes.reduce((a, b) => a + b, 0) / responseSizes.length
     // The bare server's constant answer: the backend's own answer whose size is closest to the mean.
     let constant = responses[0]
-    for (const body of responses) if (Math.abs(Buffer.byteLength(body) - meanResponse) < Math.abs(Buffer.byteLength(constant) - meanResponse)) constant = body
-    log(`webhook: ${entries.length} probe reviews answered as expected (${allowed} allowed, ${denied} denied; responses ${Math.min(...responseSizes)}–${Math.max(...responseSizes)} B, mean ${meanResponse.toFixed(0)} B); /healthz 200; no client certificate → 401`)
+    for (const body of responses)
+      if (Math.abs(Buffer.byteLength(body) - meanResponse) < Math.abs(Buffer.byteLength(constant) - meanResponse))
+        constant = body
+    log(
+      `webhook: ${entries.length} probe reviews answered as expected (${allowed} allowed, ${denied} denied; responses ${Math.min(...responseSizes)}–${Math.max(...responseSizes)} B, mean ${meanResponse.toFixed(0)} B); /healthz 200; no client certificate → 401`,
+    )
 
     const bareNodeArgs = (process.env.BENCH_WEBHOOK_BARE_NODE_ARGS ?? '').split(' ').filter(Boolean)
-    const bare = await startServer('bare', process.execPath, [...bareNodeArgs, '--input-type=module', '-e', BARE_SERVER], {...env, BENCH_BARE_CONFIG: JSON.stringify({...files, body: constant})})
+    const bare = await startServer(
+      'bare',
+      process.execPath,
+      [...bareNodeArgs, '--input-type=module', '-e', BARE_SERVER],
+      {...env, BENCH_BARE_CONFIG: JSON.stringify({...files, body: constant})},
+    )
     children.push(bare)
     const bareReply = await request(bare.port, {method: 'POST', path: '/image_policy', body: entries[0].body, tls})
-    if (bareReply.status !== 200 || bareReply.body !== constant) throw new BenchCrash(`webhook: the bare server answered ${bareReply.status} ${bareReply.body.slice(0, 200)}`)
-    const bareAnonymous = await request(bare.port, {method: 'POST', path: '/image_policy', body: entries[0].body, tls: {ca: ca.certPem}})
-    if (bareAnonymous.status !== 401) throw new BenchCrash(`webhook: the bare server answered ${bareAnonymous.status} without a client certificate, expected 401`)
-    log(`webhook: bare server listening on 127.0.0.1:${bare.port} (pid ${bare.child.pid}), constant answer ${Buffer.byteLength(constant)} B`)
+    if (bareReply.status !== 200 || bareReply.body !== constant)
+      throw new BenchCrash(`webhook: the bare server answered ${bareReply.status} ${bareReply.body.slice(0, 200)}`)
+    const bareAnonymous = await request(bare.port, {
+      method: 'POST',
+      path: '/image_policy',
+      body: entries[0].body,
+      tls: {ca: ca.certPem},
+    })
+    if (bareAnonymous.status !== 401)
+      throw new BenchCrash(
+        `webhook: the bare server answered ${bareAnonymous.status} without a client certificate, expected 401`,
+      )
+    log(
+      `webhook: bare server listening on 127.0.0.1:${bare.port} (pid ${bare.child.pid}), constant answer ${Buffer.byteLength(constant)} B`,
+    )
 
     // The load generators.
     const clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], {encoding: 'utf8'}).stdout.trim()) || 100
-    const generators = await Promise.all(Array.from({length: clients}, async (_, index) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', THIS_FILE, '--load-generator'], {cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced'})
-      const exited = new Promise<void>((done) => child.once('close', () => done()))
-      children.push({child, exited})
-      const waiting = new Map<number | 'ready', {resolve: (value: GeneratorResult) => void; reject: (error: Error) => void}>()
-      child.on('message', (message: GeneratorResult | {type: 'ready'} | {type: 'error'; message: string}) => {
-        if (message.type === 'ready') waiting.get('ready')?.resolve(undefined as never)
-        else if (message.type === 'result') waiting.get(message.id)?.resolve(message)
-        else for (const pending of waiting.values()) pending.reject(new BenchCrash(`webhook load generator: ${message.message}`))
-      })
-      void exited.then(() => {
-        for (const pending of waiting.values()) pending.reject(new BenchCrash('webhook load generator exited'))
-      })
-      const ask = <T>(key: number | 'ready', message: object) => new Promise<T>((resolve, reject) => {
-        waiting.set(key, {resolve: resolve as (value: GeneratorResult) => void, reject})
-        child.send(message)
-      }).finally(() => waiting.delete(key))
-      const share = Math.floor(concurrency / clients) + (index < concurrency % clients ? 1 : 0)
-      await ask<void>('ready', {type: 'init', ca: ca.certPem, cert: client.certPem, key: client.keyPem, bodies: entries.map((e) => e.body), offset: Math.floor((index * entries.length) / clients), concurrency: share} satisfies LoadInit)
-      return {child, exited, ask}
-    }))
+    const generators = await Promise.all(
+      Array.from({length: clients}, async (_, index) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', THIS_FILE, '--load-generator'], {
+          cwd: ROOT,
+          env,
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+          serialization: 'advanced',
+        })
+        const exited = new Promise<void>((done) => child.once('close', () => done()))
+        children.push({child, exited})
+        const waiting = new Map<
+          number | 'ready',
+          {resolve: (value: GeneratorResult) => void; reject: (error: Error) => void}
+        >()
+        child.on('message', (message: GeneratorResult | {type: 'ready'} | {type: 'error'; message: string}) => {
+          if (message.type === 'ready') waiting.get('ready')?.resolve(undefined as never)
+          else if (message.type === 'result') waiting.get(message.id)?.resolve(message)
+          else
+            for (const pending of waiting.values())
+              pending.reject(new BenchCrash(`webhook load generator: ${message.message}`))
+        })
+        void exited.then(() => {
+          for (const pending of waiting.values()) pending.reject(new BenchCrash('webhook load generator exited'))
+        })
+        const ask = <T>(key: number | 'ready', message: object) =>
+          new Promise<T>((resolve, reject) => {
+            waiting.set(key, {resolve: resolve as (value: GeneratorResult) => void, reject})
+            child.send(message)
+          }).finally(() => waiting.delete(key))
+        const share = Math.floor(concurrency / clients) + (index < concurrency % clients ? 1 : 0)
+        await ask<void>('ready', {
+          type: 'init',
+          ca: ca.certPem,
+          cert: client.certPem,
+          key: client.keyPem,
+          bodies: entries.map((e) => e.body),
+          offset: Math.floor((index * entries.length) / clients),
+          concurrency: share,
+        } satisfies LoadInit)
+        return {child, exited, ask}
+      }),
+    )
 
     let id = 0
     // Reviews the backend answered with a decision: the probes so far (the POST without a
@@ -622,16 +818,30 @@ export async function runWebhookBench(options: {runs: number; backend: string; l
     const cores = os.cpus().length
     const runOne = async (which: 'backend' | 'bare', warmupMs: number, measureMs: number): Promise<RunSample> => {
       const server = servers[which]
-      const command: LoadRun = {type: 'run', id: ++id, port: server.port, serverPid: server.child.pid!, readerPid: backend.reader!.child.pid!, warmupMs, measureMs}
+      const command: LoadRun = {
+        type: 'run',
+        id: ++id,
+        port: server.port,
+        serverPid: server.child.pid!,
+        readerPid: backend.reader!.child.pid!,
+        warmupMs,
+        measureMs,
+      }
       const results = await Promise.all(generators.map((g) => g.ask<GeneratorResult>(command.id, command)))
       const errors = results.reduce((n, r) => n + r.errors, 0)
-      if (errors > 0) throw new BenchCrash(`webhook: ${errors} failed requests to the ${which} server (first: ${results.find((r) => r.firstError)?.firstError})`)
+      if (errors > 0)
+        throw new BenchCrash(
+          `webhook: ${errors} failed requests to the ${which} server (first: ${results.find((r) => r.firstError)?.firstError})`,
+        )
       const sample = combine(results, measureMs, clockTicks, cores)
       if (which === 'backend') backendResponses += sample.completed
       return sample
     }
-    const line = (r: RunSample) => `${rate(r.rps).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  max ${r.max.toFixed(1)} ms  server CPU ${r.serverCpuPct.toFixed(0)} % (${r.serverCpuUs.toFixed(0)} µs/req)  client ${r.clientCpuPct.toFixed(0)} %  log reader ${r.readerCpuPct.toFixed(0)} %  bench ${r.benchCpuPct.toFixed(0)} %  other ${r.otherCpuPct.toFixed(0)} %  all CPUs ${r.machineBusyPct.toFixed(0)} %${r.stealPct >= 1 ? ` (steal ${r.stealPct.toFixed(0)} %)` : ''}`
-    log(`webhook: warm-up, ${warmupSeconds} s per server (not counted), ${concurrency} concurrent keep-alive connections from ${clients} load generator${clients === 1 ? '' : 's'}`)
+    const line = (r: RunSample) =>
+      `${rate(r.rps).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  max ${r.max.toFixed(1)} ms  server CPU ${r.serverCpuPct.toFixed(0)} % (${r.serverCpuUs.toFixed(0)} µs/req)  client ${r.clientCpuPct.toFixed(0)} %  log reader ${r.readerCpuPct.toFixed(0)} %  bench ${r.benchCpuPct.toFixed(0)} %  other ${r.otherCpuPct.toFixed(0)} %  all CPUs ${r.machineBusyPct.toFixed(0)} %${r.stealPct >= 1 ? ` (steal ${r.stealPct.toFixed(0)} %)` : ''}`
+    log(
+      `webhook: warm-up, ${warmupSeconds} s per server (not counted), ${concurrency} concurrent keep-alive connections from ${clients} load generator${clients === 1 ? '' : 's'}`,
+    )
     for (const which of ['backend', 'bare'] as const) {
       const result = await runOne(which, 0, warmupSeconds * 1000)
       log(`webhook: warm-up ${which.padEnd(7)} ${line(result)}`)
@@ -654,19 +864,50 @@ export async function runWebhookBench(options: {runs: number; backend: string; l
     await stopChild(bare.child, bare.exited)
     const events = countEvents(backend.logFile!)
     const decisionsLogged = (events.decision ?? 0) + (events['break-glass'] ?? 0)
-    const unexpected = Object.entries(events).filter(([event]) => !['decision', 'break-glass', 'listening', 'rejected', 'stopping'].includes(event))
-    if (unexpected.length > 0 || (events.rejected ?? 0) !== 1) throw new BenchCrash(`webhook: unexpected backend log events ${JSON.stringify(events)}`)
-    if (decisionsLogged !== backendResponses) throw new BenchCrash(`webhook: the backend logged ${decisionsLogged} decisions for ${backendResponses} answered reviews`)
+    const unexpected = Object.entries(events).filter(
+      ([event]) => !['decision', 'break-glass', 'listening', 'rejected', 'stopping'].includes(event),
+    )
+    if (unexpected.length > 0 || (events.rejected ?? 0) !== 1)
+      throw new BenchCrash(`webhook: unexpected backend log events ${JSON.stringify(events)}`)
+    if (decisionsLogged !== backendResponses)
+      throw new BenchCrash(
+        `webhook: the backend logged ${decisionsLogged} decisions for ${backendResponses} answered reviews`,
+      )
 
     const summarize = (which: 'backend' | 'bare', label: string, command: string): ServerSummary => {
       const list = samples.filter((s) => s.server === which)
       const of = (key: keyof RunSample) => stats(list.map((s) => s[key]))
-      return {label, command, rps: of('rps'), p50: of('p50'), p90: of('p90'), p99: of('p99'), max: of('max'), serverCpuPct: of('serverCpuPct'), serverCpuUs: of('serverCpuUs'), clientCpuPct: of('clientCpuPct'), readerCpuPct: of('readerCpuPct'), machineBusyPct: of('machineBusyPct')}
+      return {
+        label,
+        command,
+        rps: of('rps'),
+        p50: of('p50'),
+        p90: of('p90'),
+        p99: of('p99'),
+        max: of('max'),
+        serverCpuPct: of('serverCpuPct'),
+        serverCpuUs: of('serverCpuUs'),
+        clientCpuPct: of('clientCpuPct'),
+        readerCpuPct: of('readerCpuPct'),
+        machineBusyPct: of('machineBusyPct'),
+      }
     }
-    const backendSummary = summarize('backend', '(a) backend', `node dist/imgsec-webhook.mjs --cert tls.crt --key tls.key --client-ca ca.crt --address 127.0.0.1 --port 0 --allowed-registries ${WEBHOOK_ALLOWED_REGISTRIES}`)
-    const bareSummary = summarize('bare', '(b) bare Node HTTPS', 'node --input-type=module -e BARE_SERVER (bench/webhook.ts)')
+    const backendSummary = summarize(
+      'backend',
+      '(a) backend',
+      `node dist/imgsec-webhook.mjs --cert tls.crt --key tls.key --client-ca ca.crt --address 127.0.0.1 --port 0 --allowed-registries ${WEBHOOK_ALLOWED_REGISTRIES}`,
+    )
+    const bareSummary = summarize(
+      'bare',
+      '(b) bare Node HTTPS',
+      'node --input-type=module -e BARE_SERVER (bench/webhook.ts)',
+    )
     const throughputRatio = backendSummary.rps.median / bareSummary.rps.median
-    const p99 = {goalMs: WEBHOOK_TARGETS.p99GoalMs, measuredMs: backendSummary.p99.median, met: backendSummary.p99.median < WEBHOOK_TARGETS.p99GoalMs}
+    const p99 = {
+      goalMs: WEBHOOK_TARGETS.p99GoalMs,
+      measuredMs: backendSummary.p99.median,
+      met: backendSummary.p99.median < WEBHOOK_TARGETS.p99GoalMs,
+    }
     return {
       cpus: os.cpus().length,
       concurrency,
@@ -676,8 +917,18 @@ export async function runWebhookBench(options: {runs: number; backend: string; l
       runWarmupSeconds,
       measureSeconds,
       pool,
-      probes: {reviews: entries.length, allowed, denied, other: 'GET /healthz → 200; POST without a client certificate → 401'},
-      responseBytes: {backendMin: Math.min(...responseSizes), backendMean: meanResponse, backendMax: Math.max(...responseSizes), bare: Buffer.byteLength(constant)},
+      probes: {
+        reviews: entries.length,
+        allowed,
+        denied,
+        other: 'GET /healthz → 200; POST without a client certificate → 401',
+      },
+      responseBytes: {
+        backendMin: Math.min(...responseSizes),
+        backendMean: meanResponse,
+        backendMax: Math.max(...responseSizes),
+        bare: Buffer.byteLength(constant),
+      },
       backend: backendSummary,
       bare: bareSummary,
       samples,
@@ -686,12 +937,14 @@ export async function runWebhookBench(options: {runs: number; backend: string; l
       ratio: throughputRatio,
       p99,
       totalMs: performance.now() - started,
-      targets: [{
-        name: 'webhook backend throughput ≥ 0.7 × bare Node HTTPS, loopback keep-alive (medians)',
-        measured: `${ratio(throughputRatio)} (${rate(backendSummary.rps.median)} / ${rate(bareSummary.rps.median)} req/s); backend p99 ${msx(p99.measuredMs)} (goal < ${WEBHOOK_TARGETS.p99GoalMs} ms: ${p99.met ? 'met' : 'not met'})`,
-        limit: `≥ ${ratio(WEBHOOK_TARGETS.throughputRatio)}`,
-        pass: throughputRatio >= WEBHOOK_TARGETS.throughputRatio,
-      }],
+      targets: [
+        {
+          name: 'webhook backend throughput ≥ 0.7 × bare Node HTTPS, loopback keep-alive (medians)',
+          measured: `${ratio(throughputRatio)} (${rate(backendSummary.rps.median)} / ${rate(bareSummary.rps.median)} req/s); backend p99 ${msx(p99.measuredMs)} (goal < ${WEBHOOK_TARGETS.p99GoalMs} ms: ${p99.met ? 'met' : 'not met'})`,
+          limit: `≥ ${ratio(WEBHOOK_TARGETS.throughputRatio)}`,
+          pass: throughputRatio >= WEBHOOK_TARGETS.throughputRatio,
+        },
+      ],
     }
   } finally {
     for (const {child, exited} of children.reverse()) await stopChild(child, exited)
@@ -708,18 +961,45 @@ const pctx = (value: number) => `${value.toFixed(0)} %`
 
 function mdTable(rows: string[][]): string {
   const [head, ...body] = rows
-  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n')
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...body.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n')
 }
 
 /** Rows for the printed summary (plain table). */
 export function webhookSummaryRows(report: WebhookReport): string[][] {
   return [
-    [`webhook (${report.concurrency} conns, ${report.runs} × ${report.measureSeconds} s)`, 'req/s median', 'min', 'max', 'p50', 'p99', 'server CPU', 'µs/req', 'client CPU'],
-    ...[report.backend, report.bare].map((s) => [s.label, rate(s.rps.median), rate(s.rps.min), rate(s.rps.max), msx(s.p50.median), msx(s.p99.median), pctx(s.serverCpuPct.median), s.serverCpuUs.median.toFixed(0), pctx(s.clientCpuPct.median)]),
+    [
+      `webhook (${report.concurrency} conns, ${report.runs} × ${report.measureSeconds} s)`,
+      'req/s median',
+      'min',
+      'max',
+      'p50',
+      'p99',
+      'server CPU',
+      'µs/req',
+      'client CPU',
+    ],
+    ...[report.backend, report.bare].map((s) => [
+      s.label,
+      rate(s.rps.median),
+      rate(s.rps.min),
+      rate(s.rps.max),
+      msx(s.p50.median),
+      msx(s.p99.median),
+      pctx(s.serverCpuPct.median),
+      s.serverCpuUs.median.toFixed(0),
+      pctx(s.clientCpuPct.median),
+    ]),
   ]
 }
 
-export function renderWebhookSection(report: WebhookReport, heading = '## 3. Webhook backend vs a bare Node HTTPS server'): string {
+export function renderWebhookSection(
+  report: WebhookReport,
+  heading = '## 3. Webhook backend vs a bare Node HTTPS server',
+): string {
   const r = report
   const pool = r.pool
   const cpuRatio = r.bare.serverCpuUs.median / r.backend.serverCpuUs.median
@@ -746,7 +1026,11 @@ export function renderWebhookSection(report: WebhookReport, heading = '## 3. Web
     closed-loop workers in all (each POSTs the next review as soon as its previous answer has arrived), so
     ${r.concurrency} requests are always in flight on ${r.concurrency} keep-alive connections. Only loopback traffic.
 - Requests: a fixed pool of ${pool.reviews} ImageReviews, cycled, encoded as kube-apiserver encodes them (\`metadata.creationTimestamp:
-  null\`, \`status.allowed: false\`), ${Math.round(pool.requestBytes.mean)} bytes on average (${pool.requestBytes.min}–${pool.requestBytes.max}): ${Object.entries(pool.containers).map(([n, c]) => `${c} with ${n} container${n === '1' ? '' : 's'}`).join(', ')};
+  null\`, \`status.allowed: false\`), ${Math.round(pool.requestBytes.mean)} bytes on average (${pool.requestBytes.min}–${pool.requestBytes.max}): ${Object.entries(
+    pool.containers,
+  )
+    .map(([n, c]) => `${c} with ${n} container${n === '1' ? '' : 's'}`)
+    .join(', ')};
   images from Docker Hub (short and full names) and registry.k8s.io, some pinned by digest, and in
   ${pool.withRefusedImage} reviews one refused image (ghcr.io, quay.io, a private registry, \`:latest\`, untagged), ${pool.breakGlass}
   of them with the break-glass annotation; ${pool.kubeSystem} reviews are in \`kube-system\` (exempt); some carry another
@@ -766,18 +1050,48 @@ export function renderWebhookSection(report: WebhookReport, heading = '## 3. Web
   only waits, and whatever else runs): a run with much of it was disturbed.
 - **This machine has ${r.cpus} cores, so the load generator and the server compete for them** (and, for (a), the
   log reader), the same way for (a) and (b). A Node HTTPS client spends about as much CPU per request as a
-  Node HTTPS server, so the load generator needs a core of its own at these rates.${clientBound ? ` Here it is what bounds
+  Node HTTPS server, so the load generator needs a core of its own at these rates.${
+    clientBound
+      ? ` Here it is what bounds
   (b): at ${r.bare.clientCpuPct.median.toFixed(0)} % of a core it cannot send faster, while (b) itself is busy only ${r.bare.serverCpuPct.median.toFixed(0)} % of the time. The ratio
   (a)/(b) is then better than the ratio of server costs: "server CPU per request" is the server-bound
-  comparison, (b)/(a) = ${ratio(cpuRatio)}.` : ''}
+  comparison, (b)/(a) = ${ratio(cpuRatio)}.`
+      : ''
+  }
 - Latencies are with ${r.concurrency} requests always in flight (a saturated server), so they are mostly queueing:
   p50 ≈ ${r.concurrency} / throughput. An API server with fewer concurrent reviews in flight sees lower latencies.
 
 ### Numbers
 
 ${mdTable([
-  ['Server', 'Runs', 'Throughput median (min–max)', 'p50', 'p90', 'p99 (min–max)', 'Max (worst run)', 'Server CPU', 'Server CPU per request', 'Load generator CPU', 'Log reader CPU', 'All CPUs'],
-  ...[r.backend, r.bare].map((s) => [s.label, String(s.rps.runs), `${rate(s.rps.median)} req/s (${rate(s.rps.min)}–${rate(s.rps.max)})`, msx(s.p50.median), msx(s.p90.median), `${msx(s.p99.median)} (${msx(s.p99.min)}–${msx(s.p99.max)})`, msx(s.max.max), pctx(s.serverCpuPct.median), `${s.serverCpuUs.median.toFixed(0)} µs`, pctx(s.clientCpuPct.median), pctx(s.readerCpuPct.median), pctx(s.machineBusyPct.median)]),
+  [
+    'Server',
+    'Runs',
+    'Throughput median (min–max)',
+    'p50',
+    'p90',
+    'p99 (min–max)',
+    'Max (worst run)',
+    'Server CPU',
+    'Server CPU per request',
+    'Load generator CPU',
+    'Log reader CPU',
+    'All CPUs',
+  ],
+  ...[r.backend, r.bare].map((s) => [
+    s.label,
+    String(s.rps.runs),
+    `${rate(s.rps.median)} req/s (${rate(s.rps.min)}–${rate(s.rps.max)})`,
+    msx(s.p50.median),
+    msx(s.p90.median),
+    `${msx(s.p99.median)} (${msx(s.p99.min)}–${msx(s.p99.max)})`,
+    msx(s.max.max),
+    pctx(s.serverCpuPct.median),
+    `${s.serverCpuUs.median.toFixed(0)} µs`,
+    pctx(s.clientCpuPct.median),
+    pctx(s.readerCpuPct.median),
+    pctx(s.machineBusyPct.median),
+  ]),
 ])}
 
 Latency and CPU columns are medians over the runs (CPU in % of one core). Throughput ratio (a)/(b):
@@ -787,8 +1101,38 @@ Server CPU per request, (b)/(a): ${ratio(cpuRatio)}.
 Every run, in the order run:
 
 ${mdTable([
-  ['Round', 'Server', 'Answers in window', 'Throughput', 'p50', 'p90', 'p99', 'Max', 'Server CPU', 'µs/request', 'Load generator', 'Log reader', 'Other processes', 'All CPUs'],
-  ...r.samples.map((s) => [String(s.round), s.server === 'backend' ? '(a) backend' : '(b) bare', rate(s.requests), `${rate(s.rps)} req/s`, msx(s.p50), msx(s.p90), msx(s.p99), msx(s.max), pctx(s.serverCpuPct), s.serverCpuUs.toFixed(0), pctx(s.clientCpuPct), pctx(s.readerCpuPct), pctx(s.otherCpuPct + s.benchCpuPct), `${pctx(s.machineBusyPct)}${s.stealPct >= 1 ? ` (steal ${pctx(s.stealPct)})` : ''}`]),
+  [
+    'Round',
+    'Server',
+    'Answers in window',
+    'Throughput',
+    'p50',
+    'p90',
+    'p99',
+    'Max',
+    'Server CPU',
+    'µs/request',
+    'Load generator',
+    'Log reader',
+    'Other processes',
+    'All CPUs',
+  ],
+  ...r.samples.map((s) => [
+    String(s.round),
+    s.server === 'backend' ? '(a) backend' : '(b) bare',
+    rate(s.requests),
+    `${rate(s.rps)} req/s`,
+    msx(s.p50),
+    msx(s.p90),
+    msx(s.p99),
+    msx(s.max),
+    pctx(s.serverCpuPct),
+    s.serverCpuUs.toFixed(0),
+    pctx(s.clientCpuPct),
+    pctx(s.readerCpuPct),
+    pctx(s.otherCpuPct + s.benchCpuPct),
+    `${pctx(s.machineBusyPct)}${s.stealPct >= 1 ? ` (steal ${pctx(s.stealPct)})` : ''}`,
+  ]),
 ])}
 
 This benchmark took ${(r.totalMs / 1000).toFixed(0)} s (certificates, probes, warm-up and runs).`

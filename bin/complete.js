@@ -25,15 +25,23 @@ function kubectlLines(args) {
   const target = ['kubeconfig', 'context'].flatMap((name) => (flagValue(name) ? [`--${name}=${flagValue(name)}`] : []))
   try {
     // A completion must never hang the shell: a short request timeout, and nothing on failure.
-    const output = execFileSync('kubectl', [...args, ...target, '--request-timeout=5s'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 6000})
-    return output.split('\n').map((line) => line.trim()).filter(Boolean)
+    const output = execFileSync('kubectl', [...args, ...target, '--request-timeout=5s'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 6000,
+    })
+    return output
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean)
   } catch {
     return []
   }
 }
 
 async function lookUp(kind) {
-  if (kind === 'namespaces') return kubectlLines(['get', 'namespaces', '-o', 'custom-columns=NAME:.metadata.name', '--no-headers'])
+  if (kind === 'namespaces')
+    return kubectlLines(['get', 'namespaces', '-o', 'custom-columns=NAME:.metadata.name', '--no-headers'])
   if (kind === 'contexts') return kubectlLines(['config', 'get-contexts', '-o', 'name'])
   if (kind === 'checks') return [...(await import('../dist/lib/audit/checks/index.js')).CHECK_IDS]
   return []

@@ -31,7 +31,9 @@ const bundle = await build({
   legalComments: 'none',
   logLevel: 'warning',
   // Bundled CommonJS code calls require() for Node built-ins.
-  banner: {js: "import {createRequire as __imgsecRequire} from 'node:module'; const require = __imgsecRequire(import.meta.url);"},
+  banner: {
+    js: "import {createRequire as __imgsecRequire} from 'node:module'; const require = __imgsecRequire(import.meta.url);",
+  },
 })
 
 const launcher = `#!/usr/bin/env node
@@ -110,20 +112,49 @@ if (process.platform === 'linux' && process.arch === 'x64') {
   const {tmpdir} = await import('node:os')
   const work = mkdtempSync(path.join(tmpdir(), 'imgsec-sea-'))
   const cjs = await build({
-    entryPoints: [path.join(root, 'src', 'commands-index.ts')], bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true,
-    write: false, legalComments: 'none', logLevel: 'error',
+    entryPoints: [path.join(root, 'src', 'commands-index.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    write: false,
+    legalComments: 'none',
+    logLevel: 'error',
     define: {'import.meta.url': '__imgsecUrl'},
     banner: {js: "const __imgsecUrl = require('node:url').pathToFileURL(__filename).href;"},
   })
   const cjsBytes = Buffer.from(cjs.outputFiles[0].contents)
   const assets = {
     'kubectl-imgsec.cjs': cjsBytes,
-    'package.json': Buffer.from(JSON.stringify({...releasePackage, type: 'commonjs', oclif: {...releasePackage.oclif, commands: {strategy: 'explicit', target: './kubectl-imgsec.cjs', identifier: 'COMMANDS'}}}, null, 2) + '\n'),
+    'package.json': Buffer.from(
+      JSON.stringify(
+        {
+          ...releasePackage,
+          type: 'commonjs',
+          oclif: {
+            ...releasePackage.oclif,
+            commands: {strategy: 'explicit', target: './kubectl-imgsec.cjs', identifier: 'COMMANDS'},
+          },
+        },
+        null,
+        2,
+      ) + '\n',
+    ),
     'oclif.manifest.json': readFileSync(path.join(root, 'oclif.manifest.json')),
     'imgsec-webhook.mjs': readFileSync(path.join(root, 'dist', 'imgsec-webhook.mjs')),
   }
-  const key = `${pkg.version}-${createHash('sha256').update(Buffer.concat(Object.values(assets))).digest('hex').slice(0, 16)}`
-  const config = {main: path.join(root, 'scripts', 'sea-main.cjs'), output: path.join(work, 'sea.blob'), disableExperimentalSEAWarning: true, useCodeCache: false, assets: {key: path.join(work, 'key')}}
+  const key = `${pkg.version}-${createHash('sha256')
+    .update(Buffer.concat(Object.values(assets)))
+    .digest('hex')
+    .slice(0, 16)}`
+  const config = {
+    main: path.join(root, 'scripts', 'sea-main.cjs'),
+    output: path.join(work, 'sea.blob'),
+    disableExperimentalSEAWarning: true,
+    useCodeCache: false,
+    assets: {key: path.join(work, 'key')},
+  }
   writeFileSync(path.join(work, 'key'), key)
   for (const [name, bytes] of Object.entries(assets)) {
     writeFileSync(path.join(work, name), bytes)
@@ -134,13 +165,32 @@ if (process.platform === 'linux' && process.arch === 'x64') {
   const exe = path.join(work, 'kubectl-imgsec')
   copyFileSync(process.execPath, exe)
   chmodSync(exe, 0o755)
-  execFileSync(process.execPath, [path.join(root, 'node_modules', 'postject', 'dist', 'cli.js'), exe, 'NODE_SEA_BLOB', path.join(work, 'sea.blob'), '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], {stdio: 'ignore'})
+  execFileSync(
+    process.execPath,
+    [
+      path.join(root, 'node_modules', 'postject', 'dist', 'cli.js'),
+      exe,
+      'NODE_SEA_BLOB',
+      path.join(work, 'sea.blob'),
+      '--sentinel-fuse',
+      'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
+    ],
+    {stdio: 'ignore'},
+  )
   const seaName = `kubectl-imgsec-v${pkg.version}-linux-amd64.tar.gz`
-  const seaArchive = gzipSync(tar([['LICENSE', readFileSync(path.join(root, 'LICENSE')), 0o644], ['kubectl-imgsec', readFileSync(exe), 0o755]]), {level: 6})
+  const seaArchive = gzipSync(
+    tar([
+      ['LICENSE', readFileSync(path.join(root, 'LICENSE')), 0o644],
+      ['kubectl-imgsec', readFileSync(exe), 0o755],
+    ]),
+    {level: 6},
+  )
   writeFileSync(path.join(out, seaName), seaArchive)
   sea = {name: seaName, sha256: createHash('sha256').update(seaArchive).digest('hex')}
   rmSync(work, {recursive: true, force: true})
-  process.stdout.write(`${path.join(out, seaName)} sha256 ${sea.sha256} (${(seaArchive.length / 1024 / 1024).toFixed(1)} MiB, standalone)\n`)
+  process.stdout.write(
+    `${path.join(out, seaName)} sha256 ${sea.sha256} (${(seaArchive.length / 1024 / 1024).toFixed(1)} MiB, standalone)\n`,
+  )
 }
 
 // plugin.yaml: linux-amd64 gets the standalone executable (when built here), every other platform
@@ -151,9 +201,14 @@ manifest.setIn(['spec', 'version'], `v${pkg.version}`)
 for (const platform of manifest.getIn(['spec', 'platforms']).items) {
   const labels = platform.getIn(['selector', 'matchLabels']).toJSON()
   const file = sea && labels.os === 'linux' && labels.arch === 'amd64' ? sea : {name: archiveName, sha256}
-  platform.set('uri', String(platform.get('uri')).replace(/\/download\/[^/]+\/[^/]+$/, `/download/v${pkg.version}/${file.name}`))
+  platform.set(
+    'uri',
+    String(platform.get('uri')).replace(/\/download\/[^/]+\/[^/]+$/, `/download/v${pkg.version}/${file.name}`),
+  )
   platform.set('sha256', file.sha256)
 }
 const plugin = manifest.toString({indentSeq: false, lineWidth: 0})
 writeFileSync(pluginFile, plugin)
-process.stdout.write(`${path.join(out, archiveName)} sha256 ${sha256} (${(archive.length / 1024 / 1024).toFixed(1)} MiB)\n`)
+process.stdout.write(
+  `${path.join(out, archiveName)} sha256 ${sha256} (${(archive.length / 1024 / 1024).toFixed(1)} MiB)\n`,
+)

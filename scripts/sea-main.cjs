@@ -11,7 +11,9 @@ const {pathToFileURL} = require('node:url')
 const key = sea.getAsset('key', 'utf8')
 const args = process.argv.slice(2)
 if (args.length === 1 && args[0] === '--version') {
-  process.stdout.write(`kubectl-imgsec/${key.split('-')[0]} ${process.platform}-${process.arch} node-${process.version}\n`)
+  process.stdout.write(
+    `kubectl-imgsec/${key.split('-')[0]} ${process.platform}-${process.arch} node-${process.version}\n`,
+  )
   process.exit(0)
 }
 if (args.length === 0) {

@@ -20,7 +20,9 @@ const {values} = parseArgs({
 })
 
 if (!values.cert || !values.key) {
-  process.stderr.write('usage: imgsec-webhook.mjs --cert FILE --key FILE [--client-ca FILE] [--address A] [--port N] [--policy FILE] [--allowed-registries a,b]\n')
+  process.stderr.write(
+    'usage: imgsec-webhook.mjs --cert FILE --key FILE [--client-ca FILE] [--address A] [--port N] [--policy FILE] [--allowed-registries a,b]\n',
+  )
   process.exit(1)
 }
 
@@ -32,7 +34,10 @@ try {
     address: values.address!,
     port: Number(values.port),
     policyFile: values.policy,
-    allowedRegistries: values['allowed-registries']?.split(',').map((s) => s.trim()).filter(Boolean),
+    allowedRegistries: values['allowed-registries']
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     allowUnauthenticated: values['allow-unauthenticated'],
   })
   await backend.closed

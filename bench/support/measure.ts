@@ -33,7 +33,14 @@ export function scratchDir(prefix: string): string {
  * leaks in), no colour.
  */
 export function benchEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LANG: 'C.UTF-8', NO_COLOR: '1', NODE_ENV: 'production', ...extra}
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    LANG: 'C.UTF-8',
+    NO_COLOR: '1',
+    NODE_ENV: 'production',
+    ...extra,
+  }
 }
 
 /**
@@ -41,11 +48,19 @@ export function benchEnv(home: string, extra: Record<string, string> = {}): Reco
  * spawn() to exit as seen by the bench process. A non-zero exit is a crash (every measured
  * command is expected to exit 0), so it throws with the tail of the command's stderr.
  */
-export async function timeCommand(command: string, args: string[], options: {env: Record<string, string>; cwd?: string; stdoutFile?: string}): Promise<RunResult> {
+export async function timeCommand(
+  command: string,
+  args: string[],
+  options: {env: Record<string, string>; cwd?: string; stdoutFile?: string},
+): Promise<RunResult> {
   const out = openSync(options.stdoutFile ?? '/dev/null', 'w')
   try {
     const started = process.hrtime.bigint()
-    const {code, signal, stderr} = await new Promise<{code: number | null; signal: NodeJS.Signals | null; stderr: string}>((resolve, reject) => {
+    const {code, signal, stderr} = await new Promise<{
+      code: number | null
+      signal: NodeJS.Signals | null
+      stderr: string
+    }>((resolve, reject) => {
       const child = spawn(command, args, {cwd: options.cwd ?? ROOT, env: options.env, stdio: ['ignore', out, 'pipe']})
       let err = ''
       child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -56,7 +71,9 @@ export async function timeCommand(command: string, args: string[], options: {env
     })
     const elapsed = Number(process.hrtime.bigint() - started) / 1e6
     if (code !== 0) {
-      throw new BenchCrash(`${command} ${args.join(' ')} exited with ${signal ?? code}:\n${stderr.trim().split('\n').slice(-20).join('\n')}`)
+      throw new BenchCrash(
+        `${command} ${args.join(' ')} exited with ${signal ?? code}:\n${stderr.trim().split('\n').slice(-20).join('\n')}`,
+      )
     }
     return {ms: elapsed, stderr}
   } finally {
@@ -82,14 +99,22 @@ export function hasGnuTime(): boolean {
  */
 export type RssMode = 'gnu-time' | 'helper' | 'none'
 
-export async function measureCommand(command: string, args: string[], options: {env: Record<string, string>; cwd?: string; stdoutFile?: string; rss: RssMode}): Promise<RunResult> {
+export async function measureCommand(
+  command: string,
+  args: string[],
+  options: {env: Record<string, string>; cwd?: string; stdoutFile?: string; rss: RssMode},
+): Promise<RunResult> {
   if (options.rss === 'none') return timeCommand(command, args, options)
   const dir = scratchDir('imgsec-bench-rss-')
   const file = path.join(dir, 'maxrss')
   try {
-    const result = options.rss === 'gnu-time'
-      ? await timeCommand('/usr/bin/time', ['-f', '%M %U %S', '-o', file, command, ...args], options)
-      : await timeCommand(command, ['--require', MAXRSS_HELPER, ...args], {...options, env: {...options.env, BENCH_MAXRSS_FILE: file}})
+    const result =
+      options.rss === 'gnu-time'
+        ? await timeCommand('/usr/bin/time', ['-f', '%M %U %S', '-o', file, command, ...args], options)
+        : await timeCommand(command, ['--require', MAXRSS_HELPER, ...args], {
+            ...options,
+            env: {...options.env, BENCH_MAXRSS_FILE: file},
+          })
     let text: string
     try {
       text = readFileSync(file, 'utf8')
@@ -98,8 +123,13 @@ export async function measureCommand(command: string, args: string[], options: {
     }
     // Both write "KiB user-seconds system-seconds" as their last line.
     const [kib, user, system] = text.trim().split('\n').at(-1)!.split(' ').map(Number)
-    if (!Number.isFinite(kib) || kib <= 0) throw new BenchCrash(`${command}: unreadable peak RSS ${JSON.stringify(text)}`)
-    return {...result, maxRssKiB: kib, ...(Number.isFinite(user) && Number.isFinite(system) ? {cpuMs: (user + system) * 1000} : {})}
+    if (!Number.isFinite(kib) || kib <= 0)
+      throw new BenchCrash(`${command}: unreadable peak RSS ${JSON.stringify(text)}`)
+    return {
+      ...result,
+      maxRssKiB: kib,
+      ...(Number.isFinite(user) && Number.isFinite(system) ? {cpuMs: (user + system) * 1000} : {}),
+    }
   } finally {
     rmSync(dir, {recursive: true, force: true})
   }
@@ -117,8 +147,15 @@ export function snapshotCli(): {cli: string; root: string; dispose(): void} {
     cpSync(path.join(ROOT, entry), path.join(root, entry), {recursive: true})
   }
   symlinkSync(path.join(ROOT, 'node_modules'), path.join(root, 'node_modules'), 'dir')
-  for (const required of ['bin/run.js', 'dist/commands/audit/images.js', 'dist/lib/audit/audit-run.js', 'dist/lib/audit/audit-cluster.js', 'dist/lib/audit/reporters.js']) {
-    if (!existsSync(path.join(root, required))) throw new BenchCrash(`the build is incomplete (${required} missing): run npm run build again`)
+  for (const required of [
+    'bin/run.js',
+    'dist/commands/audit/images.js',
+    'dist/lib/audit/audit-run.js',
+    'dist/lib/audit/audit-cluster.js',
+    'dist/lib/audit/reporters.js',
+  ]) {
+    if (!existsSync(path.join(root, required)))
+      throw new BenchCrash(`the build is incomplete (${required} missing): run npm run build again`)
   }
   return {cli: path.join(root, 'bin', 'run.js'), root, dispose: () => rmSync(root, {recursive: true, force: true})}
 }
@@ -148,7 +185,15 @@ export const ms = (value: number) => `${value.toFixed(0)} ms`
 export const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`
 export const ratio = (value: number) => `${value.toFixed(2)}×`
 
-export function machineInfo(): {node: string; cpus: number; cpuModel: string; memory: string; os: string; date: string; loadavg: string} {
+export function machineInfo(): {
+  node: string
+  cpus: number
+  cpuModel: string
+  memory: string
+  os: string
+  date: string
+  loadavg: string
+} {
   const cpus = os.cpus()
   return {
     node: process.version,
@@ -157,6 +202,9 @@ export function machineInfo(): {node: string; cpus: number; cpuModel: string; me
     memory: `${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     date: new Date().toISOString(),
-    loadavg: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+    loadavg: os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
   }
 }

@@ -45,11 +45,13 @@ export abstract class BaseCommand extends Command {
       }
     }
     // kubectl takes a bare --dry-run as --dry-run=client, with a warning; so do we where --dry-run takes a value.
-    const dryRun = (this.constructor as typeof Command).flags?.['dry-run'] as {type?: string; options?: readonly string[]} | undefined
+    const dryRun = (this.constructor as typeof Command).flags?.['dry-run'] as
+      {type?: string; options?: readonly string[]} | undefined
     if (dryRun?.type === 'option' && this.argv.includes('--dry-run')) {
       const before = this.argv.length
       fillOptionalValue(this.argv, '--dry-run', 'client', dryRun.options)
-      if (this.argv.length > before) process.stderr.write('warning: --dry-run is deprecated and can be replaced with --dry-run=client.\n')
+      if (this.argv.length > before)
+        process.stderr.write('warning: --dry-run is deprecated and can be replaced with --dry-run=client.\n')
     }
     await super.init()
   }
@@ -73,14 +75,21 @@ export abstract class BaseCommand extends Command {
     if (error instanceof Errors.CLIError) {
       // Flag and argument mistakes: one line, with "did you mean" where we can tell, plus kubectl's hint line.
       const command = this.constructor as typeof BaseCommand
-      this.printError(`${describeUsageError(error, command, commandName(this.id))}\nSee 'kubectl imgsec ${commandName(this.id)} --help' for usage.`)
+      this.printError(
+        `${describeUsageError(error, command, commandName(this.id))}\nSee 'kubectl imgsec ${commandName(this.id)} --help' for usage.`,
+      )
       this.exit(1)
     }
     const hasDebugFlag = 'debug' in ((this.constructor as typeof Command).flags ?? {})
     // Never a parser's own message: it quotes the input (a password, a token).
     const message = safeErrorMessage(error)
     this.printError(`${message}${this.debugEnabled || !hasDebugFlag ? '' : ' (run again with --debug for details)'}`)
-    this.printDebug(`${error.name}: ${message}\n${(error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line)).join('\n')}`)
+    this.printDebug(
+      `${error.name}: ${message}\n${(error.stack ?? '')
+        .split('\n')
+        .filter((line) => /^\s+at /.test(line))
+        .join('\n')}`,
+    )
     this.exit(1)
   }
 }
@@ -111,7 +120,10 @@ export function describeUsageError(error: Error, command: typeof BaseCommand, na
   if (/^Unexpected arguments?:/.test(text) && Array.isArray(parsed.args)) {
     const arg = String(parsed.args[0])
     const names = Object.keys(command.args ?? {}).map((a) => a.toUpperCase())
-    const takes = names.length === 0 ? 'takes no arguments' : `takes ${names.length === 1 ? 'one argument' : `${names.length} arguments`}, ${names.join(' ')}`
+    const takes =
+      names.length === 0
+        ? 'takes no arguments'
+        : `takes ${names.length === 1 ? 'one argument' : `${names.length} arguments`}, ${names.join(' ')}`
     const hint = command.unexpectedArgumentHint?.(arg)
     // A stray word on a command with secret flags may be a password typed without its flag: not repeated.
     const shown = command.secretFlags.length > 0 ? 'an unexpected extra argument' : `unexpected argument "${arg}"`
@@ -141,7 +153,10 @@ export function describeUsageError(error: Error, command: typeof BaseCommand, na
 export function describeParseError(message: string): string {
   // eslint-disable-next-line no-control-regex -- oclif colours parts of the message on a TTY
   const text = message.replace(/\u001B\[[0-9;]*m/g, '').replace(/\n+See more help with --help\s*$/, '')
-  const [first = '', ...rest] = text.split('\n').map((line) => line.trim().replace(/\s{2,}/g, ' ')).filter(Boolean)
+  const [first = '', ...rest] = text
+    .split('\n')
+    .map((line) => line.trim().replace(/\s{2,}/g, ' '))
+    .filter(Boolean)
   if (rest.length === 0) return first
   if (/^The following errors? occurred:$/.test(first)) return rest.join('; ')
   return `${first.replace(/:$/, '')}: ${rest.join('; ')}`

@@ -43,7 +43,10 @@ export interface Completion {
 export function completeValues(values: string[], current: string): string[] {
   const comma = current.lastIndexOf(',')
   const [head, word] = comma >= 0 ? [current.slice(0, comma + 1), current.slice(comma + 1)] : ['', current]
-  return values.filter((value) => value.startsWith(word)).sort().map((value) => head + value)
+  return values
+    .filter((value) => value.startsWith(word))
+    .sort()
+    .map((value) => head + value)
 }
 
 export function completions(manifest: CompletionManifest, argv: string[]): Completion {
@@ -70,13 +73,19 @@ export function completions(manifest: CompletionManifest, argv: string[]): Compl
   const previous = words.at(-1)
   if (used < words.length && previous?.startsWith('-') && !previous.includes('=')) {
     const flag = flags.find((f) => previous === `--${f.name}` || (f.char && previous === `-${f.char}`))
-    if (flag && DYNAMIC_FLAGS[flag.name]) return {candidates: [], directive: NO_FILES, dynamic: DYNAMIC_FLAGS[flag.name]}
+    if (flag && DYNAMIC_FLAGS[flag.name])
+      return {candidates: [], directive: NO_FILES, dynamic: DYNAMIC_FLAGS[flag.name]}
     if (flag?.type === 'option') {
-      return flag.options ? {candidates: flag.options.filter((o) => o.startsWith(current)), directive: NO_FILES} : {candidates: [], directive: FILES}
+      return flag.options
+        ? {candidates: flag.options.filter((o) => o.startsWith(current)), directive: NO_FILES}
+        : {candidates: [], directive: FILES}
     }
   }
   if (current.startsWith('-')) {
-    const names = flags.flatMap((f) => [`--${f.name}`, ...(f.type === 'boolean' && f.allowNo ? [`--no-${f.name}`] : [])])
+    const names = flags.flatMap((f) => [
+      `--${f.name}`,
+      ...(f.type === 'boolean' && f.allowNo ? [`--no-${f.name}`] : []),
+    ])
     return {candidates: names.filter((n) => n.startsWith(current)).sort(), directive: NO_FILES}
   }
   return {candidates: [], directive: FILES}

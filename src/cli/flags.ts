@@ -8,15 +8,31 @@ import {OUTPUT_FORMATS} from './output.js'
 // Declared once, reused by every command (kubectl's genericclioptions). kubectl refuses flags
 // before the plugin name, so they always come after `kubectl imgsec <command>`.
 export const kubeconfigFlags = {
-  kubeconfig: Flags.string({description: 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).', helpGroup: 'CLUSTER'}),
+  kubeconfig: Flags.string({
+    description: 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).',
+    helpGroup: 'CLUSTER',
+  }),
   context: Flags.string({description: 'The kubeconfig context to use.', helpGroup: 'CLUSTER'}),
   as: Flags.string({description: 'Username to impersonate for the operation.', helpGroup: 'CLUSTER'}),
-  'request-timeout': Flags.string({description: 'How long one API request may take before it is given up (30s, 1m, or seconds; 0: no limit).', helpGroup: 'CLUSTER', default: '30s'}),
+  'request-timeout': Flags.string({
+    description: 'How long one API request may take before it is given up (30s, 1m, or seconds; 0: no limit).',
+    helpGroup: 'CLUSTER',
+    default: '30s',
+  }),
 }
 
-export const namespaceFlag = Flags.string({char: 'n', description: "Namespace (default: the context's namespace, else default).", helpGroup: 'CLUSTER'})
+export const namespaceFlag = Flags.string({
+  char: 'n',
+  description: "Namespace (default: the context's namespace, else default).",
+  helpGroup: 'CLUSTER',
+})
 
-export const allNamespacesFlag = Flags.boolean({char: 'A', description: 'Every namespace of the cluster.', helpGroup: 'CLUSTER', default: false})
+export const allNamespacesFlag = Flags.boolean({
+  char: 'A',
+  description: 'Every namespace of the cluster.',
+  helpGroup: 'CLUSTER',
+  default: false,
+})
 
 export const outputFlag = Flags.option({
   char: 'o',
@@ -25,12 +41,16 @@ export const outputFlag = Flags.option({
 })()
 
 export const dryRunFlag = Flags.option({
-  description: 'client: print what would be sent, contact nothing; server: the API server validates, nothing is stored.',
+  description:
+    'client: print what would be sent, contact nothing; server: the API server validates, nothing is stored.',
   options: ['none', 'client', 'server'] as const,
   default: 'none' as const,
 })()
 
-export const debugFlag = Flags.boolean({description: 'Show details of failures on stderr (never secrets).', default: false})
+export const debugFlag = Flags.boolean({
+  description: 'Show details of failures on stderr (never secrets).',
+  default: false,
+})
 
 export type {DryRun} from '../lib/cluster/objects.js'
 
@@ -56,14 +76,19 @@ export function flatList(values: string[] | undefined): string[] | undefined {
 }
 
 export const allowedRegistriesFlag = (more = '') =>
-  listFlag({description: `Comma-separated registry allowlist: host, host:port, host/path prefix, *.domain.${more ? ` ${more}` : ''}`})
+  listFlag({
+    description: `Comma-separated registry allowlist: host, host:port, host/path prefix, *.domain.${more ? ` ${more}` : ''}`,
+  })
 
 /** Where `whitelist enable` keeps certificates, policy and configuration files. */
-export const configDirFlag = (description = 'The directory "whitelist enable" used.') => Flags.string({description, default: DEFAULT_CONFIG_DIR})
+export const configDirFlag = (description = 'The directory "whitelist enable" used.') =>
+  Flags.string({description, default: DEFAULT_CONFIG_DIR})
 
 /** Where manifest backups go: outside the manifests directory (the kubelet runs every file there). */
-export const backupDirFlag = (description = 'Where backups are kept (outside the manifests directory).', defaultDir = DEFAULT_BACKUP_DIR) =>
-  Flags.string({description, default: defaultDir})
+export const backupDirFlag = (
+  description = 'Where backups are kept (outside the manifests directory).',
+  defaultDir = DEFAULT_BACKUP_DIR,
+) => Flags.string({description, default: defaultDir})
 
 /**
  * Only the flags that say which cluster and as whom (kubectl's ConfigFlags): never the whole flag
@@ -94,15 +119,23 @@ export function fillOptionalValue(argv: string[], flag: string, value: string, v
 }
 
 /** The flags a user typed (not those filled from defaults), from oclif's parse metadata. */
-export function givenFlags(flags: Record<string, unknown>, metadata: {flags: Record<string, {setFromDefault?: boolean} | undefined>}): Set<string> {
-  return new Set(Object.keys(flags).filter((name) => flags[name] !== undefined && !metadata.flags[name]?.setFromDefault))
+export function givenFlags(
+  flags: Record<string, unknown>,
+  metadata: {flags: Record<string, {setFromDefault?: boolean} | undefined>},
+): Set<string> {
+  return new Set(
+    Object.keys(flags).filter((name) => flags[name] !== undefined && !metadata.flags[name]?.setFromDefault),
+  )
 }
 
 /**
  * Refuse flags that do nothing in the chosen mode, with one line saying where they apply: a flag
  * silently ignored is a setting the user believes is in force.
  */
-export function refuseInapplicable(given: Set<string>, rules: Array<{flags: string[]; appliesTo: string; when: boolean}>): void {
+export function refuseInapplicable(
+  given: Set<string>,
+  rules: Array<{flags: string[]; appliesTo: string; when: boolean}>,
+): void {
   for (const rule of rules) {
     if (rule.when) continue
     const flag = rule.flags.find((name) => given.has(name))

@@ -21,7 +21,11 @@ function asSerialized(value: unknown): unknown {
   if (value instanceof Date) return value.toISOString().replace(/\.\d{3}Z$/, 'Z')
   if (Array.isArray(value)) return value.map((item) => asSerialized(item))
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined).map(([key, item]) => [key, asSerialized(item)]))
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, item]) => item !== undefined)
+        .map(([key, item]) => [key, asSerialized(item)]),
+    )
   }
   return value
 }
@@ -37,7 +41,10 @@ export function formatObjects(objects: KubeObject[], format: OutputFormat): stri
     if (copy.metadata && 'managedFields' in copy.metadata) delete copy.metadata.managedFields
     return copy
   })
-  const value = serialized.length === 1 ? serialized[0] : {apiVersion: 'v1', items: serialized, kind: 'List', metadata: {resourceVersion: ''}}
+  const value =
+    serialized.length === 1
+      ? serialized[0]
+      : {apiVersion: 'v1', items: serialized, kind: 'List', metadata: {resourceVersion: ''}}
   switch (format) {
     case 'json':
       return JSON.stringify(value, null, 4) + '\n'

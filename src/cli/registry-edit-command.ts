@@ -5,11 +5,21 @@ import {configDirFlag, debugFlag, kubeconfigFlags, kubeTarget, type KubeTargetFl
 
 /** What add-registry and remove-registry share: the argument, the flags, the edit, the report. */
 export abstract class RegistryEditCommand extends BaseCommand {
-  static registryArgs = {registry: Args.string({description: 'host, host:port, host/path prefix or *.domain', required: true})}
+  static registryArgs = {
+    registry: Args.string({description: 'host, host:port, host/path prefix or *.domain', required: true}),
+  }
 
   static registryFlags = {
-    mode: Flags.option({description: 'webhook: the static-pod backend\'s policy on this node; vap: the ValidatingAdmissionPolicy\'s params ConfigMap in the cluster.', options: ['webhook', 'vap'] as const, default: 'webhook' as const})(),
-    'params-namespace': Flags.string({description: '--mode vap: namespace of the params ConfigMap.', default: 'kube-system'}),
+    mode: Flags.option({
+      description:
+        "webhook: the static-pod backend's policy on this node; vap: the ValidatingAdmissionPolicy's params ConfigMap in the cluster.",
+      options: ['webhook', 'vap'] as const,
+      default: 'webhook' as const,
+    })(),
+    'params-namespace': Flags.string({
+      description: '--mode vap: namespace of the params ConfigMap.',
+      default: 'kube-system',
+    }),
     'config-dir': configDirFlag(),
     ...kubeconfigFlags,
     force: Flags.boolean({description: 'Go on although workloads in kube-system would be refused.', default: false}),
@@ -28,16 +38,29 @@ export abstract class RegistryEditCommand extends BaseCommand {
     if (flags.mode === 'vap') {
       const {editVapRegistries} = await import('../lib/whitelist/vap-mode.js')
       const edited = await editVapRegistries({...edit, paramsNamespace: flags['params-namespace'] as string}, context)
-      process.stdout.write(edited.changed ? `allowed registries: ${edited.allowedRegistries.join(', ')}\nthe ValidatingAdmissionPolicy applies them within seconds\n` : `${args.registry} ${this.operation === 'add' ? 'is already allowed' : 'was not allowed'}: nothing changed\n`)
+      process.stdout.write(
+        edited.changed
+          ? `allowed registries: ${edited.allowedRegistries.join(', ')}\nthe ValidatingAdmissionPolicy applies them within seconds\n`
+          : `${args.registry} ${this.operation === 'add' ? 'is already allowed' : 'was not allowed'}: nothing changed\n`,
+      )
       return
     }
     const {editAllowedRegistries} = await import('../lib/whitelist/registries.js')
-    const result = await editAllowedRegistries({...edit, configDir: flags['config-dir'] as string, timeoutMs: 15_000}, context)
+    const result = await editAllowedRegistries(
+      {...edit, configDir: flags['config-dir'] as string, timeoutMs: 15_000},
+      context,
+    )
     if (!result.changed) {
-      process.stdout.write(`${args.registry} ${this.operation === 'add' ? 'is already allowed' : 'was not allowed'}: nothing changed\n`)
+      process.stdout.write(
+        `${args.registry} ${this.operation === 'add' ? 'is already allowed' : 'was not allowed'}: nothing changed\n`,
+      )
       return
     }
     process.stdout.write(`allowed registries: ${result.allowedRegistries.join(', ')}\n`)
-    process.stdout.write(result.confirmed ? 'the backend reloaded the policy\n' : 'warning: the backend did not confirm the new policy yet; check "kubectl imgsec whitelist status"\n')
+    process.stdout.write(
+      result.confirmed
+        ? 'the backend reloaded the policy\n'
+        : 'warning: the backend did not confirm the new policy yet; check "kubectl imgsec whitelist status"\n',
+    )
   }
 }

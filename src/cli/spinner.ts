@@ -10,7 +10,10 @@ export interface Progress {
 
 const SILENT: Progress = {update() {}, stop() {}}
 
-export async function startProgress(text: string, options: {enabled?: boolean; delayMs?: number} = {}): Promise<Progress> {
+export async function startProgress(
+  text: string,
+  options: {enabled?: boolean; delayMs?: number} = {},
+): Promise<Progress> {
   if (options.enabled === false || !process.stderr.isTTY || process.env.CI) return SILENT
   let current = text
   let stopped = false

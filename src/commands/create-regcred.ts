@@ -1,7 +1,17 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {allNamespacesFlag, debugFlag, dryRunFlag, flatList, kubeconfigFlags, kubeTarget, listFlag, namespaceFlag, outputFlag} from '../cli/flags.js'
+import {
+  allNamespacesFlag,
+  debugFlag,
+  dryRunFlag,
+  flatList,
+  kubeconfigFlags,
+  kubeTarget,
+  listFlag,
+  namespaceFlag,
+  outputFlag,
+} from '../cli/flags.js'
 import {loadKubeconfig} from '../lib/cluster/kubeconfig.js'
 import {formatObjects, type KubeObject} from '../cli/output.js'
 import {readPasswordFromStdin} from '../cli/stdin.js'
@@ -9,7 +19,8 @@ import {parseRequestTimeout} from '../lib/duration.js'
 import type {RegcredOptions} from '../lib/regcred/regcred.js'
 
 export default class CreateRegcred extends BaseCommand {
-  static override summary = 'Create a docker-registry pull secret (as kubectl create secret docker-registry does), check it against the registry, and attach it to service accounts.'
+  static override summary =
+    'Create a docker-registry pull secret (as kubectl create secret docker-registry does), check it against the registry, and attach it to service accounts.'
 
   static override description = `The Secret is byte-for-byte the one "kubectl create secret docker-registry" makes for the same input (type kubernetes.io/dockerconfigjson, key .dockerconfigjson).
 
@@ -20,10 +31,25 @@ Service accounts: imagePullSecrets is an atomic list, so "kubectl patch servicea
 All flags go after "kubectl imgsec create-regcred": kubectl refuses flags before the plugin name.`
 
   static override examples = [
-    {description: 'Pull secret for a private registry, password from stdin', command: "printf '%s' \"$PASSWORD\" | kubectl imgsec create-regcred private-reg-cred --docker-server myprivateregistry.com:5000 --docker-username dock_user --password-stdin --docker-email dock_user@myprivateregistry.com"},
-    {description: 'Several namespaces at once, attached to their default service account', command: 'kubectl imgsec create-regcred regcred --docker-server registry.example.com --docker-username ci --password-stdin --namespaces team-a,team-b --attach-to-sa default < pw.txt'},
-    {description: 'From an existing docker login, into every namespace, every service account', command: 'kubectl imgsec create-regcred regcred --from-docker-config ~/.docker/config.json -A --attach-to-all-sa'},
-    {description: 'Print the Secret without a cluster', command: 'kubectl imgsec create-regcred regcred --docker-server myprivateregistry.com:5000 --docker-username dock_user --docker-password secret --dry-run=client -o yaml'},
+    {
+      description: 'Pull secret for a private registry, password from stdin',
+      command:
+        'printf \'%s\' "$PASSWORD" | kubectl imgsec create-regcred private-reg-cred --docker-server myprivateregistry.com:5000 --docker-username dock_user --password-stdin --docker-email dock_user@myprivateregistry.com',
+    },
+    {
+      description: 'Several namespaces at once, attached to their default service account',
+      command:
+        'kubectl imgsec create-regcred regcred --docker-server registry.example.com --docker-username ci --password-stdin --namespaces team-a,team-b --attach-to-sa default < pw.txt',
+    },
+    {
+      description: 'From an existing docker login, into every namespace, every service account',
+      command: 'kubectl imgsec create-regcred regcred --from-docker-config ~/.docker/config.json -A --attach-to-all-sa',
+    },
+    {
+      description: 'Print the Secret without a cluster',
+      command:
+        'kubectl imgsec create-regcred regcred --docker-server myprivateregistry.com:5000 --docker-username dock_user --docker-password secret --dry-run=client -o yaml',
+    },
   ]
 
   static override args = {
@@ -33,22 +59,54 @@ All flags go after "kubectl imgsec create-regcred": kubectl refuses flags before
   static override secretFlags = ['docker-password']
 
   static override flags = {
-    'docker-server': Flags.string({description: 'Registry server address (default: https://index.docker.io/v1/, as kubectl).'}),
+    'docker-server': Flags.string({
+      description: 'Registry server address (default: https://index.docker.io/v1/, as kubectl).',
+    }),
     'docker-username': Flags.string({description: 'Username for the registry.'}),
-    'docker-password': Flags.string({description: 'Password for the registry (prefer --password-stdin: arguments are visible in ps and shell history).', exclusive: ['password-stdin']}),
-    'password-stdin': Flags.boolean({description: 'Read the password from standard input (one trailing newline is removed).', default: false}),
+    'docker-password': Flags.string({
+      description:
+        'Password for the registry (prefer --password-stdin: arguments are visible in ps and shell history).',
+      exclusive: ['password-stdin'],
+    }),
+    'password-stdin': Flags.boolean({
+      description: 'Read the password from standard input (one trailing newline is removed).',
+      default: false,
+    }),
     'docker-email': Flags.string({description: 'Email for the registry (optional).'}),
-    'from-docker-config': Flags.string({description: 'Use this docker config.json (e.g. ~/.docker/config.json) as the secret content, byte for byte.'}),
+    'from-docker-config': Flags.string({
+      description: 'Use this docker config.json (e.g. ~/.docker/config.json) as the secret content, byte for byte.',
+    }),
     namespace: namespaceFlag,
-    namespaces: listFlag({description: 'Comma-separated namespaces to create the secret in.', exclusive: ['namespace', 'all-namespaces']}),
+    namespaces: listFlag({
+      description: 'Comma-separated namespaces to create the secret in.',
+      exclusive: ['namespace', 'all-namespaces'],
+    }),
     'all-namespaces': {...allNamespacesFlag, exclusive: ['namespace']},
-    'attach-to-sa': listFlag({description: 'Comma-separated service accounts to add the secret to (imagePullSecrets), in each namespace.', exclusive: ['attach-to-all-sa']}),
-    'attach-to-all-sa': Flags.boolean({description: 'Add the secret to every service account of each namespace.', default: false}),
-    verify: Flags.boolean({description: 'Log in to the registry before creating anything (default: on, off with --dry-run=client).', allowNo: true}),
+    'attach-to-sa': listFlag({
+      description: 'Comma-separated service accounts to add the secret to (imagePullSecrets), in each namespace.',
+      exclusive: ['attach-to-all-sa'],
+    }),
+    'attach-to-all-sa': Flags.boolean({
+      description: 'Add the secret to every service account of each namespace.',
+      default: false,
+    }),
+    verify: Flags.boolean({
+      description: 'Log in to the registry before creating anything (default: on, off with --dry-run=client).',
+      allowNo: true,
+    }),
     'ca-file': Flags.string({description: 'CA certificate (PEM) of the registry, for the verification.'}),
-    'insecure-skip-tls-verify': Flags.boolean({description: "Don't check the registry's TLS certificate during verification.", default: false}),
-    overwrite: Flags.boolean({description: 'Update the secret if it exists (default: fail with AlreadyExists).', default: false}),
-    'append-hash': Flags.boolean({description: 'Append a hash of the content to the name, as kubectl --append-hash.', default: false}),
+    'insecure-skip-tls-verify': Flags.boolean({
+      description: "Don't check the registry's TLS certificate during verification.",
+      default: false,
+    }),
+    overwrite: Flags.boolean({
+      description: 'Update the secret if it exists (default: fail with AlreadyExists).',
+      default: false,
+    }),
+    'append-hash': Flags.boolean({
+      description: 'Append a hash of the content to the name, as kubectl --append-hash.',
+      default: false,
+    }),
     'dry-run': dryRunFlag,
     output: outputFlag,
     ...kubeconfigFlags,
@@ -70,7 +128,7 @@ All flags go after "kubectl imgsec create-regcred": kubectl refuses flags before
       password,
       email: flags['docker-email'],
       dockerConfigFile: flags['from-docker-config'],
-      namespaces: flags['all-namespaces'] ? 'all' : flatList(flags.namespaces) ?? [kubeconfig.namespace],
+      namespaces: flags['all-namespaces'] ? 'all' : (flatList(flags.namespaces) ?? [kubeconfig.namespace]),
       namespaceExplicit: kubeconfig.namespaceExplicit || flags.namespaces !== undefined,
       attachTo: flags['attach-to-all-sa'] ? 'all' : flatList(flags['attach-to-sa']),
       verify: flags.verify ?? flags['dry-run'] !== 'client',
@@ -89,13 +147,24 @@ All flags go after "kubectl imgsec create-regcred": kubectl refuses flags before
     // Run.
     const {startProgress} = await import('../cli/spinner.js')
     if (options.verify) {
-      const checking = await startProgress(`checking the registry login (${credentials.map((c) => c.server).join(', ')})`)
+      const checking = await startProgress(
+        `checking the registry login (${credentials.map((c) => c.server).join(', ')})`,
+      )
       await lib.verifyCredentials(options, credentials).finally(() => checking.stop())
-      process.stderr.write(`registry login checked: ${credentials.map((c) => `${c.username}@${c.server}`).join(', ')}\n`)
+      process.stderr.write(
+        `registry login checked: ${credentials.map((c) => `${c.username}@${c.server}`).join(', ')}\n`,
+      )
     }
     if (options.dryRun === 'client') {
       const planned = lib.clientDryRun(options, payload)
-      process.stdout.write(flags.output ? formatObjects(planned.map((p) => p.secret), flags.output) : planned.map((p) => `${p.line}\n`).join(''))
+      process.stdout.write(
+        flags.output
+          ? formatObjects(
+              planned.map((p) => p.secret),
+              flags.output,
+            )
+          : planned.map((p) => `${p.line}\n`).join(''),
+      )
       return
     }
     const {createKubeClient} = await import('../lib/cluster/kube-client.js')

@@ -3,13 +3,17 @@ import {UserError} from '../lib/errors.js'
 import {kubeconfigFlags, type KubeTargetFlags, kubeTarget} from '../cli/flags.js'
 
 export default class Wizard extends BaseCommand {
-  static override summary = 'Interactive: pick a task, answer a few questions, see the equivalent command, confirm, run it.'
+  static override summary =
+    'Interactive: pick a task, answer a few questions, see the equivalent command, confirm, run it.'
 
   static override description = `Runs by default when "kubectl imgsec" is started with no arguments in a terminal. Every answer has a default taken from your kubeconfig and the cluster; nothing happens before you confirm, and Ctrl-C at any prompt changes nothing. Without a terminal it never prompts.
 
 kubectl refuses flags before the plugin name ("kubectl --context x imgsec" fails): write "kubectl imgsec wizard --context x".`
 
-  static override examples = [{description: 'Start the wizard', command: 'kubectl imgsec'}, {description: 'With another context', command: 'kubectl imgsec wizard --context staging'}]
+  static override examples = [
+    {description: 'Start the wizard', command: 'kubectl imgsec'},
+    {description: 'With another context', command: 'kubectl imgsec wizard --context staging'},
+  ]
 
   static override flags = {...kubeconfigFlags}
 
@@ -17,7 +21,9 @@ kubectl refuses flags before the plugin name ("kubectl --context x imgsec" fails
     const {flags} = await this.parse(Wizard)
     // The prompts throw on a closed or non-terminal stdin: check first, never prompt in scripts.
     if (!process.stdin.isTTY || !process.stdout.isTTY) {
-      throw new UserError('the wizard needs a terminal; in scripts run the subcommands directly (kubectl imgsec --help lists them)')
+      throw new UserError(
+        'the wizard needs a terminal; in scripts run the subcommands directly (kubectl imgsec --help lists them)',
+      )
     }
     const {inquirerPrompter, planWizard} = await import('../cli/wizard.js')
     const prompt = await inquirerPrompter()
@@ -25,7 +31,9 @@ kubectl refuses flags before the plugin name ("kubectl --context x imgsec" fails
     let plan
     try {
       plan = await planWizard(prompt, context)
-      process.stdout.write(`\nAbout to:\n${plan.summary.map((line) => `  - ${line}\n`).join('')}\nThe same as:\n  ${plan.commandLine}\n\n`)
+      process.stdout.write(
+        `\nAbout to:\n${plan.summary.map((line) => `  - ${line}\n`).join('')}\nThe same as:\n  ${plan.commandLine}\n\n`,
+      )
       if (!(await prompt.confirm({message: 'Run it?', default: true}))) {
         process.stdout.write('Nothing was changed.\n')
         return
@@ -38,7 +46,9 @@ kubectl refuses flags before the plugin name ("kubectl --context x imgsec" fails
       throw error
     }
     const {id, args} = this.commandOf(plan.argv)
-    const kube = Object.entries(flags).flatMap(([name, value]) => (value === undefined ? [] : [`--${name}`, String(value)]))
+    const kube = Object.entries(flags).flatMap(([name, value]) =>
+      value === undefined ? [] : [`--${name}`, String(value)],
+    )
     // The kubeconfig flags go to the commands that take them and talk to a cluster (an audit of files does not).
     const takesKubeconfig = this.config.findCommand(id)?.flags.kubeconfig !== undefined
     const usesCluster = takesKubeconfig && !(id === 'audit:images' && args.includes('-f'))
@@ -68,7 +78,9 @@ kubectl refuses flags before the plugin name ("kubectl --context x imgsec" fails
       context.namespaces = namespaces.map((ns) => ns.metadata?.name ?? '').filter(Boolean)
       context.serviceAccounts = async (namespace) => {
         try {
-          return (await client.core.listNamespacedServiceAccount({namespace})).items.map((sa) => sa.metadata?.name ?? '').filter(Boolean)
+          return (await client.core.listNamespacedServiceAccount({namespace})).items
+            .map((sa) => sa.metadata?.name ?? '')
+            .filter(Boolean)
         } catch {
           return []
         }

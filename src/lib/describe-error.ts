@@ -48,7 +48,8 @@ export function describeSystemError(error: unknown): string {
 
 /** `<what> <file> cannot be read: <why>`, e.g. `--cert /x.crt cannot be read: no such file or directory`. */
 export function unreadableFile(what: string, file: string, error: unknown): string {
-  const hint = errorCode(error) === 'EACCES' ? ' (run as a user that may read it, e.g. root on a control-plane node)' : ''
+  const hint =
+    errorCode(error) === 'EACCES' ? ' (run as a user that may read it, e.g. root on a control-plane node)' : ''
   return `${what} ${file} cannot be read: ${describeSystemError(error)}${hint}`
 }
 
@@ -94,7 +95,8 @@ const YAML_WORDS: Record<string, string> = {
  * the offending text (a tag, an alias, an escape, the whole line), so it is never used.
  */
 export function yamlProblem(error: unknown): string {
-  const candidate = error as {code?: unknown; linePos?: Array<{line: number; col: number}>; message?: unknown} | undefined
+  const candidate = error as
+    {code?: unknown; linePos?: Array<{line: number; col: number}>; message?: unknown} | undefined
   const where = candidate?.linePos?.[0]
   const position = where ? `line ${where.line}, column ${where.col}: ` : ''
   const code = typeof candidate?.code === 'string' ? candidate.code : undefined
@@ -139,7 +141,10 @@ export function jsonProblem(text: string): {line: number; column: number; proble
         else return fail('an invalid \\ escape in a string')
         continue
       }
-      if (c < ' ') return fail(c === '\n' ? 'a string is not closed before the end of the line' : 'a control character inside a string')
+      if (c < ' ')
+        return fail(
+          c === '\n' ? 'a string is not closed before the end of the line' : 'a control character inside a string',
+        )
       pos++
     }
     return fail('a string is not closed before the end of the file')
@@ -169,7 +174,10 @@ export function jsonProblem(text: string): {line: number; column: number; proble
         const key = string()
         if (key) return key
         skipSpace()
-        if (text[pos] !== ':') return fail(pos >= text.length ? 'the file ends inside an object (a missing "}")' : 'expected ":" after a key')
+        if (text[pos] !== ':')
+          return fail(
+            pos >= text.length ? 'the file ends inside an object (a missing "}")' : 'expected ":" after a key',
+          )
         pos++
         const inner = value(depth + 1)
         if (inner) return inner
@@ -241,7 +249,11 @@ export function describeJsonSyntax(text: string): string {
 export function safeErrorMessage(error: unknown): string {
   if (error instanceof SyntaxError) return 'input that is not valid JSON'
   const candidate = error as {name?: unknown; message?: unknown}
-  if (candidate?.name === 'YAMLParseError' || candidate?.name === 'YAMLWarning' || (error instanceof ReferenceError && /alias/i.test(String(candidate.message)))) {
+  if (
+    candidate?.name === 'YAMLParseError' ||
+    candidate?.name === 'YAMLWarning' ||
+    (error instanceof ReferenceError && /alias/i.test(String(candidate.message)))
+  ) {
     return `input that is not valid YAML (${yamlProblem(error)})`
   }
   const message = typeof candidate?.message === 'string' ? candidate.message : String(error)

@@ -2,7 +2,11 @@
  * A unified diff of two texts, line by line (LCS), as `diff -u` prints it. Meant for files the
  * size of a static pod manifest; it is O(lines²) in memory.
  */
-export function unifiedDiff(before: string, after: string, options: {from: string; to: string; context?: number}): string {
+export function unifiedDiff(
+  before: string,
+  after: string,
+  options: {from: string; to: string; context?: number},
+): string {
   if (before === after) return ''
   const context = options.context ?? 3
   const a = splitLines(before)
@@ -55,7 +59,9 @@ export function unifiedDiff(before: string, after: string, options: {from: strin
     const bStart = hunk[0].bIndex
     const aCount = hunk.filter((op) => op.kind !== '+').length
     const bCount = hunk.filter((op) => op.kind !== '-').length
-    lines.push(`@@ -${aCount === 0 ? aStart : aStart + 1},${aCount} +${bCount === 0 ? bStart : bStart + 1},${bCount} @@`)
+    lines.push(
+      `@@ -${aCount === 0 ? aStart : aStart + 1},${aCount} +${bCount === 0 ? bStart : bStart + 1},${bCount} @@`,
+    )
     for (const op of hunk) lines.push(`${op.kind}${op.line}`)
     k = stop
   }

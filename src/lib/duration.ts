@@ -10,7 +10,8 @@ export function parseDuration(text: string, flag: string): number {
     total += value * {ms: 1, s: 1000, m: 60_000, h: 3_600_000}[match[2] as 'ms' | 's' | 'm' | 'h']
     consumed += match[0]
   }
-  if (consumed !== text || text === '') throw new UserError(`${flag} "${text}" is not a duration; use e.g. 90s, 5m or 1m30s`)
+  if (consumed !== text || text === '')
+    throw new UserError(`${flag} "${text}" is not a duration; use e.g. 90s, 5m or 1m30s`)
   return Math.round(total)
 }
 

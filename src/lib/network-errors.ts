@@ -2,9 +2,16 @@
 // registries, the webhook backend. Only codes and URLs: never a response body.
 
 const TLS_ERROR_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID', 'EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'EPROTO',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
 ])
 
 /** The errno-style code of a network failure, looking through fetch's wrappers. */
@@ -24,7 +31,8 @@ export function describeNetworkError(error: unknown, url: string, what: string):
   if (!code) return undefined
   if (code === 'ECONNREFUSED') return `cannot connect to ${what} at ${url}: connection refused`
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot connect to ${what} at ${url}: host name not found`
-  if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return `cannot connect to ${what} at ${url}: connection timed out`
+  if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT')
+    return `cannot connect to ${what} at ${url}: connection timed out`
   if (code === 'ECONNRESET' || code === 'EPIPE') return `connection to ${what} at ${url} was reset`
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `cannot connect to ${what} at ${url}: no route to host`
   if (code.startsWith('ERR_OSSL')) {

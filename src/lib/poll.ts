@@ -11,7 +11,10 @@ export function sleep(ms: number): Promise<void> {
  * polling: an attempt that expects failures (connection refused while a server starts) catches
  * them and remembers them for its own message.
  */
-export async function pollUntil<T>(attempt: () => Promise<T | undefined>, options: {timeoutMs: number; intervalMs: number}): Promise<T | undefined> {
+export async function pollUntil<T>(
+  attempt: () => Promise<T | undefined>,
+  options: {timeoutMs: number; intervalMs: number},
+): Promise<T | undefined> {
   const deadline = Date.now() + options.timeoutMs
   while (Date.now() < deadline) {
     // eslint-disable-next-line no-await-in-loop -- polling is sequential by nature

@@ -8,7 +8,8 @@ export function closestName(input: string, candidates: Iterable<string>): string
   for (const candidate of candidates) {
     if (candidate.toLowerCase() === lower) return candidate
     const distance = editDistance(lower, candidate.toLowerCase())
-    if (distance <= Math.min(2, Math.ceil(input.length / 3)) && (!best || distance < best.distance)) best = {name: candidate, distance}
+    if (distance <= Math.min(2, Math.ceil(input.length / 3)) && (!best || distance < best.distance))
+      best = {name: candidate, distance}
   }
   return best?.name
 }
@@ -21,7 +22,8 @@ export function editDistance(a: string, b: string): number {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1
       rows[i][j] = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost)
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) rows[i][j] = Math.min(rows[i][j], rows[i - 2][j - 2] + 1)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        rows[i][j] = Math.min(rows[i][j], rows[i - 2][j - 2] + 1)
     }
   }
   return rows[a.length][b.length]

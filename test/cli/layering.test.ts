@@ -38,8 +38,19 @@ const edges = files.flatMap((file) => {
 
 describe('layering of src/ (docs/architecture.md)', () => {
   it('finds the concerns the architecture names, and imports between them', () => {
-    const concerns = new Set(files.map((file) => layerOf(path.relative(SRC, file))).filter((layer) => layer.startsWith('lib/')))
-    expect([...concerns].sort()).to.deep.equal(['lib/audit', 'lib/cluster', 'lib/controlplane', 'lib/image', 'lib/policy', 'lib/regcred', 'lib/webhook', 'lib/whitelist'])
+    const concerns = new Set(
+      files.map((file) => layerOf(path.relative(SRC, file))).filter((layer) => layer.startsWith('lib/')),
+    )
+    expect([...concerns].sort()).to.deep.equal([
+      'lib/audit',
+      'lib/cluster',
+      'lib/controlplane',
+      'lib/image',
+      'lib/policy',
+      'lib/regcred',
+      'lib/webhook',
+      'lib/whitelist',
+    ])
     expect(edges.length).to.be.greaterThan(100)
   })
 
@@ -61,7 +72,8 @@ describe('layering of src/ (docs/architecture.md)', () => {
   it('no cycle between concerns', () => {
     const graph = new Map<string, Set<string>>()
     for (const edge of edges) {
-      if (!edge.fromLayer.startsWith('lib/') || !edge.toLayer.startsWith('lib/') || edge.fromLayer === edge.toLayer) continue
+      if (!edge.fromLayer.startsWith('lib/') || !edge.toLayer.startsWith('lib/') || edge.fromLayer === edge.toLayer)
+        continue
       graph.set(edge.fromLayer, (graph.get(edge.fromLayer) ?? new Set()).add(edge.toLayer))
     }
     const cycles: string[] = []

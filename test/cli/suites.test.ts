@@ -16,12 +16,19 @@ function testFiles(dir: string): string[] {
 
 /** The globs these configs use: `dir/**\/*.test.ts` (any depth) and `dir/*.test.ts`. */
 function matches(glob: string, file: string): boolean {
-  const pattern = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace('**/', '\u0000').replace(/\*/g, '[^/]*').replace('\u0000', '(?:.*/)?')
+  const pattern = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace('**/', '\u0000')
+    .replace(/\*/g, '[^/]*')
+    .replace('\u0000', '(?:.*/)?')
   return new RegExp(`^${pattern}$`).test(file)
 }
 
 describe('test suites (npm test runs .mocharc.unit/e2e/k8s.json)', () => {
-  const suites = ['unit', 'e2e', 'k8s'].map((name) => ({name, spec: JSON.parse(readFileSync(path.join(ROOT, `.mocharc.${name}.json`), 'utf8')).spec as string[]}))
+  const suites = ['unit', 'e2e', 'k8s'].map((name) => ({
+    name,
+    spec: JSON.parse(readFileSync(path.join(ROOT, `.mocharc.${name}.json`), 'utf8')).spec as string[],
+  }))
   const files = testFiles(path.join(ROOT, 'test'))
 
   it('finds the test files', () => {
@@ -32,7 +39,9 @@ describe('test suites (npm test runs .mocharc.unit/e2e/k8s.json)', () => {
   it('every test file is in exactly one suite', () => {
     const misplaced = files.flatMap((file) => {
       const owners = suites.filter((suite) => suite.spec.some((glob) => matches(glob, file))).map((suite) => suite.name)
-      return owners.length === 1 ? [] : [`${file}: ${owners.length === 0 ? 'in no suite' : `in ${owners.join(' and ')}`}`]
+      return owners.length === 1
+        ? []
+        : [`${file}: ${owners.length === 0 ? 'in no suite' : `in ${owners.join(' and ')}`}`]
     })
     expect(misplaced).to.deep.equal([])
   })

@@ -29,34 +29,83 @@ function scriptedPrompter(answers: Array<string | boolean>): Prompter & {asked: 
 }
 
 describe('wizard flows (scripted prompts)', () => {
-  const context = {namespace: 'team-a', namespaces: ['default', 'team-a'], serviceAccounts: async () => ['default', 'builder']}
+  const context = {
+    namespace: 'team-a',
+    namespaces: ['default', 'team-a'],
+    serviceAccounts: async () => ['default', 'builder'],
+  }
 
   it('create a pull secret: asks, builds the subcommand, never shows the password', async () => {
-    const prompt = scriptedPrompter(['create-regcred', 'private-reg-cred', 'myprivateregistry.com:5000', 'dock_user', 'S3cret-Wizard-Pw', 'dock_user@myprivateregistry.com', 'team-a', 'builder', true])
+    const prompt = scriptedPrompter([
+      'create-regcred',
+      'private-reg-cred',
+      'myprivateregistry.com:5000',
+      'dock_user',
+      'S3cret-Wizard-Pw',
+      'dock_user@myprivateregistry.com',
+      'team-a',
+      'builder',
+      true,
+    ])
     const plan = await planWizard(prompt, context)
-    expect(plan.argv).to.deep.equal(['create-regcred', 'private-reg-cred', '--docker-server', 'myprivateregistry.com:5000', '--docker-username', 'dock_user', '--docker-password', 'S3cret-Wizard-Pw', '-n', 'team-a', '--docker-email', 'dock_user@myprivateregistry.com', '--attach-to-sa', 'builder'])
-    expect(plan.commandLine).to.equal('kubectl imgsec create-regcred private-reg-cred --docker-server myprivateregistry.com:5000 --docker-username dock_user --password-stdin -n team-a --docker-email dock_user@myprivateregistry.com --attach-to-sa builder')
+    expect(plan.argv).to.deep.equal([
+      'create-regcred',
+      'private-reg-cred',
+      '--docker-server',
+      'myprivateregistry.com:5000',
+      '--docker-username',
+      'dock_user',
+      '--docker-password',
+      'S3cret-Wizard-Pw',
+      '-n',
+      'team-a',
+      '--docker-email',
+      'dock_user@myprivateregistry.com',
+      '--attach-to-sa',
+      'builder',
+    ])
+    expect(plan.commandLine).to.equal(
+      'kubectl imgsec create-regcred private-reg-cred --docker-server myprivateregistry.com:5000 --docker-username dock_user --password-stdin -n team-a --docker-email dock_user@myprivateregistry.com --attach-to-sa builder',
+    )
     expect(plan.commandLine + plan.summary.join('\n')).to.not.contain('S3cret-Wizard-Pw')
     expect(prompt.asked).to.include('Password (not shown)')
   })
 
   it('validates as you type: a bad secret name is refused', async () => {
     const prompt = scriptedPrompter(['create-regcred', 'Bad_Name'])
-    const error = await planWizard(prompt, context).then(() => undefined, (e: unknown) => e)
+    const error = await planWizard(prompt, context).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
     expect((error as Error).message).to.match(/validation refused "Bad_Name": invalid secret name/)
   })
 
   it('offline (no cluster): namespaces are typed, not chosen', async () => {
-    const prompt = scriptedPrompter(['create-regcred', 'regcred', 'https://index.docker.io/v1/', 'me', 'pw-pw-pw', '', 'default', '', false])
+    const prompt = scriptedPrompter([
+      'create-regcred',
+      'regcred',
+      'https://index.docker.io/v1/',
+      'me',
+      'pw-pw-pw',
+      '',
+      'default',
+      '',
+      false,
+    ])
     const plan = await planWizard(prompt, {namespace: 'default'})
     expect(plan.argv.slice(-3)).to.deep.equal(['-n', 'default', '--no-verify'])
   })
 
   it('enforce a whitelist (static backend, defaultAllow false)', async () => {
-    const plan = await planWizard(scriptedPrompter(['whitelist-enable', 'static', 'docker.io, registry.k8s.io', true]), context)
+    const plan = await planWizard(
+      scriptedPrompter(['whitelist-enable', 'static', 'docker.io, registry.k8s.io', true]),
+      context,
+    )
     expect(plan.commandLine).to.equal('kubectl imgsec whitelist enable --allowed-registries docker.io,registry.k8s.io')
     // The summary says what a backend outage does, as kube-apiserver really behaves (test/k8s).
-    expect(plan.summary).to.include('if the backend stops answering: every pod creation and update in every namespace is refused, kube-system included ("whitelist status" tells)')
+    expect(plan.summary).to.include(
+      'if the backend stops answering: every pod creation and update in every namespace is refused, kube-system included ("whitelist status" tells)',
+    )
     const open = await planWizard(scriptedPrompter(['whitelist-enable', 'static', 'docker.io', false]), context)
     expect(open.summary).to.include('if the backend stops answering: pods are admitted without an image check')
   })
@@ -64,21 +113,45 @@ describe('wizard flows (scripted prompts)', () => {
   it('enforce a whitelist with a ValidatingAdmissionPolicy; a bad registry is refused', async () => {
     const plan = await planWizard(scriptedPrompter(['whitelist-enable', 'vap', 'docker.io']), context)
     expect(plan.argv).to.deep.equal(['whitelist', 'enable', '--allowed-registries', 'docker.io', '--mode', 'vap'])
-    const error = await planWizard(scriptedPrompter(['whitelist-enable', 'vap', 'https://bad']), context).then(() => undefined, (e: unknown) => e)
+    const error = await planWizard(scriptedPrompter(['whitelist-enable', 'vap', 'https://bad']), context).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
     expect((error as Error).message).to.contain('"https://bad": expected a registry host')
   })
 
   it('audit files / the namespace / everything', async () => {
-    expect((await planWizard(scriptedPrompter(['audit', 'files', '.']), context)).argv).to.deep.equal(['audit', 'images', '-f', '.'])
-    expect((await planWizard(scriptedPrompter(['audit', 'namespace']), context)).argv).to.deep.equal(['audit', 'images', '-n', 'team-a'])
-    expect((await planWizard(scriptedPrompter(['audit', 'all']), context)).argv).to.deep.equal(['audit', 'images', '-A'])
-    const error = await planWizard(scriptedPrompter(['audit', 'files', '/nonexistent']), context).then(() => undefined, (e: unknown) => e)
+    expect((await planWizard(scriptedPrompter(['audit', 'files', '.']), context)).argv).to.deep.equal([
+      'audit',
+      'images',
+      '-f',
+      '.',
+    ])
+    expect((await planWizard(scriptedPrompter(['audit', 'namespace']), context)).argv).to.deep.equal([
+      'audit',
+      'images',
+      '-n',
+      'team-a',
+    ])
+    expect((await planWizard(scriptedPrompter(['audit', 'all']), context)).argv).to.deep.equal([
+      'audit',
+      'images',
+      '-A',
+    ])
+    const error = await planWizard(scriptedPrompter(['audit', 'files', '/nonexistent']), context).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
     expect((error as Error).message).to.contain('/nonexistent does not exist')
   })
 
   it('patch the API server (dry run by default), restore, status', async () => {
-    expect((await planWizard(scriptedPrompter(['patch-apiserver', 'ImagePolicyWebhook', '', true]), context)).argv).to.deep.equal(['patch-apiserver', '--enable-plugins', 'ImagePolicyWebhook', '--dry-run'])
-    expect((await planWizard(scriptedPrompter(['restore']), context)).commandLine).to.equal('kubectl imgsec patch-apiserver --restore')
+    expect(
+      (await planWizard(scriptedPrompter(['patch-apiserver', 'ImagePolicyWebhook', '', true]), context)).argv,
+    ).to.deep.equal(['patch-apiserver', '--enable-plugins', 'ImagePolicyWebhook', '--dry-run'])
+    expect((await planWizard(scriptedPrompter(['restore']), context)).commandLine).to.equal(
+      'kubectl imgsec patch-apiserver --restore',
+    )
     expect((await planWizard(scriptedPrompter(['status']), context)).argv).to.deep.equal(['whitelist', 'status'])
   })
 })

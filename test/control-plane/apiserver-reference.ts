@@ -9,7 +9,15 @@ import path from 'node:path'
 
 import {findBinaries, MODULE_DIR} from './binaries.js'
 
-export const REFERENCE_FILE = path.join(MODULE_DIR, '..', '..', 'src', 'lib', 'controlplane', 'kube-apiserver-reference.ts')
+export const REFERENCE_FILE = path.join(
+  MODULE_DIR,
+  '..',
+  '..',
+  'src',
+  'lib',
+  'controlplane',
+  'kube-apiserver-reference.ts',
+)
 
 export interface ReleaseReference {
   flags: string[]
@@ -28,15 +36,25 @@ export function parseApiserverHelp(help: string): ReleaseReference {
       current = flag[1]
       flags.add(current)
       descriptions.set(current, flag[2])
-    } else if (current && /^\s{8,}\S/.test(line)) descriptions.set(current, `${descriptions.get(current)} ${line.trim()}`)
+    } else if (current && /^\s{8,}\S/.test(line))
+      descriptions.set(current, `${descriptions.get(current)} ${line.trim()}`)
     else current = undefined
   }
   const text = (descriptions.get('enable-admission-plugins') ?? '').replace(/\s+/g, ' ')
   const all = /Comma-delimited list of admission plugins: (.*?)\. The order/.exec(text)
   const defaults = /in addition to default enabled ones \((.*?)\)\./.exec(text)
-  if (!all || flags.size < 50) throw new Error('this does not look like kube-apiserver --help: no admission plugin list or too few flags')
-  const split = (list: string) => list.split(',').map((name) => name.trim()).filter(Boolean)
-  return {flags: [...flags].sort(), admissionPlugins: split(all[1]).sort(), defaultAdmissionPlugins: defaults ? split(defaults[1]) : []}
+  if (!all || flags.size < 50)
+    throw new Error('this does not look like kube-apiserver --help: no admission plugin list or too few flags')
+  const split = (list: string) =>
+    list
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean)
+  return {
+    flags: [...flags].sort(),
+    admissionPlugins: split(all[1]).sort(),
+    defaultAdmissionPlugins: defaults ? split(defaults[1]) : [],
+  }
 }
 
 export function releaseOf(versionOutput: string): string {
@@ -51,14 +69,21 @@ const END = '// END GENERATED'
 export function readReferenceFile(): Record<string, ReleaseReference> {
   if (!existsSync(REFERENCE_FILE)) return {}
   const text = readFileSync(REFERENCE_FILE, 'utf8')
-  const body = text.slice(text.indexOf(BEGIN) + BEGIN.length, text.indexOf(END)).replace(/^[^{]*/, '').replace(/;?\s*$/, '')
+  const body = text
+    .slice(text.indexOf(BEGIN) + BEGIN.length, text.indexOf(END))
+    .replace(/^[^{]*/, '')
+    .replace(/;?\s*$/, '')
   return JSON.parse(body) as Record<string, ReleaseReference>
 }
 
 export function renderReferenceFile(releases: Record<string, ReleaseReference>): string {
-  const sorted = Object.fromEntries(Object.keys(releases).sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1])).map((key) => [key, releases[key]]))
+  const sorted = Object.fromEntries(
+    Object.keys(releases)
+      .sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]))
+      .map((key) => [key, releases[key]]),
+  )
   return [
-    '// Flags and admission plugins of kube-apiserver, per release, read from the real binaries\' --help',
+    "// Flags and admission plugins of kube-apiserver, per release, read from the real binaries' --help",
     '// by test/control-plane/apiserver-reference.ts (npm run k8s:reference). Do not edit by hand.',
     '// Longer than 300 lines because it is generated data: one list of names per release.',
     '',
@@ -81,16 +106,36 @@ export function renderReferenceFile(releases: Record<string, ReleaseReference>):
  */
 function buildRelease(version: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), `imgsec-kube-apiserver-${version}-`))
-  const run = (args: string[]) => execFileSync('go', args, {cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']})
-  writeFileSync(path.join(dir, 'go.mod'), `module imgsec.example/reference\n\ngo 1.26.0\n\nrequire k8s.io/kubernetes ${version}\n`)
+  const run = (args: string[]) =>
+    execFileSync('go', args, {cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']})
+  writeFileSync(
+    path.join(dir, 'go.mod'),
+    `module imgsec.example/reference\n\ngo 1.26.0\n\nrequire k8s.io/kubernetes ${version}\n`,
+  )
   const info = JSON.parse(run(['mod', 'download', '-json', `k8s.io/kubernetes@${version}`])) as {GoMod: string}
-  const staging = [...readFileSync(info.GoMod, 'utf8').matchAll(/^\s*(k8s\.io\/[a-z0-9-]+) => \.\/staging\//gm)].map((m) => m[1]).filter((m) => !/sample-(cli-plugin|controller)$/.test(m))
+  const staging = [...readFileSync(info.GoMod, 'utf8').matchAll(/^\s*(k8s\.io\/[a-z0-9-]+) => \.\/staging\//gm)]
+    .map((m) => m[1])
+    .filter((m) => !/sample-(cli-plugin|controller)$/.test(m))
   const tag = `v0.${version.slice(3)}`
-  writeFileSync(path.join(dir, 'go.mod'), `module imgsec.example/reference\n\ngo 1.26.0\n\nrequire k8s.io/kubernetes ${version}\n\nreplace (\n${staging.map((m) => `\t${m} => ${m} ${tag}\n`).join('')})\n`)
-  writeFileSync(path.join(dir, 'tools.go'), '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n')
+  writeFileSync(
+    path.join(dir, 'go.mod'),
+    `module imgsec.example/reference\n\ngo 1.26.0\n\nrequire k8s.io/kubernetes ${version}\n\nreplace (\n${staging.map((m) => `\t${m} => ${m} ${tag}\n`).join('')})\n`,
+  )
+  writeFileSync(
+    path.join(dir, 'tools.go'),
+    '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n',
+  )
   run(['mod', 'tidy'])
   const [major, minor] = version.slice(1).split('.')
-  run(['build', '-trimpath', '-buildvcs=false', `-ldflags=-s -w -X k8s.io/component-base/version.gitVersion=${version} -X k8s.io/component-base/version.gitMajor=${major} -X k8s.io/component-base/version.gitMinor=${minor}`, '-o', 'kube-apiserver', 'k8s.io/kubernetes/cmd/kube-apiserver'])
+  run([
+    'build',
+    '-trimpath',
+    '-buildvcs=false',
+    `-ldflags=-s -w -X k8s.io/component-base/version.gitVersion=${version} -X k8s.io/component-base/version.gitMajor=${major} -X k8s.io/component-base/version.gitMinor=${minor}`,
+    '-o',
+    'kube-apiserver',
+    'k8s.io/kubernetes/cmd/kube-apiserver',
+  ])
   return path.join(dir, 'kube-apiserver')
 }
 
@@ -100,14 +145,17 @@ function main(): void {
   const releases = args.flatMap((arg, i) => (arg === '--release' ? [args[i + 1]] : []))
   const given = args.filter((arg, i) => arg !== '--release' && args[i - 1] !== '--release')
   for (const version of releases) {
-    if (!/^v1\.\d+\.\d+$/.test(version ?? '')) throw new Error(`--release ${version}: expected vMAJOR.MINOR.PATCH, e.g. v1.36.3`)
+    if (!/^v1\.\d+\.\d+$/.test(version ?? ''))
+      throw new Error(`--release ${version}: expected vMAJOR.MINOR.PATCH, e.g. v1.36.3`)
     process.stdout.write(`building kube-apiserver ${version} for its --help…\n`)
     given.push(buildRelease(version))
   }
   const built = findBinaries()
   const binaries = given.length > 0 ? given : built ? [built.paths['kube-apiserver']] : []
   if (binaries.length === 0) {
-    process.stderr.write('error: no kube-apiserver: run npm run k8s:build first, or pass the path of a kube-apiserver binary\n')
+    process.stderr.write(
+      'error: no kube-apiserver: run npm run k8s:build first, or pass the path of a kube-apiserver binary\n',
+    )
     process.exitCode = 1
     return
   }
@@ -115,8 +163,12 @@ function main(): void {
   for (const binary of binaries) {
     const release = releaseOf(execFileSync(binary, ['--version'], {encoding: 'utf8'}))
     // --help goes to stdout; cobra exits 0.
-    table[release] = parseApiserverHelp(execFileSync(binary, ['--help'], {encoding: 'utf8', maxBuffer: 16 * 1024 * 1024}))
-    process.stdout.write(`kube-apiserver ${release}: ${table[release].flags.length} flags, ${table[release].admissionPlugins.length} admission plugins\n`)
+    table[release] = parseApiserverHelp(
+      execFileSync(binary, ['--help'], {encoding: 'utf8', maxBuffer: 16 * 1024 * 1024}),
+    )
+    process.stdout.write(
+      `kube-apiserver ${release}: ${table[release].flags.length} flags, ${table[release].admissionPlugins.length} admission plugins\n`,
+    )
   }
   writeFileSync(REFERENCE_FILE, renderReferenceFile(table))
   process.stdout.write(`wrote ${REFERENCE_FILE}\n`)

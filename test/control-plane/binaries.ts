@@ -14,7 +14,9 @@ export type BinaryName = (typeof BINARIES)[number]
 
 /** The Kubernetes release the module requires, e.g. "v1.37.2". */
 export function kubernetesVersion(): string {
-  const match = /^\s*k8s\.io\/kubernetes (v\d+\.\d+\.\d+)\s*$/m.exec(readFileSync(path.join(MODULE_DIR, 'go.mod'), 'utf8'))
+  const match = /^\s*k8s\.io\/kubernetes (v\d+\.\d+\.\d+)\s*$/m.exec(
+    readFileSync(path.join(MODULE_DIR, 'go.mod'), 'utf8'),
+  )
   if (!match) throw new Error(`${path.join(MODULE_DIR, 'go.mod')} does not require k8s.io/kubernetes at a release`)
   return match[1]
 }
@@ -24,14 +26,27 @@ export function ldflags(version: string): string {
   const [major, minor] = version.slice(1).split('.')
   // The API server reports these in /version; without them it says v0.0.0-master, and the
   // version checks under test (the CVE-2023-2727 warning, `vap` needing 1.30) would see nonsense.
-  const vars = {gitVersion: version, gitMajor: major, gitMinor: minor, gitTreeState: 'clean', buildDate: '1970-01-01T00:00:00Z'}
-  const sets = ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'].flatMap((pkg) => Object.entries(vars).map(([key, value]) => `-X ${pkg}.${key}=${value}`))
+  const vars = {
+    gitVersion: version,
+    gitMajor: major,
+    gitMinor: minor,
+    gitTreeState: 'clean',
+    buildDate: '1970-01-01T00:00:00Z',
+  }
+  const sets = ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'].flatMap((pkg) =>
+    Object.entries(vars).map(([key, value]) => `-X ${pkg}.${key}=${value}`),
+  )
   return ['-s', '-w', ...sets].join(' ')
 }
 
 export function cacheKey(version: string): string {
   const hash = createHash('sha256')
-  for (const file of ['go.mod', 'go.sum', 'etcd/main.go']) hash.update(file).update('\0').update(readFileSync(path.join(MODULE_DIR, file))).update('\0')
+  for (const file of ['go.mod', 'go.sum', 'etcd/main.go'])
+    hash
+      .update(file)
+      .update('\0')
+      .update(readFileSync(path.join(MODULE_DIR, file)))
+      .update('\0')
   hash.update(ldflags(version))
   return hash.digest('hex').slice(0, 16)
 }

@@ -7,7 +7,15 @@ import {spawn, spawnSync} from 'node:child_process'
 import {mkdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
-import {binaryDir, type BuildRecord, cacheKey, findBinaries, kubernetesVersion, ldflags, MODULE_DIR} from './binaries.js'
+import {
+  binaryDir,
+  type BuildRecord,
+  cacheKey,
+  findBinaries,
+  kubernetesVersion,
+  ldflags,
+  MODULE_DIR,
+} from './binaries.js'
 
 const PACKAGES = ['k8s.io/kubernetes/cmd/kube-apiserver', 'k8s.io/kubernetes/cmd/kube-controller-manager', './etcd']
 
@@ -19,7 +27,12 @@ function banner(lines: string[]): void {
 
 /** Lines in which the go command reports what a module proxy answered, e.g. "…@v1.2.3.zip: 403 Forbidden". */
 export function proxyRefusals(output: string): string[] {
-  return output.split('\n').filter((line) => /(proxy\.golang\.org|GOPROXY|\.mod|\.zip|\.info).*:\s*(4\d\d|5\d\d)\b|reading https?:\/\/.*: \d{3}/.test(line)).map((line) => line.trim())
+  return output
+    .split('\n')
+    .filter((line) =>
+      /(proxy\.golang\.org|GOPROXY|\.mod|\.zip|\.info).*:\s*(4\d\d|5\d\d)\b|reading https?:\/\/.*: \d{3}/.test(line),
+    )
+    .map((line) => line.trim())
 }
 
 async function main(): Promise<number> {
@@ -44,11 +57,27 @@ async function main(): Promise<number> {
   const workDir = `${finalDir}.building-${process.pid}`
   rmSync(workDir, {recursive: true, force: true})
   mkdirSync(workDir, {recursive: true})
-  process.stdout.write(`building kube-apiserver, kube-controller-manager ${version} and etcd with ${go.stdout.trim()} into ${finalDir}\n`)
-  process.stdout.write('a cold build takes about 10 minutes on 2 cores (docs/control-plane.md); later runs reuse the cache\n')
+  process.stdout.write(
+    `building kube-apiserver, kube-controller-manager ${version} and etcd with ${go.stdout.trim()} into ${finalDir}\n`,
+  )
+  process.stdout.write(
+    'a cold build takes about 10 minutes on 2 cores (docs/control-plane.md); later runs reuse the cache\n',
+  )
   const started = Date.now()
-  const args = ['build', '-trimpath', '-buildvcs=false', `-ldflags=${ldflags(version)}`, '-o', `${workDir}${path.sep}`, ...PACKAGES]
-  const child = spawn('go', args, {cwd: MODULE_DIR, stdio: ['ignore', 'inherit', 'pipe'], env: {...process.env, GOFLAGS: '-mod=readonly'}})
+  const args = [
+    'build',
+    '-trimpath',
+    '-buildvcs=false',
+    `-ldflags=${ldflags(version)}`,
+    '-o',
+    `${workDir}${path.sep}`,
+    ...PACKAGES,
+  ]
+  const child = spawn('go', args, {
+    cwd: MODULE_DIR,
+    stdio: ['ignore', 'inherit', 'pipe'],
+    env: {...process.env, GOFLAGS: '-mod=readonly'},
+  })
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr += chunk
@@ -59,11 +88,22 @@ async function main(): Promise<number> {
   if (code !== 0) {
     rmSync(workDir, {recursive: true, force: true})
     const refused = proxyRefusals(stderr)
-    if (refused.length > 0) banner(['The Go module proxy refused a module the control plane needs:', ...refused, 'The real control-plane suite is blocked on this (issue 9).'])
+    if (refused.length > 0)
+      banner([
+        'The Go module proxy refused a module the control plane needs:',
+        ...refused,
+        'The real control-plane suite is blocked on this (issue 9).',
+      ])
     process.stderr.write(`error: go build failed after ${seconds}s (exit ${code})\n`)
     return 1
   }
-  const record: BuildRecord = {version, key: cacheKey(version), go: go.stdout.trim(), builtAt: new Date().toISOString(), seconds: {total: seconds}}
+  const record: BuildRecord = {
+    version,
+    key: cacheKey(version),
+    go: go.stdout.trim(),
+    builtAt: new Date().toISOString(),
+    seconds: {total: seconds},
+  }
   writeFileSync(path.join(workDir, 'build.json'), JSON.stringify(record, null, 2) + '\n')
   rmSync(finalDir, {recursive: true, force: true})
   renameSync(workDir, finalDir)
@@ -71,4 +111,5 @@ async function main(): Promise<number> {
   return 0
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) process.exitCode = await main()
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname))
+  process.exitCode = await main()

@@ -9,7 +9,8 @@ import path from 'node:path'
 
 import {ApiserverStartError, ControlPlane} from './control-plane.js'
 
-const USAGE = 'usage: npm run k8s:up -- DIR [--manifest FILE] [--controller-manager] [-- kube-apiserver flags…]\n       npm run k8s:down -- DIR\n'
+const USAGE =
+  'usage: npm run k8s:up -- DIR [--manifest FILE] [--controller-manager] [-- kube-apiserver flags…]\n       npm run k8s:down -- DIR\n'
 
 async function up(argv: string[]): Promise<number> {
   const split = argv.indexOf('--')
@@ -34,14 +35,20 @@ async function up(argv: string[]): Promise<number> {
     return 1
   }
   if (existsSync(path.join(dir, 'pids'))) {
-    process.stderr.write(`error: ${dir}/pids exists: a control plane may be running there; run npm run k8s:down -- ${dir} first\n`)
+    process.stderr.write(
+      `error: ${dir}/pids exists: a control plane may be running there; run npm run k8s:down -- ${dir} first\n`,
+    )
     return 1
   }
   const started = Date.now()
   try {
     const plane = await ControlPlane.start({dir, manifest, extraArgs, controllerManager, detached: true})
-    process.stdout.write(`kube-apiserver ${plane.binaries.version} ready at ${plane.server} in ${((Date.now() - started) / 1000).toFixed(1)}s\n`)
-    process.stdout.write(`kubeconfig: ${plane.kubeconfig}\nlogs: ${path.join(plane.dir, 'logs')}\nstop: npm run k8s:down -- ${dir}\n`)
+    process.stdout.write(
+      `kube-apiserver ${plane.binaries.version} ready at ${plane.server} in ${((Date.now() - started) / 1000).toFixed(1)}s\n`,
+    )
+    process.stdout.write(
+      `kubeconfig: ${plane.kubeconfig}\nlogs: ${path.join(plane.dir, 'logs')}\nstop: npm run k8s:down -- ${dir}\n`,
+    )
     return 0
   } catch (error) {
     process.stderr.write(`error: ${(error as Error).message}\n`)
@@ -61,7 +68,9 @@ async function down(dir: string): Promise<number> {
   // Only our own processes: a pid left in the file may belong to something else by now.
   const alive = (pid: number) => {
     try {
-      return /(^|\/)(etcd|kube-apiserver|kube-controller-manager)\0/.test(readFileSync(`/proc/${pid}/cmdline`, 'latin1'))
+      return /(^|\/)(etcd|kube-apiserver|kube-controller-manager)\0/.test(
+        readFileSync(`/proc/${pid}/cmdline`, 'latin1'),
+      )
     } catch {
       return false
     }

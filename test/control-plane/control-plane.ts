@@ -38,7 +38,11 @@ export interface StartOptions extends ApiserverStart {
 }
 
 export class ApiserverStartError extends Error {
-  constructor(message: string, readonly log: string, readonly exitCode: number | null) {
+  constructor(
+    message: string,
+    readonly log: string,
+    readonly exitCode: number | null,
+  ) {
     super(message)
   }
 }
@@ -55,12 +59,15 @@ function tail(file: string, lines = 30): string {
 
 /** The kube-apiserver container's command and args, without the program name. */
 export function manifestApiserverFlags(manifestText: string): string[] {
-  const pod = parseYaml(manifestText) as {spec?: {containers?: Array<{name?: string; command?: string[]; args?: string[]}>}}
+  const pod = parseYaml(manifestText) as {
+    spec?: {containers?: Array<{name?: string; command?: string[]; args?: string[]}>}
+  }
   const containers = pod?.spec?.containers ?? []
   const container = containers.find((c) => c.name === 'kube-apiserver') ?? containers[0]
   if (!container) throw new Error('the manifest has no container')
   const [program, ...rest] = container.command ?? []
-  if (program && !program.endsWith('kube-apiserver')) throw new Error(`the manifest runs ${program}, not kube-apiserver`)
+  if (program && !program.endsWith('kube-apiserver'))
+    throw new Error(`the manifest runs ${program}, not kube-apiserver`)
   return [...rest, ...(container.args ?? [])]
 }
 
@@ -109,15 +116,24 @@ export interface TlsIdentity {
 }
 
 /** GET a path of the API server with a client certificate; resolves with status and body. */
-export function apiGet(server: string, identity: TlsIdentity, pathname: string, timeoutMs = 5000): Promise<{status: number; body: string}> {
+export function apiGet(
+  server: string,
+  identity: TlsIdentity,
+  pathname: string,
+  timeoutMs = 5000,
+): Promise<{status: number; body: string}> {
   return new Promise((resolve, reject) => {
-    const req = request(new URL(pathname, server), {ca: identity.ca, cert: identity.cert, key: identity.key, timeout: timeoutMs}, (res) => {
-      let body = ''
-      res.setEncoding('utf8').on('data', (chunk: string) => {
-        body += chunk
-      })
-      res.on('end', () => resolve({status: res.statusCode ?? 0, body}))
-    })
+    const req = request(
+      new URL(pathname, server),
+      {ca: identity.ca, cert: identity.cert, key: identity.key, timeout: timeoutMs},
+      (res) => {
+        let body = ''
+        res.setEncoding('utf8').on('data', (chunk: string) => {
+          body += chunk
+        })
+        res.on('end', () => resolve({status: res.statusCode ?? 0, body}))
+      },
+    )
     req.on('timeout', () => req.destroy(new Error('timeout')))
     req.on('error', reject)
     req.end()
@@ -158,9 +174,22 @@ async function createPki(pki: string): Promise<{ca: TestCa}> {
   if (alreadyThere) return {ca}
   const etcdCa = await createTestCa(path.join(pki, 'etcd'))
   const frontProxyCa = await createTestCa(path.join(pki, 'front-proxy'))
-  const loopback = {dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'], ipAddresses: ['127.0.0.1']}
+  const loopback = {
+    dnsNames: [
+      'localhost',
+      'kubernetes',
+      'kubernetes.default',
+      'kubernetes.default.svc',
+      'kubernetes.default.svc.cluster.local',
+    ],
+    ipAddresses: ['127.0.0.1'],
+  }
   await ca.issue({cn: 'kube-apiserver', ...loopback, file: 'apiserver'})
-  await ca.issue({cn: 'kube-apiserver-kubelet-client', organizations: ['kubeadm:cluster-admins'], file: 'apiserver-kubelet-client'})
+  await ca.issue({
+    cn: 'kube-apiserver-kubelet-client',
+    organizations: ['kubeadm:cluster-admins'],
+    file: 'apiserver-kubelet-client',
+  })
   await ca.issue({cn: 'kubernetes-admin', organizations: ['system:masters'], file: 'admin'})
   await ca.issue({cn: 'system:kube-controller-manager', file: 'controller-manager'})
   await etcdCa.issue({cn: 'etcd-server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], file: 'server'})
@@ -188,7 +217,13 @@ export class ControlPlane {
   private port = 0
   private lastApiserverArgs: string[] = []
 
-  private constructor(readonly dir: string, readonly binaries: Binaries, private readonly ca: TestCa, private readonly detached: boolean, private readonly readyTimeoutMs: number) {
+  private constructor(
+    readonly dir: string,
+    readonly binaries: Binaries,
+    private readonly ca: TestCa,
+    private readonly detached: boolean,
+    private readonly readyTimeoutMs: number,
+  ) {
     this.pki = path.join(dir, 'etc', 'kubernetes', 'pki')
     this.kubeconfig = path.join(dir, 'kubeconfig')
     this.caFile = path.join(this.pki, 'ca.crt')
@@ -214,7 +249,11 @@ export class ControlPlane {
   }
 
   get admin(): TlsIdentity {
-    return {ca: readFileSync(this.caFile, 'utf8'), cert: readFileSync(path.join(this.pki, 'admin.crt'), 'utf8'), key: readFileSync(path.join(this.pki, 'admin.key'), 'utf8')}
+    return {
+      ca: readFileSync(this.caFile, 'utf8'),
+      cert: readFileSync(path.join(this.pki, 'admin.crt'), 'utf8'),
+      key: readFileSync(path.join(this.pki, 'admin.key'), 'utf8'),
+    }
   }
 
   /** The flags the running kube-apiserver was started with. */
@@ -248,19 +287,28 @@ export class ControlPlane {
     const peer = `http://127.0.0.1:${peerPort}`
     const etcdPki = path.join(this.pki, 'etcd')
     const etcd = this.spawnLogged('etcd', this.binaries.paths.etcd, [
-      '--name=node', `--data-dir=${path.join(this.dir, 'var', 'lib', 'etcd')}`,
-      `--listen-client-urls=${this.etcdUrl}`, `--advertise-client-urls=${this.etcdUrl}`,
-      `--cert-file=${path.join(etcdPki, 'server.crt')}`, `--key-file=${path.join(etcdPki, 'server.key')}`,
-      `--trusted-ca-file=${path.join(etcdPki, 'ca.crt')}`, '--client-cert-auth=true',
-      `--listen-peer-urls=${peer}`, `--initial-advertise-peer-urls=${peer}`, `--initial-cluster=node=${peer}`,
+      '--name=node',
+      `--data-dir=${path.join(this.dir, 'var', 'lib', 'etcd')}`,
+      `--listen-client-urls=${this.etcdUrl}`,
+      `--advertise-client-urls=${this.etcdUrl}`,
+      `--cert-file=${path.join(etcdPki, 'server.crt')}`,
+      `--key-file=${path.join(etcdPki, 'server.key')}`,
+      `--trusted-ca-file=${path.join(etcdPki, 'ca.crt')}`,
+      '--client-cert-auth=true',
+      `--listen-peer-urls=${peer}`,
+      `--initial-advertise-peer-urls=${peer}`,
+      `--initial-cluster=node=${peer}`,
       // Test data: durability is not needed, speed is (envtest does the same).
-      '--unsafe-no-fsync=true', '--log-level=warn',
+      '--unsafe-no-fsync=true',
+      '--log-level=warn',
     ])
     this.others.push(etcd)
     try {
       await waitForPort(clientPort, etcd, 30_000)
     } catch (error) {
-      throw new Error(`etcd did not start (${(error as Error).message}):\n${tail(path.join(this.dir, 'logs', 'etcd.log'))}`)
+      throw new Error(
+        `etcd did not start (${(error as Error).message}):\n${tail(path.join(this.dir, 'logs', 'etcd.log'))}`,
+      )
     }
   }
 
@@ -295,17 +343,35 @@ export class ControlPlane {
     const admin = this.admin
     for (;;) {
       if (child.exitCode !== null || child.signalCode) {
-        throw new ApiserverStartError(`kube-apiserver exited with ${child.exitCode ?? child.signalCode}`, tail(logFile), child.exitCode)
+        throw new ApiserverStartError(
+          `kube-apiserver exited with ${child.exitCode ?? child.signalCode}`,
+          tail(logFile),
+          child.exitCode,
+        )
       }
       const ready = await apiGet(this.server, admin, '/readyz', 2000).catch(() => undefined)
       if (ready?.status === 200) break
       if (Date.now() > deadline) {
         await this.stopApiserver()
-        throw new ApiserverStartError(`kube-apiserver not ready after ${this.readyTimeoutMs} ms (last /readyz: ${ready ? `${ready.status} ${ready.body.slice(0, 500)}` : 'no answer'})`, tail(logFile), null)
+        throw new ApiserverStartError(
+          `kube-apiserver not ready after ${this.readyTimeoutMs} ms (last /readyz: ${ready ? `${ready.status} ${ready.body.slice(0, 500)}` : 'no answer'})`,
+          tail(logFile),
+          null,
+        )
       }
       await new Promise((resolve) => setTimeout(resolve, 250))
     }
-    writeFileSync(this.kubeconfig, kubeconfigYaml(this.server, this.caFile, 'kubernetes-admin', path.join(this.pki, 'admin.crt'), path.join(this.pki, 'admin.key')), {mode: 0o600})
+    writeFileSync(
+      this.kubeconfig,
+      kubeconfigYaml(
+        this.server,
+        this.caFile,
+        'kubernetes-admin',
+        path.join(this.pki, 'admin.crt'),
+        path.join(this.pki, 'admin.key'),
+      ),
+      {mode: 0o600},
+    )
   }
 
   async stopApiserver(): Promise<void> {
@@ -316,13 +382,30 @@ export class ControlPlane {
 
   private async startControllerManager(): Promise<void> {
     const kubeconfig = path.join(this.dir, 'controller-manager.kubeconfig')
-    writeFileSync(kubeconfig, kubeconfigYaml(this.server, this.caFile, 'system:kube-controller-manager', path.join(this.pki, 'controller-manager.crt'), path.join(this.pki, 'controller-manager.key')), {mode: 0o600})
+    writeFileSync(
+      kubeconfig,
+      kubeconfigYaml(
+        this.server,
+        this.caFile,
+        'system:kube-controller-manager',
+        path.join(this.pki, 'controller-manager.crt'),
+        path.join(this.pki, 'controller-manager.key'),
+      ),
+      {mode: 0o600},
+    )
     const child = this.spawnLogged('kube-controller-manager', this.binaries.paths['kube-controller-manager'], [
-      `--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
-      '--bind-address=127.0.0.1', `--secure-port=${await freePort()}`, '--leader-elect=false',
-      `--service-account-private-key-file=${path.join(this.pki, 'sa.key')}`, `--root-ca-file=${this.caFile}`,
-      `--cluster-signing-cert-file=${this.caFile}`, `--cluster-signing-key-file=${path.join(this.pki, 'ca.key')}`,
-      '--use-service-account-credentials=true', '--controllers=*,bootstrapsigner,tokencleaner',
+      `--kubeconfig=${kubeconfig}`,
+      `--authentication-kubeconfig=${kubeconfig}`,
+      `--authorization-kubeconfig=${kubeconfig}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${await freePort()}`,
+      '--leader-elect=false',
+      `--service-account-private-key-file=${path.join(this.pki, 'sa.key')}`,
+      `--root-ca-file=${this.caFile}`,
+      `--cluster-signing-cert-file=${this.caFile}`,
+      `--cluster-signing-key-file=${path.join(this.pki, 'ca.key')}`,
+      '--use-service-account-credentials=true',
+      '--controllers=*,bootstrapsigner,tokencleaner',
     ])
     this.others.push(child)
   }
@@ -334,7 +417,9 @@ export class ControlPlane {
     const file = `user-${user.replace(/[^A-Za-z0-9_-]/g, '_')}`
     const issued = await this.ca.issue({cn: user, organizations: groups, file})
     const kubeconfig = path.join(this.dir, `${file}.kubeconfig`)
-    writeFileSync(kubeconfig, kubeconfigYaml(this.server, this.caFile, user, issued.certFile, issued.keyFile), {mode: 0o600})
+    writeFileSync(kubeconfig, kubeconfigYaml(this.server, this.caFile, user, issued.certFile, issued.keyFile), {
+      mode: 0o600,
+    })
     chmodSync(issued.keyFile, 0o600)
     return kubeconfig
   }

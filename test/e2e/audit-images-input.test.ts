@@ -30,15 +30,26 @@ describe('audit images -f: unusual input (built CLI)', () => {
   it('bad objects, a FIFO, /dev/zero and an alias bomb are each reported; the rest is audited; exit 1 at the end', async () => {
     const tree = path.join(dir, 'tree')
     mkdirSync(tree)
-    writeFileSync(path.join(tree, 'a-bad.yaml'), [
-      pod('pull-map', '', '  imagePullSecrets: {name: regcred}\n'),
-      'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: default}\nimagePullSecrets: {name: regcred}\n',
-      pod('caps', '    securityContext: {capabilities: {drop: ALL, add: SYS_ADMIN}}\n'),
-      'apiVersion: v1\nkind: Pod\nmetadata: {name: num}\nspec:\n  containers:\n  - name: c\n    image: 1.25\n',
-      'apiVersion: v1\nkind: Pod\nmetadata: {name: helm}\nspec:\n  containers:\n  - name: c\n    image: {{ .Values.image }}\n',
-    ].join('---\n'))
-    const levels = ['  a: &a [x,x,x,x,x,x,x,x,x]', ...['b', 'c', 'd', 'e', 'f'].map((name, i) => `  ${name}: &${name} [${Array(9).fill(`*${'abcdef'[i]}`).join(',')}]`)]
-    writeFileSync(path.join(tree, 'b-lol.yaml'), `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lol}\ndata:\n${levels.join('\n')}\n`)
+    writeFileSync(
+      path.join(tree, 'a-bad.yaml'),
+      [
+        pod('pull-map', '', '  imagePullSecrets: {name: regcred}\n'),
+        'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: default}\nimagePullSecrets: {name: regcred}\n',
+        pod('caps', '    securityContext: {capabilities: {drop: ALL, add: SYS_ADMIN}}\n'),
+        'apiVersion: v1\nkind: Pod\nmetadata: {name: num}\nspec:\n  containers:\n  - name: c\n    image: 1.25\n',
+        'apiVersion: v1\nkind: Pod\nmetadata: {name: helm}\nspec:\n  containers:\n  - name: c\n    image: {{ .Values.image }}\n',
+      ].join('---\n'),
+    )
+    const levels = [
+      '  a: &a [x,x,x,x,x,x,x,x,x]',
+      ...['b', 'c', 'd', 'e', 'f'].map(
+        (name, i) => `  ${name}: &${name} [${Array(9).fill(`*${'abcdef'[i]}`).join(',')}]`,
+      ),
+    ]
+    writeFileSync(
+      path.join(tree, 'b-lol.yaml'),
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lol}\ndata:\n${levels.join('\n')}\n`,
+    )
     execFileSync('mkfifo', [path.join(tree, 'c-fifo.yaml')])
     symlinkSync('/dev/zero', path.join(tree, 'd-zero.yaml'))
     writeFileSync(path.join(tree, 'e-good.yaml'), pod('yes-privileged', '    securityContext: {privileged: yes}\n'))
@@ -46,9 +57,15 @@ describe('audit images -f: unusual input (built CLI)', () => {
     const result = await runCli(['audit', 'images', '-f', tree, '-o', 'json'])
     expect(Date.now() - started).to.be.lessThan(15_000)
     expect(result.code, result.stderr).to.equal(1)
-    const findings = JSON.parse(result.stdout).findings as Array<{check: string; resource: {name: string}; line: number}>
+    const findings = JSON.parse(result.stdout).findings as Array<{
+      check: string
+      resource: {name: string}
+      line: number
+    }>
     // `privileged: yes` is true for kubectl: the critical finding is there.
-    expect(findings.filter((f) => f.check === 'privileged').map((f) => [f.resource.name, f.line])).to.deep.equal([['yes-privileged', 6]])
+    expect(findings.filter((f) => f.check === 'privileged').map((f) => [f.resource.name, f.line])).to.deep.equal([
+      ['yes-privileged', 6],
+    ])
     const file = (name: string) => path.join(tree, name)
     expect(errorLines(result.stderr)).to.deep.equal([
       `error: ${file('a-bad.yaml')}:5: spec.imagePullSecrets: expected a list`,
@@ -81,24 +98,56 @@ describe('audit images -f: unusual input (built CLI)', () => {
     chmodSync(dir, 0o755)
     chmodSync(path.join(tree, 'a-locked'), 0)
     // As nobody, without root's capabilities: the locked directory really cannot be listed.
-    const result = await runProgram('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'audit', 'images', '-f', tree, '-o', 'json'], {env: {HOME: '/tmp'}})
+    const result = await runProgram(
+      '/usr/bin/setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        CLI,
+        'audit',
+        'images',
+        '-f',
+        tree,
+        '-o',
+        'json',
+      ],
+      {env: {HOME: '/tmp'}},
+    )
     chmodSync(path.join(tree, 'a-locked'), 0o755)
     expect(result.code, result.stderr).to.equal(1)
-    expect(result.stderr).to.contain(`error: ${path.join(tree, 'a-locked')}: directory cannot be read: permission denied; its files were not audited`)
-    expect(JSON.parse(result.stdout).findings.some((f: {check: string; resource: {name: string}}) => f.check === 'privileged' && f.resource.name === 'after')).to.equal(true)
+    expect(result.stderr).to.contain(
+      `error: ${path.join(tree, 'a-locked')}: directory cannot be read: permission denied; its files were not audited`,
+    )
+    expect(
+      JSON.parse(result.stdout).findings.some(
+        (f: {check: string; resource: {name: string}}) => f.check === 'privileged' && f.resource.name === 'after',
+      ),
+    ).to.equal(true)
   })
 
   it('stdin gets the size limit and the shape checks', async () => {
     const big = await runCli(['audit', 'images', '-f', '-', '--max-file-size', '1Ki'], {input: pod('p').repeat(20)})
     expect(big.code).to.equal(1)
-    expect(big.stderr).to.equal('error: <stdin>: is larger than the limit of 1 KiB; not audited (raise it with --max-file-size)\n')
-    const shape = await runCli(['audit', 'images', '-f', '-', '-o', 'json'], {input: `${pod('bad', '    securityContext: {capabilities: {drop: ALL}}\n')}---\n${pod('good', '    securityContext: {privileged: true}\n')}`})
+    expect(big.stderr).to.equal(
+      'error: <stdin>: is larger than the limit of 1 KiB; not audited (raise it with --max-file-size)\n',
+    )
+    const shape = await runCli(['audit', 'images', '-f', '-', '-o', 'json'], {
+      input: `${pod('bad', '    securityContext: {capabilities: {drop: ALL}}\n')}---\n${pod('good', '    securityContext: {privileged: true}\n')}`,
+    })
     expect(shape.code).to.equal(1)
-    expect(errorLines(shape.stderr)).to.deep.equal(['error: <stdin>:8: spec.containers[0].securityContext.capabilities.drop: expected a list'])
-    expect(JSON.parse(shape.stdout).findings.some((f: {resource: {name: string}}) => f.resource.name === 'good')).to.equal(true)
+    expect(errorLines(shape.stderr)).to.deep.equal([
+      'error: <stdin>:8: spec.containers[0].securityContext.capabilities.drop: expected a list',
+    ])
+    expect(
+      JSON.parse(shape.stdout).findings.some((f: {resource: {name: string}}) => f.resource.name === 'good'),
+    ).to.equal(true)
     const bad = await runCli(['audit', 'images', '-f', '-', '--max-file-size', 'lots'])
     expect(bad.code).to.equal(1)
-    expect(bad.stderr).to.equal('error: --max-file-size: "lots" is not a size; use bytes or a quantity such as 512Ki, 32Mi or 1Gi\n')
+    expect(bad.stderr).to.equal(
+      'error: --max-file-size: "lots" is not a size; use bytes or a quantity such as 512Ki, 32Mi or 1Gi\n',
+    )
   })
 
   it('no Kubernetes object at all is an error unless --allow-empty', async () => {
@@ -107,13 +156,17 @@ describe('audit images -f: unusual input (built CLI)', () => {
     writeFileSync(path.join(empty, 'blank.yaml'), '# nothing here\n---\n')
     const result = await runCli(['audit', 'images', '-f', empty])
     expect(result.code).to.equal(1)
-    expect(result.stderr).to.equal(`error: no Kubernetes objects found in "${empty}"; pass --allow-empty if that is expected\n`)
+    expect(result.stderr).to.equal(
+      `error: no Kubernetes objects found in "${empty}"; pass --allow-empty if that is expected\n`,
+    )
     const allowed = await runCli(['audit', 'images', '-f', empty, '--allow-empty'])
     expect(allowed.code, allowed.stderr).to.equal(0)
     const devNull = await runCli(['audit', 'images', '-f', '/dev/null'])
     expect(devNull.code).to.equal(1)
     const stdin = await runCli(['audit', 'images', '-f', '-'], {input: ''})
-    expect(stdin.stderr).to.equal('error: no Kubernetes objects found in standard input; pass --allow-empty if that is expected\n')
+    expect(stdin.stderr).to.equal(
+      'error: no Kubernetes objects found in standard input; pass --allow-empty if that is expected\n',
+    )
   })
 
   it('a duplicate key is read as kubectl reads it (last wins), with a warning', async () => {

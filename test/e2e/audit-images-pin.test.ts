@@ -17,7 +17,9 @@ describe('audit images --resolve-digests / --fix (built CLI, real registry)', ()
   let digests: Record<string, string>
   before(async function () {
     if (!registryBinary()) {
-      console.warn('SKIPPING --resolve-digests tests: docker-registry is not installed (apt-get install docker-registry apache2-utils)')
+      console.warn(
+        'SKIPPING --resolve-digests tests: docker-registry is not installed (apt-get install docker-registry apache2-utils)',
+      )
       this.skip()
     }
     registry = await startRegistry({users: {[USER]: PASSWORD}})
@@ -28,7 +30,10 @@ describe('audit images --resolve-digests / --fix (built CLI, real registry)', ()
     }
     dir = mkdtempSync(path.join(tmpdir(), 'imgsec-pin-'))
     dockerConfig = path.join(dir, 'config.json')
-    writeFileSync(dockerConfig, JSON.stringify({auths: {[registry.host]: {auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}}}))
+    writeFileSync(
+      dockerConfig,
+      JSON.stringify({auths: {[registry.host]: {auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}}}),
+    )
   })
   after(async () => {
     await registry?.stop()
@@ -57,12 +62,32 @@ describe('audit images --resolve-digests / --fix (built CLI, real registry)', ()
   it('--resolve-digests names the digest each tag points to now', async () => {
     const file = path.join(dir, 'resolve.yaml')
     writeFileSync(file, manifest())
-    const result = await runCli(['audit', 'images', '-f', file, '--resolve-digests', '--docker-config', dockerConfig, '-o', 'json', '--fail-on', 'none'])
+    const result = await runCli([
+      'audit',
+      'images',
+      '-f',
+      file,
+      '--resolve-digests',
+      '--docker-config',
+      dockerConfig,
+      '-o',
+      'json',
+      '--fail-on',
+      'none',
+    ])
     expect(result.code, result.stderr).to.equal(0)
-    const messages = JSON.parse(result.stdout).findings.filter((f: {check: string}) => f.check === 'image-digest-missing').map((f: {container: string; message: string}) => [f.container, f.message])
+    const messages = JSON.parse(result.stdout)
+      .findings.filter((f: {check: string}) => f.check === 'image-digest-missing')
+      .map((f: {container: string; message: string}) => [f.container, f.message])
     expect(messages).to.deep.equal([
-      ['app', `${registry.host}/team/app:1.0 is not pinned by digest; the tag can be moved to other content; the tag now points to ${digests.app}`],
-      ['worker', `${registry.host}/team/worker is not pinned by digest; the tag can be moved to other content; the tag now points to ${digests.latest}`],
+      [
+        'app',
+        `${registry.host}/team/app:1.0 is not pinned by digest; the tag can be moved to other content; the tag now points to ${digests.app}`,
+      ],
+      [
+        'worker',
+        `${registry.host}/team/worker is not pinned by digest; the tag can be moved to other content; the tag now points to ${digests.latest}`,
+      ],
     ])
     expect(result.stdout + result.stderr).to.not.contain(PASSWORD)
   })
@@ -72,7 +97,9 @@ describe('audit images --resolve-digests / --fix (built CLI, real registry)', ()
     writeFileSync(file, manifest())
     const result = await runCli(['audit', 'images', '-f', file, '--resolve-digests', '-o', 'json', '--fail-on', 'none'])
     expect(result.code).to.equal(0)
-    expect(result.stderr).to.contain(`warning: cannot resolve ${registry.host}/team/app:1.0: the registry refused anonymous access (HTTP 401); give credentials with --docker-config`)
+    expect(result.stderr).to.contain(
+      `warning: cannot resolve ${registry.host}/team/app:1.0: the registry refused anonymous access (HTTP 401); give credentials with --docker-config`,
+    )
   })
 
   it('--fix writes a copy where only the image scalars changed', async () => {
@@ -80,7 +107,22 @@ describe('audit images --resolve-digests / --fix (built CLI, real registry)', ()
     const original = manifest()
     writeFileSync(file, original)
     const fixDir = path.join(dir, 'fixed')
-    const result = await runCli(['audit', 'images', '-f', file, '--fix', '--fix-dir', fixDir, '--docker-config', dockerConfig, '--fail-on', 'none'], {cwd: dir})
+    const result = await runCli(
+      [
+        'audit',
+        'images',
+        '-f',
+        file,
+        '--fix',
+        '--fix-dir',
+        fixDir,
+        '--docker-config',
+        dockerConfig,
+        '--fail-on',
+        'none',
+      ],
+      {cwd: dir},
+    )
     expect(result.code, result.stderr).to.equal(0)
     const copy = path.join(fixDir, 'fix.yaml')
     expect(result.stderr).to.contain(`pinned 2 images: ${file} → ${copy}`)
@@ -90,7 +132,9 @@ describe('audit images --resolve-digests / --fix (built CLI, real registry)', ()
       .replace(`image: "${registry.host}/team/worker"`, `image: "${registry.host}/team/worker@${digests.latest}"`)
     expect(readFileSync(copy, 'utf8')).to.equal(expected)
     const again = await runCli(['audit', 'images', '-f', copy, '-o', 'json', '--fail-on', 'none'])
-    expect(JSON.parse(again.stdout).findings.map((f: {check: string}) => f.check)).to.not.include('image-digest-missing')
+    expect(JSON.parse(again.stdout).findings.map((f: {check: string}) => f.check)).to.not.include(
+      'image-digest-missing',
+    )
   })
 
   it('--fix --in-place backs up first, then edits; a second run changes nothing', async () => {
@@ -98,13 +142,29 @@ describe('audit images --resolve-digests / --fix (built CLI, real registry)', ()
     const original = manifest()
     writeFileSync(file, original, {mode: 0o640})
     const backupDir = path.join(dir, 'backups')
-    const args = ['audit', 'images', '-f', file, '--fix', '--in-place', '--backup-dir', backupDir, '--docker-config', dockerConfig, '--fail-on', 'none']
+    const args = [
+      'audit',
+      'images',
+      '-f',
+      file,
+      '--fix',
+      '--in-place',
+      '--backup-dir',
+      backupDir,
+      '--docker-config',
+      dockerConfig,
+      '--fail-on',
+      'none',
+    ]
     const first = await runCli(args)
     expect(first.code, first.stderr).to.equal(0)
     expect(readFileSync(file, 'utf8')).to.contain(`team/app:1.0@${digests.app}`)
     expect(statSync(file).mode & 0o777).to.equal(0o640)
     expect(statSync(backupDir).mode & 0o777).to.equal(0o700)
-    const index = readFileSync(path.join(backupDir, 'index.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line))
+    const index = readFileSync(path.join(backupDir, 'index.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
     expect(index).to.have.length(1)
     expect(index[0].file).to.equal(file)
     expect(readFileSync(index[0].backup, 'utf8')).to.equal(original)
@@ -119,16 +179,44 @@ describe('audit images --resolve-digests / --fix (built CLI, real registry)', ()
     expect(readFileSync(path.join(backupDir, 'index.jsonl'), 'utf8').trim().split('\n')).to.have.length(1)
   })
 
-  it('in a cluster, asks the registry with the credentials of the pod\'s pull secret', async () => {
+  it("in a cluster, asks the registry with the credentials of the pod's pull secret", async () => {
     const api = await FakeKubeApiServer.start({namespaces: ['shop']})
     try {
       const kubeconfig = await api.writeKubeconfig(path.join(dir, 'cluster-kubeconfig'), {namespace: 'shop'})
-      const dockerconfigjson = Buffer.from(JSON.stringify({auths: {[registry.host]: {username: USER, password: PASSWORD, auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}}})).toString('base64')
-      api.seed({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'regcred', namespace: 'shop'}, type: 'kubernetes.io/dockerconfigjson', data: {'.dockerconfigjson': dockerconfigjson}})
-      api.seed({apiVersion: 'v1', kind: 'Pod', metadata: {name: 'app', namespace: 'shop'}, spec: {imagePullSecrets: [{name: 'regcred'}], containers: [{name: 'app', image: `${registry.host}/team/app:1.0`}]}})
-      const result = await runCli(['audit', 'images', '--resolve-digests', '-o', 'json', '--fail-on', 'none'], {env: {KUBECONFIG: kubeconfig}})
+      const dockerconfigjson = Buffer.from(
+        JSON.stringify({
+          auths: {
+            [registry.host]: {
+              username: USER,
+              password: PASSWORD,
+              auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64'),
+            },
+          },
+        }),
+      ).toString('base64')
+      api.seed({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: {name: 'regcred', namespace: 'shop'},
+        type: 'kubernetes.io/dockerconfigjson',
+        data: {'.dockerconfigjson': dockerconfigjson},
+      })
+      api.seed({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {name: 'app', namespace: 'shop'},
+        spec: {
+          imagePullSecrets: [{name: 'regcred'}],
+          containers: [{name: 'app', image: `${registry.host}/team/app:1.0`}],
+        },
+      })
+      const result = await runCli(['audit', 'images', '--resolve-digests', '-o', 'json', '--fail-on', 'none'], {
+        env: {KUBECONFIG: kubeconfig},
+      })
       expect(result.code, result.stderr).to.equal(0)
-      const finding = JSON.parse(result.stdout).findings.find((f: {check: string}) => f.check === 'image-digest-missing')
+      const finding = JSON.parse(result.stdout).findings.find(
+        (f: {check: string}) => f.check === 'image-digest-missing',
+      )
       expect(finding.message).to.contain(`the tag now points to ${digests.app}`)
       expect(result.stdout + result.stderr).to.not.contain(PASSWORD)
     } finally {

@@ -62,7 +62,9 @@ describe('audit images -f: verdicts (built CLI)', () => {
   })
 
   it('a kind the tool does not know is audited by its pod template and listed; other objects are counted as skipped', async () => {
-    const manifest = write('rollout.yaml', `apiVersion: argoproj.io/v1alpha1
+    const manifest = write(
+      'rollout.yaml',
+      `apiVersion: argoproj.io/v1alpha1
 kind: Rollout
 metadata: {name: web, namespace: shop}
 spec:
@@ -77,18 +79,25 @@ apiVersion: v1
 kind: ConfigMap
 metadata: {name: settings, namespace: shop}
 data: {a: b}
-`)
+`,
+    )
     const result = await runCli(['audit', 'images', '-f', manifest])
     expect(result.code, result.stderr).to.equal(3)
     expect(result.stdout).to.match(/Rollout shop\/web {2}\(.*rollout\.yaml\)\n/)
     expect(result.stdout).to.match(/CRITICAL\s+privileged\s+web\s+8\s+/)
-    expect(result.stdout).to.contain('Audited by shape (a pod template in a kind the tool does not know): Rollout shop/web.\n')
+    expect(result.stdout).to.contain(
+      'Audited by shape (a pod template in a kind the tool does not know): Rollout shop/web.\n',
+    )
     expect(result.stdout).to.contain('1 object without a pod template skipped.\n')
   })
 
   it('a dockerconfigjson Secret written with stringData provides its registries', async () => {
-    const config = JSON.stringify({auths: {'myprivateregistry.com:5000': {auth: Buffer.from('u:p').toString('base64')}}})
-    const manifest = write('private.yaml', `apiVersion: v1
+    const config = JSON.stringify({
+      auths: {'myprivateregistry.com:5000': {auth: Buffer.from('u:p').toString('base64')}},
+    })
+    const manifest = write(
+      'private.yaml',
+      `apiVersion: v1
 kind: Secret
 metadata: {name: regcred, namespace: default}
 type: kubernetes.io/dockerconfigjson
@@ -103,10 +112,24 @@ spec:
   containers:
   - name: c
     image: myprivateregistry.com:5000/nginx:1.25.3
-`)
+`,
+    )
     const policy = write('policy-private.yaml', 'privateRegistries: ["myprivateregistry.com:5000"]\n')
-    const result = await runCli(['audit', 'images', '-f', manifest, '--policy', policy, '-o', 'json', '--fail-on', 'none'])
+    const result = await runCli([
+      'audit',
+      'images',
+      '-f',
+      manifest,
+      '--policy',
+      policy,
+      '-o',
+      'json',
+      '--fail-on',
+      'none',
+    ])
     expect(result.code, result.stderr).to.equal(0)
-    expect((JSON.parse(result.stdout).findings as JsonFinding[]).map((f) => f.check)).to.not.include('image-pull-secret-missing')
+    expect((JSON.parse(result.stdout).findings as JsonFinding[]).map((f) => f.check)).to.not.include(
+      'image-pull-secret-missing',
+    )
   })
 })

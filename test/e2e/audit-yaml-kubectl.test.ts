@@ -18,7 +18,7 @@ import {KUBECTL, runProgram} from '../support/cli.js'
 function random(seed: number): () => number {
   let state = seed >>> 0
   return () => {
-    state = (state + 0x6D_2B_79_F5) >>> 0
+    state = (state + 0x6d_2b_79_f5) >>> 0
     let t = state
     t = Math.imul(t ^ (t >>> 15), t | 1)
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
@@ -26,9 +26,41 @@ function random(seed: number): () => number {
   }
 }
 
-const BOOLEAN_SPELLINGS = ['true', 'false', 'True', 'FALSE', 'yes', 'no', 'Yes', 'NO', 'on', 'off', 'On', 'OFF', 'y', 'n', 'Y', 'N', '"yes"', "'on'", '~', 'null']
+const BOOLEAN_SPELLINGS = [
+  'true',
+  'false',
+  'True',
+  'FALSE',
+  'yes',
+  'no',
+  'Yes',
+  'NO',
+  'on',
+  'off',
+  'On',
+  'OFF',
+  'y',
+  'n',
+  'Y',
+  'N',
+  '"yes"',
+  "'on'",
+  '~',
+  'null',
+]
 const INTEGER_SPELLINGS = ['0', '1000', '0755', '0o17', '0x3E8', '1_000', '+42', '-1', '1e3', '"1000"', '65534']
-const STRING_SPELLINGS = ['nginx:1.25', '"nginx:latest"', "'registry.k8s.io/pause:3.9'", 'nginx@sha256:' + 'a'.repeat(64), '2001-12-14', '1:20', 'yes', '1.25', '0x10', '"0755"']
+const STRING_SPELLINGS = [
+  'nginx:1.25',
+  '"nginx:latest"',
+  "'registry.k8s.io/pause:3.9'",
+  'nginx@sha256:' + 'a'.repeat(64),
+  '2001-12-14',
+  '1:20',
+  'yes',
+  '1.25',
+  '0x10',
+  '"0755"',
+]
 const BOOLEAN_FIELDS = ['privileged', 'allowPrivilegeEscalation', 'readOnlyRootFilesystem', 'runAsNonRoot']
 const INTEGER_FIELDS = ['runAsUser', 'runAsGroup']
 
@@ -44,9 +76,12 @@ function generatePod(next: () => number, index: number): string {
   const own = fields()
   // A duplicate of a field already written (go-yaml v2: the last one wins).
   if (own.length > 0 && next() < 0.3) own.push(`${own[0].split(':')[0]}: ${pick(BOOLEAN_SPELLINGS)}`)
-  const securityContext = next() < 0.5 && anchored.length > 0
-    ? ['<<: *base', ...own]
-    : next() < 0.5 ? [`<<: {${anchored.join(', ')}}`, ...own] : own
+  const securityContext =
+    next() < 0.5 && anchored.length > 0
+      ? ['<<: *base', ...own]
+      : next() < 0.5
+        ? [`<<: {${anchored.join(', ')}}`, ...own]
+        : own
   return [
     'apiVersion: v1',
     'kind: Pod',
@@ -65,7 +100,9 @@ function generatePod(next: () => number, index: number): string {
 }
 
 async function kubectlReading(file: string): Promise<Array<Record<string, any>>> {
-  const result = await runProgram(KUBECTL, ['label', '--local', '-f', file, 'oracle=yes', '-o', 'json'], {env: {KUBECONFIG: '/nonexistent'}})
+  const result = await runProgram(KUBECTL, ['label', '--local', '-f', file, 'oracle=yes', '-o', 'json'], {
+    env: {KUBECONFIG: '/nonexistent'},
+  })
   expect(result.code, result.stderr).to.equal(0)
   // One JSON object per document, one after the other (each closes with a `}` in column 0).
   const items: Array<Record<string, any>> = JSON.parse(`[${result.stdout.trim().replaceAll(/^\}\n\{$/gm, '},\n{')}]`)
@@ -91,9 +128,12 @@ describe('YAML decoding agrees with the real kubectl', () => {
     const file = path.join(dir, 'generated.yaml')
     writeFileSync(file, text)
     const theirs = await kubectlReading(file)
-    const ours = parseAllDocuments(text, KUBECTL_YAML_OPTIONS).map((document) => (document as {toJS(options: object): unknown}).toJS({maxAliasCount: MAX_ALIAS_COUNT}))
+    const ours = parseAllDocuments(text, KUBECTL_YAML_OPTIONS).map((document) =>
+      (document as {toJS(options: object): unknown}).toJS({maxAliasCount: MAX_ALIAS_COUNT}),
+    )
     expect(ours).to.have.length(theirs.length)
-    for (const [i, object] of ours.entries()) expect(object, `document ${i} (IMGSEC_YAML_SEED=${seed})`).to.deep.equal(theirs[i])
+    for (const [i, object] of ours.entries())
+      expect(object, `document ${i} (IMGSEC_YAML_SEED=${seed})`).to.deep.equal(theirs[i])
   })
 
   it(`the same verdicts from our reading of the YAML as from kubectl's JSON of it (seed ${seed})`, async () => {
@@ -106,7 +146,9 @@ describe('YAML decoding agrees with the real kubectl', () => {
       const parsed = parseManifests(source, 'x')
       const findings = runChecks(manifestAuditInput(parsed.objects, AUDIT_DEFAULT_POLICY), AUDIT_DEFAULT_POLICY)
       return {
-        findings: findings.map((f) => `${f.resource.name}/${f.container}: ${f.check} ${f.severity} ${f.message}`).sort(),
+        findings: findings
+          .map((f) => `${f.resource.name}/${f.container}: ${f.check} ${f.severity} ${f.message}`)
+          .sort(),
         refused: parsed.errors.map((e) => e.message).sort(),
       }
     }
@@ -117,7 +159,7 @@ describe('YAML decoding agrees with the real kubectl', () => {
     expect(ours.findings.some((f) => f.includes(': privileged critical'))).to.equal(true)
   })
 
-  it('the issue\'s cases: what the audit reads is what kubectl reads', async () => {
+  it("the issue's cases: what the audit reads is what kubectl reads", async () => {
     const text = `apiVersion: v1
 kind: Pod
 metadata: {name: cases}
@@ -139,6 +181,13 @@ spec:
     const parsed = parseManifests(text, file)
     expect(parsed.errors).to.deep.equal([])
     expect(parsed.objects[0].object).to.deep.equal(theirs)
-    expect(theirs.spec.containers[0].securityContext).to.deep.equal({privileged: true, capabilities: {add: ['SYS_ADMIN']}, runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, runAsUser: 1000})
+    expect(theirs.spec.containers[0].securityContext).to.deep.equal({
+      privileged: true,
+      capabilities: {add: ['SYS_ADMIN']},
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      runAsUser: 1000,
+    })
   })
 })

@@ -13,7 +13,7 @@ describe('shell completion', () => {
     [['wh'], ['whitelist'], NO_FILES],
     [['whitelist', ''], ['add-registry', 'disable', 'enable', 'remove-registry', 'rotate-certs', 'status'], NO_FILES],
     [['whitelist', 'enable', '--mode', ''], ['webhook', 'vap'], NO_FILES],
-    [['audit', 'images', '--fail-', ], ['--fail-on'], NO_FILES],
+    [['audit', 'images', '--fail-'], ['--fail-on'], NO_FILES],
     [['audit', 'images', '-o', 's'], ['sarif'], NO_FILES],
     [['create-regcred', 'x', '--ver'], ['--verify'], NO_FILES],
     [['create-regcred', 'x', '--no-v'], ['--no-verify'], NO_FILES],
@@ -46,13 +46,25 @@ describe('shell completion', () => {
     mkdirSync(bin)
     symlinkSync(CLI, path.join(bin, 'kubectl-imgsec'))
     symlinkSync(path.join(ROOT, 'bin', 'complete.js'), path.join(bin, 'kubectl_complete-imgsec'))
-    const env = {PATH: `${bin}${path.delimiter}${path.dirname(process.execPath)}${path.delimiter}/usr/bin:/bin`, KUBECONFIG: '/nonexistent'}
-    const result = await runProgram(KUBECTL, ['__complete', 'imgsec', 'whitelist', 'enable', '--backend-placement', ''], {env})
-    expect(result.stdout.split('\n').filter((line) => line && !line.startsWith('['))).to.deep.equal(['static', 'deployment', 'external', ':4'])
+    const env = {
+      PATH: `${bin}${path.delimiter}${path.dirname(process.execPath)}${path.delimiter}/usr/bin:/bin`,
+      KUBECONFIG: '/nonexistent',
+    }
+    const result = await runProgram(
+      KUBECTL,
+      ['__complete', 'imgsec', 'whitelist', 'enable', '--backend-placement', ''],
+      {env},
+    )
+    expect(result.stdout.split('\n').filter((line) => line && !line.startsWith('['))).to.deep.equal([
+      'static',
+      'deployment',
+      'external',
+      ':4',
+    ])
     expect(result.stderr).to.contain('ShellCompDirectiveNoFileComp')
   })
 
-  it('-n <TAB> offers the cluster\'s namespaces (through kubectl, with the typed --kubeconfig), --context the kubeconfig\'s contexts, --ignore-check the check IDs', async () => {
+  it("-n <TAB> offers the cluster's namespaces (through kubectl, with the typed --kubeconfig), --context the kubeconfig's contexts, --ignore-check the check IDs", async () => {
     const {FakeKubeApiServer} = await import('../support/fake-kube-api.js')
     const api = await FakeKubeApiServer.start({namespaces: ['team-a', 'team-b', 'other']})
     const kubeconfigFile = path.join(mkdtempSync(path.join(tmpdir(), 'imgsec-complete-kc-')), 'config')

@@ -1,5 +1,15 @@
 import {expect} from 'chai'
-import {chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import {createServer, type Server} from 'node:https'
 import type {AddressInfo} from 'node:net'
 import {hostname, tmpdir} from 'node:os'
@@ -11,7 +21,6 @@ import {createTestCa, type TestCa} from '../support/tls.js'
 
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'kube-apiserver.kubeadm-1.32.yaml')
 const ORIGINAL = readFileSync(FIXTURE, 'utf8')
-
 
 interface ControlPlane {
   dir: string
@@ -38,7 +47,9 @@ describe('patch-apiserver (built CLI)', () => {
   })
   after(() => backend?.close())
 
-  async function controlPlane(options: {imagePolicy?: Record<string, unknown>; server?: string; kubeconfigExtra?: string} = {}): Promise<ControlPlane> {
+  async function controlPlane(
+    options: {imagePolicy?: Record<string, unknown>; server?: string; kubeconfigExtra?: string} = {},
+  ): Promise<ControlPlane> {
     const dir = mkdtempSync(path.join(tmpdir(), 'imgsec-cp-'))
     const manifests = path.join(dir, 'manifests')
     const configDir = path.join(dir, 'imgsec')
@@ -49,20 +60,49 @@ describe('patch-apiserver (built CLI)', () => {
     chmodSync(manifest, 0o600)
     const client = await ca.issue({cn: 'kube-apiserver'})
     const webhookKubeconfig = path.join(configDir, 'webhook.kubeconfig')
-    writeFileSync(webhookKubeconfig, [
-      'apiVersion: v1', 'kind: Config',
-      `clusters: [{name: backend, cluster: {certificate-authority: ${ca.caCertFile}, server: "${options.server ?? `https://127.0.0.1:${backendPort}/image_policy`}"}}]`,
-      `users: [{name: apiserver, user: {client-certificate: ${client.certFile}, client-key: ${client.keyFile}}}]`,
-      options.kubeconfigExtra ?? 'contexts: [{name: image-policy, context: {cluster: backend, user: apiserver}}]\ncurrent-context: image-policy',
-      '',
-    ].join('\n'))
-    const imagePolicy = {kubeConfigFile: webhookKubeconfig, allowTTL: 50, denyTTL: 50, retryBackoff: 500, defaultAllow: false, ...options.imagePolicy}
+    writeFileSync(
+      webhookKubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        `clusters: [{name: backend, cluster: {certificate-authority: ${ca.caCertFile}, server: "${options.server ?? `https://127.0.0.1:${backendPort}/image_policy`}"}}]`,
+        `users: [{name: apiserver, user: {client-certificate: ${client.certFile}, client-key: ${client.keyFile}}}]`,
+        options.kubeconfigExtra ??
+          'contexts: [{name: image-policy, context: {cluster: backend, user: apiserver}}]\ncurrent-context: image-policy',
+        '',
+      ].join('\n'),
+    )
+    const imagePolicy = {
+      kubeConfigFile: webhookKubeconfig,
+      allowTTL: 50,
+      denyTTL: 50,
+      retryBackoff: 500,
+      defaultAllow: false,
+      ...options.imagePolicy,
+    }
     const admissionConfig = path.join(configDir, 'admission-configuration.yaml')
-    writeFileSync(admissionConfig, `apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: ImagePolicyWebhook\n  configuration:\n    imagePolicy: ${JSON.stringify(imagePolicy)}\n`)
+    writeFileSync(
+      admissionConfig,
+      `apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: ImagePolicyWebhook\n  configuration:\n    imagePolicy: ${JSON.stringify(imagePolicy)}\n`,
+    )
     const backupDir = path.join(dir, 'backups')
-    return {dir, manifest, backupDir, configDir, admissionConfig, webhookKubeconfig, base: ['patch-apiserver', '--manifest', manifest, '--backup-dir', backupDir]}
+    return {
+      dir,
+      manifest,
+      backupDir,
+      configDir,
+      admissionConfig,
+      webhookKubeconfig,
+      base: ['patch-apiserver', '--manifest', manifest, '--backup-dir', backupDir],
+    }
   }
-  const enable = (cp: ControlPlane) => [...cp.base, '--enable-plugins', 'ImagePolicyWebhook', '--admission-config', cp.admissionConfig]
+  const enable = (cp: ControlPlane) => [
+    ...cp.base,
+    '--enable-plugins',
+    'ImagePolicyWebhook',
+    '--admission-config',
+    cp.admissionConfig,
+  ]
 
   it('--dry-run prints a unified diff and writes nothing', async () => {
     const cp = await controlPlane()
@@ -70,7 +110,9 @@ describe('patch-apiserver (built CLI)', () => {
     const result = await runCli([...enable(cp), '--dry-run'])
     expect(result.code, result.stderr).to.equal(0)
     expect(result.stdout).to.match(new RegExp(`^--- ${cp.manifest.replaceAll('.', '\\.')}\\n\\+\\+\\+ `))
-    expect(result.stdout).to.contain('-    - --enable-admission-plugins=NodeRestriction\n+    - --enable-admission-plugins=NodeRestriction,ImagePolicyWebhook\n')
+    expect(result.stdout).to.contain(
+      '-    - --enable-admission-plugins=NodeRestriction\n+    - --enable-admission-plugins=NodeRestriction,ImagePolicyWebhook\n',
+    )
     expect(result.stdout).to.contain(`+    - --admission-control-config-file=${cp.admissionConfig}\n`)
     expect(readFileSync(cp.manifest, 'utf8')).to.equal(ORIGINAL)
     expect(statSync(cp.manifest).mtimeMs).to.equal(mtime)
@@ -88,7 +130,10 @@ describe('patch-apiserver (built CLI)', () => {
     expect(statSync(cp.manifest).mode & 0o777).to.equal(0o600)
     expect(readdirSync(path.dirname(cp.manifest))).to.deep.equal(['kube-apiserver.yaml'])
     expect(statSync(cp.backupDir).mode & 0o777).to.equal(0o700)
-    const index = readFileSync(path.join(cp.backupDir, 'index.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    const index = readFileSync(path.join(cp.backupDir, 'index.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(index).to.have.length(1)
     expect(readFileSync(index[0].backup, 'utf8')).to.equal(ORIGINAL)
     expect(statSync(index[0].backup).mode & 0o777).to.equal(0o600)
@@ -127,7 +172,10 @@ describe('patch-apiserver (built CLI)', () => {
     expect(readFileSync(cp.manifest, 'utf8')).to.equal(ORIGINAL)
     expect(second.stdout).to.match(/already has the content of .*: nothing written\n$/)
 
-    const listed = JSON.parse((await runCli([...cp.base, '--list-backups', '-o', 'json'])).stdout) as Array<{backup: string; reason?: string}>
+    const listed = JSON.parse((await runCli([...cp.base, '--list-backups', '-o', 'json'])).stdout) as Array<{
+      backup: string
+      reason?: string
+    }>
     expect(listed).to.have.length(2)
     expect(readFileSync(listed[0].backup, 'utf8')).to.equal(ORIGINAL)
     expect(listed[0].reason).to.equal(undefined)
@@ -161,10 +209,20 @@ describe('patch-apiserver (built CLI)', () => {
   it('merges into an existing --admission-control-config-file instead of replacing it', async () => {
     const cp = await controlPlane()
     const existing = path.join(cp.dir, 'pki-admission.yaml')
-    const existingText = '# cluster admission config\napiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: EventRateLimit\n  path: eventconfig.yaml\n'
+    const existingText =
+      '# cluster admission config\napiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: EventRateLimit\n  path: eventconfig.yaml\n'
     writeFileSync(existing, existingText)
-    writeFileSync(path.join(cp.dir, 'eventconfig.yaml'), 'apiVersion: eventratelimit.admission.k8s.io/v1alpha1\nkind: Configuration\nlimits: [{type: Server, qps: 50, burst: 100}]\n')
-    writeFileSync(cp.manifest, ORIGINAL.replace('    - --enable-admission-plugins=NodeRestriction', `    - --admission-control-config-file=${existing}\n    - --enable-admission-plugins=NodeRestriction,EventRateLimit`))
+    writeFileSync(
+      path.join(cp.dir, 'eventconfig.yaml'),
+      'apiVersion: eventratelimit.admission.k8s.io/v1alpha1\nkind: Configuration\nlimits: [{type: Server, qps: 50, burst: 100}]\n',
+    )
+    writeFileSync(
+      cp.manifest,
+      ORIGINAL.replace(
+        '    - --enable-admission-plugins=NodeRestriction',
+        `    - --admission-control-config-file=${existing}\n    - --enable-admission-plugins=NodeRestriction,EventRateLimit`,
+      ),
+    )
     const result = await runCli(enable(cp))
     expect(result.code, result.stderr).to.equal(0)
     expect(result.stdout).to.contain(`merge the ImagePolicyWebhook entry into ${existing}`)
@@ -175,26 +233,57 @@ describe('patch-apiserver (built CLI)', () => {
     const manifest = readFileSync(cp.manifest, 'utf8')
     expect(manifest).to.contain(`--admission-control-config-file=${existing}`)
     expect(manifest).to.contain('--enable-admission-plugins=NodeRestriction,EventRateLimit,ImagePolicyWebhook')
-    const backups = readFileSync(path.join(cp.backupDir, 'index.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    const backups = readFileSync(path.join(cp.backupDir, 'index.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(backups.map((b: {file: string}) => b.file)).to.deep.equal([existing, cp.manifest])
     expect(readFileSync(backups[0].backup, 'utf8')).to.equal(existingText)
   })
 
   describe('preflight: refuses what the API server would reject, writes nothing', () => {
     const cases: Array<{title: string; setup: Parameters<typeof controlPlane>[0]; error: RegExp}> = [
-      {title: 'allowTTL out of range', setup: {imagePolicy: {allowTTL: -2}}, error: /imagePolicy\.allowTTL must be an integer number of seconds in 1–1800 \(0: the plugin's default, -1: disabled\), not -2/},
-      {title: 'retryBackoff too large', setup: {imagePolicy: {retryBackoff: 300001}}, error: /imagePolicy\.retryBackoff must be an integer number of milliseconds in 1–300000/},
-      {title: 'defaultAllow not a boolean', setup: {imagePolicy: {defaultAllow: 'no'}}, error: /imagePolicy\.defaultAllow must be true or false, not a string/},
-      {title: 'relative kubeConfigFile', setup: {imagePolicy: {kubeConfigFile: 'webhook.kubeconfig'}}, error: /kubeConfigFile "webhook\.kubeconfig" must be an absolute path/},
-      {title: 'webhook kubeconfig without contexts', setup: {kubeconfigExtra: ''}, error: /no contexts .*; no current-context/},
-      {title: 'serving certificate does not cover the server host', setup: {server: 'https://localhost:PORT/image_policy'}, error: /does not cover localhost/},
+      {
+        title: 'allowTTL out of range',
+        setup: {imagePolicy: {allowTTL: -2}},
+        error:
+          /imagePolicy\.allowTTL must be an integer number of seconds in 1–1800 \(0: the plugin's default, -1: disabled\), not -2/,
+      },
+      {
+        title: 'retryBackoff too large',
+        setup: {imagePolicy: {retryBackoff: 300001}},
+        error: /imagePolicy\.retryBackoff must be an integer number of milliseconds in 1–300000/,
+      },
+      {
+        title: 'defaultAllow not a boolean',
+        setup: {imagePolicy: {defaultAllow: 'no'}},
+        error: /imagePolicy\.defaultAllow must be true or false, not a string/,
+      },
+      {
+        title: 'relative kubeConfigFile',
+        setup: {imagePolicy: {kubeConfigFile: 'webhook.kubeconfig'}},
+        error: /kubeConfigFile "webhook\.kubeconfig" must be an absolute path/,
+      },
+      {
+        title: 'webhook kubeconfig without contexts',
+        setup: {kubeconfigExtra: ''},
+        error: /no contexts .*; no current-context/,
+      },
+      {
+        title: 'serving certificate does not cover the server host',
+        setup: {server: 'https://localhost:PORT/image_policy'},
+        error: /does not cover localhost/,
+      },
     ]
     for (const {title, setup, error} of cases) {
       it(title, async () => {
         const cp = await controlPlane(setup)
         if (setup?.server) {
           // A backend whose certificate names another host.
-          const other = createServer({cert: readFileSync(wrongNameCert.certFile), key: readFileSync(wrongNameCert.keyFile)})
+          const other = createServer({
+            cert: readFileSync(wrongNameCert.certFile),
+            key: readFileSync(wrongNameCert.keyFile),
+          })
           await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve))
           const port = (other.address() as AddressInfo).port
           writeFileSync(cp.webhookKubeconfig, readFileSync(cp.webhookKubeconfig, 'utf8').replace('PORT', String(port)))
@@ -223,24 +312,72 @@ describe('patch-apiserver (built CLI)', () => {
       const cp = await controlPlane()
       const result = await runCli([...cp.base, '--enable-plugins', 'ImagePolicyWebhook'])
       expect(result.code).to.equal(1)
-      expect(result.stderr).to.contain('ImagePolicyWebhook needs an admission configuration: pass --admission-config FILE')
+      expect(result.stderr).to.contain(
+        'ImagePolicyWebhook needs an admission configuration: pass --admission-config FILE',
+      )
     })
 
     it('a plugin in both --enable-plugins and --disable-plugins', async () => {
       const cp = await controlPlane()
-      const result = await runCli([...cp.base, '--enable-plugins', 'AlwaysPullImages', '--disable-plugins', 'AlwaysPullImages'])
+      const result = await runCli([
+        ...cp.base,
+        '--enable-plugins',
+        'AlwaysPullImages',
+        '--disable-plugins',
+        'AlwaysPullImages',
+      ])
       expect(result.stderr).to.equal('error: AlwaysPullImages is in both --enable-plugins and --disable-plugins\n')
     })
   })
 
   describe('bad input: clear error, exit 1, file untouched', () => {
     const cases: Array<{title: string; content?: string; args?: (cp: ControlPlane) => string[]; error: RegExp}> = [
-      {title: 'missing manifest', args: (cp) => ['patch-apiserver', '--manifest', path.join(cp.dir, 'manifests', 'nope.yaml'), '--backup-dir', cp.backupDir, '--enable-plugins', 'AlwaysPullImages'], error: /manifest .*nope\.yaml does not exist/},
-      {title: 'not a Pod', content: 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n', error: /is not a Pod manifest \(kind: Deployment\)/},
-      {title: 'unparseable YAML', content: 'apiVersion: v1\nkind: Pod\nspec: [\n', error: /is not valid YAML \(line \d+, column \d+: [a-z]/},
-      {title: 'no kube-apiserver container', content: 'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: etcd\n    command: [etcd]\n', error: /has no kube-apiserver container/},
-      {title: 'backup dir inside the manifests dir', args: (cp) => ['patch-apiserver', '--manifest', cp.manifest, '--backup-dir', path.join(path.dirname(cp.manifest), 'backups'), '--enable-plugins', 'AlwaysPullImages'], error: /--backup-dir .* is inside .*manifests: the kubelet would run a backed-up kube-apiserver\.yaml/},
-      {title: 'malformed --set-flag', args: (cp) => [...cp.base, '--set-flag', 'no-equals-sign'], error: /--set-flag "no-equals-sign": expected name=value/},
+      {
+        title: 'missing manifest',
+        args: (cp) => [
+          'patch-apiserver',
+          '--manifest',
+          path.join(cp.dir, 'manifests', 'nope.yaml'),
+          '--backup-dir',
+          cp.backupDir,
+          '--enable-plugins',
+          'AlwaysPullImages',
+        ],
+        error: /manifest .*nope\.yaml does not exist/,
+      },
+      {
+        title: 'not a Pod',
+        content: 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n',
+        error: /is not a Pod manifest \(kind: Deployment\)/,
+      },
+      {
+        title: 'unparseable YAML',
+        content: 'apiVersion: v1\nkind: Pod\nspec: [\n',
+        error: /is not valid YAML \(line \d+, column \d+: [a-z]/,
+      },
+      {
+        title: 'no kube-apiserver container',
+        content: 'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: etcd\n    command: [etcd]\n',
+        error: /has no kube-apiserver container/,
+      },
+      {
+        title: 'backup dir inside the manifests dir',
+        args: (cp) => [
+          'patch-apiserver',
+          '--manifest',
+          cp.manifest,
+          '--backup-dir',
+          path.join(path.dirname(cp.manifest), 'backups'),
+          '--enable-plugins',
+          'AlwaysPullImages',
+        ],
+        error: /--backup-dir .* is inside .*manifests: the kubelet would run a backed-up kube-apiserver\.yaml/,
+      },
+      {
+        title: 'malformed --set-flag',
+        args: (cp) => [...cp.base, '--set-flag', 'no-equals-sign'],
+        error: /--set-flag "no-equals-sign": expected name=value/,
+      },
     ]
     for (const {title, content, args, error} of cases) {
       it(title, async () => {
@@ -264,7 +401,16 @@ describe('patch-apiserver (built CLI)', () => {
     chmodSync(cp.dir, 0o755)
     chmodSync(path.dirname(cp.manifest), 0o755)
     chmodSync(cp.manifest, 0o644)
-    const result = await runCliAsNobody(['patch-apiserver', '--manifest', cp.manifest, '--backup-dir', path.join(tmpdir(), 'imgsec-nobody-backups'), '--enable-plugins', 'AlwaysPullImages', '--dry-run'])
+    const result = await runCliAsNobody([
+      'patch-apiserver',
+      '--manifest',
+      cp.manifest,
+      '--backup-dir',
+      path.join(tmpdir(), 'imgsec-nobody-backups'),
+      '--enable-plugins',
+      'AlwaysPullImages',
+      '--dry-run',
+    ])
     expect(result.code, result.stderr).to.equal(0)
     expect(result.stdout).to.include('+    - --enable-admission-plugins=NodeRestriction,AlwaysPullImages')
     expect(readFileSync(cp.manifest, 'utf8')).to.equal(ORIGINAL)
@@ -272,14 +418,33 @@ describe('patch-apiserver (built CLI)', () => {
 
   describe('one action per run, and a run that asks for nothing is a mistake', () => {
     for (const [args, message] of [
-      [[], 'error: nothing to do: give --enable-plugins, --disable-plugins, --admission-config, --set-flag or --remove-flag (or --restore, --list-backups)\n'],
-      [['--restore', '--enable-plugins', 'AlwaysPullImages'], 'error: --restore cannot be combined with --enable-plugins: run them one after the other\n'],
-      [['--list-backups', '--wait'], 'error: --list-backups cannot be combined with --wait: run them one after the other\n'],
-      [['--restore', 'x', '--dry-run'], 'error: --restore cannot be combined with --dry-run: run them one after the other\n'],
+      [
+        [],
+        'error: nothing to do: give --enable-plugins, --disable-plugins, --admission-config, --set-flag or --remove-flag (or --restore, --list-backups)\n',
+      ],
+      [
+        ['--restore', '--enable-plugins', 'AlwaysPullImages'],
+        'error: --restore cannot be combined with --enable-plugins: run them one after the other\n',
+      ],
+      [
+        ['--list-backups', '--wait'],
+        'error: --list-backups cannot be combined with --wait: run them one after the other\n',
+      ],
+      [
+        ['--restore', 'x', '--dry-run'],
+        'error: --restore cannot be combined with --dry-run: run them one after the other\n',
+      ],
     ] as Array<[string[], string]>) {
       it(`patch-apiserver ${args.join(' ') || '(no action)'}`, async () => {
         const cp = await controlPlane()
-        const result = await runCli(['patch-apiserver', '--manifest', cp.manifest, '--backup-dir', path.join(cp.dir, 'backups'), ...args])
+        const result = await runCli([
+          'patch-apiserver',
+          '--manifest',
+          cp.manifest,
+          '--backup-dir',
+          path.join(cp.dir, 'backups'),
+          ...args,
+        ])
         expect(result.code).to.equal(1)
         expect(result.stderr).to.equal(message)
         expect(readFileSync(cp.manifest, 'utf8')).to.equal(ORIGINAL)
@@ -289,9 +454,20 @@ describe('patch-apiserver (built CLI)', () => {
 
   it('taking NodeRestriction out is done, with a warning saying what it protects', async () => {
     const cp = await controlPlane()
-    const result = await runCli(['patch-apiserver', '--manifest', cp.manifest, '--backup-dir', path.join(cp.dir, 'backups'), '--disable-plugins', 'NodeRestriction', '--dry-run'])
+    const result = await runCli([
+      'patch-apiserver',
+      '--manifest',
+      cp.manifest,
+      '--backup-dir',
+      path.join(cp.dir, 'backups'),
+      '--disable-plugins',
+      'NodeRestriction',
+      '--dry-run',
+    ])
     expect(result.code).to.equal(0)
-    expect(result.stderr).to.equal('warning: NodeRestriction is no longer enabled: every kubelet could then modify any Node object and the pods bound to other nodes (kubeadm enables it, and the CIS Kubernetes Benchmark asks for it)\n')
+    expect(result.stderr).to.equal(
+      'warning: NodeRestriction is no longer enabled: every kubelet could then modify any Node object and the pods bound to other nodes (kubeadm enables it, and the CIS Kubernetes Benchmark asks for it)\n',
+    )
   })
 
   it('no write permission: a plain message, nothing changed', async function () {
@@ -300,9 +476,19 @@ describe('patch-apiserver (built CLI)', () => {
     chmodSync(cp.dir, 0o755)
     chmodSync(path.dirname(cp.manifest), 0o755)
     chmodSync(cp.manifest, 0o644)
-    const result = await runCliAsNobody(['patch-apiserver', '--manifest', cp.manifest, '--backup-dir', path.join(tmpdir(), 'imgsec-nobody-backups'), '--enable-plugins', 'AlwaysPullImages'])
+    const result = await runCliAsNobody([
+      'patch-apiserver',
+      '--manifest',
+      cp.manifest,
+      '--backup-dir',
+      path.join(tmpdir(), 'imgsec-nobody-backups'),
+      '--enable-plugins',
+      'AlwaysPullImages',
+    ])
     expect(result.code).to.equal(1)
-    expect(result.stderr).to.equal(`error: cannot write ${cp.manifest} (permission denied): run this on the control-plane node as root (sudo), nothing was changed\n`)
+    expect(result.stderr).to.equal(
+      `error: cannot write ${cp.manifest} (permission denied): run this on the control-plane node as root (sudo), nothing was changed\n`,
+    )
     expect(readFileSync(cp.manifest, 'utf8')).to.equal(ORIGINAL)
   })
 
@@ -310,14 +496,40 @@ describe('patch-apiserver (built CLI)', () => {
     let expected: string
     before(async () => {
       const reference = await controlPlane()
-      await runCli(['patch-apiserver', '--manifest', reference.manifest, '--backup-dir', reference.backupDir, '--enable-plugins', 'AlwaysPullImages', '--set-flag', 'profiling=false'])
+      await runCli([
+        'patch-apiserver',
+        '--manifest',
+        reference.manifest,
+        '--backup-dir',
+        reference.backupDir,
+        '--enable-plugins',
+        'AlwaysPullImages',
+        '--set-flag',
+        'profiling=false',
+      ])
       expected = readFileSync(reference.manifest, 'utf8')
       expect(expected).to.not.equal(ORIGINAL)
     })
-    for (const step of ['atomic-write:opened', 'atomic-write:half-written', 'atomic-write:synced', 'atomic-write:before-rename', 'atomic-write:renamed']) {
+    for (const step of [
+      'atomic-write:opened',
+      'atomic-write:half-written',
+      'atomic-write:synced',
+      'atomic-write:before-rename',
+      'atomic-write:renamed',
+    ]) {
       it(step, async () => {
         const cp = await controlPlane()
-        const args = ['patch-apiserver', '--manifest', cp.manifest, '--backup-dir', cp.backupDir, '--enable-plugins', 'AlwaysPullImages', '--set-flag', 'profiling=false']
+        const args = [
+          'patch-apiserver',
+          '--manifest',
+          cp.manifest,
+          '--backup-dir',
+          cp.backupDir,
+          '--enable-plugins',
+          'AlwaysPullImages',
+          '--set-flag',
+          'profiling=false',
+        ]
         const killed = await runCli(args, {env: {IMGSEC_TEST_CRASH_AT: step}})
         expect(killed.code, `exit of the killed run: ${killed.stderr}`).to.not.equal(0)
         const content = readFileSync(cp.manifest, 'utf8')
@@ -338,8 +550,14 @@ describe('patch-apiserver (built CLI)', () => {
     let api: FakeKubeApiServer
     let kubeconfig: string
     const mirrorPod = (hash: string) => ({
-      apiVersion: 'v1', kind: 'Pod',
-      metadata: {name: `kube-apiserver-${hostname()}`, namespace: 'kube-system', labels: {component: 'kube-apiserver', tier: 'control-plane'}, annotations: {'kubernetes.io/config.hash': hash, 'kubernetes.io/config.mirror': hash}},
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: `kube-apiserver-${hostname()}`,
+        namespace: 'kube-system',
+        labels: {component: 'kube-apiserver', tier: 'control-plane'},
+        annotations: {'kubernetes.io/config.hash': hash, 'kubernetes.io/config.mirror': hash},
+      },
       spec: {containers: [{name: 'kube-apiserver', image: 'registry.k8s.io/kube-apiserver:v1.32.0'}]},
     })
     beforeEach(async () => {
@@ -372,7 +590,9 @@ describe('patch-apiserver (built CLI)', () => {
       const cp = await controlPlane()
       const result = await runCli([...args(cp), '--wait', '--timeout', '3s', '--rollback-on-failure'])
       expect(result.code).to.equal(1)
-      expect(result.stderr).to.match(/^error: ROLLED BACK: kube-apiserver did not come back within 3s \(the kubelet did not restart it; last: the mirror pod still has the old config hash\)/)
+      expect(result.stderr).to.match(
+        /^error: ROLLED BACK: kube-apiserver did not come back within 3s \(the kubelet did not restart it; last: the mirror pod still has the old config hash\)/,
+      )
       expect(readFileSync(cp.manifest, 'utf8')).to.equal(ORIGINAL)
       expect(readdirSync(path.dirname(cp.manifest))).to.deep.equal(['kube-apiserver.yaml'])
     })
@@ -386,15 +606,23 @@ describe('patch-apiserver (built CLI)', () => {
       api.healthy = false
       const result = await run
       expect(result.code).to.equal(1)
-      expect(result.stderr).to.contain('last: /readyz did not answer ok). The change is still in place; undo it with: kubectl imgsec patch-apiserver')
+      expect(result.stderr).to.contain(
+        'last: /readyz did not answer ok). The change is still in place; undo it with: kubectl imgsec patch-apiserver',
+      )
       expect(readFileSync(cp.manifest, 'utf8')).to.contain('AlwaysPullImages')
     })
 
     it('--persist-kubeadm-config records the flags and volumes in kubeadm-config', async () => {
       const cp = await controlPlane()
-      api.seed({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'kubeadm-config', namespace: 'kube-system'}, data: {
-        ClusterConfiguration: 'apiServer:\n  extraArgs:\n  - name: authorization-mode\n    value: Node,RBAC\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.32.0\n',
-      }})
+      api.seed({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {name: 'kubeadm-config', namespace: 'kube-system'},
+        data: {
+          ClusterConfiguration:
+            'apiServer:\n  extraArgs:\n  - name: authorization-mode\n    value: Node,RBAC\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.32.0\n',
+        },
+      })
       const result = await runCli([...enable(cp), '--kubeconfig', kubeconfig, '--persist-kubeadm-config'])
       expect(result.code, result.stderr).to.equal(0)
       expect(result.stdout).to.contain('recorded in ConfigMap kube-system/kubeadm-config:')

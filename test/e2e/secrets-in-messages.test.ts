@@ -25,9 +25,14 @@ async function startServer(): Promise<{url: string; port: number; answer: (handl
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const {port} = server.address() as AddressInfo
-  return {url: `http://127.0.0.1:${port}`, port, server, answer: (next) => {
-    handler = next
-  }}
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    server,
+    answer: (next) => {
+      handler = next
+    },
+  }
 }
 
 function expectNoCanary(result: {stdout: string; stderr: string}): void {
@@ -54,13 +59,18 @@ describe('no secret in any message: every error path that wraps a parser or an H
     return file
   }
   function writeKubeconfig(name: string, user: string, serverUrl?: string): string {
-    return write(name, [
-      'apiVersion: v1', 'kind: Config',
-      `clusters: [{name: c, cluster: {server: "${serverUrl ?? server.url}", insecure-skip-tls-verify: true}}]`,
-      `users: [{name: u, user: ${user}}]`,
-      'contexts: [{name: ctx, context: {cluster: c, user: u, namespace: default}}]',
-      'current-context: ctx', '',
-    ].join('\n'))
+    return write(
+      name,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        `clusters: [{name: c, cluster: {server: "${serverUrl ?? server.url}", insecure-skip-tls-verify: true}}]`,
+        `users: [{name: u, user: ${user}}]`,
+        'contexts: [{name: ctx, context: {cluster: c, user: u, namespace: default}}]',
+        'current-context: ctx',
+        '',
+      ].join('\n'),
+    )
   }
   /** Run, and run again with --debug: neither may print the canary; the first's stderr is returned. */
   async function fails(args: string[], options: {env?: Record<string, string>; code?: number} = {}) {
@@ -77,12 +87,16 @@ describe('no secret in any message: every error path that wraps a parser or an H
     it('create-regcred --from-docker-config: a file that is not JSON', async () => {
       const file = write('not-json.json', `${CANARY}\n`)
       const result = await fails(regcred(file))
-      expect(result.stderr).to.equal(`error: --from-docker-config "${file}" is not valid JSON (line 1, column 1: expected a JSON value (an object, a list, a "string", a number, true, false or null)); expected a docker config.json like {"auths": {"registry.example.com": {"auth": "…"}}}\n`)
+      expect(result.stderr).to.equal(
+        `error: --from-docker-config "${file}" is not valid JSON (line 1, column 1: expected a JSON value (an object, a list, a "string", a number, true, false or null)); expected a docker config.json like {"auths": {"registry.example.com": {"auth": "…"}}}\n`,
+      )
     })
     it('create-regcred --from-docker-config: JSON cut short after a password', async () => {
       const file = write('cut.json', `{"auths": {"reg.example.com": {"auth": "${CANARY}"`)
       const result = await fails(regcred(file))
-      expect(result.stderr).to.match(/is not valid JSON \(line 1, column \d+: the file ends inside an object \(a missing "}"\)\)/)
+      expect(result.stderr).to.match(
+        /is not valid JSON \(line 1, column \d+: the file ends inside an object \(a missing "}"\)\)/,
+      )
     })
     it('create-regcred --from-docker-config: an unquoted password', async () => {
       const file = write('unquoted.json', `{\n  "auths": {\n    "reg.example.com": {"password": ${CANARY}}\n  }\n}\n`)
@@ -96,7 +110,15 @@ describe('no secret in any message: every error path that wraps a parser or an H
     })
     it('audit images --docker-config: a file that is not JSON', async () => {
       const file = write('audit-docker-config.json', `{"auths": ${CANARY}}`)
-      const result = await fails(['audit', 'images', '-f', path.join(ROOT, 'examples'), '--resolve-digests', '--docker-config', file])
+      const result = await fails([
+        'audit',
+        'images',
+        '-f',
+        path.join(ROOT, 'examples'),
+        '--resolve-digests',
+        '--docker-config',
+        file,
+      ])
       expect(result.stderr).to.contain(`--docker-config "${file}" is not valid JSON (line 1, column 11: `)
     })
   })
@@ -106,12 +128,16 @@ describe('no secret in any message: every error path that wraps a parser or an H
     it('a token with a bad escape (the parser would quote the line)', async () => {
       const file = writeKubeconfig('escape.kubeconfig', `{token: "\\q${CANARY}"}`)
       const result = await fails(cluster(file))
-      expect(result.stderr).to.equal(`error: kubeconfig file "${file}" is not valid YAML (line 4, column 34: an invalid \\ escape in a double-quoted string)\n`)
+      expect(result.stderr).to.equal(
+        `error: kubeconfig file "${file}" is not valid YAML (line 4, column 34: an invalid \\ escape in a double-quoted string)\n`,
+      )
     })
     it('a token that is an alias (the parser would name it)', async () => {
       const file = writeKubeconfig('alias.kubeconfig', `{token: *${CANARY}}`)
       const result = await fails(cluster(file))
-      expect(result.stderr).to.match(/^error: kubeconfig file "\S+" is not valid YAML \(.*an alias \(\*name\) refers to no anchor defined before it\)\n$/)
+      expect(result.stderr).to.match(
+        /^error: kubeconfig file "\S+" is not valid YAML \(.*an alias \(\*name\) refers to no anchor defined before it\)\n$/,
+      )
     })
     it('a token line that is a nested mapping', async () => {
       const file = write('nested.kubeconfig', `users:\n- name: u\n  user:\n    token: ${CANARY}: x\n`)
@@ -121,26 +147,46 @@ describe('no secret in any message: every error path that wraps a parser or an H
     it('an exec credential plugin that prints something other than JSON (its token)', async () => {
       const plugin = write('plugin-not-json.sh', `#!/bin/sh\necho "token ${CANARY}"\n`)
       chmodSync(plugin, 0o755)
-      const file = writeKubeconfig('exec-not-json.kubeconfig', `{exec: {apiVersion: client.authentication.k8s.io/v1, command: ${plugin}, interactiveMode: Never}}`)
+      const file = writeKubeconfig(
+        'exec-not-json.kubeconfig',
+        `{exec: {apiVersion: client.authentication.k8s.io/v1, command: ${plugin}, interactiveMode: Never}}`,
+      )
       const result = await fails(cluster(file))
-      expect(result.stderr).to.equal(`error: the credential plugin "${plugin}" of user "u" of context "ctx" printed something that is not an ExecCredential in JSON; run it by hand to see what it prints\n`)
+      expect(result.stderr).to.equal(
+        `error: the credential plugin "${plugin}" of user "u" of context "ctx" printed something that is not an ExecCredential in JSON; run it by hand to see what it prints\n`,
+      )
     })
     it('an exec credential plugin that fails, with a secret on its stderr', async () => {
       const plugin = write('plugin-fails.sh', `#!/bin/sh\necho "cannot refresh ${CANARY}" >&2\nexit 1\n`)
       chmodSync(plugin, 0o755)
-      const file = writeKubeconfig('exec-fails.kubeconfig', `{exec: {apiVersion: client.authentication.k8s.io/v1, command: ${plugin}, interactiveMode: Never}}`)
+      const file = writeKubeconfig(
+        'exec-fails.kubeconfig',
+        `{exec: {apiVersion: client.authentication.k8s.io/v1, command: ${plugin}, interactiveMode: Never}}`,
+      )
       const result = await fails(cluster(file))
-      expect(result.stderr).to.equal(`error: the credential plugin "${plugin}" of user "u" of context "ctx" failed (it exited with an error); run it by hand to see why\n`)
+      expect(result.stderr).to.equal(
+        `error: the credential plugin "${plugin}" of user "u" of context "ctx" failed (it exited with an error); run it by hand to see why\n`,
+      )
     })
     it('an exec credential plugin that is not installed', async () => {
-      const file = writeKubeconfig('exec-missing.kubeconfig', '{exec: {apiVersion: client.authentication.k8s.io/v1, command: imgsec-no-such-plugin, interactiveMode: Never}}')
+      const file = writeKubeconfig(
+        'exec-missing.kubeconfig',
+        '{exec: {apiVersion: client.authentication.k8s.io/v1, command: imgsec-no-such-plugin, interactiveMode: Never}}',
+      )
       const result = await fails(cluster(file))
-      expect(result.stderr).to.equal('error: the credential plugin "imgsec-no-such-plugin" of user "u" of context "ctx" cannot be run: no such file or directory (is it installed and on PATH?)\n')
+      expect(result.stderr).to.equal(
+        'error: the credential plugin "imgsec-no-such-plugin" of user "u" of context "ctx" cannot be run: no such file or directory (is it installed and on PATH?)\n',
+      )
     })
     it('a client key file that does not exist: named, in words', async () => {
-      const file = writeKubeconfig('missing-key.kubeconfig', `{client-certificate: ${dir}/nope.crt, client-key: ${dir}/nope.key}`)
+      const file = writeKubeconfig(
+        'missing-key.kubeconfig',
+        `{client-certificate: ${dir}/nope.crt, client-key: ${dir}/nope.key}`,
+      )
       const result = await fails(cluster(file))
-      expect(result.stderr).to.match(/^error: \S+\/nope\.(crt|key), named in the kubeconfig for user "u" of context "ctx" or its cluster, cannot be read: no such file or directory\n$/)
+      expect(result.stderr).to.match(
+        /^error: \S+\/nope\.(crt|key), named in the kubeconfig for user "u" of context "ctx" or its cluster, cannot be read: no such file or directory\n$/,
+      )
     })
     it('client-key-data that is not a key, against a TLS API server', async () => {
       const ca = await createTestCa()
@@ -149,9 +195,15 @@ describe('no secret in any message: every error path that wraps a parser or an H
       await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve))
       try {
         const data = (text: string) => Buffer.from(text).toString('base64')
-        const file = writeKubeconfig('bad-key-data.kubeconfig', `{client-certificate-data: ${data(`-----BEGIN CERTIFICATE-----\n${CANARY}\n-----END CERTIFICATE-----\n`)}, client-key-data: ${data(`-----BEGIN PRIVATE KEY-----\n${CANARY}\n-----END PRIVATE KEY-----\n`)}}`, `https://127.0.0.1:${(tls.address() as AddressInfo).port}`)
+        const file = writeKubeconfig(
+          'bad-key-data.kubeconfig',
+          `{client-certificate-data: ${data(`-----BEGIN CERTIFICATE-----\n${CANARY}\n-----END CERTIFICATE-----\n`)}, client-key-data: ${data(`-----BEGIN PRIVATE KEY-----\n${CANARY}\n-----END PRIVATE KEY-----\n`)}}`,
+          `https://127.0.0.1:${(tls.address() as AddressInfo).port}`,
+        )
         const result = await fails(cluster(file))
-        expect(result.stderr).to.match(/^error: cannot set up TLS to the Kubernetes API server at https:\/\/127\.0\.0\.1:\d+: a certificate or key given for it is not valid PEM \(ERR_OSSL_\w+\) \(context "ctx"\)\n$/)
+        expect(result.stderr).to.match(
+          /^error: cannot set up TLS to the Kubernetes API server at https:\/\/127\.0\.0\.1:\d+: a certificate or key given for it is not valid PEM \(ERR_OSSL_\w+\) \(context "ctx"\)\n$/,
+        )
       } finally {
         tls.close()
       }
@@ -159,23 +211,49 @@ describe('no secret in any message: every error path that wraps a parser or an H
   })
 
   describe('API server answers (a proxy, a load balancer, a broken server)', () => {
-    const regcred = ['create-regcred', 'x', '--docker-username', 'u', '--docker-password', 'not-the-canary', '--no-verify']
+    const regcred = [
+      'create-regcred',
+      'x',
+      '--docker-username',
+      'u',
+      '--docker-password',
+      'not-the-canary',
+      '--no-verify',
+    ]
     const audit = ['audit', 'images', '-n', 'default']
-    const html = (status: number): Handler => (_req, res) => {
-      res.writeHead(status, {'content-type': 'text/html'})
-      res.end(`<html><body>login as admin with ${CANARY}</body></html>`)
-    }
+    const html =
+      (status: number): Handler =>
+      (_req, res) => {
+        res.writeHead(status, {'content-type': 'text/html'})
+        res.end(`<html><body>login as admin with ${CANARY}</body></html>`)
+      }
     const cases: Array<{title: string; handler: Handler; said: RegExp}> = [
-      {title: '403 with an HTML page', handler: html(403), said: /^error: (namespace "default": )?forbidden: RBAC does not allow you to (create|list) \S+( "x")? in namespace "default"\n$/},
-      {title: '500 with an HTML page', handler: html(500), said: /^error: (namespace "default": )?(create|list) \S+( "x")? in namespace "default" failed: HTTP 500\n$/},
-      {title: '422 with JSON that is not a Status', handler: (_req, res) => {
-        res.writeHead(422, {'content-type': 'application/json'})
-        res.end(JSON.stringify({error: CANARY, message: CANARY}))
-      }, said: /^error: (namespace "default": )?(the API server rejected \S+( "x")? in namespace "default" as invalid|list \S+ in namespace "default" failed: HTTP 422)\n$/},
-      {title: '200 with a body that is not JSON', handler: (_req, res) => {
-        res.writeHead(200, {'content-type': 'application/json'})
-        res.end(`token=${CANARY}`)
-      }, said: /is not JSON \(is the kubeconfig's server a Kubernetes API server, not a proxy or a web page\?\)\n$/},
+      {
+        title: '403 with an HTML page',
+        handler: html(403),
+        said: /^error: (namespace "default": )?forbidden: RBAC does not allow you to (create|list) \S+( "x")? in namespace "default"\n$/,
+      },
+      {
+        title: '500 with an HTML page',
+        handler: html(500),
+        said: /^error: (namespace "default": )?(create|list) \S+( "x")? in namespace "default" failed: HTTP 500\n$/,
+      },
+      {
+        title: '422 with JSON that is not a Status',
+        handler: (_req, res) => {
+          res.writeHead(422, {'content-type': 'application/json'})
+          res.end(JSON.stringify({error: CANARY, message: CANARY}))
+        },
+        said: /^error: (namespace "default": )?(the API server rejected \S+( "x")? in namespace "default" as invalid|list \S+ in namespace "default" failed: HTTP 422)\n$/,
+      },
+      {
+        title: '200 with a body that is not JSON',
+        handler: (_req, res) => {
+          res.writeHead(200, {'content-type': 'application/json'})
+          res.end(`token=${CANARY}`)
+        },
+        said: /is not JSON \(is the kubeconfig's server a Kubernetes API server, not a proxy or a web page\?\)\n$/,
+      },
     ]
     for (const {title, handler, said} of cases) {
       it(`${title}: create-regcred and audit images`, async () => {
@@ -189,20 +267,37 @@ describe('no secret in any message: every error path that wraps a parser or an H
   })
 
   describe('registry answers', () => {
-    const verify = () => ['create-regcred', 'x', '--docker-server', server.url, '--docker-username', 'u', '--docker-password', 'not-the-canary', '--dry-run=client', '--verify']
-    const challenge = (header: string): Handler => (_req, res) => {
-      res.writeHead(401, {'www-authenticate': header, 'content-type': 'text/plain'})
-      res.end(CANARY)
-    }
+    const verify = () => [
+      'create-regcred',
+      'x',
+      '--docker-server',
+      server.url,
+      '--docker-username',
+      'u',
+      '--docker-password',
+      'not-the-canary',
+      '--dry-run=client',
+      '--verify',
+    ]
+    const challenge =
+      (header: string): Handler =>
+      (_req, res) => {
+        res.writeHead(401, {'www-authenticate': header, 'content-type': 'text/plain'})
+        res.end(CANARY)
+      }
     it('an authentication scheme we do not know', async () => {
       server.answer(challenge(`${CANARY} realm="x"`))
       const result = await fails(verify())
-      expect(result.stderr).to.equal(`error: registry 127.0.0.1:${server.port} asked for an authentication scheme other than Basic and Bearer (its WWW-Authenticate header); it cannot be checked, pass --no-verify\n`)
+      expect(result.stderr).to.equal(
+        `error: registry 127.0.0.1:${server.port} asked for an authentication scheme other than Basic and Bearer (its WWW-Authenticate header); it cannot be checked, pass --no-verify\n`,
+      )
     })
     it('a bearer realm that is not a URL', async () => {
       server.answer(challenge(`Bearer realm="${CANARY}"`))
       const result = await fails(verify())
-      expect(result.stderr).to.equal(`error: registry 127.0.0.1:${server.port} asked for a bearer token but named no valid realm\n`)
+      expect(result.stderr).to.equal(
+        `error: registry 127.0.0.1:${server.port} asked for a bearer token but named no valid realm\n`,
+      )
     })
     it('a token service that answers something other than JSON', async () => {
       server.answer((req, res, url) => {
@@ -210,7 +305,9 @@ describe('no secret in any message: every error path that wraps a parser or an H
         else challenge(`Bearer realm="${url}/token",service="registry"`)(req, res, url)
       })
       const result = await fails(verify())
-      expect(result.stderr).to.match(/^error: the token service of registry \S+ \(http:\/\/127\.0\.0\.1:\d+\) returned no token\n$/)
+      expect(result.stderr).to.match(
+        /^error: the token service of registry \S+ \(http:\/\/127\.0\.0\.1:\d+\) returned no token\n$/,
+      )
     })
     it('a token service that refuses, with a body', async () => {
       server.answer((req, res, url) => {
@@ -220,7 +317,9 @@ describe('no secret in any message: every error path that wraps a parser or an H
         } else challenge(`Bearer realm="${url}/token",service="registry"`)(req, res, url)
       })
       const result = await fails(verify())
-      expect(result.stderr).to.match(/^error: registry \S+ rejected username "u" and the password \(HTTP 401 from \S+\); check them, nothing was created\n$/)
+      expect(result.stderr).to.match(
+        /^error: registry \S+ rejected username "u" and the password \(HTTP 401 from \S+\); check them, nothing was created\n$/,
+      )
     })
     it('a registry error page', async () => {
       server.answer((_req, res) => {
@@ -235,7 +334,10 @@ describe('no secret in any message: every error path that wraps a parser or an H
         res.writeHead(500)
         res.end(CANARY)
       })
-      const manifest = write('pod.yaml', `apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: c, image: "127.0.0.1:${server.port}/app:1"}\n`)
+      const manifest = write(
+        'pod.yaml',
+        `apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: c, image: "127.0.0.1:${server.port}/app:1"}\n`,
+      )
       const result = await runCli(['audit', 'images', '-f', manifest, '--resolve-digests', '--fail-on', 'none'])
       expectNoCanary(result)
       expect(result.stderr).to.contain('the registry answered HTTP 500')
@@ -244,17 +346,48 @@ describe('no secret in any message: every error path that wraps a parser or an H
 
   describe('policy files', () => {
     const cases: Array<{title: string; content: string; said: RegExp}> = [
-      {title: 'a boolean that is a string', content: `denyLatest: ${CANARY}\n`, said: /:1: denyLatest: must be true or false, not a string/},
-      {title: 'a registry that is not a registry', content: `allowedRegistries: ["${CANARY}/!!"]\n`, said: /:1: allowedRegistries\[0\]: expected a registry host/},
-      {title: 'a namespace that is not a namespace', content: `exemptNamespaces: [${CANARY}_X]\n`, said: /:1: exemptNamespaces\[0\]: not a valid namespace name/},
-      {title: 'a bad escape', content: `allowedRegistries: [docker.io]\nnote: "\\q${CANARY}"\n`, said: /is not valid YAML \(line 2, column 8: an invalid \\ escape in a double-quoted string\)/},
-      {title: 'an alias without anchor', content: `allowedRegistries: *${CANARY}\n`, said: /is not valid YAML \(an alias \(\*name\) refers to no anchor defined before it\)/},
-      {title: 'a block scalar header with text', content: `allowedRegistries: |${CANARY}\n  x\n`, said: /is not valid YAML \(line 1, column \d+: unexpected text\)/},
+      {
+        title: 'a boolean that is a string',
+        content: `denyLatest: ${CANARY}\n`,
+        said: /:1: denyLatest: must be true or false, not a string/,
+      },
+      {
+        title: 'a registry that is not a registry',
+        content: `allowedRegistries: ["${CANARY}/!!"]\n`,
+        said: /:1: allowedRegistries\[0\]: expected a registry host/,
+      },
+      {
+        title: 'a namespace that is not a namespace',
+        content: `exemptNamespaces: [${CANARY}_X]\n`,
+        said: /:1: exemptNamespaces\[0\]: not a valid namespace name/,
+      },
+      {
+        title: 'a bad escape',
+        content: `allowedRegistries: [docker.io]\nnote: "\\q${CANARY}"\n`,
+        said: /is not valid YAML \(line 2, column 8: an invalid \\ escape in a double-quoted string\)/,
+      },
+      {
+        title: 'an alias without anchor',
+        content: `allowedRegistries: *${CANARY}\n`,
+        said: /is not valid YAML \(an alias \(\*name\) refers to no anchor defined before it\)/,
+      },
+      {
+        title: 'a block scalar header with text',
+        content: `allowedRegistries: |${CANARY}\n  x\n`,
+        said: /is not valid YAML \(line 1, column \d+: unexpected text\)/,
+      },
     ]
     for (const {title, content, said} of cases) {
       it(`${title}: audit images --policy and webhook serve --policy`, async () => {
         const file = write(`policy-${title.replaceAll(' ', '-')}.yaml`, content)
-        const audit = await fails(['audit', 'images', '-f', path.join(ROOT, 'examples', 'cronjob.yaml'), '--policy', file])
+        const audit = await fails([
+          'audit',
+          'images',
+          '-f',
+          path.join(ROOT, 'examples', 'cronjob.yaml'),
+          '--policy',
+          file,
+        ])
         expect(audit.stderr).to.match(said)
         expect(audit.stderr).to.contain(file)
         const serve = await fails(['webhook', 'serve', '--cert', '/nope.crt', '--key', '/nope.key', '--policy', file])
@@ -263,12 +396,28 @@ describe('no secret in any message: every error path that wraps a parser or an H
     }
   })
 
-  describe('manifests: audit images -f (a Secret\'s stringData, say)', () => {
+  describe("manifests: audit images -f (a Secret's stringData, say)", () => {
     const cases: Array<{title: string; content: string; said: RegExp}> = [
-      {title: 'a bad escape', content: `apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  password: "\\q${CANARY}"\n`, said: /:5: YAML syntax error: an invalid \\ escape in a double-quoted string\n/},
-      {title: 'a nested mapping', content: `apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  password: ${CANARY}: x\n`, said: /:5: YAML syntax error: a nested mapping on one line/},
-      {title: 'an alias without anchor', content: `apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  password: *${CANARY}\n`, said: /:1: YAML syntax error: an alias \(\*name\) refers to no anchor defined before it\n/},
-      {title: 'a reserved first character', content: `apiVersion: v1\nkind: Secret\nstringData:\n  password: @${CANARY}\n`, said: /:4: YAML syntax error: a value starts with a reserved character/},
+      {
+        title: 'a bad escape',
+        content: `apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  password: "\\q${CANARY}"\n`,
+        said: /:5: YAML syntax error: an invalid \\ escape in a double-quoted string\n/,
+      },
+      {
+        title: 'a nested mapping',
+        content: `apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  password: ${CANARY}: x\n`,
+        said: /:5: YAML syntax error: a nested mapping on one line/,
+      },
+      {
+        title: 'an alias without anchor',
+        content: `apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  password: *${CANARY}\n`,
+        said: /:1: YAML syntax error: an alias \(\*name\) refers to no anchor defined before it\n/,
+      },
+      {
+        title: 'a reserved first character',
+        content: `apiVersion: v1\nkind: Secret\nstringData:\n  password: @${CANARY}\n`,
+        said: /:4: YAML syntax error: a value starts with a reserved character/,
+      },
     ]
     for (const {title, content, said} of cases) {
       it(title, async () => {
@@ -286,20 +435,50 @@ describe('no secret in any message: every error path that wraps a parser or an H
       mkdirSync(path.join(root, 'manifests'), {recursive: true})
       const manifest = path.join(root, 'manifests', 'kube-apiserver.yaml')
       copyFileSync(FIXTURE, manifest)
-      return {root, manifest, base: ['patch-apiserver', '--manifest', manifest, '--backup-dir', path.join(root, 'backups'), '--dry-run']}
+      return {
+        root,
+        manifest,
+        base: ['patch-apiserver', '--manifest', manifest, '--backup-dir', path.join(root, 'backups'), '--dry-run'],
+      }
     }
     it('a manifest with a broken line', async () => {
       const cp = controlPlane('broken-manifest')
-      writeFileSync(cp.manifest, readFileSync(FIXTURE, 'utf8').replace('    - kube-apiserver\n', `    - kube-apiserver\n    - "--token-auth-file=\\q${CANARY}"\n`))
+      writeFileSync(
+        cp.manifest,
+        readFileSync(FIXTURE, 'utf8').replace(
+          '    - kube-apiserver\n',
+          `    - kube-apiserver\n    - "--token-auth-file=\\q${CANARY}"\n`,
+        ),
+      )
       const result = await fails([...cp.base, '--enable-plugins', 'EventRateLimit'])
-      expect(result.stderr).to.match(/is not valid YAML \(line \d+, column \d+: an invalid \\ escape in a double-quoted string\); fix it by hand or restore a backup \(--restore\)\n$/)
+      expect(result.stderr).to.match(
+        /is not valid YAML \(line \d+, column \d+: an invalid \\ escape in a double-quoted string\); fix it by hand or restore a backup \(--restore\)\n$/,
+      )
     })
-    const admission = (imagePolicy: string) => `apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: ImagePolicyWebhook\n  configuration:\n    imagePolicy:\n${imagePolicy}`
+    const admission = (imagePolicy: string) =>
+      `apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: ImagePolicyWebhook\n  configuration:\n    imagePolicy:\n${imagePolicy}`
     const cases: Array<{title: string; content: (root: string) => string; said: RegExp}> = [
-      {title: 'defaultAllow that is a string', content: (root) => admission(`      kubeConfigFile: ${root}/webhook.kubeconfig\n      defaultAllow: ${CANARY}\n`), said: /imagePolicy\.defaultAllow must be true or false, not a string/},
-      {title: 'allowTTL that is a string', content: (root) => admission(`      kubeConfigFile: ${root}/webhook.kubeconfig\n      allowTTL: ${CANARY}\n`), said: /imagePolicy\.allowTTL must be an integer number of seconds in 1–1800 .*, not a string/},
-      {title: 'a bad escape', content: () => admission(`      kubeConfigFile: "\\q${CANARY}"\n`), said: /admission configuration \S+ is not valid YAML \(line 7, column \d+: an invalid \\ escape/},
-      {title: 'an alias without anchor', content: () => admission(`      kubeConfigFile: *${CANARY}\n`), said: /admission configuration \S+ is not valid YAML \(an alias/},
+      {
+        title: 'defaultAllow that is a string',
+        content: (root) =>
+          admission(`      kubeConfigFile: ${root}/webhook.kubeconfig\n      defaultAllow: ${CANARY}\n`),
+        said: /imagePolicy\.defaultAllow must be true or false, not a string/,
+      },
+      {
+        title: 'allowTTL that is a string',
+        content: (root) => admission(`      kubeConfigFile: ${root}/webhook.kubeconfig\n      allowTTL: ${CANARY}\n`),
+        said: /imagePolicy\.allowTTL must be an integer number of seconds in 1–1800 .*, not a string/,
+      },
+      {
+        title: 'a bad escape',
+        content: () => admission(`      kubeConfigFile: "\\q${CANARY}"\n`),
+        said: /admission configuration \S+ is not valid YAML \(line 7, column \d+: an invalid \\ escape/,
+      },
+      {
+        title: 'an alias without anchor',
+        content: () => admission(`      kubeConfigFile: *${CANARY}\n`),
+        said: /admission configuration \S+ is not valid YAML \(an alias/,
+      },
     ]
     for (const {title, content, said} of cases) {
       it(`admission configuration: ${title}`, async () => {
@@ -313,21 +492,38 @@ describe('no secret in any message: every error path that wraps a parser or an H
     it('a webhook kubeconfig with a broken token line', async () => {
       const cp = controlPlane('webhook-kubeconfig')
       const webhook = path.join(cp.root, 'webhook.kubeconfig')
-      writeFileSync(webhook, `apiVersion: v1\nkind: Config\nusers:\n- name: apiserver\n  user:\n    token: "\\q${CANARY}"\n`)
+      writeFileSync(
+        webhook,
+        `apiVersion: v1\nkind: Config\nusers:\n- name: apiserver\n  user:\n    token: "\\q${CANARY}"\n`,
+      )
       const file = path.join(cp.root, 'admission.yaml')
-      writeFileSync(file, admission(`      kubeConfigFile: ${webhook}\n      allowTTL: 50\n      denyTTL: 50\n      retryBackoff: 500\n      defaultAllow: false\n`))
+      writeFileSync(
+        file,
+        admission(
+          `      kubeConfigFile: ${webhook}\n      allowTTL: 50\n      denyTTL: 50\n      retryBackoff: 500\n      defaultAllow: false\n`,
+        ),
+      )
       const result = await fails([...cp.base, '--enable-plugins', 'ImagePolicyWebhook', '--admission-config', file])
-      expect(result.stderr).to.equal(`error: webhook kubeconfig ${webhook} is not valid YAML (line 6, column 13: an invalid \\ escape in a double-quoted string)\n`)
+      expect(result.stderr).to.equal(
+        `error: webhook kubeconfig ${webhook} is not valid YAML (line 6, column 13: an invalid \\ escape in a double-quoted string)\n`,
+      )
     })
   })
 
   // Last: mocha runs a suite's own tests before its nested suites.
-  describe('the transcript', () => it('the canary appears in no output of any run above', () => {
-    const runs = cliTranscript.filter((run) => run.args.some((arg) => arg.startsWith(dir)) || run.args.includes('--kubeconfig') || run.args.includes('--verify') || run.args.includes('-n'))
-    expect(runs.length).to.be.greaterThan(60)
-    for (const run of cliTranscript) {
-      expect(run.stdout, `stdout of ${run.args.join(' ')}`).not.to.contain(CANARY)
-      expect(run.stderr, `stderr of ${run.args.join(' ')}`).not.to.contain(CANARY)
-    }
-  }))
+  describe('the transcript', () =>
+    it('the canary appears in no output of any run above', () => {
+      const runs = cliTranscript.filter(
+        (run) =>
+          run.args.some((arg) => arg.startsWith(dir)) ||
+          run.args.includes('--kubeconfig') ||
+          run.args.includes('--verify') ||
+          run.args.includes('-n'),
+      )
+      expect(runs.length).to.be.greaterThan(60)
+      for (const run of cliTranscript) {
+        expect(run.stdout, `stdout of ${run.args.join(' ')}`).not.to.contain(CANARY)
+        expect(run.stderr, `stderr of ${run.args.join(' ')}`).not.to.contain(CANARY)
+      }
+    }))
 })

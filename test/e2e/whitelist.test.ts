@@ -1,7 +1,16 @@
 import {expect} from 'chai'
 import {createHash} from 'node:crypto'
 import {get as httpsGet} from 'node:https'
-import {chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {parse as parseYaml} from 'yaml'
@@ -12,7 +21,12 @@ import {versionWarning} from '../../src/lib/whitelist/smoke.js'
 import {runCli} from '../support/cli.js'
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
 import {httpsRequest, type TlsClient} from '../support/https-client.js'
-import {controlPlaneNode as makeNode, type ControlPlaneNode, KUBEADM_MANIFEST, TEST_BACKEND_IMAGE} from '../support/control-plane-node.js'
+import {
+  controlPlaneNode as makeNode,
+  type ControlPlaneNode,
+  KUBEADM_MANIFEST,
+  TEST_BACKEND_IMAGE,
+} from '../support/control-plane-node.js'
 import {startKubeletSimulator} from '../support/kubelet-simulator.js'
 
 const ORIGINAL = readFileSync(KUBEADM_MANIFEST, 'utf8')
@@ -26,7 +40,19 @@ const post = (url: string, body: string, tls: TlsClient) => httpsRequest(url, tl
 describe('whitelist enable/status/disable (built CLI, static pod played by a kubelet simulator)', () => {
   let node: Node
   let kubelet: ReturnType<typeof startKubeletSimulator>
-  const enableArgs = () => ['whitelist', 'enable', ...node.flags, '--port', String(node.port), '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--backend-timeout', '30s']
+  const enableArgs = () => [
+    'whitelist',
+    'enable',
+    ...node.flags,
+    '--port',
+    String(node.port),
+    '--backend-image',
+    BACKEND_IMAGE,
+    '--allowed-registries',
+    'docker.io,registry.k8s.io',
+    '--backend-timeout',
+    '30s',
+  ]
   before(async () => {
     node = await controlPlaneNode()
     kubelet = startKubeletSimulator(node.manifestsDir, 'imgsec-webhook.yaml')
@@ -39,23 +65,50 @@ describe('whitelist enable/status/disable (built CLI, static pod played by a kub
     const result = await runCli(enableArgs())
     expect(result.code, `${result.stderr}\n${kubelet.output()}`).to.equal(0)
     expect(result.stdout).to.contain('registry whitelist enabled:')
-    expect(result.stdout).to.contain('while the backend does not answer: kube-apiserver refuses every pod creation and update in every namespace, kube-system included (defaultAllow: false); "kubectl imgsec whitelist status" says whether it answers\n')
-    expect(result.stdout).to.match(/backend check: https:\/\/127\.0\.0\.1:\d+\/image_policy answered a test ImageReview for nginx:latest: denied/)
+    expect(result.stdout).to.contain(
+      'while the backend does not answer: kube-apiserver refuses every pod creation and update in every namespace, kube-system included (defaultAllow: false); "kubectl imgsec whitelist status" says whether it answers\n',
+    )
+    expect(result.stdout).to.match(
+      /backend check: https:\/\/127\.0\.0\.1:\d+\/image_policy answered a test ImageReview for nginx:latest: denied/,
+    )
     const manifest = readFileSync(node.manifest, 'utf8')
     expect(manifest).to.contain('--enable-admission-plugins=NodeRestriction,ImagePolicyWebhook')
-    expect(manifest).to.contain(`--admission-control-config-file=${path.join(node.configDir, 'admission-configuration.yaml')}`)
+    expect(manifest).to.contain(
+      `--admission-control-config-file=${path.join(node.configDir, 'admission-configuration.yaml')}`,
+    )
     expect(manifest).to.contain(`- mountPath: ${node.configDir}\n`)
     expect(statSync(node.configDir).mode & 0o777).to.equal(0o700)
-    for (const key of ['pki/ca.key', 'pki/apiserver-client.key', 'backend/serving.key', 'webhook.kubeconfig', 'admission-configuration.yaml']) {
+    for (const key of [
+      'pki/ca.key',
+      'pki/apiserver-client.key',
+      'backend/serving.key',
+      'webhook.kubeconfig',
+      'admission-configuration.yaml',
+    ]) {
       expect(statSync(path.join(node.configDir, key)).mode & 0o777, key).to.equal(0o600)
     }
     const admission = parseYaml(readFileSync(path.join(node.configDir, 'admission-configuration.yaml'), 'utf8'))
-    expect(admission.plugins[0].configuration.imagePolicy).to.deep.equal({kubeConfigFile: path.join(node.configDir, 'webhook.kubeconfig'), allowTTL: 50, denyTTL: 50, retryBackoff: 500, defaultAllow: false})
+    expect(admission.plugins[0].configuration.imagePolicy).to.deep.equal({
+      kubeConfigFile: path.join(node.configDir, 'webhook.kubeconfig'),
+      allowTTL: 50,
+      denyTTL: 50,
+      retryBackoff: 500,
+      defaultAllow: false,
+    })
     expect(readdirSync(node.manifestsDir).sort()).to.deep.equal(['imgsec-webhook.yaml', 'kube-apiserver.yaml'])
   })
 
   it('the static pod passes our own audit', async () => {
-    const result = await runCli(['audit', 'images', '-f', path.join(node.manifestsDir, 'imgsec-webhook.yaml'), '-o', 'json', '--fail-on', 'low'])
+    const result = await runCli([
+      'audit',
+      'images',
+      '-f',
+      path.join(node.manifestsDir, 'imgsec-webhook.yaml'),
+      '-o',
+      'json',
+      '--fail-on',
+      'low',
+    ])
     expect(result.code, result.stdout).to.equal(0)
     expect(JSON.parse(result.stdout).summary.total).to.equal(0)
   })
@@ -65,10 +118,23 @@ describe('whitelist enable/status/disable (built CLI, static pod played by a kub
     expect(kubeconfig['current-context']).to.be.a('string')
     const cluster = kubeconfig.clusters[0].cluster
     const user = kubeconfig.users[0].user
-    const tls = {ca: readFileSync(cluster['certificate-authority'], 'utf8'), cert: readFileSync(user['client-certificate'], 'utf8'), key: readFileSync(user['client-key'], 'utf8')}
-    const review = (image: string) => JSON.stringify({apiVersion: 'imagepolicy.k8s.io/v1alpha1', kind: 'ImageReview', spec: {containers: [{image}], namespace: 'default'}})
-    expect(JSON.parse((await post(cluster.server, review('quay.io/evil/miner:1.0'), tls)).body).status.allowed).to.equal(false)
-    expect(JSON.parse((await post(cluster.server, review('registry.k8s.io/pause:3.10'), tls)).body).status.allowed).to.equal(true)
+    const tls = {
+      ca: readFileSync(cluster['certificate-authority'], 'utf8'),
+      cert: readFileSync(user['client-certificate'], 'utf8'),
+      key: readFileSync(user['client-key'], 'utf8'),
+    }
+    const review = (image: string) =>
+      JSON.stringify({
+        apiVersion: 'imagepolicy.k8s.io/v1alpha1',
+        kind: 'ImageReview',
+        spec: {containers: [{image}], namespace: 'default'},
+      })
+    expect(
+      JSON.parse((await post(cluster.server, review('quay.io/evil/miner:1.0'), tls)).body).status.allowed,
+    ).to.equal(false)
+    expect(
+      JSON.parse((await post(cluster.server, review('registry.k8s.io/pause:3.10'), tls)).body).status.allowed,
+    ).to.equal(true)
   })
 
   it('a second enable changes nothing', async () => {
@@ -83,13 +149,32 @@ describe('whitelist enable/status/disable (built CLI, static pod played by a kub
     expect(kubelet.runs()).to.equal(runs)
   })
 
-  it('a re-run with another allowlist returns only once the backend decides by it (its /healthz names the policy file\'s sha256)', async () => {
+  it("a re-run with another allowlist returns only once the backend decides by it (its /healthz names the policy file's sha256)", async () => {
     const kubeconfig = parseYaml(readFileSync(path.join(node.configDir, 'webhook.kubeconfig'), 'utf8'))
     const cluster = kubeconfig.clusters[0].cluster
     const user = kubeconfig.users[0].user
-    const tls = {ca: readFileSync(cluster['certificate-authority'], 'utf8'), cert: readFileSync(user['client-certificate'], 'utf8'), key: readFileSync(user['client-key'], 'utf8')}
-    const allowed = async (image: string) => JSON.parse((await post(cluster.server, JSON.stringify({apiVersion: 'imagepolicy.k8s.io/v1alpha1', kind: 'ImageReview', spec: {containers: [{image}], namespace: 'default'}}), tls)).body).status.allowed
-    const withQuay = await runCli(enableArgs().map((arg) => (arg === 'docker.io,registry.k8s.io' ? 'docker.io,registry.k8s.io,quay.io' : arg)))
+    const tls = {
+      ca: readFileSync(cluster['certificate-authority'], 'utf8'),
+      cert: readFileSync(user['client-certificate'], 'utf8'),
+      key: readFileSync(user['client-key'], 'utf8'),
+    }
+    const allowed = async (image: string) =>
+      JSON.parse(
+        (
+          await post(
+            cluster.server,
+            JSON.stringify({
+              apiVersion: 'imagepolicy.k8s.io/v1alpha1',
+              kind: 'ImageReview',
+              spec: {containers: [{image}], namespace: 'default'},
+            }),
+            tls,
+          )
+        ).body,
+      ).status.allowed
+    const withQuay = await runCli(
+      enableArgs().map((arg) => (arg === 'docker.io,registry.k8s.io' ? 'docker.io,registry.k8s.io,quay.io' : arg)),
+    )
     expect(withQuay.code, withQuay.stderr).to.equal(0)
     // No wait here: enable itself waited for the reload.
     expect(await allowed('quay.io/acme/app:1.0')).to.equal(true)
@@ -99,7 +184,11 @@ describe('whitelist enable/status/disable (built CLI, static pod played by a kub
         resolve(res.headers['x-imgsec-policy-sha256'])
       }).on('error', reject)
     })
-    expect(digest).to.equal(createHash('sha256').update(readFileSync(path.join(node.configDir, 'backend', 'policy.yaml'))).digest('hex'))
+    expect(digest).to.equal(
+      createHash('sha256')
+        .update(readFileSync(path.join(node.configDir, 'backend', 'policy.yaml')))
+        .digest('hex'),
+    )
     const back = await runCli(enableArgs())
     expect(back.code, back.stderr).to.equal(0)
     expect(await allowed('quay.io/acme/app:1.0')).to.equal(false)
@@ -110,16 +199,32 @@ describe('whitelist enable/status/disable (built CLI, static pod played by a kub
     expect(result.code, result.stderr).to.equal(0)
     const status = JSON.parse(result.stdout)
     expect(status).to.deep.include({enabled: true, pluginEnabled: true})
-    expect(status.admissionConfig.settings).to.deep.equal({allowTTL: 50, denyTTL: 50, retryBackoff: 500, defaultAllow: false})
+    expect(status.admissionConfig.settings).to.deep.equal({
+      allowTTL: 50,
+      denyTTL: 50,
+      retryBackoff: 500,
+      defaultAllow: false,
+    })
     expect(status.backend).to.include({placement: 'static', healthy: true, answering: true})
     expect(status.policy.allowedRegistries).to.deep.equal(['docker.io', 'registry.k8s.io'])
-    expect(status.podCreation).to.deep.equal({state: 'checked', detail: `checked: the backend at https://127.0.0.1:${node.port}/image_policy answers; images outside the allowlist are refused`})
-    expect(status.certificates.map((c: {name: string; daysLeft: number}) => [c.name, c.daysLeft])).to.deep.equal([['CA', 3649], ['serving', 824], ['API server client', 824]])
+    expect(status.podCreation).to.deep.equal({
+      state: 'checked',
+      detail: `checked: the backend at https://127.0.0.1:${node.port}/image_policy answers; images outside the allowlist are refused`,
+    })
+    expect(status.certificates.map((c: {name: string; daysLeft: number}) => [c.name, c.daysLeft])).to.deep.equal([
+      ['CA', 3649],
+      ['serving', 824],
+      ['API server client', 824],
+    ])
     expect(status.warnings).to.deep.equal([])
     const table = await runCli(['whitelist', 'status', ...node.flags])
     expect(table.code).to.equal(0)
-    expect(table.stdout).to.match(/^certificates: +CA 3649 days left, serving 824 days left, API server client 824 days left$/m)
-    expect(table.stdout).to.match(/^pod creation: +checked: the backend at \S+ answers; images outside the allowlist are refused\nwhitelist enforced: +yes\n/)
+    expect(table.stdout).to.match(
+      /^certificates: +CA 3649 days left, serving 824 days left, API server client 824 days left$/m,
+    )
+    expect(table.stdout).to.match(
+      /^pod creation: +checked: the backend at \S+ answers; images outside the allowlist are refused\nwhitelist enforced: +yes\n/,
+    )
   })
 
   it('rotate-certs: new serving and client certificates from the same CA; the running backend serves the new one, no restart', async () => {
@@ -129,13 +234,21 @@ describe('whitelist enable/status/disable (built CLI, static pod played by a kub
     const runs = kubelet.runs()
     const result = await runCli(['whitelist', 'rotate-certs', '--config-dir', node.configDir])
     expect(result.code, result.stderr).to.equal(0)
-    expect(result.stdout).to.match(new RegExp(`^renewed the serving certificate ${serving} \\(127\\.0\\.0\\.1\\) until \\S+\\nrenewed the API server's client certificate ${client} until \\S+\\n$`))
+    expect(result.stdout).to.match(
+      new RegExp(
+        `^renewed the serving certificate ${serving} \\(127\\.0\\.0\\.1\\) until \\S+\\nrenewed the API server's client certificate ${client} until \\S+\\n$`,
+      ),
+    )
     expect(readFileSync(serving, 'utf8')).not.to.equal(before.serving)
     expect(readFileSync(client, 'utf8')).not.to.equal(before.client)
     expect(statSync(path.join(node.configDir, 'backend', 'serving.key')).mode & 0o777).to.equal(0o600)
     const {X509Certificate} = await import('node:crypto')
     const wanted = new X509Certificate(readFileSync(serving)).fingerprint256
-    const tls = {ca: readFileSync(path.join(node.configDir, 'pki', 'ca.crt'), 'utf8'), cert: readFileSync(client, 'utf8'), key: readFileSync(path.join(node.configDir, 'pki', 'apiserver-client.key'), 'utf8')}
+    const tls = {
+      ca: readFileSync(path.join(node.configDir, 'pki', 'ca.crt'), 'utf8'),
+      cert: readFileSync(client, 'utf8'),
+      key: readFileSync(path.join(node.configDir, 'pki', 'apiserver-client.key'), 'utf8'),
+    }
     let presented = ''
     for (let i = 0; i < 50 && presented !== wanted; i++) {
       presented = await new Promise<string>((resolve, reject) => {
@@ -148,8 +261,14 @@ describe('whitelist enable/status/disable (built CLI, static pod played by a kub
     }
     expect(presented).to.equal(wanted)
     expect(kubelet.runs(), 'the kubelet did not restart the backend').to.equal(runs)
-    const review = JSON.stringify({apiVersion: 'imagepolicy.k8s.io/v1alpha1', kind: 'ImageReview', spec: {containers: [{image: 'quay.io/evil/miner:1.0'}], namespace: 'default'}})
-    expect(JSON.parse((await post(`https://127.0.0.1:${node.port}/image_policy`, review, tls)).body).status.allowed).to.equal(false)
+    const review = JSON.stringify({
+      apiVersion: 'imagepolicy.k8s.io/v1alpha1',
+      kind: 'ImageReview',
+      spec: {containers: [{image: 'quay.io/evil/miner:1.0'}], namespace: 'default'},
+    })
+    expect(
+      JSON.parse((await post(`https://127.0.0.1:${node.port}/image_policy`, review, tls)).body).status.allowed,
+    ).to.equal(false)
     expect(kubelet.output()).to.contain('"event":"tls-reloaded"')
   })
 
@@ -157,39 +276,88 @@ describe('whitelist enable/status/disable (built CLI, static pod played by a kub
     const {issueCertificate} = await import('../../src/lib/whitelist/certificates.js')
     const serving = path.join(node.configDir, 'backend', 'serving.crt')
     const original = readFileSync(serving, 'utf8')
-    const ca = {certPem: readFileSync(path.join(node.configDir, 'pki', 'ca.crt'), 'utf8'), keyPem: readFileSync(path.join(node.configDir, 'pki', 'ca.key'), 'utf8')}
+    const ca = {
+      certPem: readFileSync(path.join(node.configDir, 'pki', 'ca.crt'), 'utf8'),
+      keyPem: readFileSync(path.join(node.configDir, 'pki', 'ca.key'), 'utf8'),
+    }
     try {
-      writeFileSync(serving, (await issueCertificate(ca, {commonName: 'short', usage: 'server', hosts: ['127.0.0.1'], days: 10})).certPem)
+      writeFileSync(
+        serving,
+        (await issueCertificate(ca, {commonName: 'short', usage: 'server', hosts: ['127.0.0.1'], days: 10})).certPem,
+      )
       const result = await runCli(['whitelist', 'status', ...node.flags])
-      expect(result.stdout).to.match(/^certificates: +CA 3649 days left, serving 9 days left, API server client 824 days left$/m)
-      expect(result.stderr).to.match(new RegExp(`^warning: the serving certificate ${serving} expires in 9 days \\(.*\\): then the API server can no longer reach the backend, and with defaultAllow false every pod is refused; renew it before then \\(kubectl imgsec whitelist rotate-certs\\)$`, 'm'))
+      expect(result.stdout).to.match(
+        /^certificates: +CA 3649 days left, serving 9 days left, API server client 824 days left$/m,
+      )
+      expect(result.stderr).to.match(
+        new RegExp(
+          `^warning: the serving certificate ${serving} expires in 9 days \\(.*\\): then the API server can no longer reach the backend, and with defaultAllow false every pod is refused; renew it before then \\(kubectl imgsec whitelist rotate-certs\\)$`,
+          'm',
+        ),
+      )
     } finally {
       writeFileSync(serving, original)
     }
   })
 
   it('add-registry / remove-registry change the policy in place and the backend follows; twice changes nothing', async () => {
-    const add = await runCli(['whitelist', 'add-registry', 'myprivateregistry.com:5000', '--config-dir', node.configDir])
+    const add = await runCli([
+      'whitelist',
+      'add-registry',
+      'myprivateregistry.com:5000',
+      '--config-dir',
+      node.configDir,
+    ])
     expect(add.code, add.stderr).to.equal(0)
-    expect(add.stdout).to.equal('allowed registries: docker.io, registry.k8s.io, myprivateregistry.com:5000\nthe backend reloaded the policy\n')
-    expect((await runCli(['whitelist', 'add-registry', 'myprivateregistry.com:5000', '--config-dir', node.configDir])).stdout).to.equal('myprivateregistry.com:5000 is already allowed: nothing changed\n')
-    const remove = await runCli(['whitelist', 'remove-registry', 'myprivateregistry.com:5000', '--config-dir', node.configDir])
+    expect(add.stdout).to.equal(
+      'allowed registries: docker.io, registry.k8s.io, myprivateregistry.com:5000\nthe backend reloaded the policy\n',
+    )
+    expect(
+      (await runCli(['whitelist', 'add-registry', 'myprivateregistry.com:5000', '--config-dir', node.configDir]))
+        .stdout,
+    ).to.equal('myprivateregistry.com:5000 is already allowed: nothing changed\n')
+    const remove = await runCli([
+      'whitelist',
+      'remove-registry',
+      'myprivateregistry.com:5000',
+      '--config-dir',
+      node.configDir,
+    ])
     expect(remove.stdout).to.equal('allowed registries: docker.io, registry.k8s.io\nthe backend reloaded the policy\n')
-    expect((await runCli(['whitelist', 'remove-registry', 'myprivateregistry.com:5000', '--config-dir', node.configDir])).stdout).to.equal('myprivateregistry.com:5000 was not allowed: nothing changed\n')
+    expect(
+      (await runCli(['whitelist', 'remove-registry', 'myprivateregistry.com:5000', '--config-dir', node.configDir]))
+        .stdout,
+    ).to.equal('myprivateregistry.com:5000 was not allowed: nothing changed\n')
     const bad = await runCli(['whitelist', 'add-registry', 'https://x', '--config-dir', node.configDir])
     expect(bad.code).to.equal(1)
     expect(bad.stderr).to.match(/^error: "https:\/\/x": expected a registry host/)
   })
 
   it('disable removes exactly what enable added: the original manifest bytes, no static pod', async () => {
-    const result = await runCli(['whitelist', 'disable', '--config-dir', node.configDir, '--backup-dir', node.backupDir])
+    const result = await runCli([
+      'whitelist',
+      'disable',
+      '--config-dir',
+      node.configDir,
+      '--backup-dir',
+      node.backupDir,
+    ])
     expect(result.code, result.stderr).to.equal(0)
     expect(readFileSync(node.manifest, 'utf8')).to.equal(ORIGINAL)
     expect(readdirSync(node.manifestsDir)).to.deep.equal(['kube-apiserver.yaml'])
     expect(existsSync(path.join(node.configDir, 'state.json'))).to.equal(false)
     const status = JSON.parse((await runCli(['whitelist', 'status', ...node.flags, '-o', 'json'])).stdout)
     expect(status.enabled).to.equal(false)
-    const again = await runCli(['whitelist', 'disable', '--config-dir', node.configDir, '--backup-dir', node.backupDir, '--manifests-dir', node.manifestsDir])
+    const again = await runCli([
+      'whitelist',
+      'disable',
+      '--config-dir',
+      node.configDir,
+      '--backup-dir',
+      node.backupDir,
+      '--manifests-dir',
+      node.manifestsDir,
+    ])
     expect(again.code).to.equal(1)
     expect(again.stderr).to.contain('was not enabled by kubectl-imgsec')
     // disable took away the files enable wrote: nothing a later run would take for leftovers.
@@ -203,7 +371,10 @@ describe('whitelist disable after an enable that never finished (no state.json)'
     mkdirSync(path.join(node.configDir, 'pki'), {recursive: true})
     mkdirSync(path.join(node.configDir, 'backend'), {recursive: true})
     writeFileSync(path.join(node.configDir, 'pki', 'ca.key'), 'key', {mode: 0o600})
-    writeFileSync(path.join(node.configDir, 'admission-configuration.yaml'), 'apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\n')
+    writeFileSync(
+      path.join(node.configDir, 'admission-configuration.yaml'),
+      'apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\n',
+    )
     writeFileSync(path.join(node.manifestsDir, 'imgsec-webhook.yaml'), 'apiVersion: v1\nkind: Pod\n')
   }
 
@@ -212,7 +383,9 @@ describe('whitelist disable after an enable that never finished (no state.json)'
     leftovers(node)
     const result = await runCli(['whitelist', 'disable', ...node.flags])
     expect(result.code, result.stderr).to.equal(0)
-    expect(result.stdout).to.contain(`removed static pod ${path.join(node.manifestsDir, 'imgsec-webhook.yaml')} left by an unfinished enable`)
+    expect(result.stdout).to.contain(
+      `removed static pod ${path.join(node.manifestsDir, 'imgsec-webhook.yaml')} left by an unfinished enable`,
+    )
     expect(readdirSync(node.manifestsDir)).to.deep.equal(['kube-apiserver.yaml'])
     expect(existsSync(node.configDir)).to.equal(false)
     expect(readFileSync(node.manifest, 'utf8')).to.equal(ORIGINAL)
@@ -224,10 +397,18 @@ describe('whitelist disable after an enable that never finished (no state.json)'
   it('leaves everything while the manifest still names the config dir, and says to restore it first', async () => {
     const node = await controlPlaneNode()
     leftovers(node)
-    writeFileSync(node.manifest, ORIGINAL.replace('- --allow-privileged=true', `- --allow-privileged=true\n    - --admission-control-config-file=${path.join(node.configDir, 'admission-configuration.yaml')}`))
+    writeFileSync(
+      node.manifest,
+      ORIGINAL.replace(
+        '- --allow-privileged=true',
+        `- --allow-privileged=true\n    - --admission-control-config-file=${path.join(node.configDir, 'admission-configuration.yaml')}`,
+      ),
+    )
     const result = await runCli(['whitelist', 'disable', ...node.flags])
     expect(result.code).to.equal(1)
-    expect(result.stderr).to.match(/still names .* \(an enable that stopped half-way\): restore it first with "kubectl imgsec patch-apiserver --restore"/)
+    expect(result.stderr).to.match(
+      /still names .* \(an enable that stopped half-way\): restore it first with "kubectl imgsec patch-apiserver --restore"/,
+    )
     expect(readdirSync(node.manifestsDir).sort()).to.deep.equal(['imgsec-webhook.yaml', 'kube-apiserver.yaml'])
     expect(existsSync(path.join(node.configDir, 'pki', 'ca.key'))).to.equal(true)
   })
@@ -236,8 +417,14 @@ describe('whitelist disable after an enable that never finished (no state.json)'
 describe('whitelist enable refuses, and leaves the API server alone', () => {
   describe('flags that do nothing in the chosen mode are refused, saying where they apply', () => {
     for (const [args, message] of [
-      [['--mode', 'vap', '--backend-placement', 'deployment'], '--backend-placement applies only to the ImagePolicyWebhook mode (without --mode vap)'],
-      [['--mode', 'vap', '--default-allow'], '--default-allow applies only to the ImagePolicyWebhook mode (without --mode vap)'],
+      [
+        ['--mode', 'vap', '--backend-placement', 'deployment'],
+        '--backend-placement applies only to the ImagePolicyWebhook mode (without --mode vap)',
+      ],
+      [
+        ['--mode', 'vap', '--default-allow'],
+        '--default-allow applies only to the ImagePolicyWebhook mode (without --mode vap)',
+      ],
       [['--dry-run=client', '-o', 'json'], '--output applies only to --mode vap'],
       [['--params-namespace', 'x'], '--params-namespace applies only to --mode vap'],
       [['--node-port', '30443'], '--node-port applies only to --backend-placement deployment'],
@@ -247,7 +434,14 @@ describe('whitelist enable refuses, and leaves the API server alone', () => {
     ] as Array<[string[], string]>) {
       it(args.join(' '), async () => {
         const node = await controlPlaneNode()
-        const result = await runCli(['whitelist', 'enable', ...node.flags, '--allowed-registries', 'docker.io', ...args])
+        const result = await runCli([
+          'whitelist',
+          'enable',
+          ...node.flags,
+          '--allowed-registries',
+          'docker.io',
+          ...args,
+        ])
         expect(result.code).to.equal(1)
         expect(result.stderr).to.equal(`error: ${message}\n`)
         expect(readFileSync(node.manifest, 'utf8')).to.equal(ORIGINAL)
@@ -258,9 +452,23 @@ describe('whitelist enable refuses, and leaves the API server alone', () => {
 
   it('when the backend never answers', async () => {
     const node = await controlPlaneNode()
-    const result = await runCli(['whitelist', 'enable', ...node.flags, '--port', String(node.port), '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--backend-timeout', '2s'])
+    const result = await runCli([
+      'whitelist',
+      'enable',
+      ...node.flags,
+      '--port',
+      String(node.port),
+      '--backend-image',
+      BACKEND_IMAGE,
+      '--allowed-registries',
+      'docker.io,registry.k8s.io',
+      '--backend-timeout',
+      '2s',
+    ])
     expect(result.code).to.equal(1)
-    expect(result.stderr).to.match(/^error: the image policy backend is not answering, so the API server was NOT changed: https:\/\/127\.0\.0\.1:\d+\/healthz did not answer within 2s.* \(everything this run had written or created was removed again\)\n$/)
+    expect(result.stderr).to.match(
+      /^error: the image policy backend is not answering, so the API server was NOT changed: https:\/\/127\.0\.0\.1:\d+\/healthz did not answer within 2s.* \(everything this run had written or created was removed again\)\n$/,
+    )
     expect(readFileSync(node.manifest, 'utf8')).to.equal(ORIGINAL)
     // Nothing half-made: no static pod left for the kubelet to run, no keys, no configuration.
     expect(readdirSync(node.manifestsDir)).to.deep.equal(['kube-apiserver.yaml'])
@@ -273,16 +481,34 @@ describe('whitelist enable refuses, and leaves the API server alone', () => {
     const node = await controlPlaneNode()
     const policy = path.join(node.dir, 'policy.yaml')
     writeFileSync(policy, 'allowedRegistries: [docker.io]\nexemptNamespaces: []\n')
-    const result = await runCli(['whitelist', 'enable', ...node.flags, '--policy', policy, '--backend-image', BACKEND_IMAGE])
+    const result = await runCli([
+      'whitelist',
+      'enable',
+      ...node.flags,
+      '--policy',
+      policy,
+      '--backend-image',
+      BACKEND_IMAGE,
+    ])
     expect(result.code).to.equal(1)
     expect(result.stderr).to.contain('refusing a policy that would block the control plane')
-    expect(result.stderr).to.contain('registry.k8s.io/kube-apiserver:v1.32.0 in kube-system (image-registry-not-allowed)')
+    expect(result.stderr).to.contain(
+      'registry.k8s.io/kube-apiserver:v1.32.0 in kube-system (image-registry-not-allowed)',
+    )
     expect(existsSync(node.configDir)).to.equal(false)
   })
 
   it('a backend image not pinned by digest', async () => {
     const node = await controlPlaneNode()
-    const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-image', 'node:20', '--allowed-registries', 'docker.io,registry.k8s.io'])
+    const result = await runCli([
+      'whitelist',
+      'enable',
+      ...node.flags,
+      '--backend-image',
+      'node:20',
+      '--allowed-registries',
+      'docker.io,registry.k8s.io',
+    ])
     expect(result.stderr).to.contain('--backend-image node:20 must be pinned by digest')
   })
 
@@ -293,9 +519,19 @@ describe('whitelist enable refuses, and leaves the API server alone', () => {
     chmodSync(node.manifestsDir, 0o755)
     chmodSync(node.manifest, 0o644)
     const {runCliAsNobody} = await import('../support/cli.js')
-    const result = await runCliAsNobody(['whitelist', 'enable', ...node.flags, '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io'])
+    const result = await runCliAsNobody([
+      'whitelist',
+      'enable',
+      ...node.flags,
+      '--backend-image',
+      BACKEND_IMAGE,
+      '--allowed-registries',
+      'docker.io,registry.k8s.io',
+    ])
     expect(result.code).to.equal(1)
-    expect(result.stderr).to.equal(`error: cannot write ${node.manifest}: run "whitelist enable" as root on the control-plane node (sudo); nothing was changed\n`)
+    expect(result.stderr).to.equal(
+      `error: cannot write ${node.manifest}: run "whitelist enable" as root on the control-plane node (sudo); nothing was changed\n`,
+    )
     expect(existsSync(node.configDir)).to.equal(false)
   })
 
@@ -303,13 +539,23 @@ describe('whitelist enable refuses, and leaves the API server alone', () => {
     const node = await controlPlaneNode()
     const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-image', BACKEND_IMAGE])
     expect(result.code).to.equal(1)
-    expect(result.stderr).to.equal('error: a registry whitelist needs its registries: pass --allowed-registries (e.g. docker.io,registry.k8s.io) or a --policy file with allowedRegistries; to enforce only the tag rules on every registry, pass --allow-any-registry\n')
+    expect(result.stderr).to.equal(
+      'error: a registry whitelist needs its registries: pass --allowed-registries (e.g. docker.io,registry.k8s.io) or a --policy file with allowedRegistries; to enforce only the tag rules on every registry, pass --allow-any-registry\n',
+    )
     expect(existsSync(node.configDir)).to.equal(false)
     expect(readFileSync(node.manifest, 'utf8')).to.equal(ORIGINAL)
     const vap = await runCli(['whitelist', 'enable', '--mode', 'vap', '--dry-run=client', '-o', 'yaml'])
     expect(vap.code).to.equal(1)
     expect(vap.stderr).to.match(/^error: a registry whitelist needs its registries/)
-    const any = await runCli(['whitelist', 'enable', ...node.flags, '--backend-image', BACKEND_IMAGE, '--allow-any-registry', '--dry-run=client'])
+    const any = await runCli([
+      'whitelist',
+      'enable',
+      ...node.flags,
+      '--backend-image',
+      BACKEND_IMAGE,
+      '--allow-any-registry',
+      '--dry-run=client',
+    ])
     expect(any.code, any.stderr).to.equal(0)
     expect(any.stdout).to.contain('admission-configuration.yaml')
   })
@@ -318,21 +564,46 @@ describe('whitelist enable refuses, and leaves the API server alone', () => {
     const node = await controlPlaneNode()
     const notACert = path.join(node.dir, 'ca.crt')
     writeFileSync(notACert, 'Canary-Not-A-Cert-42\n')
-    const external = ['whitelist', 'enable', ...node.flags, '--backend-placement', 'external', '--webhook-url', 'https://imgsec.example.com/image_policy', '--allowed-registries', 'docker.io,registry.k8s.io']
+    const external = [
+      'whitelist',
+      'enable',
+      ...node.flags,
+      '--backend-placement',
+      'external',
+      '--webhook-url',
+      'https://imgsec.example.com/image_policy',
+      '--allowed-registries',
+      'docker.io,registry.k8s.io',
+    ]
     const missing = await runCli([...external, '--webhook-ca', path.join(node.dir, 'nope.crt')])
     expect(missing.code).to.equal(1)
-    expect(missing.stderr).to.equal(`error: --webhook-ca ${path.join(node.dir, 'nope.crt')}: no such file or directory\n`)
+    expect(missing.stderr).to.equal(
+      `error: --webhook-ca ${path.join(node.dir, 'nope.crt')}: no such file or directory\n`,
+    )
     const bad = await runCli([...external, '--webhook-ca', notACert])
     expect(bad.code).to.equal(1)
-    expect(bad.stderr).to.equal(`error: --webhook-ca ${notACert}: not a PEM certificate (expected the CA certificate of the backend's serving certificate)\n`)
+    expect(bad.stderr).to.equal(
+      `error: --webhook-ca ${notACert}: not a PEM certificate (expected the CA certificate of the backend's serving certificate)\n`,
+    )
     expect(existsSync(node.configDir)).to.equal(false)
     expect(readFileSync(node.manifest, 'utf8')).to.equal(ORIGINAL)
   })
 
   it('not on a control-plane node', async () => {
-    const result = await runCli(['whitelist', 'enable', '--manifests-dir', '/nonexistent/manifests', '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io'])
+    const result = await runCli([
+      'whitelist',
+      'enable',
+      '--manifests-dir',
+      '/nonexistent/manifests',
+      '--backend-image',
+      BACKEND_IMAGE,
+      '--allowed-registries',
+      'docker.io,registry.k8s.io',
+    ])
     expect(result.code).to.equal(1)
-    expect(result.stderr).to.contain('/nonexistent/manifests/kube-apiserver.yaml does not exist: run "whitelist enable" on a control-plane node')
+    expect(result.stderr).to.contain(
+      '/nonexistent/manifests/kube-apiserver.yaml does not exist: run "whitelist enable" on a control-plane node',
+    )
   })
 })
 
@@ -341,11 +612,36 @@ describe('whitelist enable --wait (fake API server, kubelet simulator)', () => {
     const node = await controlPlaneNode()
     const kubelet = startKubeletSimulator(node.manifestsDir, 'imgsec-webhook.yaml')
     const api = await FakeKubeApiServer.start()
-    const mirror = (hash: string) => ({apiVersion: 'v1', kind: 'Pod', metadata: {name: `kube-apiserver-${hostname()}`, namespace: 'kube-system', labels: {component: 'kube-apiserver'}, annotations: {'kubernetes.io/config.hash': hash}}, spec: {containers: [{name: 'kube-apiserver', image: 'registry.k8s.io/kube-apiserver:v1.32.0'}]}})
+    const mirror = (hash: string) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: `kube-apiserver-${hostname()}`,
+        namespace: 'kube-system',
+        labels: {component: 'kube-apiserver'},
+        annotations: {'kubernetes.io/config.hash': hash},
+      },
+      spec: {containers: [{name: 'kube-apiserver', image: 'registry.k8s.io/kube-apiserver:v1.32.0'}]},
+    })
     api.seed(mirror('before'))
     try {
       const kubeconfig = await api.writeKubeconfig(path.join(node.dir, 'kubeconfig'))
-      const run = runCli(['whitelist', 'enable', ...node.flags, '--port', String(node.port), '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--kubeconfig', kubeconfig, '--wait', '--timeout', '30s'])
+      const run = runCli([
+        'whitelist',
+        'enable',
+        ...node.flags,
+        '--port',
+        String(node.port),
+        '--backend-image',
+        BACKEND_IMAGE,
+        '--allowed-registries',
+        'docker.io,registry.k8s.io',
+        '--kubeconfig',
+        kubeconfig,
+        '--wait',
+        '--timeout',
+        '30s',
+      ])
       // The real kubelet restarts kube-apiserver when its manifest changes: a new config hash.
       while (readFileSync(node.manifest, 'utf8') === ORIGINAL) await new Promise((resolve) => setTimeout(resolve, 50))
       api.seed(mirror('after'))
@@ -379,7 +675,9 @@ describe('whitelist enable --backend-placement deployment (fake API server, depl
     for (;;) {
       const port = 30000 + Math.floor(Math.random() * 2767)
       const free = await new Promise<boolean>((resolve) => {
-        const server = createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+        const server = createServer()
+          .once('error', () => resolve(false))
+          .listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
       })
       if (free) return port
     }
@@ -400,27 +698,88 @@ describe('whitelist enable --backend-placement deployment (fake API server, depl
       const secret = api.getObject('secrets', 'imgsec-system', 'imgsec-webhook-tls')!
       const files = path.join(node.dir, 'pod')
       mkdirSync(files, {recursive: true})
-      for (const key of ['tls.crt', 'tls.key', 'ca.crt']) writeFileSync(path.join(files, key), Buffer.from(secret.data[key], 'base64'))
-      writeFileSync(path.join(files, 'policy.yaml'), api.getObject('configmaps', 'imgsec-system', 'imgsec-webhook-policy')!.data['policy.yaml'])
-      writeFileSync(path.join(files, 'imgsec-webhook.mjs'), api.getObject('configmaps', 'imgsec-system', 'imgsec-webhook-code')!.data['imgsec-webhook.mjs'])
-      backend = spawn(process.execPath, [path.join(files, 'imgsec-webhook.mjs'), '--cert', path.join(files, 'tls.crt'), '--key', path.join(files, 'tls.key'), '--client-ca', path.join(files, 'ca.crt'), '--policy', path.join(files, 'policy.yaml'), '--address', '127.0.0.1', '--port', String(nodePort)], {stdio: 'ignore'})
+      for (const key of ['tls.crt', 'tls.key', 'ca.crt'])
+        writeFileSync(path.join(files, key), Buffer.from(secret.data[key], 'base64'))
+      writeFileSync(
+        path.join(files, 'policy.yaml'),
+        api.getObject('configmaps', 'imgsec-system', 'imgsec-webhook-policy')!.data['policy.yaml'],
+      )
+      writeFileSync(
+        path.join(files, 'imgsec-webhook.mjs'),
+        api.getObject('configmaps', 'imgsec-system', 'imgsec-webhook-code')!.data['imgsec-webhook.mjs'],
+      )
+      backend = spawn(
+        process.execPath,
+        [
+          path.join(files, 'imgsec-webhook.mjs'),
+          '--cert',
+          path.join(files, 'tls.crt'),
+          '--key',
+          path.join(files, 'tls.key'),
+          '--client-ca',
+          path.join(files, 'ca.crt'),
+          '--policy',
+          path.join(files, 'policy.yaml'),
+          '--address',
+          '127.0.0.1',
+          '--port',
+          String(nodePort),
+        ],
+        {stdio: 'ignore'},
+      )
       api.seed({...deployment, status: {replicas: 2, readyReplicas: 2, availableReplicas: 2}})
     }, 100)
     try {
-      const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-placement', 'deployment', '--accept-lockout-risk', '--node-port', String(nodePort), '--node-address', '127.0.0.1', '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--kubeconfig', kubeconfig, '--backend-timeout', '30s'])
+      const result = await runCli([
+        'whitelist',
+        'enable',
+        ...node.flags,
+        '--backend-placement',
+        'deployment',
+        '--accept-lockout-risk',
+        '--node-port',
+        String(nodePort),
+        '--node-address',
+        '127.0.0.1',
+        '--backend-image',
+        BACKEND_IMAGE,
+        '--allowed-registries',
+        'docker.io,registry.k8s.io',
+        '--kubeconfig',
+        kubeconfig,
+        '--backend-timeout',
+        '30s',
+      ])
       expect(result.code, result.stderr).to.equal(0)
-      expect(result.stderr).to.contain('warning: the backend runs in the cluster (namespace imgsec-system): if all its pods are gone, every pod creation and update in every namespace is refused (defaultAllow: false), its own replacement pods included')
+      expect(result.stderr).to.contain(
+        'warning: the backend runs in the cluster (namespace imgsec-system): if all its pods are gone, every pod creation and update in every namespace is refused (defaultAllow: false), its own replacement pods included',
+      )
       expect(result.stdout).to.contain('deployment.apps/imgsec-webhook created')
-      expect(result.stdout).to.contain(`backend check: https://127.0.0.1:${nodePort}/image_policy answered a test ImageReview for nginx:latest: denied`)
+      expect(result.stdout).to.contain(
+        `backend check: https://127.0.0.1:${nodePort}/image_policy answered a test ImageReview for nginx:latest: denied`,
+      )
       const service = api.getObject('services', 'imgsec-system', 'imgsec-webhook')!
       expect(service.spec).to.deep.include({type: 'NodePort'})
       expect(service.spec.ports[0].nodePort).to.equal(nodePort)
       expect(api.getObject('deployments', 'imgsec-system', 'imgsec-webhook')!.spec.replicas).to.equal(2)
       expect(api.getObject('poddisruptionbudgets', 'imgsec-system', 'imgsec-webhook')!.spec.minAvailable).to.equal(1)
-      expect(api.getObject('configmaps', 'imgsec-system', 'imgsec-webhook-policy')!.data['policy.yaml']).to.match(/exemptNamespaces:\n- kube-system\n- imgsec-system\n/)
-      expect(readFileSync(node.manifest, 'utf8')).to.contain('--enable-admission-plugins=NodeRestriction,ImagePolicyWebhook')
+      expect(api.getObject('configmaps', 'imgsec-system', 'imgsec-webhook-policy')!.data['policy.yaml']).to.match(
+        /exemptNamespaces:\n- kube-system\n- imgsec-system\n/,
+      )
+      expect(readFileSync(node.manifest, 'utf8')).to.contain(
+        '--enable-admission-plugins=NodeRestriction,ImagePolicyWebhook',
+      )
 
-      const disable = await runCli(['whitelist', 'disable', '--config-dir', node.configDir, '--backup-dir', node.backupDir, '--kubeconfig', kubeconfig])
+      const disable = await runCli([
+        'whitelist',
+        'disable',
+        '--config-dir',
+        node.configDir,
+        '--backup-dir',
+        node.backupDir,
+        '--kubeconfig',
+        kubeconfig,
+      ])
       expect(disable.code, disable.stderr).to.equal(0)
       expect(readFileSync(node.manifest, 'utf8')).to.equal(ORIGINAL)
       expect(api.getObject('deployments', 'imgsec-system', 'imgsec-webhook')).to.equal(undefined)
@@ -436,10 +795,25 @@ describe('whitelist enable --backend-placement deployment (fake API server, depl
 describe('whitelist enable --backend-placement deployment: the lockout risk', () => {
   it('with defaultAllow false it is refused, naming the risk and the way out, unless --accept-lockout-risk or --default-allow', async () => {
     const node = await controlPlaneNode()
-    const base = ['whitelist', 'enable', ...node.flags, '--backend-placement', 'deployment', '--node-address', '10.0.0.5', '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--dry-run=client']
+    const base = [
+      'whitelist',
+      'enable',
+      ...node.flags,
+      '--backend-placement',
+      'deployment',
+      '--node-address',
+      '10.0.0.5',
+      '--backend-image',
+      BACKEND_IMAGE,
+      '--allowed-registries',
+      'docker.io,registry.k8s.io',
+      '--dry-run=client',
+    ]
     const refused = await runCli(base)
     expect(refused.code).to.equal(1)
-    expect(refused.stderr).to.match(/^error: the Deployment placement with defaultAllow false can lock the cluster out: .* pass --accept-lockout-risk\n$/)
+    expect(refused.stderr).to.match(
+      /^error: the Deployment placement with defaultAllow false can lock the cluster out: .* pass --accept-lockout-risk\n$/,
+    )
     expect((await runCli([...base, '--accept-lockout-risk'])).code).to.equal(0)
     expect((await runCli([...base, '--default-allow'])).code).to.equal(0)
     expect(existsSync(node.configDir)).to.equal(false)
@@ -450,7 +824,19 @@ describe('whitelist enable --dry-run=client', () => {
   it('prints every file and object as YAML documents, writes nothing, prints no key', async () => {
     const node = await controlPlaneNode()
     for (const placement of ['static', 'deployment']) {
-      const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-placement', placement, ...(placement === 'deployment' ? ['--accept-lockout-risk', '--node-address', '10.0.0.5'] : []), '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--dry-run=client'])
+      const result = await runCli([
+        'whitelist',
+        'enable',
+        ...node.flags,
+        '--backend-placement',
+        placement,
+        ...(placement === 'deployment' ? ['--accept-lockout-risk', '--node-address', '10.0.0.5'] : []),
+        '--backend-image',
+        BACKEND_IMAGE,
+        '--allowed-registries',
+        'docker.io,registry.k8s.io',
+        '--dry-run=client',
+      ])
       expect(result.code, result.stderr).to.equal(0)
       const {parseAllDocuments} = await import('yaml')
       const docs = parseAllDocuments(result.stdout)
@@ -470,12 +856,30 @@ describe('whitelist enable --dry-run=client', () => {
     expect(existsSync(node.backupDir)).to.equal(false)
   })
 
-  it('--backend bouncer: the seeds\' image and flags, and a loud warning that it enforces no allowlist', async () => {
+  it("--backend bouncer: the seeds' image and flags, and a loud warning that it enforces no allowlist", async () => {
     const node = await controlPlaneNode()
     const bouncer = `kainlite/kube-image-bouncer@sha256:${'b'.repeat(64)}`
-    const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-placement', 'deployment', '--accept-lockout-risk', '--backend', 'bouncer', '--node-address', '10.0.0.5', '--backend-image', bouncer, '--allowed-registries', 'docker.io,registry.k8s.io', '--dry-run=client'])
+    const result = await runCli([
+      'whitelist',
+      'enable',
+      ...node.flags,
+      '--backend-placement',
+      'deployment',
+      '--accept-lockout-risk',
+      '--backend',
+      'bouncer',
+      '--node-address',
+      '10.0.0.5',
+      '--backend-image',
+      bouncer,
+      '--allowed-registries',
+      'docker.io,registry.k8s.io',
+      '--dry-run=client',
+    ])
     expect(result.code, result.stderr).to.equal(0)
-    expect(result.stderr).to.match(/^WARNING: KUBE-IMAGE-BOUNCER DOES NOT ENFORCE THE REGISTRY ALLOWLIST on \/image_policy/)
+    expect(result.stderr).to.match(
+      /^WARNING: KUBE-IMAGE-BOUNCER DOES NOT ENFORCE THE REGISTRY ALLOWLIST on \/image_policy/,
+    )
     expect(result.stdout).to.contain(`image: ${bouncer}`)
     expect(result.stdout).to.contain('- --registry-whitelist=docker.io,registry.k8s.io')
     expect(result.stdout).to.contain('targetPort: 1323')
@@ -491,19 +895,45 @@ describe('whitelist with an existing --admission-control-config-file (EventRateL
     const kubelet = startKubeletSimulator(node.manifestsDir, 'imgsec-webhook.yaml')
     try {
       const existing = path.join(node.dir, 'admission.yaml')
-      const existingText = '# cluster admission config\napiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: EventRateLimit\n  path: eventconfig.yaml\n'
+      const existingText =
+        '# cluster admission config\napiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: EventRateLimit\n  path: eventconfig.yaml\n'
       writeFileSync(existing, existingText)
-      writeFileSync(path.join(node.dir, 'eventconfig.yaml'), 'apiVersion: eventratelimit.admission.k8s.io/v1alpha1\nkind: Configuration\nlimits: [{type: Server, qps: 50, burst: 100}]\n')
-      const manifestText = ORIGINAL.replace('    - --enable-admission-plugins=NodeRestriction', `    - --admission-control-config-file=${existing}\n    - --enable-admission-plugins=NodeRestriction,EventRateLimit`)
+      writeFileSync(
+        path.join(node.dir, 'eventconfig.yaml'),
+        'apiVersion: eventratelimit.admission.k8s.io/v1alpha1\nkind: Configuration\nlimits: [{type: Server, qps: 50, burst: 100}]\n',
+      )
+      const manifestText = ORIGINAL.replace(
+        '    - --enable-admission-plugins=NodeRestriction',
+        `    - --admission-control-config-file=${existing}\n    - --enable-admission-plugins=NodeRestriction,EventRateLimit`,
+      )
       writeFileSync(node.manifest, manifestText)
-      const enable = await runCli(['whitelist', 'enable', ...node.flags, '--port', String(node.port), '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--backend-timeout', '30s'])
+      const enable = await runCli([
+        'whitelist',
+        'enable',
+        ...node.flags,
+        '--port',
+        String(node.port),
+        '--backend-image',
+        BACKEND_IMAGE,
+        '--allowed-registries',
+        'docker.io,registry.k8s.io',
+        '--backend-timeout',
+        '30s',
+      ])
       expect(enable.code, enable.stderr).to.equal(0)
       expect(readFileSync(existing, 'utf8')).to.contain('- name: EventRateLimit')
       expect(readFileSync(existing, 'utf8')).to.contain('- name: ImagePolicyWebhook')
       const patched = readFileSync(node.manifest, 'utf8')
       expect(patched).to.contain(`--admission-control-config-file=${existing}`)
       expect(patched).to.contain('--enable-admission-plugins=NodeRestriction,EventRateLimit,ImagePolicyWebhook')
-      const disable = await runCli(['whitelist', 'disable', '--config-dir', node.configDir, '--backup-dir', node.backupDir])
+      const disable = await runCli([
+        'whitelist',
+        'disable',
+        '--config-dir',
+        node.configDir,
+        '--backup-dir',
+        node.backupDir,
+      ])
       expect(disable.code, disable.stderr).to.equal(0)
       expect(readFileSync(existing, 'utf8')).to.equal(existingText)
       expect(readFileSync(node.manifest, 'utf8')).to.equal(manifestText)
@@ -521,11 +951,30 @@ describe('whitelist enable --backend-placement deployment: RBAC preflight', () =
       api.deny({verb: 'create', resource: 'deployments', namespace: 'imgsec-system'})
       api.deny({verb: 'create', resource: 'poddisruptionbudgets', namespace: 'imgsec-system'})
       const kubeconfig = await api.writeKubeconfig(path.join(node.dir, 'kubeconfig'))
-      const result = await runCli(['whitelist', 'enable', ...node.flags, '--backend-placement', 'deployment', '--accept-lockout-risk', '--node-address', '127.0.0.1', '--backend-image', BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--kubeconfig', kubeconfig])
+      const result = await runCli([
+        'whitelist',
+        'enable',
+        ...node.flags,
+        '--backend-placement',
+        'deployment',
+        '--accept-lockout-risk',
+        '--node-address',
+        '127.0.0.1',
+        '--backend-image',
+        BACKEND_IMAGE,
+        '--allowed-registries',
+        'docker.io,registry.k8s.io',
+        '--kubeconfig',
+        kubeconfig,
+      ])
       expect(result.code).to.equal(1)
-      expect(result.stderr).to.equal('error: RBAC does not allow you to create deployments.apps in namespace imgsec-system, create poddisruptionbudgets.policy in namespace imgsec-system; the Deployment placement needs these (nothing was changed). Ask for them, use --as, or use the static placement\n')
+      expect(result.stderr).to.equal(
+        'error: RBAC does not allow you to create deployments.apps in namespace imgsec-system, create poddisruptionbudgets.policy in namespace imgsec-system; the Deployment placement needs these (nothing was changed). Ask for them, use --as, or use the static placement\n',
+      )
       expect(api.getObject('namespaces', undefined, 'imgsec-system')).to.equal(undefined)
-      expect(api.requests.filter((r) => r.method !== 'GET' && !r.path.includes('selfsubjectaccessreviews'))).to.deep.equal([])
+      expect(
+        api.requests.filter((r) => r.method !== 'GET' && !r.path.includes('selfsubjectaccessreviews')),
+      ).to.deep.equal([])
       expect(readFileSync(node.manifest, 'utf8')).to.equal(ORIGINAL)
       expect(existsSync(node.configDir)).to.equal(false)
     } finally {

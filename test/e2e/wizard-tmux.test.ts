@@ -69,14 +69,20 @@ describe('wizard in a real terminal (tmux, built CLI, fake API server)', functio
     await waitFor('Check the credentials against the registry first?')
     keys('n', 'Enter')
     const summary = await waitFor('Run it?')
-    expect(summary).to.contain('kubectl imgsec create-regcred wizard-cred --docker-server https://index.docker.io/v1/ --docker-username dock_user --password-stdin -n team-a --attach-to-sa default --no-verify')
+    expect(summary).to.contain(
+      'kubectl imgsec create-regcred wizard-cred --docker-server https://index.docker.io/v1/ --docker-username dock_user --password-stdin -n team-a --attach-to-sa default --no-verify',
+    )
     expect(summary).to.not.contain('Tmux-Secret-Pw-9')
     keys('Enter')
     const done = await waitFor('[exit 0]')
     expect(done).to.contain('secret/wizard-cred created in namespace "team-a"; attached to serviceaccount/default')
     expect(done).to.not.contain('Tmux-Secret-Pw-9')
     const secret = api.getObject('secrets', 'team-a', 'wizard-cred')!
-    expect(JSON.parse(Buffer.from(secret.data['.dockerconfigjson'], 'base64').toString()).auths['https://index.docker.io/v1/'].password).to.equal('Tmux-Secret-Pw-9')
+    expect(
+      JSON.parse(Buffer.from(secret.data['.dockerconfigjson'], 'base64').toString()).auths[
+        'https://index.docker.io/v1/'
+      ].password,
+    ).to.equal('Tmux-Secret-Pw-9')
   })
 
   it('Ctrl-C at a prompt exits cleanly with nothing changed', async () => {

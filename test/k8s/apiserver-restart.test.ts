@@ -25,11 +25,33 @@ function apiserverKubelet(plane: ControlPlane, manifest: string) {
     const hash = createHash('sha256').update(text).digest('hex').slice(0, 32)
     const name = `kube-apiserver-${hostname()}`
     // As the kubelet does for a mirror pod: deleted at once, no grace period.
-    await plane.kubectl(['delete', 'pod', name, '-n', 'kube-system', '--ignore-not-found', '--grace-period=0', '--force'])
+    await plane.kubectl([
+      'delete',
+      'pod',
+      name,
+      '-n',
+      'kube-system',
+      '--ignore-not-found',
+      '--grace-period=0',
+      '--force',
+    ])
     const pod = {
-      apiVersion: 'v1', kind: 'Pod',
-      metadata: {name, namespace: 'kube-system', labels: {component: 'kube-apiserver', tier: 'control-plane'}, annotations: {'kubernetes.io/config.hash': hash, 'kubernetes.io/config.mirror': hash, 'kubernetes.io/config.source': 'file'}},
-      spec: {nodeName: hostname(), containers: [{name: 'kube-apiserver', image: 'registry.k8s.io/kube-apiserver:v1.37.2'}]},
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name,
+        namespace: 'kube-system',
+        labels: {component: 'kube-apiserver', tier: 'control-plane'},
+        annotations: {
+          'kubernetes.io/config.hash': hash,
+          'kubernetes.io/config.mirror': hash,
+          'kubernetes.io/config.source': 'file',
+        },
+      },
+      spec: {
+        nodeName: hostname(),
+        containers: [{name: 'kube-apiserver', image: 'registry.k8s.io/kube-apiserver:v1.37.2'}],
+      },
     }
     const created = await plane.kubectl(['create', '-f', '-'], {input: JSON.stringify(pod)})
     events.push(created.code === 0 ? `mirror pod ${hash}` : `mirror pod refused: ${created.stderr.trim()}`)
@@ -54,7 +76,11 @@ function apiserverKubelet(plane: ControlPlane, manifest: string) {
 }
 
 function readyWithin(plane: ControlPlane, ms: number): Promise<boolean> {
-  return until('/readyz', async () => ((await plane.kubectl(['get', '--raw', '/readyz'])).stdout === 'ok' ? true : undefined), ms).catch(() => false)
+  return until(
+    '/readyz',
+    async () => ((await plane.kubectl(['get', '--raw', '/readyz'])).stdout === 'ok' ? true : undefined),
+    ms,
+  ).catch(() => false)
 }
 
 describeReal('--wait: the real kube-apiserver restarted from the written manifest', function () {
@@ -72,7 +98,8 @@ describeReal('--wait: the real kube-apiserver restarted from the written manifes
     copyFileSync(FIXTURE, manifest)
     chmodSync(manifest, 0o600)
     plane = await startControlPlane({manifest})
-    for (const ns of ['default', 'kube-system']) expect((await plane.kubectl(['create', 'serviceaccount', 'default', '-n', ns])).code).to.equal(0)
+    for (const ns of ['default', 'kube-system'])
+      expect((await plane.kubectl(['create', 'serviceaccount', 'default', '-n', ns])).code).to.equal(0)
     kubelet = apiserverKubelet(plane, manifest)
     await kubelet.ready
   })
@@ -83,7 +110,22 @@ describeReal('--wait: the real kube-apiserver restarted from the written manifes
 
   it('patch-apiserver --wait --rollback-on-failure: a flag that keeps it down is rolled back, and it comes back', async () => {
     const before = readFileSync(manifest, 'utf8')
-    const result = await runCli(['patch-apiserver', '--manifest', manifest, '--backup-dir', path.join(root, 'backups'), '--set-flag', 'no-such-flag=1', '--force', '--wait', '--timeout', '20s', '--rollback-on-failure', '--kubeconfig', plane.kubeconfig])
+    const result = await runCli([
+      'patch-apiserver',
+      '--manifest',
+      manifest,
+      '--backup-dir',
+      path.join(root, 'backups'),
+      '--set-flag',
+      'no-such-flag=1',
+      '--force',
+      '--wait',
+      '--timeout',
+      '20s',
+      '--rollback-on-failure',
+      '--kubeconfig',
+      plane.kubeconfig,
+    ])
     expect(result.code).to.equal(1)
     expect(result.stderr).to.match(/^warning: forced despite: --set-flag no-such-flag/m)
     expect(result.stderr).to.match(/^error: ROLLED BACK: kube-apiserver did not come back within 20s/m)
@@ -97,9 +139,29 @@ describeReal('--wait: the real kube-apiserver restarted from the written manifes
     expect(await readyWithin(plane, 120_000), kubelet.events.join('\n')).to.equal(true)
     const backend = startKubeletSimulator(manifestsDir, 'imgsec-webhook.yaml')
     try {
-      const result = await runCli(['whitelist', 'enable', '--config-dir', path.join(root, 'imgsec'), '--manifests-dir', manifestsDir, '--backup-dir', path.join(root, 'backups'),
-        '--port', String(await freePort()), '--backend-image', TEST_BACKEND_IMAGE, '--allowed-registries', 'docker.io,registry.k8s.io', '--backend-timeout', '60s',
-        '--wait', '--timeout', '90s', '--kubeconfig', plane.kubeconfig])
+      const result = await runCli([
+        'whitelist',
+        'enable',
+        '--config-dir',
+        path.join(root, 'imgsec'),
+        '--manifests-dir',
+        manifestsDir,
+        '--backup-dir',
+        path.join(root, 'backups'),
+        '--port',
+        String(await freePort()),
+        '--backend-image',
+        TEST_BACKEND_IMAGE,
+        '--allowed-registries',
+        'docker.io,registry.k8s.io',
+        '--backend-timeout',
+        '60s',
+        '--wait',
+        '--timeout',
+        '90s',
+        '--kubeconfig',
+        plane.kubeconfig,
+      ])
       expect(result.code, `${result.stderr}\n${kubelet.events.join('\n')}`).to.equal(0)
       expect(result.stdout).to.contain(`kube-apiserver is ready (${plane.server}/readyz)`)
       expect(result.stdout).to.contain('smoke test: pod with nginx:latest: refused (as expected)')

@@ -18,13 +18,31 @@ interface Finding {
   image?: string
 }
 
-const key = (f: Finding) => [f.check, f.severity, f.resource.kind, f.resource.namespace, f.resource.name, f.container, f.image].join('|')
+const key = (f: Finding) =>
+  [f.check, f.severity, f.resource.kind, f.resource.namespace, f.resource.name, f.container, f.image].join('|')
 
 function extraWorkloads(): Array<Record<string, unknown>> {
-  const podSpec = (image: string) => ({containers: [{name: 'main', image, securityContext: {allowPrivilegeEscalation: true}}]})
+  const podSpec = (image: string) => ({
+    containers: [{name: 'main', image, securityContext: {allowPrivilegeEscalation: true}}],
+  })
   return [
-    {apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: {name: 'db'}, spec: {serviceName: 'db', replicas: 1, selector: {matchLabels: {app: 'db'}}, template: {metadata: {labels: {app: 'db'}}, spec: podSpec('postgres:16')}}},
-    {apiVersion: 'batch/v1', kind: 'Job', metadata: {name: 'migrate'}, spec: {template: {spec: {...podSpec('quay.io/acme/migrate'), restartPolicy: 'Never'}}}},
+    {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: {name: 'db'},
+      spec: {
+        serviceName: 'db',
+        replicas: 1,
+        selector: {matchLabels: {app: 'db'}},
+        template: {metadata: {labels: {app: 'db'}}, spec: podSpec('postgres:16')},
+      },
+    },
+    {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: {name: 'migrate'},
+      spec: {template: {spec: {...podSpec('quay.io/acme/migrate'), restartPolicy: 'Never'}}},
+    },
     {apiVersion: 'v1', kind: 'Pod', metadata: {name: 'debug'}, spec: podSpec('busybox:latest')},
   ]
 }
@@ -34,14 +52,18 @@ describeReal('audit images against the real kube-apiserver', function () {
   let plane: ControlPlane
   let ns: string
   let file: string
-  const pods = async () => JSON.parse((await plane.kubectl(['get', 'pods', '-n', ns, '-o', 'json'])).stdout).items as Array<{metadata: {name: string; ownerReferences?: Array<{kind: string}>}}>
+  const pods = async () =>
+    JSON.parse((await plane.kubectl(['get', 'pods', '-n', ns, '-o', 'json'])).stdout).items as Array<{
+      metadata: {name: string; ownerReferences?: Array<{kind: string}>}
+    }>
 
   before(async () => {
     plane = await sharedControlPlane()
     ns = await freshNamespace(plane, 'audit')
     const objects: Array<Record<string, any>> = []
     for (const example of ['insecure-deployment.yaml', 'hardened-deployment.yaml']) {
-      for (const doc of parseAllDocuments(readFileSync(path.join(ROOT, 'examples', example), 'utf8'))) objects.push(doc.toJS())
+      for (const doc of parseAllDocuments(readFileSync(path.join(ROOT, 'examples', example), 'utf8')))
+        objects.push(doc.toJS())
     }
     objects.push(...extraWorkloads())
     for (const object of objects) object.metadata = {...object.metadata, namespace: ns}
@@ -50,8 +72,17 @@ describeReal('audit images against the real kube-apiserver', function () {
     const applied = await plane.kubectl(['apply', '-f', file])
     expect(applied.code, applied.stderr).to.equal(0)
     // The controllers make the pods: 2 + hardened replicas, 1 StatefulSet pod, 1 Job pod, the bare pod.
-    const expected = objects.reduce((sum, object) => sum + (object.kind === 'Deployment' || object.kind === 'StatefulSet' ? object.spec.replicas ?? 1 : 1), 0)
-    await until(`${expected} pods`, async () => ((await pods()).length >= expected ? true : undefined), 30_000, 200).catch(() => undefined)
+    const expected = objects.reduce(
+      (sum, object) =>
+        sum + (object.kind === 'Deployment' || object.kind === 'StatefulSet' ? (object.spec.replicas ?? 1) : 1),
+      0,
+    )
+    await until(
+      `${expected} pods`,
+      async () => ((await pods()).length >= expected ? true : undefined),
+      30_000,
+      200,
+    ).catch(() => undefined)
     expect((await pods()).length).to.equal(expected)
   })
 
@@ -61,7 +92,18 @@ describeReal('audit images against the real kube-apiserver', function () {
   })
 
   it('the same findings as the same objects audited from a file, each workload once', async () => {
-    const fromCluster = await runCli(['audit', 'images', '-n', ns, '--kubeconfig', plane.kubeconfig, '-o', 'json', '--fail-on', 'none'])
+    const fromCluster = await runCli([
+      'audit',
+      'images',
+      '-n',
+      ns,
+      '--kubeconfig',
+      plane.kubeconfig,
+      '-o',
+      'json',
+      '--fail-on',
+      'none',
+    ])
     expect(fromCluster.code, fromCluster.stderr).to.equal(0)
     const fromFile = await runCli(['audit', 'images', '-f', file, '-o', 'json', '--fail-on', 'none'])
     expect(fromFile.code, fromFile.stderr).to.equal(0)
@@ -69,8 +111,15 @@ describeReal('audit images against the real kube-apiserver', function () {
     const files = (JSON.parse(fromFile.stdout).findings as Finding[]).map(key).sort()
     expect(cluster.length).to.be.greaterThan(10)
     expect(cluster).to.deep.equal(files)
-    const resources = new Set((JSON.parse(fromCluster.stdout).findings as Finding[]).map((f) => `${f.resource.kind}/${f.resource.name}`))
-    expect([...resources].sort()).to.deep.equal(['Deployment/insecure-web', 'Job/migrate', 'Pod/debug', 'StatefulSet/db'])
+    const resources = new Set(
+      (JSON.parse(fromCluster.stdout).findings as Finding[]).map((f) => `${f.resource.kind}/${f.resource.name}`),
+    )
+    expect([...resources].sort()).to.deep.equal([
+      'Deployment/insecure-web',
+      'Job/migrate',
+      'Pod/debug',
+      'StatefulSet/db',
+    ])
   })
 
   it('exit code 3 at the default --fail-on high, as for files', async () => {

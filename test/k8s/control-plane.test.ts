@@ -12,8 +12,10 @@ describeReal('the real control plane harness', function () {
     plane = await sharedControlPlane()
   })
 
-  it('runs the kubeadm manifest\'s own flags, with /etc/kubernetes under the test root and loopback addresses', () => {
-    const fixture = manifestApiserverFlags(readFileSync(new URL('../fixtures/kube-apiserver.kubeadm-1.32.yaml', import.meta.url), 'utf8'))
+  it("runs the kubeadm manifest's own flags, with /etc/kubernetes under the test root and loopback addresses", () => {
+    const fixture = manifestApiserverFlags(
+      readFileSync(new URL('../fixtures/kube-apiserver.kubeadm-1.32.yaml', import.meta.url), 'utf8'),
+    )
     const args = plane.apiserverArgs
     expect(args).to.include('--enable-admission-plugins=NodeRestriction')
     expect(args).to.include('--authorization-mode=Node,RBAC')
@@ -37,10 +39,15 @@ describeReal('the real control plane harness', function () {
     const created = await plane.kubectl(['create', 'deployment', 'web', '--image=nginx:1.27', '--replicas=2', '-n', ns])
     expect(created.code, created.stderr).to.equal(0)
     type Pod = {metadata: {ownerReferences?: Array<{kind: string}>}}
-    const pods = await until('two pods of the Deployment', async () => {
-      const items = JSON.parse((await plane.kubectl(['get', 'pods', '-n', ns, '-o', 'json'])).stdout).items as Pod[]
-      return items.length >= 2 ? items : undefined
-    }, 20_000, 200)
+    const pods = await until(
+      'two pods of the Deployment',
+      async () => {
+        const items = JSON.parse((await plane.kubectl(['get', 'pods', '-n', ns, '-o', 'json'])).stdout).items as Pod[]
+        return items.length >= 2 ? items : undefined
+      },
+      20_000,
+      200,
+    )
     expect(pods).to.have.length(2)
     expect(pods.map((pod) => pod.metadata.ownerReferences?.[0]?.kind)).to.deep.equal(['ReplicaSet', 'ReplicaSet'])
   })
@@ -49,11 +56,24 @@ describeReal('the real control plane harness', function () {
     const kubeconfig = await plane.userKubeconfig('nobody-at-all')
     const result = await plane.kubectl(['get', 'secrets', '-n', 'default'], {kubeconfig})
     expect(result.code).to.equal(1)
-    expect(result.stderr).to.contain('secrets is forbidden: User "nobody-at-all" cannot list resource "secrets" in API group "" in the namespace "default"')
+    expect(result.stderr).to.contain(
+      'secrets is forbidden: User "nobody-at-all" cannot list resource "secrets" in API group "" in the namespace "default"',
+    )
   })
 
   it('localizes only /etc/kubernetes paths and overrides only addresses and ports', () => {
-    expect(localizeApiserverFlags(['--a=/etc/kubernetes/pki/x', '--b=/etc/ssl/x', '--c=x,/etc/kubernetes/y', '--secure-port=6443'], '/r', {'secure-port': '1', 'bind-address': '127.0.0.1'}))
-      .to.deep.equal(['--a=/r/etc/kubernetes/pki/x', '--b=/etc/ssl/x', '--c=x,/r/etc/kubernetes/y', '--secure-port=1', '--bind-address=127.0.0.1'])
+    expect(
+      localizeApiserverFlags(
+        ['--a=/etc/kubernetes/pki/x', '--b=/etc/ssl/x', '--c=x,/etc/kubernetes/y', '--secure-port=6443'],
+        '/r',
+        {'secure-port': '1', 'bind-address': '127.0.0.1'},
+      ),
+    ).to.deep.equal([
+      '--a=/r/etc/kubernetes/pki/x',
+      '--b=/etc/ssl/x',
+      '--c=x,/r/etc/kubernetes/y',
+      '--secure-port=1',
+      '--bind-address=127.0.0.1',
+    ])
   })
 })

@@ -49,14 +49,25 @@ describeReal('patch-apiserver: the real kube-apiserver starts with what the tool
     const release = releaseOf(execFileSync(binary, ['--version'], {encoding: 'utf8'}))
     const real = parseApiserverHelp(execFileSync(binary, ['--help'], {encoding: 'utf8', maxBuffer: 16 * 1024 * 1024}))
     expect(KUBE_APISERVER_REFERENCE[release], `no table for ${release}: run npm run k8s:reference`).to.deep.equal(real)
-    expect(real.admissionPlugins).to.include.members(['ImagePolicyWebhook', 'AlwaysPullImages', 'EventRateLimit', 'NodeRestriction', 'ValidatingAdmissionPolicy'])
+    expect(real.admissionPlugins).to.include.members([
+      'ImagePolicyWebhook',
+      'AlwaysPullImages',
+      'EventRateLimit',
+      'NodeRestriction',
+      'ValidatingAdmissionPolicy',
+    ])
   })
 
   it('--enable-plugins AlwaysPullImages: starts, and the plugin acts (pull policy forced to Always)', async () => {
     await patchedAndStarted(['--enable-plugins', 'AlwaysPullImages'])
     expect(plane.apiserverArgs).to.include('--enable-admission-plugins=NodeRestriction,AlwaysPullImages')
     expect((await plane.kubectl(['create', 'serviceaccount', 'default', '-n', 'default'])).code).to.be.oneOf([0, 1])
-    const pod = {apiVersion: 'v1', kind: 'Pod', metadata: {name: 'pull', namespace: 'default'}, spec: {containers: [{name: 'c', image: 'nginx:1.27', imagePullPolicy: 'IfNotPresent'}]}}
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {name: 'pull', namespace: 'default'},
+      spec: {containers: [{name: 'c', image: 'nginx:1.27', imagePullPolicy: 'IfNotPresent'}]},
+    }
     const created = await plane.kubectl(['create', '-f', '-', '-o', 'json'], {input: JSON.stringify(pod)})
     expect(created.code, created.stderr).to.equal(0)
     expect(JSON.parse(created.stdout).spec.containers[0].imagePullPolicy).to.equal('Always')
@@ -69,37 +80,77 @@ describeReal('patch-apiserver: the real kube-apiserver starts with what the tool
 
   it('--enable-plugins EventRateLimit with an admission configuration: starts with the config file', async () => {
     const config = path.join(dir, 'event-rate-limit.yaml')
-    writeFileSync(config, [
-      'apiVersion: apiserver.config.k8s.io/v1',
-      'kind: AdmissionConfiguration',
-      'plugins:',
-      '- name: EventRateLimit',
-      '  configuration:',
-      '    apiVersion: eventratelimit.admission.k8s.io/v1alpha1',
-      '    kind: Configuration',
-      '    limits:',
-      '    - type: Server',
-      '      qps: 50',
-      '      burst: 100',
-      '',
-    ].join('\n'))
+    writeFileSync(
+      config,
+      [
+        'apiVersion: apiserver.config.k8s.io/v1',
+        'kind: AdmissionConfiguration',
+        'plugins:',
+        '- name: EventRateLimit',
+        '  configuration:',
+        '    apiVersion: eventratelimit.admission.k8s.io/v1alpha1',
+        '    kind: Configuration',
+        '    limits:',
+        '    - type: Server',
+        '      qps: 50',
+        '      burst: 100',
+        '',
+      ].join('\n'),
+    )
     await patchedAndStarted(['--enable-plugins', 'EventRateLimit', '--admission-config', config])
     expect(plane.apiserverArgs).to.include(`--admission-control-config-file=${config}`)
   })
 
   it('--set-flag and --remove-flag: starts with the edited flags', async () => {
-    await patchedAndStarted(['--set-flag', 'audit-log-maxage=30', '--set-flag', 'profiling=false', '--remove-flag', 'enable-bootstrap-token-auth'])
+    await patchedAndStarted([
+      '--set-flag',
+      'audit-log-maxage=30',
+      '--set-flag',
+      'profiling=false',
+      '--remove-flag',
+      'enable-bootstrap-token-auth',
+    ])
     expect(plane.apiserverArgs).to.include.members(['--audit-log-maxage=30', '--profiling=false'])
     expect(plane.apiserverArgs.some((a) => a.startsWith('--enable-bootstrap-token-auth'))).to.equal(false)
   })
 
   for (const {title, args, said, apiserverSays} of [
-    {title: 'a misspelt plugin', args: ['--enable-plugins', 'ImagePolicyWebhok'], said: /--enable-plugins ImagePolicyWebhok: kube-apiserver v1\.\d+ .*has no admission plugin of that name \(did you mean ImagePolicyWebhook\?\)/, apiserverSays: /ImagePolicyWebhok/},
-    {title: 'an unknown flag', args: ['--set-flag', 'no-such-flag=1'], said: /--set-flag no-such-flag: kube-apiserver v1\.\d+ .*has no flag --no-such-flag/, apiserverSays: /unknown flag: --no-such-flag/},
-    {title: 'a misspelt flag', args: ['--set-flag', 'audit-log-maxag=30'], said: /did you mean --audit-log-maxage\?/, apiserverSays: /unknown flag: --audit-log-maxag/},
-    {title: 'EventRateLimit without an admission configuration', args: ['--enable-plugins', 'EventRateLimit'], said: /EventRateLimit needs an entry in the admission configuration/, apiserverSays: /limits: Invalid value: .*must not be empty/},
-    {title: 'removing --service-account-issuer', args: ['--remove-flag', 'service-account-issuer'], said: /--service-account-issuer is required: kube-apiserver does not start without it/, apiserverSays: /service-account-issuer is a required flag/},
-    {title: 'removing --service-account-key-file', args: ['--remove-flag', 'service-account-key-file'], said: /--service-account-key-file is required/, apiserverSays: /service-account-key-file/},
+    {
+      title: 'a misspelt plugin',
+      args: ['--enable-plugins', 'ImagePolicyWebhok'],
+      said: /--enable-plugins ImagePolicyWebhok: kube-apiserver v1\.\d+ .*has no admission plugin of that name \(did you mean ImagePolicyWebhook\?\)/,
+      apiserverSays: /ImagePolicyWebhok/,
+    },
+    {
+      title: 'an unknown flag',
+      args: ['--set-flag', 'no-such-flag=1'],
+      said: /--set-flag no-such-flag: kube-apiserver v1\.\d+ .*has no flag --no-such-flag/,
+      apiserverSays: /unknown flag: --no-such-flag/,
+    },
+    {
+      title: 'a misspelt flag',
+      args: ['--set-flag', 'audit-log-maxag=30'],
+      said: /did you mean --audit-log-maxage\?/,
+      apiserverSays: /unknown flag: --audit-log-maxag/,
+    },
+    {
+      title: 'EventRateLimit without an admission configuration',
+      args: ['--enable-plugins', 'EventRateLimit'],
+      said: /EventRateLimit needs an entry in the admission configuration/,
+      apiserverSays: /limits: Invalid value: .*must not be empty/,
+    },
+    {
+      title: 'removing --service-account-issuer',
+      args: ['--remove-flag', 'service-account-issuer'],
+      said: /--service-account-issuer is required: kube-apiserver does not start without it/,
+      apiserverSays: /service-account-issuer is a required flag/,
+    },
+    {
+      title: 'removing --service-account-key-file',
+      args: ['--remove-flag', 'service-account-key-file'],
+      said: /--service-account-key-file is required/,
+      apiserverSays: /service-account-key-file/,
+    },
   ]) {
     it(`${title}: refused before anything is written; forced, the real kube-apiserver indeed refuses to start`, async () => {
       const copy = manifestCopy()

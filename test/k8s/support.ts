@@ -31,7 +31,9 @@ export function describeReal(title: string, body: (this: Mocha.Suite) => void): 
   }
   if (!warned) {
     warned = true
-    process.stderr.write('\n######## REAL CONTROL-PLANE SUITE (test/k8s) NOT RUN: kube-apiserver/etcd not built. Run `npm run k8s:build` (needs Go). ########\n\n')
+    process.stderr.write(
+      '\n######## REAL CONTROL-PLANE SUITE (test/k8s) NOT RUN: kube-apiserver/etcd not built. Run `npm run k8s:build` (needs Go). ########\n\n',
+    )
   }
   describe(title, () => {
     it('NOT RUN: the real kube-apiserver and etcd are not built (npm run k8s:build needs Go)')
@@ -67,7 +69,12 @@ export function sharedControlPlane(): Promise<ControlPlane> {
 }
 
 /** Poll `probe` until it returns something other than undefined; throws after `timeoutMs`. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000, intervalMs = 250): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+  intervalMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await probe()
@@ -83,18 +90,37 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
  */
 export function podAuditLog(dir: string): {args: string[]; file: string} {
   const policy = path.join(dir, 'audit-policy.yaml')
-  writeFileSync(policy, 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n  resources: [{group: "", resources: ["pods"]}]\n- level: None\n')
+  writeFileSync(
+    policy,
+    'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n  resources: [{group: "", resources: ["pods"]}]\n- level: None\n',
+  )
   const file = path.join(dir, 'audit.log')
   return {args: [`--audit-policy-file=${policy}`, `--audit-log-path=${file}`], file}
 }
 
 /** The audit annotations of the CREATE of pod `name`, once its event is in the log. */
 export function podCreateAuditAnnotations(file: string, name: string): Promise<Record<string, string>> {
-  return until(`the audit event of the creation of pod ${name}`, async () => {
-    const events = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line)) : []
-    const event = events.find((e) => e.verb === 'create' && e.objectRef?.resource === 'pods' && e.objectRef?.name === name && e.stage === 'ResponseComplete')
-    return event ? (event.annotations ?? {}) as Record<string, string> : undefined
-  }, 5000, 100)
+  return until(
+    `the audit event of the creation of pod ${name}`,
+    async () => {
+      const events = existsSync(file)
+        ? readFileSync(file, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((line) => JSON.parse(line))
+        : []
+      const event = events.find(
+        (e) =>
+          e.verb === 'create' &&
+          e.objectRef?.resource === 'pods' &&
+          e.objectRef?.name === name &&
+          e.stage === 'ResponseComplete',
+      )
+      return event ? ((event.annotations ?? {}) as Record<string, string>) : undefined
+    },
+    5000,
+    100,
+  )
 }
 
 let counter = 0
@@ -104,7 +130,15 @@ export async function freshNamespace(plane: ControlPlane, prefix = 't'): Promise
   const name = `${prefix}-${process.pid}-${++counter}`
   const created = await plane.kubectl(['create', 'namespace', name])
   if (created.code !== 0) throw new Error(`kubectl create namespace ${name}: ${created.stderr}`)
-  await until(`the default service account of namespace ${name} (made by kube-controller-manager)`, async () => ((await plane.kubectl(['get', 'serviceaccount', 'default', '-n', name, '-o', 'name'])).code === 0 ? true : undefined), 30_000, 200)
+  await until(
+    `the default service account of namespace ${name} (made by kube-controller-manager)`,
+    async () =>
+      (await plane.kubectl(['get', 'serviceaccount', 'default', '-n', name, '-o', 'name'])).code === 0
+        ? true
+        : undefined,
+    30_000,
+    200,
+  )
   return name
 }
 

@@ -13,7 +13,9 @@ function gnuDiff(before: string, after: string): string {
   writeFileSync(path.join(dir, 'a'), before)
   writeFileSync(path.join(dir, 'b'), after)
   try {
-    return execFileSync('diff', ['-u', '--label', 'a', '--label', 'b', path.join(dir, 'a'), path.join(dir, 'b')], {encoding: 'utf8'})
+    return execFileSync('diff', ['-u', '--label', 'a', '--label', 'b', path.join(dir, 'a'), path.join(dir, 'b')], {
+      encoding: 'utf8',
+    })
   } catch (error) {
     return (error as {stdout: string}).stdout
   }
@@ -24,10 +26,19 @@ describe('unifiedDiff', () => {
   const lines = manifest.split('\n')
   const cases: Array<[string, string]> = [
     ['one changed line', manifest.replace('NodeRestriction', 'NodeRestriction,ImagePolicyWebhook')],
-    ['an added line', manifest.replace('    - --etcd-servers', '    - --admission-control-config-file=/x\n    - --etcd-servers')],
+    [
+      'an added line',
+      manifest.replace('    - --etcd-servers', '    - --admission-control-config-file=/x\n    - --etcd-servers'),
+    ],
     ['a removed line', lines.filter((_, i) => i !== 20).join('\n')],
-    ['changes far apart (two hunks)', manifest.replace('NodeRestriction', 'X').replace('name: kube-apiserver\n  namespace', 'name: api\n  namespace')],
-    ['changes close together (one hunk)', lines.map((l, i) => (i === 10 || i === 14 ? `${l} # changed` : l)).join('\n')],
+    [
+      'changes far apart (two hunks)',
+      manifest.replace('NodeRestriction', 'X').replace('name: kube-apiserver\n  namespace', 'name: api\n  namespace'),
+    ],
+    [
+      'changes close together (one hunk)',
+      lines.map((l, i) => (i === 10 || i === 14 ? `${l} # changed` : l)).join('\n'),
+    ],
     ['first and last line', ['# new first', ...lines.slice(1, -2), 'last changed', ''].join('\n')],
   ]
   for (const [title, after] of cases) {

@@ -5,7 +5,10 @@ import {pollUntil} from '../../src/lib/poll.js'
 describe('pollUntil', () => {
   it('returns the first value that is not undefined, after as many attempts as it took', async () => {
     let attempts = 0
-    const value = await pollUntil(async () => (++attempts === 3 ? 'ready' : undefined), {timeoutMs: 2000, intervalMs: 5})
+    const value = await pollUntil(async () => (++attempts === 3 ? 'ready' : undefined), {
+      timeoutMs: 2000,
+      intervalMs: 5,
+    })
     expect(value).to.equal('ready')
     expect(attempts).to.equal(3)
   })
@@ -13,10 +16,13 @@ describe('pollUntil', () => {
   it('returns undefined when the time runs out, having tried more than once', async () => {
     let attempts = 0
     const started = Date.now()
-    const value = await pollUntil(async () => {
-      attempts++
-      return undefined
-    }, {timeoutMs: 60, intervalMs: 10})
+    const value = await pollUntil(
+      async () => {
+        attempts++
+        return undefined
+      },
+      {timeoutMs: 60, intervalMs: 10},
+    )
     expect(value).to.equal(undefined)
     expect(attempts).to.be.greaterThan(1)
     expect(Date.now() - started).to.be.at.least(60)
@@ -28,9 +34,12 @@ describe('pollUntil', () => {
 
   it('an attempt that throws ends the polling with its error', async () => {
     let error: Error | undefined
-    await pollUntil(async () => {
-      throw new Error('boom')
-    }, {timeoutMs: 1000, intervalMs: 5}).catch((caught: Error) => {
+    await pollUntil(
+      async () => {
+        throw new Error('boom')
+      },
+      {timeoutMs: 1000, intervalMs: 5},
+    ).catch((caught: Error) => {
       error = caught
     })
     expect(error?.message).to.equal('boom')

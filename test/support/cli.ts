@@ -17,7 +17,11 @@ export interface CliResult {
 export const cliTranscript: Array<{args: string[]} & CliResult> = []
 
 /** Spawn a program, feed it `input`, collect its output. */
-function collect(file: string, args: string[], options: {env: Record<string, string | undefined>; input?: string; cwd?: string}): Promise<CliResult> {
+function collect(
+  file: string,
+  args: string[],
+  options: {env: Record<string, string | undefined>; input?: string; cwd?: string},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {env: options.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe']})
     let stdout = ''
@@ -40,14 +44,21 @@ function collect(file: string, args: string[], options: {env: Record<string, str
  * Run the built CLI (`bin/run.js` → dist/) as a user would, in a child process with its own
  * environment: HOME points at an empty directory so the developer's ~/.kube/config never leaks in.
  */
-export async function runCli(args: string[], options: {env?: Record<string, string | undefined>; input?: string; cwd?: string} = {}): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  options: {env?: Record<string, string | undefined>; input?: string; cwd?: string} = {},
+): Promise<CliResult> {
   const home = mkdtempSync(path.join(tmpdir(), 'imgsec-home-'))
   const env: Record<string, string> = {PATH: process.env.PATH ?? '', HOME: home, NODE_ENV: 'production'}
   for (const [key, value] of Object.entries(options.env ?? {})) {
     if (value !== undefined) env[key] = value
   }
   try {
-    const result = await collect(process.execPath, [CLI, ...args], {env, input: options.input, cwd: options.cwd ?? ROOT})
+    const result = await collect(process.execPath, [CLI, ...args], {
+      env,
+      input: options.input,
+      cwd: options.cwd ?? ROOT,
+    })
     cliTranscript.push({args, ...result})
     return result
   } finally {
@@ -56,7 +67,11 @@ export async function runCli(args: string[], options: {env?: Record<string, stri
 }
 
 /** Run a program (e.g. the real kubectl) and collect its output. */
-export function runProgram(file: string, args: string[], options: {env?: Record<string, string>; input?: string} = {}): Promise<CliResult> {
+export function runProgram(
+  file: string,
+  args: string[],
+  options: {env?: Record<string, string>; input?: string} = {},
+): Promise<CliResult> {
   return collect(file, args, {env: {...process.env, ...options.env}, input: options.input})
 }
 
@@ -68,5 +83,18 @@ export const KUBECTL = process.env.KUBECTL ?? '/usr/bin/kubectl'
  * 0700 directory) but writes only where nobody may. Needs root and setpriv.
  */
 export function runCliAsNobody(args: string[]): Promise<CliResult> {
-  return runProgram('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=+dac_read_search', '--ambient-caps=+dac_read_search', process.execPath, CLI, ...args], {env: {HOME: '/tmp'}})
+  return runProgram(
+    '/usr/bin/setpriv',
+    [
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      '--inh-caps=+dac_read_search',
+      '--ambient-caps=+dac_read_search',
+      process.execPath,
+      CLI,
+      ...args,
+    ],
+    {env: {HOME: '/tmp'}},
+  )
 }

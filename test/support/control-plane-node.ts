@@ -31,5 +31,13 @@ export async function controlPlaneNode(dir: string): Promise<ControlPlaneNode> {
   chmodSync(manifest, 0o600)
   const configDir = path.join(dir, 'imgsec')
   const backupDir = path.join(dir, 'backups')
-  return {dir, manifestsDir, manifest, configDir, backupDir, port: await freePort(), flags: ['--config-dir', configDir, '--manifests-dir', manifestsDir, '--backup-dir', backupDir]}
+  return {
+    dir,
+    manifestsDir,
+    manifest,
+    configDir,
+    backupDir,
+    port: await freePort(),
+    flags: ['--config-dir', configDir, '--manifests-dir', manifestsDir, '--backup-dir', backupDir],
+  }
 }

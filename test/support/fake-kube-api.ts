@@ -63,15 +63,23 @@ export class FakeKubeApiServer {
   static async start(options: FakeKubeApiOptions = {}): Promise<FakeKubeApiServer> {
     const api = new FakeKubeApiServer(options)
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease', ...(options.namespaces ?? [])]) {
-      if (!api.store.objects.has(storeKey(NAMESPACES, undefined, ns))) api.seed({apiVersion: 'v1', kind: 'Namespace', metadata: {name: ns}})
+      if (!api.store.objects.has(storeKey(NAMESPACES, undefined, ns)))
+        api.seed({apiVersion: 'v1', kind: 'Namespace', metadata: {name: ns}})
     }
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
       api.handle(req, res).catch((error) => {
-        if (!res.headersSent) api.send(res, 500, new ApiError(500, 'InternalError', `Internal error occurred: ${(error as Error).message}`).status())
+        if (!res.headersSent)
+          api.send(
+            res,
+            500,
+            new ApiError(500, 'InternalError', `Internal error occurred: ${(error as Error).message}`).status(),
+          )
         else res.destroy()
       })
     }
-    api.server = options.tls ? https.createServer({key: options.tls.key, cert: options.tls.cert}, handler) : http.createServer(handler)
+    api.server = options.tls
+      ? https.createServer({key: options.tls.key, cert: options.tls.cert}, handler)
+      : http.createServer(handler)
     await new Promise<void>((resolve, reject) => {
       api.server.once('error', reject)
       api.server.listen(0, '127.0.0.1', () => resolve())
@@ -98,7 +106,8 @@ export class FakeKubeApiServer {
   seed(obj: Record<string, any>): Record<string, any> {
     const def = RESOURCES.find((r) => apiVersionOf(r) === obj.apiVersion && r.kind === obj.kind)
     if (!def) throw new Error(`FakeKubeApiServer.seed: unknown apiVersion/kind ${obj.apiVersion}/${obj.kind}`)
-    if (typeof obj.metadata?.name !== 'string' || obj.metadata.name === '') throw new Error('FakeKubeApiServer.seed: metadata.name is required')
+    if (typeof obj.metadata?.name !== 'string' || obj.metadata.name === '')
+      throw new Error('FakeKubeApiServer.seed: metadata.name is required')
     const copy = clone(obj)
     copy.metadata = {...copy.metadata}
     if (def.namespaced) copy.metadata.namespace ??= 'default'
@@ -167,14 +176,24 @@ export class FakeKubeApiServer {
         recordedBody = contentType === PROTOBUF ? raw.toString('base64') : raw.toString('utf8')
       }
     }
-    this.requests.push({method: req.method ?? 'GET', path: url.pathname, query, headers: {...req.headers}, ...(contentType ? {contentType} : {}), ...(raw.length > 0 ? {body: recordedBody} : {})})
+    this.requests.push({
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query,
+      headers: {...req.headers},
+      ...(contentType ? {contentType} : {}),
+      ...(raw.length > 0 ? {body: recordedBody} : {}),
+    })
 
     this.warnings = []
     try {
       const reply = this.dispatch(req.method ?? 'GET', url.pathname, query, req.headers, contentType, raw)
       if (reply.watch) serveWatch(this.store, reply.watch, query, res)
       else if (reply.text !== undefined) {
-        res.writeHead(reply.code, {'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(reply.text)})
+        res.writeHead(reply.code, {
+          'Content-Type': 'text/plain; charset=utf-8',
+          'Content-Length': Buffer.byteLength(reply.text),
+        })
         res.end(reply.text)
       } else this.send(res, reply.code, reply.body)
     } catch (error) {
@@ -184,11 +203,24 @@ export class FakeKubeApiServer {
     }
   }
 
-  private dispatch(method: string, path: string, query: Record<string, string>, headers: http.IncomingHttpHeaders, contentType: string | undefined, raw: Buffer): Reply {
+  private dispatch(
+    method: string,
+    path: string,
+    query: Record<string, string>,
+    headers: http.IncomingHttpHeaders,
+    contentType: string | undefined,
+    raw: Buffer,
+  ): Reply {
     const segments = path.split('/').filter(Boolean)
     if (method === 'GET') {
-      if (segments.length === 1 && ['healthz', 'livez', 'readyz'].includes(segments[0])) return this.healthy ? {code: 200, text: 'ok'} : {code: 500, text: '[-]etcd failed: reason withheld\nreadyz check failed'}
-      const document = segments[0] === 'openapi' && segments[1] === 'v3' ? openApiV3Document(segments, (text) => createHash('sha512').update(text).digest('hex').toUpperCase()) : discoveryDocument(segments)
+      if (segments.length === 1 && ['healthz', 'livez', 'readyz'].includes(segments[0]))
+        return this.healthy
+          ? {code: 200, text: 'ok'}
+          : {code: 500, text: '[-]etcd failed: reason withheld\nreadyz check failed'}
+      const document =
+        segments[0] === 'openapi' && segments[1] === 'v3'
+          ? openApiV3Document(segments, (text) => createHash('sha512').update(text).digest('hex').toUpperCase())
+          : discoveryDocument(segments)
       if (document) return {code: 200, body: document}
     }
     const route = routeOf(segments)
@@ -201,16 +233,26 @@ export class FakeKubeApiServer {
     const {def} = route
     switch (verb) {
       case 'get':
-        return {code: 200, body: route.subresource === 'scale' ? scaleOf(mustGet(this.store, route)) : withType(def, mustGet(this.store, route))}
+        return {
+          code: 200,
+          body:
+            route.subresource === 'scale'
+              ? scaleOf(mustGet(this.store, route))
+              : withType(def, mustGet(this.store, route)),
+        }
       case 'list':
         return {code: 200, body: list(this.store, route, query)}
       case 'watch':
         return {code: 200, watch: route}
       case 'create':
-        if (def.resource === 'selfsubjectaccessreviews') return accessReview(this.denyRules, parseBody(def, contentType, raw, query, this.warnings))
+        if (def.resource === 'selfsubjectaccessreviews')
+          return accessReview(this.denyRules, parseBody(def, contentType, raw, query, this.warnings))
         return create(this.store, route, parseBody(def, contentType, raw, query, this.warnings), dryRun)
       case 'update':
-        return {code: 200, body: update(this.store, route, parseBody(def, contentType, raw, query, this.warnings), dryRun)}
+        return {
+          code: 200,
+          body: update(this.store, route, parseBody(def, contentType, raw, query, this.warnings), dryRun),
+        }
       case 'patch':
         return patch(this.store, route, contentType, raw, query, dryRun, this.warnings)
       case 'delete':
@@ -218,7 +260,12 @@ export class FakeKubeApiServer {
       case 'deletecollection':
         return {code: 200, body: deleteCollection(this.store, route, query, dryRun)}
       default:
-        throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {})
+        throw new ApiError(
+          405,
+          'MethodNotAllowed',
+          'the server does not allow this method on the requested resource',
+          {},
+        )
     }
   }
 }

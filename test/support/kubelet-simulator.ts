@@ -9,19 +9,23 @@ import {parse as parseYaml} from 'yaml'
  * where the command expects them), with this Node.js in place of the image's; when the file
  * goes away it stops the process.
  */
-export function startKubeletSimulator(manifestsDir: string, file: string): {stop: () => Promise<void>; output: () => string; runs: () => number} {
+export function startKubeletSimulator(
+  manifestsDir: string,
+  file: string,
+): {stop: () => Promise<void>; output: () => string; runs: () => number} {
   const manifest = path.join(manifestsDir, file)
   let current: ChildProcess | undefined
   let seen: string | undefined
   let output = ''
   let runs = 0
-  const kill = () => new Promise<void>((resolve) => {
-    const child = current
-    current = undefined
-    if (!child || child.exitCode !== null) return resolve()
-    child.once('exit', () => resolve())
-    child.kill('SIGTERM')
-  })
+  const kill = () =>
+    new Promise<void>((resolve) => {
+      const child = current
+      current = undefined
+      if (!child || child.exitCode !== null) return resolve()
+      child.once('exit', () => resolve())
+      child.kill('SIGTERM')
+    })
   const tick = async () => {
     const text = existsSync(manifest) ? readFileSync(manifest, 'utf8') : undefined
     if (text === seen) return

@@ -36,7 +36,9 @@ function isAlive(pid: number): boolean {
 describe('test registry harness (real docker-registry)', function () {
   before(function () {
     if (!registryBinary()) {
-      console.warn('SKIPPING registry tests: docker-registry is not installed (apt-get install docker-registry apache2-utils)')
+      console.warn(
+        'SKIPPING registry tests: docker-registry is not installed (apt-get install docker-registry apache2-utils)',
+      )
       this.skip()
     }
   })
@@ -80,13 +82,18 @@ describe('test registry harness (real docker-registry)', function () {
     it('rejects a wrong password and an unknown user with 401', async function () {
       const wrong = await request(`${registry.url}/v2/`, {headers: {Authorization: basicAuthHeader('alice', 'nope')}})
       expect(wrong.status).to.equal(401)
-      const unknown = await request(`${registry.url}/v2/`, {headers: {Authorization: basicAuthHeader('mallory', 'correct horse')}})
+      const unknown = await request(`${registry.url}/v2/`, {
+        headers: {Authorization: basicAuthHeader('mallory', 'correct horse')},
+      })
       expect(unknown.status).to.equal(401)
     })
 
     it('pushes a docker schema2 image whose manifest digest the registry reports back', async function () {
       await withLogs(registry, async () => {
-        const {digest, mediaType} = await registry.pushImage('team/app', 'v1', {username: 'alice', password: USERS.alice})
+        const {digest, mediaType} = await registry.pushImage('team/app', 'v1', {
+          username: 'alice',
+          password: USERS.alice,
+        })
         expect(digest).to.match(/^sha256:[0-9a-f]{64}$/)
         expect(mediaType).to.equal(MEDIA_TYPES.dockerManifest)
 
@@ -96,7 +103,11 @@ describe('test registry harness (real docker-registry)', function () {
         expect(res.status).to.equal(200)
         expect(res.headers['docker-content-digest']).to.equal(digest)
         expect(res.headers['content-type']).to.equal(MEDIA_TYPES.dockerManifest)
-        const manifest = res.json<{schemaVersion: number; config: {digest: string}; layers: Array<{digest: string; size: number}>}>()
+        const manifest = res.json<{
+          schemaVersion: number
+          config: {digest: string}
+          layers: Array<{digest: string; size: number}>
+        }>()
         expect(manifest.schemaVersion).to.equal(2)
         expect(manifest.layers).to.have.length(1)
 
@@ -176,7 +187,10 @@ describe('test registry harness (real docker-registry)', function () {
       await withLogs(registry, async () => {
         expect((await request(`${registry.url}/v2/`)).status).to.equal(200)
         const {digest} = await registry.pushImage('library/hello', '1.0')
-        const res = await request(`${registry.url}/v2/library/hello/manifests/1.0`, {method: 'HEAD', headers: {Accept: MANIFEST_ACCEPT}})
+        const res = await request(`${registry.url}/v2/library/hello/manifests/1.0`, {
+          method: 'HEAD',
+          headers: {Accept: MANIFEST_ACCEPT},
+        })
         expect(res.headers['docker-content-digest']).to.equal(digest)
       })
     })
@@ -200,7 +214,10 @@ describe('test registry harness (real docker-registry)', function () {
       expect(ca).to.contain('BEGIN CERTIFICATE')
       const anonymous = await request(`${registry.url}/v2/`, {ca})
       expect(anonymous.status).to.equal(401)
-      const authed = await request(`${registry.url}/v2/`, {ca, headers: {Authorization: basicAuthHeader('alice', USERS.alice)}})
+      const authed = await request(`${registry.url}/v2/`, {
+        ca,
+        headers: {Authorization: basicAuthHeader('alice', USERS.alice)},
+      })
       expect(authed.status).to.equal(200)
     })
 
@@ -213,7 +230,11 @@ describe('test registry harness (real docker-registry)', function () {
         error = e as Error & {code?: string}
       }
       expect(error, 'request without the CA should fail').to.be.instanceOf(Error)
-      expect(error?.code).to.be.oneOf(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'])
+      expect(error?.code).to.be.oneOf([
+        'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+        'SELF_SIGNED_CERT_IN_CHAIN',
+        'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+      ])
     })
 
     it('pushes over https and serves the manifest', async function () {
@@ -232,11 +253,18 @@ describe('test registry harness (real docker-registry)', function () {
   describe('token auth', function () {
     let registry: RunningRegistry
 
-    async function getToken(user: string, password: string, scopes: string[] = []): Promise<{status: number; token?: string}> {
+    async function getToken(
+      user: string,
+      password: string,
+      scopes: string[] = [],
+    ): Promise<{status: number; token?: string}> {
       const url = new URL(registry.tokenRealm!)
       url.searchParams.set('service', registry.tokenService!)
       for (const s of scopes) url.searchParams.append('scope', s)
-      const res = await request(url.toString(), {ca: registry.caPem, headers: {Authorization: basicAuthHeader(user, password)}})
+      const res = await request(url.toString(), {
+        ca: registry.caPem,
+        headers: {Authorization: basicAuthHeader(user, password)},
+      })
       const body = res.status === 200 ? res.json<{token?: string; access_token?: string}>() : {}
       if (res.status === 200) expect(body.access_token).to.equal(body.token)
       return {status: res.status, token: body.token}
@@ -265,7 +293,10 @@ describe('test registry harness (real docker-registry)', function () {
         const {status, token} = await getToken('alice', USERS.alice)
         expect(status).to.equal(200)
         expect(token).to.match(/^[\w-]+\.[\w-]+\.[\w-]+$/)
-        const header = JSON.parse(Buffer.from(token!.split('.')[0], 'base64url').toString()) as {alg: string; x5c: string[]}
+        const header = JSON.parse(Buffer.from(token!.split('.')[0], 'base64url').toString()) as {
+          alg: string
+          x5c: string[]
+        }
         expect(header.alg).to.equal('RS256')
         expect(header.x5c).to.have.length(1)
         const res = await request(`${registry.url}/v2/`, {headers: {Authorization: `Bearer ${token}`}})
@@ -289,7 +320,9 @@ describe('test registry harness (real docker-registry)', function () {
       await withLogs(registry, async () => {
         const {digest} = await registry.pushImage('tok/app', 'v1', {username: 'bob', password: USERS.bob})
         const {token} = await getToken('bob', USERS.bob, ['repository:tok/app:pull'])
-        const res = await request(`${registry.url}/v2/tok/app/manifests/v1`, {headers: {Accept: MANIFEST_ACCEPT, Authorization: `Bearer ${token}`}})
+        const res = await request(`${registry.url}/v2/tok/app/manifests/v1`, {
+          headers: {Accept: MANIFEST_ACCEPT, Authorization: `Bearer ${token}`},
+        })
         expect(res.status).to.equal(200)
         expect(res.headers['docker-content-digest']).to.equal(digest)
 
@@ -297,7 +330,9 @@ describe('test registry harness (real docker-registry)', function () {
         const denied = await request(`${registry.url}/v2/_catalog`, {headers: {Authorization: `Bearer ${token}`}})
         expect(denied.status).to.equal(401)
         const {token: catalogToken} = await getToken('bob', USERS.bob, ['registry:catalog:*'])
-        const catalog = await request(`${registry.url}/v2/_catalog`, {headers: {Authorization: `Bearer ${catalogToken}`}})
+        const catalog = await request(`${registry.url}/v2/_catalog`, {
+          headers: {Authorization: `Bearer ${catalogToken}`},
+        })
         expect(catalog.status).to.equal(200)
         expect(catalog.json<{repositories: string[]}>().repositories).to.include('tok/app')
       })

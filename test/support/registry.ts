@@ -140,7 +140,9 @@ export function basicAuthHeader(username: string, password: string): string {
 }
 
 /** Parses `Bearer realm="..",service="..",scope=".."` (or Basic) into scheme + params. */
-export function parseChallenge(header: string | undefined): {scheme: string; params: Record<string, string>} | undefined {
+export function parseChallenge(
+  header: string | undefined,
+): {scheme: string; params: Record<string, string>} | undefined {
   if (!header) return undefined
   const m = /^\s*(\w+)\s*(.*)$/s.exec(header)
   if (!m) return undefined
@@ -177,7 +179,13 @@ function installExitHook(): void {
 export function registryBinary(): string | undefined {
   const override = process.env.IMGSEC_TEST_REGISTRY_BIN
   if (override) return isExecutableFile(override) ? override : undefined
-  const candidates = ['/usr/bin/docker-registry', ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'docker-registry'))]
+  const candidates = [
+    '/usr/bin/docker-registry',
+    ...(process.env.PATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((d) => join(d, 'docker-registry')),
+  ]
   return candidates.find(isExecutableFile)
 }
 
@@ -259,8 +267,14 @@ function buildImage(repository: string, tag: string, format: 'docker' | 'oci'): 
     JSON.stringify({
       schemaVersion: 2,
       mediaType,
-      config: {mediaType: docker ? MEDIA_TYPES.dockerConfig : MEDIA_TYPES.ociConfig, size: config.length, digest: sha256(config)},
-      layers: [{mediaType: docker ? MEDIA_TYPES.dockerLayer : MEDIA_TYPES.ociLayer, size: layer.length, digest: sha256(layer)}],
+      config: {
+        mediaType: docker ? MEDIA_TYPES.dockerConfig : MEDIA_TYPES.ociConfig,
+        size: config.length,
+        digest: sha256(config),
+      },
+      layers: [
+        {mediaType: docker ? MEDIA_TYPES.dockerLayer : MEDIA_TYPES.ociLayer, size: layer.length, digest: sha256(layer)},
+      ],
     }),
   )
   return {layer, config, manifest, mediaType}
@@ -297,12 +311,22 @@ function parseScopes(scopes: string[]): AccessEntry[] {
     const first = scope.indexOf(':')
     const last = scope.lastIndexOf(':')
     if (first < 0 || last === first) continue
-    out.push({type: scope.slice(0, first), name: scope.slice(first + 1, last), actions: scope.slice(last + 1).split(',').filter(Boolean)})
+    out.push({
+      type: scope.slice(0, first),
+      name: scope.slice(first + 1, last),
+      actions: scope
+        .slice(last + 1)
+        .split(',')
+        .filter(Boolean),
+    })
   }
   return out
 }
 
-function signToken(signer: IssuedCert, claims: {issuer: string; service: string; subject: string; access: AccessEntry[]}): string {
+function signToken(
+  signer: IssuedCert,
+  claims: {issuer: string; service: string; subject: string; access: AccessEntry[]},
+): string {
   const now = Math.floor(Date.now() / 1000)
   // registry 2.x resolves the verification key from x5c and checks that chain
   // against auth.token.rootcertbundle.
@@ -371,17 +395,30 @@ async function startTokenServer(opts: {
       } else {
         return respond(res, 405, {error: 'method not allowed'}, {Allow: 'GET, POST'})
       }
-      if (service !== undefined && service !== opts.service) return respond(res, 400, {error: 'invalid_request', error_description: `unknown service ${service}`})
+      if (service !== undefined && service !== opts.service)
+        return respond(res, 400, {error: 'invalid_request', error_description: `unknown service ${service}`})
       const subject = authenticate(username, password)
       if (subject === undefined) {
-        return respond(res, 401, {errors: [{code: 'UNAUTHORIZED', message: 'invalid username or password'}]}, {'WWW-Authenticate': 'Basic realm="imgsec-test-token"'})
+        return respond(
+          res,
+          401,
+          {errors: [{code: 'UNAUTHORIZED', message: 'invalid username or password'}]},
+          {'WWW-Authenticate': 'Basic realm="imgsec-test-token"'},
+        )
       }
-      const token = signToken(opts.signer, {issuer: opts.issuer, service: opts.service, subject, access: parseScopes(scopes)})
+      const token = signToken(opts.signer, {
+        issuer: opts.issuer,
+        service: opts.service,
+        subject,
+        access: parseScopes(scopes),
+      })
       respond(res, 200, {token, access_token: token, expires_in: 600, issued_at: new Date().toISOString()})
     })
   }
 
-  const server = opts.tlsCert ? https.createServer({cert: opts.tlsCert.certPem, key: opts.tlsCert.keyPem}, handler) : http.createServer(handler)
+  const server = opts.tlsCert
+    ? https.createServer({cert: opts.tlsCert.certPem, key: opts.tlsCert.keyPem}, handler)
+    : http.createServer(handler)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', () => resolve())
@@ -453,10 +490,19 @@ function registryConfig(opts: {
     '    X-Content-Type-Options: [nosniff]',
   ]
   if (opts.tls) {
-    lines.push('  tls:', `    certificate: ${yamlString(opts.tls.certFile)}`, `    key: ${yamlString(opts.tls.keyFile)}`)
+    lines.push(
+      '  tls:',
+      `    certificate: ${yamlString(opts.tls.certFile)}`,
+      `    key: ${yamlString(opts.tls.keyFile)}`,
+    )
   }
   if (opts.htpasswdPath) {
-    lines.push('auth:', '  htpasswd:', `    realm: ${yamlString('imgsec-test-registry')}`, `    path: ${yamlString(opts.htpasswdPath)}`)
+    lines.push(
+      'auth:',
+      '  htpasswd:',
+      `    realm: ${yamlString('imgsec-test-registry')}`,
+      `    path: ${yamlString(opts.htpasswdPath)}`,
+    )
   } else if (opts.token) {
     lines.push(
       'auth:',
@@ -508,7 +554,8 @@ class RegistryProcess {
     })
     // A forgotten stop() must not keep node alive; the exit hook then kills it.
     this.child.unref()
-    for (const stream of [this.child.stdout, this.child.stderr]) (stream as unknown as {unref?: () => void} | null)?.unref?.()
+    for (const stream of [this.child.stdout, this.child.stderr])
+      (stream as unknown as {unref?: () => void} | null)?.unref?.()
   }
 
   logs(): string {
@@ -543,12 +590,21 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
-async function waitUntilReady(proc: RegistryProcess, url: string, ca: string | undefined, expectedStatus: number, timeoutMs: number): Promise<void> {
+async function waitUntilReady(
+  proc: RegistryProcess,
+  url: string,
+  ca: string | undefined,
+  expectedStatus: number,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let last = 'no response yet'
   while (Date.now() < deadline) {
     if (proc.exitInfo) {
-      throw new RegistryStartError(`docker-registry exited early (code ${proc.exitInfo.code}, signal ${proc.exitInfo.signal})`, proc.logs())
+      throw new RegistryStartError(
+        `docker-registry exited early (code ${proc.exitInfo.code}, signal ${proc.exitInfo.signal})`,
+        proc.logs(),
+      )
     }
     try {
       const res = await request(`${url}/v2/`, {ca, timeoutMs: 1000})
@@ -559,7 +615,10 @@ async function waitUntilReady(proc: RegistryProcess, url: string, ca: string | u
     }
     await sleep(100)
   }
-  throw new RegistryStartError(`docker-registry did not answer GET ${url}/v2/ with ${expectedStatus} within ${timeoutMs} ms (last: ${last})`, proc.logs())
+  throw new RegistryStartError(
+    `docker-registry did not answer GET ${url}/v2/ with ${expectedStatus} within ${timeoutMs} ms (last: ${last})`,
+    proc.logs(),
+  )
 }
 
 class RegistryStartError extends Error {
@@ -598,7 +657,10 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
       await mkdir(join(dir, 'certs'))
       ca = await createTestCa(join(dir, 'certs'))
     }
-    const serverCert = options.tls && ca ? await ca.issue({cn: '127.0.0.1', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1']}) : undefined
+    const serverCert =
+      options.tls && ca
+        ? await ca.issue({cn: '127.0.0.1', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1']})
+        : undefined
 
     let htpasswdPath: string | undefined
     let token: {realm: string; service: string; issuer: string; rootCertBundle: string} | undefined
@@ -631,7 +693,15 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
         if (inUse && attempt < 3) continue
         throw error
       }
-      return makeRunningRegistry({proc, url, host: `127.0.0.1:${port}`, dir, ca: options.tls ? ca : undefined, token, cleanup})
+      return makeRunningRegistry({
+        proc,
+        url,
+        host: `127.0.0.1:${port}`,
+        dir,
+        ca: options.tls ? ca : undefined,
+        token,
+        cleanup,
+      })
     }
   } catch (error) {
     await cleanup()
@@ -657,7 +727,8 @@ function makeRunningRegistry(o: {
     let authorization: string | undefined
     const resolveChallenge = async (challengeHeader: string | undefined): Promise<string> => {
       const challenge = parseChallenge(challengeHeader)
-      if (!challenge) throw new Error(`registry answered 401 without a usable WWW-Authenticate header (${challengeHeader ?? 'none'})`)
+      if (!challenge)
+        throw new Error(`registry answered 401 without a usable WWW-Authenticate header (${challengeHeader ?? 'none'})`)
       if (challenge.scheme === 'basic') {
         if (!credentials) throw new Error('registry requires basic auth but pushImage got no credentials')
         return basicAuthHeader(credentials.username, credentials.password)
@@ -667,7 +738,8 @@ function makeRunningRegistry(o: {
         if (!realm) throw new Error(`Bearer challenge without realm: ${challengeHeader}`)
         const tokenUrl = new URL(realm)
         if (challenge.params.service) tokenUrl.searchParams.set('service', challenge.params.service)
-        for (const scope of (challenge.params.scope ?? '').split(' ').filter(Boolean)) tokenUrl.searchParams.append('scope', scope)
+        for (const scope of (challenge.params.scope ?? '').split(' ').filter(Boolean))
+          tokenUrl.searchParams.append('scope', scope)
         const res = await request(tokenUrl.toString(), {
           ca: caPem,
           headers: credentials ? {Authorization: basicAuthHeader(credentials.username, credentials.password)} : {},
@@ -681,7 +753,12 @@ function makeRunningRegistry(o: {
       throw new Error(`unsupported auth scheme ${challenge.scheme}`)
     }
     return async (url: string, opts: RequestOptions = {}): Promise<HttpResponse> => {
-      const send = () => request(url, {...opts, ca: caPem, headers: {...opts.headers, ...(authorization ? {Authorization: authorization} : {})}})
+      const send = () =>
+        request(url, {
+          ...opts,
+          ca: caPem,
+          headers: {...opts.headers, ...(authorization ? {Authorization: authorization} : {})},
+        })
       let res = await send()
       if (res.status === 401) {
         authorization = await resolveChallenge(res.headers['www-authenticate'])
@@ -695,7 +772,12 @@ function makeRunningRegistry(o: {
     throw new Error(`${what}: HTTP ${res.status} ${res.text().slice(0, 500)}`)
   }
 
-  const pushImage = async (repository: string, tag: string, credentials?: Credentials, options: PushOptions = {}): Promise<PushedImage> => {
+  const pushImage = async (
+    repository: string,
+    tag: string,
+    credentials?: Credentials,
+    options: PushOptions = {},
+  ): Promise<PushedImage> => {
     const send = authedSession(credentials)
     const image = buildImage(repository, tag, options.format ?? 'docker')
     const base = `${o.url}/v2/${repository}`
@@ -710,15 +792,24 @@ function makeRunningRegistry(o: {
       if (!location) throw new Error(`blob upload to ${repository}: no Location header`)
       const uploadUrl = new URL(location, o.url)
       uploadUrl.searchParams.set('digest', digest)
-      const put = await send(uploadUrl.toString(), {method: 'PUT', body: blob, headers: {'Content-Type': 'application/octet-stream'}})
+      const put = await send(uploadUrl.toString(), {
+        method: 'PUT',
+        body: blob,
+        headers: {'Content-Type': 'application/octet-stream'},
+      })
       if (put.status !== 201) fail(`uploading blob ${digest} to ${repository}`, put)
     }
 
     const expected = sha256(image.manifest)
-    const put = await send(`${base}/manifests/${encodeURIComponent(tag)}`, {method: 'PUT', body: image.manifest, headers: {'Content-Type': image.mediaType}})
+    const put = await send(`${base}/manifests/${encodeURIComponent(tag)}`, {
+      method: 'PUT',
+      body: image.manifest,
+      headers: {'Content-Type': image.mediaType},
+    })
     if (put.status !== 201) fail(`putting manifest ${repository}:${tag}`, put)
     const digest = put.headers['docker-content-digest']
-    if (typeof digest === 'string' && digest !== expected) throw new Error(`registry reported digest ${digest}, expected ${expected}`)
+    if (typeof digest === 'string' && digest !== expected)
+      throw new Error(`registry reported digest ${digest}, expected ${expected}`)
     return {digest: expected, mediaType: image.mediaType}
   }
 
@@ -736,4 +827,3 @@ function makeRunningRegistry(o: {
     stop: () => (stopping ??= o.cleanup()),
   }
 }
-

@@ -23,7 +23,13 @@ export interface TestCa {
   caCertFile: string
   caCertPem: string
   /** `organizations` become O= (Kubernetes groups); `file` names the files (default: from the CN). */
-  issue(opts: {cn: string; dnsNames?: string[]; ipAddresses?: string[]; organizations?: string[]; file?: string}): Promise<IssuedCert>
+  issue(opts: {
+    cn: string
+    dnsNames?: string[]
+    ipAddresses?: string[]
+    organizations?: string[]
+    file?: string
+  }): Promise<IssuedCert>
 }
 
 async function openssl(args: string[], cwd: string): Promise<void> {
@@ -50,7 +56,8 @@ function safeName(cn: string): string {
 // openssl config values are not quoted; refusing odd characters keeps a test
 // typo from silently producing a certificate with different names.
 function checkName(kind: string, value: string): string {
-  if (!/^[A-Za-z0-9.*:_-]+$/.test(value)) throw new Error(`invalid ${kind} for test certificate: ${JSON.stringify(value)}`)
+  if (!/^[A-Za-z0-9.*:_-]+$/.test(value))
+    throw new Error(`invalid ${kind} for test certificate: ${JSON.stringify(value)}`)
   return value
 }
 
@@ -62,18 +69,34 @@ export async function createTestCa(dir?: string, options: {reuse?: boolean} = {}
   const caDir = dir ?? (await mkdtemp(join(tmpdir(), 'imgsec-test-ca-')))
   const caKeyFile = join(caDir, 'ca.key')
   const caCertFile = join(caDir, 'ca.crt')
-  if (!(options.reuse && existsSync(caKeyFile) && existsSync(caCertFile))) await openssl(
-    [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '2',
-      '-keyout', caKeyFile, '-out', caCertFile,
-      '-subj', '/O=kubectl-imgsec tests/CN=kubectl-imgsec test CA',
-      '-set_serial', serial(),
-      '-addext', 'basicConstraints=critical,CA:TRUE',
-      '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-      '-addext', 'subjectKeyIdentifier=hash',
-    ],
-    caDir,
-  )
+  if (!(options.reuse && existsSync(caKeyFile) && existsSync(caCertFile)))
+    await openssl(
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-sha256',
+        '-days',
+        '2',
+        '-keyout',
+        caKeyFile,
+        '-out',
+        caCertFile,
+        '-subj',
+        '/O=kubectl-imgsec tests/CN=kubectl-imgsec test CA',
+        '-set_serial',
+        serial(),
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+        '-addext',
+        'subjectKeyIdentifier=hash',
+      ],
+      caDir,
+    )
   await chmod(caKeyFile, 0o600)
   const caCertPem = await readFile(caCertFile, 'utf8')
   let counter = 0
@@ -102,15 +125,41 @@ export async function createTestCa(dir?: string, options: {reuse?: boolean} = {}
       ]
       await writeFile(extFile, ext.join('\n') + '\n')
       await openssl(
-        ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', csrFile, '-subj', `${organizations.map((o) => `/O=${checkName('organization', o)}`).join('')}/CN=${cn.replace(/[/\\]/g, '_')}`],
+        [
+          'req',
+          '-new',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          keyFile,
+          '-out',
+          csrFile,
+          '-subj',
+          `${organizations.map((o) => `/O=${checkName('organization', o)}`).join('')}/CN=${cn.replace(/[/\\]/g, '_')}`,
+        ],
         caDir,
       )
       await chmod(keyFile, 0o600)
       await openssl(
         [
-          'x509', '-req', '-sha256', '-days', '2', '-in', csrFile,
-          '-CA', caCertFile, '-CAkey', caKeyFile, '-set_serial', serial(),
-          '-extfile', extFile, '-out', certFile,
+          'x509',
+          '-req',
+          '-sha256',
+          '-days',
+          '2',
+          '-in',
+          csrFile,
+          '-CA',
+          caCertFile,
+          '-CAkey',
+          caKeyFile,
+          '-set_serial',
+          serial(),
+          '-extfile',
+          extFile,
+          '-out',
+          certFile,
         ],
         caDir,
       )

@@ -3,7 +3,17 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {SEVERITIES} from '../../lib/audit/checks/types.js'
 import type {ClusterScope, ImageAuditOptions} from '../../lib/audit/audit-run.js'
-import {allNamespacesFlag, allowedRegistriesFlag, backupDirFlag, debugFlag, flatList, kubeconfigFlags, kubeTarget, listFlag, namespaceFlag} from '../../cli/flags.js'
+import {
+  allNamespacesFlag,
+  allowedRegistriesFlag,
+  backupDirFlag,
+  debugFlag,
+  flatList,
+  kubeconfigFlags,
+  kubeTarget,
+  listFlag,
+  namespaceFlag,
+} from '../../cli/flags.js'
 import {AUDIT_FORMATS} from '../../lib/audit/reporters.js'
 
 /** Exit codes CI relies on (documented in the README). */
@@ -24,38 +34,101 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
 
   static override examples = [
     {description: 'Audit the shipped examples without a cluster', command: 'kubectl imgsec audit images -f examples/'},
-    {description: 'Every namespace, only registries you trust, SARIF for code scanning', command: 'kubectl imgsec audit images -A --allowed-registries docker.io,registry.k8s.io -o sarif > imgsec.sarif'},
-    {description: 'Manifests from a pipeline, fail the build on medium or worse', command: 'helm template . | kubectl imgsec audit images -f - --fail-on medium'},
-    {description: 'Skip checks that do not apply to you', command: 'kubectl imgsec audit images -A --ignore-check resources-missing,root-filesystem-writable'},
+    {
+      description: 'Every namespace, only registries you trust, SARIF for code scanning',
+      command: 'kubectl imgsec audit images -A --allowed-registries docker.io,registry.k8s.io -o sarif > imgsec.sarif',
+    },
+    {
+      description: 'Manifests from a pipeline, fail the build on medium or worse',
+      command: 'helm template . | kubectl imgsec audit images -f - --fail-on medium',
+    },
+    {
+      description: 'Skip checks that do not apply to you',
+      command: 'kubectl imgsec audit images -A --ignore-check resources-missing,root-filesystem-writable',
+    },
   ]
 
   // `audit images examples` means `audit images -f examples`: files are never positional here.
   static override unexpectedArgumentHint = (arg: string) => `to audit files or directories, use -f ${arg}`
 
   static override flags = {
-    filename: Flags.string({char: 'f', description: 'Manifest file, directory (recursive) or - for stdin; repeatable. Without it the live cluster is audited.', multiple: true}),
+    filename: Flags.string({
+      char: 'f',
+      description:
+        'Manifest file, directory (recursive) or - for stdin; repeatable. Without it the live cluster is audited.',
+      multiple: true,
+    }),
     namespace: namespaceFlag,
     'all-namespaces': allNamespacesFlag,
     selector: Flags.string({char: 'l', description: 'Label selector for pods (cluster mode), e.g. app=web.'}),
-    policy: Flags.string({description: 'Image policy file (YAML): allowedRegistries, denyLatest, requireDigest, privateRegistries, exemptions.'}),
+    policy: Flags.string({
+      description:
+        'Image policy file (YAML): allowedRegistries, denyLatest, requireDigest, privateRegistries, exemptions.',
+    }),
     'allowed-registries': allowedRegistriesFlag(),
     'require-digest': Flags.boolean({description: 'Treat images without a digest as high severity.', default: false}),
-    output: Flags.option({char: 'o', description: 'Output format.', options: AUDIT_FORMATS, default: 'table' as const})(),
-    scan: Flags.boolean({description: 'Scan each distinct image for vulnerabilities with trivy (when on PATH).', default: false}),
-    severity: Flags.string({description: 'With --scan: severities trivy reports (e.g. CRITICAL,HIGH).', dependsOn: ['scan']}),
-    'ignore-unfixed': Flags.boolean({description: 'With --scan: leave out vulnerabilities without a fix.', default: false, dependsOn: ['scan']}),
-    'resolve-digests': Flags.boolean({description: 'Ask the registries which digest each tag points to now (credentials: the pods\' pull secrets, or --docker-config).', default: false}),
+    output: Flags.option({
+      char: 'o',
+      description: 'Output format.',
+      options: AUDIT_FORMATS,
+      default: 'table' as const,
+    })(),
+    scan: Flags.boolean({
+      description: 'Scan each distinct image for vulnerabilities with trivy (when on PATH).',
+      default: false,
+    }),
+    severity: Flags.string({
+      description: 'With --scan: severities trivy reports (e.g. CRITICAL,HIGH).',
+      dependsOn: ['scan'],
+    }),
+    'ignore-unfixed': Flags.boolean({
+      description: 'With --scan: leave out vulnerabilities without a fix.',
+      default: false,
+      dependsOn: ['scan'],
+    }),
+    'resolve-digests': Flags.boolean({
+      description:
+        "Ask the registries which digest each tag points to now (credentials: the pods' pull secrets, or --docker-config).",
+      default: false,
+    }),
     'docker-config': Flags.string({description: 'docker config.json with registry credentials for --resolve-digests.'}),
     'ca-file': Flags.string({description: 'CA certificate (PEM) of the registries, for --resolve-digests.'}),
-    'insecure-skip-tls-verify': Flags.boolean({description: "Don't check the registries' TLS certificates (--resolve-digests).", default: false}),
-    fix: Flags.boolean({description: 'With -f: write copies of the files with every image pinned by digest (implies --resolve-digests).', default: false}),
-    'fix-dir': Flags.string({description: 'Where --fix writes the copies (mirroring the input paths).', default: 'imgsec-fixed'}),
-    'in-place': Flags.boolean({description: 'With --fix: edit the files themselves, after a backup.', default: false, dependsOn: ['fix']}),
+    'insecure-skip-tls-verify': Flags.boolean({
+      description: "Don't check the registries' TLS certificates (--resolve-digests).",
+      default: false,
+    }),
+    fix: Flags.boolean({
+      description: 'With -f: write copies of the files with every image pinned by digest (implies --resolve-digests).',
+      default: false,
+    }),
+    'fix-dir': Flags.string({
+      description: 'Where --fix writes the copies (mirroring the input paths).',
+      default: 'imgsec-fixed',
+    }),
+    'in-place': Flags.boolean({
+      description: 'With --fix: edit the files themselves, after a backup.',
+      default: false,
+      dependsOn: ['fix'],
+    }),
     'backup-dir': backupDirFlag('Where --fix --in-place keeps backups.', '.imgsec-backups'),
-    'ignore-check': listFlag({description: 'Check IDs to skip, comma-separated or repeated (see docs/checks.md); an unknown ID is refused.'}),
-    'max-file-size': Flags.string({description: 'Largest manifest file (or stdin) read, in bytes or as 512Ki, 32Mi, 1Gi; a larger one is reported and skipped.', default: '32Mi'}),
-    'allow-empty': Flags.boolean({description: 'Input without any Kubernetes object is not an error (by default it is: a CI gate pointed at the wrong path must fail).', default: false}),
-    'fail-on': Flags.option({description: 'Lowest severity that makes the exit code 3.', options: [...SEVERITIES, 'none'] as const, default: 'high' as const})(),
+    'ignore-check': listFlag({
+      description: 'Check IDs to skip, comma-separated or repeated (see docs/checks.md); an unknown ID is refused.',
+    }),
+    'max-file-size': Flags.string({
+      description:
+        'Largest manifest file (or stdin) read, in bytes or as 512Ki, 32Mi, 1Gi; a larger one is reported and skipped.',
+      default: '32Mi',
+    }),
+    'allow-empty': Flags.boolean({
+      description:
+        'Input without any Kubernetes object is not an error (by default it is: a CI gate pointed at the wrong path must fail).',
+      default: false,
+    }),
+    'fail-on': Flags.option({
+      description: 'Lowest severity that makes the exit code 3.',
+      options: [...SEVERITIES, 'none'] as const,
+      default: 'high' as const,
+    })(),
     ...kubeconfigFlags,
     debug: debugFlag,
   }
@@ -71,7 +144,14 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
       allowedRegistries: flatList(flags['allowed-registries']),
       requireDigest: flags['require-digest'],
       ignoreChecks: flatList(flags['ignore-check']),
-      resolveDigests: flags['resolve-digests'] || flags.fix ? {dockerConfig: flags['docker-config'], caFile: flags['ca-file'], insecureSkipTlsVerify: flags['insecure-skip-tls-verify']} : undefined,
+      resolveDigests:
+        flags['resolve-digests'] || flags.fix
+          ? {
+              dockerConfig: flags['docker-config'],
+              caFile: flags['ca-file'],
+              insecureSkipTlsVerify: flags['insecure-skip-tls-verify'],
+            }
+          : undefined,
       fix: flags.fix ? {dir: flags['fix-dir'], inPlace: flags['in-place'], backupDir: flags['backup-dir']} : undefined,
       scan: flags.scan ? {severity: flags.severity, ignoreUnfixed: flags['ignore-unfixed']} : undefined,
       maxFileSize: parseByteSize(flags['max-file-size']),
@@ -86,23 +166,30 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
       const {createKubeClient} = await import('../../lib/cluster/kube-client.js')
       const target = {...kubeTarget(flags), namespace: flags.namespace}
       const config = loadKubeconfig(target)
-      cluster = {client: await createKubeClient(target, config), namespace: flags['all-namespaces'] ? undefined : config.namespace, selector: flags.selector}
+      cluster = {
+        client: await createKubeClient(target, config),
+        namespace: flags['all-namespaces'] ? undefined : config.namespace,
+        selector: flags.selector,
+      }
     }
     // Run.
     const result = await runImageAudit(options, cluster)
     // Print.
     const {renderAudit} = await import('../../lib/audit/reporters.js')
-    process.stdout.write(renderAudit(flags.output, result.findings, result.summary, {
-      colour: flags.output === 'table' && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
-      workloads: result.workloads,
-      version: this.config.version,
-      rules: result.checks,
-      byShape: result.byShape,
-      skipped: result.skipped,
-    }))
+    process.stdout.write(
+      renderAudit(flags.output, result.findings, result.summary, {
+        colour: flags.output === 'table' && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+        workloads: result.workloads,
+        version: this.config.version,
+        rules: result.checks,
+        byShape: result.byShape,
+        skipped: result.skipped,
+      }),
+    )
     for (const change of result.changes) process.stderr.write(`${change}\n`)
     for (const notice of result.notices) process.stderr.write(`warning: ${notice}\n`)
-    for (const error of result.errors) this.printError(`${error.file}${error.line ? `:${error.line}` : ''}: ${error.message}`)
+    for (const error of result.errors)
+      this.printError(`${error.file}${error.line ? `:${error.line}` : ''}: ${error.message}`)
     if (result.errors.length > 0) this.exit(AUDIT_EXIT.usage)
     const {reachesThreshold} = await import('../../lib/audit/audit.js')
     if (reachesThreshold(result.findings, flags['fail-on'])) this.exit(AUDIT_EXIT.findings)

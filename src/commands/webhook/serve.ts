@@ -4,7 +4,8 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {allowedRegistriesFlag, debugFlag, flatList} from '../../cli/flags.js'
 
 export default class WebhookServe extends BaseCommand {
-  static override summary = 'Run the ImagePolicyWebhook backend: answers ImageReview requests from the API server with the image policy.'
+  static override summary =
+    'Run the ImagePolicyWebhook backend: answers ImageReview requests from the API server with the image policy.'
 
   static override description = `HTTPS on --port: POST /image_policy (and /) takes an ImageReview (imagepolicy.k8s.io/v1alpha1) and answers allowed or not, naming every refused image and why; GET /healthz answers ok. One JSON log line per decision on stdout.
 
@@ -13,15 +14,28 @@ The policy (--policy FILE and/or --allowed-registries) is the same engine "audit
 The policy file is reloaded on SIGHUP or when it changes; a policy that does not validate is logged and the previous one stays in force.`
 
   static override examples = [
-    {description: 'What the static pod runs', command: 'kubectl-imgsec webhook serve --cert /etc/kubernetes/imgsec/serving.crt --key /etc/kubernetes/imgsec/serving.key --client-ca /etc/kubernetes/imgsec/ca.crt --policy /etc/kubernetes/imgsec/policy.yaml --address 127.0.0.1 --port 8443'},
+    {
+      description: 'What the static pod runs',
+      command:
+        'kubectl-imgsec webhook serve --cert /etc/kubernetes/imgsec/serving.crt --key /etc/kubernetes/imgsec/serving.key --client-ca /etc/kubernetes/imgsec/ca.crt --policy /etc/kubernetes/imgsec/policy.yaml --address 127.0.0.1 --port 8443',
+    },
   ]
 
   static override flags = {
     cert: Flags.string({description: 'Serving certificate (PEM).', required: true}),
     key: Flags.string({description: 'Serving key (PEM).', required: true}),
-    'client-ca': Flags.string({description: 'Require client certificates signed by this CA (the API server presents the one in the webhook kubeconfig).'}),
-    address: Flags.string({description: 'Address to listen on (beyond loopback only with --client-ca, or --allow-unauthenticated).', default: '127.0.0.1'}),
-    'allow-unauthenticated': Flags.boolean({description: 'Listen beyond loopback without --client-ca: anyone who reaches the port may ask for decisions.', default: false}),
+    'client-ca': Flags.string({
+      description:
+        'Require client certificates signed by this CA (the API server presents the one in the webhook kubeconfig).',
+    }),
+    address: Flags.string({
+      description: 'Address to listen on (beyond loopback only with --client-ca, or --allow-unauthenticated).',
+      default: '127.0.0.1',
+    }),
+    'allow-unauthenticated': Flags.boolean({
+      description: 'Listen beyond loopback without --client-ca: anyone who reaches the port may ask for decisions.',
+      default: false,
+    }),
     port: Flags.integer({description: 'Port to listen on.', default: 8443, min: 1, max: 65_535}),
     policy: Flags.string({description: 'Image policy file (YAML), reloaded on change and SIGHUP.'}),
     'allowed-registries': allowedRegistriesFlag("Replaces the policy file's list."),

@@ -1,19 +1,19 @@
-import {Flags, type Interfaces} from '@oclif/core'
+import type {Interfaces} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {allowedRegistriesFlag, backupDirFlag, configDirFlag, debugFlag, dryRunFlag, flatList, givenFlags, kubeconfigFlags, kubeTarget, refuseInapplicable} from '../../cli/flags.js'
+import {whitelistEnableFlags} from '../../cli/whitelist-enable-flags.js'
+import {flatList, givenFlags, kubeTarget, refuseInapplicable} from '../../cli/flags.js'
 import type {ClusterAccess} from '../../lib/cluster/connection.js'
-import {DEFAULT_MANIFESTS_DIR} from '../../lib/controlplane/paths.js'
 import {parseDuration as parseDurationFlag} from '../../lib/duration.js'
 import {UserError} from '../../lib/errors.js'
-import {DEFAULT_BACKEND_IMAGE} from '../../lib/whitelist/backend-image.js'
 import type {WhitelistEnableOptions} from '../../lib/whitelist/plan.js'
 import type {RestartWatch} from '../../lib/whitelist/smoke.js'
 
 type EnableFlags = Interfaces.InferredFlags<typeof WhitelistEnable.flags>
 
 export default class WhitelistEnable extends BaseCommand {
-  static override summary = 'Enforce a registry allowlist with ImagePolicyWebhook: our own backend as a static pod, its certificates and files, and the API server flags.'
+  static override summary =
+    'Enforce a registry allowlist with ImagePolicyWebhook: our own backend as a static pod, its certificates and files, and the API server flags.'
 
   static override description = `Run it as root on the control-plane node (on each one, when there are several). Order of work: policy check, certificates and files in --config-dir, the backend (a static pod on 127.0.0.1:--port; the kubelet runs it whatever admission says, so no deadlock), a test ImageReview through the exact URL the API server will use, and only then the kube-apiserver manifest (backed up, atomic; see patch-apiserver).
 
@@ -24,46 +24,27 @@ Impact before change: when the kubeconfig reaches the cluster (on a control-plan
 Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver --restore" when the API server is down.`
 
   static override examples = [
-    {description: 'The seeds\' whitelist, enforced for real', command: 'kubectl imgsec whitelist enable --allowed-registries docker.io,registry.k8s.io'},
-    {description: 'No server at all: a ValidatingAdmissionPolicy (Kubernetes 1.30+)', command: 'kubectl imgsec whitelist enable --mode vap --allowed-registries docker.io,registry.k8s.io'},
-    {description: 'Print the policy objects for GitOps', command: 'kubectl imgsec whitelist enable --mode vap --allowed-registries docker.io,registry.k8s.io --dry-run=client -o yaml'},
-    {description: 'A backend you run yourself', command: 'kubectl imgsec whitelist enable --backend-placement external --webhook-url https://imgsec.example.com/image_policy --webhook-ca ca.crt --policy policy.yaml'},
+    {
+      description: "The seeds' whitelist, enforced for real",
+      command: 'kubectl imgsec whitelist enable --allowed-registries docker.io,registry.k8s.io',
+    },
+    {
+      description: 'No server at all: a ValidatingAdmissionPolicy (Kubernetes 1.30+)',
+      command: 'kubectl imgsec whitelist enable --mode vap --allowed-registries docker.io,registry.k8s.io',
+    },
+    {
+      description: 'Print the policy objects for GitOps',
+      command:
+        'kubectl imgsec whitelist enable --mode vap --allowed-registries docker.io,registry.k8s.io --dry-run=client -o yaml',
+    },
+    {
+      description: 'A backend you run yourself',
+      command:
+        'kubectl imgsec whitelist enable --backend-placement external --webhook-url https://imgsec.example.com/image_policy --webhook-ca ca.crt --policy policy.yaml',
+    },
   ]
 
-  static override flags = {
-    mode: Flags.option({description: 'webhook: ImagePolicyWebhook with a backend (needs the control-plane node); vap: a ValidatingAdmissionPolicy (Kubernetes ≥ 1.30), no server, applied through the API.', options: ['webhook', 'vap'] as const, default: 'webhook' as const})(),
-    'params-namespace': Flags.string({description: '--mode vap: namespace of the ConfigMap holding the allowed registries.', default: 'kube-system'}),
-    'break-glass': Flags.boolean({description: '--mode vap: honour the annotation alpha.image-policy.k8s.io/break-glass: "true" on a pod or a pod template (off by default: anyone who may create pods could bypass the allowlist with it); the audit log records imgsec-image-policy/break-glass: "true" for each use.', default: false}),
-    'dry-run': dryRunFlag,
-    output: Flags.option({char: 'o', description: '--mode vap with --dry-run: print the objects.', options: ['yaml', 'json'] as const})(),
-    ...kubeconfigFlags,
-    'allowed-registries': allowedRegistriesFlag('Required, unless --policy names allowedRegistries or --allow-any-registry is given.'),
-    'persist-kubeadm-config': Flags.boolean({description: 'Also record the flags and volumes in ConfigMap kube-system/kubeadm-config, so that "kubeadm upgrade" (which regenerates the manifest) keeps the plugin. Needs the kubeconfig.', default: false}),
-    'accept-lockout-risk': Flags.boolean({description: 'Deployment placement with --default-allow false: accept that once every backend pod is gone, every pod creation and update is refused until "whitelist disable" runs on each control-plane node.', default: false}),
-    'allow-any-registry': Flags.boolean({description: 'Enforce a policy that names no registries: only the tag and digest rules apply, to every registry.', default: false}),
-    policy: Flags.string({description: 'Image policy file (YAML); see "audit images --help".'}),
-    'default-allow': Flags.boolean({description: 'Admit pods when the backend cannot be reached (the plugin\'s defaultAllow).', default: false, allowNo: true}),
-    'allow-ttl': Flags.integer({description: 'Seconds the API server caches an allow (1–1800).', default: 50, min: 1, max: 1800}),
-    'deny-ttl': Flags.integer({description: 'Seconds the API server caches a deny (1–1800).', default: 50, min: 1, max: 1800}),
-    'retry-backoff': Flags.integer({description: 'Milliseconds between retries to the backend (1–300000).', default: 500, min: 1, max: 300_000}),
-    'config-dir': configDirFlag('Where certificates, policy and configuration files go.'),
-    'manifests-dir': Flags.string({description: 'The kubelet\'s static pod directory (kube-apiserver.yaml).', default: DEFAULT_MANIFESTS_DIR}),
-    'backup-dir': backupDirFlag(),
-    port: Flags.integer({description: 'Port of the backend on 127.0.0.1 (static placement).', default: 8443, min: 1, max: 65_535}),
-    'backend-placement': Flags.option({description: 'static: a static pod on this node (no deadlock possible); deployment: a Deployment + NodePort Service in --namespace; external: a backend you run (--webhook-url).', options: ['static', 'deployment', 'external'] as const, default: 'static' as const})(),
-    namespace: Flags.string({char: 'n', description: 'Deployment placement: namespace of the backend (exempted from the policy).', default: 'imgsec-system'}),
-    'node-port': Flags.integer({description: 'Deployment placement: NodePort the API server dials.', default: 30443, min: 30000, max: 32767}),
-    'node-address': Flags.string({description: 'Deployment placement: address of this node the API server dials (default: its InternalIP).'}),
-    backend: Flags.option({description: 'Deployment placement: imgsec (ours) or bouncer (the seeds\' kube-image-bouncer, pinned by digest with --backend-image; it does NOT enforce the allowlist on /image_policy).', options: ['imgsec', 'bouncer'] as const, default: 'imgsec' as const})(),
-    'backend-image': Flags.string({description: `Node.js image for the static pod, pinned by digest (default: ${DEFAULT_BACKEND_IMAGE}, resolved to its current digest).`}),
-    'backend-timeout': Flags.string({description: 'How long to wait for the backend to answer.', default: '2m'}),
-    'webhook-url': Flags.string({description: 'External placement: the backend URL (https://…/image_policy).'}),
-    'webhook-ca': Flags.string({description: 'External placement: CA certificate of the backend.'}),
-    force: Flags.boolean({description: 'Go on despite preflight problems.', default: false}),
-    wait: Flags.boolean({description: 'Wait for the kubelet to restart kube-apiserver (through the kubeconfig), then smoke-test the whitelist with server-side dry-run pods.', default: false}),
-    timeout: Flags.string({description: 'How long --wait waits.', default: '5m'}),
-    debug: debugFlag,
-  }
+  static override flags = whitelistEnableFlags
 
   async run(): Promise<void> {
     const {flags, metadata} = await this.parse(WhitelistEnable)
@@ -72,12 +53,50 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     const placement = flags['backend-placement']
     refuseInapplicable(given, [
       {flags: ['params-namespace', 'break-glass', 'output'], appliesTo: 'to --mode vap', when: vap},
-      {flags: ['backend-placement', 'backend', 'backend-image', 'backend-timeout', 'port', 'namespace', 'node-port', 'node-address', 'webhook-url', 'webhook-ca', 'accept-lockout-risk',
-        'default-allow', 'allow-ttl', 'deny-ttl', 'retry-backoff', 'config-dir', 'manifests-dir', 'backup-dir', 'persist-kubeadm-config', 'wait', 'timeout', 'force'], appliesTo: 'to the ImagePolicyWebhook mode (without --mode vap)', when: !vap},
+      {
+        flags: [
+          'backend-placement',
+          'backend',
+          'backend-image',
+          'backend-timeout',
+          'port',
+          'namespace',
+          'node-port',
+          'node-address',
+          'webhook-url',
+          'webhook-ca',
+          'accept-lockout-risk',
+          'default-allow',
+          'allow-ttl',
+          'deny-ttl',
+          'retry-backoff',
+          'config-dir',
+          'manifests-dir',
+          'backup-dir',
+          'persist-kubeadm-config',
+          'wait',
+          'timeout',
+          'force',
+        ],
+        appliesTo: 'to the ImagePolicyWebhook mode (without --mode vap)',
+        when: !vap,
+      },
       {flags: ['port'], appliesTo: 'to --backend-placement static', when: placement === 'static'},
-      {flags: ['namespace', 'node-port', 'node-address', 'accept-lockout-risk'], appliesTo: 'to --backend-placement deployment', when: placement === 'deployment'},
-      {flags: ['webhook-url', 'webhook-ca'], appliesTo: 'to --backend-placement external', when: placement === 'external'},
-      {flags: ['backend-image'], appliesTo: 'to --backend-placement static or deployment (an external backend runs its own image)', when: placement !== 'external'},
+      {
+        flags: ['namespace', 'node-port', 'node-address', 'accept-lockout-risk'],
+        appliesTo: 'to --backend-placement deployment',
+        when: placement === 'deployment',
+      },
+      {
+        flags: ['webhook-url', 'webhook-ca'],
+        appliesTo: 'to --backend-placement external',
+        when: placement === 'external',
+      },
+      {
+        flags: ['backend-image'],
+        appliesTo: 'to --backend-placement static or deployment (an external backend runs its own image)',
+        when: placement !== 'external',
+      },
       {flags: ['timeout'], appliesTo: 'with --wait', when: flags.wait},
     ])
     // Complete: the one client, from the kubeconfig flags only (-n here is the backend's namespace).
@@ -91,7 +110,10 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     const cluster = await connectCluster(kubeTarget(flags))
     // Run.
     const {enableWhitelist} = await import('../../lib/whitelist/enable.js')
-    const result = await enableWhitelist(options, {cluster, warnNow: (warning) => process.stderr.write(`warning: ${warning}\n`)})
+    const result = await enableWhitelist(options, {
+      cluster,
+      warnNow: (warning) => process.stderr.write(`warning: ${warning}\n`),
+    })
     for (const line of result.impact) process.stderr.write(`${line}\n`)
     if (result.dryRun) {
       // Every file and object, as YAML documents, each headed by where it would go.
@@ -103,30 +125,47 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     if (applied.length === 0) process.stdout.write('registry whitelist already enabled: nothing changed\n')
     else process.stdout.write(`registry whitelist enabled:\n${result.changes.map((c) => `  ${c}\n`).join('')}`)
     for (const backup of result.backups) process.stdout.write(`backup of ${backup.file}: ${backup.backup}\n`)
-    process.stdout.write(flags['default-allow']
-      ? 'while the backend does not answer: pods are admitted without an image check (defaultAllow: true)\n'
-      : 'while the backend does not answer: kube-apiserver refuses every pod creation and update in every namespace, kube-system included (defaultAllow: false); "kubectl imgsec whitelist status" says whether it answers\n')
+    process.stdout.write(
+      flags['default-allow']
+        ? 'while the backend does not answer: pods are admitted without an image check (defaultAllow: true)\n'
+        : 'while the backend does not answer: kube-apiserver refuses every pod creation and update in every namespace, kube-system included (defaultAllow: false); "kubectl imgsec whitelist status" says whether it answers\n',
+    )
     if (result.restart) await this.waitAndSmokeTest(result.restart, waitTimeoutMs, options.allowedRegistries)
-    process.stdout.write('undo: kubectl imgsec whitelist disable (or, if the API server is down: kubectl imgsec patch-apiserver --restore)\n')
+    process.stdout.write(
+      'undo: kubectl imgsec whitelist disable (or, if the API server is down: kubectl imgsec patch-apiserver --restore)\n',
+    )
     process.stdout.write('note: on clusters with several control-plane nodes, run this command on each of them.\n')
-    if (!flags['persist-kubeadm-config'] && applied.length > 0) process.stdout.write('note: "kubeadm upgrade" regenerates kube-apiserver.yaml and drops the plugin; run this command again after an upgrade, or use --persist-kubeadm-config.\n')
+    if (!flags['persist-kubeadm-config'] && applied.length > 0)
+      process.stdout.write(
+        'note: "kubeadm upgrade" regenerates kube-apiserver.yaml and drops the plugin; run this command again after an upgrade, or use --persist-kubeadm-config.\n',
+      )
   }
 
   /** Validate the flag combinations and build the options (a union keyed on the placement). */
   private validate(flags: EnableFlags): WhitelistEnableOptions {
-    if (flags['dry-run'] === 'server') throw new UserError('--dry-run=server applies to --mode vap; the webhook mode writes files on this node: use --dry-run=client')
+    if (flags['dry-run'] === 'server')
+      throw new UserError(
+        '--dry-run=server applies to --mode vap; the webhook mode writes files on this node: use --dry-run=client',
+      )
     if (flags.backend === 'bouncer' && (flags['backend-placement'] !== 'deployment' || !flags['backend-image'])) {
-      throw new UserError('--backend bouncer needs --backend-placement deployment and --backend-image kainlite/kube-image-bouncer@sha256:… (pinned by digest)')
+      throw new UserError(
+        '--backend bouncer needs --backend-placement deployment and --backend-image kainlite/kube-image-bouncer@sha256:… (pinned by digest)',
+      )
     }
     if (flags.backend === 'bouncer') {
-      process.stderr.write('WARNING: KUBE-IMAGE-BOUNCER DOES NOT ENFORCE THE REGISTRY ALLOWLIST on /image_policy: its --registry-whitelist applies only to its validating-webhook endpoint "/". Through ImagePolicyWebhook it refuses only :latest images. Drop --backend bouncer to have the allowlist enforced.\n')
+      process.stderr.write(
+        'WARNING: KUBE-IMAGE-BOUNCER DOES NOT ENFORCE THE REGISTRY ALLOWLIST on /image_policy: its --registry-whitelist applies only to its validating-webhook endpoint "/". Through ImagePolicyWebhook it refuses only :latest images. Drop --backend bouncer to have the allowlist enforced.\n',
+      )
     }
     const webhookUrl = flags['webhook-url']
     const webhookCa = flags['webhook-ca']
     if (flags['backend-placement'] === 'external' && (!webhookUrl || !webhookCa)) {
-      throw new UserError('--backend-placement external needs --webhook-url https://…/image_policy and --webhook-ca FILE')
+      throw new UserError(
+        '--backend-placement external needs --webhook-url https://…/image_policy and --webhook-ca FILE',
+      )
     }
-    if (webhookUrl && !/^https:\/\//.test(webhookUrl)) throw new UserError(`--webhook-url ${webhookUrl} must be https:// (the API server only calls webhooks over TLS)`)
+    if (webhookUrl && !/^https:\/\//.test(webhookUrl))
+      throw new UserError(`--webhook-url ${webhookUrl} must be https:// (the API server only calls webhooks over TLS)`)
     const common = {
       configDir: flags['config-dir'],
       manifestsDir: flags['manifests-dir'],
@@ -136,7 +175,12 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
       allowedRegistries: flatList(flags['allowed-registries']),
       allowAnyRegistry: flags['allow-any-registry'],
       persistKubeadmConfig: flags['persist-kubeadm-config'],
-      settings: {allowTTL: flags['allow-ttl'], denyTTL: flags['deny-ttl'], retryBackoff: flags['retry-backoff'], defaultAllow: flags['default-allow']},
+      settings: {
+        allowTTL: flags['allow-ttl'],
+        denyTTL: flags['deny-ttl'],
+        retryBackoff: flags['retry-backoff'],
+        defaultAllow: flags['default-allow'],
+      },
       backendTimeoutMs: parseDurationFlag(flags['backend-timeout'], '--backend-timeout'),
       force: flags.force,
       dryRun: flags['dry-run'] === 'client',
@@ -144,16 +188,34 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
       command: ['kubectl imgsec whitelist enable', ...this.argv].join(' '),
     }
     switch (flags['backend-placement']) {
-      case 'static': return {...common, placement: 'static', backendImage: flags['backend-image']}
-      case 'deployment': return {...common, placement: 'deployment', backendImage: flags['backend-image'], namespace: flags.namespace, nodePort: flags['node-port'], nodeAddress: flags['node-address'], backend: flags.backend, acceptLockoutRisk: flags['accept-lockout-risk']}
+      case 'static':
+        return {...common, placement: 'static', backendImage: flags['backend-image']}
+      case 'deployment':
+        return {
+          ...common,
+          placement: 'deployment',
+          backendImage: flags['backend-image'],
+          namespace: flags.namespace,
+          nodePort: flags['node-port'],
+          nodeAddress: flags['node-address'],
+          backend: flags.backend,
+          acceptLockoutRisk: flags['accept-lockout-risk'],
+        }
       case 'external': {
-        if (!webhookUrl || !webhookCa) throw new UserError('--backend-placement external needs --webhook-url https://…/image_policy and --webhook-ca FILE')
+        if (!webhookUrl || !webhookCa)
+          throw new UserError(
+            '--backend-placement external needs --webhook-url https://…/image_policy and --webhook-ca FILE',
+          )
         return {...common, placement: 'external', webhookUrl, webhookCa}
       }
     }
   }
 
-  private async waitAndSmokeTest(restart: RestartWatch, timeoutMs: number, allowedRegistries?: string[]): Promise<void> {
+  private async waitAndSmokeTest(
+    restart: RestartWatch,
+    timeoutMs: number,
+    allowedRegistries?: string[],
+  ): Promise<void> {
     const {awaitRestartAndSmokeTest} = await import('../../lib/whitelist/smoke.js')
     const {startProgress} = await import('../../cli/spinner.js')
     const progress = await startProgress('waiting for kube-apiserver')
@@ -168,21 +230,42 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     }).finally(() => progress.stop())
     for (const result of results) {
       const ok = result.actual === result.expected
-      process.stdout.write(`smoke test: pod with ${result.image}: ${result.actual}${ok ? ' (as expected)' : ` — expected ${result.expected}`}\n`)
-      if (!ok) process.stderr.write(`warning: the whitelist does not decide as expected for ${result.image} (${result.detail}); check "kubectl imgsec whitelist status"\n`)
+      process.stdout.write(
+        `smoke test: pod with ${result.image}: ${result.actual}${ok ? ' (as expected)' : ` — expected ${result.expected}`}\n`,
+      )
+      if (!ok)
+        process.stderr.write(
+          `warning: the whitelist does not decide as expected for ${result.image} (${result.detail}); check "kubectl imgsec whitelist status"\n`,
+        )
     }
   }
 
   private async enableVap(flags: EnableFlags, cluster: ClusterAccess): Promise<void> {
     const {enableVap} = await import('../../lib/whitelist/vap-mode.js')
     const {formatObjects, objectName} = await import('../../cli/output.js')
-    const result = await enableVap({policyFile: flags.policy, allowedRegistries: flatList(flags['allowed-registries']), allowAnyRegistry: flags['allow-any-registry'], paramsNamespace: flags['params-namespace'], dryRun: flags['dry-run'], breakGlass: flags['break-glass']}, cluster)
+    const result = await enableVap(
+      {
+        policyFile: flags.policy,
+        allowedRegistries: flatList(flags['allowed-registries']),
+        allowAnyRegistry: flags['allow-any-registry'],
+        paramsNamespace: flags['params-namespace'],
+        dryRun: flags['dry-run'],
+        breakGlass: flags['break-glass'],
+      },
+      cluster,
+    )
     for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`)
     if (flags.output) {
-      process.stdout.write(formatObjects(result.applied.map((a) => JSON.parse(JSON.stringify(a.object))), flags.output))
+      process.stdout.write(
+        formatObjects(
+          result.applied.map((a) => JSON.parse(JSON.stringify(a.object))),
+          flags.output,
+        ),
+      )
       return
     }
     const suffix = {none: '', client: ' (dry run)', server: ' (server dry run)'}[flags['dry-run']]
-    for (const {object, action} of result.applied) process.stdout.write(`${objectName(JSON.parse(JSON.stringify(object)))} ${action}${suffix}\n`)
+    for (const {object, action} of result.applied)
+      process.stdout.write(`${objectName(JSON.parse(JSON.stringify(object)))} ${action}${suffix}\n`)
   }
 }

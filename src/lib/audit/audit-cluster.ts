@@ -7,8 +7,19 @@ import {apiStatusOf, describeApiError, forEachRawPage, type KubeClient, listAllP
 import type {ImagePolicy} from '../policy/policy.js'
 import {containersOf, usablePullSecrets, type Workload} from './workloads.js'
 
-interface OwnerRef {kind: string; name: string; uid?: string; controller?: boolean}
-interface ObjectMeta {name?: string; namespace?: string; uid?: string; annotations?: Record<string, string>; ownerReferences?: OwnerRef[]}
+interface OwnerRef {
+  kind: string
+  name: string
+  uid?: string
+  controller?: boolean
+}
+interface ObjectMeta {
+  name?: string
+  namespace?: string
+  uid?: string
+  annotations?: Record<string, string>
+  ownerReferences?: OwnerRef[]
+}
 
 /** Controllers of pods (and of their controllers), by `kind/namespace/name`: only what folding needs. */
 export type OwnerIndex = Map<string, {controller?: OwnerRef; annotations?: Record<string, string>}>
@@ -30,7 +41,10 @@ export function digestOfImageId(imageId: string | undefined): string | undefined
  * is a Deployment (pod → ReplicaSet → Deployment) or a CronJob (pod → Job → CronJob); the pod
  * itself when nothing controls it. Annotations are the workload's (where imgsec.io/ignore lives).
  */
-export function workloadOwner(pod: V1Pod, owners: OwnerIndex): {kind: string; name: string; annotations: Record<string, string>} {
+export function workloadOwner(
+  pod: V1Pod,
+  owners: OwnerIndex,
+): {kind: string; name: string; annotations: Record<string, string>} {
   const ns = pod.metadata?.namespace
   let owner = controllerOf(pod.metadata as ObjectMeta)
   if (!owner) return {kind: 'Pod', name: pod.metadata?.name ?? '', annotations: pod.metadata?.annotations ?? {}}
@@ -64,13 +78,27 @@ export function foldPods(owners: OwnerIndex, policy: ImagePolicy): PodFolding {
       const podSpec = (pod.spec ?? {}) as Workload['podSpec']
       let entry = folding.workloads.get(id)
       if (!entry) {
-        const workload: Workload = {kind: owner.kind, namespace: pod.metadata?.namespace, name: owner.name, annotations: owner.annotations, podSpec, podSpecPath: ['spec']}
+        const workload: Workload = {
+          kind: owner.kind,
+          namespace: pod.metadata?.namespace,
+          name: owner.name,
+          annotations: owner.annotations,
+          podSpec,
+          podSpecPath: ['spec'],
+        }
         entry = {workload, targets: containerTargets(workload, policy)}
         folding.workloads.set(id, entry)
       }
-      const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? []), ...(pod.status?.ephemeralContainerStatuses ?? [])]
+      const statuses = [
+        ...(pod.status?.initContainerStatuses ?? []),
+        ...(pod.status?.containerStatuses ?? []),
+        ...(pod.status?.ephemeralContainerStatuses ?? []),
+      ]
       // The workload's first pod was walked for its targets; other pods (another ReplicaSet revision) may run other images.
-      const containers = entry.workload.podSpec === podSpec ? entry.targets.map((t) => ({name: t.container.name, image: t.container.image})) : containersOf(podSpec).map(({container}) => container)
+      const containers =
+        entry.workload.podSpec === podSpec
+          ? entry.targets.map((t) => ({name: t.container.name, image: t.container.image}))
+          : containersOf(podSpec).map(({container}) => container)
       for (const container of containers) {
         folding.instances.push({
           workload: entry.workload,
@@ -91,17 +119,26 @@ export interface NamespacePullSecrets {
   accounts?: Map<string, string[]>
 }
 
-export function namespacePullSecrets(secrets: V1Secret[] | undefined, accounts: V1ServiceAccount[] | undefined): NamespacePullSecrets {
+export function namespacePullSecrets(
+  secrets: V1Secret[] | undefined,
+  accounts: V1ServiceAccount[] | undefined,
+): NamespacePullSecrets {
   const asSecret = (s: V1Secret) => s as {type?: string; data?: Record<string, string>}
   return {
     servers: secrets && new Map(secrets.map((s) => [s.metadata?.name ?? '', pullSecretServers(asSecret(s))])),
     credentials: new Map((secrets ?? []).map((s) => [s.metadata?.name ?? '', pullSecretCredentials(asSecret(s))])),
-    accounts: accounts && new Map(accounts.map((a) => [a.metadata?.name ?? '', (a.imagePullSecrets ?? []).map((r) => r.name ?? '')])),
+    accounts:
+      accounts &&
+      new Map(accounts.map((a) => [a.metadata?.name ?? '', (a.imagePullSecrets ?? []).map((r) => r.name ?? '')])),
   }
 }
 
 /** A folded workload with what its pods may pull with. Pure. */
-export function clusterWorkload(folded: {workload: Workload; targets: ContainerTarget[]}, secrets: NamespacePullSecrets | undefined, policy: ImagePolicy): AuditedWorkload {
+export function clusterWorkload(
+  folded: {workload: Workload; targets: ContainerTarget[]},
+  secrets: NamespacePullSecrets | undefined,
+  policy: ImagePolicy,
+): AuditedWorkload {
   const names = usablePullSecrets(folded.workload.podSpec, (account) => secrets?.accounts?.get(account))
   const servers = secrets?.servers
   return {
@@ -117,14 +154,24 @@ export function clusterWorkload(folded: {workload: Workload; targets: ContainerT
   }
 }
 
-async function listOrEmpty<T>(client: KubeClient, what: {resource: string; namespace?: string}, request: () => Promise<T[]>): Promise<T[] | undefined> {
+async function listOrEmpty<T>(
+  client: KubeClient,
+  what: {resource: string; namespace?: string},
+  request: () => Promise<T[]>,
+): Promise<T[] | undefined> {
   try {
     return await request()
   } catch (error) {
     // Missing read permission on an optional resource degrades the audit, it does not stop it.
     const code = apiStatusOf(error)?.code
     if (code === 403 || code === 404) return undefined
-    throw describeApiError(error, {verb: 'list', resource: what.resource, namespace: what.namespace}, client.server, client.config.contextName, client.requestTimeoutMs)
+    throw describeApiError(
+      error,
+      {verb: 'list', resource: what.resource, namespace: what.namespace},
+      client.server,
+      client.config.contextName,
+      client.requestTimeoutMs,
+    )
   }
 }
 
@@ -143,9 +190,14 @@ const OWNER_KINDS: Array<[kind: string, group: string, resource: string]> = [
  * record of each is kept, so memory stays flat with the cluster's size. `namespace` undefined
  * means every namespace. The client is the caller's: this module never builds one.
  */
-export async function clusterAuditInput(client: KubeClient, scope: {namespace?: string; selector?: string}, policy: ImagePolicy): Promise<AuditInput> {
+export async function clusterAuditInput(
+  client: KubeClient,
+  scope: {namespace?: string; selector?: string},
+  policy: ImagePolicy,
+): Promise<AuditInput> {
   const {namespace} = scope
-  const listPath = (group: string, resource: string) => `/${group}${namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${resource}`
+  const listPath = (group: string, resource: string) =>
+    `/${group}${namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${resource}`
 
   // Owners first, one paginated list per kind, kept as (controller, annotations) only.
   const owners: OwnerIndex = new Map()
@@ -154,39 +206,61 @@ export async function clusterAuditInput(client: KubeClient, scope: {namespace?: 
     // eslint-disable-next-line no-await-in-loop
     await listOrEmpty(client, {resource, namespace}, async () => {
       await forEachRawPage<{metadata?: ObjectMeta}>(client, listPath(group, resource), {}, (items) => {
-        for (const item of items) owners.set(key(kind, item.metadata?.namespace, item.metadata?.name), {controller: controllerOf(item.metadata), annotations: item.metadata?.annotations})
+        for (const item of items)
+          owners.set(key(kind, item.metadata?.namespace, item.metadata?.name), {
+            controller: controllerOf(item.metadata),
+            annotations: item.metadata?.annotations,
+          })
       })
       return []
     })
   }
 
   const folding = foldPods(owners, policy)
-  await client.call({verb: 'list', resource: 'pods', namespace}, () => forEachRawPage<V1Pod>(client, listPath('api/v1', 'pods'), {labelSelector: scope.selector}, (pods) => {
-    for (const pod of pods) folding.add(pod)
-  }))
+  await client.call({verb: 'list', resource: 'pods', namespace}, () =>
+    forEachRawPage<V1Pod>(client, listPath('api/v1', 'pods'), {labelSelector: scope.selector}, (pods) => {
+      for (const pod of pods) folding.add(pod)
+    }),
+  )
 
-  const secrets = await readPullSecrets(client, namespace, [...new Set([...folding.workloads.values()].map(({workload}) => workload.namespace ?? ''))])
+  const secrets = await readPullSecrets(client, namespace, [
+    ...new Set([...folding.workloads.values()].map(({workload}) => workload.namespace ?? '')),
+  ])
   return {
-    workloads: [...folding.workloads.values()].map((folded) => clusterWorkload(folded, secrets.get(folded.workload.namespace ?? ''), policy)),
+    workloads: [...folding.workloads.values()].map((folded) =>
+      clusterWorkload(folded, secrets.get(folded.workload.namespace ?? ''), policy),
+    ),
     instances: folding.instances,
   }
 }
 
 /** Pull secrets per namespace: which docker-registry secrets exist, and which each service account references. */
-async function readPullSecrets(client: KubeClient, namespace: string | undefined, namespaces: string[]): Promise<Map<string, NamespacePullSecrets>> {
+async function readPullSecrets(
+  client: KubeClient,
+  namespace: string | undefined,
+  namespaces: string[],
+): Promise<Map<string, NamespacePullSecrets>> {
   const result = new Map<string, NamespacePullSecrets>()
   if (namespace) {
     const [secrets, accounts] = await Promise.all([
-      listOrEmpty(client, {resource: 'secrets', namespace}, () => listAllPages((page) => client.core.listNamespacedSecret({namespace, ...page}))),
-      listOrEmpty(client, {resource: 'serviceaccounts', namespace}, () => listAllPages((page) => client.core.listNamespacedServiceAccount({namespace, ...page}))),
+      listOrEmpty(client, {resource: 'secrets', namespace}, () =>
+        listAllPages((page) => client.core.listNamespacedSecret({namespace, ...page})),
+      ),
+      listOrEmpty(client, {resource: 'serviceaccounts', namespace}, () =>
+        listAllPages((page) => client.core.listNamespacedServiceAccount({namespace, ...page})),
+      ),
     ])
     result.set(namespace, namespacePullSecrets(secrets, accounts))
     return result
   }
   // One paginated list across the cluster instead of two requests per namespace.
   const [secrets, accounts] = await Promise.all([
-    listOrEmpty(client, {resource: 'secrets'}, () => listAllPages((page) => client.core.listSecretForAllNamespaces(page))),
-    listOrEmpty(client, {resource: 'serviceaccounts'}, () => listAllPages((page) => client.core.listServiceAccountForAllNamespaces(page))),
+    listOrEmpty(client, {resource: 'secrets'}, () =>
+      listAllPages((page) => client.core.listSecretForAllNamespaces(page)),
+    ),
+    listOrEmpty(client, {resource: 'serviceaccounts'}, () =>
+      listAllPages((page) => client.core.listServiceAccountForAllNamespaces(page)),
+    ),
   ])
   const byNamespace = <T extends {metadata?: {namespace?: string}}>(items: T[] | undefined) => {
     const groups = new Map<string, T[]>()
@@ -200,6 +274,10 @@ async function readPullSecrets(client: KubeClient, namespace: string | undefined
   }
   const secretGroups = byNamespace(secrets)
   const accountGroups = byNamespace(accounts)
-  for (const ns of namespaces) result.set(ns, namespacePullSecrets(secrets && (secretGroups.get(ns) ?? []), accounts && (accountGroups.get(ns) ?? [])))
+  for (const ns of namespaces)
+    result.set(
+      ns,
+      namespacePullSecrets(secrets && (secretGroups.get(ns) ?? []), accounts && (accountGroups.get(ns) ?? [])),
+    )
   return result
 }

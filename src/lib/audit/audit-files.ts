@@ -18,7 +18,10 @@ export function manifestAuditInput(objects: ManifestObject[], policy: ImagePolic
     if (typeof name !== 'string') continue
     if (object.kind === 'Secret') secretServers.set(key(object.metadata.namespace, name), pullSecretServers(object))
     if (object.kind === 'ServiceAccount') {
-      accountSecrets.set(key(object.metadata.namespace, name), (object.imagePullSecrets ?? []).map((ref: {name?: string}) => ref?.name).filter(Boolean))
+      accountSecrets.set(
+        key(object.metadata.namespace, name),
+        (object.imagePullSecrets ?? []).map((ref: {name?: string}) => ref?.name).filter(Boolean),
+      )
     }
   }
   const input: AuditInput = {workloads: [], instances: [], skipped: 0}
@@ -37,14 +40,23 @@ export function manifestAuditInput(objects: ManifestObject[], policy: ImagePolic
         mode: 'file',
         policy,
         usablePullSecretNames: names,
-        usablePullSecretServers: known && names.length > 0 ? names.flatMap((name) => secretServers.get(key(workload.namespace, name)) ?? []) : undefined,
+        usablePullSecretServers:
+          known && names.length > 0
+            ? names.flatMap((name) => secretServers.get(key(workload.namespace, name)) ?? [])
+            : undefined,
       },
       targets: containerTargets(workload, policy),
       manifest,
     }
     input.workloads.push(unit)
     for (const target of unit.targets) {
-      input.instances.push({workload, container: target.name, image: target.image, file: manifest.file, line: manifest.lineOf(target.imagePath)})
+      input.instances.push({
+        workload,
+        container: target.name,
+        image: target.image,
+        file: manifest.file,
+        line: manifest.lineOf(target.imagePath),
+      })
     }
   }
   return input

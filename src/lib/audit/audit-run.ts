@@ -77,7 +77,12 @@ export const AUDIT_DEFAULT_POLICY: ImagePolicy = Object.freeze({...DEFAULT_POLIC
 
 /** The audit's policy: a file or flags; a namespace is exempt only when the policy file names it. */
 export function auditPolicy(options: ImageAuditOptions): ImagePolicy {
-  return resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries, requireDigest: options.requireDigest, defaults: AUDIT_DEFAULT_POLICY})
+  return resolvePolicy({
+    policyFile: options.policyFile,
+    allowedRegistries: options.allowedRegistries,
+    requireDigest: options.requireDigest,
+    defaults: AUDIT_DEFAULT_POLICY,
+  })
 }
 
 /**
@@ -95,21 +100,28 @@ export async function runImageAudit(options: ImageAuditOptions, cluster?: Cluste
     manifests = readManifests(files, {maxFileSize: options.maxFileSize, readStdin: (limit) => readManifestStdin(limit)})
     // A CI gate pointed at the wrong path must not pass: nothing to audit is an error.
     if (manifests.objects.length === 0 && manifests.errors.length === 0 && !options.allowEmpty) {
-      throw new UserError(`no Kubernetes objects found in ${files.map((file) => (file === '-' ? 'standard input' : `"${file}"`)).join(', ')}; pass --allow-empty if that is expected`)
+      throw new UserError(
+        `no Kubernetes objects found in ${files.map((file) => (file === '-' ? 'standard input' : `"${file}"`)).join(', ')}; pass --allow-empty if that is expected`,
+      )
     }
     const {manifestAuditInput} = await import('./audit-files.js')
     input = manifestAuditInput(manifests.objects, policy)
   } else {
-    if (!cluster) throw new Error('runImageAudit: cluster mode needs the caller\'s kube client')
+    if (!cluster) throw new Error("runImageAudit: cluster mode needs the caller's kube client")
     const {clusterAuditInput} = await import('./audit-cluster.js')
     input = await clusterAuditInput(cluster.client, cluster, policy)
   }
-  const notices: string[] = (manifests?.warnings ?? []).map((warning) => `${warning.file}${warning.line ? `:${warning.line}` : ''}: ${warning.message}`)
+  const notices: string[] = (manifests?.warnings ?? []).map(
+    (warning) => `${warning.file}${warning.line ? `:${warning.line}` : ''}: ${warning.message}`,
+  )
   const changes: string[] = []
-  const digests = options.resolveDigests ? await resolveCurrentDigests(input, options.resolveDigests, notices) : undefined
+  const digests = options.resolveDigests
+    ? await resolveCurrentDigests(input, options.resolveDigests, notices)
+    : undefined
   // Scanning is slow: skipped when its check is ignored.
   const scanning = checks.some((check) => check.id === 'image-vulnerable')
-  const vulnerabilities = options.scan && scanning ? await scanImages(input.instances, options.scan, notices) : undefined
+  const vulnerabilities =
+    options.scan && scanning ? await scanImages(input.instances, options.scan, notices) : undefined
   const tally = {exempted: 0}
   const findings = runChecks(input, policy, checks, {vulnerabilities}, tally)
   if (digests) {
@@ -118,40 +130,73 @@ export async function runImageAudit(options: ImageAuditOptions, cluster?: Cluste
       const digest = digestFor(digests, finding.image)
       if (digest) finding.message += `; the tag now points to ${digest}`
     }
-    if (options.fix && manifests) changes.push(...writePinnedManifests(input, manifests.texts, digests, options.fix, notices))
+    if (options.fix && manifests)
+      changes.push(...writePinnedManifests(input, manifests.texts, digests, options.fix, notices))
   }
-  const byShape = input.workloads.filter(({workload}) => workload.byShape).map(({workload}) => `${workload.kind} ${workload.namespace ? `${workload.namespace}/` : ''}${workload.name}`)
-  return {findings, summary: summarize(findings, tally.exempted), workloads: input.workloads.length, errors: manifests?.errors ?? [], notices, changes, checks, byShape, skipped: input.skipped ?? 0}
+  const byShape = input.workloads
+    .filter(({workload}) => workload.byShape)
+    .map(({workload}) => `${workload.kind} ${workload.namespace ? `${workload.namespace}/` : ''}${workload.name}`)
+  return {
+    findings,
+    summary: summarize(findings, tally.exempted),
+    workloads: input.workloads.length,
+    errors: manifests?.errors ?? [],
+    notices,
+    changes,
+    checks,
+    byShape,
+    skipped: input.skipped ?? 0,
+  }
 }
 
 /** `--resolve-digests`: what each tag points to now, asked with the pods' pull secrets and `--docker-config`. */
-async function resolveCurrentDigests(input: AuditInput, resolve: NonNullable<ImageAuditOptions['resolveDigests']>, notices: string[]): Promise<Map<string, string>> {
+async function resolveCurrentDigests(
+  input: AuditInput,
+  resolve: NonNullable<ImageAuditOptions['resolveDigests']>,
+  notices: string[],
+): Promise<Map<string, string>> {
   const fromFile = resolve.dockerConfig ? dockerConfigFileCredentials(resolve.dockerConfig) : []
   const credentialsOf = new Map(input.workloads.map((unit) => [unit.workload, unit.credentials ?? []]))
-  const {digests, failures} = await resolveDigests(input.instances.map((c) => ({image: c.image, credentials: [...(credentialsOf.get(c.workload) ?? []), ...fromFile]})), resolve)
+  const {digests, failures} = await resolveDigests(
+    input.instances.map((c) => ({
+      image: c.image,
+      credentials: [...(credentialsOf.get(c.workload) ?? []), ...fromFile],
+    })),
+    resolve,
+  )
   notices.push(...failures)
   return digests
 }
 
 /** `--scan`: each distinct image once (by the digest it runs when known), two trivy processes at a time. */
-async function scanImages(instances: ContainerInstance[], scan: NonNullable<ImageAuditOptions['scan']>, notices: string[]): Promise<Map<string, {severity?: Severity; message: string} | undefined> | undefined> {
+async function scanImages(
+  instances: ContainerInstance[],
+  scan: NonNullable<ImageAuditOptions['scan']>,
+  notices: string[],
+): Promise<Map<string, {severity?: Severity; message: string} | undefined> | undefined> {
   const trivy = findTrivy()
   if (!trivy) {
-    notices.push('--scan: trivy is not on PATH, so images were not scanned for vulnerabilities (install trivy); the other checks ran')
+    notices.push(
+      '--scan: trivy is not on PATH, so images were not scanned for vulnerabilities (install trivy); the other checks ran',
+    )
     return undefined
   }
   const limit = concurrencyLimit(2)
   const targets = [...new Set(instances.filter((c) => c.image).map(scanTargetOf))]
-  const results = await Promise.all(targets.map((image) => limit(async () => {
-    try {
-      const report = await scanImage(image, {trivy, ...scan})
-      const severity = reportSeverity(report)
-      return severity ? {severity, message: describeReport(image, report)} : undefined
-    } catch (error) {
-      notices.push((error as Error).message)
-      return undefined
-    }
-  })))
+  const results = await Promise.all(
+    targets.map((image) =>
+      limit(async () => {
+        try {
+          const report = await scanImage(image, {trivy, ...scan})
+          const severity = reportSeverity(report)
+          return severity ? {severity, message: describeReport(image, report)} : undefined
+        } catch (error) {
+          notices.push((error as Error).message)
+          return undefined
+        }
+      }),
+    ),
+  )
   return new Map(targets.map((image, i) => [image, results[i]]))
 }
 
@@ -180,7 +225,13 @@ function dockerConfigFileCredentials(file: string): DockerCredential[] {
  * Copies go under `fix.dir` (mirroring the paths); with `inPlace` the originals are backed up
  * and replaced atomically.
  */
-function writePinnedManifests(input: AuditInput, texts: Map<string, string>, digests: Map<string, string>, fix: NonNullable<ImageAuditOptions['fix']>, notices: string[]): string[] {
+function writePinnedManifests(
+  input: AuditInput,
+  texts: Map<string, string>,
+  digests: Map<string, string>,
+  fix: NonNullable<ImageAuditOptions['fix']>,
+  notices: string[],
+): string[] {
   const edits = new Map<string, Array<{location: ScalarLocation; value: string}>>()
   for (const {manifest, targets} of input.workloads) {
     if (!manifest) continue
@@ -193,7 +244,10 @@ function writePinnedManifests(input: AuditInput, texts: Map<string, string>, dig
         notices.push(`${manifest.file}: ${image} is not a plain or quoted scalar; pin it by hand`)
         continue
       }
-      edits.set(manifest.file, [...(edits.get(manifest.file) ?? []), {location, value: pinnedImage(image, parseImageReference(image), digest)}])
+      edits.set(manifest.file, [
+        ...(edits.get(manifest.file) ?? []),
+        {location, value: pinnedImage(image, parseImageReference(image), digest)},
+      ])
     }
   }
   const changes: string[] = []
@@ -206,10 +260,15 @@ function writePinnedManifests(input: AuditInput, texts: Map<string, string>, dig
     if (fix.inPlace) {
       const record = backupFile(file, fix.backupDir, 'kubectl imgsec audit images --fix --in-place')
       writeFileAtomic(file, text)
-      changes.push(`pinned ${fileEdits.length} image${fileEdits.length === 1 ? '' : 's'} in ${file} (backup: ${record.backup})`)
+      changes.push(
+        `pinned ${fileEdits.length} image${fileEdits.length === 1 ? '' : 's'} in ${file} (backup: ${record.backup})`,
+      )
     } else {
       const relative = path.relative(process.cwd(), path.resolve(file))
-      const target = path.join(fix.dir, relative.startsWith('..') ? path.resolve(file).slice(path.parse(path.resolve(file)).root.length) : relative)
+      const target = path.join(
+        fix.dir,
+        relative.startsWith('..') ? path.resolve(file).slice(path.parse(path.resolve(file)).root.length) : relative,
+      )
       mkdirSync(path.dirname(target), {recursive: true})
       writeFileAtomic(target, text)
       changes.push(`pinned ${fileEdits.length} image${fileEdits.length === 1 ? '' : 's'}: ${file} → ${target}`)

@@ -1,4 +1,17 @@
-import {type AuditContext, type Check, type CheckResult, CHECK_IDS, CHECKS, CONTAINER_CHECKS, type ContainerCheck, type ContainerInstance, type ContainerTarget, type RunContext, SEVERITIES, type Severity} from './checks/index.js'
+import {
+  type AuditContext,
+  type Check,
+  type CheckResult,
+  CHECK_IDS,
+  CHECKS,
+  CONTAINER_CHECKS,
+  type ContainerCheck,
+  type ContainerInstance,
+  type ContainerTarget,
+  type RunContext,
+  SEVERITIES,
+  type Severity,
+} from './checks/index.js'
 import type {DockerCredential} from '../image/docker-config.js'
 import {UserError} from '../errors.js'
 import {globToRegExp} from '../glob.js'
@@ -54,10 +67,20 @@ export interface AuditInput {
 export const IGNORE_ANNOTATION = 'imgsec.io/ignore'
 
 /** Is `checkId` exempted for `container` by the workload's annotation? */
-export function isIgnoredByAnnotation(annotations: Record<string, string>, container: string, checkId: string): boolean {
+export function isIgnoredByAnnotation(
+  annotations: Record<string, string>,
+  container: string,
+  checkId: string,
+): boolean {
   const value = annotations[IGNORE_ANNOTATION]
   if (typeof value !== 'string') return false
-  return value.split(',').map((entry) => entry.trim()).some((entry) => entry === checkId || entry === `${container}/${checkId}` || entry === '*' || entry === `${container}/*`)
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .some(
+      (entry) =>
+        entry === checkId || entry === `${container}/${checkId}` || entry === '*' || entry === `${container}/*`,
+    )
 }
 
 function globMatches(pattern: string | undefined, value: string | undefined): boolean {
@@ -66,13 +89,28 @@ function globMatches(pattern: string | undefined, value: string | undefined): bo
 }
 
 /** Is this finding accepted by an `exemptions` entry of the policy file? */
-export function isExemptByPolicy(exemptions: ImagePolicy['exemptions'], workload: Workload, container: string, checkId: string): boolean {
-  return exemptions.some((e) => e.check === checkId && globMatches(e.namespace, workload.namespace) && globMatches(e.kind, workload.kind) && globMatches(e.name, workload.name) && globMatches(e.container, container))
+export function isExemptByPolicy(
+  exemptions: ImagePolicy['exemptions'],
+  workload: Workload,
+  container: string,
+  checkId: string,
+): boolean {
+  return exemptions.some(
+    (e) =>
+      e.check === checkId &&
+      globMatches(e.namespace, workload.namespace) &&
+      globMatches(e.kind, workload.kind) &&
+      globMatches(e.name, workload.name) &&
+      globMatches(e.container, container),
+  )
 }
 
 /** Has the workload (annotation) or the policy file (exemptions) accepted this check for this container? */
 function isExempt(policy: ImagePolicy, workload: Workload, container: string, checkId: string): boolean {
-  return (policy.allowAnnotationExemptions && isIgnoredByAnnotation(workload.annotations, container, checkId)) || isExemptByPolicy(policy.exemptions, workload, container, checkId)
+  return (
+    (policy.allowAnnotationExemptions && isIgnoredByAnnotation(workload.annotations, container, checkId)) ||
+    isExemptByPolicy(policy.exemptions, workload, container, checkId)
+  )
 }
 
 /**
@@ -87,7 +125,18 @@ export function containerTargets(workload: Workload, policy: ImagePolicy): Conta
     const verdict = evaluateImage(image, {namespace: workload.namespace}, unexempted)
     const {exempt} = evaluateImage(image, {namespace: workload.namespace}, policy)
     const name = typeof container.name === 'string' ? container.name : `${field}[${index}]`
-    return {workload, field, index, container, name, image, imagePath: [...workload.podSpecPath, field, index, 'image'], reference: verdict.reference, verdict, ...(exempt ? {exempt} : {})}
+    return {
+      workload,
+      field,
+      index,
+      container,
+      name,
+      image,
+      imagePath: [...workload.podSpecPath, field, index, 'image'],
+      reference: verdict.reference,
+      verdict,
+      ...(exempt ? {exempt} : {}),
+    }
   })
 }
 
@@ -105,7 +154,11 @@ export interface ExemptionTally {
   exempted: number
 }
 
-function finding(check: Check, result: CheckResult, where: {workload: Workload; container: string; image: string; file?: string; line?: number}): Finding {
+function finding(
+  check: Check,
+  result: CheckResult,
+  where: {workload: Workload; container: string; image: string; file?: string; line?: number},
+): Finding {
   const {message, severity} = typeof result === 'string' ? {message: result, severity: check.severity} : result
   const {kind, namespace, name} = where.workload
   return {
@@ -121,7 +174,11 @@ function finding(check: Check, result: CheckResult, where: {workload: Workload; 
 }
 
 /** Run the per-container checks on every container of one workload. Pure. */
-export function auditWorkload(unit: Omit<AuditedWorkload, 'targets'> & {targets?: ContainerTarget[]}, checks: readonly ContainerCheck[] = CONTAINER_CHECKS, tally: ExemptionTally = {exempted: 0}): Finding[] {
+export function auditWorkload(
+  unit: Omit<AuditedWorkload, 'targets'> & {targets?: ContainerTarget[]},
+  checks: readonly ContainerCheck[] = CONTAINER_CHECKS,
+  tally: ExemptionTally = {exempted: 0},
+): Finding[] {
   const {workload, context} = unit
   const findings: Finding[] = []
   for (const target of unit.targets ?? containerTargets(workload, context.policy)) {
@@ -146,13 +203,21 @@ export function auditWorkload(unit: Omit<AuditedWorkload, 'targets'> & {targets?
  * Every check on the input: per-container checks workload by workload, then cross-workload checks
  * on all containers at once. Exemptions (annotation, policy file) apply to both kinds. Pure.
  */
-export function runChecks(input: AuditInput, policy: ImagePolicy, checks: readonly Check[] = CHECKS, context: RunContext = {}, tally: ExemptionTally = {exempted: 0}): Finding[] {
+export function runChecks(
+  input: AuditInput,
+  policy: ImagePolicy,
+  checks: readonly Check[] = CHECKS,
+  context: RunContext = {},
+  tally: ExemptionTally = {exempted: 0},
+): Finding[] {
   const containerChecks = checks.filter((check): check is ContainerCheck => check.kind === 'container')
   const findings = input.workloads.flatMap((unit) => auditWorkload(unit, containerChecks, tally))
   for (const check of checks) {
     if (check.kind !== 'cross-workload') continue
     for (const {instance, result} of check.run(input.instances, context)) {
-      const imageExempt = isImageCheck(check.id) && evaluateImage(instance.image, {namespace: instance.workload.namespace}, policy).exempt !== undefined
+      const imageExempt =
+        isImageCheck(check.id) &&
+        evaluateImage(instance.image, {namespace: instance.workload.namespace}, policy).exempt !== undefined
       if (imageExempt || isExempt(policy, instance.workload, instance.container, check.id)) {
         tally.exempted++
         continue
@@ -168,7 +233,9 @@ export function checksWithout(ignored: readonly string[]): readonly Check[] {
   for (const id of ignored) {
     if (CHECK_IDS.includes(id)) continue
     const suggestion = closestName(id, CHECK_IDS)
-    throw new UserError(`--ignore-check: unknown check "${id}"; ${suggestion ? `did you mean "${suggestion}"?` : `the checks are ${CHECK_IDS.join(', ')}`}`)
+    throw new UserError(
+      `--ignore-check: unknown check "${id}"; ${suggestion ? `did you mean "${suggestion}"?` : `the checks are ${CHECK_IDS.join(', ')}`}`,
+    )
   }
   return CHECKS.filter((check) => !ignored.includes(check.id))
 }

@@ -2,7 +2,13 @@ import {type Document, isMap, isScalar, LineCounter, parseAllDocuments, type Sca
 
 import {yamlProblem} from '../describe-error.js'
 import {fieldName, shapeProblems} from './manifest-shape.js'
-import {DEFAULT_MAX_FILE_SIZE, describeReadError, type ManifestReadError, manifestFiles, readManifestFile} from './manifest-sources.js'
+import {
+  DEFAULT_MAX_FILE_SIZE,
+  describeReadError,
+  type ManifestReadError,
+  manifestFiles,
+  readManifestFile,
+} from './manifest-sources.js'
 import {flattenLists, type Path} from './workloads.js'
 
 export type {ManifestReadError} from './manifest-sources.js'
@@ -30,19 +36,29 @@ export interface ScalarLocation {
  * keeps its last value. The parser's own warnings (e.g. a mapping used as a key, which is what
  * an unrendered `{{ … }}` is) are not printed: the shape check names them.
  */
-export const KUBECTL_YAML_OPTIONS = {version: '1.1', merge: true, uniqueKeys: false, logLevel: 'error', customTags: goYamlTags} as const
+export const KUBECTL_YAML_OPTIONS = {
+  version: '1.1',
+  merge: true,
+  uniqueKeys: false,
+  logLevel: 'error',
+  customTags: goYamlTags,
+} as const
 
 // go-yaml v2 leaves YAML 1.1 timestamps (2001-12-14) and sexagesimal numbers (1:20) as strings
 // and reads 0o12 as octal, like YAML 1.2.
 function goYamlTags(tags: Tags): Tags {
-  const kept = tags.filter((tag) => !(typeof tag === 'object' && (tag.tag === 'tag:yaml.org,2002:timestamp' || (tag as ScalarTag).format === 'TIME')))
+  const kept = tags.filter(
+    (tag) =>
+      !(typeof tag === 'object' && (tag.tag === 'tag:yaml.org,2002:timestamp' || (tag as ScalarTag).format === 'TIME')),
+  )
   const octal: ScalarTag = {
     identify: (value) => typeof value === 'number',
     default: true,
     tag: 'tag:yaml.org,2002:int',
     format: 'OCT',
     test: /^[-+]?0o[0-7_]+$/,
-    resolve: (text: string) => (text.startsWith('-') ? -1 : 1) * Number.parseInt(text.replace(/^[-+]?0o/, '').replaceAll('_', ''), 8),
+    resolve: (text: string) =>
+      (text.startsWith('-') ? -1 : 1) * Number.parseInt(text.replace(/^[-+]?0o/, '').replaceAll('_', ''), 8),
   }
   return [...kept, octal]
 }
@@ -90,11 +106,22 @@ export function parseManifests(text: string, file: string): ParsedManifests {
     documents = parseAllDocuments(text, {lineCounter, ...KUBECTL_YAML_OPTIONS}) as Document.Parsed[]
   } catch (error) {
     // Nesting thousands deep can overflow the stack in the parser itself, before any document is composed.
-    errors.push({file, message: error instanceof RangeError ? 'YAML nested too deeply; file not audited' : `YAML syntax error: ${yamlProblem({...(error as object), linePos: undefined})}`})
+    errors.push({
+      file,
+      message:
+        error instanceof RangeError
+          ? 'YAML nested too deeply; file not audited'
+          : `YAML syntax error: ${yamlProblem({...(error as object), linePos: undefined})}`,
+    })
     return result
   }
   if (!Array.isArray(documents)) {
-    for (const error of (documents as {errors: Array<{linePos?: Array<{line: number}>}>}).errors) errors.push({file, line: error.linePos?.[0]?.line, message: `YAML syntax error: ${yamlProblem({...error, linePos: undefined})}${templateHint(text)}`})
+    for (const error of (documents as {errors: Array<{linePos?: Array<{line: number}>}>}).errors)
+      errors.push({
+        file,
+        line: error.linePos?.[0]?.line,
+        message: `YAML syntax error: ${yamlProblem({...error, linePos: undefined})}${templateHint(text)}`,
+      })
     return result
   }
   for (const document of documents) {
@@ -104,8 +131,10 @@ export function parseManifests(text: string, file: string): ParsedManifests {
       // The parser's message quotes the line (a Secret's stringData, say): the line number and the kind of problem only.
       const line = error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0]).line
       // The parser reports a stack overflow (nesting thousands deep) as resource exhaustion.
-      if (error.code === 'RESOURCE_EXHAUSTION') errors.push({file, line, message: 'YAML document nested too deeply; document not audited'})
-      else errors.push({file, line, message: `YAML syntax error: ${yamlProblem({code: error.code})}${templateHint(text)}`})
+      if (error.code === 'RESOURCE_EXHAUSTION')
+        errors.push({file, line, message: 'YAML document nested too deeply; document not audited'})
+      else
+        errors.push({file, line, message: `YAML syntax error: ${yamlProblem({code: error.code})}${templateHint(text)}`})
       continue
     }
     let value: unknown
@@ -117,12 +146,19 @@ export function parseManifests(text: string, file: string): ParsedManifests {
     }
     if (value === null || value === undefined) continue
     if (typeof value !== 'object' || Array.isArray(value)) {
-      errors.push({file, line: documentLine, message: 'not a Kubernetes object (expected a mapping with apiVersion and kind)'})
+      errors.push({
+        file,
+        line: documentLine,
+        message: 'not a Kubernetes object (expected a mapping with apiVersion and kind)',
+      })
       continue
     }
-    for (const line of duplicateKeyLines(document, lineCounter)) warnings.push({file, line, message: 'duplicate key: the last value is used, as kubectl does'})
+    for (const line of duplicateKeyLines(document, lineCounter))
+      warnings.push({file, line, message: 'duplicate key: the last value is used, as kubectl does'})
     for (const {object, path: prefix} of flattenLists(value as Record<string, any>)) {
-      const nodeAt = (fieldPath: Path) => document.getIn([...prefix, ...fieldPath], true) as {range?: [number, number, number]; type?: string; value?: unknown} | undefined
+      const nodeAt = (fieldPath: Path) =>
+        document.getIn([...prefix, ...fieldPath], true) as
+          {range?: [number, number, number]; type?: string; value?: unknown} | undefined
       const manifest: ManifestObject = {
         object,
         file,
@@ -137,18 +173,31 @@ export function parseManifests(text: string, file: string): ParsedManifests {
         scalarAt(fieldPath: Path) {
           const node = nodeAt(fieldPath)
           if (!node?.range || typeof node.value !== 'string') return undefined
-          const style = node.type === 'PLAIN' ? 'plain' : node.type === 'QUOTE_DOUBLE' ? 'double' : node.type === 'QUOTE_SINGLE' ? 'single' : 'other'
+          const style =
+            node.type === 'PLAIN'
+              ? 'plain'
+              : node.type === 'QUOTE_DOUBLE'
+                ? 'double'
+                : node.type === 'QUOTE_SINGLE'
+                  ? 'single'
+                  : 'other'
           return {start: node.range[0], end: node.range[1], style}
         },
       }
-      const problems = object !== null && typeof object === 'object' && !Array.isArray(object)
-        ? shapeProblems(object, (fieldPath) => {
-          const range = nodeAt(fieldPath)?.range
-          return range && text.slice(range[0], range[1])
-        })
-        : [{path: [], message: 'not a Kubernetes object (expected a mapping with apiVersion and kind)'}]
+      const problems =
+        object !== null && typeof object === 'object' && !Array.isArray(object)
+          ? shapeProblems(object, (fieldPath) => {
+              const range = nodeAt(fieldPath)?.range
+              return range && text.slice(range[0], range[1])
+            })
+          : [{path: [], message: 'not a Kubernetes object (expected a mapping with apiVersion and kind)'}]
       if (problems.length > 0) {
-        for (const problem of problems) errors.push({file, line: manifest.lineOf(problem.path), message: `${fieldName(problem.path)}: ${problem.message}`})
+        for (const problem of problems)
+          errors.push({
+            file,
+            line: manifest.lineOf(problem.path),
+            message: `${fieldName(problem.path)}: ${problem.message}`,
+          })
         continue
       }
       result.objects.push(manifest)
@@ -159,7 +208,9 @@ export function parseManifests(text: string, file: string): ParsedManifests {
 
 /** A syntax error in a file with `{{ … }}` is most likely a Helm template that was not rendered. */
 function templateHint(text: string): string {
-  return /\{\{.*\}\}/.test(text) ? ' (the file looks like an unrendered template: render it first, e.g. helm template …)' : ''
+  return /\{\{.*\}\}/.test(text)
+    ? ' (the file looks like an unrendered template: render it first, e.g. helm template …)'
+    : ''
 }
 
 export interface ReadManifestsOptions {
@@ -170,7 +221,10 @@ export interface ReadManifestsOptions {
 }
 
 /** Read and parse every manifest source; unreadable files, syntax and shape errors are collected, not thrown. */
-export function readManifests(inputs: string[], options: ReadManifestsOptions): ParsedManifests & {texts: Map<string, string>} {
+export function readManifests(
+  inputs: string[],
+  options: ReadManifestsOptions,
+): ParsedManifests & {texts: Map<string, string>} {
   const limit = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE
   const {files, errors} = manifestFiles(inputs)
   const result: ParsedManifests & {texts: Map<string, string>} = {objects: [], errors, warnings: [], texts: new Map()}

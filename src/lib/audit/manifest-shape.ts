@@ -22,10 +22,13 @@ function problemOf(value: unknown, kind: Kind, source?: string, showValue = fals
     case 'string':
       if (typeof value === 'string') return undefined
       // `image: {{ .Values.image }}` parses as a mapping: say what it really is.
-      if (source?.trimStart().startsWith('{{')) return 'looks like an unrendered template ({{ … }}); render it first (helm template …)'
+      if (source?.trimStart().startsWith('{{'))
+        return 'looks like an unrendered template ({{ … }}); render it first (helm template …)'
       // The value is named only for an image (a Secret's data may hold a number that is a secret).
-      if ((typeof value === 'number' || typeof value === 'boolean') && showValue) return `expected a string, not the ${typeof value} ${String(value)} (quote it: "${String(value)}")`
-      if (typeof value === 'number' || typeof value === 'boolean') return `expected a string, not a ${typeof value} (quote it)`
+      if ((typeof value === 'number' || typeof value === 'boolean') && showValue)
+        return `expected a string, not the ${typeof value} ${String(value)} (quote it: "${String(value)}")`
+      if (typeof value === 'number' || typeof value === 'boolean')
+        return `expected a string, not a ${typeof value} (quote it)`
       return 'expected a string'
     case 'boolean':
       return typeof value === 'boolean' ? undefined : 'expected true or false'
@@ -40,7 +43,10 @@ function problemOf(value: unknown, kind: Kind, source?: string, showValue = fals
 
 /** `spec.template.spec.containers[0].image` */
 export function fieldName(path: Path): string {
-  return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? part : `.${part}`)).join('') || '(document)'
+  return (
+    path.map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? part : `.${part}`)).join('') ||
+    '(document)'
+  )
 }
 
 const CONTAINER_FIELD_KINDS: Array<[Path, Kind]> = [
@@ -82,10 +88,18 @@ const METADATA_FIELD_KINDS: Array<[Path, Kind]> = [
  * Every shape problem of one object, each with the path of its field. `sourceAt` gives the
  * written text of a field (to recognise an unrendered template).
  */
-export function shapeProblems(object: Record<string, any>, sourceAt: (path: Path) => string | undefined = () => undefined): ShapeProblem[] {
+export function shapeProblems(
+  object: Record<string, any>,
+  sourceAt: (path: Path) => string | undefined = () => undefined,
+): ShapeProblem[] {
   const problems: ShapeProblem[] = []
   const check = (path: Path, kind: Kind) => {
-    const message = problemOf(getIn(object, path), kind, kind === 'string' ? sourceAt(path) : undefined, path.at(-1) === 'image')
+    const message = problemOf(
+      getIn(object, path),
+      kind,
+      kind === 'string' ? sourceAt(path) : undefined,
+      path.at(-1) === 'image',
+    )
     if (message) problems.push({path, message})
     return !message
   }
@@ -96,7 +110,12 @@ export function shapeProblems(object: Record<string, any>, sourceAt: (path: Path
       check([...prefix, ...path], kind)
     }
   }
-  if (typeof object.kind !== 'string' || typeof object.apiVersion !== 'string' || object.kind === '' || object.apiVersion === '') {
+  if (
+    typeof object.kind !== 'string' ||
+    typeof object.apiVersion !== 'string' ||
+    object.kind === '' ||
+    object.apiVersion === ''
+  ) {
     return [{path: [], message: 'not a Kubernetes object (expected apiVersion and kind)'}]
   }
   checkAll([], METADATA_FIELD_KINDS)
@@ -131,7 +150,8 @@ export function shapeProblems(object: Record<string, any>, sourceAt: (path: Path
       checkAll(at, CONTAINER_FIELD_KINDS)
       for (const list of ['add', 'drop']) {
         const values = getIn(object, [...at, 'securityContext', 'capabilities', list])
-        if (Array.isArray(values)) values.forEach((_value, i) => check([...at, 'securityContext', 'capabilities', list, i], 'string'))
+        if (Array.isArray(values))
+          values.forEach((_value, i) => check([...at, 'securityContext', 'capabilities', list, i], 'string'))
       }
     })
   }

@@ -20,19 +20,32 @@ export const DEFAULT_MAX_FILE_SIZE = 32 * 1024 * 1024
 
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json'])
 
-const SIZE_UNITS: Record<string, number> = {'': 1, k: 1000, m: 1000 ** 2, g: 1000 ** 3, ki: 1024, mi: 1024 ** 2, gi: 1024 ** 3}
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  k: 1000,
+  m: 1000 ** 2,
+  g: 1000 ** 3,
+  ki: 1024,
+  mi: 1024 ** 2,
+  gi: 1024 ** 3,
+}
 
 /** `--max-file-size`: bytes, or a Kubernetes-style quantity (`512Ki`, `32Mi`, `1Gi`, `10M`; `MiB` is accepted too). */
 export function parseByteSize(text: string, flag = '--max-file-size'): number {
   const match = /^\s*(\d+)\s*([kmg]i?)?b?\s*$/i.exec(text)
   const bytes = match ? Number(match[1]) * SIZE_UNITS[(match[2] ?? '').toLowerCase()] : Number.NaN
-  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new UserError(`${flag}: "${text}" is not a size; use bytes or a quantity such as 512Ki, 32Mi or 1Gi`)
+  if (!Number.isSafeInteger(bytes) || bytes <= 0)
+    throw new UserError(`${flag}: "${text}" is not a size; use bytes or a quantity such as 512Ki, 32Mi or 1Gi`)
   return bytes
 }
 
 /** `32 MiB`, `100 KiB`, `17 bytes`, for messages. */
 export function describeByteSize(bytes: number): string {
-  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+  for (const [unit, size] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
     if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`
   }
   return `${bytes} bytes`
@@ -63,7 +76,10 @@ export function manifestFiles(inputs: string[]): {files: string[]; errors: Manif
     try {
       entries = readdirSync(dir, {withFileTypes: true}).sort((a, b) => (a.name < b.name ? -1 : 1))
     } catch (error) {
-      errors.push({file: dir, message: `directory cannot be read: ${describeSystemError(error)}; its files were not audited`})
+      errors.push({
+        file: dir,
+        message: `directory cannot be read: ${describeSystemError(error)}; its files were not audited`,
+      })
       return
     }
     for (const entry of entries) {
@@ -113,7 +129,10 @@ function readLimited(fd: number, limit: number): string {
     }
     if (count === 0) break
     total += count
-    if (total > limit) throw new UserError(`is larger than the limit of ${describeByteSize(limit)}; not audited (raise it with --max-file-size)`)
+    if (total > limit)
+      throw new UserError(
+        `is larger than the limit of ${describeByteSize(limit)}; not audited (raise it with --max-file-size)`,
+      )
     chunks.push(Buffer.from(buffer.subarray(0, count)))
   }
   return Buffer.concat(chunks).toString('utf8')
@@ -126,7 +145,10 @@ function readLimited(fd: number, limit: number): string {
 export function readManifestFile(file: string, limit: number): string {
   const before = statSync(file)
   if (!before.isFile()) throw new UserError(notRegular(before))
-  if (before.size > limit) throw new UserError(`is larger than the limit of ${describeByteSize(limit)}; not audited (raise it with --max-file-size)`)
+  if (before.size > limit)
+    throw new UserError(
+      `is larger than the limit of ${describeByteSize(limit)}; not audited (raise it with --max-file-size)`,
+    )
   const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK)
   try {
     // The path may have been swapped between stat and open.

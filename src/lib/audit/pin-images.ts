@@ -75,7 +75,12 @@ export async function resolveDigests(
       const credential = credentials && credentialForImage(credentials, reference)
       try {
         // eslint-disable-next-line no-await-in-loop -- each worker resolves one tag at a time
-        digests.set(key, await resolveTagDigest({registry: reference.registry, repository: reference.repository, tag: reference.tag ?? 'latest'}, connection, credential))
+        const digest = await resolveTagDigest(
+          {registry: reference.registry, repository: reference.repository, tag: reference.tag ?? 'latest'},
+          connection,
+          credential,
+        )
+        digests.set(key, digest)
       } catch (error) {
         failures.push(safeErrorMessage(error))
       }

@@ -30,45 +30,79 @@ const SECURITY_SEVERITY: Record<Severity, string> = {critical: '9.5', high: '8.0
  * SARIF 2.1.0: one rule per check that ran (with its description, recommended action and help
  * URL), file/line locations for file sources, logical locations for cluster objects.
  */
-export function sarifDocument(findings: Finding[], version: string, options: {rules?: readonly CheckRule[]; cwd?: string} = {}): object {
+export function sarifDocument(
+  findings: Finding[],
+  version: string,
+  options: {rules?: readonly CheckRule[]; cwd?: string} = {},
+): object {
   const rules = options.rules ?? CHECKS
   const cwd = options.cwd ?? process.cwd()
   const index = new Map(rules.map((rule, i) => [rule.id, i]))
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
-    runs: [{
-      tool: {driver: {
-        name: 'kubectl-imgsec',
-        version,
-        rules: rules.map((rule) => ({
-          id: rule.id,
-          name: rule.id.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase()),
-          shortDescription: {text: rule.title},
-          fullDescription: {text: rule.description},
-          helpUri: rule.helpUri,
-          help: {text: `${rule.fix} (${rule.helpUri})`, markdown: `**Recommended action:** ${rule.fix}\n\n[${rule.id}](${rule.helpUri})`},
-          defaultConfiguration: {level: SARIF_LEVEL[rule.severity]},
-          properties: {'security-severity': SECURITY_SEVERITY[rule.severity], tags: ['security', 'kubernetes']},
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'kubectl-imgsec',
+            version,
+            rules: rules.map((rule) => ({
+              id: rule.id,
+              name: rule.id.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase()),
+              shortDescription: {text: rule.title},
+              fullDescription: {text: rule.description},
+              helpUri: rule.helpUri,
+              help: {
+                text: `${rule.fix} (${rule.helpUri})`,
+                markdown: `**Recommended action:** ${rule.fix}\n\n[${rule.id}](${rule.helpUri})`,
+              },
+              defaultConfiguration: {level: SARIF_LEVEL[rule.severity]},
+              properties: {'security-severity': SECURITY_SEVERITY[rule.severity], tags: ['security', 'kubernetes']},
+            })),
+          },
+        },
+        results: findings.map((f) => ({
+          ruleId: f.check,
+          ruleIndex: index.get(f.check) ?? -1,
+          level: SARIF_LEVEL[f.severity],
+          message: {
+            text: `${f.message} (${f.resource.kind} ${f.resource.namespace ? `${f.resource.namespace}/` : ''}${f.resource.name}, container ${f.container})`,
+          },
+          locations: [
+            f.file === undefined
+              ? {
+                  logicalLocations: [
+                    {
+                      kind: 'resource',
+                      fullyQualifiedName: `${f.resource.kind}/${f.resource.namespace ?? ''}/${f.resource.name}/${f.container}`,
+                    },
+                  ],
+                }
+              : {
+                  physicalLocation: {
+                    artifactLocation: {
+                      uri:
+                        f.file === '<stdin>'
+                          ? 'stdin'
+                          : path.relative(cwd, path.resolve(f.file)).split(path.sep).join('/'),
+                    },
+                    region: {startLine: f.line ?? 1},
+                  },
+                },
+          ],
         })),
-      }},
-      results: findings.map((f) => ({
-        ruleId: f.check,
-        ruleIndex: index.get(f.check) ?? -1,
-        level: SARIF_LEVEL[f.severity],
-        message: {text: `${f.message} (${f.resource.kind} ${f.resource.namespace ? `${f.resource.namespace}/` : ''}${f.resource.name}, container ${f.container})`},
-        locations: [f.file === undefined
-          ? {logicalLocations: [{kind: 'resource', fullyQualifiedName: `${f.resource.kind}/${f.resource.namespace ?? ''}/${f.resource.name}/${f.container}`}]}
-          : {physicalLocation: {
-              artifactLocation: {uri: f.file === '<stdin>' ? 'stdin' : path.relative(cwd, path.resolve(f.file)).split(path.sep).join('/')},
-              region: {startLine: f.line ?? 1},
-            }}],
-      })),
-    }],
+      },
+    ],
   }
 }
 
-const COLOURS: Record<Severity, string> = {critical: '\u001B[1;31m', high: '\u001B[31m', medium: '\u001B[33m', low: '\u001B[36m'}
+const COLOURS: Record<Severity, string> = {
+  critical: '\u001B[1;31m',
+  high: '\u001B[31m',
+  medium: '\u001B[33m',
+  low: '\u001B[36m',
+}
 
 /** What the table says besides the findings: what was audited by shape, what was skipped. */
 export interface CoverageNotes {
@@ -81,7 +115,11 @@ export interface CoverageNotes {
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`
 
 /** Human table grouped by workload, with a summary line; colour only when asked (a TTY). */
-export function auditTable(findings: Finding[], summary: AuditSummary, options: {colour: boolean; workloads: number} & CoverageNotes): string {
+export function auditTable(
+  findings: Finding[],
+  summary: AuditSummary,
+  options: {colour: boolean; workloads: number} & CoverageNotes,
+): string {
   const paint = (severity: Severity, text: string) => (options.colour ? `${COLOURS[severity]}${text}\u001B[0m` : text)
   const groups = new Map<string, Finding[]>()
   for (const finding of findings) {
@@ -92,26 +130,42 @@ export function auditTable(findings: Finding[], summary: AuditSummary, options: 
   const lines: string[] = []
   for (const [heading, group] of groups) {
     lines.push(heading)
-    const widths = {severity: 8, check: Math.max(5, ...group.map((f) => f.check.length)), container: Math.max(9, ...group.map((f) => f.container.length))}
-    lines.push(`  ${'SEVERITY'.padEnd(widths.severity)}  ${'CHECK'.padEnd(widths.check)}  ${'CONTAINER'.padEnd(widths.container)}  ${group[0].file ? 'LINE  ' : ''}MESSAGE`)
+    const widths = {
+      severity: 8,
+      check: Math.max(5, ...group.map((f) => f.check.length)),
+      container: Math.max(9, ...group.map((f) => f.container.length)),
+    }
+    lines.push(
+      `  ${'SEVERITY'.padEnd(widths.severity)}  ${'CHECK'.padEnd(widths.check)}  ${'CONTAINER'.padEnd(widths.container)}  ${group[0].file ? 'LINE  ' : ''}MESSAGE`,
+    )
     for (const f of group) {
       const line = f.file ? `${String(f.line ?? '').padEnd(4)}  ` : ''
-      lines.push(`  ${paint(f.severity, f.severity.toUpperCase().padEnd(widths.severity))}  ${f.check.padEnd(widths.check)}  ${f.container.padEnd(widths.container)}  ${line}${f.message}`)
+      lines.push(
+        `  ${paint(f.severity, f.severity.toUpperCase().padEnd(widths.severity))}  ${f.check.padEnd(widths.check)}  ${f.container.padEnd(widths.container)}  ${line}${f.message}`,
+      )
     }
     lines.push('')
   }
   const counts = (['critical', 'high', 'medium', 'low'] as const).map((s) => `${summary[s]} ${s}`).join(', ')
-  lines.push(summary.total === 0
-    ? `No findings in ${options.workloads} workload${options.workloads === 1 ? '' : 's'}.`
-    : `Summary: ${counts} (${summary.total} finding${summary.total === 1 ? '' : 's'} in ${groups.size} of ${options.workloads} workload${options.workloads === 1 ? '' : 's'})`)
+  lines.push(
+    summary.total === 0
+      ? `No findings in ${options.workloads} workload${options.workloads === 1 ? '' : 's'}.`
+      : `Summary: ${counts} (${summary.total} finding${summary.total === 1 ? '' : 's'} in ${groups.size} of ${options.workloads} workload${options.workloads === 1 ? '' : 's'})`,
+  )
   // Nothing disappears silently: what exemptions hid, what was audited only by its shape, what had nothing to audit.
   if (summary.exempted > 0) lines.push(`${plural(summary.exempted, 'finding')} exempted by policy or annotation.`)
-  if (options.byShape && options.byShape.length > 0) lines.push(`Audited by shape (a pod template in a kind the tool does not know): ${options.byShape.join(', ')}.`)
+  if (options.byShape && options.byShape.length > 0)
+    lines.push(`Audited by shape (a pod template in a kind the tool does not know): ${options.byShape.join(', ')}.`)
   if (options.skipped) lines.push(`${plural(options.skipped, 'object')} without a pod template skipped.`)
   return lines.join('\n') + '\n'
 }
 
-export function renderAudit(format: AuditFormat, findings: Finding[], summary: AuditSummary, options: {colour: boolean; workloads: number; version: string; rules?: readonly CheckRule[]} & CoverageNotes): string {
+export function renderAudit(
+  format: AuditFormat,
+  findings: Finding[],
+  summary: AuditSummary,
+  options: {colour: boolean; workloads: number; version: string; rules?: readonly CheckRule[]} & CoverageNotes,
+): string {
   switch (format) {
     case 'json':
       return JSON.stringify(auditDocument(findings, summary), null, 2) + '\n'

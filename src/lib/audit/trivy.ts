@@ -28,20 +28,26 @@ export function findTrivy(envPath = process.env.PATH ?? ''): string | undefined 
 
 /** Summarise trivy's JSON report (`trivy image --format json`, schema 2): counts per severity and the IDs. */
 export function parseTrivyReport(text: string): VulnerabilityReport {
-  const doc = JSON.parse(text) as {Results?: Array<{Vulnerabilities?: Array<{VulnerabilityID?: string; Severity?: string}> | null}> | null}
+  const doc = JSON.parse(text) as {
+    Results?: Array<{Vulnerabilities?: Array<{VulnerabilityID?: string; Severity?: string}> | null}> | null
+  }
   const counts = Object.fromEntries(TRIVY_SEVERITIES.map((s) => [s, 0])) as Record<TrivySeverity, number>
   const seen = new Map<string, TrivySeverity>()
   for (const result of doc.Results ?? []) {
     for (const vulnerability of result.Vulnerabilities ?? []) {
       const id = vulnerability.VulnerabilityID ?? 'unknown'
-      const severity = (TRIVY_SEVERITIES as readonly string[]).includes(vulnerability.Severity ?? '') ? vulnerability.Severity as TrivySeverity : 'UNKNOWN'
+      const severity = (TRIVY_SEVERITIES as readonly string[]).includes(vulnerability.Severity ?? '')
+        ? (vulnerability.Severity as TrivySeverity)
+        : 'UNKNOWN'
       // The same CVE in several packages is one vulnerability of the image.
       if (seen.has(id)) continue
       seen.set(id, severity)
       counts[severity]++
     }
   }
-  const ids = [...seen].sort((a, b) => TRIVY_SEVERITIES.indexOf(a[1]) - TRIVY_SEVERITIES.indexOf(b[1])).map(([id]) => id)
+  const ids = [...seen]
+    .sort((a, b) => TRIVY_SEVERITIES.indexOf(a[1]) - TRIVY_SEVERITIES.indexOf(b[1]))
+    .map(([id]) => id)
   return {counts, ids}
 }
 
@@ -66,28 +72,45 @@ export interface ScanOptions {
  * itself failed (no such image, no network, no DB), which we report instead of hiding.
  */
 export function scanImage(image: string, options: ScanOptions): Promise<VulnerabilityReport> {
-  const args = ['image', '--quiet', '--format', 'json', '--scanners', 'vuln', '--list-all-pkgs=false', '--exit-code', '0']
+  const args = [
+    'image',
+    '--quiet',
+    '--format',
+    'json',
+    '--scanners',
+    'vuln',
+    '--list-all-pkgs=false',
+    '--exit-code',
+    '0',
+  ]
   if (options.severity) args.push('--severity', options.severity)
   if (options.ignoreUnfixed) args.push('--ignore-unfixed')
   args.push(image)
   return new Promise((resolve, reject) => {
-    execFile(options.trivy, args, {maxBuffer: 256 * 1024 * 1024, timeout: options.timeoutMs ?? 10 * 60_000}, (error, stdout, stderr) => {
-      if (error) {
-        const last = String(stderr).trim().split('\n').filter(Boolean).pop() ?? error.message
-        reject(new Error(`trivy failed on ${image}: ${last}`))
-        return
-      }
-      try {
-        resolve(parseTrivyReport(stdout))
-      } catch {
-        reject(new Error(`trivy printed no JSON report for ${image}`))
-      }
-    })
+    execFile(
+      options.trivy,
+      args,
+      {maxBuffer: 256 * 1024 * 1024, timeout: options.timeoutMs ?? 10 * 60_000},
+      (error, stdout, stderr) => {
+        if (error) {
+          const last = String(stderr).trim().split('\n').filter(Boolean).pop() ?? error.message
+          reject(new Error(`trivy failed on ${image}: ${last}`))
+          return
+        }
+        try {
+          resolve(parseTrivyReport(stdout))
+        } catch {
+          reject(new Error(`trivy printed no JSON report for ${image}`))
+        }
+      },
+    )
   })
 }
 
 export function describeReport(image: string, report: VulnerabilityReport): string {
-  const counts = TRIVY_SEVERITIES.filter((s) => report.counts[s] > 0).map((s) => `${report.counts[s]} ${s}`).join(', ')
+  const counts = TRIVY_SEVERITIES.filter((s) => report.counts[s] > 0)
+    .map((s) => `${report.counts[s]} ${s}`)
+    .join(', ')
   const ids = report.ids.slice(0, 5).join(', ')
   return `${image} has known vulnerabilities: ${counts} (${ids}${report.ids.length > 5 ? ', …' : ''})`
 }

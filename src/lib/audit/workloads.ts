@@ -21,7 +21,10 @@ export const WORKLOAD_KINDS = Object.keys(POD_SPEC_PATHS)
 
 // Kinds the tool does not know (Argo Rollout, OpenShift DeploymentConfig, Knative Service, any CRD)
 // are audited when they carry a pod template where the built-in kinds do.
-const SHAPE_PATHS: Path[] = [['spec', 'template', 'spec'], ['spec', 'jobTemplate', 'spec', 'template', 'spec']]
+const SHAPE_PATHS: Path[] = [
+  ['spec', 'template', 'spec'],
+  ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
+]
 
 const isMapping = (value: unknown): boolean => value !== null && typeof value === 'object' && !Array.isArray(value)
 
@@ -31,7 +34,9 @@ export function podSpecPathOf(object: Record<string, any>): {path: Path; byShape
   if (typeof kind !== 'string') return undefined
   if (POD_SPEC_PATHS[kind]) return {path: POD_SPEC_PATHS[kind], byShape: false}
   // A template without containers is not a pod's (KubeVirt's VirtualMachine has spec.template.spec too).
-  const path = SHAPE_PATHS.find((candidate) => isMapping(getIn(object, candidate)) && getIn(object, [...candidate, 'containers']) !== undefined)
+  const path = SHAPE_PATHS.find(
+    (candidate) => isMapping(getIn(object, candidate)) && getIn(object, [...candidate, 'containers']) !== undefined,
+  )
   return path && {path, byShape: true}
 }
 
@@ -94,7 +99,12 @@ export function workloadOf(object: Record<string, any>): Workload | undefined {
     kind,
     apiVersion: typeof object.apiVersion === 'string' ? object.apiVersion : undefined,
     namespace: typeof metadata.namespace === 'string' ? metadata.namespace : undefined,
-    name: typeof metadata.name === 'string' ? metadata.name : typeof metadata.generateName === 'string' ? `${metadata.generateName}*` : '(unnamed)',
+    name:
+      typeof metadata.name === 'string'
+        ? metadata.name
+        : typeof metadata.generateName === 'string'
+          ? `${metadata.generateName}*`
+          : '(unnamed)',
     annotations: metadata.annotations && typeof metadata.annotations === 'object' ? metadata.annotations : {},
     podSpec: podSpec as PodSpec,
     podSpecPath: path,
@@ -107,10 +117,15 @@ export function workloadOf(object: Record<string, any>): Workload | undefined {
  * (`default` when none is named), as the kubelet combines them. `accountSecrets` answers for a
  * service account name; each name once, in that order.
  */
-export function usablePullSecrets(podSpec: PodSpec, accountSecrets: (serviceAccount: string) => readonly string[] | undefined): string[] {
+export function usablePullSecrets(
+  podSpec: PodSpec,
+  accountSecrets: (serviceAccount: string) => readonly string[] | undefined,
+): string[] {
   const account = podSpec.serviceAccountName ?? podSpec.serviceAccount ?? 'default'
   const own = (podSpec.imagePullSecrets ?? []).map((ref) => ref?.name)
-  return [...new Set([...own, ...(accountSecrets(account) ?? [])])].filter((name): name is string => typeof name === 'string' && name !== '')
+  return [...new Set([...own, ...(accountSecrets(account) ?? [])])].filter(
+    (name): name is string => typeof name === 'string' && name !== '',
+  )
 }
 
 /** Every container of a pod spec with where it sits: init, regular and ephemeral containers. */
@@ -130,7 +145,8 @@ export function containersOf(podSpec: PodSpec): Array<{field: ContainerField; in
 export function flattenLists(object: Record<string, any>): Array<{object: Record<string, any>; path: Path}> {
   if (typeof object?.kind === 'string' && object.kind.endsWith('List') && Array.isArray(object.items)) {
     return object.items.flatMap((item: Record<string, any>, index: number) =>
-      flattenLists(item).map((inner) => ({object: inner.object, path: ['items', index, ...inner.path]})))
+      flattenLists(item).map((inner) => ({object: inner.object, path: ['items', index, ...inner.path]})),
+    )
   }
   return [{object, path: []}]
 }

@@ -20,8 +20,15 @@ function plain(value: unknown): any {
 /** Every field of `wanted` (outside metadata/status) has the same value in `existing`. */
 function containsAll(existing: any, wanted: any): boolean {
   if (wanted === null || typeof wanted !== 'object') return existing === wanted
-  if (Array.isArray(wanted)) return Array.isArray(existing) && existing.length === wanted.length && wanted.every((item, i) => containsAll(existing[i], item))
-  return Object.entries(wanted).every(([key, value]) => key === 'metadata' || key === 'status' || containsAll(existing?.[key], value))
+  if (Array.isArray(wanted))
+    return (
+      Array.isArray(existing) &&
+      existing.length === wanted.length &&
+      wanted.every((item, i) => containsAll(existing[i], item))
+    )
+  return Object.entries(wanted).every(
+    ([key, value]) => key === 'metadata' || key === 'status' || containsAll(existing?.[key], value),
+  )
 }
 
 /** client-node's KubernetesObjectApi with the client's timeout and the context's default namespace. */
@@ -40,7 +47,11 @@ async function objectApi(client: KubeClient): Promise<import('@kubernetes/client
  * Create or update objects of any kind (through API discovery), in order. An object whose
  * fields already have the wanted values is left alone, so applying twice changes nothing.
  */
-export async function applyObjects(client: KubeClient, objects: Array<Record<string, any>>, dryRun: DryRun): Promise<AppliedObject[]> {
+export async function applyObjects(
+  client: KubeClient,
+  objects: Array<Record<string, any>>,
+  dryRun: DryRun,
+): Promise<AppliedObject[]> {
   const api = await objectApi(client)
   const dry = dryRun === 'server' ? 'All' : undefined
   const results: AppliedObject[] = []
@@ -48,15 +59,21 @@ export async function applyObjects(client: KubeClient, objects: Array<Record<str
     const where = {resource: resourceOf(object), namespace: object.metadata.namespace, name: object.metadata.name}
     let existing: Record<string, any> | undefined
     try {
+      const key = {
+        apiVersion: object.apiVersion,
+        kind: object.kind,
+        metadata: {name: object.metadata.name, namespace: object.metadata.namespace},
+      }
       // eslint-disable-next-line no-await-in-loop -- objects depend on each other (namespace first)
-      existing = plain(await api.read({apiVersion: object.apiVersion, kind: object.kind, metadata: {name: object.metadata.name, namespace: object.metadata.namespace}}))
+      existing = plain(await api.read(key))
     } catch (error) {
       // eslint-disable-next-line no-await-in-loop -- rethrows the read's failure, described like any call's
       if (apiStatusOf(error)?.code !== 404) await client.call({verb: 'get', ...where}, () => Promise.reject(error))
     }
     if (!existing) {
       // eslint-disable-next-line no-await-in-loop
-      results.push({object: plain(await client.call({verb: 'create', ...where}, () => api.create(object, undefined, dry))), action: 'created'})
+      const created = await client.call({verb: 'create', ...where}, () => api.create(object, undefined, dry))
+      results.push({object: plain(created), action: 'created'})
       continue
     }
     if (containsAll(existing, object) && containsAll(existing.metadata?.labels ?? {}, object.metadata?.labels ?? {})) {
@@ -65,24 +82,40 @@ export async function applyObjects(client: KubeClient, objects: Array<Record<str
     }
     const body = {...object, metadata: {...object.metadata, resourceVersion: existing.metadata?.resourceVersion}}
     // eslint-disable-next-line no-await-in-loop
-    results.push({object: plain(await client.call({verb: 'update', ...where}, () => api.replace(body, undefined, dry))), action: 'configured'})
+    const replaced = await client.call({verb: 'update', ...where}, () => api.replace(body, undefined, dry))
+    results.push({object: plain(replaced), action: 'configured'})
   }
   return results
 }
 
 /** Delete objects (404 is fine: already gone); returns the ones that were there. */
-export async function deleteObjects(client: KubeClient, objects: Array<Record<string, any>>): Promise<Array<Record<string, any>>> {
+export async function deleteObjects(
+  client: KubeClient,
+  objects: Array<Record<string, any>>,
+): Promise<Array<Record<string, any>>> {
   const api = await objectApi(client)
   const deleted: Array<Record<string, any>> = []
   for (const object of objects) {
     try {
       // eslint-disable-next-line no-await-in-loop
-      await api.delete({apiVersion: object.apiVersion, kind: object.kind, metadata: {name: object.metadata.name, namespace: object.metadata.namespace}})
+      await api.delete({
+        apiVersion: object.apiVersion,
+        kind: object.kind,
+        metadata: {name: object.metadata.name, namespace: object.metadata.namespace},
+      })
       deleted.push(object)
     } catch (error) {
       if (apiStatusOf(error)?.code !== 404) {
         // eslint-disable-next-line no-await-in-loop
-        await client.call({verb: 'delete', resource: resourceOf(object), namespace: object.metadata.namespace, name: object.metadata.name}, () => Promise.reject(error))
+        await client.call(
+          {
+            verb: 'delete',
+            resource: resourceOf(object),
+            namespace: object.metadata.namespace,
+            name: object.metadata.name,
+          },
+          () => Promise.reject(error),
+        )
       }
     }
   }

@@ -2,7 +2,7 @@ import type {AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig} from '@kubernetes/cli
 
 import {describeSystemError, errorCode, safeErrorMessage} from '../describe-error.js'
 import {parseRequestTimeout} from '../duration.js'
-import {describeNetworkError} from '../network-errors.js'
+import {describeApiError} from './api-errors.js'
 import {UserError} from '../errors.js'
 import {type KubeTargetOptions, loadKubeconfig, requireServer, type ResolvedKubeconfig} from './kubeconfig.js'
 
@@ -33,9 +33,13 @@ export interface KubeClient {
 type ApiConfiguration = import('@kubernetes/client-node').Configuration
 
 export {DEFAULT_REQUEST_TIMEOUT_MS, parseRequestTimeout} from '../duration.js'
+export {apiStatusOf, describeApiError, isTimeout, type KubeStatus} from './api-errors.js'
 
 /** The one factory for cluster clients. client-node is imported here, lazily, so that commands that do not talk to a cluster start fast. */
-export async function createKubeClient(options: KubeTargetOptions, config: ResolvedKubeconfig = loadKubeconfig(options)): Promise<KubeClient> {
+export async function createKubeClient(
+  options: KubeTargetOptions,
+  config: ResolvedKubeconfig = loadKubeconfig(options),
+): Promise<KubeClient> {
   const server = requireServer(config)
   const k8s = await import('@kubernetes/client-node')
   const kubeConfig = new k8s.KubeConfig()
@@ -53,13 +57,18 @@ export async function createKubeClient(options: KubeTargetOptions, config: Resol
   const configuration = k8s.createConfiguration({
     baseServer: new k8s.ServerConfiguration(server, {}),
     authMethods: {default: kubeConfig},
-    promiseMiddleware: requestTimeoutMs > 0 ? [{
-      pre: async (context) => {
-        context.setSignal(AbortSignal.timeout(requestTimeoutMs))
-        return context
-      },
-      post: async (response) => response,
-    }] : [],
+    promiseMiddleware:
+      requestTimeoutMs > 0
+        ? [
+            {
+              pre: async (context) => {
+                context.setSignal(AbortSignal.timeout(requestTimeoutMs))
+                return context
+              },
+              post: async (response) => response,
+            },
+          ]
+        : [],
   })
   const api = <T>(type: new (configuration: ApiConfiguration) => T): T => new type(configuration)
   return {
@@ -79,17 +88,6 @@ export async function createKubeClient(options: KubeTargetOptions, config: Resol
       }
     },
   }
-}
-
-/** True for the failure of a request that ran out of time (fetch's AbortError, a socket timeout). */
-export function isTimeout(error: unknown): boolean {
-  const name = (error as {name?: unknown})?.name
-  const type = (error as {type?: unknown})?.type
-  return name === 'AbortError' || name === 'TimeoutError' || type === 'aborted' || type === 'request-timeout'
-}
-
-function seconds(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`
 }
 
 /**
@@ -119,90 +117,27 @@ function describeCredentialError(error: unknown, kubeConfig: KubeConfig, config:
   if (exec?.command) {
     const plugin = `the credential plugin "${exec.command}" of ${who}`
     if (typeof failure.syscall === 'string' && failure.syscall.startsWith('spawn')) {
-      return new UserError(`${plugin} cannot be run: ${describeSystemError(error)}${errorCode(error) === 'ENOENT' ? ' (is it installed and on PATH?)' : ''}`)
+      return new UserError(
+        `${plugin} cannot be run: ${describeSystemError(error)}${errorCode(error) === 'ENOENT' ? ' (is it installed and on PATH?)' : ''}`,
+      )
     }
-    if (error instanceof SyntaxError) return new UserError(`${plugin} printed something that is not an ExecCredential in JSON; run it by hand to see what it prints`)
+    if (error instanceof SyntaxError)
+      return new UserError(
+        `${plugin} printed something that is not an ExecCredential in JSON; run it by hand to see what it prints`,
+      )
     // client-node rejects with the plugin's stderr as the message when it exits non-zero: not repeated here.
-    if (error instanceof Error && error.constructor === Error) return new UserError(`${plugin} failed (it exited with an error); run it by hand to see why`)
-    return new UserError(`${plugin} gave no usable credential (an ExecCredential with status.token or a client certificate)`)
+    if (error instanceof Error && error.constructor === Error)
+      return new UserError(`${plugin} failed (it exited with an error); run it by hand to see why`)
+    return new UserError(
+      `${plugin} gave no usable credential (an ExecCredential with status.token or a client certificate)`,
+    )
   }
   if (typeof failure.path === 'string' && errorCode(error)) {
-    return new UserError(`${failure.path}, named in the kubeconfig for ${who} or its cluster, cannot be read: ${describeSystemError(error)}`)
+    return new UserError(
+      `${failure.path}, named in the kubeconfig for ${who} or its cluster, cannot be read: ${describeSystemError(error)}`,
+    )
   }
   return new UserError(`the credentials of ${who} could not be obtained: ${safeErrorMessage(error)}`)
-}
-
-/** The Kubernetes Status object carried by a failed response, when there is one. */
-export interface KubeStatus {
-  kind?: string
-  message?: string
-  reason?: string
-  code?: number
-  details?: {name?: string; kind?: string; group?: string; causes?: Array<{field?: string; message?: string; reason?: string}>}
-}
-
-export function apiStatusOf(error: unknown): {code: number; status: KubeStatus} | undefined {
-  const candidate = error as {code?: unknown; body?: unknown}
-  if (!candidate || typeof candidate.code !== 'number' || candidate.body === undefined) return undefined
-  let body = candidate.body
-  if (typeof body === 'string') {
-    try {
-      body = JSON.parse(body)
-    } catch {
-      // Not a Status (a proxy's HTML page, a load balancer's text): its content is never repeated.
-      body = {}
-    }
-  }
-  if (!body || typeof body !== 'object') body = {}
-  // Only a Kubernetes Status speaks for the API server; other JSON (a proxy's) is not repeated either.
-  const status = body as KubeStatus
-  if (status.kind !== 'Status') return {code: candidate.code, status: {}}
-  return {code: candidate.code, status}
-}
-
-function target(call: ApiCall): string {
-  const object = call.name ? `${call.resource} "${call.name}"` : call.resource
-  return call.namespace ? `${object} in namespace "${call.namespace}"` : object
-}
-
-/** Turn a client-node failure into one line a user can act on. Never includes request bodies. */
-export function describeApiError(error: unknown, call: ApiCall, server: string, contextName?: string, timeoutMs?: number): UserError {
-  if (error instanceof UserError) return error
-  if (isTimeout(error)) {
-    const limit = timeoutMs ? ` within ${seconds(timeoutMs)}` : ''
-    return new UserError(`the Kubernetes API server ${server} did not answer${limit} (${call.verb} ${target(call)}); check that the kubeconfig's server address is right and reachable, or raise --request-timeout`)
-  }
-  const api = apiStatusOf(error)
-  if (api) {
-    const {code, status} = api
-    const message = status.message ?? ''
-    const debug = `HTTP ${code} ${status.reason ?? ''} from ${server}: ${message}`
-    switch (code) {
-      case 401:
-        return new UserError(`unauthorized: the API server ${server} rejected the credentials of context "${contextName ?? ''}" (${call.verb} ${target(call)}); log in again or fix the kubeconfig user`, {detail: debug})
-      case 403:
-        return new UserError(`forbidden: RBAC does not allow you to ${call.verb} ${target(call)}${message ? `: ${message}` : ''}`, {detail: debug})
-      case 404:
-        if (status.details?.kind === 'namespaces' && call.resource !== 'namespaces') {
-          return new UserError(`namespace "${status.details.name ?? call.namespace}" not found; create it first (kubectl create namespace ${status.details.name ?? call.namespace})`, {detail: debug})
-        }
-        return new UserError(`${target(call)} not found`, {detail: debug})
-      case 409:
-        if (status.reason === 'AlreadyExists') return new UserError(`${target(call)} already exists`, {detail: debug})
-        return new UserError(`conflict: ${target(call)} was changed by someone else while we updated it; run the command again`, {detail: debug})
-      case 422:
-        return new UserError(`the API server rejected ${target(call)} as invalid${message ? `: ${message}` : ''}`, {detail: debug})
-      default:
-        return new UserError(`${call.verb} ${target(call)} failed: HTTP ${code}${message ? `: ${message}` : ''}`, {detail: debug})
-    }
-  }
-  const network = describeNetworkError(error, server, 'the Kubernetes API server')
-  if (network) return new UserError(`${network} (context "${contextName ?? ''}")`, {detail: safeErrorMessage(error)})
-  if (error instanceof SyntaxError || (error as {notJson?: unknown})?.notJson) {
-    // The parser's message would quote the answer.
-    return new UserError(`${call.verb} ${target(call)}: the answer of ${server} is not JSON (is the kubeconfig's server a Kubernetes API server, not a proxy or a web page?)`)
-  }
-  return new UserError(`${call.verb} ${target(call)} on ${server} failed: ${safeErrorMessage(error)}`)
 }
 
 /** Read a list call page by page (`limit`/`continue`), handing each page over as it arrives: big clusters are never held in memory whole. */
@@ -236,9 +171,14 @@ export async function listAllPages<T>(
  * costs more time and memory than the audit itself. Failures look like client-node's
  * (`code` and the Status `body`), so describeApiError reads them the same way.
  */
-export async function getRawJson(client: KubeClient, path: string, query: Record<string, string | number | undefined>): Promise<any> {
+export async function getRawJson(
+  client: KubeClient,
+  path: string,
+  query: Record<string, string | number | undefined>,
+): Promise<any> {
   const url = new URL(client.server.replace(/\/$/, '') + path)
-  for (const [key, value] of Object.entries(query)) if (value !== undefined && value !== '') url.searchParams.set(key, String(value))
+  for (const [key, value] of Object.entries(query))
+    if (value !== undefined && value !== '') url.searchParams.set(key, String(value))
   const options: import('node:https').RequestOptions = {method: 'GET', headers: {accept: 'application/json'}}
   if (client.requestTimeoutMs > 0) options.signal = AbortSignal.timeout(client.requestTimeoutMs)
   await client.kubeConfig.applyToHTTPSOptions(options)
@@ -268,9 +208,19 @@ export async function getRawJson(client: KubeClient, path: string, query: Record
 }
 
 /** forEachPage over a raw list path (`/api/v1/pods`, `/apis/apps/v1/namespaces/x/replicasets`). */
-export async function forEachRawPage<T>(client: KubeClient, path: string, query: Record<string, string | undefined>, onPage: (items: T[]) => void, pageSize = 500): Promise<void> {
-  await forEachPage<T>(async (page) => {
-    const list = await getRawJson(client, path, {...query, limit: page.limit, continue: page._continue})
-    return {items: list.items ?? [], metadata: {_continue: list.metadata?.continue}}
-  }, onPage, pageSize)
+export async function forEachRawPage<T>(
+  client: KubeClient,
+  path: string,
+  query: Record<string, string | undefined>,
+  onPage: (items: T[]) => void,
+  pageSize = 500,
+): Promise<void> {
+  await forEachPage<T>(
+    async (page) => {
+      const list = await getRawJson(client, path, {...query, limit: page.limit, continue: page._continue})
+      return {items: list.items ?? [], metadata: {_continue: list.metadata?.continue}}
+    },
+    onPage,
+    pageSize,
+  )
 }

@@ -49,8 +49,9 @@ function kubeconfigFiles(explicit: string | undefined, env: NodeJS.ProcessEnv): 
   if (env.KUBECONFIG) {
     // kubectl skips entries that do not exist and keeps the first of duplicates.
     const seen = new Set<string>()
-    return env.KUBECONFIG.split(path.delimiter)
-      .filter((file) => file !== '' && !seen.has(file) && seen.add(file) && existsSync(file))
+    return env.KUBECONFIG.split(path.delimiter).filter(
+      (file) => file !== '' && !seen.has(file) && seen.add(file) && existsSync(file),
+    )
   }
   const home = env.HOME ?? homedir()
   const file = path.join(home, '.kube', 'config')
@@ -73,7 +74,9 @@ function readKubeconfigFile(file: string): Record<string, unknown> {
   }
   if (doc === null || doc === undefined) return {}
   if (typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new UserError(`kubeconfig file "${file}" is not a kubeconfig (expected a mapping with clusters, users and contexts)`)
+    throw new UserError(
+      `kubeconfig file "${file}" is not a kubeconfig (expected a mapping with clusters, users and contexts)`,
+    )
   }
   return doc as Record<string, unknown>
 }
@@ -114,7 +117,11 @@ export function loadKubeconfig(options: KubeTargetOptions, env: NodeJS.ProcessEn
   const seen = {clusters: new Set<string>(), users: new Set<string>(), contexts: new Set<string>()}
   for (const file of files) {
     const doc = readKubeconfigFile(file)
-    if (merged['current-context'] === undefined && typeof doc['current-context'] === 'string' && doc['current-context'] !== '') {
+    if (
+      merged['current-context'] === undefined &&
+      typeof doc['current-context'] === 'string' &&
+      doc['current-context'] !== ''
+    ) {
       merged['current-context'] = doc['current-context']
     }
     for (const key of ['clusters', 'users', 'contexts'] as const) {
@@ -130,28 +137,36 @@ export function loadKubeconfig(options: KubeTargetOptions, env: NodeJS.ProcessEn
   const where = files.length > 0 ? files.join(path.delimiter) : 'no kubeconfig file found'
   let contextName = options.context
   if (contextName !== undefined && !seen.contexts.has(contextName)) {
-    throw new UserError(`context "${contextName}" does not exist in the kubeconfig (${where}); list them with: kubectl config get-contexts`)
+    throw new UserError(
+      `context "${contextName}" does not exist in the kubeconfig (${where}); list them with: kubectl config get-contexts`,
+    )
   }
   contextName ??= merged['current-context']
   if (contextName !== undefined && !seen.contexts.has(contextName)) {
-    throw new UserError(`current-context "${contextName}" does not exist in the kubeconfig (${where}); choose one with --context`)
+    throw new UserError(
+      `current-context "${contextName}" does not exist in the kubeconfig (${where}); choose one with --context`,
+    )
   }
   merged['current-context'] = contextName
 
-  const context = merged.contexts.find((entry) => entry.name === contextName)?.context as Record<string, unknown> | undefined
+  const context = merged.contexts.find((entry) => entry.name === contextName)?.context as
+    Record<string, unknown> | undefined
   const clusterName = typeof context?.cluster === 'string' ? context.cluster : undefined
   const userName = typeof context?.user === 'string' ? context.user : undefined
-  const cluster = merged.clusters.find((entry) => entry.name === clusterName)?.cluster as Record<string, unknown> | undefined
+  const cluster = merged.clusters.find((entry) => entry.name === clusterName)?.cluster as
+    Record<string, unknown> | undefined
   const server = typeof cluster?.server === 'string' ? cluster.server : undefined
 
   if (options.as !== undefined) {
     // client-node maps a user's `as` to the Impersonate-User header, as kubectl's --as does.
     if (!userName) throw new UserError('--as needs a context with a user')
     merged.users = merged.users.map((entry) =>
-      entry.name === userName ? {...entry, user: {...(entry.user as object), as: options.as}} : entry)
+      entry.name === userName ? {...entry, user: {...(entry.user as object), as: options.as}} : entry,
+    )
   }
 
-  const contextNamespace = typeof context?.namespace === 'string' && context.namespace !== '' ? context.namespace : undefined
+  const contextNamespace =
+    typeof context?.namespace === 'string' && context.namespace !== '' ? context.namespace : undefined
   return {
     files,
     contextName,
@@ -173,7 +188,9 @@ export function requireServer(config: ResolvedKubeconfig): string {
   if (!config.contextName) throw new UserError(`no current-context in the kubeconfig (${where}); pass --context NAME`)
   if (!config.clusterName) throw new UserError(`context "${config.contextName}" names no cluster (kubeconfig ${where})`)
   if (!config.server) {
-    throw new UserError(`cluster "${config.clusterName}" of context "${config.contextName}" has no server (kubeconfig ${where})`)
+    throw new UserError(
+      `cluster "${config.clusterName}" of context "${config.contextName}" has no server (kubeconfig ${where})`,
+    )
   }
   return config.server
 }

@@ -18,8 +18,24 @@ export async function missingPermissions(client: KubeClient, checks: PermissionC
   for (const check of checks) {
     try {
       // eslint-disable-next-line no-await-in-loop -- a handful of small reviews
-      const review = await api.createSelfSubjectAccessReview({body: {apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: {resourceAttributes: {verb: check.verb, resource: check.resource, group: check.group ?? '', namespace: check.namespace}}}})
-      if (!review.status?.allowed) missing.push(`${check.verb} ${check.resource}${check.group ? `.${check.group}` : ''}${check.namespace ? ` in namespace ${check.namespace}` : ''}`)
+      const review = await api.createSelfSubjectAccessReview({
+        body: {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SelfSubjectAccessReview',
+          spec: {
+            resourceAttributes: {
+              verb: check.verb,
+              resource: check.resource,
+              group: check.group ?? '',
+              namespace: check.namespace,
+            },
+          },
+        },
+      })
+      if (!review.status?.allowed)
+        missing.push(
+          `${check.verb} ${check.resource}${check.group ? `.${check.group}` : ''}${check.namespace ? ` in namespace ${check.namespace}` : ''}`,
+        )
     } catch (error) {
       if (apiStatusOf(error)?.code === 404) return undefined
       // Described like any call's failure (a timeout, a refused connection): one line naming the call.

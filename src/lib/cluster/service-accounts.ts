@@ -24,7 +24,8 @@ export async function attachPullSecret(
   for (let attempt = 1; ; attempt++) {
     // eslint-disable-next-line no-await-in-loop -- each retry depends on the previous read
     const current = await client.call({verb: 'get', resource: 'serviceaccounts', namespace, name}, () =>
-      client.core.readNamespacedServiceAccount({name, namespace}))
+      client.core.readNamespacedServiceAccount({name, namespace}),
+    )
     const existing = current.imagePullSecrets ?? []
     if (existing.some((ref) => ref.name === secretName)) return {action: 'unchanged', serviceAccount: current}
     const patch = [

@@ -27,6 +27,10 @@ export function versionBefore(version: KubeVersion, major: number, minor: number
 export async function serverVersion(client: KubeClient): Promise<KubeVersion & {gitVersion: string}> {
   const {VersionApi} = await import('@kubernetes/client-node')
   const info = await client.call({verb: 'get', resource: 'version'}, () => client.api(VersionApi).getCode())
-  const parsed = parseKubeVersion(info.gitVersion) ?? {major: Number.parseInt(info.major, 10), minor: Number.parseInt(info.minor, 10), patch: 0}
+  const parsed = parseKubeVersion(info.gitVersion) ?? {
+    major: Number.parseInt(info.major, 10),
+    minor: Number.parseInt(info.minor, 10),
+    patch: 0,
+  }
   return {gitVersion: info.gitVersion, ...parsed}
 }

@@ -21,11 +21,14 @@ export interface ImagePolicySettings {
 
 /** The AdmissionConfiguration we write: one ImagePolicyWebhook entry, settings inline. */
 export function renderAdmissionConfiguration(settings: ImagePolicySettings): string {
-  return stringify({
-    apiVersion: 'apiserver.config.k8s.io/v1',
-    kind: 'AdmissionConfiguration',
-    plugins: [imagePolicyPluginEntry(settings)],
-  }, {indentSeq: false})
+  return stringify(
+    {
+      apiVersion: 'apiserver.config.k8s.io/v1',
+      kind: 'AdmissionConfiguration',
+      plugins: [imagePolicyPluginEntry(settings)],
+    },
+    {indentSeq: false},
+  )
 }
 
 export function imagePolicyPluginEntry(settings: ImagePolicySettings): object {
@@ -71,7 +74,8 @@ function readYaml(file: string, what: string): unknown {
  */
 function durationProblem(name: string, value: unknown, unit: string, max: number): string | undefined {
   if (value === undefined || value === null) return undefined
-  if (typeof value === 'number' && Number.isInteger(value) && (value === -1 || (value >= 0 && value <= max))) return undefined
+  if (typeof value === 'number' && Number.isInteger(value) && (value === -1 || (value >= 0 && value <= max)))
+    return undefined
   return `imagePolicy.${name} must be an integer number of ${unit} in 1–${max} (0: the plugin's default, -1: disabled), not ${describeValue(value)}`
 }
 
@@ -84,15 +88,27 @@ function durationProblem(name: string, value: unknown, unit: string, max: number
 export function validateImagePolicySettings(value: unknown, where: string): ImagePolicySettings {
   const record = value && typeof value === 'object' ? (value as Record<string, unknown>) : undefined
   const policy = (record?.imagePolicy ?? undefined) as Record<string, unknown> | undefined
-  if (!policy || typeof policy !== 'object') throw new UserError(`${where}: ImagePolicyWebhook configuration has no imagePolicy section (kubeConfigFile, allowTTL, denyTTL, retryBackoff, defaultAllow)`)
+  if (!policy || typeof policy !== 'object')
+    throw new UserError(
+      `${where}: ImagePolicyWebhook configuration has no imagePolicy section (kubeConfigFile, allowTTL, denyTTL, retryBackoff, defaultAllow)`,
+    )
   const problems: string[] = []
-  if (typeof policy.kubeConfigFile !== 'string' || policy.kubeConfigFile === '') problems.push('imagePolicy.kubeConfigFile is required')
-  else if (!path.isAbsolute(policy.kubeConfigFile)) problems.push(`imagePolicy.kubeConfigFile "${policy.kubeConfigFile}" must be an absolute path (the API server resolves it in its own container)`)
-  for (const [name, unit, max] of [['allowTTL', 'seconds', 1800], ['denyTTL', 'seconds', 1800], ['retryBackoff', 'milliseconds', 300_000]] as const) {
+  if (typeof policy.kubeConfigFile !== 'string' || policy.kubeConfigFile === '')
+    problems.push('imagePolicy.kubeConfigFile is required')
+  else if (!path.isAbsolute(policy.kubeConfigFile))
+    problems.push(
+      `imagePolicy.kubeConfigFile "${policy.kubeConfigFile}" must be an absolute path (the API server resolves it in its own container)`,
+    )
+  for (const [name, unit, max] of [
+    ['allowTTL', 'seconds', 1800],
+    ['denyTTL', 'seconds', 1800],
+    ['retryBackoff', 'milliseconds', 300_000],
+  ] as const) {
     const problem = durationProblem(name, policy[name], unit, max)
     if (problem) problems.push(problem)
   }
-  if (policy.defaultAllow !== undefined && policy.defaultAllow !== null && typeof policy.defaultAllow !== 'boolean') problems.push(`imagePolicy.defaultAllow must be true or false, not ${describeValue(policy.defaultAllow)}`)
+  if (policy.defaultAllow !== undefined && policy.defaultAllow !== null && typeof policy.defaultAllow !== 'boolean')
+    problems.push(`imagePolicy.defaultAllow must be true or false, not ${describeValue(policy.defaultAllow)}`)
   if (problems.length > 0) throw new UserError(`${where}: ${problems.join('; ')}`)
   return {
     kubeConfigFile: policy.kubeConfigFile as string,
@@ -104,10 +120,20 @@ export function validateImagePolicySettings(value: unknown, where: string): Imag
 }
 
 /** Read and check an AdmissionConfiguration file; `requireImagePolicy` demands an ImagePolicyWebhook entry. */
-export function checkAdmissionConfiguration(file: string, options: {requireImagePolicy: boolean}): AdmissionConfigCheck {
+export function checkAdmissionConfiguration(
+  file: string,
+  options: {requireImagePolicy: boolean},
+): AdmissionConfigCheck {
   const doc = readYaml(file, 'admission configuration') as Record<string, unknown> | null
-  if (!doc || typeof doc !== 'object' || doc.kind !== 'AdmissionConfiguration' || !ADMISSION_CONFIG_API_VERSIONS.includes(String(doc.apiVersion))) {
-    throw new UserError(`${file}: expected kind AdmissionConfiguration with apiVersion ${ADMISSION_CONFIG_API_VERSIONS[0]} (or ${ADMISSION_CONFIG_API_VERSIONS.slice(1).join(', ')})`)
+  if (
+    !doc ||
+    typeof doc !== 'object' ||
+    doc.kind !== 'AdmissionConfiguration' ||
+    !ADMISSION_CONFIG_API_VERSIONS.includes(String(doc.apiVersion))
+  ) {
+    throw new UserError(
+      `${file}: expected kind AdmissionConfiguration with apiVersion ${ADMISSION_CONFIG_API_VERSIONS[0]} (or ${ADMISSION_CONFIG_API_VERSIONS.slice(1).join(', ')})`,
+    )
   }
   const plugins = Array.isArray(doc.plugins) ? (doc.plugins as Array<Record<string, unknown>>) : []
   const result: AdmissionConfigCheck = {plugins: [], referencedFiles: []}
@@ -118,7 +144,8 @@ export function checkAdmissionConfiguration(file: string, options: {requireImage
     let configuration = plugin.configuration
     if (typeof plugin.path === 'string') {
       const referenced = path.resolve(path.dirname(file), plugin.path)
-      if (!existsSync(referenced)) throw new UserError(`${file}: plugins[${index}] (${name}) path ${referenced} does not exist`)
+      if (!existsSync(referenced))
+        throw new UserError(`${file}: plugins[${index}] (${name}) path ${referenced} does not exist`)
       result.referencedFiles.push(referenced)
       if (name === 'ImagePolicyWebhook') configuration = readYaml(referenced, `${name} configuration`)
     }
@@ -128,7 +155,9 @@ export function checkAdmissionConfiguration(file: string, options: {requireImage
     }
   }
   if (options.requireImagePolicy && !result.imagePolicy) {
-    throw new UserError(`${file} has no ImagePolicyWebhook entry under plugins; the API server would start the plugin without configuration and fail`)
+    throw new UserError(
+      `${file} has no ImagePolicyWebhook entry under plugins; the API server would start the plugin without configuration and fail`,
+    )
   }
   return result
 }

@@ -1,8 +1,17 @@
 import path from 'node:path'
-import {isMap, isScalar, isSeq, parseDocument, type Document, type Node, type Scalar, type YAMLMap, type YAMLSeq} from 'yaml'
+import {isMap, isScalar, isSeq, parseDocument, type Document, type Scalar, type YAMLMap, type YAMLSeq} from 'yaml'
 
 import {yamlProblem} from '../describe-error.js'
 import {UserError} from '../errors.js'
+import {
+  renderScalar,
+  replaceScalar,
+  isFlow,
+  appendScalar,
+  indentStep,
+  appendMapping,
+  removeItem,
+} from './yaml-splice.js'
 
 /**
  * Byte-preserving edits of the kube-apiserver static pod manifest. Every change is a splice of
@@ -41,7 +50,9 @@ function parseManifest(text: string, source: string): Document.Parsed {
   const doc = parseDocument(text)
   if (doc.errors.length > 0) {
     // The parser's message quotes the line: only where and what.
-    throw new UserError(`${source} is not valid YAML (${yamlProblem(doc.errors[0])}); fix it by hand or restore a backup (--restore)`)
+    throw new UserError(
+      `${source} is not valid YAML (${yamlProblem(doc.errors[0])}); fix it by hand or restore a backup (--restore)`,
+    )
   }
   return doc
 }
@@ -51,12 +62,18 @@ export function locateApiserver(text: string, source: string): Located {
   const doc = parseManifest(text, source)
   const root = doc.toJS() as {kind?: string; spec?: {containers?: Array<{name?: string; command?: string[]}>}} | null
   if (!root || typeof root !== 'object' || root.kind !== 'Pod') {
-    throw new UserError(`${source} is not a Pod manifest (kind: ${root && typeof root === 'object' ? root.kind ?? 'none' : 'none'}); pass the kube-apiserver static pod with --manifest`)
+    throw new UserError(
+      `${source} is not a Pod manifest (kind: ${root && typeof root === 'object' ? (root.kind ?? 'none') : 'none'}); pass the kube-apiserver static pod with --manifest`,
+    )
   }
   const containers = root.spec?.containers ?? []
   let index = containers.findIndex((c) => c?.name === 'kube-apiserver')
-  if (index < 0) index = containers.findIndex((c) => Array.isArray(c?.command) && String(c.command[0]).endsWith('kube-apiserver'))
-  if (index < 0) throw new UserError(`${source} has no kube-apiserver container (by name or command); is this the API server manifest?`)
+  if (index < 0)
+    index = containers.findIndex((c) => Array.isArray(c?.command) && String(c.command[0]).endsWith('kube-apiserver'))
+  if (index < 0)
+    throw new UserError(
+      `${source} has no kube-apiserver container (by name or command); is this the API server manifest?`,
+    )
   const containerPath = ['spec', 'containers', index]
   const container = doc.getIn(containerPath, true) as YAMLMap
   for (const key of ['command', 'args'] as const) {
@@ -84,111 +101,16 @@ export function readFlags(text: string, source: string): Map<string, string> {
 }
 
 export function splitList(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((item) => item.trim()).filter(Boolean)
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
 }
-
-// ---- text splices ---------------------------------------------------------------------------
-
-function lineStart(text: string, offset: number): number {
-  return text.lastIndexOf('\n', offset - 1) + 1
-}
-
-function lineEnd(text: string, offset: number): number {
-  const end = text.indexOf('\n', offset)
-  return end < 0 ? text.length : end + 1
-}
-
-/** A scalar in the quoting style of `like` (a neighbour), plain when that is safe. */
-function renderScalar(value: string, like?: Scalar, flow = false): string {
-  const type = like?.type
-  if (type === 'QUOTE_DOUBLE') return JSON.stringify(value)
-  if (type === 'QUOTE_SINGLE') return `'${value.replaceAll("'", "''")}'`
-  // A plain scalar must not start with a YAML indicator or contain ': ' / ' #'; in a flow
-  // sequence it must not contain the flow indicators either.
-  const unsafeStart = /^[-?:,[\]{}#&*!|>'"%@`]/.test(value) && !value.startsWith('--')
-  if (unsafeStart || /: | #|^\s|\s$/.test(value) || value === '' || (flow && /[,[\]{}]/.test(value))) return JSON.stringify(value)
-  return value
-}
-
-function replaceScalar(text: string, node: Scalar, value: string, flow: boolean): string {
-  const [start, end] = node.range!
-  return text.slice(0, start) + renderScalar(value, node, flow) + text.slice(end)
-}
-
-/** The '-' that introduces a block sequence item. */
-function dashOffset(text: string, itemStart: number): number {
-  let i = itemStart - 1
-  while (i >= 0 && text[i] !== '-') i--
-  return i
-}
-
-function isFlow(seq: YAMLSeq): boolean {
-  return Boolean(seq.flow)
-}
-
-/** Append a scalar item to a sequence, in the sequence's own style. */
-function appendScalar(text: string, seq: YAMLSeq, value: string): string {
-  const last = seq.items[seq.items.length - 1] as Node | undefined
-  if (isFlow(seq) || !last) {
-    const [, end] = seq.range!
-    const close = text.lastIndexOf(']', end)
-    const rendered = renderScalar(value, isScalar(last) ? last : undefined, true)
-    return text.slice(0, close) + (last ? `, ${rendered}` : rendered) + text.slice(close)
-  }
-  const dash = dashOffset(text, last.range![0])
-  const prefix = text.slice(lineStart(text, dash), last.range![0])
-  const insertAt = lineEnd(text, last.range![1] - 1)
-  const like = isScalar(last) ? last : undefined
-  const newline = insertAt === text.length && !text.endsWith('\n') ? '\n' : ''
-  return text.slice(0, insertAt) + newline + `${prefix}${renderScalar(value, like?.type === 'PLAIN' ? undefined : like)}\n` + text.slice(insertAt)
-}
-
-/** The document's indentation step, read off the first nested mapping under `metadata` (2 by default). */
-function indentStep(text: string, doc: Document.Parsed): number {
-  const metadata = doc.get('metadata', true)
-  const first = isMap(metadata) ? (metadata.items[0]?.key as Node | undefined) : undefined
-  if (!first?.range || !isMap(metadata) || metadata.flow) return 2
-  return first.range[0] - lineStart(text, first.range[0]) || 2
-}
-
-/** Append a block mapping item to a block sequence; `lines` are written with 2-space nesting and re-indented to the document's step. */
-function appendMapping(text: string, seq: YAMLSeq, lines: string[], step: number): string {
-  const last = seq.items[seq.items.length - 1] as Node | undefined
-  if (!last || isFlow(seq)) throw new UserError('cannot add to an empty or flow-style list in the manifest; add the volume by hand')
-  const dash = dashOffset(text, last.range![0])
-  const start = lineStart(text, dash)
-  const prefix = text.slice(start, last.range![0])
-  const continuation = ' '.repeat(prefix.length)
-  const insertAt = lineEnd(text, last.range![1] - 1)
-  const reindent = (line: string) => {
-    const depth = (line.length - line.trimStart().length) / 2
-    return ' '.repeat(depth * step) + line.trimStart()
-  }
-  const block = lines.map((line, i) => (i === 0 ? prefix : continuation) + reindent(line)).join('\n') + '\n'
-  return text.slice(0, insertAt) + block + text.slice(insertAt)
-}
-
-/** Remove item `index` of a sequence, its whole lines for a block sequence. */
-function removeItem(text: string, seq: YAMLSeq, index: number): string {
-  const item = seq.items[index] as Node
-  if (isFlow(seq)) {
-    const [start, end] = item.range!
-    const before = text.lastIndexOf(',', start)
-    const from = index > 0 && before >= seq.range![0] ? before : start
-    let to = end
-    if (index === 0 && seq.items.length > 1) to = text.indexOf(',', end) + 1
-    while (index === 0 && seq.items.length > 1 && text[to] === ' ') to++
-    return text.slice(0, from) + text.slice(to)
-  }
-  const from = lineStart(text, dashOffset(text, item.range![0]))
-  const to = lineEnd(text, item.range![1] - 1)
-  return text.slice(0, from) + text.slice(to)
-}
-
-// ---- the edit -------------------------------------------------------------------------------
 
 function flagItemIndex(flags: YAMLSeq, name: string): number {
-  return flags.items.findIndex((item) => isScalar(item) && (String(item.value).startsWith(`--${name}=`) || String(item.value) === `--${name}`))
+  return flags.items.findIndex(
+    (item) => isScalar(item) && (String(item.value).startsWith(`--${name}=`) || String(item.value) === `--${name}`),
+  )
 }
 
 function setFlag(text: string, source: string, name: string, value: string, changes: string[]): string {
@@ -213,7 +135,13 @@ function removeFlag(text: string, source: string, name: string, changes: string[
   return removeItem(text, flags, index)
 }
 
-function editPluginList(text: string, source: string, flag: string, update: (plugins: string[]) => string[], changes: string[]): string {
+function editPluginList(
+  text: string,
+  source: string,
+  flag: string,
+  update: (plugins: string[]) => string[],
+  changes: string[],
+): string {
   const current = readFlags(text, source).get(flag)
   const before = splitList(current)
   const after = update(before)
@@ -224,11 +152,21 @@ function editPluginList(text: string, source: string, flag: string, update: (plu
 
 /** Does an existing mount of the container make `hostPath` visible at the same path? */
 function coveredByMount(mounts: Array<{mountPath?: string}>, hostPath: string): boolean {
-  return mounts.some((m) => typeof m.mountPath === 'string' && (hostPath === m.mountPath || hostPath.startsWith(m.mountPath.replace(/\/$/, '') + '/')))
+  return mounts.some(
+    (m) =>
+      typeof m.mountPath === 'string' &&
+      (hostPath === m.mountPath || hostPath.startsWith(m.mountPath.replace(/\/$/, '') + '/')),
+  )
 }
 
 function volumeName(dir: string, taken: Set<string>): string {
-  const base = `imgsec-${path.basename(dir).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '') || 'config'}`.slice(0, 55)
+  const base = `imgsec-${
+    path
+      .basename(dir)
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'config'
+  }`.slice(0, 55)
   let name = base
   for (let n = 2; taken.has(name); n++) name = `${base}-${n}`
   return name
@@ -241,8 +179,20 @@ export function editApiserverManifest(original: string, edit: ApiserverEdit, sou
   let text = original
   locateApiserver(text, source)
   for (const plugin of edit.enablePlugins ?? []) {
-    text = editPluginList(text, source, 'disable-admission-plugins', (list) => list.filter((p) => p !== plugin), changes)
-    text = editPluginList(text, source, 'enable-admission-plugins', (list) => (list.includes(plugin) ? list : [...list, plugin]), changes)
+    text = editPluginList(
+      text,
+      source,
+      'disable-admission-plugins',
+      (list) => list.filter((p) => p !== plugin),
+      changes,
+    )
+    text = editPluginList(
+      text,
+      source,
+      'enable-admission-plugins',
+      (list) => (list.includes(plugin) ? list : [...list, plugin]),
+      changes,
+    )
   }
   for (const plugin of edit.disablePlugins ?? []) {
     text = editPluginList(text, source, 'enable-admission-plugins', (list) => list.filter((p) => p !== plugin), changes)
@@ -273,7 +223,12 @@ export function editApiserverManifest(original: string, edit: ApiserverEdit, sou
 
   for (const hostPath of edit.hostPaths ?? []) {
     const located = locateApiserver(text, source)
-    const js = located.doc.toJS() as {spec?: {volumes?: Array<{name?: string}>; containers?: Array<{volumeMounts?: Array<{mountPath?: string; name?: string}>}>}}
+    const js = located.doc.toJS() as {
+      spec?: {
+        volumes?: Array<{name?: string}>
+        containers?: Array<{volumeMounts?: Array<{mountPath?: string; name?: string}>}>
+      }
+    }
     const mounts = js.spec?.containers?.[located.containerPath[2] as number]?.volumeMounts ?? []
     if (coveredByMount(mounts, hostPath)) continue
     const dir = hostPath
@@ -281,10 +236,14 @@ export function editApiserverManifest(original: string, edit: ApiserverEdit, sou
     const name = volumeName(dir, taken)
     const volumes = located.doc.getIn(['spec', 'volumes'], true)
     const mountSeq = located.container.get('volumeMounts', true)
-    if (!isSeq(volumes) || !isSeq(mountSeq)) throw new UserError(`${source}: the pod has no volumes/volumeMounts lists to extend; mount ${dir} by hand`)
+    if (!isSeq(volumes) || !isSeq(mountSeq))
+      throw new UserError(`${source}: the pod has no volumes/volumeMounts lists to extend; mount ${dir} by hand`)
     // Splice the list that comes later in the file first, so the offsets of the other stay valid.
     const edits: Array<{seq: YAMLSeq; lines: string[]}> = [
-      {seq: volumes, lines: ['hostPath:', `  path: ${renderScalar(dir)}`, '  type: DirectoryOrCreate', `name: ${name}`]},
+      {
+        seq: volumes,
+        lines: ['hostPath:', `  path: ${renderScalar(dir)}`, '  type: DirectoryOrCreate', `name: ${name}`],
+      },
       {seq: mountSeq, lines: [`mountPath: ${renderScalar(dir)}`, `name: ${name}`, 'readOnly: true']},
     ].sort((a, b) => b.seq.range![0] - a.seq.range![0])
     const step = indentStep(text, located.doc)

@@ -9,13 +9,19 @@
  * `--service-account-signing-key-file and --service-account-issuer are required flags`
  * (pkg/controlplane/apiserver/options/validation.go).
  */
-const REQUIRED_FLAGS = ['etcd-servers', 'service-account-issuer', 'service-account-key-file', 'service-account-signing-key-file']
+const REQUIRED_FLAGS = [
+  'etcd-servers',
+  'service-account-issuer',
+  'service-account-key-file',
+  'service-account-signing-key-file',
+]
 
 /** Admission plugins whose factory fails without an entry in the admission configuration. */
 const PLUGINS_NEEDING_CONFIG: Record<string, string> = {
   // plugin/pkg/admission/eventratelimit: without a configuration the defaulted one has no limits,
   // and its validation ("limits: must not be empty") stops the API server.
-  EventRateLimit: 'without one its default configuration has no limits and kube-apiserver refuses to start ("limits: Invalid value: … must not be empty")',
+  EventRateLimit:
+    'without one its default configuration has no limits and kube-apiserver refuses to start ("limits: Invalid value: … must not be empty")',
 }
 
 export interface StartCheck {
@@ -25,28 +31,48 @@ export interface StartCheck {
   warnings: string[]
 }
 
-const list = (value: string | undefined) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean)
+const list = (value: string | undefined) =>
+  (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
 
 /**
  * `before`/`after`: the manifest's flags; `configuredPlugins`: the plugin names of the admission
  * configuration the API server will read (undefined when there is none).
  */
-export function checkApiserverStart(before: Map<string, string>, after: Map<string, string>, configuredPlugins: string[] | undefined): StartCheck {
+export function checkApiserverStart(
+  before: Map<string, string>,
+  after: Map<string, string>,
+  configuredPlugins: string[] | undefined,
+): StartCheck {
   const problems: string[] = []
   const warnings: string[] = []
   for (const flag of REQUIRED_FLAGS) {
-    if (before.has(flag) && !after.has(flag)) problems.push(`--${flag} is required: kube-apiserver does not start without it`)
+    if (before.has(flag) && !after.has(flag))
+      problems.push(`--${flag} is required: kube-apiserver does not start without it`)
   }
   const enabledBefore = list(before.get('enable-admission-plugins'))
   const enabledAfter = list(after.get('enable-admission-plugins'))
   for (const [plugin, why] of Object.entries(PLUGINS_NEEDING_CONFIG)) {
-    if (enabledAfter.includes(plugin) && !enabledBefore.includes(plugin) && !(configuredPlugins ?? []).includes(plugin)) {
-      problems.push(`${plugin} needs an entry in the admission configuration (--admission-config FILE with a plugins entry named ${plugin}): ${why}`)
+    if (
+      enabledAfter.includes(plugin) &&
+      !enabledBefore.includes(plugin) &&
+      !(configuredPlugins ?? []).includes(plugin)
+    ) {
+      problems.push(
+        `${plugin} needs an entry in the admission configuration (--admission-config FILE with a plugins entry named ${plugin}): ${why}`,
+      )
     }
   }
   const disabledAfter = list(after.get('disable-admission-plugins'))
-  if (enabledBefore.includes('NodeRestriction') && (!enabledAfter.includes('NodeRestriction') || disabledAfter.includes('NodeRestriction'))) {
-    warnings.push('NodeRestriction is no longer enabled: every kubelet could then modify any Node object and the pods bound to other nodes (kubeadm enables it, and the CIS Kubernetes Benchmark asks for it)')
+  if (
+    enabledBefore.includes('NodeRestriction') &&
+    (!enabledAfter.includes('NodeRestriction') || disabledAfter.includes('NodeRestriction'))
+  ) {
+    warnings.push(
+      'NodeRestriction is no longer enabled: every kubelet could then modify any Node object and the pods bound to other nodes (kubeadm enables it, and the CIS Kubernetes Benchmark asks for it)',
+    )
   }
   return {problems, warnings}
 }

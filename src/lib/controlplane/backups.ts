@@ -31,7 +31,12 @@ export function sha256File(file: string): string {
  * (file, time, sha256, command). Backups of the same content are kept once per call, never
  * overwritten: the name carries the time and a counter.
  */
-export function backupFile(file: string, backupDir: string, command: string, options: {now?: Date; reason?: BackupRecord['reason']} = {}): BackupRecord {
+export function backupFile(
+  file: string,
+  backupDir: string,
+  command: string,
+  options: {now?: Date; reason?: BackupRecord['reason']} = {},
+): BackupRecord {
   const now = options.now ?? new Date()
   const source = path.resolve(file)
   const dir = path.resolve(backupDir)
@@ -40,12 +45,22 @@ export function backupFile(file: string, backupDir: string, command: string, opt
   }
   mkdirSync(dir, {recursive: true, mode: 0o700})
   chmodSync(dir, 0o700)
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
   let backup = path.join(dir, `${path.basename(source)}.${stamp}`)
   for (let n = 1; existsSync(backup); n++) backup = path.join(dir, `${path.basename(source)}.${stamp}.${n}`)
   copyFileSync(source, backup)
   chmodSync(backup, 0o600)
-  const record: BackupRecord = {file: source, backup, time: now.toISOString(), sha256: sha256File(backup), command, ...(options.reason ? {reason: options.reason} : {})}
+  const record: BackupRecord = {
+    file: source,
+    backup,
+    time: now.toISOString(),
+    sha256: sha256File(backup),
+    command,
+    ...(options.reason ? {reason: options.reason} : {}),
+  }
   appendFileSync(path.join(dir, BACKUP_INDEX), JSON.stringify(record) + '\n', {mode: 0o600})
   return record
 }
@@ -54,13 +69,16 @@ export function backupFile(file: string, backupDir: string, command: string, opt
 export function listBackups(backupDir: string): BackupRecord[] {
   const index = path.join(path.resolve(backupDir), BACKUP_INDEX)
   if (!existsSync(index)) return []
-  return readFileSync(index, 'utf8').split('\n').filter(Boolean).flatMap((line) => {
-    try {
-      return [JSON.parse(line) as BackupRecord]
-    } catch {
-      return []
-    }
-  })
+  return readFileSync(index, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as BackupRecord]
+      } catch {
+        return []
+      }
+    })
 }
 
 /**

@@ -17,9 +17,13 @@ export interface KubeadmApiServerChange {
  * extraVolumes), so that `kubeadm upgrade` regenerates the manifest with it. v1beta3 keeps
  * extraArgs as a map, v1beta4 (kubeadm 1.31+) as a list of {name, value}.
  */
-export function editClusterConfiguration(text: string, change: KubeadmApiServerChange): {text: string; changes: string[]} {
+export function editClusterConfiguration(
+  text: string,
+  change: KubeadmApiServerChange,
+): {text: string; changes: string[]} {
   const doc = parseDocument(text)
-  if (doc.errors.length > 0 || !isMap(doc.contents)) throw new UserError('the ClusterConfiguration in ConfigMap kube-system/kubeadm-config is not valid YAML')
+  if (doc.errors.length > 0 || !isMap(doc.contents))
+    throw new UserError('the ClusterConfiguration in ConfigMap kube-system/kubeadm-config is not valid YAML')
   const apiVersion = String(doc.get('apiVersion') ?? '')
   const listArgs = apiVersion.endsWith('/v1beta4')
   if (!doc.hasIn(['apiServer'])) doc.set('apiServer', doc.createNode({}))
@@ -61,7 +65,15 @@ export function editClusterConfiguration(text: string, change: KubeadmApiServerC
   const volumes = doc.getIn(volumesPath, true) as YAMLSeq<YAMLMap> | undefined
   for (const volume of change.addVolumes) {
     if (volumes!.items.some((item) => isMap(item) && item.get('name') === volume.name)) continue
-    volumes!.items.push(doc.createNode({name: volume.name, hostPath: volume.path, mountPath: volume.path, readOnly: true, pathType: 'DirectoryOrCreate'}) as YAMLMap)
+    volumes!.items.push(
+      doc.createNode({
+        name: volume.name,
+        hostPath: volume.path,
+        mountPath: volume.path,
+        readOnly: true,
+        pathType: 'DirectoryOrCreate',
+      }) as YAMLMap,
+    )
     changes.push(`apiServer.extraVolumes +${volume.name} (${volume.path})`)
   }
   for (const name of change.removeVolumes) {
@@ -83,15 +95,20 @@ function sequencesIndented(text: string): boolean {
 /** Record the change in ConfigMap kube-system/kubeadm-config, guarded by its resourceVersion. */
 export async function persistToKubeadmConfig(client: KubeClient, change: KubeadmApiServerChange): Promise<string[]> {
   const target = {resource: 'configmaps', namespace: 'kube-system', name: 'kubeadm-config'}
-  const configMap = await client.call({verb: 'get', ...target}, () => client.core.readNamespacedConfigMap({name: 'kubeadm-config', namespace: 'kube-system'}))
+  const configMap = await client.call({verb: 'get', ...target}, () =>
+    client.core.readNamespacedConfigMap({name: 'kubeadm-config', namespace: 'kube-system'}),
+  )
   const text = configMap.data?.ClusterConfiguration
-  if (typeof text !== 'string') throw new UserError('ConfigMap kube-system/kubeadm-config has no ClusterConfiguration; is this a kubeadm cluster?')
+  if (typeof text !== 'string')
+    throw new UserError('ConfigMap kube-system/kubeadm-config has no ClusterConfiguration; is this a kubeadm cluster?')
   const edited = editClusterConfiguration(text, change)
   if (edited.changes.length === 0) return []
-  await client.call({verb: 'update', ...target}, () => client.core.replaceNamespacedConfigMap({
-    name: 'kubeadm-config',
-    namespace: 'kube-system',
-    body: {...configMap, data: {...configMap.data, ClusterConfiguration: edited.text}},
-  }))
+  await client.call({verb: 'update', ...target}, () =>
+    client.core.replaceNamespacedConfigMap({
+      name: 'kubeadm-config',
+      namespace: 'kube-system',
+      body: {...configMap, data: {...configMap.data, ClusterConfiguration: edited.text}},
+    }),
+  )
   return edited.changes
 }

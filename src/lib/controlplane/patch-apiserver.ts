@@ -6,7 +6,7 @@ import {checkAdmissionConfiguration, imagePolicyPluginEntry, mergeImagePolicyEnt
 import {checkApiserverStart} from './apiserver-start-rules.js'
 import {type ApiserverEdit, editApiserverManifest, readFlags, splitList} from './apiserver-manifest.js'
 import {writeFileAtomic} from '../atomic-write.js'
-import {backupFile, backupIntact, type BackupRecord, listBackups, madeByRestore} from './backups.js'
+import {backupFile, type BackupRecord} from './backups.js'
 import {describeSystemError} from '../describe-error.js'
 import {UserError} from '../errors.js'
 import type {KubeadmApiServerChange} from './kubeadm-config.js'
@@ -57,8 +57,13 @@ function readManifest(file: string): string {
     return readFileSync(file, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') throw new UserError(`manifest ${file} does not exist; on a kubeadm control-plane node it is ${DEFAULT_MANIFEST}, elsewhere pass --manifest`)
-    throw new UserError(`manifest ${file} cannot be read: ${describeSystemError(error)}${code === 'EACCES' ? '; run as root on the control-plane node' : ''}`)
+    if (code === 'ENOENT')
+      throw new UserError(
+        `manifest ${file} does not exist; on a kubeadm control-plane node it is ${DEFAULT_MANIFEST}, elsewhere pass --manifest`,
+      )
+    throw new UserError(
+      `manifest ${file} cannot be read: ${describeSystemError(error)}${code === 'EACCES' ? '; run as root on the control-plane node' : ''}`,
+    )
   }
 }
 
@@ -68,7 +73,9 @@ function checkWritable(file: string): void {
     try {
       accessSync(target, constants.W_OK)
     } catch (error) {
-      throw new UserError(`cannot write ${target} (${describeSystemError(error)}): run this on the control-plane node as root (sudo), nothing was changed`)
+      throw new UserError(
+        `cannot write ${target} (${describeSystemError(error)}): run this on the control-plane node as root (sudo), nothing was changed`,
+      )
     }
   }
 }
@@ -78,7 +85,9 @@ export function checkBackupDir(manifest: string, backupDir: string): void {
   const manifestsDir = path.resolve(path.dirname(manifest))
   const dir = path.resolve(backupDir)
   if (dir === manifestsDir || dir.startsWith(manifestsDir + path.sep)) {
-    throw new UserError(`--backup-dir ${dir} is inside ${manifestsDir}: the kubelet would run a backed-up kube-apiserver.yaml as a second API server; use a directory outside it (default ${DEFAULT_BACKUP_DIR})`)
+    throw new UserError(
+      `--backup-dir ${dir} is inside ${manifestsDir}: the kubelet would run a backed-up kube-apiserver.yaml as a second API server; use a directory outside it (default ${DEFAULT_BACKUP_DIR})`,
+    )
   }
 }
 
@@ -93,7 +102,14 @@ export async function planApiserverPatch(options: PatchApiserverOptions): Promis
   const flags = readFlags(before, options.manifest)
   const warnings: string[] = []
   // Names the real binary would refuse (a typo in a plugin or flag): it would not start.
-  const problems: string[] = unknownNameProblems({enablePlugins: options.enablePlugins, disablePlugins: options.disablePlugins, setFlags: Object.keys(options.setFlags)}, chooseRelease(manifestRelease(before)))
+  const problems: string[] = unknownNameProblems(
+    {
+      enablePlugins: options.enablePlugins,
+      disablePlugins: options.disablePlugins,
+      setFlags: Object.keys(options.setFlags),
+    },
+    chooseRelease(manifestRelease(before)),
+  )
   const edit: ApiserverEdit = {
     enablePlugins: options.enablePlugins,
     disablePlugins: options.disablePlugins,
@@ -103,8 +119,10 @@ export async function planApiserverPatch(options: PatchApiserverOptions): Promis
     removeVolumes: options.removeVolumes,
   }
   let admissionConfig: FileChange | undefined
-  const enablingImagePolicy = options.enablePlugins.includes('ImagePolicyWebhook')
-    || (splitList(flags.get('enable-admission-plugins')).includes('ImagePolicyWebhook') && !options.disablePlugins.includes('ImagePolicyWebhook'))
+  const enablingImagePolicy =
+    options.enablePlugins.includes('ImagePolicyWebhook') ||
+    (splitList(flags.get('enable-admission-plugins')).includes('ImagePolicyWebhook') &&
+      !options.disablePlugins.includes('ImagePolicyWebhook'))
   // A config flag that this edit removes needs no checking and no mount.
   const existingConfig = options.removeFlags.includes(CONFIG_FLAG) ? undefined : flags.get(CONFIG_FLAG)
   let configFile = existingConfig
@@ -113,7 +131,10 @@ export async function planApiserverPatch(options: PatchApiserverOptions): Promis
     const givenCheck = checkAdmissionConfiguration(given, {requireImagePolicy: enablingImagePolicy})
     if (existingConfig && path.resolve(existingConfig) !== given) {
       // An existing file (EventRateLimit, PodSecurity…) is merged into, never replaced.
-      if (!existsSync(existingConfig)) throw new UserError(`the manifest names --${CONFIG_FLAG}=${existingConfig}, which does not exist on this node; fix or remove that flag first`)
+      if (!existsSync(existingConfig))
+        throw new UserError(
+          `the manifest names --${CONFIG_FLAG}=${existingConfig}, which does not exist on this node; fix or remove that flag first`,
+        )
       if (givenCheck.imagePolicy) {
         const current = readFileSync(existingConfig, 'utf8')
         const merged = mergeImagePolicyEntry(current, imagePolicyPluginEntry(givenCheck.imagePolicy), existingConfig)
@@ -125,26 +146,47 @@ export async function planApiserverPatch(options: PatchApiserverOptions): Promis
     }
   }
   if (enablingImagePolicy && !configFile && !options.admissionConfig) {
-    problems.push(`ImagePolicyWebhook needs an admission configuration: pass --admission-config FILE (the API server refuses to start the plugin without one)`)
+    problems.push(
+      `ImagePolicyWebhook needs an admission configuration: pass --admission-config FILE (the API server refuses to start the plugin without one)`,
+    )
   }
 
   // Every file the API server will read must be visible inside its pod.
   let configuredPlugins: string[] | undefined
   if (configFile && (existsSync(configFile) || admissionConfig)) {
     edit.hostPaths!.push(path.dirname(path.resolve(configFile)))
-    const check = admissionConfig ? undefined : checkAdmissionConfiguration(path.resolve(configFile), {requireImagePolicy: enablingImagePolicy})
-    configuredPlugins = check?.plugins ?? [...checkAdmissionConfiguration(path.resolve(configFile), {requireImagePolicy: false}).plugins, 'ImagePolicyWebhook']
-    const imagePolicy = check?.imagePolicy ?? (options.admissionConfig ? checkAdmissionConfiguration(path.resolve(options.admissionConfig), {requireImagePolicy: false}).imagePolicy : undefined)
+    const check = admissionConfig
+      ? undefined
+      : checkAdmissionConfiguration(path.resolve(configFile), {requireImagePolicy: enablingImagePolicy})
+    configuredPlugins = check?.plugins ?? [
+      ...checkAdmissionConfiguration(path.resolve(configFile), {requireImagePolicy: false}).plugins,
+      'ImagePolicyWebhook',
+    ]
+    const imagePolicy =
+      check?.imagePolicy ??
+      (options.admissionConfig
+        ? checkAdmissionConfiguration(path.resolve(options.admissionConfig), {requireImagePolicy: false}).imagePolicy
+        : undefined)
     for (const file of check?.referencedFiles ?? []) edit.hostPaths!.push(path.dirname(file))
     if (imagePolicy) {
       const webhook = checkWebhookKubeconfig(imagePolicy.kubeConfigFile)
-      edit.hostPaths!.push(path.dirname(imagePolicy.kubeConfigFile), ...webhook.referencedFiles.map((file) => path.dirname(file)))
+      edit.hostPaths!.push(
+        path.dirname(imagePolicy.kubeConfigFile),
+        ...webhook.referencedFiles.map((file) => path.dirname(file)),
+      )
       if (webhook.caFile) {
         const serving = await checkServingCertificate(webhook.server, webhook.caFile)
-        if ('problem' in serving) problems.push(`webhook kubeconfig ${imagePolicy.kubeConfigFile}: ${serving.problem}; the API server would refuse every connection to the backend`)
+        if ('problem' in serving)
+          problems.push(
+            `webhook kubeconfig ${imagePolicy.kubeConfigFile}: ${serving.problem}; the API server would refuse every connection to the backend`,
+          )
         else if ('unreachable' in serving) {
-          const consequence = imagePolicy.defaultAllow ? 'pods are admitted unchecked (defaultAllow: true)' : 'every pod creation is refused (defaultAllow: false)'
-          warnings.push(`the image policy backend ${webhook.server} is not reachable now (${serving.unreachable}); until it is, ${consequence}`)
+          const consequence = imagePolicy.defaultAllow
+            ? 'pods are admitted unchecked (defaultAllow: true)'
+            : 'every pod creation is refused (defaultAllow: false)'
+          warnings.push(
+            `the image policy backend ${webhook.server} is not reachable now (${serving.unreachable}); until it is, ${consequence}`,
+          )
         }
       }
     }
@@ -155,36 +197,60 @@ export async function planApiserverPatch(options: PatchApiserverOptions): Promis
   const after = readFlags(result.text, options.manifest)
   const enabled = splitList(after.get('enable-admission-plugins'))
   const both = splitList(after.get('disable-admission-plugins')).filter((plugin) => enabled.includes(plugin))
-  if (both.length > 0) problems.push(`${both.join(', ')} would be in both --enable-admission-plugins and --disable-admission-plugins`)
+  if (both.length > 0)
+    problems.push(`${both.join(', ')} would be in both --enable-admission-plugins and --disable-admission-plugins`)
   const start = checkApiserverStart(flags, after, configuredPlugins)
   problems.push(...start.problems)
   warnings.push(...start.warnings)
   if (problems.length > 0 && !options.force) {
-    throw new UserError(`refusing to change ${options.manifest} (nothing written):\n  ${problems.join('\n  ')}\nfix these, or pass --force to write anyway`)
+    throw new UserError(
+      `refusing to change ${options.manifest} (nothing written):\n  ${problems.join('\n  ')}\nfix these, or pass --force to write anyway`,
+    )
   }
   warnings.push(...problems.map((problem) => `forced despite: ${problem}`))
-  const changes = [...(admissionConfig ? [`merge the ImagePolicyWebhook entry into ${admissionConfig.file}`] : []), ...result.changes]
-  return {manifest: {file: options.manifest, before, after: result.text}, admissionConfig, changes, warnings, addedVolumes: result.addedVolumes}
+  const changes = [
+    ...(admissionConfig ? [`merge the ImagePolicyWebhook entry into ${admissionConfig.file}`] : []),
+    ...result.changes,
+  ]
+  return {
+    manifest: {file: options.manifest, before, after: result.text},
+    admissionConfig,
+    changes,
+    warnings,
+    addedVolumes: result.addedVolumes,
+  }
 }
 
 /** What kubeadm's ClusterConfiguration needs to produce the same manifest on `kubeadm upgrade`. */
 export function kubeadmChangeOf(plan: PatchPlan): KubeadmApiServerChange {
   const before = readFlags(plan.manifest.before, plan.manifest.file)
   const after = readFlags(plan.manifest.after, plan.manifest.file)
-  const volumes = (text: string) => new Map(((parseYaml(text) as {spec?: {volumes?: Array<{name?: string; hostPath?: {path?: string}}>}})?.spec?.volumes ?? [])
-    .filter((v) => v.name && v.hostPath?.path).map((v) => [v.name!, v.hostPath!.path!]))
+  const volumes = (text: string) =>
+    new Map(
+      (
+        (parseYaml(text) as {spec?: {volumes?: Array<{name?: string; hostPath?: {path?: string}}>}})?.spec?.volumes ??
+        []
+      )
+        .filter((v) => v.name && v.hostPath?.path)
+        .map((v) => [v.name!, v.hostPath!.path!]),
+    )
   const volumesBefore = volumes(plan.manifest.before)
   const volumesAfter = volumes(plan.manifest.after)
   return {
     setArgs: Object.fromEntries([...after].filter(([name, value]) => before.get(name) !== value)),
     removeArgs: [...before.keys()].filter((name) => !after.has(name)),
-    addVolumes: [...volumesAfter].filter(([name]) => !volumesBefore.has(name)).map(([name, hostPath]) => ({name, path: hostPath})),
+    addVolumes: [...volumesAfter]
+      .filter(([name]) => !volumesBefore.has(name))
+      .map(([name, hostPath]) => ({name, path: hostPath})),
     removeVolumes: [...volumesBefore.keys()].filter((name) => !volumesAfter.has(name)),
   }
 }
 
 export function planChangesSomething(plan: PatchPlan): boolean {
-  return plan.manifest.after !== plan.manifest.before || (plan.admissionConfig !== undefined && plan.admissionConfig.after !== plan.admissionConfig.before)
+  return (
+    plan.manifest.after !== plan.manifest.before ||
+    (plan.admissionConfig !== undefined && plan.admissionConfig.after !== plan.admissionConfig.before)
+  )
 }
 
 /**
@@ -201,39 +267,4 @@ export function applyApiserverPatch(plan: PatchPlan, backupDir: string, command:
   return backups
 }
 
-/** Backups of one file, newest last. */
-export function backupsOf(file: string, backupDir: string): BackupRecord[] {
-  const target = path.resolve(file)
-  return listBackups(backupDir).filter((record) => record.file === target)
-}
-
-/**
- * Put a backup back byte for byte: the newest of `file`, or the one named (its path or file
- * name). The current file is backed up first, so a restore can itself be undone; that copy is
- * marked as made by a restore and is never "the newest" of a later bare restore, so running
- * `--restore` twice restores the same backup (and the second run writes nothing).
- */
-export function restoreBackup(file: string, backupDir: string, command: string, name?: string): {restored: BackupRecord; backup?: BackupRecord; unchanged: boolean} {
-  checkBackupDir(file, backupDir)
-  const records = backupsOf(file, backupDir)
-  if (records.length === 0) throw new UserError(`no backups of ${path.resolve(file)} in ${path.resolve(backupDir)}`)
-  let record: BackupRecord | undefined
-  if (name === undefined) {
-    record = records.findLast((r) => !madeByRestore(r))
-    if (!record) throw new UserError(`every backup of ${path.resolve(file)} in ${path.resolve(backupDir)} was made by a restore; name the one to put back with --restore=NAME (see --list-backups)`)
-  } else {
-    record = records.findLast((r) => r.backup === path.resolve(name) || path.basename(r.backup) === name)
-    if (!record) throw new UserError(`no backup "${name}" of ${path.resolve(file)} in ${path.resolve(backupDir)}; see --list-backups`)
-  }
-  if (!backupIntact(record)) throw new UserError(`backup ${record.backup} is missing or no longer matches its recorded sha256; not restoring it`)
-  const content = readFileSync(record.backup)
-  let current: Buffer | undefined
-  try {
-    current = readFileSync(file)
-  } catch {}
-  if (current && current.equals(content)) return {restored: record, unchanged: true}
-  const backup = current ? backupFile(file, backupDir, command, {reason: 'restore'}) : undefined
-  // A file restored where none is left gets the backup's 0600, kubeadm's mode for manifests.
-  writeFileAtomic(file, content, current ? {} : {mode: 0o600})
-  return {restored: record, backup, unchanged: false}
-}
+export {backupsOf, restoreBackup} from './restore.js'

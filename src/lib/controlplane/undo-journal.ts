@@ -22,7 +22,8 @@ export class UndoJournal {
   /** Call before creating `dir` (and its parents) in this run. */
   rememberDir(dir: string): void {
     const missing: string[] = []
-    for (let current = path.resolve(dir); !existsSync(current); current = path.dirname(current)) missing.unshift(current)
+    for (let current = path.resolve(dir); !existsSync(current); current = path.dirname(current))
+      missing.unshift(current)
     this.dirs.push(...missing.filter((d) => !this.dirs.includes(d)))
   }
 

@@ -62,14 +62,18 @@ export function parseDockerConfigJson(text: string, source: string): DockerConfi
     doc = JSON.parse(text)
   } catch {
     // JSON.parse's message quotes the file (a password, a token): say where and what instead.
-    throw new UserError(`${source} is not valid JSON (${describeJsonSyntax(text)}); expected a docker config.json like {"auths": {"registry.example.com": {"auth": "…"}}}`)
+    throw new UserError(
+      `${source} is not valid JSON (${describeJsonSyntax(text)}); expected a docker config.json like {"auths": {"registry.example.com": {"auth": "…"}}}`,
+    )
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new UserError(`${source} is not a docker config.json: expected a JSON object with "auths"`)
   }
   const auths = (doc as Record<string, unknown>).auths
   if (!auths || typeof auths !== 'object' || Array.isArray(auths)) {
-    throw new UserError(`${source} has no "auths" object; create it with "docker login" (or podman login --authfile) and pass that file`)
+    throw new UserError(
+      `${source} has no "auths" object; create it with "docker login" (or podman login --authfile) and pass that file`,
+    )
   }
   for (const [server, entry] of Object.entries(auths)) {
     if (!entry || typeof entry !== 'object' || Array.isArray(entry)) {
@@ -101,7 +105,10 @@ export function credentialsOf(config: DockerConfigJson, source: string): DockerC
     let {username, password} = entry
     if (typeof entry.auth === 'string' && entry.auth !== '') {
       const decoded = decodeDockerAuth(entry.auth)
-      if (!decoded) throw new UserError(`${source}: auths["${server}"].auth is not base64 of "username:password" (docker reads standard base64 with its = padding)`)
+      if (!decoded)
+        throw new UserError(
+          `${source}: auths["${server}"].auth is not base64 of "username:password" (docker reads standard base64 with its = padding)`,
+        )
       ;({username, password} = decoded)
     }
     if (typeof username === 'string' && typeof password === 'string' && username !== '') {
@@ -110,7 +117,9 @@ export function credentialsOf(config: DockerConfigJson, source: string): DockerC
   }
   if (credentials.length === 0) {
     const helper = (config as Record<string, unknown>).credsStore
-    throw new UserError(`${source} holds no username/password for any registry${typeof helper === 'string' ? ` (docker keeps them in the "${helper}" credential store)` : ''}; pass --docker-username and --password-stdin instead`)
+    throw new UserError(
+      `${source} holds no username/password for any registry${typeof helper === 'string' ? ` (docker keeps them in the "${helper}" credential store)` : ''}; pass --docker-username and --password-stdin instead`,
+    )
   }
   return credentials
 }
@@ -155,7 +164,10 @@ export function credentialMatchesImage(server: string, image: {registry: string;
   keyPath = keyPath.replace(/\/+$/, '')
   const keyHost = url.hostname.toLowerCase().replace(/^\[|\]$/g, '')
   const [imageHostRaw, imagePort = ''] = image.registry.toLowerCase().startsWith('[')
-    ? [image.registry.toLowerCase().slice(1, image.registry.indexOf(']')), image.registry.slice(image.registry.indexOf(']') + 2)]
+    ? [
+        image.registry.toLowerCase().slice(1, image.registry.indexOf(']')),
+        image.registry.slice(image.registry.indexOf(']') + 2),
+      ]
     : image.registry.toLowerCase().split(':')
   if (url.port !== imagePort) return false
   const bothHub = DOCKER_HUB_HOSTS.has(keyHost) && DOCKER_HUB_HOSTS.has(imageHostRaw)
@@ -197,7 +209,12 @@ function pullSecretEntries(secret: PullSecretObject): Record<string, DockerConfi
     return {}
   }
   if (!entries || typeof entries !== 'object') return {}
-  const unusable = Object.values(entries).some((entry) => !entry || typeof entry !== 'object' || (typeof entry.auth === 'string' && entry.auth !== '' && !decodeDockerAuth(entry.auth)))
+  const unusable = Object.values(entries).some(
+    (entry) =>
+      !entry ||
+      typeof entry !== 'object' ||
+      (typeof entry.auth === 'string' && entry.auth !== '' && !decodeDockerAuth(entry.auth)),
+  )
   return unusable ? {} : entries
 }
 
@@ -218,6 +235,9 @@ export function pullSecretCredentials(secret: PullSecretObject): DockerCredentia
 }
 
 /** The first credential whose server the kubelet would use for this image. */
-export function credentialForImage(credentials: DockerCredential[], image: {registry: string; repository: string}): DockerCredential | undefined {
+export function credentialForImage(
+  credentials: DockerCredential[],
+  image: {registry: string; repository: string},
+): DockerCredential | undefined {
   return credentials.find((credential) => credentialMatchesImage(credential.server, image))
 }

@@ -21,7 +21,10 @@ export interface ImageReference {
 }
 
 export class ImageReferenceError extends Error {
-  constructor(readonly reference: string, readonly reason: string) {
+  constructor(
+    readonly reference: string,
+    readonly reason: string,
+  ) {
     super(`invalid image reference "${reference}": ${reason}`)
     this.name = 'ImageReferenceError'
   }
@@ -61,7 +64,8 @@ export function parseImageReference(original: string): ImageReference {
     const [algorithm, hex] = digest.split(':')
     const expected = DIGEST_HEX_LENGTH[algorithm]
     if (expected === undefined) fail(`unsupported digest algorithm "${algorithm}"`)
-    if (hex.length !== expected || !/^[a-f0-9]+$/.test(hex)) fail(`invalid ${algorithm} digest: expected ${expected} lowercase hex characters`)
+    if (hex.length !== expected || !/^[a-f0-9]+$/.test(hex))
+      fail(`invalid ${algorithm} digest: expected ${expected} lowercase hex characters`)
   }
 
   // A tag is after the last ':' that comes after the last '/' (a ':' before it is a port).
@@ -91,7 +95,8 @@ export function parseImageReference(original: string): ImageReference {
   if (registry === DOCKER_HUB && !repository.includes('/')) repository = `library/${repository}`
 
   if (!DOMAIN_RE.test(registry)) fail(`invalid registry host "${registry}"`)
-  if (repository === '' || repository.split('/').includes('')) fail('repository name must have at least one component and no empty path components')
+  if (repository === '' || repository.split('/').includes(''))
+    fail('repository name must have at least one component and no empty path components')
   if (!PATH_RE.test(repository)) {
     fail(PATH_ANYCASE_RE.test(repository) ? 'repository name must be lowercase' : 'invalid reference format')
   }
@@ -121,7 +126,10 @@ export function normalizeImageReference(ref: ImageReference): string {
 export function familiarImageName(ref: ImageReference): string {
   let name = imageName(ref)
   if (ref.registry === DOCKER_HUB) {
-    name = ref.repository.startsWith('library/') && ref.repository.split('/').length === 2 ? ref.repository.slice(8) : ref.repository
+    name =
+      ref.repository.startsWith('library/') && ref.repository.split('/').length === 2
+        ? ref.repository.slice(8)
+        : ref.repository
   }
   return `${name}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`
 }

@@ -1,11 +1,10 @@
-import {readFileSync} from 'node:fs'
-import http from 'node:http'
-import https from 'node:https'
 import {isIP} from 'node:net'
 
-import {unreadableFile} from '../describe-error.js'
 import {UserError} from '../errors.js'
-import {describeNetworkError, networkErrorCode} from '../network-errors.js'
+import {networkErrorCode} from '../network-errors.js'
+import {fetchRegistry, type HttpResponse, type RegistryConnection, request, withDeadline} from './registry-http.js'
+
+export type {RegistryConnection} from './registry-http.js'
 
 export interface RegistryLoginOptions {
   server: string
@@ -21,12 +20,6 @@ export interface RegistryLoginResult {
   endpoint: string
   /** How the registry authenticated us. */
   method: 'basic' | 'bearer' | 'none'
-}
-
-interface HttpResponse {
-  status: number
-  headers: http.IncomingHttpHeaders
-  body: string
 }
 
 /**
@@ -56,63 +49,6 @@ function isLoopback(hostname: string): boolean {
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'))
 }
 
-/** TLS and timeout settings for talking to a registry. */
-export interface RegistryConnection {
-  caFile?: string
-  insecureSkipTlsVerify?: boolean
-  /** How long the whole exchange (ping, token, request) may take; 0: no limit. Default 15 s. */
-  timeoutMs?: number
-  /** Set once per exchange from timeoutMs: when it must be over (epoch ms). */
-  deadline?: number
-}
-
-const DEFAULT_REGISTRY_TIMEOUT_MS = 15_000
-
-/** The connection with its deadline fixed now, so every request of one exchange shares it. */
-function withDeadline<T extends RegistryConnection>(connection: T): T {
-  const timeoutMs = connection.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_MS
-  return connection.deadline !== undefined || timeoutMs <= 0 ? connection : {...connection, deadline: Date.now() + timeoutMs}
-}
-
-function request(url: URL, options: RegistryConnection & {headers?: Record<string, string>; method?: string}): Promise<HttpResponse> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_MS
-  const remaining = options.deadline === undefined ? undefined : options.deadline - Date.now()
-  if (remaining !== undefined && remaining <= 0) return Promise.reject(Object.assign(new Error('deadline passed'), {name: 'AbortError'}))
-  let ca: Buffer | undefined
-  if (options.caFile) {
-    try {
-      ca = readFileSync(options.caFile)
-    } catch (error) {
-      return Promise.reject(new UserError(unreadableFile('--ca-file', options.caFile, error)))
-    }
-  }
-  return new Promise((resolve, reject) => {
-    const transport = url.protocol === 'https:' ? https : http
-    const req = transport.request(url, {
-      method: options.method ?? 'GET',
-      headers: {'user-agent': 'kubectl-imgsec', ...options.headers},
-      ca,
-      rejectUnauthorized: !options.insecureSkipTlsVerify,
-      // Inactivity (connect, handshake, a stalled body) and, through the signal, the whole exchange.
-      timeout: timeoutMs > 0 ? timeoutMs : undefined,
-      signal: remaining === undefined ? undefined : AbortSignal.timeout(remaining),
-    }, (res) => {
-      const chunks: Buffer[] = []
-      let size = 0
-      res.on('data', (chunk: Buffer) => {
-        // Only small JSON bodies are expected (errors, tokens); never hold more than 1 MiB.
-        size += chunk.length
-        if (size <= 1024 * 1024) chunks.push(chunk)
-      })
-      res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8')}))
-      res.on('error', reject)
-    })
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), {code: 'ETIMEDOUT'})))
-    req.on('error', reject)
-    req.end()
-  })
-}
-
 /** Parse `WWW-Authenticate: Bearer realm="…",service="…",scope="…"` (RFC 7235 auth-params). */
 export function parseAuthenticateHeader(header: string): {scheme: string; params: Record<string, string>} {
   const match = /^\s*(\S+)\s*(.*)$/.exec(header)
@@ -123,25 +59,6 @@ export function parseAuthenticateHeader(header: string): {scheme: string; params
     params[param[1].toLowerCase()] = param[2] === undefined ? param[3] : param[2].replace(/\\(.)/g, '$1')
   }
   return {scheme: match[1].toLowerCase(), params}
-}
-
-async function fetchRegistry(url: URL, options: RegistryConnection, what: string, headers?: Record<string, string>, method?: string, unreachableHint = ''): Promise<HttpResponse> {
-  try {
-    return await request(url, {...options, headers, method})
-  } catch (error) {
-    if (error instanceof UserError) throw error
-    if ((error as {name?: unknown}).name === 'AbortError') {
-      const limit = options.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_MS
-      throw new UserError(`${what} at ${url.origin} did not answer within ${limit / 1000}s (--request-timeout)${unreachableHint}`, {cause: error})
-    }
-    // Never the error's own message: it may quote what was sent or received.
-    const line = describeNetworkError(error, url.origin, what) ?? `request to ${what} at ${url.origin} failed`
-    const code = networkErrorCode(error) ?? ''
-    let hint = unreachableHint
-    if (/CERT|SELF_SIGNED|ALTNAME|UNABLE_TO/.test(code)) hint = `; pass the registry CA with --ca-file${unreachableHint.includes('--no-verify') ? ', or skip the check with --no-verify' : ''}`
-    else if (code === 'EPROTO' || code.startsWith('ERR_SSL')) hint = `; if the registry speaks plain HTTP, use http://${url.host}`
-    throw new UserError(line + hint, {cause: error})
-  }
 }
 
 export interface RegistryCredentials {
@@ -163,20 +80,39 @@ interface AuthorizedResponse {
  * realm (with the credentials when we have them, anonymously otherwise) for the challenge's
  * scope, then resend with it.
  */
-async function authorizedRequest(url: URL, connection: RegistryConnection & {unreachableHint?: string}, credentials: RegistryCredentials | undefined, options: {method?: string; accept?: string; scope?: string} = {}): Promise<AuthorizedResponse> {
+async function authorizedRequest(
+  url: URL,
+  connection: RegistryConnection & {unreachableHint?: string},
+  credentials: RegistryCredentials | undefined,
+  options: {method?: string; accept?: string; scope?: string} = {},
+): Promise<AuthorizedResponse> {
   const headers: Record<string, string> = options.accept ? {accept: options.accept} : {}
   const hint = connection.unreachableHint
   const first = await fetchRegistry(url, connection, 'the registry', headers, options.method, hint)
   if (first.status !== 401) return {response: first, method: 'none'}
   const challenge = parseAuthenticateHeader(String(first.headers['www-authenticate'] ?? ''))
-  const basic = credentials ? `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` : undefined
+  const basic = credentials
+    ? `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`
+    : undefined
   if (challenge.scheme === 'basic') {
     if (!basic) return {response: first, method: 'basic'}
-    return {response: await fetchRegistry(url, connection, 'the registry', {...headers, authorization: basic}, options.method, hint), method: 'basic'}
+    return {
+      response: await fetchRegistry(
+        url,
+        connection,
+        'the registry',
+        {...headers, authorization: basic},
+        options.method,
+        hint,
+      ),
+      method: 'basic',
+    }
   }
   if (challenge.scheme !== 'bearer') {
     // The header is the registry's text and is not repeated.
-    throw new UserError(`registry ${url.host} asked for an authentication scheme other than Basic and Bearer (its WWW-Authenticate header); it cannot be checked, pass --no-verify`)
+    throw new UserError(
+      `registry ${url.host} asked for an authentication scheme other than Basic and Bearer (its WWW-Authenticate header); it cannot be checked, pass --no-verify`,
+    )
   }
   const realm = challenge.params.realm
   let tokenUrl: URL
@@ -190,7 +126,14 @@ async function authorizedRequest(url: URL, connection: RegistryConnection & {unr
   if (scope) tokenUrl.searchParams.set('scope', scope)
   if (credentials) tokenUrl.searchParams.set('account', credentials.username)
   tokenUrl.searchParams.set('client_id', 'kubectl-imgsec')
-  const tokenAnswer = await fetchRegistry(tokenUrl, connection, 'the registry token service', basic ? {authorization: basic} : {}, 'GET', hint)
+  const tokenAnswer = await fetchRegistry(
+    tokenUrl,
+    connection,
+    'the registry token service',
+    basic ? {authorization: basic} : {},
+    'GET',
+    hint,
+  )
   if (tokenAnswer.status !== 200) return {response: tokenAnswer, method: 'bearer', tokenStatus: tokenAnswer.status}
   let token: string | undefined
   try {
@@ -198,11 +141,24 @@ async function authorizedRequest(url: URL, connection: RegistryConnection & {unr
     token = body.token ?? body.access_token
   } catch {}
   if (!token) throw new UserError(`the token service of registry ${url.host} (${tokenUrl.origin}) returned no token`)
-  return {response: await fetchRegistry(url, connection, 'the registry', {...headers, authorization: `Bearer ${token}`}, options.method, hint), method: 'bearer'}
+  return {
+    response: await fetchRegistry(
+      url,
+      connection,
+      'the registry',
+      {...headers, authorization: `Bearer ${token}`},
+      options.method,
+      hint,
+    ),
+    method: 'bearer',
+  }
 }
 
 /** The /v2/ base for a registry, retrying a loopback host without a scheme over plain HTTP as docker does. */
-async function reachableEndpoint(server: string, connection: RegistryConnection & {unreachableHint?: string}): Promise<URL> {
+async function reachableEndpoint(
+  server: string,
+  connection: RegistryConnection & {unreachableHint?: string},
+): Promise<URL> {
   const endpoint = registryEndpoint(server)
   const explicitScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(server)
   if (explicitScheme || !isLoopback(endpoint.hostname) || endpoint.protocol !== 'https:') return endpoint
@@ -218,7 +174,9 @@ async function reachableEndpoint(server: string, connection: RegistryConnection 
 }
 
 function rejected(username: string, endpoint: URL, status: number): UserError {
-  return new UserError(`registry ${endpoint.host} rejected username "${username}" and the password (HTTP ${status} from ${endpoint.origin}); check them, nothing was created`)
+  return new UserError(
+    `registry ${endpoint.host} rejected username "${username}" and the password (HTTP ${status} from ${endpoint.origin}); check them, nothing was created`,
+  )
 }
 
 /**
@@ -226,14 +184,20 @@ function rejected(username: string, endpoint: URL, status: number): UserError {
  * succeed only when the registry itself answers 200.
  */
 export async function verifyRegistryLogin(options: RegistryLoginOptions): Promise<RegistryLoginResult> {
-  const connection = withDeadline({...options, unreachableHint: '; check --docker-server, or skip the check with --no-verify'})
+  const connection = withDeadline({
+    ...options,
+    unreachableHint: '; check --docker-server, or skip the check with --no-verify',
+  })
   const endpoint = await reachableEndpoint(options.server, connection)
   const {response, method, tokenStatus} = await authorizedRequest(endpoint, connection, options)
   if (tokenStatus === 401 || tokenStatus === 403) throw rejected(options.username, endpoint, tokenStatus)
-  if (tokenStatus !== undefined) throw new UserError(`the token service of registry ${endpoint.host} answered HTTP ${tokenStatus}`)
+  if (tokenStatus !== undefined)
+    throw new UserError(`the token service of registry ${endpoint.host} answered HTTP ${tokenStatus}`)
   if (response.status === 200) return {endpoint: endpoint.href, method}
   if (response.status === 401 || response.status === 403) throw rejected(options.username, endpoint, response.status)
-  throw new UserError(`${endpoint.href} answered HTTP ${response.status}, not a Docker Registry v2 API; check --docker-server`)
+  throw new UserError(
+    `${endpoint.href} answered HTTP ${response.status}, not a Docker Registry v2 API; check --docker-server`,
+  )
 }
 
 /** Manifest media types we accept, so the registry returns the digest it stores (index or manifest). */
@@ -248,7 +212,11 @@ export const MANIFEST_ACCEPT = [
  * Which digest a tag points to now: HEAD /v2/<name>/manifests/<tag>, read Docker-Content-Digest
  * (or hash the manifest when a registry leaves it out).
  */
-export async function resolveTagDigest(image: {registry: string; repository: string; tag: string}, given: RegistryConnection, credentials?: RegistryCredentials): Promise<string> {
+export async function resolveTagDigest(
+  image: {registry: string; repository: string; tag: string},
+  given: RegistryConnection,
+  credentials?: RegistryCredentials,
+): Promise<string> {
   const connection = withDeadline(given)
   const endpoint = await reachableEndpoint(image.registry, connection)
   const url = new URL(`${image.repository}/manifests/${encodeURIComponent(image.tag)}`, endpoint)
@@ -257,17 +225,27 @@ export async function resolveTagDigest(image: {registry: string; repository: str
   const head = await authorizedRequest(url, connection, credentials, {method: 'HEAD', accept: MANIFEST_ACCEPT, scope})
   const {tokenStatus} = head
   let {response} = head
-  if (tokenStatus !== undefined) throw new UserError(`cannot resolve ${name}: the registry's token service refused${credentials ? ` user "${credentials.username}"` : ' anonymous access'} (HTTP ${tokenStatus})`)
+  if (tokenStatus !== undefined)
+    throw new UserError(
+      `cannot resolve ${name}: the registry's token service refused${credentials ? ` user "${credentials.username}"` : ' anonymous access'} (HTTP ${tokenStatus})`,
+    )
   const header = response.headers['docker-content-digest']
   if (response.status === 200 && typeof header === 'string' && /^sha256:[a-f0-9]{64}$/.test(header)) return header
   if (response.status === 200) {
-    ;({response} = await authorizedRequest(url, connection, credentials, {method: 'GET', accept: MANIFEST_ACCEPT, scope}))
+    ;({response} = await authorizedRequest(url, connection, credentials, {
+      method: 'GET',
+      accept: MANIFEST_ACCEPT,
+      scope,
+    }))
     if (response.status === 200) {
       const {createHash} = await import('node:crypto')
       return `sha256:${createHash('sha256').update(response.body).digest('hex')}`
     }
   }
   if (response.status === 404) throw new UserError(`cannot resolve ${name}: the registry has no such tag`)
-  if (response.status === 401 || response.status === 403) throw new UserError(`cannot resolve ${name}: the registry refused${credentials ? ` user "${credentials.username}"` : ' anonymous access'} (HTTP ${response.status}); give credentials with --docker-config`)
+  if (response.status === 401 || response.status === 403)
+    throw new UserError(
+      `cannot resolve ${name}: the registry refused${credentials ? ` user "${credentials.username}"` : ' anonymous access'} (HTTP ${response.status}); give credentials with --docker-config`,
+    )
   throw new UserError(`cannot resolve ${name}: the registry answered HTTP ${response.status}`)
 }

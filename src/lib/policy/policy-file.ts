@@ -5,7 +5,20 @@ import {describeValue, unreadableFile, yamlProblem} from '../describe-error.js'
 import {UserError} from '../errors.js'
 import {type AuditExemption, DEFAULT_POLICY, type ImagePolicy, registryPatternProblem} from './policy.js'
 
-const POLICY_KEYS = new Set(['apiVersion', 'kind', 'allowedRegistries', 'denyLatest', 'denyUntagged', 'requireDigest', 'exemptNamespaces', 'exemptImages', 'privateRegistries', 'breakGlass', 'allowAnnotationExemptions', 'exemptions'])
+const POLICY_KEYS = new Set([
+  'apiVersion',
+  'kind',
+  'allowedRegistries',
+  'denyLatest',
+  'denyUntagged',
+  'requireDigest',
+  'exemptNamespaces',
+  'exemptImages',
+  'privateRegistries',
+  'breakGlass',
+  'allowAnnotationExemptions',
+  'exemptions',
+])
 export const POLICY_API_VERSION = 'imgsec.io/v1alpha1'
 export const POLICY_KIND = 'ImagePolicy'
 
@@ -14,7 +27,12 @@ export const POLICY_KIND = 'ImagePolicy'
  * reported with its field path; `where(field)` turns a path into "file:line" for the message.
  * `defaults` fills the fields the document leaves out (the audit's exempt no namespace).
  */
-export function validatePolicy(doc: unknown, source: string, where: (path: Array<string | number>) => string = () => source, defaults: ImagePolicy = DEFAULT_POLICY): ImagePolicy {
+export function validatePolicy(
+  doc: unknown,
+  source: string,
+  where: (path: Array<string | number>) => string = () => source,
+  defaults: ImagePolicy = DEFAULT_POLICY,
+): ImagePolicy {
   const problems: string[] = []
   const problem = (path: Array<string | number>, text: string) => {
     const field = path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('')
@@ -22,16 +40,25 @@ export function validatePolicy(doc: unknown, source: string, where: (path: Array
   }
   if (doc === null || doc === undefined) doc = {}
   if (typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new UserError(`${source}: a policy must be a mapping (apiVersion: ${POLICY_API_VERSION}, kind: ${POLICY_KIND}, allowedRegistries: […])`)
+    throw new UserError(
+      `${source}: a policy must be a mapping (apiVersion: ${POLICY_API_VERSION}, kind: ${POLICY_KIND}, allowedRegistries: […])`,
+    )
   }
   const record = doc as Record<string, unknown>
   for (const key of Object.keys(record)) {
     if (!POLICY_KEYS.has(key)) problem([key], `unknown field; known fields: ${[...POLICY_KEYS].join(', ')}`)
   }
-  if (record.apiVersion !== undefined && record.apiVersion !== POLICY_API_VERSION) problem(['apiVersion'], `must be ${POLICY_API_VERSION}`)
+  if (record.apiVersion !== undefined && record.apiVersion !== POLICY_API_VERSION)
+    problem(['apiVersion'], `must be ${POLICY_API_VERSION}`)
   if (record.kind !== undefined && record.kind !== POLICY_KIND) problem(['kind'], `must be ${POLICY_KIND}`)
   const policy: ImagePolicy = {...defaults}
-  for (const key of ['denyLatest', 'denyUntagged', 'requireDigest', 'breakGlass', 'allowAnnotationExemptions'] as const) {
+  for (const key of [
+    'denyLatest',
+    'denyUntagged',
+    'requireDigest',
+    'breakGlass',
+    'allowAnnotationExemptions',
+  ] as const) {
     if (record[key] === undefined) continue
     if (typeof record[key] === 'boolean') policy[key] = record[key] as boolean
     else problem([key], `must be true or false, not ${describeValue(record[key])}`)
@@ -58,12 +85,15 @@ export function validatePolicy(doc: unknown, source: string, where: (path: Array
   if (allowed) policy.allowedRegistries = allowed
   const privateRegistries = stringList('privateRegistries', registryPatternProblem)
   if (privateRegistries) policy.privateRegistries = privateRegistries
-  const exemptNamespaces = stringList('exemptNamespaces', (ns) => (/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns) && ns.length <= 63 ? undefined : 'not a valid namespace name'))
+  const exemptNamespaces = stringList('exemptNamespaces', (ns) =>
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns) && ns.length <= 63 ? undefined : 'not a valid namespace name',
+  )
   if (exemptNamespaces) policy.exemptNamespaces = exemptNamespaces
   const exemptImages = stringList('exemptImages')
   if (exemptImages) policy.exemptImages = exemptImages
   if (record.exemptions !== undefined && record.exemptions !== null) {
-    if (!Array.isArray(record.exemptions)) problem(['exemptions'], 'must be a list of {check, namespace?, kind?, name?, container?, reason}')
+    if (!Array.isArray(record.exemptions))
+      problem(['exemptions'], 'must be a list of {check, namespace?, kind?, name?, container?, reason}')
     else {
       policy.exemptions = record.exemptions.flatMap((entry: unknown, index: number) => {
         if (!entry || typeof entry !== 'object' || Array.isArray(entry)) {
@@ -128,7 +158,12 @@ export function loadPolicyFile(file: string, defaults: ImagePolicy = DEFAULT_POL
  * Policy from flags on top of an optional file: `--allowed-registries a,b` replaces the file's
  * list. `defaults` (DEFAULT_POLICY unless given) fills what the file leaves out.
  */
-export function resolvePolicy(options: {policyFile?: string; allowedRegistries?: string[]; requireDigest?: boolean; defaults?: ImagePolicy}): ImagePolicy {
+export function resolvePolicy(options: {
+  policyFile?: string
+  allowedRegistries?: string[]
+  requireDigest?: boolean
+  defaults?: ImagePolicy
+}): ImagePolicy {
   const defaults = options.defaults ?? DEFAULT_POLICY
   const policy = options.policyFile ? loadPolicyFile(options.policyFile, defaults) : {...defaults}
   if (options.allowedRegistries) {
@@ -142,13 +177,14 @@ export function resolvePolicy(options: {policyFile?: string; allowedRegistries?:
   return policy
 }
 
-
 /**
  * A whitelist must name its registries: a policy without allowedRegistries admits any registry,
  * which `whitelist enable` does only when asked to in so many words.
  */
 export function requireAllowlist(policy: ImagePolicy, allowAnyRegistry: boolean): void {
   if (policy.allowedRegistries === undefined && !allowAnyRegistry) {
-    throw new UserError('a registry whitelist needs its registries: pass --allowed-registries (e.g. docker.io,registry.k8s.io) or a --policy file with allowedRegistries; to enforce only the tag rules on every registry, pass --allow-any-registry')
+    throw new UserError(
+      'a registry whitelist needs its registries: pass --allowed-registries (e.g. docker.io,registry.k8s.io) or a --policy file with allowedRegistries; to enforce only the tag rules on every registry, pass --allow-any-registry',
+    )
   }
 }

@@ -1,6 +1,13 @@
-
 import {globToRegExp} from '../glob.js'
-import {DOCKER_HUB, effectiveTag, type ImageReference, ImageReferenceError, imageName, normalizeImageReference, parseImageReference} from '../image/image-reference.js'
+import {
+  DOCKER_HUB,
+  effectiveTag,
+  type ImageReference,
+  ImageReferenceError,
+  imageName,
+  normalizeImageReference,
+  parseImageReference,
+} from '../image/image-reference.js'
 
 /**
  * One policy engine for images, shared unchanged by `audit images`, the ImagePolicyWebhook
@@ -50,7 +57,12 @@ export const DEFAULT_POLICY: ImagePolicy = Object.freeze({
   exemptions: [],
 }) as ImagePolicy
 
-export type PolicyRuleId = 'image-reference-invalid' | 'image-tag-latest' | 'image-tag-missing' | 'image-digest-missing' | 'image-registry-not-allowed'
+export type PolicyRuleId =
+  | 'image-reference-invalid'
+  | 'image-tag-latest'
+  | 'image-tag-missing'
+  | 'image-digest-missing'
+  | 'image-registry-not-allowed'
 
 export interface PolicyViolation {
   rule: PolicyRuleId
@@ -78,7 +90,8 @@ function canonicalRegistry(registry: string): string {
   return DOCKER_HUB_ALIASES.has(registry.toLowerCase()) ? DOCKER_HUB : registry.toLowerCase()
 }
 
-const REGISTRY_PATTERN = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*\/?$/
+const REGISTRY_PATTERN =
+  /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*\/?$/
 
 /** Why an allowlist entry is malformed, or undefined. */
 export function registryPatternProblem(pattern: string): string | undefined {
@@ -133,14 +146,24 @@ export function evaluateImage(image: string, context: ImageContext, policy: Imag
     return {image, allowed: true, reference, exempt: 'image', violations: []}
   }
   if (!reference) {
-    return {image, allowed: false, violations: [{rule: 'image-reference-invalid', message: `"${image}" is not a valid image reference: ${invalidReason}`}]}
+    return {
+      image,
+      allowed: false,
+      violations: [
+        {rule: 'image-reference-invalid', message: `"${image}" is not a valid image reference: ${invalidReason}`},
+      ],
+    }
   }
   const violations: PolicyViolation[] = []
   if (policy.allowedRegistries && !policy.allowedRegistries.some((pattern) => registryMatches(pattern, reference))) {
-    violations.push({rule: 'image-registry-not-allowed', message: `registry ${reference.registry} of ${image} is not in the allowed registries (${policy.allowedRegistries.join(', ')})`})
+    violations.push({
+      rule: 'image-registry-not-allowed',
+      message: `registry ${reference.registry} of ${image} is not in the allowed registries (${policy.allowedRegistries.join(', ')})`,
+    })
   }
   if (!reference.tag && !reference.digest) {
-    if (policy.denyUntagged) violations.push({rule: 'image-tag-missing', message: `${image} has no tag, so it means :latest; name a version`})
+    if (policy.denyUntagged)
+      violations.push({rule: 'image-tag-missing', message: `${image} has no tag, so it means :latest; name a version`})
   } else if (policy.denyLatest && effectiveTag(reference) === 'latest') {
     violations.push({rule: 'image-tag-latest', message: `${image} uses the mutable tag :latest; name a version`})
   }

@@ -24,8 +24,10 @@ const cel = {
   hasTag: (i: string) => `${cel.last(i)}.contains(':')`,
   tag: (i: string) => `${cel.last(i)}.split(':')[1]`,
   first: (i: string) => `${cel.name(i)}.split('/')[0]`,
-  isHost: (i: string) => `(${cel.name(i)}.contains('/') && (${cel.first(i)}.contains('.') || ${cel.first(i)}.contains(':') || ${cel.first(i)} == 'localhost' || ${cel.first(i)}.lowerAscii() != ${cel.first(i)}))`,
-  registry: (i: string) => `(${cel.isHost(i)} ? (${cel.first(i)}.lowerAscii() in ['index.docker.io', 'registry-1.docker.io'] ? 'docker.io' : ${cel.first(i)}.lowerAscii()) : 'docker.io')`,
+  isHost: (i: string) =>
+    `(${cel.name(i)}.contains('/') && (${cel.first(i)}.contains('.') || ${cel.first(i)}.contains(':') || ${cel.first(i)} == 'localhost' || ${cel.first(i)}.lowerAscii() != ${cel.first(i)}))`,
+  registry: (i: string) =>
+    `(${cel.isHost(i)} ? (${cel.first(i)}.lowerAscii() in ['index.docker.io', 'registry-1.docker.io'] ? 'docker.io' : ${cel.first(i)}.lowerAscii()) : 'docker.io')`,
   /** Repository without registry and tag, with Docker Hub's library/ prefix. */
   repository: (i: string) => {
     const rest = `(${cel.isHost(i)} ? ${cel.name(i)}.substring(${cel.first(i)}.size() + 1) : ${cel.name(i)})`
@@ -40,7 +42,8 @@ const cel = {
  * Kubernetes CEL wants homogeneous literals: hence string(i), the image being dyn at run time
  * (the object has no schema there; kube-apiserver refuses the policy without it).
  */
-const REF_EXPRESSION = (i: string) => `{'image': string(${i}), 'registry': ${cel.registry(i)}, 'repository': ${cel.repository(i)}, 'tag': (${cel.hasTag(i)} ? ${cel.tag(i)} : ''), 'digest': (${i}.contains('@') ? ${i}.substring(${i}.indexOf('@') + 1) : '')}`
+const REF_EXPRESSION = (i: string) =>
+  `{'image': string(${i}), 'registry': ${cel.registry(i)}, 'repository': ${cel.repository(i)}, 'tag': (${cel.hasTag(i)} ? ${cel.tag(i)} : ''), 'digest': (${i}.contains('@') ? ${i}.substring(${i}.indexOf('@') + 1) : '')}`
 
 /**
  * One allowlist entry `p` (already trimmed and lower-cased), parsed once: {host (Docker Hub
@@ -58,7 +61,8 @@ const ALLOWED_EXPRESSION = (p: string) => {
  * Does allowlist entry `a` allow image `r`? host (no port), host:port, host/path prefix (whole
  * path components), *.domain (no port in the part the wildcard covers).
  */
-const ALLOWED_BY = (a: string, r: string) => `((${a}.suffix != '' ? (${r}.registry.endsWith(${a}.suffix) && !${r}.registry.substring(0, ${r}.registry.size() - ${a}.suffix.size()).contains(':')) : ${r}.registry == ${a}.host) && (${a}.path == '' || ${r}.repository == ${a}.path || ${r}.repository.startsWith(${a}.path + '/')))`
+const ALLOWED_BY = (a: string, r: string) =>
+  `((${a}.suffix != '' ? (${r}.registry.endsWith(${a}.suffix) && !${r}.registry.substring(0, ${r}.registry.size() - ${a}.suffix.size()).contains(':')) : ${r}.registry == ${a}.host) && (${a}.path == '' || ${r}.repository == ${a}.path || ${r}.repository.startsWith(${a}.path + '/')))`
 
 export interface VapValidation {
   expression: string
@@ -87,13 +91,41 @@ export function vapValidations(policy: ImagePolicy): VapValidation[] {
     message: what,
     reason: 'Forbidden' as const,
   })
-  validations.push(refused('checked', 'i', `i.matches('${REFERENCE_REGEX.replaceAll('\\', '\\\\')}')`, 'image-reference-invalid: not a valid image reference'))
+  validations.push(
+    refused(
+      'checked',
+      'i',
+      `i.matches('${REFERENCE_REGEX.replaceAll('\\', '\\\\')}')`,
+      'image-reference-invalid: not a valid image reference',
+    ),
+  )
   if (policy.allowedRegistries) {
-    validations.push(refused('refs', 'r', `variables.allowed.exists(a, ${ALLOWED_BY('a', 'r')})`, 'image-registry-not-allowed: registry not in the allowed registries', 'r.image'))
+    validations.push(
+      refused(
+        'refs',
+        'r',
+        `variables.allowed.exists(a, ${ALLOWED_BY('a', 'r')})`,
+        'image-registry-not-allowed: registry not in the allowed registries',
+        'r.image',
+      ),
+    )
   }
-  if (policy.denyUntagged) validations.push(refused('refs', 'r', "r.tag != '' || r.digest != ''", 'image-tag-missing: no tag, so it means :latest; name a version', 'r.image'))
-  if (policy.denyLatest) validations.push(refused('refs', 'r', "r.tag != 'latest'", 'image-tag-latest: the mutable tag :latest; name a version', 'r.image'))
-  if (policy.requireDigest) validations.push(refused('refs', 'r', "r.digest != ''", 'image-digest-missing: not pinned by digest', 'r.image'))
+  if (policy.denyUntagged)
+    validations.push(
+      refused(
+        'refs',
+        'r',
+        "r.tag != '' || r.digest != ''",
+        'image-tag-missing: no tag, so it means :latest; name a version',
+        'r.image',
+      ),
+    )
+  if (policy.denyLatest)
+    validations.push(
+      refused('refs', 'r', "r.tag != 'latest'", 'image-tag-latest: the mutable tag :latest; name a version', 'r.image'),
+    )
+  if (policy.requireDigest)
+    validations.push(refused('refs', 'r', "r.digest != ''", 'image-digest-missing: not pinned by digest', 'r.image'))
   return validations
 }
 
@@ -119,10 +151,20 @@ export const IMAGES_EXPRESSION = containersExpression('object')
 export function vapVariables(policy: ImagePolicy): VapVariable[] {
   return [
     {name: 'images', expression: `(${IMAGES_EXPRESSION}).map(c, c.image)`},
-    {name: 'oldImages', expression: `request.operation == 'UPDATE' ? (${containersExpression('oldObject')}).map(c, c.image) : []`},
+    {
+      name: 'oldImages',
+      expression: `request.operation == 'UPDATE' ? (${containersExpression('oldObject')}).map(c, c.image) : []`,
+    },
     {name: 'checked', expression: 'variables.images.filter(i, !(i in variables.oldImages))'},
     {name: 'refs', expression: `variables.checked.map(i, ${REF_EXPRESSION('i')})`},
-    ...(policy.allowedRegistries ? [{name: 'allowed', expression: `params.data.allowedRegistries.split(',').map(p, p.trim().lowerAscii()).filter(p, p != '').map(p, ${ALLOWED_EXPRESSION('p')})`}] : []),
+    ...(policy.allowedRegistries
+      ? [
+          {
+            name: 'allowed',
+            expression: `params.data.allowedRegistries.split(',').map(p, p.trim().lowerAscii()).filter(p, p != '').map(p, ${ALLOWED_EXPRESSION('p')})`,
+          },
+        ]
+      : []),
   ]
 }
 
@@ -132,7 +174,8 @@ export function vapVariables(policy: ImagePolicy): VapVariable[] {
  */
 export function breakGlassExpression(root = 'object'): string {
   const key = "'alpha.image-policy.k8s.io/break-glass'"
-  const on = (meta: string) => `(has(${meta}) && has(${meta}.annotations) && ${key} in ${meta}.annotations && ${meta}.annotations[${key}] == 'true')`
+  const on = (meta: string) =>
+    `(has(${meta}) && has(${meta}.annotations) && ${key} in ${meta}.annotations && ${meta}.annotations[${key}] == 'true')`
   return `${root}.kind == 'Pod' ? ${on(`${root}.metadata`)} : (${root}.kind == 'CronJob' ? ${on(`${root}.spec.jobTemplate.spec.template.metadata`)} : ${on(`${root}.spec.template.metadata`)})`
 }
 
@@ -141,14 +184,26 @@ export function breakGlassExpression(root = 'object'): string {
  * anyone who may create pods could bypass the allowlist with one annotation. When on, every
  * reviewed request carries the audit annotation `imgsec-image-policy/break-glass` ("true" when used).
  */
-export function renderVapObjects(policy: ImagePolicy, options: {paramsNamespace: string; breakGlass?: boolean}): object[] {
+export function renderVapObjects(
+  policy: ImagePolicy,
+  options: {paramsNamespace: string; breakGlass?: boolean},
+): object[] {
   const exempt = [...new Set(policy.exemptNamespaces)]
   const matchConditions = [
     // Mirror pods of static pods are the kubelet's: refusing them changes nothing but the API view.
-    {name: 'not-a-mirror-pod', expression: "object.kind != 'Pod' || !has(object.metadata.annotations) || !('kubernetes.io/config.mirror' in object.metadata.annotations)"},
+    {
+      name: 'not-a-mirror-pod',
+      expression:
+        "object.kind != 'Pod' || !has(object.metadata.annotations) || !('kubernetes.io/config.mirror' in object.metadata.annotations)",
+    },
   ]
-  const variables = [...vapVariables(policy), ...(options.breakGlass ? [{name: 'breakGlass', expression: breakGlassExpression()}] : [])]
-  const validations = vapValidations(policy).map((validation) => (options.breakGlass ? {...validation, expression: `variables.breakGlass || (${validation.expression})`} : validation))
+  const variables = [
+    ...vapVariables(policy),
+    ...(options.breakGlass ? [{name: 'breakGlass', expression: breakGlassExpression()}] : []),
+  ]
+  const validations = vapValidations(policy).map((validation) =>
+    options.breakGlass ? {...validation, expression: `variables.breakGlass || (${validation.expression})`} : validation,
+  )
   const vap = {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingAdmissionPolicy',
@@ -158,9 +213,24 @@ export function renderVapObjects(policy: ImagePolicy, options: {paramsNamespace:
       ...(policy.allowedRegistries ? {paramKind: {apiVersion: 'v1', kind: 'ConfigMap'}} : {}),
       matchConstraints: {
         resourceRules: [
-          {apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods', 'pods/ephemeralcontainers']},
-          {apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['deployments', 'replicasets', 'statefulsets', 'daemonsets']},
-          {apiGroups: ['batch'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['jobs', 'cronjobs']},
+          {
+            apiGroups: [''],
+            apiVersions: ['v1'],
+            operations: ['CREATE', 'UPDATE'],
+            resources: ['pods', 'pods/ephemeralcontainers'],
+          },
+          {
+            apiGroups: ['apps'],
+            apiVersions: ['v1'],
+            operations: ['CREATE', 'UPDATE'],
+            resources: ['deployments', 'replicasets', 'statefulsets', 'daemonsets'],
+          },
+          {
+            apiGroups: ['batch'],
+            apiVersions: ['v1'],
+            operations: ['CREATE', 'UPDATE'],
+            resources: ['jobs', 'cronjobs'],
+          },
         ],
       },
       matchConditions,
@@ -168,7 +238,9 @@ export function renderVapObjects(policy: ImagePolicy, options: {paramsNamespace:
       validations,
       // kube-apiserver type-checks valueExpression as string or null, and refuses a conditional
       // between the two ("no matching overload for _?_:_"): so every reviewed request records it.
-      ...(options.breakGlass ? {auditAnnotations: [{key: 'break-glass', valueExpression: "variables.breakGlass ? 'true' : 'false'"}]} : {}),
+      ...(options.breakGlass
+        ? {auditAnnotations: [{key: 'break-glass', valueExpression: "variables.breakGlass ? 'true' : 'false'"}]}
+        : {}),
     },
   }
   const binding = {
@@ -178,12 +250,32 @@ export function renderVapObjects(policy: ImagePolicy, options: {paramsNamespace:
     spec: {
       policyName: VAP_NAME,
       validationActions: ['Deny'],
-      ...(policy.allowedRegistries ? {paramRef: {name: PARAMS_NAME, namespace: options.paramsNamespace, parameterNotFoundAction: 'Deny'}} : {}),
-      matchResources: exempt.length > 0 ? {namespaceSelector: {matchExpressions: [{key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: exempt}]}} : {},
+      ...(policy.allowedRegistries
+        ? {paramRef: {name: PARAMS_NAME, namespace: options.paramsNamespace, parameterNotFoundAction: 'Deny'}}
+        : {}),
+      matchResources:
+        exempt.length > 0
+          ? {
+              namespaceSelector: {
+                matchExpressions: [{key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: exempt}],
+              },
+            }
+          : {},
     },
   }
   const params = policy.allowedRegistries
-    ? [{apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: PARAMS_NAME, namespace: options.paramsNamespace, labels: {'app.kubernetes.io/managed-by': 'kubectl-imgsec'}}, data: {allowedRegistries: policy.allowedRegistries.join(',')}}]
+    ? [
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: {
+            name: PARAMS_NAME,
+            namespace: options.paramsNamespace,
+            labels: {'app.kubernetes.io/managed-by': 'kubectl-imgsec'},
+          },
+          data: {allowedRegistries: policy.allowedRegistries.join(',')},
+        },
+      ]
     : []
   return [...params, vap, binding]
 }

@@ -34,7 +34,8 @@ export interface ImageReviewDecision {
 export function imageReviewProblem(body: unknown): string | undefined {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return 'the body must be a JSON ImageReview object'
   const review = body as Record<string, unknown>
-  if (review.apiVersion !== IMAGE_REVIEW_API_VERSION) return `apiVersion must be ${IMAGE_REVIEW_API_VERSION}, not ${describeField(review.apiVersion)}`
+  if (review.apiVersion !== IMAGE_REVIEW_API_VERSION)
+    return `apiVersion must be ${IMAGE_REVIEW_API_VERSION}, not ${describeField(review.apiVersion)}`
   if (review.kind !== 'ImageReview') return `kind must be ImageReview, not ${describeField(review.kind)}`
   const spec = review.spec as Record<string, unknown> | undefined
   if (!spec || typeof spec !== 'object' || Array.isArray(spec)) return 'spec is missing'
@@ -42,14 +43,21 @@ export function imageReviewProblem(body: unknown): string | undefined {
   if (spec.namespace !== undefined && typeof spec.namespace !== 'string') return 'spec.namespace must be a string'
   if (spec.containers !== undefined && !Array.isArray(spec.containers)) return 'spec.containers must be a list'
   const containers = (spec.containers ?? []) as unknown[]
-  if (containers.length > MAX_REVIEW_CONTAINERS) return `spec.containers has ${containers.length} entries; at most ${MAX_REVIEW_CONTAINERS} are reviewed`
+  if (containers.length > MAX_REVIEW_CONTAINERS)
+    return `spec.containers has ${containers.length} entries; at most ${MAX_REVIEW_CONTAINERS} are reviewed`
   for (const [index, container] of containers.entries()) {
-    if (!container || typeof container !== 'object' || Array.isArray(container)) return `spec.containers[${index}] must be an object`
+    if (!container || typeof container !== 'object' || Array.isArray(container))
+      return `spec.containers[${index}] must be an object`
     const image = (container as Record<string, unknown>).image
     if (image !== undefined && typeof image !== 'string') return `spec.containers[${index}].image must be a string`
-    if (typeof image === 'string' && image.length > MAX_IMAGE_LENGTH) return `spec.containers[${index}].image is longer than ${MAX_IMAGE_LENGTH} characters`
+    if (typeof image === 'string' && image.length > MAX_IMAGE_LENGTH)
+      return `spec.containers[${index}].image is longer than ${MAX_IMAGE_LENGTH} characters`
   }
-  if (spec.annotations !== undefined && (typeof spec.annotations !== 'object' || spec.annotations === null || Array.isArray(spec.annotations))) return 'spec.annotations must be a map'
+  if (
+    spec.annotations !== undefined &&
+    (typeof spec.annotations !== 'object' || spec.annotations === null || Array.isArray(spec.annotations))
+  )
+    return 'spec.annotations must be a map'
   for (const [key, value] of Object.entries((spec.annotations ?? {}) as Record<string, unknown>)) {
     if (typeof value !== 'string') return `spec.annotations["${key.slice(0, 100)}"] must be a string`
   }
@@ -81,23 +89,41 @@ const MAX_REASONS = 20
 export function decideImageReview(review: ImageReviewRequest, policy: ImagePolicy): ImageReviewDecision {
   const namespace = review.spec.namespace
   const annotations = review.spec.annotations ?? {}
-  const images = (review.spec.containers ?? []).map((container) => (typeof container?.image === 'string' ? container.image : ''))
+  const images = (review.spec.containers ?? []).map((container) =>
+    typeof container?.image === 'string' ? container.image : '',
+  )
   const verdicts = images.map((image) => evaluateImage(image, {namespace, annotations}, policy))
   const refused = verdicts.filter((verdict) => !verdict.allowed)
   const breakGlass = refused.length > 0 && policy.breakGlass && annotations[BREAK_GLASS_ANNOTATION] === 'true'
   const allowed = refused.length === 0 || breakGlass
-  const allReasons = refused.flatMap((verdict) => verdict.violations.map((violation) => `${violation.rule}: ${violation.message}`))
-  const reasons = allReasons.length > MAX_REASONS ? [...allReasons.slice(0, MAX_REASONS), `… and ${allReasons.length - MAX_REASONS} more`] : allReasons
+  const allReasons = refused.flatMap((verdict) =>
+    verdict.violations.map((violation) => `${violation.rule}: ${violation.message}`),
+  )
+  const reasons =
+    allReasons.length > MAX_REASONS
+      ? [...allReasons.slice(0, MAX_REASONS), `… and ${allReasons.length - MAX_REASONS} more`]
+      : allReasons
   const auditAnnotations: Record<string, string> = {decision: allowed ? 'allowed' : 'denied'}
-  if (refused.length > 0) auditAnnotations['refused-images'] = refused.slice(0, MAX_REASONS).map((verdict) => verdict.image).join(',') + (refused.length > MAX_REASONS ? `,… (${refused.length - MAX_REASONS} more)` : '')
+  if (refused.length > 0)
+    auditAnnotations['refused-images'] =
+      refused
+        .slice(0, MAX_REASONS)
+        .map((verdict) => verdict.image)
+        .join(',') + (refused.length > MAX_REASONS ? `,… (${refused.length - MAX_REASONS} more)` : '')
   if (breakGlass) auditAnnotations['break-glass'] = 'true'
   const exempt = verdicts.find((verdict) => verdict.exempt)
   if (exempt) auditAnnotations.exempt = exempt.exempt!
   let reason: string | undefined
-  if (!allowed) reason = `image policy (kubectl-imgsec) refused ${refused.length} image${refused.length === 1 ? '' : 's'}: ${reasons.join('; ')}`
-  else if (breakGlass) reason = `break-glass annotation ${BREAK_GLASS_ANNOTATION}=true let refused images through: ${reasons.join('; ')}`
+  if (!allowed)
+    reason = `image policy (kubectl-imgsec) refused ${refused.length} image${refused.length === 1 ? '' : 's'}: ${reasons.join('; ')}`
+  else if (breakGlass)
+    reason = `break-glass annotation ${BREAK_GLASS_ANNOTATION}=true let refused images through: ${reasons.join('; ')}`
   return {
-    response: {apiVersion: IMAGE_REVIEW_API_VERSION, kind: 'ImageReview', status: {allowed, ...(reason ? {reason} : {}), auditAnnotations}},
+    response: {
+      apiVersion: IMAGE_REVIEW_API_VERSION,
+      kind: 'ImageReview',
+      status: {allowed, ...(reason ? {reason} : {}), auditAnnotations},
+    },
     verdicts,
     breakGlass,
   }

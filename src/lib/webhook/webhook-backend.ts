@@ -33,7 +33,10 @@ export interface RunningBackend {
  * bytes, lines are dropped and counted instead of queued (memory would otherwise grow with every
  * review); the count is logged once the reader catches up.
  */
-export function createJsonLog(stream: Pick<NodeJS.WritableStream, 'write'> & {writableLength: number}, maxBuffered = 1024 * 1024): (entry: Record<string, unknown>) => void {
+export function createJsonLog(
+  stream: Pick<NodeJS.WritableStream, 'write'> & {writableLength: number},
+  maxBuffered = 1024 * 1024,
+): (entry: Record<string, unknown>) => void {
   let dropped = 0
   return (entry) => {
     if (stream.writableLength > maxBuffered) {
@@ -41,7 +44,15 @@ export function createJsonLog(stream: Pick<NodeJS.WritableStream, 'write'> & {wr
       return
     }
     if (dropped > 0) {
-      stream.write(JSON.stringify({time: new Date().toISOString(), level: 'warn', event: 'log-lines-dropped', count: dropped, message: 'the log reader fell behind'}) + '\n')
+      stream.write(
+        JSON.stringify({
+          time: new Date().toISOString(),
+          level: 'warn',
+          event: 'log-lines-dropped',
+          count: dropped,
+          message: 'the log reader fell behind',
+        }) + '\n',
+      )
       dropped = 0
     }
     stream.write(JSON.stringify({time: new Date().toISOString(), ...entry}) + '\n')
@@ -59,20 +70,26 @@ function isLoopback(address: string): boolean {
  */
 export async function startWebhookBackend(options: WebhookBackendOptions): Promise<RunningBackend> {
   if (!isLoopback(options.address) && !options.clientCaFile && !options.allowUnauthenticated) {
-    throw new UserError(`--address ${options.address} without --client-ca would answer anyone who reaches the port: pass --client-ca (the CA of the API server's client certificate), or --address 127.0.0.1, or --allow-unauthenticated to accept that`)
+    throw new UserError(
+      `--address ${options.address} without --client-ca would answer anyone who reaches the port: pass --client-ca (the CA of the API server's client certificate), or --address 127.0.0.1, or --allow-unauthenticated to accept that`,
+    )
   }
   const log = options.log ?? createJsonLog(process.stdout)
   // The file's digest is taken before it is parsed: a change in between shows as an old digest
   // (and the watcher's reload corrects it), never as a new digest with the old policy.
-  const digestOf = () => (options.policyFile ? createHash('sha256').update(readFileSync(options.policyFile)).digest('hex') : undefined)
+  const digestOf = () =>
+    options.policyFile ? createHash('sha256').update(readFileSync(options.policyFile)).digest('hex') : undefined
   const load = () => {
     const digest = digestOf()
-    return {digest, policy: resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries})}
+    return {
+      digest,
+      policy: resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries}),
+    }
   }
   let {policy, digest: policyDigest} = load()
   const reload = (): boolean => {
     try {
-      ({policy, digest: policyDigest} = load())
+      ;({policy, digest: policyDigest} = load())
       log({level: 'info', event: 'policy-reloaded', allowedRegistries: policy.allowedRegistries ?? 'any'})
       return true
     } catch (error) {
@@ -80,16 +97,36 @@ export async function startWebhookBackend(options: WebhookBackendOptions): Promi
       return false
     }
   }
-  const server = createWebhookServer({certFile: options.certFile, keyFile: options.keyFile, clientCaFile: options.clientCaFile, policy: () => policy, policyDigest: () => policyDigest, log, limits: options.limits})
+  const server = createWebhookServer({
+    certFile: options.certFile,
+    keyFile: options.keyFile,
+    clientCaFile: options.clientCaFile,
+    policy: () => policy,
+    policyDigest: () => policyDigest,
+    log,
+    limits: options.limits,
+  })
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      const hint = error.code === 'EACCES' && options.port < 1024 ? '; ports below 1024 need root (or use --port 8443)' : ''
-      reject(new UserError(`cannot listen on --address ${options.address} --port ${options.port}: ${describeSystemError(error)}${hint}`))
+      const hint =
+        error.code === 'EACCES' && options.port < 1024 ? '; ports below 1024 need root (or use --port 8443)' : ''
+      reject(
+        new UserError(
+          `cannot listen on --address ${options.address} --port ${options.port}: ${describeSystemError(error)}${hint}`,
+        ),
+      )
     })
     server.listen(options.port, options.address, resolve)
   })
   const port = (server.address() as {port: number}).port
-  log({level: 'info', event: 'listening', address: options.address, port, allowedRegistries: policy.allowedRegistries ?? 'any', exemptNamespaces: policy.exemptNamespaces})
+  log({
+    level: 'info',
+    event: 'listening',
+    address: options.address,
+    port,
+    allowedRegistries: policy.allowedRegistries ?? 'any',
+    exemptNamespaces: policy.exemptNamespaces,
+  })
 
   // The serving certificate, its key and the client CA are swapped in without a restart, so that
   // "whitelist rotate-certs" leaves no window; a pair that does not load is logged, the old one stays.
@@ -116,11 +153,13 @@ export async function startWebhookBackend(options: WebhookBackendOptions): Promi
     watched.set(dir, new Set([...(watched.get(dir) ?? []), path.basename(file)]))
   }
   let timer: NodeJS.Timeout | undefined
-  const watchers: FSWatcher[] = [...watched].map(([dir, names]) => watch(dir, (_event, name) => {
-    if (name !== null && !names.has(String(name)) && !String(name).startsWith('..')) return
-    clearTimeout(timer)
-    timer = setTimeout(reloadAll, 200)
-  }))
+  const watchers: FSWatcher[] = [...watched].map(([dir, names]) =>
+    watch(dir, (_event, name) => {
+      if (name !== null && !names.has(String(name)) && !String(name).startsWith('..')) return
+      clearTimeout(timer)
+      timer = setTimeout(reloadAll, 200)
+    }),
+  )
   const onHangup = () => reloadAll()
   process.on('SIGHUP', onHangup)
   let resolveClosed: () => void

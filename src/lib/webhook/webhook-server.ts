@@ -59,7 +59,11 @@ export const POLICY_DIGEST_HEADER = 'x-imgsec-policy-sha256'
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body)
-  res.writeHead(status, {'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json', 'content-length': Buffer.byteLength(text), ...headers})
+  res.writeHead(status, {
+    'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  })
   res.end(text)
 }
 
@@ -95,7 +99,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Webhoo
   if (options.clientCaFile && !(req.socket as TLSSocket).authorized) res.setHeader('connection', 'close')
   if (path === '/healthz' || path === '/readyz') {
     const digest = options.policyDigest?.()
-    send(res, req.method === 'GET' || req.method === 'HEAD' ? 200 : 405, 'ok', digest ? {[POLICY_DIGEST_HEADER]: digest} : {})
+    send(
+      res,
+      req.method === 'GET' || req.method === 'HEAD' ? 200 : 405,
+      'ok',
+      digest ? {[POLICY_DIGEST_HEADER]: digest} : {},
+    )
     return
   }
   if (path !== '/image_policy' && path !== '/') {
@@ -109,7 +118,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Webhoo
   // Client certificates are checked here rather than in the handshake, so that the kubelet's
   // liveness probe (which presents none) can still reach /healthz.
   if (options.clientCaFile && !(req.socket as TLSSocket).authorized) {
-    options.log({level: 'warn', event: 'rejected', status: 401, message: 'client certificate missing or not signed by the client CA'})
+    options.log({
+      level: 'warn',
+      event: 'rejected',
+      status: 401,
+      message: 'client certificate missing or not signed by the client CA',
+    })
     send(res, 401, {error: 'a client certificate signed by the configured client CA is required'})
     return
   }
@@ -172,7 +186,9 @@ function pemKinds(data: Buffer): {certificate: boolean; privateKey: boolean; enc
 function parseCertificate(flag: string, file: string, data: Buffer): X509Certificate {
   const kinds = pemKinds(data)
   if (!kinds.certificate) {
-    throw new UserError(`${flag} ${file} is not a PEM certificate (no "-----BEGIN CERTIFICATE-----" block)${kinds.privateKey ? '; it holds a private key (--cert and --key swapped?)' : ''}`)
+    throw new UserError(
+      `${flag} ${file} is not a PEM certificate (no "-----BEGIN CERTIFICATE-----" block)${kinds.privateKey ? '; it holds a private key (--cert and --key swapped?)' : ''}`,
+    )
   }
   try {
     return new X509Certificate(data)
@@ -184,9 +200,14 @@ function parseCertificate(flag: string, file: string, data: Buffer): X509Certifi
 function parsePrivateKey(flag: string, file: string, data: Buffer): KeyObject {
   const kinds = pemKinds(data)
   if (!kinds.privateKey) {
-    throw new UserError(`${flag} ${file} is not a PEM private key (no "-----BEGIN PRIVATE KEY-----" block)${kinds.certificate ? '; it holds a certificate (--cert and --key swapped?)' : ''}`)
+    throw new UserError(
+      `${flag} ${file} is not a PEM private key (no "-----BEGIN PRIVATE KEY-----" block)${kinds.certificate ? '; it holds a certificate (--cert and --key swapped?)' : ''}`,
+    )
   }
-  if (kinds.encrypted) throw new UserError(`${flag} ${file} is encrypted with a passphrase; the backend needs an unencrypted key (openssl pkey -in ${file} -out key.pem)`)
+  if (kinds.encrypted)
+    throw new UserError(
+      `${flag} ${file} is encrypted with a passphrase; the backend needs an unencrypted key (openssl pkey -in ${file} -out key.pem)`,
+    )
   try {
     return createPrivateKey(data)
   } catch {
@@ -231,19 +252,26 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
   }
   let server: Server
   try {
-    server = createServer({
-      cert: tls.cert, key: tls.key, handshakeTimeout: limits.handshakeMs,
-      // Node enforces headersTimeout/requestTimeout only when it checks (every 30 s by default).
-      connectionsCheckingInterval: Math.min(1000, Math.ceil(limits.headersMs / 2)),
-      headersTimeout: limits.headersMs,
-      requestTimeout: limits.requestMs,
-      keepAliveTimeout: limits.keepAliveMs,
-      ...(tls.ca ? {ca: tls.ca, requestCert: true, rejectUnauthorized: false} : {}),
-    }, onRequest)
+    server = createServer(
+      {
+        cert: tls.cert,
+        key: tls.key,
+        handshakeTimeout: limits.handshakeMs,
+        // Node enforces headersTimeout/requestTimeout only when it checks (every 30 s by default).
+        connectionsCheckingInterval: Math.min(1000, Math.ceil(limits.headersMs / 2)),
+        headersTimeout: limits.headersMs,
+        requestTimeout: limits.requestMs,
+        keepAliveTimeout: limits.keepAliveMs,
+        ...(tls.ca ? {ca: tls.ca, requestCert: true, rejectUnauthorized: false} : {}),
+      },
+      onRequest,
+    )
   } catch (error) {
     // Checked above already; what is left (an unsupported key type) is named by its code only.
     const code = (error as {code?: unknown}).code
-    throw new UserError(`the TLS library refused --cert ${options.certFile} with --key ${options.keyFile}${typeof code === 'string' ? ` (${code})` : ''}`)
+    throw new UserError(
+      `the TLS library refused --cert ${options.certFile} with --key ${options.keyFile}${typeof code === 'string' ? ` (${code})` : ''}`,
+    )
   }
   server.maxConnections = limits.maxConnections
   if (tls.ca) {

@@ -22,11 +22,16 @@ export async function resolveBackendImage(given: string | undefined, dryRun: boo
     return `${DEFAULT_BACKEND_IMAGE}@${digest}`
   } catch (error) {
     // An air-gapped control plane cannot ask gcr.io: the image must come from the user's own mirror.
-    throw new UserError(`cannot resolve the digest of ${DEFAULT_BACKEND_IMAGE} (${(error as Error).message}); without access to gcr.io, copy it to a registry the node can pull from (e.g. crane copy ${DEFAULT_BACKEND_IMAGE} registry.internal/distroless/nodejs22-debian12:nonroot) and pass --backend-image registry.internal/distroless/nodejs22-debian12@sha256:… (any image with Node.js ≥ 20 at /nodejs/bin/node)`)
+    throw new UserError(
+      `cannot resolve the digest of ${DEFAULT_BACKEND_IMAGE} (${(error as Error).message}); without access to gcr.io, copy it to a registry the node can pull from (e.g. crane copy ${DEFAULT_BACKEND_IMAGE} registry.internal/distroless/nodejs22-debian12:nonroot) and pass --backend-image registry.internal/distroless/nodejs22-debian12@sha256:… (any image with Node.js ≥ 20 at /nodejs/bin/node)`,
+    )
   }
 }
 
 /** The control plane must not run a moving tag. */
 export function requirePinnedImage(image: string): void {
-  if (!parseImageReference(image).digest) throw new UserError(`--backend-image ${image} must be pinned by digest (…@sha256:…): the control plane must not run a moving tag`)
+  if (!parseImageReference(image).digest)
+    throw new UserError(
+      `--backend-image ${image} must be pinned by digest (…@sha256:…): the control plane must not run a moving tag`,
+    )
 }

@@ -26,7 +26,10 @@ async function x509() {
 
 async function exportKey(key: webcrypto.CryptoKey): Promise<string> {
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key))
-  return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`
+  return `-----BEGIN PRIVATE KEY-----\n${der
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n')}\n-----END PRIVATE KEY-----\n`
 }
 
 async function importKey(pem: string): Promise<webcrypto.CryptoKey> {
@@ -42,7 +45,7 @@ function serial(): string {
 
 export async function createCertificateAuthority(commonName: string, days = 3650): Promise<KeyPairPem> {
   const lib = await x509()
-  const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']) as webcrypto.CryptoKeyPair
+  const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair
   const notBefore = new Date(Date.now() - 5 * 60 * 1000)
   const cert = await lib.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
@@ -60,13 +63,19 @@ export async function createCertificateAuthority(commonName: string, days = 3650
   return {certPem: cert.toString('pem') + '\n', keyPem: await exportKey(keys.privateKey)}
 }
 
-export async function issueCertificate(ca: KeyPairPem, options: {commonName: string; usage: 'server' | 'client'; hosts?: string[]; organization?: string; days?: number}): Promise<KeyPairPem> {
+export async function issueCertificate(
+  ca: KeyPairPem,
+  options: {commonName: string; usage: 'server' | 'client'; hosts?: string[]; organization?: string; days?: number},
+): Promise<KeyPairPem> {
   const lib = await x509()
   const caCert = new lib.X509Certificate(ca.certPem)
   const caKey = await importKey(ca.keyPem)
-  const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']) as webcrypto.CryptoKeyPair
+  const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair
   const hosts = [...new Set(options.hosts ?? [])]
-  const names = hosts.map((host) => ({type: isIP(host.replace(/^\[|\]$/g, '')) ? 'ip' as const : 'dns' as const, value: host.replace(/^\[|\]$/g, '')}))
+  const names = hosts.map((host) => ({
+    type: isIP(host.replace(/^\[|\]$/g, '')) ? ('ip' as const) : ('dns' as const),
+    value: host.replace(/^\[|\]$/g, ''),
+  }))
   const notBefore = new Date(Date.now() - 5 * 60 * 1000)
   const cert = await lib.X509CertificateGenerator.create({
     serialNumber: serial(),
@@ -80,7 +89,9 @@ export async function issueCertificate(ca: KeyPairPem, options: {commonName: str
     extensions: [
       new lib.BasicConstraintsExtension(false, undefined, true),
       new lib.KeyUsagesExtension(lib.KeyUsageFlags.digitalSignature, true),
-      new lib.ExtendedKeyUsageExtension([options.usage === 'server' ? lib.ExtendedKeyUsage.serverAuth : lib.ExtendedKeyUsage.clientAuth]),
+      new lib.ExtendedKeyUsageExtension([
+        options.usage === 'server' ? lib.ExtendedKeyUsage.serverAuth : lib.ExtendedKeyUsage.clientAuth,
+      ]),
       ...(names.length > 0 ? [new lib.SubjectAlternativeNameExtension(names)] : []),
       await lib.AuthorityKeyIdentifierExtension.create(caCert),
     ],

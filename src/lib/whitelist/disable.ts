@@ -5,7 +5,12 @@ import {type ClusterAccess, requireClient} from '../cluster/connection.js'
 import {writeFileAtomic} from '../atomic-write.js'
 import {backupFile, type BackupRecord} from '../controlplane/backups.js'
 import {persistToKubeadmConfig} from '../controlplane/kubeadm-config.js'
-import {applyApiserverPatch, kubeadmChangeOf, planApiserverPatch, planChangesSomething} from '../controlplane/patch-apiserver.js'
+import {
+  applyApiserverPatch,
+  kubeadmChangeOf,
+  planApiserverPatch,
+  planChangesSomething,
+} from '../controlplane/patch-apiserver.js'
 import {whitelistPaths} from './files.js'
 import {readIfExists, sha256} from './node-files.js'
 import {PLACEMENTS} from './placements/index.js'
@@ -24,7 +29,10 @@ export interface WhitelistDisableOptions {
   command: string
 }
 
-export async function disableWhitelist(options: WhitelistDisableOptions, cluster: ClusterAccess): Promise<WhitelistResult> {
+export async function disableWhitelist(
+  options: WhitelistDisableOptions,
+  cluster: ClusterAccess,
+): Promise<WhitelistResult> {
   const paths = whitelistPaths(options.configDir)
   const state = readState(options.configDir)
   if (!state) return {...removeLeftovers(options), warnings: []}
@@ -53,18 +61,36 @@ export async function disableWhitelist(options: WhitelistDisableOptions, cluster
   if (state.mergedConfig) {
     const current = readIfExists(state.mergedConfig.file)
     // Untouched since enable: the backup taken before the merge is the exact original.
-    if (current !== undefined && sha256(current) === state.mergedConfig.sha256 && existsSync(state.mergedConfig.backup)) {
+    if (
+      current !== undefined &&
+      sha256(current) === state.mergedConfig.sha256 &&
+      existsSync(state.mergedConfig.backup)
+    ) {
       backups.push(backupFile(state.mergedConfig.file, options.backupDir, options.command))
       writeFileAtomic(state.mergedConfig.file, readFileSync(state.mergedConfig.backup))
       changes.push(`removed the ImagePolicyWebhook entry from ${state.mergedConfig.file}`)
     } else {
-      changes.push(`left ${state.mergedConfig.file} as it is (changed since enable): remove its ImagePolicyWebhook entry by hand`)
+      changes.push(
+        `left ${state.mergedConfig.file} as it is (changed since enable): remove its ImagePolicyWebhook entry by hand`,
+      )
     }
   }
-  if (!options.keepBackend) await PLACEMENTS[state.placement]?.undo(state, {cluster, backupDir: options.backupDir, command: options.command, changes, backups})
+  if (!options.keepBackend)
+    await PLACEMENTS[state.placement]?.undo(state, {
+      cluster,
+      backupDir: options.backupDir,
+      command: options.command,
+      changes,
+      backups,
+    })
   // The files enable wrote for the API server (and, unless it keeps running, for the backend): no
   // longer named by the manifest, so nothing is left that a later disable would take for leftovers.
-  for (const file of [paths.admissionConfig, paths.webhookKubeconfig, paths.pkiDir, ...(options.keepBackend ? [] : [paths.backendDir])]) {
+  for (const file of [
+    paths.admissionConfig,
+    paths.webhookKubeconfig,
+    paths.pkiDir,
+    ...(options.keepBackend ? [] : [paths.backendDir]),
+  ]) {
     if (existsSync(file)) rmSync(file, {recursive: true, force: true})
   }
   rmSync(paths.state)

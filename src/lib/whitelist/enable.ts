@@ -8,7 +8,12 @@ import {locateApiserver, readFlags, splitList} from '../controlplane/apiserver-m
 import {readMirrorPod} from '../controlplane/apiserver-restart.js'
 import type {BackupRecord} from '../controlplane/backups.js'
 import {persistToKubeadmConfig} from '../controlplane/kubeadm-config.js'
-import {applyApiserverPatch, kubeadmChangeOf, planApiserverPatch, planChangesSomething} from '../controlplane/patch-apiserver.js'
+import {
+  applyApiserverPatch,
+  kubeadmChangeOf,
+  planApiserverPatch,
+  planChangesSomething,
+} from '../controlplane/patch-apiserver.js'
 import {UndoJournal} from '../controlplane/undo-journal.js'
 import {UserError} from '../errors.js'
 import {resolveBackendImage} from './backend-image.js'
@@ -18,7 +23,17 @@ import {checkImpact} from './impact.js'
 import {ensureDir, sha256, writeIfChanged} from './node-files.js'
 import {loadOrCreatePki} from './pki.js'
 import {type AppliedBackend, bindPlacement, type BoundPlacement} from './placements/index.js'
-import {acceptPolicyProblems, IMAGE_POLICY_PLUGIN, planWhitelist, type RenderedFile, renderDryRun, type ResolvedEnableOptions, type WhitelistEnableOptions, type WhitelistPlan, whitelistPolicy} from './plan.js'
+import {
+  acceptPolicyProblems,
+  IMAGE_POLICY_PLUGIN,
+  planWhitelist,
+  type RenderedFile,
+  renderDryRun,
+  type ResolvedEnableOptions,
+  type WhitelistEnableOptions,
+  type WhitelistPlan,
+  whitelistPolicy,
+} from './plan.js'
 import type {RestartWatch} from './smoke.js'
 import {readState, type WhitelistResult, type WhitelistState} from './state.js'
 
@@ -48,9 +63,11 @@ async function resolveOptions(options: WhitelistEnableOptions): Promise<Resolved
 function readManifest(options: ResolvedEnableOptions): {manifest: string; manifestText: string} {
   const manifest = path.join(path.resolve(options.manifestsDir), 'kube-apiserver.yaml')
   if (!existsSync(manifest)) {
-    throw new UserError(options.dryRun
-      ? `${manifest} does not exist: run on a control-plane node, or pass --manifests-dir`
-      : `${manifest} does not exist: run "whitelist enable" on a control-plane node (kubeadm keeps the API server manifest there), or pass --manifests-dir`)
+    throw new UserError(
+      options.dryRun
+        ? `${manifest} does not exist: run on a control-plane node, or pass --manifests-dir`
+        : `${manifest} does not exist: run "whitelist enable" on a control-plane node (kubeadm keeps the API server manifest there), or pass --manifests-dir`,
+    )
   }
   const manifestText = readFileSync(manifest, 'utf8')
   if (options.dryRun) return {manifest, manifestText}
@@ -59,23 +76,41 @@ function readManifest(options: ResolvedEnableOptions): {manifest: string; manife
     accessSync(manifest, constants.W_OK)
     accessSync(path.dirname(manifest), constants.W_OK)
   } catch {
-    throw new UserError(`cannot write ${manifest}: run "whitelist enable" as root on the control-plane node (sudo); nothing was changed`)
+    throw new UserError(
+      `cannot write ${manifest}: run "whitelist enable" as root on the control-plane node (sudo); nothing was changed`,
+    )
   }
   return {manifest, manifestText}
 }
 
 /** Everything checked before a plan is made: the manifest, the policy, the placement's flags and cluster. */
-export async function preflightAndPlan(options: ResolvedEnableOptions, placement: BoundPlacement, context: EnableContext): Promise<{plan: WhitelistPlan; impact: string[]}> {
+export async function preflightAndPlan(
+  options: ResolvedEnableOptions,
+  placement: BoundPlacement,
+  context: EnableContext,
+): Promise<{plan: WhitelistPlan; impact: string[]}> {
   const {manifest, manifestText} = readManifest(options)
   const {policy, problems} = whitelistPolicy(options, placement.policyNeeds())
   const warnings = acceptPolicyProblems(problems, options.force)
   placement.check(options.dryRun)
-  const target = await placement.preflight({cluster: context.cluster, dryRun: options.dryRun, warnings, warnNow: context.warnNow})
+  const target = await placement.preflight({
+    cluster: context.cluster,
+    dryRun: options.dryRun,
+    warnings,
+    warnNow: context.warnNow,
+  })
   // Impact before change, after the preflight and before anything is written (read-only: a dry run shows it too).
   const impact = await checkImpact(policy, context.cluster, {force: options.force})
   const paths = whitelistPaths(options.configDir)
   const plan = planWhitelist({
-    placement: placement.name, paths, manifest, manifestText, policy, settings: options.settings, target, warnings,
+    placement: placement.name,
+    paths,
+    manifest,
+    manifestText,
+    policy,
+    settings: options.settings,
+    target,
+    warnings,
     backend: (policyText) => placement.plan({paths, policy, policyText, target}),
   })
   return {plan, impact}
@@ -91,15 +126,25 @@ export async function enableWhitelist(given: WhitelistEnableOptions, context: En
   if (options.wait && !options.dryRun) {
     // Note the mirror pod before the restart.
     const client = requireClient(context.cluster)
-    restart = {client, before: await client.call({verb: 'list', resource: 'pods', namespace: 'kube-system'}, () => readMirrorPod(client))}
+    restart = {
+      client,
+      before: await client.call({verb: 'list', resource: 'pods', namespace: 'kube-system'}, () =>
+        readMirrorPod(client),
+      ),
+    }
   }
   const placement = bindPlacement(options)
   const {plan, impact} = await preflightAndPlan(options, placement, context)
   if (options.dryRun) return {impact, dryRun: renderDryRun(plan), changes: [], warnings: plan.warnings, backups: []}
-  return {...await applyPlan(plan, placement, options, context), impact, restart}
+  return {...(await applyPlan(plan, placement, options, context)), impact, restart}
 }
 
-async function applyPlan(plan: WhitelistPlan, placement: BoundPlacement, options: ResolvedEnableOptions, context: EnableContext): Promise<WhitelistResult> {
+async function applyPlan(
+  plan: WhitelistPlan,
+  placement: BoundPlacement,
+  options: ResolvedEnableOptions,
+  context: EnableContext,
+): Promise<WhitelistResult> {
   const {paths, manifest} = plan
   const changes: string[] = []
   const warnings = [...plan.warnings]
@@ -117,11 +162,29 @@ async function applyPlan(plan: WhitelistPlan, placement: BoundPlacement, options
     writeIfChanged(paths.caKey, pki.ca.keyPem, 0o600, changes, undefined, journal)
     writeIfChanged(paths.clientCert, pki.client.certPem, 0o644, changes, undefined, journal)
     writeIfChanged(paths.clientKey, pki.client.keyPem, 0o600, changes, undefined, journal)
-    const backend = await placement.apply(plan.backend, plan.target, {paths, pki, cluster: context.cluster, journal, changes, backups, options, previous})
-    for (const file of [plan.webhookKubeconfig, plan.admissionConfig]) writeIfChanged(file.path, file.content, file.mode, changes, undefined, journal)
+    const backend = await placement.apply(plan.backend, plan.target, {
+      paths,
+      pki,
+      cluster: context.cluster,
+      journal,
+      changes,
+      backups,
+      options,
+      previous,
+    })
+    for (const file of [plan.webhookKubeconfig, plan.admissionConfig])
+      writeIfChanged(file.path, file.content, file.mode, changes, undefined, journal)
 
-    const check = await checkBackend(plan.target.webhookUrl, {ca: readFileSync(plan.trustedCa, 'utf8'), cert: pki.client.certPem, key: pki.client.keyPem}, options.backendTimeoutMs, plan.policyDigest)
-    if (!check.answering) throw new UserError(`the image policy backend is not answering, so the API server was NOT changed: ${check.detail}${plan.backend.notAnsweringHint}`)
+    const check = await checkBackend(
+      plan.target.webhookUrl,
+      {ca: readFileSync(plan.trustedCa, 'utf8'), cert: pki.client.certPem, key: pki.client.keyPem},
+      options.backendTimeoutMs,
+      plan.policyDigest,
+    )
+    if (!check.answering)
+      throw new UserError(
+        `the image policy backend is not answering, so the API server was NOT changed: ${check.detail}${plan.backend.notAnsweringHint}`,
+      )
     changes.push(`backend check: ${check.detail}`)
 
     const flagsBefore = readFlags(readFileSync(manifest, 'utf8'), manifest)
@@ -154,16 +217,32 @@ async function applyPlan(plan: WhitelistPlan, placement: BoundPlacement, options
   } catch (error) {
     if (patched) throw error
     const problems = await journal.rollback()
-    const undone = problems.length === 0 ? 'everything this run had written or created was removed again' : `undoing what this run had written left: ${problems.join('; ')}`
+    const undone =
+      problems.length === 0
+        ? 'everything this run had written or created was removed again'
+        : `undoing what this run had written left: ${problems.join('; ')}`
     if (error instanceof UserError) throw new UserError(`${error.message} (${undone})`)
     throw error
   }
 }
 
 /** What disable needs to undo exactly this run (and what a first run recorded, on a re-run). */
-export function stateOf({options, plan, backend, previous, flagsBefore, patch, backups}: {
-  options: Pick<ResolvedEnableOptions, 'port' | 'persistKubeadmConfig'>; plan: Pick<WhitelistPlan, 'placement' | 'manifest' | 'target'>; backend: AppliedBackend; previous?: WhitelistState
-  flagsBefore: Map<string, string>; patch: Pick<Awaited<ReturnType<typeof planApiserverPatch>>, 'addedVolumes' | 'admissionConfig'>; backups: BackupRecord[]
+export function stateOf({
+  options,
+  plan,
+  backend,
+  previous,
+  flagsBefore,
+  patch,
+  backups,
+}: {
+  options: Pick<ResolvedEnableOptions, 'port' | 'persistKubeadmConfig'>
+  plan: Pick<WhitelistPlan, 'placement' | 'manifest' | 'target'>
+  backend: AppliedBackend
+  previous?: WhitelistState
+  flagsBefore: Map<string, string>
+  patch: Pick<Awaited<ReturnType<typeof planApiserverPatch>>, 'addedVolumes' | 'admissionConfig'>
+  backups: BackupRecord[]
 }): WhitelistState {
   const state: WhitelistState = {
     version: 1,
@@ -173,12 +252,21 @@ export function stateOf({options, plan, backend, previous, flagsBefore, patch, b
     staticPod: backend.staticPod,
     webhookUrl: plan.target.webhookUrl,
     // A second enable adds nothing: keep what the first one recorded.
-    enabledPlugin: previous?.enabledPlugin ?? !splitList(flagsBefore.get('enable-admission-plugins')).includes(IMAGE_POLICY_PLUGIN),
+    enabledPlugin:
+      previous?.enabledPlugin ?? !splitList(flagsBefore.get('enable-admission-plugins')).includes(IMAGE_POLICY_PLUGIN),
     setConfigFlag: previous?.setConfigFlag ?? !flagsBefore.has('admission-control-config-file'),
     addedVolumes: [...new Set([...(previous?.addedVolumes ?? []), ...patch.addedVolumes])],
     mergedConfig: previous?.mergedConfig,
     ...(options.persistKubeadmConfig || previous?.kubeadmConfig ? {kubeadmConfig: true} : {}),
-    ...(backend.objects ? {objects: backend.objects.map((o) => ({apiVersion: o.apiVersion, kind: o.kind, metadata: {name: o.metadata.name, ...(o.metadata.namespace ? {namespace: o.metadata.namespace} : {})}}))} : {}),
+    ...(backend.objects
+      ? {
+          objects: backend.objects.map((o) => ({
+            apiVersion: o.apiVersion,
+            kind: o.kind,
+            metadata: {name: o.metadata.name, ...(o.metadata.namespace ? {namespace: o.metadata.namespace} : {})},
+          })),
+        }
+      : {}),
   }
   const merged = patch.admissionConfig
   if (merged && merged.before !== merged.after) {

@@ -53,20 +53,23 @@ export function whitelistPaths(configDir: string): WhitelistPaths {
 
 /** The policy file the backend reads (every field written out, so that what is enforced is visible). */
 export function renderPolicyFile(policy: ImagePolicy): string {
-  return stringify({
-    apiVersion: 'imgsec.io/v1alpha1',
-    kind: 'ImagePolicy',
-    ...(policy.allowedRegistries ? {allowedRegistries: policy.allowedRegistries} : {}),
-    denyLatest: policy.denyLatest,
-    denyUntagged: policy.denyUntagged,
-    requireDigest: policy.requireDigest,
-    exemptNamespaces: policy.exemptNamespaces,
-    exemptImages: policy.exemptImages,
-    privateRegistries: policy.privateRegistries,
-    breakGlass: policy.breakGlass,
-    allowAnnotationExemptions: policy.allowAnnotationExemptions,
-    ...(policy.exemptions.length > 0 ? {exemptions: policy.exemptions} : {}),
-  }, {indentSeq: false})
+  return stringify(
+    {
+      apiVersion: 'imgsec.io/v1alpha1',
+      kind: 'ImagePolicy',
+      ...(policy.allowedRegistries ? {allowedRegistries: policy.allowedRegistries} : {}),
+      denyLatest: policy.denyLatest,
+      denyUntagged: policy.denyUntagged,
+      requireDigest: policy.requireDigest,
+      exemptNamespaces: policy.exemptNamespaces,
+      exemptImages: policy.exemptImages,
+      privateRegistries: policy.privateRegistries,
+      breakGlass: policy.breakGlass,
+      allowAnnotationExemptions: policy.allowAnnotationExemptions,
+      ...(policy.exemptions.length > 0 ? {exemptions: policy.exemptions} : {}),
+    },
+    {indentSeq: false},
+  )
 }
 
 /**
@@ -75,30 +78,64 @@ export function renderPolicyFile(policy: ImagePolicy): string {
  */
 export function renderStaticPod(options: {image: string; paths: WhitelistPaths; port: number}): string {
   const {paths, port} = options
-  return stringify({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      name: 'imgsec-webhook',
-      namespace: 'kube-system',
-      labels: {component: 'imgsec-webhook', tier: 'control-plane'},
-      annotations: {'imgsec.io/managed-by': 'kubectl-imgsec whitelist enable'},
+  return stringify(
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'imgsec-webhook',
+        namespace: 'kube-system',
+        labels: {component: 'imgsec-webhook', tier: 'control-plane'},
+        annotations: {'imgsec.io/managed-by': 'kubectl-imgsec whitelist enable'},
+      },
+      spec: {
+        hostNetwork: true,
+        priorityClassName: 'system-node-critical',
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: BACKEND_UID,
+          runAsGroup: BACKEND_UID,
+          seccompProfile: {type: 'RuntimeDefault'},
+        },
+        containers: [
+          {
+            name: 'webhook',
+            image: options.image,
+            command: [
+              '/nodejs/bin/node',
+              paths.bundle,
+              '--cert',
+              paths.servingCert,
+              '--key',
+              paths.servingKey,
+              '--client-ca',
+              paths.clientCa,
+              '--policy',
+              paths.policy,
+              '--address',
+              '127.0.0.1',
+              '--port',
+              String(port),
+            ],
+            securityContext: {
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              capabilities: {drop: ['ALL']},
+            },
+            resources: {requests: {cpu: '50m', memory: '64Mi'}, limits: {cpu: '500m', memory: '256Mi'}},
+            livenessProbe: {
+              httpGet: {host: '127.0.0.1', path: '/healthz', port, scheme: 'HTTPS'},
+              initialDelaySeconds: 5,
+              periodSeconds: 10,
+              failureThreshold: 6,
+            },
+            readinessProbe: {httpGet: {host: '127.0.0.1', path: '/healthz', port, scheme: 'HTTPS'}, periodSeconds: 5},
+            volumeMounts: [{name: 'imgsec-backend', mountPath: paths.backendDir, readOnly: true}],
+          },
+        ],
+        volumes: [{name: 'imgsec-backend', hostPath: {path: paths.backendDir, type: 'Directory'}}],
+      },
     },
-    spec: {
-      hostNetwork: true,
-      priorityClassName: 'system-node-critical',
-      securityContext: {runAsNonRoot: true, runAsUser: BACKEND_UID, runAsGroup: BACKEND_UID, seccompProfile: {type: 'RuntimeDefault'}},
-      containers: [{
-        name: 'webhook',
-        image: options.image,
-        command: ['/nodejs/bin/node', paths.bundle, '--cert', paths.servingCert, '--key', paths.servingKey, '--client-ca', paths.clientCa, '--policy', paths.policy, '--address', '127.0.0.1', '--port', String(port)],
-        securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: ['ALL']}},
-        resources: {requests: {cpu: '50m', memory: '64Mi'}, limits: {cpu: '500m', memory: '256Mi'}},
-        livenessProbe: {httpGet: {host: '127.0.0.1', path: '/healthz', port, scheme: 'HTTPS'}, initialDelaySeconds: 5, periodSeconds: 10, failureThreshold: 6},
-        readinessProbe: {httpGet: {host: '127.0.0.1', path: '/healthz', port, scheme: 'HTTPS'}, periodSeconds: 5},
-        volumeMounts: [{name: 'imgsec-backend', mountPath: paths.backendDir, readOnly: true}],
-      }],
-      volumes: [{name: 'imgsec-backend', hostPath: {path: paths.backendDir, type: 'Directory'}}],
-    },
-  }, {indentSeq: false})
+    {indentSeq: false},
+  )
 }

@@ -32,15 +32,27 @@ function workloadOf(pod: V1Pod): string {
   const owner = pod.metadata?.ownerReferences?.find((ref) => ref.controller) ?? pod.metadata?.ownerReferences?.[0]
   if (!owner) return `Pod/${pod.metadata?.name ?? ''}`
   const hash = pod.metadata?.labels?.['pod-template-hash']
-  if (owner.kind === 'ReplicaSet' && hash && owner.name.endsWith(`-${hash}`)) return `Deployment/${owner.name.slice(0, -hash.length - 1)}`
+  if (owner.kind === 'ReplicaSet' && hash && owner.name.endsWith(`-${hash}`))
+    return `Deployment/${owner.name.slice(0, -hash.length - 1)}`
   return `${owner.kind}/${owner.name}`
 }
 
 /** The review kube-apiserver would send for an UPDATE of this pod, decided by the backend's rules. */
 export function podVerdict(pod: V1Pod, policy: ImagePolicy): {allowed: boolean; reason?: string} {
-  const annotations = Object.fromEntries(Object.entries(pod.metadata?.annotations ?? {}).filter(([key]) => key.includes('.image-policy.k8s.io/')))
-  const containers = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].map((container) => ({image: container.image ?? ''}))
-  const decision = decideImageReview({apiVersion: IMAGE_REVIEW_API_VERSION, kind: 'ImageReview', spec: {containers, annotations, namespace: pod.metadata?.namespace}}, policy)
+  const annotations = Object.fromEntries(
+    Object.entries(pod.metadata?.annotations ?? {}).filter(([key]) => key.includes('.image-policy.k8s.io/')),
+  )
+  const containers = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].map((container) => ({
+    image: container.image ?? '',
+  }))
+  const decision = decideImageReview(
+    {
+      apiVersion: IMAGE_REVIEW_API_VERSION,
+      kind: 'ImageReview',
+      spec: {containers, annotations, namespace: pod.metadata?.namespace},
+    },
+    policy,
+  )
   // A pod with the break-glass annotation is let through (and logged): not refused.
   return {allowed: decision.response.status.allowed, reason: decision.response.status.reason}
 }
@@ -64,7 +76,9 @@ export function addToImpact(report: ImpactReport, pods: V1Pod[], policy: ImagePo
 /** Every pod of the cluster, page by page; memory holds only the refused workloads. */
 export async function whitelistImpact(client: KubeClient, policy: ImagePolicy): Promise<ImpactReport> {
   const report: ImpactReport = {pods: 0, refused: []}
-  await client.call({verb: 'list', resource: 'pods'}, () => forEachRawPage<V1Pod>(client, '/api/v1/pods', {}, (pods) => addToImpact(report, pods, policy)))
+  await client.call({verb: 'list', resource: 'pods'}, () =>
+    forEachRawPage<V1Pod>(client, '/api/v1/pods', {}, (pods) => addToImpact(report, pods, policy)),
+  )
   report.refused.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.workload.localeCompare(b.workload))
   return report
 }
@@ -77,21 +91,32 @@ export function renderImpact(report: ImpactReport): string[] {
   for (const r of report.refused) perNamespace.set(r.namespace, (perNamespace.get(r.namespace) ?? 0) + r.pods)
   return [
     `impact: ${pods} of ${report.pods} running pods (${report.refused.length} workloads) would be refused on their next update or re-creation: ${[...perNamespace].map(([ns, n]) => `${ns} ${n}`).join(', ')}`,
-    ...report.refused.map((r) => `  ${r.namespace}/${r.workload} (${r.pods} pod${r.pods === 1 ? '' : 's'}): ${r.reason}`),
+    ...report.refused.map(
+      (r) => `  ${r.namespace}/${r.workload} (${r.pods} pod${r.pods === 1 ? '' : 's'}): ${r.reason}`,
+    ),
   ]
 }
 
 /** Refused workloads in the control plane's namespaces: reasons to stop unless forced. */
 export function impactProblems(report: ImpactReport): string[] {
-  return report.refused.filter((r) => PROTECTED_NAMESPACES.includes(r.namespace)).map((r) => `${r.namespace}/${r.workload} would be refused (${r.reason})`)
+  return report.refused
+    .filter((r) => PROTECTED_NAMESPACES.includes(r.namespace))
+    .map((r) => `${r.namespace}/${r.workload} would be refused (${r.reason})`)
 }
 
 /**
  * The impact report for a whitelist change, when a cluster is reachable through the kubeconfig:
  * its lines to print, or a UserError when control-plane workloads would be refused (unless forced).
  */
-export async function checkImpact(policy: ImagePolicy, cluster: ClusterAccess, options: {force: boolean; timeoutMs?: number}): Promise<string[]> {
-  if (!cluster.configured) return ['impact: not checked (no cluster in the kubeconfig; on a control-plane node pass --kubeconfig /etc/kubernetes/admin.conf)']
+export async function checkImpact(
+  policy: ImagePolicy,
+  cluster: ClusterAccess,
+  options: {force: boolean; timeoutMs?: number},
+): Promise<string[]> {
+  if (!cluster.configured)
+    return [
+      'impact: not checked (no cluster in the kubeconfig; on a control-plane node pass --kubeconfig /etc/kubernetes/admin.conf)',
+    ]
   let report: ImpactReport
   try {
     const client = requireClient(cluster)
@@ -108,7 +133,9 @@ export async function checkImpact(policy: ImagePolicy, cluster: ClusterAccess, o
   const lines = renderImpact(report)
   const problems = impactProblems(report)
   if (problems.length > 0 && !options.force) {
-    throw new UserError(`refusing a policy that would refuse control-plane workloads on their next update or re-creation (nothing was changed):\n  ${problems.join('\n  ')}\nallow their registries, keep ${PROTECTED_NAMESPACES.join(', ')} in exemptNamespaces, or pass --force`)
+    throw new UserError(
+      `refusing a policy that would refuse control-plane workloads on their next update or re-creation (nothing was changed):\n  ${problems.join('\n  ')}\nallow their registries, keep ${PROTECTED_NAMESPACES.join(', ')} in exemptNamespaces, or pass --force`,
+    )
   }
   return [...lines, ...problems.map((problem) => `forced despite: ${problem}`)]
 }

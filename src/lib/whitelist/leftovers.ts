@@ -13,18 +13,29 @@ export interface LeftoverCleanup {
   backups: BackupRecord[]
 }
 
-export function removeLeftovers(options: {configDir: string; manifestsDir: string; backupDir: string; command: string}): LeftoverCleanup {
+export function removeLeftovers(options: {
+  configDir: string
+  manifestsDir: string
+  backupDir: string
+  command: string
+}): LeftoverCleanup {
   const paths = whitelistPaths(options.configDir)
   const manifest = path.join(path.resolve(options.manifestsDir), 'kube-apiserver.yaml')
   const staticPod = path.join(path.resolve(options.manifestsDir), STATIC_POD_FILE)
-  const ours = [paths.admissionConfig, paths.webhookKubeconfig, paths.pkiDir, paths.backendDir].filter((file) => existsSync(file))
+  const ours = [paths.admissionConfig, paths.webhookKubeconfig, paths.pkiDir, paths.backendDir].filter((file) =>
+    existsSync(file),
+  )
   const found = [...(existsSync(staticPod) ? [staticPod] : []), ...ours]
   if (found.length === 0) {
-    throw new UserError(`the registry whitelist was not enabled by kubectl-imgsec with --config-dir ${paths.configDir} (no ${paths.state}), and nothing of an unfinished enable is left there or in ${options.manifestsDir}`)
+    throw new UserError(
+      `the registry whitelist was not enabled by kubectl-imgsec with --config-dir ${paths.configDir} (no ${paths.state}), and nothing of an unfinished enable is left there or in ${options.manifestsDir}`,
+    )
   }
   const manifestText = existsSync(manifest) ? readFileSync(manifest, 'utf8') : ''
   if (manifestText.includes(paths.configDir)) {
-    throw new UserError(`${manifest} still names ${paths.configDir} (an enable that stopped half-way): restore it first with "kubectl imgsec patch-apiserver --restore", then run "whitelist disable" again to remove the rest`)
+    throw new UserError(
+      `${manifest} still names ${paths.configDir} (an enable that stopped half-way): restore it first with "kubectl imgsec patch-apiserver --restore", then run "whitelist disable" again to remove the rest`,
+    )
   }
   const changes: string[] = []
   const backups: BackupRecord[] = []
@@ -37,6 +48,7 @@ export function removeLeftovers(options: {configDir: string; manifestsDir: strin
     rmSync(file, {recursive: true, force: true})
     changes.push(`removed ${file} left by an unfinished enable`)
   }
-  if (existsSync(paths.configDir) && readdirSync(paths.configDir).length === 0) rmSync(paths.configDir, {recursive: true})
+  if (existsSync(paths.configDir) && readdirSync(paths.configDir).length === 0)
+    rmSync(paths.configDir, {recursive: true})
   return {changes, backups}
 }

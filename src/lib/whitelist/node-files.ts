@@ -20,7 +20,14 @@ export function readIfExists(file: string): string | undefined {
 }
 
 /** Write a file only when its content changes (atomic, exact mode); returns whether it did. */
-export function writeIfChanged(file: string, content: string, mode: number, changes: string[], owner?: number, journal?: UndoJournal): boolean {
+export function writeIfChanged(
+  file: string,
+  content: string,
+  mode: number,
+  changes: string[],
+  owner?: number,
+  journal?: UndoJournal,
+): boolean {
   const current = readIfExists(file)
   if (current === content) return false
   journal?.rememberDir(path.dirname(file))
@@ -46,6 +53,9 @@ export function readBackendBundle(): string {
   const here = path.dirname(fileURLToPath(import.meta.url))
   const candidates = [path.resolve(here, '..', '..', 'imgsec-webhook.mjs'), path.join(here, 'imgsec-webhook.mjs')]
   const found = candidates.find((file) => existsSync(file))
-  if (!found) throw new UserError(`the backend bundle imgsec-webhook.mjs is missing (looked in ${candidates.join(', ')}); reinstall kubectl-imgsec`)
+  if (!found)
+    throw new UserError(
+      `the backend bundle imgsec-webhook.mjs is missing (looked in ${candidates.join(', ')}); reinstall kubectl-imgsec`,
+    )
   return readFileSync(found, 'utf8')
 }

@@ -33,7 +33,9 @@ export async function loadOrCreatePki(paths: WhitelistPaths, changes: string[]):
     changes.push('generated a CA for the image policy backend')
   }
   const caReused = existingCa !== undefined
-  const client = (caReused ? await reusable(paths.clientCert, paths.clientKey) : undefined) ?? await issueCertificate(ca, {commonName: 'kube-apiserver-imgsec-client', usage: 'client'})
+  const client =
+    (caReused ? await reusable(paths.clientCert, paths.clientKey) : undefined) ??
+    (await issueCertificate(ca, {commonName: 'kube-apiserver-imgsec-client', usage: 'client'}))
   return {ca, client, caReused}
 }
 
@@ -45,5 +47,5 @@ export function subjectAltNames(hosts: string[]): string[] {
 /** The backend's serving certificate for `hosts`: the one in --config-dir when it still fits, else a new one. */
 export async function loadOrIssueServing(paths: WhitelistPaths, pki: Pki, hosts: string[]): Promise<KeyPairPem> {
   const reused = pki.caReused ? await reusable(paths.servingCert, paths.servingKey, subjectAltNames(hosts)) : undefined
-  return reused ?? await issueCertificate(pki.ca, {commonName: 'imgsec-webhook', usage: 'server', hosts})
+  return reused ?? (await issueCertificate(pki.ca, {commonName: 'imgsec-webhook', usage: 'server', hosts}))
 }

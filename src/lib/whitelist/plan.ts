@@ -69,11 +69,12 @@ export type PlacementOptions = StaticPlacementOptions | DeploymentPlacementOptio
 /** `whitelist enable` (webhook mode): a union keyed on the placement, so each one has exactly its fields. */
 export type WhitelistEnableOptions = EnableCommonOptions & PlacementOptions
 /** The options once the default backend image is resolved. */
-export type ResolvedEnableOptions = EnableCommonOptions & (
-  | (StaticPlacementOptions & {backendImage: string})
-  | (DeploymentPlacementOptions & {backendImage: string})
-  | ExternalPlacementOptions
-)
+export type ResolvedEnableOptions = EnableCommonOptions &
+  (
+    | (StaticPlacementOptions & {backendImage: string})
+    | (DeploymentPlacementOptions & {backendImage: string})
+    | ExternalPlacementOptions
+  )
 
 /** What the API server dials, the names the serving certificate covers, the CA it trusts. */
 export interface BackendTarget {
@@ -148,23 +149,38 @@ export interface PolicyNeeds {
 }
 
 /** The policy to enforce, and what it would refuse in kube-system (a refusal unless forced). */
-export function whitelistPolicy(options: Pick<EnableCommonOptions, 'policyFile' | 'allowedRegistries' | 'allowAnyRegistry'>, needs: PolicyNeeds): {policy: ImagePolicy; problems: string[]} {
+export function whitelistPolicy(
+  options: Pick<EnableCommonOptions, 'policyFile' | 'allowedRegistries' | 'allowAnyRegistry'>,
+  needs: PolicyNeeds,
+): {policy: ImagePolicy; problems: string[]} {
   const policy = resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries})
   requireAllowlist(policy, options.allowAnyRegistry ?? false)
   // An in-cluster backend must never review its own pods: with defaultAllow false a dead backend would block its replacement.
-  for (const namespace of needs.exemptNamespaces) if (!policy.exemptNamespaces.includes(namespace)) policy.exemptNamespaces = [...policy.exemptNamespaces, namespace]
+  for (const namespace of needs.exemptNamespaces)
+    if (!policy.exemptNamespaces.includes(namespace)) policy.exemptNamespaces = [...policy.exemptNamespaces, namespace]
   const problems: string[] = []
-  const controlPlaneImages = ['registry.k8s.io/kube-apiserver:v1.32.0', 'registry.k8s.io/coredns/coredns:v1.11.3', 'registry.k8s.io/pause:3.10', ...needs.controlPlaneImages]
+  const controlPlaneImages = [
+    'registry.k8s.io/kube-apiserver:v1.32.0',
+    'registry.k8s.io/coredns/coredns:v1.11.3',
+    'registry.k8s.io/pause:3.10',
+    ...needs.controlPlaneImages,
+  ]
   for (const image of controlPlaneImages) {
     const verdict = evaluateImage(image, {namespace: 'kube-system'}, policy)
-    if (!verdict.allowed) problems.push(`the policy would refuse ${image} in kube-system (${verdict.violations.map((v) => v.rule).join(', ')}); keep kube-system in exemptNamespaces or allow the image`)
+    if (!verdict.allowed)
+      problems.push(
+        `the policy would refuse ${image} in kube-system (${verdict.violations.map((v) => v.rule).join(', ')}); keep kube-system in exemptNamespaces or allow the image`,
+      )
   }
   return {policy, problems}
 }
 
 /** Refuse (unless forced) a policy that would block the control plane; forced problems become warnings. */
 export function acceptPolicyProblems(problems: string[], force: boolean): string[] {
-  if (problems.length > 0 && !force) throw new UserError(`refusing a policy that would block the control plane:\n  ${problems.join('\n  ')}\npass --force to enable it anyway`)
+  if (problems.length > 0 && !force)
+    throw new UserError(
+      `refusing a policy that would block the control plane:\n  ${problems.join('\n  ')}\npass --force to enable it anyway`,
+    )
   return problems.map((problem) => `forced despite: ${problem}`)
 }
 
@@ -175,8 +191,15 @@ function outside(dir: string, dirs: string[]): string[] {
 
 /** The whole plan (pure): the shared files and manifest edit around the placement's own part. */
 export function planWhitelist(input: {
-  placement: PlacementName; paths: WhitelistPaths; manifest: string; manifestText: string; policy: ImagePolicy
-  settings: EnableCommonOptions['settings']; target: BackendTarget; backend: (policyText: string) => BackendPlan; warnings: string[]
+  placement: PlacementName
+  paths: WhitelistPaths
+  manifest: string
+  manifestText: string
+  policy: ImagePolicy
+  settings: EnableCommonOptions['settings']
+  target: BackendTarget
+  backend: (policyText: string) => BackendPlan
+  warnings: string[]
 }): WhitelistPlan {
   const {paths, target} = input
   const policyText = renderPolicyFile(input.policy)
@@ -192,11 +215,28 @@ export function planWhitelist(input: {
     target,
     trustedCa,
     backend,
-    webhookKubeconfig: {path: paths.webhookKubeconfig, mode: 0o600, content: renderWebhookKubeconfig({server: target.webhookUrl, caFile: trustedCa, clientCertificate: paths.clientCert, clientKey: paths.clientKey})},
-    admissionConfig: {path: paths.admissionConfig, mode: 0o600, content: renderAdmissionConfiguration({kubeConfigFile: paths.webhookKubeconfig, ...input.settings})},
+    webhookKubeconfig: {
+      path: paths.webhookKubeconfig,
+      mode: 0o600,
+      content: renderWebhookKubeconfig({
+        server: target.webhookUrl,
+        caFile: trustedCa,
+        clientCertificate: paths.clientCert,
+        clientKey: paths.clientKey,
+      }),
+    },
+    admissionConfig: {
+      path: paths.admissionConfig,
+      mode: 0o600,
+      content: renderAdmissionConfiguration({kubeConfigFile: paths.webhookKubeconfig, ...input.settings}),
+    },
     // Every file the API server reads must be visible in its pod: --config-dir, and the directory of
     // an external backend's CA (planApiserverPatch mounts the same; listed here so the dry run shows it).
-    apiserverEdit: {enablePlugins: [IMAGE_POLICY_PLUGIN], admissionConfig: paths.admissionConfig, hostPaths: [paths.configDir, ...outside(paths.configDir, [path.dirname(trustedCa)])]},
+    apiserverEdit: {
+      enablePlugins: [IMAGE_POLICY_PLUGIN],
+      admissionConfig: paths.admissionConfig,
+      hostPaths: [paths.configDir, ...outside(paths.configDir, [path.dirname(trustedCa)])],
+    },
     policyDigest: backend.reportsPolicyDigest ? sha256(policyText) : undefined,
     warnings: input.warnings,
   }
@@ -207,7 +247,15 @@ export function planWhitelist(input: {
  * are made at apply time and shown as placeholders, never printed.
  */
 export function renderDryRun(plan: WhitelistPlan): RenderedFile[] {
-  const edit = editApiserverManifest(plan.manifestText, {enablePlugins: plan.apiserverEdit.enablePlugins, setFlags: {'admission-control-config-file': plan.apiserverEdit.admissionConfig}, hostPaths: plan.apiserverEdit.hostPaths}, plan.manifest)
+  const edit = editApiserverManifest(
+    plan.manifestText,
+    {
+      enablePlugins: plan.apiserverEdit.enablePlugins,
+      setFlags: {'admission-control-config-file': plan.apiserverEdit.admissionConfig},
+      hostPaths: plan.apiserverEdit.hostPaths,
+    },
+    plan.manifest,
+  )
   return [
     plan.policyFile,
     {path: plan.webhookKubeconfig.path, content: plan.webhookKubeconfig.content},
@@ -219,5 +267,8 @@ export function renderDryRun(plan: WhitelistPlan): RenderedFile[] {
 
 /** An object as --dry-run prints it: headed by kind/namespace/name. */
 export function renderObject(object: Record<string, any>): RenderedFile {
-  return {path: `${object.kind}/${object.metadata.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata.name}`, content: stringify(object, {indentSeq: false})}
+  return {
+    path: `${object.kind}/${object.metadata.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata.name}`,
+    content: stringify(object, {indentSeq: false}),
+  }
 }

@@ -27,8 +27,16 @@ export function editedAllowlist(before: string[], edit: RegistryEdit): {after: s
   const {registry} = edit
   const problem = registryPatternProblem(registry)
   if (problem) throw new UserError(`"${registry}": ${problem}`)
-  const after = edit.operation === 'add' ? (before.includes(registry) ? before : [...before, registry]) : before.filter((r) => r !== registry)
-  if (after.length === 0) throw new UserError('refusing to remove the last allowed registry: every pod outside the exempt namespaces would be refused; use "whitelist disable" instead')
+  const after =
+    edit.operation === 'add'
+      ? before.includes(registry)
+        ? before
+        : [...before, registry]
+      : before.filter((r) => r !== registry)
+  if (after.length === 0)
+    throw new UserError(
+      'refusing to remove the last allowed registry: every pod outside the exempt namespaces would be refused; use "whitelist disable" instead',
+    )
   return {after, changed: after.length !== before.length}
 }
 
@@ -41,18 +49,34 @@ export function probeImage(registry: string): string {
  * Change the allowlist in the backend's policy file and confirm that the backend now decides by
  * it (its decision for an image of that registry follows the new list).
  */
-export async function editAllowedRegistries(options: RegistryEdit & {configDir: string; force: boolean; timeoutMs: number}, context: RegistryEditContext): Promise<{changed: boolean; allowedRegistries: string[]; confirmed: boolean | undefined}> {
+export async function editAllowedRegistries(
+  options: RegistryEdit & {configDir: string; force: boolean; timeoutMs: number},
+  context: RegistryEditContext,
+): Promise<{changed: boolean; allowedRegistries: string[]; confirmed: boolean | undefined}> {
   const paths = whitelistPaths(options.configDir)
   const state = readState(options.configDir)
-  if (!state || state.placement !== 'static') throw new UserError(`no static-pod backend enabled with --config-dir ${paths.configDir}; edit your own backend's policy instead`)
+  if (!state || state.placement !== 'static')
+    throw new UserError(
+      `no static-pod backend enabled with --config-dir ${paths.configDir}; edit your own backend's policy instead`,
+    )
   const policy = resolvePolicy({policyFile: paths.policy})
-  if (!policy.allowedRegistries) throw new UserError(`${paths.policy} has no allowedRegistries (any registry is allowed); set a list with "whitelist enable --allowed-registries …"`)
+  if (!policy.allowedRegistries)
+    throw new UserError(
+      `${paths.policy} has no allowedRegistries (any registry is allowed); set a list with "whitelist enable --allowed-registries …"`,
+    )
   const before = policy.allowedRegistries
   const {after, changed} = editedAllowlist(before, options)
   if (!changed) return {changed: false, allowedRegistries: before, confirmed: undefined}
   // Impact before change: the running pods the edited allowlist would refuse.
-  for (const line of await checkImpact({...policy, allowedRegistries: after}, context.cluster, {force: options.force})) context.report(line)
+  for (const line of await checkImpact({...policy, allowedRegistries: after}, context.cluster, {force: options.force}))
+    context.report(line)
   writeIfChanged(paths.policy, renderPolicyFile({...policy, allowedRegistries: after}), 0o644, [], BACKEND_UID)
-  const confirmed = await awaitDecision(state.webhookUrl, apiserverTls(paths), probeImage(options.registry), options.operation === 'add', options.timeoutMs)
+  const confirmed = await awaitDecision(
+    state.webhookUrl,
+    apiserverTls(paths),
+    probeImage(options.registry),
+    options.operation === 'add',
+    options.timeoutMs,
+  )
   return {changed: true, allowedRegistries: after, confirmed}
 }

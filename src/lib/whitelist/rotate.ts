@@ -18,8 +18,14 @@ export interface RotationResult {
 export async function rotateCertificates(options: {configDir: string; days?: number}): Promise<RotationResult> {
   const paths = whitelistPaths(options.configDir)
   const state = readState(options.configDir)
-  if (!state) throw new UserError(`the registry whitelist was not enabled by kubectl-imgsec with --config-dir ${paths.configDir} (no ${paths.state})`)
-  if (state.placement !== 'static') throw new UserError(`rotate-certs renews the static placement's certificates; the ${state.placement} placement: run "whitelist enable" again with the same flags`)
+  if (!state)
+    throw new UserError(
+      `the registry whitelist was not enabled by kubectl-imgsec with --config-dir ${paths.configDir} (no ${paths.state})`,
+    )
+  if (state.placement !== 'static')
+    throw new UserError(
+      `rotate-certs renews the static placement's certificates; the ${state.placement} placement: run "whitelist enable" again with the same flags`,
+    )
   const read = (file: string) => {
     try {
       return readFileSync(file, 'utf8')
@@ -31,7 +37,9 @@ export async function rotateCertificates(options: {configDir: string; days?: num
   const caInfo = await describeCertificate(ca.certPem)
   const days = options.days ?? 825
   if (caInfo.notAfter.getTime() < Date.now() + days * 86_400_000) {
-    throw new UserError(`the CA ${paths.caCert} expires on ${caInfo.notAfter.toISOString()}, before certificates valid for ${days} days would: renew it with "whitelist disable" and "whitelist enable"`)
+    throw new UserError(
+      `the CA ${paths.caCert} expires on ${caInfo.notAfter.toISOString()}, before certificates valid for ${days} days would: renew it with "whitelist disable" and "whitelist enable"`,
+    )
   }
   const serving = await describeCertificate(read(paths.servingCert))
   const hosts = serving.names.map((name) => name.replace(/^(IP|DNS):/, ''))
@@ -44,5 +52,10 @@ export async function rotateCertificates(options: {configDir: string; days?: num
   writeFileAtomic(paths.clientKey, newClient.keyPem, {mode: 0o600})
   writeFileAtomic(paths.clientCert, newClient.certPem, {mode: 0o644})
   const until = (await describeCertificate(newServing.certPem)).notAfter.toISOString()
-  return {changes: [`renewed the serving certificate ${paths.servingCert} (${hosts.join(', ')}) until ${until}`, `renewed the API server's client certificate ${paths.clientCert} until ${until}`]}
+  return {
+    changes: [
+      `renewed the serving certificate ${paths.servingCert} (${hosts.join(', ')}) until ${until}`,
+      `renewed the API server's client certificate ${paths.clientCert} until ${until}`,
+    ],
+  }
 }

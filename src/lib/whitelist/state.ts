@@ -35,6 +35,8 @@ export function readState(configDir: string): WhitelistState | undefined {
   try {
     return JSON.parse(text) as WhitelistState
   } catch {
-    throw new UserError(`${whitelistPaths(configDir).state} is not valid JSON; restore the manifest with "kubectl imgsec patch-apiserver --restore" and remove the file`)
+    throw new UserError(
+      `${whitelistPaths(configDir).state} is not valid JSON; restore the manifest with "kubectl imgsec patch-apiserver --restore" and remove the file`,
+    )
   }
 }

@@ -32,7 +32,12 @@ export interface WhitelistStatus {
   podCreation: PodCreationVerdict
   enabled: boolean
   pluginEnabled: boolean
-  admissionConfig?: {file: string; valid: boolean; problem?: string; settings?: Omit<ImagePolicySettings, 'kubeConfigFile'>}
+  admissionConfig?: {
+    file: string
+    valid: boolean
+    problem?: string
+    settings?: Omit<ImagePolicySettings, 'kubeConfigFile'>
+  }
   webhookKubeconfig?: {file: string; valid: boolean; problem?: string; server?: string}
   backend?: {placement: string; url: string; healthy: boolean; answering: boolean; detail: string}
   policy?: {allowedRegistries: string[] | 'any'; exemptNamespaces: string[]; requireDigest: boolean}
@@ -46,14 +51,28 @@ export interface WhitelistStatus {
 export const CERTIFICATE_WARNING_DAYS = 30
 
 /** `whitelist status`: what the manifest, the files and the backend say now. */
-export async function whitelistStatus(options: {configDir: string; manifestsDir: string; backupDir: string}): Promise<WhitelistStatus> {
+export async function whitelistStatus(options: {
+  configDir: string
+  manifestsDir: string
+  backupDir: string
+}): Promise<WhitelistStatus> {
   const paths = whitelistPaths(options.configDir)
   const manifest = path.join(path.resolve(options.manifestsDir), 'kube-apiserver.yaml')
   const text = readIfExists(manifest)
-  if (text === undefined) throw new UserError(`${manifest} does not exist: run "whitelist status" on a control-plane node, or pass --manifests-dir`)
+  if (text === undefined)
+    throw new UserError(
+      `${manifest} does not exist: run "whitelist status" on a control-plane node, or pass --manifests-dir`,
+    )
   const flags = readFlags(text, manifest)
   const pluginEnabled = splitList(flags.get('enable-admission-plugins')).includes(IMAGE_POLICY_PLUGIN)
-  const status: WhitelistStatus = {podCreation: {state: 'not-gated', detail: ''}, enabled: false, pluginEnabled, certificates: [], warnings: [], backups: backupsOf(manifest, options.backupDir).map((r) => ({time: r.time, backup: r.backup}))}
+  const status: WhitelistStatus = {
+    podCreation: {state: 'not-gated', detail: ''},
+    enabled: false,
+    pluginEnabled,
+    certificates: [],
+    warnings: [],
+    backups: backupsOf(manifest, options.backupDir).map((r) => ({time: r.time, backup: r.backup})),
+  }
   const configFile = flags.get('admission-control-config-file')
   let kubeconfigFile: string | undefined
   if (configFile) {
@@ -72,9 +91,17 @@ export async function whitelistStatus(options: {configDir: string; manifestsDir:
       const webhook = checkWebhookKubeconfig(kubeconfigFile)
       status.webhookKubeconfig = {file: kubeconfigFile, valid: true, server: webhook.server}
       const state = readState(options.configDir)
-      const tls = {ca: readNamedFile(webhook.caFile, 'certificate-authority'), cert: readNamedFile(webhook.clientCertificate, 'client-certificate'), key: readNamedFile(webhook.clientKey, 'client-key')}
+      const tls = {
+        ca: readNamedFile(webhook.caFile, 'certificate-authority'),
+        cert: readNamedFile(webhook.clientCertificate, 'client-certificate'),
+        key: readNamedFile(webhook.clientKey, 'client-key'),
+      }
       const backend = await checkBackend(webhook.server, tls, 3000)
-      status.backend = {placement: state?.placement ?? 'unknown (not enabled by kubectl-imgsec)', url: webhook.server, ...backend}
+      status.backend = {
+        placement: state?.placement ?? 'unknown (not enabled by kubectl-imgsec)',
+        url: webhook.server,
+        ...backend,
+      }
     } catch (error) {
       status.webhookKubeconfig = {file: kubeconfigFile, valid: false, problem: (error as Error).message}
     }
@@ -83,10 +110,18 @@ export async function whitelistStatus(options: {configDir: string; manifestsDir:
   if (policyText !== undefined) {
     try {
       const policy = resolvePolicy({policyFile: paths.policy})
-      status.policy = {allowedRegistries: policy.allowedRegistries ?? 'any', exemptNamespaces: policy.exemptNamespaces, requireDigest: policy.requireDigest}
+      status.policy = {
+        allowedRegistries: policy.allowedRegistries ?? 'any',
+        exemptNamespaces: policy.exemptNamespaces,
+        requireDigest: policy.requireDigest,
+      }
     } catch {}
   }
-  for (const [name, file] of [['CA', paths.caCert], ['serving', paths.servingCert], ['API server client', paths.clientCert]] as const) {
+  for (const [name, file] of [
+    ['CA', paths.caCert],
+    ['serving', paths.servingCert],
+    ['API server client', paths.clientCert],
+  ] as const) {
     const pem = readIfExists(file)
     if (pem === undefined) continue
     try {
@@ -95,7 +130,9 @@ export async function whitelistStatus(options: {configDir: string; manifestsDir:
       const daysLeft = Math.floor((notAfter.getTime() - Date.now()) / 86_400_000)
       status.certificates.push({name, file, notAfter: notAfter.toISOString(), daysLeft})
       if (daysLeft < CERTIFICATE_WARNING_DAYS) {
-        status.warnings.push(`the ${name} certificate ${file} ${daysLeft < 0 ? 'has expired' : `expires in ${daysLeft} days`} (${notAfter.toISOString()}): then the API server can no longer reach the backend, and with defaultAllow false every pod is refused; renew it before then (kubectl imgsec whitelist rotate-certs)`)
+        status.warnings.push(
+          `the ${name} certificate ${file} ${daysLeft < 0 ? 'has expired' : `expires in ${daysLeft} days`} (${notAfter.toISOString()}): then the API server can no longer reach the backend, and with defaultAllow false every pod is refused; renew it before then (kubectl imgsec whitelist rotate-certs)`,
+        )
       }
     } catch {
       status.warnings.push(`${file} is not a readable certificate`)
@@ -111,16 +148,34 @@ export async function whitelistStatus(options: {configDir: string; manifestsDir:
  * answer, defaultAllow alone decides for every namespace (asserted against the real kube-apiserver
  * in test/k8s/image-policy-webhook.test.ts).
  */
-export function podCreationVerdict(status: Pick<WhitelistStatus, 'pluginEnabled' | 'admissionConfig' | 'webhookKubeconfig' | 'backend'>): PodCreationVerdict {
-  if (!status.pluginEnabled) return {state: 'not-gated', detail: 'not gated: ImagePolicyWebhook is not enabled in the kube-apiserver manifest'}
+export function podCreationVerdict(
+  status: Pick<WhitelistStatus, 'pluginEnabled' | 'admissionConfig' | 'webhookKubeconfig' | 'backend'>,
+): PodCreationVerdict {
+  if (!status.pluginEnabled)
+    return {state: 'not-gated', detail: 'not gated: ImagePolicyWebhook is not enabled in the kube-apiserver manifest'}
   if (!status.admissionConfig?.valid || !status.webhookKubeconfig?.valid) {
-    const problem = !status.admissionConfig ? 'the manifest names no --admission-control-config-file' : status.admissionConfig.problem ?? status.webhookKubeconfig?.problem ?? 'no webhook kubeconfig'
-    return {state: 'blocked', detail: `BLOCKED: kube-apiserver cannot start the ImagePolicyWebhook plugin with these files (${problem}); fix them or run "kubectl imgsec patch-apiserver --restore"`}
+    const problem = !status.admissionConfig
+      ? 'the manifest names no --admission-control-config-file'
+      : (status.admissionConfig.problem ?? status.webhookKubeconfig?.problem ?? 'no webhook kubeconfig')
+    return {
+      state: 'blocked',
+      detail: `BLOCKED: kube-apiserver cannot start the ImagePolicyWebhook plugin with these files (${problem}); fix them or run "kubectl imgsec patch-apiserver --restore"`,
+    }
   }
-  if (status.backend?.answering) return {state: 'checked', detail: `checked: the backend at ${status.backend.url} answers; images outside the allowlist are refused`}
+  if (status.backend?.answering)
+    return {
+      state: 'checked',
+      detail: `checked: the backend at ${status.backend.url} answers; images outside the allowlist are refused`,
+    }
   const url = status.backend?.url ?? status.webhookKubeconfig.server ?? 'the webhook URL'
   if (status.admissionConfig.settings?.defaultAllow) {
-    return {state: 'unchecked', detail: `UNCHECKED: the backend at ${url} does not answer and defaultAllow is true: every pod is admitted without an image check`}
+    return {
+      state: 'unchecked',
+      detail: `UNCHECKED: the backend at ${url} does not answer and defaultAllow is true: every pod is admitted without an image check`,
+    }
   }
-  return {state: 'blocked', detail: `BLOCKED: the backend at ${url} does not answer and defaultAllow is false: every pod creation and update in every namespace is refused, kube-system included; bring the backend back or run "kubectl imgsec whitelist disable"`}
+  return {
+    state: 'blocked',
+    detail: `BLOCKED: the backend at ${url} does not answer and defaultAllow is false: every pod creation and update in every namespace is refused, kube-system included; bring the backend back or run "kubectl imgsec whitelist disable"`,
+  }
 }

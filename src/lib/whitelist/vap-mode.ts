@@ -22,36 +22,74 @@ type Applied = AppliedObject
  * `whitelist enable --mode vap`: apply the policy, its binding and the params ConfigMap; no backend,
  * no manifest edit. Refuses servers without ValidatingAdmissionPolicy v1 (Kubernetes < 1.30).
  */
-export async function enableVap(options: {policyFile?: string; allowedRegistries?: string[]; allowAnyRegistry: boolean; paramsNamespace: string; dryRun: DryRun; breakGlass?: boolean}, cluster: ClusterAccess): Promise<{applied: Applied[]; warnings: string[]}> {
+export async function enableVap(
+  options: {
+    policyFile?: string
+    allowedRegistries?: string[]
+    allowAnyRegistry: boolean
+    paramsNamespace: string
+    dryRun: DryRun
+    breakGlass?: boolean
+  },
+  cluster: ClusterAccess,
+): Promise<{applied: Applied[]; warnings: string[]}> {
   const policy = resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries})
   requireAllowlist(policy, options.allowAnyRegistry)
   // The CEL renders the registry, tag and digest rules and the namespace exemptions; image
   // exemptions would be silently ignored, so they are refused rather than half-enforced.
   if (policy.exemptImages.length > 0) {
-    throw new UserError(`the policy's exemptImages (${policy.exemptImages.slice(0, 3).join(', ')}${policy.exemptImages.length > 3 ? ', …' : ''}) are not enforced by --mode vap: remove them (exempt namespaces instead with exemptNamespaces), or use the ImagePolicyWebhook mode, whose backend honours them`)
+    throw new UserError(
+      `the policy's exemptImages (${policy.exemptImages.slice(0, 3).join(', ')}${policy.exemptImages.length > 3 ? ', …' : ''}) are not enforced by --mode vap: remove them (exempt namespaces instead with exemptNamespaces), or use the ImagePolicyWebhook mode, whose backend honours them`,
+    )
   }
-  const objects = renderVapObjects(policy, {paramsNamespace: options.paramsNamespace, breakGlass: options.breakGlass}) as Array<Record<string, any>>
-  if (options.dryRun === 'client') return {applied: objects.map((object) => ({object, action: 'created'})), warnings: []}
+  const objects = renderVapObjects(policy, {
+    paramsNamespace: options.paramsNamespace,
+    breakGlass: options.breakGlass,
+  }) as Array<Record<string, any>>
+  if (options.dryRun === 'client')
+    return {applied: objects.map((object) => ({object, action: 'created'})), warnings: []}
   const client = requireClient(cluster)
   const version = await serverVersion(client)
   if (versionBefore(version, 1, VAP_MIN_MINOR)) {
-    throw new UserError(`--mode vap needs Kubernetes 1.${VAP_MIN_MINOR} or newer (ValidatingAdmissionPolicy v1); this cluster is ${version.gitVersion}: use the ImagePolicyWebhook mode (without --mode vap)`)
+    throw new UserError(
+      `--mode vap needs Kubernetes 1.${VAP_MIN_MINOR} or newer (ValidatingAdmissionPolicy v1); this cluster is ${version.gitVersion}: use the ImagePolicyWebhook mode (without --mode vap)`,
+    )
   }
   // Ask first, so that a missing permission cannot leave the ConfigMap applied without its policy.
-  const missing = await missingPermissions(client, objects.flatMap((object) => ['get', 'create', 'update'].map((verb) => ({
-    verb,
-    resource: object.kind === 'ConfigMap' ? 'configmaps' : object.kind === 'ValidatingAdmissionPolicy' ? 'validatingadmissionpolicies' : 'validatingadmissionpolicybindings',
-    group: object.kind === 'ConfigMap' ? '' : 'admissionregistration.k8s.io',
-    namespace: object.metadata.namespace,
-  }))))
-  if (missing && missing.length > 0) throw new UserError(`RBAC does not allow you to ${missing.join(', ')}; --mode vap needs these (nothing was changed)`)
+  const missing = await missingPermissions(
+    client,
+    objects.flatMap((object) =>
+      ['get', 'create', 'update'].map((verb) => ({
+        verb,
+        resource:
+          object.kind === 'ConfigMap'
+            ? 'configmaps'
+            : object.kind === 'ValidatingAdmissionPolicy'
+              ? 'validatingadmissionpolicies'
+              : 'validatingadmissionpolicybindings',
+        group: object.kind === 'ConfigMap' ? '' : 'admissionregistration.k8s.io',
+        namespace: object.metadata.namespace,
+      })),
+    ),
+  )
+  if (missing && missing.length > 0)
+    throw new UserError(
+      `RBAC does not allow you to ${missing.join(', ')}; --mode vap needs these (nothing was changed)`,
+    )
   const applied = await applyObjects(client, objects, options.dryRun)
   const warnings: string[] = []
   if (options.dryRun === 'none') {
     const policy = applied[objects.findIndex((object) => object.kind === 'ValidatingAdmissionPolicy')]
-    const typeChecking = (policy?.object ?? {} as {status?: {typeChecking?: {expressionWarnings?: Array<{fieldRef: string; warning: string}>}}}).status?.typeChecking
-    if (!typeChecking) warnings.push('the API server has not reported type checking of the policy yet; check later with: kubectl get validatingadmissionpolicy imgsec-image-policy -o jsonpath={.status.typeChecking}')
-    for (const warning of typeChecking?.expressionWarnings ?? []) warnings.push(`type checking: ${warning.fieldRef}: ${warning.warning}`)
+    const typeChecking = (
+      policy?.object ??
+      ({} as {status?: {typeChecking?: {expressionWarnings?: Array<{fieldRef: string; warning: string}>}}})
+    ).status?.typeChecking
+    if (!typeChecking)
+      warnings.push(
+        'the API server has not reported type checking of the policy yet; check later with: kubectl get validatingadmissionpolicy imgsec-image-policy -o jsonpath={.status.typeChecking}',
+      )
+    for (const warning of typeChecking?.expressionWarnings ?? [])
+      warnings.push(`type checking: ${warning.fieldRef}: ${warning.warning}`)
   }
   return {applied, warnings}
 }
@@ -60,18 +98,30 @@ export async function enableVap(options: {policyFile?: string; allowedRegistries
 export async function disableVap(options: {paramsNamespace: string}, cluster: ClusterAccess): Promise<string[]> {
   const client = requireClient(cluster)
   const deleted = await deleteObjects(client, [
-    {apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: {name: VAP_NAME}},
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: {name: VAP_NAME},
+    },
     {apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy', metadata: {name: VAP_NAME}},
     {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: PARAMS_NAME, namespace: options.paramsNamespace}},
   ])
-  return deleted.map((object) => `deleted ${objectName(object)}${object.metadata.namespace ? ` (namespace ${object.metadata.namespace})` : ''}`)
+  return deleted.map(
+    (object) =>
+      `deleted ${objectName(object)}${object.metadata.namespace ? ` (namespace ${object.metadata.namespace})` : ''}`,
+  )
 }
 
 const VAP_PATH = `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${VAP_NAME}`
 const BINDING_PATH = `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/${VAP_NAME}`
-const paramsPath = (namespace: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${PARAMS_NAME}`
+const paramsPath = (namespace: string) =>
+  `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${PARAMS_NAME}`
 
-async function getOrUndefined(client: KubeClient, path: string, call: {resource: string; namespace?: string; name: string}): Promise<Record<string, any> | undefined> {
+async function getOrUndefined(
+  client: KubeClient,
+  path: string,
+  call: {resource: string; namespace?: string; name: string},
+): Promise<Record<string, any> | undefined> {
   try {
     return await getRawJson(client, path, {})
   } catch (error) {
@@ -97,27 +147,69 @@ export async function vapStatus(options: {paramsNamespace: string}, cluster: Clu
   const [policy, binding, params] = await Promise.all([
     getOrUndefined(client, VAP_PATH, {resource: 'validatingadmissionpolicies', name: VAP_NAME}),
     getOrUndefined(client, BINDING_PATH, {resource: 'validatingadmissionpolicybindings', name: VAP_NAME}),
-    getOrUndefined(client, paramsPath(options.paramsNamespace), {resource: 'configmaps', namespace: options.paramsNamespace, name: PARAMS_NAME}),
+    getOrUndefined(client, paramsPath(options.paramsNamespace), {
+      resource: 'configmaps',
+      namespace: options.paramsNamespace,
+      name: PARAMS_NAME,
+    }),
   ])
-  const allowedRegistries = typeof params?.data?.allowedRegistries === 'string' ? params.data.allowedRegistries.split(',').map((s: string) => s.trim()).filter(Boolean) : undefined
-  const typeCheckingWarnings = ((policy?.status?.typeChecking?.expressionWarnings ?? []) as Array<{fieldRef: string; warning: string}>).map((w) => `${w.fieldRef}: ${w.warning}`)
+  const allowedRegistries =
+    typeof params?.data?.allowedRegistries === 'string'
+      ? params.data.allowedRegistries
+          .split(',')
+          .map((s: string) => s.trim())
+          .filter(Boolean)
+      : undefined
+  const typeCheckingWarnings = (
+    (policy?.status?.typeChecking?.expressionWarnings ?? []) as Array<{fieldRef: string; warning: string}>
+  ).map((w) => `${w.fieldRef}: ${w.warning}`)
   let podCreation: PodCreationVerdict
-  if (!policy || !binding) podCreation = {state: 'not-gated', detail: `not gated: ${!policy ? `no ValidatingAdmissionPolicy ${VAP_NAME}` : `no binding ${VAP_NAME}: the policy does not apply`}`}
-  else if (policy.spec?.paramKind && !params) podCreation = {state: 'blocked', detail: `BLOCKED: the params ConfigMap ${options.paramsNamespace}/${PARAMS_NAME} is missing and the binding says parameterNotFoundAction: Deny: every pod and workload the policy matches is refused; run "kubectl imgsec whitelist enable --mode vap" again or "whitelist disable --mode vap"`}
-  else podCreation = {state: 'checked', detail: `checked: ValidatingAdmissionPolicy ${VAP_NAME} refuses images outside the allowlist`}
+  if (!policy || !binding)
+    podCreation = {
+      state: 'not-gated',
+      detail: `not gated: ${!policy ? `no ValidatingAdmissionPolicy ${VAP_NAME}` : `no binding ${VAP_NAME}: the policy does not apply`}`,
+    }
+  else if (policy.spec?.paramKind && !params)
+    podCreation = {
+      state: 'blocked',
+      detail: `BLOCKED: the params ConfigMap ${options.paramsNamespace}/${PARAMS_NAME} is missing and the binding says parameterNotFoundAction: Deny: every pod and workload the policy matches is refused; run "kubectl imgsec whitelist enable --mode vap" again or "whitelist disable --mode vap"`,
+    }
+  else
+    podCreation = {
+      state: 'checked',
+      detail: `checked: ValidatingAdmissionPolicy ${VAP_NAME} refuses images outside the allowlist`,
+    }
   return {podCreation, policy: Boolean(policy), binding: Boolean(binding), allowedRegistries, typeCheckingWarnings}
 }
 
 /** `add-registry` / `remove-registry --mode vap`: edit the params ConfigMap the policy reads, after the impact report. */
-export async function editVapRegistries(options: RegistryEdit & {paramsNamespace: string; force: boolean}, context: RegistryEditContext): Promise<{changed: boolean; allowedRegistries: string[]}> {
+export async function editVapRegistries(
+  options: RegistryEdit & {paramsNamespace: string; force: boolean},
+  context: RegistryEditContext,
+): Promise<{changed: boolean; allowedRegistries: string[]}> {
   const client = requireClient(context.cluster)
   const target = {resource: 'configmaps', namespace: options.paramsNamespace, name: PARAMS_NAME}
   const params = await getOrUndefined(client, paramsPath(options.paramsNamespace), target)
-  if (!params) throw new UserError(`no ConfigMap ${options.paramsNamespace}/${PARAMS_NAME}: enable the whitelist with "whitelist enable --mode vap --allowed-registries …" first`)
-  const before = String(params.data?.allowedRegistries ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  if (!params)
+    throw new UserError(
+      `no ConfigMap ${options.paramsNamespace}/${PARAMS_NAME}: enable the whitelist with "whitelist enable --mode vap --allowed-registries …" first`,
+    )
+  const before = String(params.data?.allowedRegistries ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
   const edit = editedAllowlist(before, options)
   if (!edit.changed) return {changed: false, allowedRegistries: before}
-  for (const line of await checkImpact({...DEFAULT_POLICY, allowedRegistries: edit.after}, context.cluster, {force: options.force})) context.report(line)
-  await client.call({verb: 'update', ...target}, () => client.core.replaceNamespacedConfigMap({name: PARAMS_NAME, namespace: options.paramsNamespace, body: {...params, data: {...params.data, allowedRegistries: edit.after.join(',')}}}))
+  for (const line of await checkImpact({...DEFAULT_POLICY, allowedRegistries: edit.after}, context.cluster, {
+    force: options.force,
+  }))
+    context.report(line)
+  await client.call({verb: 'update', ...target}, () =>
+    client.core.replaceNamespacedConfigMap({
+      name: PARAMS_NAME,
+      namespace: options.paramsNamespace,
+      body: {...params, data: {...params.data, allowedRegistries: edit.after.join(',')}},
+    }),
+  )
   return {changed: true, allowedRegistries: edit.after}
 }

@@ -13,17 +13,33 @@ import {parseArgs} from 'node:util'
 import {DEFAULT_POLICY} from '../../../src/lib/policy/policy.js'
 import {renderVapObjects} from '../../../src/lib/policy/vap.js'
 
-const {values} = parseArgs({options: {containers: {type: 'string', default: '50'}, entries: {type: 'string', default: '100'}, refused: {type: 'string'}, update: {type: 'boolean', default: false}}})
+const {values} = parseArgs({
+  options: {
+    containers: {type: 'string', default: '50'},
+    entries: {type: 'string', default: '100'},
+    refused: {type: 'string'},
+    update: {type: 'boolean', default: false},
+  },
+})
 const n = Number(values.containers)
 const entries = Number(values.entries)
-const allowedRegistries = [...Array.from({length: entries - 1}, (_, k) => `reg${k}.example.com/team${k}`), 'registry.k8s.io']
-const [params, policy] = renderVapObjects({...DEFAULT_POLICY, allowedRegistries}, {paramsNamespace: 'kube-system'}) as object[]
+const allowedRegistries = [
+  ...Array.from({length: entries - 1}, (_, k) => `reg${k}.example.com/team${k}`),
+  'registry.k8s.io',
+]
+const [params, policy] = renderVapObjects(
+  {...DEFAULT_POLICY, allowedRegistries},
+  {paramsNamespace: 'kube-system'},
+) as object[]
 const images = Array.from({length: n}, (_, k) => `registry.k8s.io/team${k}/app-${k}:v1.${k}`)
 if (values.refused) images[n - 1] = values.refused
 const pod = {
   apiVersion: 'v1',
   kind: 'Pod',
   metadata: {name: 'big', namespace: 'default'},
-  spec: {containers: images.map((image, k) => ({name: `c${k}`, image})), initContainers: images.map((image, k) => ({name: `i${k}`, image}))},
+  spec: {
+    containers: images.map((image, k) => ({name: `c${k}`, image})),
+    initContainers: images.map((image, k) => ({name: `i${k}`, image})),
+  },
 }
 process.stdout.write(`${JSON.stringify({policy, params, object: pod, ...(values.update ? {oldObject: pod} : {})})}\n`)

@@ -35,16 +35,66 @@ const one = (text: string) => {
 
 describe('parseManifests: YAML as kubectl decodes it (go-yaml v2, YAML 1.1)', () => {
   const cases: Array<{name: string; container: string; path: string[]; value: unknown}> = [
-    {name: 'privileged: yes is true', container: '    securityContext: {privileged: yes}\n', path: ['privileged'], value: true},
-    {name: 'runAsNonRoot: yes is true', container: '    securityContext: {runAsNonRoot: yes}\n', path: ['runAsNonRoot'], value: true},
-    {name: 'readOnlyRootFilesystem: Y is true', container: '    securityContext: {readOnlyRootFilesystem: Y}\n', path: ['readOnlyRootFilesystem'], value: true},
-    {name: 'allowPrivilegeEscalation: off is false', container: '    securityContext: {allowPrivilegeEscalation: off}\n', path: ['allowPrivilegeEscalation'], value: false},
-    {name: 'privileged: On is true', container: '    securityContext: {privileged: On}\n', path: ['privileged'], value: true},
-    {name: 'privileged: n is false', container: '    securityContext: {privileged: n}\n', path: ['privileged'], value: false},
-    {name: 'a quoted "yes" stays a string', container: '    securityContext: {seLinuxOptions: {user: "yes"}}\n', path: ['seLinuxOptions', 'user'], value: 'yes'},
-    {name: 'a merge key brings its fields', container: '    securityContext: {<<: {privileged: true, capabilities: {add: [SYS_ADMIN]}}}\n', path: ['capabilities', 'add'], value: ['SYS_ADMIN']},
-    {name: 'an explicit field wins over the merged one', container: '    securityContext:\n      <<: {privileged: true}\n      privileged: false\n', path: ['privileged'], value: false},
-    {name: 'a duplicate key keeps the last value', container: '    securityContext:\n      privileged: false\n      privileged: true\n', path: ['privileged'], value: true},
+    {
+      name: 'privileged: yes is true',
+      container: '    securityContext: {privileged: yes}\n',
+      path: ['privileged'],
+      value: true,
+    },
+    {
+      name: 'runAsNonRoot: yes is true',
+      container: '    securityContext: {runAsNonRoot: yes}\n',
+      path: ['runAsNonRoot'],
+      value: true,
+    },
+    {
+      name: 'readOnlyRootFilesystem: Y is true',
+      container: '    securityContext: {readOnlyRootFilesystem: Y}\n',
+      path: ['readOnlyRootFilesystem'],
+      value: true,
+    },
+    {
+      name: 'allowPrivilegeEscalation: off is false',
+      container: '    securityContext: {allowPrivilegeEscalation: off}\n',
+      path: ['allowPrivilegeEscalation'],
+      value: false,
+    },
+    {
+      name: 'privileged: On is true',
+      container: '    securityContext: {privileged: On}\n',
+      path: ['privileged'],
+      value: true,
+    },
+    {
+      name: 'privileged: n is false',
+      container: '    securityContext: {privileged: n}\n',
+      path: ['privileged'],
+      value: false,
+    },
+    {
+      name: 'a quoted "yes" stays a string',
+      container: '    securityContext: {seLinuxOptions: {user: "yes"}}\n',
+      path: ['seLinuxOptions', 'user'],
+      value: 'yes',
+    },
+    {
+      name: 'a merge key brings its fields',
+      container: '    securityContext: {<<: {privileged: true, capabilities: {add: [SYS_ADMIN]}}}\n',
+      path: ['capabilities', 'add'],
+      value: ['SYS_ADMIN'],
+    },
+    {
+      name: 'an explicit field wins over the merged one',
+      container: '    securityContext:\n      <<: {privileged: true}\n      privileged: false\n',
+      path: ['privileged'],
+      value: false,
+    },
+    {
+      name: 'a duplicate key keeps the last value',
+      container: '    securityContext:\n      privileged: false\n      privileged: true\n',
+      path: ['privileged'],
+      value: true,
+    },
   ]
   for (const {name, container, path: fieldPath, value} of cases) {
     it(name, () => {
@@ -68,7 +118,13 @@ describe('parseManifests: YAML as kubectl decodes it (go-yaml v2, YAML 1.1)', ()
       runAsUser: 1000
 `)}`
     const manifest = one(text)
-    expect(manifest.object.spec.containers[1].securityContext).to.deep.equal({runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: ['ALL']}, runAsUser: 1000})
+    expect(manifest.object.spec.containers[1].securityContext).to.deep.equal({
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: {drop: ['ALL']},
+      runAsUser: 1000,
+    })
     expect(manifest.lineOf(['spec', 'containers', 1, 'securityContext', 'runAsUser'])).to.equal(17)
     // A merged field has no line of its own: its securityContext's.
     expect(manifest.lineOf(['spec', 'containers', 1, 'securityContext', 'runAsNonRoot'])).to.equal(16)
@@ -76,14 +132,24 @@ describe('parseManifests: YAML as kubectl decodes it (go-yaml v2, YAML 1.1)', ()
   })
 
   it('a duplicate key is a warning with its line, not a rejected document', () => {
-    const parsed = parseManifests(pod('    securityContext:\n      privileged: false\n      privileged: true\n'), 'x.yaml')
+    const parsed = parseManifests(
+      pod('    securityContext:\n      privileged: false\n      privileged: true\n'),
+      'x.yaml',
+    )
     expect(parsed.errors).to.deep.equal([])
     expect(parsed.objects).to.have.length(1)
-    expect(parsed.warnings).to.deep.equal([{file: 'x.yaml', line: 10, message: 'duplicate key: the last value is used, as kubectl does'}])
+    expect(parsed.warnings).to.deep.equal([
+      {file: 'x.yaml', line: 10, message: 'duplicate key: the last value is used, as kubectl does'},
+    ])
   })
 
   it('an alias bomb is an error of its document only; the next document is read', () => {
-    const levels = ['  a: &a [x,x,x,x,x,x,x,x,x]', ...['b', 'c', 'd', 'e', 'f'].map((name, i) => `  ${name}: &${name} [${Array(9).fill(`*${'abcdef'[i]}`).join(',')}]`)]
+    const levels = [
+      '  a: &a [x,x,x,x,x,x,x,x,x]',
+      ...['b', 'c', 'd', 'e', 'f'].map(
+        (name, i) => `  ${name}: &${name} [${Array(9).fill(`*${'abcdef'[i]}`).join(',')}]`,
+      ),
+    ]
     const text = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lol}\ndata:\n${levels.join('\n')}\n---\n${pod('')}`
     const parsed = parseManifests(text, 'x.yaml')
     expect(parsed.errors).to.have.length(1)
@@ -95,7 +161,10 @@ describe('parseManifests: YAML as kubectl decodes it (go-yaml v2, YAML 1.1)', ()
 describe('parseManifests: nesting deep enough to exhaust the stack', () => {
   it('is reported, not thrown', () => {
     const nested = Array.from({length: 3000}, (_, i) => `${' '.repeat(i + 2)}a:`).join('\n')
-    const parsed = parseManifests(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\ndata:\n${nested}\n---\n${pod('')}`, 'x.yaml')
+    const parsed = parseManifests(
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\ndata:\n${nested}\n---\n${pod('')}`,
+      'x.yaml',
+    )
     // Where the stack runs out decides whether the parser gives up on the document or on the file.
     expect(parsed.errors).to.have.length(1)
     expect(parsed.errors[0].message).to.match(/^YAML (document )?nested too deeply; (document|file) not audited$/)
@@ -104,16 +173,67 @@ describe('parseManifests: nesting deep enough to exhaust the stack', () => {
 
 describe('parseManifests: shape errors are per object, with file:line and the field', () => {
   const cases: Array<{name: string; text: string; line: number; message: string}> = [
-    {name: 'imagePullSecrets as a mapping on a Pod', text: pod('', '  imagePullSecrets: {name: regcred}\n'), line: 5, message: 'spec.imagePullSecrets: expected a list'},
-    {name: 'imagePullSecrets as a mapping on a ServiceAccount', text: 'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default}\nimagePullSecrets: {name: regcred}\n', line: 4, message: 'imagePullSecrets: expected a list'},
-    {name: 'capabilities.drop as a string', text: pod('    securityContext: {capabilities: {drop: ALL}}\n'), line: 8, message: 'spec.containers[0].securityContext.capabilities.drop: expected a list'},
-    {name: 'capabilities.add as a string', text: pod('    securityContext:\n      capabilities:\n        add: SYS_ADMIN\n'), line: 10, message: 'spec.containers[0].securityContext.capabilities.add: expected a list'},
-    {name: 'privileged as a string', text: pod('    securityContext: {privileged: "true"}\n'), line: 8, message: 'spec.containers[0].securityContext.privileged: expected true or false'},
-    {name: 'a number as image', text: 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: 1.25\n', line: 7, message: 'spec.containers[0].image: expected a string, not the number 1.25 (quote it: "1.25")'},
-    {name: 'an unrendered Helm template as image', text: 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: {{ .Values.image }}\n', line: 7, message: 'spec.containers[0].image: looks like an unrendered template ({{ … }}); render it first (helm template …)'},
-    {name: 'containers as a mapping', text: 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers: {name: c}\n', line: 7, message: 'spec.template.spec.containers: expected a list'},
-    {name: 'a number in a Secret is not repeated in the message', text: 'apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {password: 12345678}\n', line: 4, message: 'stringData.password: expected a string, not a number (quote it)'},
-    {name: 'a mapping without apiVersion and kind', text: 'metadata: {name: x}\nspec: {}\n', line: 1, message: '(document): not a Kubernetes object (expected apiVersion and kind)'},
+    {
+      name: 'imagePullSecrets as a mapping on a Pod',
+      text: pod('', '  imagePullSecrets: {name: regcred}\n'),
+      line: 5,
+      message: 'spec.imagePullSecrets: expected a list',
+    },
+    {
+      name: 'imagePullSecrets as a mapping on a ServiceAccount',
+      text: 'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default}\nimagePullSecrets: {name: regcred}\n',
+      line: 4,
+      message: 'imagePullSecrets: expected a list',
+    },
+    {
+      name: 'capabilities.drop as a string',
+      text: pod('    securityContext: {capabilities: {drop: ALL}}\n'),
+      line: 8,
+      message: 'spec.containers[0].securityContext.capabilities.drop: expected a list',
+    },
+    {
+      name: 'capabilities.add as a string',
+      text: pod('    securityContext:\n      capabilities:\n        add: SYS_ADMIN\n'),
+      line: 10,
+      message: 'spec.containers[0].securityContext.capabilities.add: expected a list',
+    },
+    {
+      name: 'privileged as a string',
+      text: pod('    securityContext: {privileged: "true"}\n'),
+      line: 8,
+      message: 'spec.containers[0].securityContext.privileged: expected true or false',
+    },
+    {
+      name: 'a number as image',
+      text: 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: 1.25\n',
+      line: 7,
+      message: 'spec.containers[0].image: expected a string, not the number 1.25 (quote it: "1.25")',
+    },
+    {
+      name: 'an unrendered Helm template as image',
+      text: 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: {{ .Values.image }}\n',
+      line: 7,
+      message:
+        'spec.containers[0].image: looks like an unrendered template ({{ … }}); render it first (helm template …)',
+    },
+    {
+      name: 'containers as a mapping',
+      text: 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers: {name: c}\n',
+      line: 7,
+      message: 'spec.template.spec.containers: expected a list',
+    },
+    {
+      name: 'a number in a Secret is not repeated in the message',
+      text: 'apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {password: 12345678}\n',
+      line: 4,
+      message: 'stringData.password: expected a string, not a number (quote it)',
+    },
+    {
+      name: 'a mapping without apiVersion and kind',
+      text: 'metadata: {name: x}\nspec: {}\n',
+      line: 1,
+      message: '(document): not a Kubernetes object (expected apiVersion and kind)',
+    },
   ]
   for (const {name, text, line, message} of cases) {
     it(name, () => {
@@ -125,7 +245,16 @@ describe('parseManifests: shape errors are per object, with file:line and the fi
   }
 
   it('a well-formed object has no shape problem', () => {
-    expect(shapeProblems(one(pod('    securityContext: {capabilities: {drop: [ALL], add: [NET_BIND_SERVICE]}, runAsUser: 1000}\n', '  imagePullSecrets: [{name: regcred}]\n')).object)).to.deep.equal([])
+    expect(
+      shapeProblems(
+        one(
+          pod(
+            '    securityContext: {capabilities: {drop: [ALL], add: [NET_BIND_SERVICE]}, runAsUser: 1000}\n',
+            '  imagePullSecrets: [{name: regcred}]\n',
+          ),
+        ).object,
+      ),
+    ).to.deep.equal([])
   })
 
   it('an unrendered template elsewhere in a file is named in its syntax error', () => {
@@ -136,11 +265,45 @@ describe('parseManifests: shape errors are per object, with file:line and the fi
 
 describe('workloadOf: kinds the tool does not know, by shape', () => {
   const cases: Array<{object: Record<string, any>; path?: string[]; byShape?: boolean}> = [
-    {object: {apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: {name: 'r'}, spec: {template: {spec: {containers: []}}}}, path: ['spec', 'template', 'spec'], byShape: true},
-    {object: {apiVersion: 'example.com/v1', kind: 'Periodic', metadata: {name: 'p'}, spec: {jobTemplate: {spec: {template: {spec: {containers: []}}}}}}, path: ['spec', 'jobTemplate', 'spec', 'template', 'spec'], byShape: true},
-    {object: {apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', metadata: {name: 'vm'}, spec: {template: {spec: {domain: {}}}}}},
+    {
+      object: {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Rollout',
+        metadata: {name: 'r'},
+        spec: {template: {spec: {containers: []}}},
+      },
+      path: ['spec', 'template', 'spec'],
+      byShape: true,
+    },
+    {
+      object: {
+        apiVersion: 'example.com/v1',
+        kind: 'Periodic',
+        metadata: {name: 'p'},
+        spec: {jobTemplate: {spec: {template: {spec: {containers: []}}}}},
+      },
+      path: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
+      byShape: true,
+    },
+    {
+      object: {
+        apiVersion: 'kubevirt.io/v1',
+        kind: 'VirtualMachine',
+        metadata: {name: 'vm'},
+        spec: {template: {spec: {domain: {}}}},
+      },
+    },
     {object: {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'c'}}},
-    {object: {apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: 'd'}, spec: {template: {spec: {containers: []}}}}, path: ['spec', 'template', 'spec'], byShape: undefined},
+    {
+      object: {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: {name: 'd'},
+        spec: {template: {spec: {containers: []}}},
+      },
+      path: ['spec', 'template', 'spec'],
+      byShape: undefined,
+    },
   ]
   for (const {object, path: podSpecPath, byShape} of cases) {
     it(`${object.kind}: ${podSpecPath ? podSpecPath.join('.') : 'no pod template'}`, () => {
@@ -168,28 +331,39 @@ describe('reading manifest files: nothing can block or exhaust memory', () => {
     const given = readManifests([path.join(fifoDir, 'x.yaml')], {readStdin: () => ''})
     expect(given.errors.map((e) => e.message)).to.deep.equal(['is a FIFO (named pipe), not a regular file; skipped'])
     const found = readManifests([fifoDir], {readStdin: () => ''})
-    expect(found.errors).to.deep.equal([{file: path.join(fifoDir, 'x.yaml'), message: 'is a FIFO (named pipe), not a regular file; skipped'}])
+    expect(found.errors).to.deep.equal([
+      {file: path.join(fifoDir, 'x.yaml'), message: 'is a FIFO (named pipe), not a regular file; skipped'},
+    ])
     expect(found.objects).to.have.length(1)
   })
 
   it('a symlink to /dev/zero is refused', () => {
     symlinkSync('/dev/zero', path.join(dir, 'zero.yaml'))
-    expect(() => readManifestFile(path.join(dir, 'zero.yaml'), 1024)).to.throw('is a character device, not a regular file; skipped')
+    expect(() => readManifestFile(path.join(dir, 'zero.yaml'), 1024)).to.throw(
+      'is a character device, not a regular file; skipped',
+    )
   })
 
   it('a file over the size limit is reported and skipped', () => {
     writeFileSync(path.join(dir, 'big.yaml'), pod(''))
     const result = readManifests([path.join(dir, 'big.yaml')], {maxFileSize: 50, readStdin: () => ''})
-    expect(result.errors.map((e) => e.message)).to.deep.equal(['is larger than the limit of 50 bytes; not audited (raise it with --max-file-size)'])
-    expect(readManifests([path.join(dir, 'big.yaml')], {maxFileSize: 1000, readStdin: () => ''}).objects).to.have.length(1)
+    expect(result.errors.map((e) => e.message)).to.deep.equal([
+      'is larger than the limit of 50 bytes; not audited (raise it with --max-file-size)',
+    ])
+    expect(
+      readManifests([path.join(dir, 'big.yaml')], {maxFileSize: 1000, readStdin: () => ''}).objects,
+    ).to.have.length(1)
   })
 
   it('stdin gets the limit passed to its reader', () => {
     let asked = 0
-    readManifests(['-'], {maxFileSize: 1234, readStdin: (limit) => {
-      asked = limit
-      return ''
-    }})
+    readManifests(['-'], {
+      maxFileSize: 1234,
+      readStdin: (limit) => {
+        asked = limit
+        return ''
+      },
+    })
     expect(asked).to.equal(1234)
   })
 
@@ -201,14 +375,30 @@ describe('reading manifest files: nothing can block or exhaust memory', () => {
     chmodSync(path.join(tree, 'a-locked'), 0)
     try {
       const {files, errors} = manifestFiles([tree])
-      expect(errors).to.deep.equal([{file: path.join(tree, 'a-locked'), message: 'directory cannot be read: permission denied; its files were not audited'}])
+      expect(errors).to.deep.equal([
+        {
+          file: path.join(tree, 'a-locked'),
+          message: 'directory cannot be read: permission denied; its files were not audited',
+        },
+      ])
       expect(files).to.deep.equal([path.join(tree, 'b.yaml')])
     } finally {
       chmodSync(path.join(tree, 'a-locked'), 0o755)
     }
   })
 
-  const sizes: Array<[string, number | undefined]> = [['32Mi', 32 * 1024 * 1024], ['512Ki', 512 * 1024], ['1Gi', 1024 ** 3], ['10M', 10_000_000], ['32MiB', 32 * 1024 * 1024], ['4096', 4096], ['0', undefined], ['-1', undefined], ['lots', undefined], ['1.5Mi', undefined]]
+  const sizes: Array<[string, number | undefined]> = [
+    ['32Mi', 32 * 1024 * 1024],
+    ['512Ki', 512 * 1024],
+    ['1Gi', 1024 ** 3],
+    ['10M', 10_000_000],
+    ['32MiB', 32 * 1024 * 1024],
+    ['4096', 4096],
+    ['0', undefined],
+    ['-1', undefined],
+    ['lots', undefined],
+    ['1.5Mi', undefined],
+  ]
   for (const [text, bytes] of sizes) {
     it(`--max-file-size ${text}: ${bytes ?? 'refused'}`, () => {
       if (bytes === undefined) expect(() => parseByteSize(text)).to.throw(/--max-file-size: .* is not a size/)
@@ -219,25 +409,62 @@ describe('reading manifest files: nothing can block or exhaust memory', () => {
 
 describe('no shape aborts the audit (property test over the shipped examples)', () => {
   it('300 examples with fields replaced by values of other types: each is audited or reported, nothing throws', () => {
-    const examples = readdirSync(path.join(ROOT, 'examples')).filter((name) => name.endsWith('.yaml')).map((name) => readFileSync(path.join(ROOT, 'examples', name), 'utf8'))
+    const examples = readdirSync(path.join(ROOT, 'examples'))
+      .filter((name) => name.endsWith('.yaml'))
+      .map((name) => readFileSync(path.join(ROOT, 'examples', name), 'utf8'))
     let state = 11
     const next = () => {
-      state = (state * 1_103_515_245 + 12_345) & 0x7F_FF_FF_FF
-      return state / 0x7F_FF_FF_FF
+      state = (state * 1_103_515_245 + 12_345) & 0x7f_ff_ff_ff
+      return state / 0x7f_ff_ff_ff
     }
-    const others: unknown[] = [null, 0, 1, -1, 1.5, true, 'x', 'ALL', [], ['a'], [1], [null], {}, {name: 'r'}, [{name: 1}], {a: [1]}]
-    const fields = ['imagePullSecrets', 'securityContext', 'capabilities', 'containers', 'add', 'drop', 'annotations', 'items', 'serviceAccountName', 'stringData', 'data', 'type', 'image', 'name']
+    const others: unknown[] = [
+      null,
+      0,
+      1,
+      -1,
+      1.5,
+      true,
+      'x',
+      'ALL',
+      [],
+      ['a'],
+      [1],
+      [null],
+      {},
+      {name: 'r'},
+      [{name: 1}],
+      {a: [1]},
+    ]
+    const fields = [
+      'imagePullSecrets',
+      'securityContext',
+      'capabilities',
+      'containers',
+      'add',
+      'drop',
+      'annotations',
+      'items',
+      'serviceAccountName',
+      'stringData',
+      'data',
+      'type',
+      'image',
+      'name',
+    ]
     const mutate = (value: unknown): unknown => {
       if (Array.isArray(value)) return value.map(mutate)
       if (!value || typeof value !== 'object') return value
       const result: Record<string, unknown> = {}
-      for (const [key, inner] of Object.entries(value)) result[key] = next() < 0.08 ? others[Math.floor(next() * others.length)] : mutate(inner)
+      for (const [key, inner] of Object.entries(value))
+        result[key] = next() < 0.08 ? others[Math.floor(next() * others.length)] : mutate(inner)
       if (next() < 0.1) result[fields[Math.floor(next() * fields.length)]] = others[Math.floor(next() * others.length)]
       return result
     }
     let reported = 0
     for (let i = 0; i < 300; i++) {
-      const text = parseAllDocuments(examples[i % examples.length]).map((document) => stringifyYaml(mutate(document.toJS()))).join('---\n')
+      const text = parseAllDocuments(examples[i % examples.length])
+        .map((document) => stringifyYaml(mutate(document.toJS())))
+        .join('---\n')
       const parsed = parseManifests(text, 'x.yaml')
       reported += parsed.errors.length
       runChecks(manifestAuditInput(parsed.objects, AUDIT_DEFAULT_POLICY), AUDIT_DEFAULT_POLICY)

@@ -17,11 +17,19 @@ users: [{name: u, user: {token: t}}]
 describe('connectCluster: the one client of a command, from an explicit target', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'imgsec-connection-'))
 
-  it('kubeTarget keeps --kubeconfig, --context, --as and --request-timeout, never -n (a command\'s own namespace, e.g. the backend\'s)', () => {
-    expect(kubeTarget({kubeconfig: 'k', context: 'c', as: 'a', 'request-timeout': '5s', namespace: 'imgsec-system'} as never)).to.deep.equal({kubeconfig: 'k', context: 'c', as: 'a', requestTimeout: '5s'})
+  it("kubeTarget keeps --kubeconfig, --context, --as and --request-timeout, never -n (a command's own namespace, e.g. the backend's)", () => {
+    expect(
+      kubeTarget({
+        kubeconfig: 'k',
+        context: 'c',
+        as: 'a',
+        'request-timeout': '5s',
+        namespace: 'imgsec-system',
+      } as never),
+    ).to.deep.equal({kubeconfig: 'k', context: 'c', as: 'a', requestTimeout: '5s'})
   })
 
-  it('a kubeconfig with a server: a client whose namespace is the context\'s, not a flag\'s', async () => {
+  it("a kubeconfig with a server: a client whose namespace is the context's, not a flag's", async () => {
     const file = path.join(dir, 'with-server')
     writeFileSync(file, kubeconfig('https://127.0.0.1:6443'))
     const cluster = await connectCluster({kubeconfig: file, namespace: 'imgsec-system'} as never)
@@ -30,7 +38,7 @@ describe('connectCluster: the one client of a command, from an explicit target',
     expect(requireClient(cluster).config.namespace).to.equal('team-a')
   })
 
-  it('no server: not configured, and requireClient throws the kubeconfig\'s own message where a cluster is needed', async () => {
+  it("no server: not configured, and requireClient throws the kubeconfig's own message where a cluster is needed", async () => {
     const file = path.join(dir, 'no-server')
     writeFileSync(file, kubeconfig())
     const cluster = await connectCluster({kubeconfig: file})

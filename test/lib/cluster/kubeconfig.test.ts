@@ -12,14 +12,23 @@ function kubeconfigFile(dir: string, name: string, doc: object): string {
   return file
 }
 
-function config(current: string | undefined, entries: Array<{context: string; cluster: string; server: string; namespace?: string; user?: string}>): object {
+function config(
+  current: string | undefined,
+  entries: Array<{context: string; cluster: string; server: string; namespace?: string; user?: string}>,
+): object {
   return {
     apiVersion: 'v1',
     kind: 'Config',
     'current-context': current,
     clusters: entries.map((e) => ({name: e.cluster, cluster: {server: e.server, 'certificate-authority': 'ca.crt'}})),
-    users: entries.map((e) => ({name: e.user ?? `${e.context}-user`, user: {token: 't', 'client-key': 'keys/client.key'}})),
-    contexts: entries.map((e) => ({name: e.context, context: {cluster: e.cluster, user: e.user ?? `${e.context}-user`, namespace: e.namespace}})),
+    users: entries.map((e) => ({
+      name: e.user ?? `${e.context}-user`,
+      user: {token: 't', 'client-key': 'keys/client.key'},
+    })),
+    contexts: entries.map((e) => ({
+      name: e.context,
+      context: {cluster: e.cluster, user: e.user ?? `${e.context}-user`, namespace: e.namespace},
+    })),
   }
 }
 
@@ -29,14 +38,22 @@ describe('kubeconfig', () => {
   let second: string
   beforeEach(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'imgsec-kc-'))
-    first = kubeconfigFile(dir, 'first.yaml', config('one', [
-      {context: 'one', cluster: 'c1', server: 'https://one.example:6443', namespace: 'team-a'},
-      {context: 'shared', cluster: 'shared', server: 'https://first-wins.example:6443'},
-    ]))
-    second = kubeconfigFile(dir, 'second.yaml', config('two', [
-      {context: 'two', cluster: 'c2', server: 'https://two.example:6443'},
-      {context: 'shared', cluster: 'shared', server: 'https://second-loses.example:6443'},
-    ]))
+    first = kubeconfigFile(
+      dir,
+      'first.yaml',
+      config('one', [
+        {context: 'one', cluster: 'c1', server: 'https://one.example:6443', namespace: 'team-a'},
+        {context: 'shared', cluster: 'shared', server: 'https://first-wins.example:6443'},
+      ]),
+    )
+    second = kubeconfigFile(
+      dir,
+      'second.yaml',
+      config('two', [
+        {context: 'two', cluster: 'c2', server: 'https://two.example:6443'},
+        {context: 'shared', cluster: 'shared', server: 'https://second-loses.example:6443'},
+      ]),
+    )
   })
 
   it("with several KUBECONFIG files, the first file's current-context wins", () => {
@@ -68,11 +85,17 @@ describe('kubeconfig', () => {
   })
 
   it('fails at once, naming it, on an unknown --context', () => {
-    expect(() => loadKubeconfig({context: 'nope'}, {KUBECONFIG: first})).to.throw(UserError, /context "nope" does not exist/)
+    expect(() => loadKubeconfig({context: 'nope'}, {KUBECONFIG: first})).to.throw(
+      UserError,
+      /context "nope" does not exist/,
+    )
   })
 
   it('an explicit --kubeconfig must exist and replaces KUBECONFIG', () => {
-    expect(() => loadKubeconfig({kubeconfig: path.join(dir, 'missing.yaml')}, {})).to.throw(UserError, /missing\.yaml.*does not exist/)
+    expect(() => loadKubeconfig({kubeconfig: path.join(dir, 'missing.yaml')}, {})).to.throw(
+      UserError,
+      /missing\.yaml.*does not exist/,
+    )
     const resolved = loadKubeconfig({kubeconfig: second}, {KUBECONFIG: first})
     expect(resolved.contextName).to.equal('two')
   })

@@ -47,8 +47,15 @@ describe('apiserver-manifest', () => {
       })
       expect(result.text.split('\n').length).to.equal(original.split('\n').length + 8)
       const pod = parseYaml(result.text)
-      expect(pod.spec.volumes.at(-1)).to.deep.equal({hostPath: {path: '/etc/kubernetes/imgsec', type: 'DirectoryOrCreate'}, name: 'imgsec-imgsec'})
-      expect(pod.spec.containers[0].volumeMounts.at(-1)).to.deep.equal({mountPath: '/etc/kubernetes/imgsec', name: 'imgsec-imgsec', readOnly: true})
+      expect(pod.spec.volumes.at(-1)).to.deep.equal({
+        hostPath: {path: '/etc/kubernetes/imgsec', type: 'DirectoryOrCreate'},
+        name: 'imgsec-imgsec',
+      })
+      expect(pod.spec.containers[0].volumeMounts.at(-1)).to.deep.equal({
+        mountPath: '/etc/kubernetes/imgsec',
+        name: 'imgsec-imgsec',
+        readOnly: true,
+      })
     })
 
     it('is idempotent: the second edit changes nothing', () => {
@@ -60,20 +67,48 @@ describe('apiserver-manifest', () => {
 
     it('the inverse edit gives back the original bytes', () => {
       const once = editApiserverManifest(original, ENABLE, 'm.yaml')
-      const back = editApiserverManifest(once.text, {disablePlugins: ['ImagePolicyWebhook'], removeFlags: ['admission-control-config-file'], removeVolumes: once.addedVolumes}, 'm.yaml')
+      const back = editApiserverManifest(
+        once.text,
+        {
+          disablePlugins: ['ImagePolicyWebhook'],
+          removeFlags: ['admission-control-config-file'],
+          removeVolumes: once.addedVolumes,
+        },
+        'm.yaml',
+      )
       expect(back.text).to.equal(original)
     })
 
     it('adds no volume when /etc/kubernetes/pki (mounted by kubeadm) covers the path', () => {
-      const result = editApiserverManifest(original, {...ENABLE, hostPaths: ['/etc/kubernetes/pki/admission_configuration.yaml', '/etc/kubernetes/pki']}, 'm.yaml')
+      const result = editApiserverManifest(
+        original,
+        {...ENABLE, hostPaths: ['/etc/kubernetes/pki/admission_configuration.yaml', '/etc/kubernetes/pki']},
+        'm.yaml',
+      )
       expect(result.addedVolumes).to.deep.equal([])
     })
 
     it('reproduces the hand edit of the seeds (fixture after ImagePolicyWebhook)', () => {
-      const result = editApiserverManifest(original, {enablePlugins: ['ImagePolicyWebhook'], setFlags: {'admission-control-config-file': '/etc/kubernetes/pki/admission_configuration.yaml'}}, 'm.yaml')
+      const result = editApiserverManifest(
+        original,
+        {
+          enablePlugins: ['ImagePolicyWebhook'],
+          setFlags: {'admission-control-config-file': '/etc/kubernetes/pki/admission_configuration.yaml'},
+        },
+        'm.yaml',
+      )
       const handEdited = fixture('kube-apiserver.kubeadm-1.32.imagepolicy.yaml')
       expect(readFlags(result.text, 'm')).to.deep.equal(readFlags(handEdited, 'h'))
-      expect(editApiserverManifest(handEdited, {enablePlugins: ['ImagePolicyWebhook'], setFlags: {'admission-control-config-file': '/etc/kubernetes/pki/admission_configuration.yaml'}}, 'h').changes).to.deep.equal([])
+      expect(
+        editApiserverManifest(
+          handEdited,
+          {
+            enablePlugins: ['ImagePolicyWebhook'],
+            setFlags: {'admission-control-config-file': '/etc/kubernetes/pki/admission_configuration.yaml'},
+          },
+          'h',
+        ).changes,
+      ).to.deep.equal([])
     })
   })
 
@@ -88,7 +123,9 @@ describe('apiserver-manifest', () => {
       const {removed, added} = changedLines(original, result.text)
       expect(removed).to.have.length(1)
       expect(removed[0]).to.contain('args: [')
-      expect(added[0]).to.equal('            args: ["--advertise-address=10.0.0.10", "--disable-admission-plugins=PodNodeSelector", \'--authorization-mode=Node,RBAC\', \'--enable-admission-plugins=ImagePolicyWebhook\', \'--admission-control-config-file=/etc/kubernetes/imgsec/admission-configuration.yaml\']')
+      expect(added[0]).to.equal(
+        "            args: [\"--advertise-address=10.0.0.10\", \"--disable-admission-plugins=PodNodeSelector\", '--authorization-mode=Node,RBAC', '--enable-admission-plugins=ImagePolicyWebhook', '--admission-control-config-file=/etc/kubernetes/imgsec/admission-configuration.yaml']",
+      )
       expect(added.slice(1)).to.deep.equal([
         '                -   mountPath: /etc/kubernetes/imgsec',
         '                    name: imgsec-imgsec',
@@ -105,18 +142,35 @@ describe('apiserver-manifest', () => {
     it('comments everywhere, no --enable-admission-plugins, quoted flags: comments survive, the flag is added', () => {
       const original = fixture('kube-apiserver.comments.yaml')
       const result = editApiserverManifest(original, ENABLE, 'm.yaml')
-      for (const comment of original.split('\n').filter((line) => line.includes('#'))) expect(result.text).to.contain(comment)
+      for (const comment of original.split('\n').filter((line) => line.includes('#')))
+        expect(result.text).to.contain(comment)
       expect(readFlags(result.text, 'm').get('enable-admission-plugins')).to.equal('ImagePolicyWebhook')
-      expect(result.text).to.contain('    - --etcd-servers=https://127.0.0.1:2379\n    - --enable-admission-plugins=ImagePolicyWebhook\n')
-      const back = editApiserverManifest(result.text, {disablePlugins: ['ImagePolicyWebhook'], removeFlags: ['admission-control-config-file'], removeVolumes: result.addedVolumes}, 'm')
+      expect(result.text).to.contain(
+        '    - --etcd-servers=https://127.0.0.1:2379\n    - --enable-admission-plugins=ImagePolicyWebhook\n',
+      )
+      const back = editApiserverManifest(
+        result.text,
+        {
+          disablePlugins: ['ImagePolicyWebhook'],
+          removeFlags: ['admission-control-config-file'],
+          removeVolumes: result.addedVolumes,
+        },
+        'm',
+      )
       // --enable-admission-plugins with an empty list is removed: the original comes back.
       expect(back.text).to.equal(original)
     })
 
     it('a plugin already enabled is not duplicated and keeps the order', () => {
       const original = fixture('kube-apiserver.kubeadm-1.32.imagepolicy.yaml')
-      const result = editApiserverManifest(original, {enablePlugins: ['NodeRestriction', 'ImagePolicyWebhook', 'EventRateLimit']}, 'm')
-      expect(readFlags(result.text, 'm').get('enable-admission-plugins')).to.equal('NodeRestriction,ImagePolicyWebhook,EventRateLimit')
+      const result = editApiserverManifest(
+        original,
+        {enablePlugins: ['NodeRestriction', 'ImagePolicyWebhook', 'EventRateLimit']},
+        'm',
+      )
+      expect(readFlags(result.text, 'm').get('enable-admission-plugins')).to.equal(
+        'NodeRestriction,ImagePolicyWebhook,EventRateLimit',
+      )
     })
 
     it('volume names never collide', () => {
@@ -131,7 +185,11 @@ describe('apiserver-manifest', () => {
     const cases: Array<[string, string, RegExp]> = [
       ['not YAML', 'kind: Pod\nspec: [\n', /is not valid YAML \(line \d+, column \d+: [a-z]/],
       ['not a Pod', 'apiVersion: apps/v1\nkind: Deployment\n', /is not a Pod manifest \(kind: Deployment\)/],
-      ['no apiserver container', 'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: etcd\n    command: [etcd]\n', /has no kube-apiserver container/],
+      [
+        'no apiserver container',
+        'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: etcd\n    command: [etcd]\n',
+        /has no kube-apiserver container/,
+      ],
       ['empty file', '', /is not a Pod manifest/],
     ]
     for (const [title, text, message] of cases) {

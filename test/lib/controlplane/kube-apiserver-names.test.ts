@@ -2,26 +2,46 @@ import {expect} from 'chai'
 import {readFileSync} from 'node:fs'
 
 import {KUBE_APISERVER_REFERENCE} from '../../../src/lib/controlplane/kube-apiserver-reference.js'
-import {chooseRelease, manifestRelease, unknownNameProblems} from '../../../src/lib/controlplane/kube-apiserver-names.js'
+import {
+  chooseRelease,
+  manifestRelease,
+  unknownNameProblems,
+} from '../../../src/lib/controlplane/kube-apiserver-names.js'
 import {closestName, editDistance} from '../../../src/lib/suggest.js'
 import {parseApiserverHelp} from '../../control-plane/apiserver-reference.js'
 import {proxyRefusals} from '../../control-plane/build.js'
 
 const table = {
-  '1.35': {flags: ['admission-control-config-file', 'audit-log-maxage', 'enable-admission-plugins', 'old-flag'], admissionPlugins: ['AlwaysPullImages', 'ImagePolicyWebhook', 'NodeRestriction'], defaultAdmissionPlugins: []},
-  '1.37': {flags: ['admission-control-config-file', 'audit-log-maxage', 'enable-admission-plugins'], admissionPlugins: ['AlwaysPullImages', 'ImagePolicyWebhook', 'NodeRestriction'], defaultAdmissionPlugins: []},
+  '1.35': {
+    flags: ['admission-control-config-file', 'audit-log-maxage', 'enable-admission-plugins', 'old-flag'],
+    admissionPlugins: ['AlwaysPullImages', 'ImagePolicyWebhook', 'NodeRestriction'],
+    defaultAdmissionPlugins: [],
+  },
+  '1.37': {
+    flags: ['admission-control-config-file', 'audit-log-maxage', 'enable-admission-plugins'],
+    admissionPlugins: ['AlwaysPullImages', 'ImagePolicyWebhook', 'NodeRestriction'],
+    defaultAdmissionPlugins: [],
+  },
 }
 
 describe('kube-apiserver names (patch-apiserver preflight)', () => {
-  it('reads the release from the manifest\'s image', () => {
-    expect(manifestRelease(readFileSync(new URL('../../fixtures/kube-apiserver.kubeadm-1.32.yaml', import.meta.url), 'utf8'))).to.equal('1.32')
+  it("reads the release from the manifest's image", () => {
+    expect(
+      manifestRelease(
+        readFileSync(new URL('../../fixtures/kube-apiserver.kubeadm-1.32.yaml', import.meta.url), 'utf8'),
+      ),
+    ).to.equal('1.32')
     expect(manifestRelease('    image: "registry.k8s.io/kube-apiserver-amd64:v1.9.11"\n')).to.equal('1.9')
     expect(manifestRelease('    image: registry.k8s.io/kube-apiserver@sha256:abc\n')).to.equal(undefined)
   })
 
   for (const [release, expected, note] of [
     ['1.35', '1.35', /^kube-apiserver v1\.35$/],
-    ['1.36', '1.35', /^kube-apiserver v1\.35 \(the manifest runs v1\.36, which this kubectl-imgsec has no table for\)$/],
+    [
+      '1.36',
+      '1.35',
+      /^kube-apiserver v1\.35 \(the manifest runs v1\.36, which this kubectl-imgsec has no table for\)$/,
+    ],
     ['1.40', '1.37', /v1\.37 \(the manifest runs v1\.40/],
     [undefined, '1.37', /v1\.37 \(the manifest names no kube-apiserver version\)/],
   ] as const) {
@@ -34,20 +54,43 @@ describe('kube-apiserver names (patch-apiserver preflight)', () => {
 
   it('names a misspelt plugin or flag with the likely one; known names pass', () => {
     const choice = chooseRelease('1.37', table)
-    expect(unknownNameProblems({enablePlugins: ['ImagePolicyWebhook', 'ImagePolicyWebhok'], disablePlugins: ['noderestriction'], setFlags: ['audit-log-maxag', 'audit-log-maxage', 'zzz-unknown']}, choice)).to.deep.equal([
+    expect(
+      unknownNameProblems(
+        {
+          enablePlugins: ['ImagePolicyWebhook', 'ImagePolicyWebhok'],
+          disablePlugins: ['noderestriction'],
+          setFlags: ['audit-log-maxag', 'audit-log-maxage', 'zzz-unknown'],
+        },
+        choice,
+      ),
+    ).to.deep.equal([
       '--enable-plugins ImagePolicyWebhok: kube-apiserver v1.37 has no admission plugin of that name (did you mean ImagePolicyWebhook?); it would refuse to start',
       '--disable-plugins noderestriction: kube-apiserver v1.37 has no admission plugin of that name (did you mean NodeRestriction?); it would refuse to start',
       '--set-flag audit-log-maxag: kube-apiserver v1.37 has no flag --audit-log-maxag (did you mean --audit-log-maxage?); it would refuse to start',
       '--set-flag zzz-unknown: kube-apiserver v1.37 has no flag --zzz-unknown; it would refuse to start',
     ])
-    expect(unknownNameProblems({enablePlugins: [], disablePlugins: [], setFlags: ['old-flag']}, chooseRelease('1.35', table))).to.deep.equal([])
+    expect(
+      unknownNameProblems(
+        {enablePlugins: [], disablePlugins: [], setFlags: ['old-flag']},
+        chooseRelease('1.35', table),
+      ),
+    ).to.deep.equal([])
   })
 
   it('the built-in table knows the plugins and flags this tool writes, for every release it holds', () => {
     expect(Object.keys(KUBE_APISERVER_REFERENCE).length).to.be.greaterThan(0)
     for (const [release, reference] of Object.entries(KUBE_APISERVER_REFERENCE)) {
-      expect(reference.admissionPlugins, release).to.include.members(['ImagePolicyWebhook', 'NodeRestriction', 'EventRateLimit', 'AlwaysPullImages'])
-      expect(reference.flags, release).to.include.members(['enable-admission-plugins', 'disable-admission-plugins', 'admission-control-config-file'])
+      expect(reference.admissionPlugins, release).to.include.members([
+        'ImagePolicyWebhook',
+        'NodeRestriction',
+        'EventRateLimit',
+        'AlwaysPullImages',
+      ])
+      expect(reference.flags, release).to.include.members([
+        'enable-admission-plugins',
+        'disable-admission-plugins',
+        'admission-control-config-file',
+      ])
     }
   })
 
@@ -84,12 +127,14 @@ describe('kube-apiserver --help parsing (npm run k8s:reference)', () => {
 })
 
 describe('k8s:build: what the Go module proxy refused', () => {
-  it('keeps the lines that carry the proxy\'s answer', () => {
+  it("keeps the lines that carry the proxy's answer", () => {
     const output = [
       'go: downloading k8s.io/api v0.37.2',
       'go: k8s.io/sample-controller@v0.37.2: reading https://proxy.golang.org/k8s.io/sample-controller/@v/v0.37.2.mod: 403 Forbidden',
       'k8s.io/kubernetes/cmd/kube-apiserver: compiling',
     ].join('\n')
-    expect(proxyRefusals(output)).to.deep.equal(['go: k8s.io/sample-controller@v0.37.2: reading https://proxy.golang.org/k8s.io/sample-controller/@v/v0.37.2.mod: 403 Forbidden'])
+    expect(proxyRefusals(output)).to.deep.equal([
+      'go: k8s.io/sample-controller@v0.37.2: reading https://proxy.golang.org/k8s.io/sample-controller/@v/v0.37.2.mod: 403 Forbidden',
+    ])
   })
 })

@@ -4,8 +4,19 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {UserError} from '../../../src/lib/errors.js'
-import {backupsOf, checkBackupDir, kubeadmChangeOf, planApiserverPatch, planChangesSomething, restoreBackup} from '../../../src/lib/controlplane/patch-apiserver.js'
-import {parseSetFlags, runApiserverPatch, validatePluginLists} from '../../../src/lib/controlplane/patch-apiserver-run.js'
+import {
+  backupsOf,
+  checkBackupDir,
+  kubeadmChangeOf,
+  planApiserverPatch,
+  planChangesSomething,
+  restoreBackup,
+} from '../../../src/lib/controlplane/patch-apiserver.js'
+import {
+  parseSetFlags,
+  runApiserverPatch,
+  validatePluginLists,
+} from '../../../src/lib/controlplane/patch-apiserver-run.js'
 import {ROOT} from '../../support/cli.js'
 
 /** A control-plane node's files in a temp dir: the kubeadm 1.32 manifest, a manifests dir, a backup dir. */
@@ -21,24 +32,44 @@ const base = {enablePlugins: [], disablePlugins: [], setFlags: {}, removeFlags: 
 
 describe('patch-apiserver planning (lib/controlplane)', () => {
   it('parseSetFlags: name=value, a leading -- accepted, "=" kept in the value; anything else is refused naming the flag', () => {
-    expect(parseSetFlags(['audit-log-maxage=30', '--profiling=false', 'x=a=b'])).to.deep.equal({'audit-log-maxage': '30', profiling: 'false', x: 'a=b'})
-    expect(() => parseSetFlags(['audit-log-maxage'])).to.throw(UserError, '--set-flag "audit-log-maxage": expected name=value')
+    expect(parseSetFlags(['audit-log-maxage=30', '--profiling=false', 'x=a=b'])).to.deep.equal({
+      'audit-log-maxage': '30',
+      profiling: 'false',
+      x: 'a=b',
+    })
+    expect(() => parseSetFlags(['audit-log-maxage'])).to.throw(
+      UserError,
+      '--set-flag "audit-log-maxage": expected name=value',
+    )
     expect(() => parseSetFlags(['Bad_Name=1'])).to.throw(UserError, 'expected name=value')
   })
 
   it('a plugin in both lists is refused', () => {
-    expect(() => validatePluginLists(['A', 'B'], ['B'])).to.throw(UserError, 'B is in both --enable-plugins and --disable-plugins')
+    expect(() => validatePluginLists(['A', 'B'], ['B'])).to.throw(
+      UserError,
+      'B is in both --enable-plugins and --disable-plugins',
+    )
     expect(() => validatePluginLists(['A'], ['B'])).not.to.throw()
   })
 
   it('backups inside the manifests directory are refused (the kubelet would run them)', () => {
-    expect(() => checkBackupDir('/etc/kubernetes/manifests/kube-apiserver.yaml', '/etc/kubernetes/manifests/old')).to.throw(UserError, 'second API server')
-    expect(() => checkBackupDir('/etc/kubernetes/manifests/kube-apiserver.yaml', '/etc/kubernetes/imgsec-backups')).not.to.throw()
+    expect(() =>
+      checkBackupDir('/etc/kubernetes/manifests/kube-apiserver.yaml', '/etc/kubernetes/manifests/old'),
+    ).to.throw(UserError, 'second API server')
+    expect(() =>
+      checkBackupDir('/etc/kubernetes/manifests/kube-apiserver.yaml', '/etc/kubernetes/imgsec-backups'),
+    ).not.to.throw()
   })
 
   it('plans exactly the named change, and a plan on the result changes nothing', async () => {
     const {manifest, backupDir, original} = node()
-    const plan = await planApiserverPatch({...base, manifest, backupDir, enablePlugins: ['AlwaysPullImages'], setFlags: {'audit-log-maxage': '30'}})
+    const plan = await planApiserverPatch({
+      ...base,
+      manifest,
+      backupDir,
+      enablePlugins: ['AlwaysPullImages'],
+      setFlags: {'audit-log-maxage': '30'},
+    })
     expect(planChangesSomething(plan)).to.equal(true)
     expect(plan.manifest.before).to.equal(original)
     expect(plan.manifest.after).to.include('- --enable-admission-plugins=NodeRestriction,AlwaysPullImages\n')
@@ -51,16 +82,31 @@ describe('patch-apiserver planning (lib/controlplane)', () => {
       removeVolumes: [],
     })
     writeFileSync(manifest, plan.manifest.after)
-    const again = await planApiserverPatch({...base, manifest, backupDir, enablePlugins: ['AlwaysPullImages'], setFlags: {'audit-log-maxage': '30'}})
+    const again = await planApiserverPatch({
+      ...base,
+      manifest,
+      backupDir,
+      enablePlugins: ['AlwaysPullImages'],
+      setFlags: {'audit-log-maxage': '30'},
+    })
     expect(planChangesSomething(again)).to.equal(false)
   })
 
   it('a plugin or flag the release does not know is refused before anything is written, unless forced', async () => {
     const {manifest, backupDir} = node()
-    const refused = await planApiserverPatch({...base, manifest, backupDir, enablePlugins: ['ImagePolicyWebhok']}).then(() => undefined, (error: Error) => error)
+    const refused = await planApiserverPatch({...base, manifest, backupDir, enablePlugins: ['ImagePolicyWebhok']}).then(
+      () => undefined,
+      (error: Error) => error,
+    )
     expect(refused).to.be.instanceOf(UserError)
     expect(refused!.message).to.include('ImagePolicyWebhok').and.include('ImagePolicyWebhook').and.include('--force')
-    const forced = await planApiserverPatch({...base, manifest, backupDir, enablePlugins: ['ImagePolicyWebhok'], force: true})
+    const forced = await planApiserverPatch({
+      ...base,
+      manifest,
+      backupDir,
+      enablePlugins: ['ImagePolicyWebhok'],
+      force: true,
+    })
     expect(forced.warnings.join('\n')).to.include('forced despite')
   })
 

@@ -1,7 +1,14 @@
 import {expect} from 'chai'
 
 import {
-  credentialsOf, decodeDockerAuth, DEFAULT_DOCKER_SERVER, goJsonEncode, parseDockerConfigJson, pullSecretServers, renderDockerConfigJson, secretHashSuffix,
+  credentialsOf,
+  decodeDockerAuth,
+  DEFAULT_DOCKER_SERVER,
+  goJsonEncode,
+  parseDockerConfigJson,
+  pullSecretServers,
+  renderDockerConfigJson,
+  secretHashSuffix,
 } from '../../../src/lib/image/docker-config.js'
 import {UserError} from '../../../src/lib/errors.js'
 
@@ -32,11 +39,16 @@ describe('docker-config', () => {
 
   describe('parseDockerConfigJson / credentialsOf', () => {
     it('reads auth and separate username/password entries', () => {
-      const doc = parseDockerConfigJson(JSON.stringify({auths: {
-        'a.example.com': {auth: Buffer.from('alice:pa:ss').toString('base64')},
-        'b.example.com': {username: 'bob', password: 'pw'},
-        'c.example.com': {},
-      }}), 'f')
+      const doc = parseDockerConfigJson(
+        JSON.stringify({
+          auths: {
+            'a.example.com': {auth: Buffer.from('alice:pa:ss').toString('base64')},
+            'b.example.com': {username: 'bob', password: 'pw'},
+            'c.example.com': {},
+          },
+        }),
+        'f',
+      )
       expect(credentialsOf(doc, 'f')).to.deep.equal([
         {server: 'a.example.com', username: 'alice', password: 'pa:ss', email: undefined},
         {server: 'b.example.com', username: 'bob', password: 'pw', email: undefined},
@@ -50,7 +62,10 @@ describe('docker-config', () => {
     ]
     for (const [text, message] of bad) {
       it(`rejects ${text} with a message naming the source`, () => {
-        expect(() => parseDockerConfigJson(text, 'cfg.json')).to.throw(UserError, message).with.property('message').that.contains('cfg.json')
+        expect(() => parseDockerConfigJson(text, 'cfg.json'))
+          .to.throw(UserError, message)
+          .with.property('message')
+          .that.contains('cfg.json')
       })
     }
     it('says when docker keeps the credentials in a credential store', () => {
@@ -79,18 +94,46 @@ describe('docker-config', () => {
     }
     it('credentialsOf refuses an unpadded auth, naming the entry', () => {
       const doc = parseDockerConfigJson(JSON.stringify({auths: {'x.io': {auth: 'YWxpY2U6c2VjcmV0MQ'}}}), 'cfg.json')
-      expect(() => credentialsOf(doc, 'cfg.json')).to.throw(UserError, 'cfg.json: auths["x.io"].auth is not base64 of "username:password" (docker reads standard base64 with its = padding)')
+      expect(() => credentialsOf(doc, 'cfg.json')).to.throw(
+        UserError,
+        'cfg.json: auths["x.io"].auth is not base64 of "username:password" (docker reads standard base64 with its = padding)',
+      )
     })
   })
 
   describe('pullSecretServers', () => {
     const config = (auth: string) => JSON.stringify({auths: {'reg.example.com': {auth}}})
     const good = Buffer.from('u:p').toString('base64')
-    const cases: Array<[string, {type?: string; data?: Record<string, string>; stringData?: Record<string, string>}, string[]]> = [
-      ['data (base64), as the API returns it', {type: 'kubernetes.io/dockerconfigjson', data: {'.dockerconfigjson': Buffer.from(config(good)).toString('base64')}}, ['reg.example.com']],
-      ['stringData (plain), as written in a manifest', {type: 'kubernetes.io/dockerconfigjson', stringData: {'.dockerconfigjson': config(good)}}, ['reg.example.com']],
-      ['stringData wins over data', {type: 'kubernetes.io/dockerconfigjson', data: {'.dockerconfigjson': Buffer.from('{}').toString('base64')}, stringData: {'.dockerconfigjson': config(good)}}, ['reg.example.com']],
-      ['an auth docker cannot decode makes the kubelet ignore the secret', {type: 'kubernetes.io/dockerconfigjson', stringData: {'.dockerconfigjson': config('dTpw====')}}, []],
+    const cases: Array<
+      [string, {type?: string; data?: Record<string, string>; stringData?: Record<string, string>}, string[]]
+    > = [
+      [
+        'data (base64), as the API returns it',
+        {
+          type: 'kubernetes.io/dockerconfigjson',
+          data: {'.dockerconfigjson': Buffer.from(config(good)).toString('base64')},
+        },
+        ['reg.example.com'],
+      ],
+      [
+        'stringData (plain), as written in a manifest',
+        {type: 'kubernetes.io/dockerconfigjson', stringData: {'.dockerconfigjson': config(good)}},
+        ['reg.example.com'],
+      ],
+      [
+        'stringData wins over data',
+        {
+          type: 'kubernetes.io/dockerconfigjson',
+          data: {'.dockerconfigjson': Buffer.from('{}').toString('base64')},
+          stringData: {'.dockerconfigjson': config(good)},
+        },
+        ['reg.example.com'],
+      ],
+      [
+        'an auth docker cannot decode makes the kubelet ignore the secret',
+        {type: 'kubernetes.io/dockerconfigjson', stringData: {'.dockerconfigjson': config('dTpw====')}},
+        [],
+      ],
       ['another type holds no registries', {type: 'Opaque', stringData: {'.dockerconfigjson': config(good)}}, []],
     ]
     for (const [name, secret, servers] of cases) {

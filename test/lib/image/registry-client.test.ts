@@ -1,7 +1,12 @@
 import {expect} from 'chai'
 
 import {UserError} from '../../../src/lib/errors.js'
-import {parseAuthenticateHeader, registryEndpoint, resolveTagDigest, verifyRegistryLogin} from '../../../src/lib/image/registry-client.js'
+import {
+  parseAuthenticateHeader,
+  registryEndpoint,
+  resolveTagDigest,
+  verifyRegistryLogin,
+} from '../../../src/lib/image/registry-client.js'
 import {freePort, registryBinary, type RunningRegistry, startRegistry} from '../../support/registry.js'
 
 const USER = 'dock_user'
@@ -27,11 +32,24 @@ describe('registry-client', () => {
 
   describe('parseAuthenticateHeader', () => {
     it('parses a Bearer challenge with quoted params', () => {
-      expect(parseAuthenticateHeader('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull"'))
-        .to.deep.equal({scheme: 'bearer', params: {realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/nginx:pull'}})
+      expect(
+        parseAuthenticateHeader(
+          'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull"',
+        ),
+      ).to.deep.equal({
+        scheme: 'bearer',
+        params: {
+          realm: 'https://auth.docker.io/token',
+          service: 'registry.docker.io',
+          scope: 'repository:library/nginx:pull',
+        },
+      })
     })
     it('parses a Basic challenge', () => {
-      expect(parseAuthenticateHeader('Basic realm="Registry Realm"')).to.deep.equal({scheme: 'basic', params: {realm: 'Registry Realm'}})
+      expect(parseAuthenticateHeader('Basic realm="Registry Realm"')).to.deep.equal({
+        scheme: 'basic',
+        params: {realm: 'Registry Realm'},
+      })
     })
   })
 
@@ -41,7 +59,9 @@ describe('registry-client', () => {
     let token: RunningRegistry
     before(async function () {
       if (!registryBinary()) {
-        console.warn('SKIPPING registry-client tests: docker-registry is not installed (apt-get install docker-registry apache2-utils)')
+        console.warn(
+          'SKIPPING registry-client tests: docker-registry is not installed (apt-get install docker-registry apache2-utils)',
+        )
         this.skip()
       }
       ;[plain, tls, token] = await Promise.all([
@@ -65,38 +85,68 @@ describe('registry-client', () => {
     })
 
     it('refuses a wrong password with a clear message that does not contain it', async () => {
-      const error = await verifyRegistryLogin({server: plain.url, username: USER, password: 'wrong-password-123'}).then(() => undefined, (e: unknown) => e)
+      const error = await verifyRegistryLogin({server: plain.url, username: USER, password: 'wrong-password-123'}).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
       expect(error).to.be.instanceOf(UserError)
       expect((error as Error).message).to.match(/rejected username "dock_user" and the password \(HTTP 401/)
       expect((error as Error).message).to.not.contain('wrong-password-123')
     })
 
     it('verifies a TLS registry with --ca-file', async () => {
-      const result = await verifyRegistryLogin({server: tls.host, username: USER, password: PASSWORD, caFile: tls.caFile})
+      const result = await verifyRegistryLogin({
+        server: tls.host,
+        username: USER,
+        password: PASSWORD,
+        caFile: tls.caFile,
+      })
       expect(result).to.deep.equal({endpoint: `${tls.url}/v2/`, method: 'basic'})
     })
 
     it('says to pass --ca-file when the TLS registry is signed by an unknown CA', async () => {
-      const error = await verifyRegistryLogin({server: tls.host, username: USER, password: PASSWORD}).then(() => undefined, (e: unknown) => e)
-      expect((error as Error).message).to.match(/TLS verification of the registry at https:\/\/127\.0\.0\.1:\d+ failed .*--ca-file/)
+      const error = await verifyRegistryLogin({server: tls.host, username: USER, password: PASSWORD}).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect((error as Error).message).to.match(
+        /TLS verification of the registry at https:\/\/127\.0\.0\.1:\d+ failed .*--ca-file/,
+      )
     })
 
     it('--insecure-skip-tls-verify skips the certificate check', async () => {
-      const result = await verifyRegistryLogin({server: tls.host, username: USER, password: PASSWORD, insecureSkipTlsVerify: true})
+      const result = await verifyRegistryLogin({
+        server: tls.host,
+        username: USER,
+        password: PASSWORD,
+        insecureSkipTlsVerify: true,
+      })
       expect(result.method).to.equal('basic')
     })
 
     it('follows the Bearer token flow', async () => {
       const result = await verifyRegistryLogin({server: token.url, username: USER, password: PASSWORD})
       expect(result.method).to.equal('bearer')
-      const error = await verifyRegistryLogin({server: token.url, username: USER, password: 'nope-nope-nope'}).then(() => undefined, (e: unknown) => e)
+      const error = await verifyRegistryLogin({server: token.url, username: USER, password: 'nope-nope-nope'}).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
       expect((error as Error).message).to.match(/rejected username "dock_user"/)
     })
 
     it('says when the registry is unreachable', async () => {
       const port = await freePort()
-      const error = await verifyRegistryLogin({server: `http://127.0.0.1:${port}`, username: USER, password: PASSWORD}).then(() => undefined, (e: unknown) => e)
-      expect((error as Error).message).to.equal(`cannot connect to the registry at http://127.0.0.1:${port}: connection refused; check --docker-server, or skip the check with --no-verify`)
+      const error = await verifyRegistryLogin({
+        server: `http://127.0.0.1:${port}`,
+        username: USER,
+        password: PASSWORD,
+      }).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect((error as Error).message).to.equal(
+        `cannot connect to the registry at http://127.0.0.1:${port}: connection refused; check --docker-server, or skip the check with --no-verify`,
+      )
     })
   })
 
@@ -106,7 +156,9 @@ describe('registry-client', () => {
     let anonymous: RunningRegistry
     before(async function () {
       if (!registryBinary()) {
-        console.warn('SKIPPING resolveTagDigest tests: docker-registry is not installed (apt-get install docker-registry apache2-utils)')
+        console.warn(
+          'SKIPPING resolveTagDigest tests: docker-registry is not installed (apt-get install docker-registry apache2-utils)',
+        )
         this.skip()
       }
       ;[basic, token, anonymous] = await Promise.all([
@@ -122,28 +174,54 @@ describe('registry-client', () => {
 
     it('returns the digest of a pushed docker manifest (Basic auth, TLS)', async () => {
       const pushed = await basic.pushImage('team/app', '1.0', credentials)
-      const digest = await resolveTagDigest({registry: basic.host, repository: 'team/app', tag: '1.0'}, {caFile: basic.caFile}, credentials)
+      const digest = await resolveTagDigest(
+        {registry: basic.host, repository: 'team/app', tag: '1.0'},
+        {caFile: basic.caFile},
+        credentials,
+      )
       expect(digest).to.equal(pushed.digest)
     })
 
     it('returns the digest of an OCI manifest through the Bearer flow, and follows a moved tag', async () => {
       const first = await token.pushImage('app', 'stable', credentials, {format: 'oci'})
-      expect(await resolveTagDigest({registry: token.url, repository: 'app', tag: 'stable'}, {}, credentials)).to.equal(first.digest)
+      expect(await resolveTagDigest({registry: token.url, repository: 'app', tag: 'stable'}, {}, credentials)).to.equal(
+        first.digest,
+      )
       const moved = await token.pushImage('app', 'v2', credentials, {format: 'oci'})
       expect(moved.digest).to.not.equal(first.digest)
-      expect(await resolveTagDigest({registry: token.url, repository: 'app', tag: 'v2'}, {}, credentials)).to.equal(moved.digest)
+      expect(await resolveTagDigest({registry: token.url, repository: 'app', tag: 'v2'}, {}, credentials)).to.equal(
+        moved.digest,
+      )
     })
 
     it('works anonymously on an open registry', async () => {
       const pushed = await anonymous.pushImage('library/nginx', '1.27')
-      expect(await resolveTagDigest({registry: anonymous.url, repository: 'library/nginx', tag: '1.27'}, {})).to.equal(pushed.digest)
+      expect(await resolveTagDigest({registry: anonymous.url, repository: 'library/nginx', tag: '1.27'}, {})).to.equal(
+        pushed.digest,
+      )
     })
 
     it('a missing tag and refused credentials are clear errors', async () => {
-      const missing = await resolveTagDigest({registry: anonymous.host, repository: 'library/nginx', tag: 'nope'}, {}).then(() => undefined, (e: unknown) => e)
-      expect((missing as Error).message).to.match(/cannot resolve 127\.0\.0\.1:\d+\/library\/nginx:nope: the registry has no such tag/)
-      const refused = await resolveTagDigest({registry: basic.host, repository: 'team/app', tag: '1.0'}, {caFile: basic.caFile}).then(() => undefined, (e: unknown) => e)
-      expect((refused as Error).message).to.match(/refused anonymous access \(HTTP 401\); give credentials with --docker-config/)
+      const missing = await resolveTagDigest(
+        {registry: anonymous.host, repository: 'library/nginx', tag: 'nope'},
+        {},
+      ).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect((missing as Error).message).to.match(
+        /cannot resolve 127\.0\.0\.1:\d+\/library\/nginx:nope: the registry has no such tag/,
+      )
+      const refused = await resolveTagDigest(
+        {registry: basic.host, repository: 'team/app', tag: '1.0'},
+        {caFile: basic.caFile},
+      ).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect((refused as Error).message).to.match(
+        /refused anonymous access \(HTTP 401\); give credentials with --docker-config/,
+      )
     })
   })
 })

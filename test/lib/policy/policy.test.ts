@@ -44,7 +44,13 @@ describe('policy', () => {
 
   describe('evaluateImage', () => {
     const allowlist: ImagePolicy = {...DEFAULT_POLICY, allowedRegistries: ['docker.io', 'registry.k8s.io']}
-    const cases: Array<{image: string; policy?: Partial<ImagePolicy>; namespace?: string; rules: string[]; exempt?: string}> = [
+    const cases: Array<{
+      image: string
+      policy?: Partial<ImagePolicy>
+      namespace?: string
+      rules: string[]
+      exempt?: string
+    }> = [
       {image: 'nginx:1.25', rules: []},
       {image: 'nginx', rules: ['image-tag-missing']},
       {image: 'nginx:latest', rules: ['image-tag-latest']},
@@ -87,16 +93,29 @@ describe('policy', () => {
     }
 
     it('reads a complete policy', () => {
-      const file = write('ok.yaml', [
-        'apiVersion: imgsec.io/v1alpha1', 'kind: ImagePolicy',
-        'allowedRegistries: [docker.io, "registry.k8s.io", "myprivateregistry.com:5000", "gcr.io/distroless", "*.example.com"]',
-        'requireDigest: true', 'exemptNamespaces: [kube-system, imgsec-system]', 'exemptImages: ["registry.k8s.io/*"]',
-        'privateRegistries: ["myprivateregistry.com:5000"]', 'breakGlass: false',
-      ].join('\n'))
+      const file = write(
+        'ok.yaml',
+        [
+          'apiVersion: imgsec.io/v1alpha1',
+          'kind: ImagePolicy',
+          'allowedRegistries: [docker.io, "registry.k8s.io", "myprivateregistry.com:5000", "gcr.io/distroless", "*.example.com"]',
+          'requireDigest: true',
+          'exemptNamespaces: [kube-system, imgsec-system]',
+          'exemptImages: ["registry.k8s.io/*"]',
+          'privateRegistries: ["myprivateregistry.com:5000"]',
+          'breakGlass: false',
+        ].join('\n'),
+      )
       const policy = loadPolicyFile(file)
       expect(policy).to.deep.equal({
         ...DEFAULT_POLICY,
-        allowedRegistries: ['docker.io', 'registry.k8s.io', 'myprivateregistry.com:5000', 'gcr.io/distroless', '*.example.com'],
+        allowedRegistries: [
+          'docker.io',
+          'registry.k8s.io',
+          'myprivateregistry.com:5000',
+          'gcr.io/distroless',
+          '*.example.com',
+        ],
         requireDigest: true,
         exemptNamespaces: ['kube-system', 'imgsec-system'],
         exemptImages: ['registry.k8s.io/*'],
@@ -106,7 +125,10 @@ describe('policy', () => {
     })
 
     it('reports every bad field with file, line and field path', () => {
-      const file = write('bad.yaml', 'allowedRegistries:\n  - docker.io\n  - "https://bad"\ndenyLatest: "yes"\nexemptNamespaces: [Kube_System]\ncolour: red\n')
+      const file = write(
+        'bad.yaml',
+        'allowedRegistries:\n  - docker.io\n  - "https://bad"\ndenyLatest: "yes"\nexemptNamespaces: [Kube_System]\ncolour: red\n',
+      )
       let message = ''
       try {
         loadPolicyFile(file)
@@ -123,7 +145,10 @@ describe('policy', () => {
     })
 
     it('validates exemptions: check and reason required, known string fields only', () => {
-      const file = write('exemptions.yaml', 'exemptions:\n- {check: image-tag-latest, namespace: legacy, reason: "vendor image, ticket SEC-12"}\n- {check: privileged}\n- {check: run-as-root, reason: x, team: a}\n')
+      const file = write(
+        'exemptions.yaml',
+        'exemptions:\n- {check: image-tag-latest, namespace: legacy, reason: "vendor image, ticket SEC-12"}\n- {check: privileged}\n- {check: run-as-root, reason: x, team: a}\n',
+      )
       let message = ''
       try {
         loadPolicyFile(file)
@@ -132,13 +157,23 @@ describe('policy', () => {
       }
       expect(message).to.contain(`${file}:3: exemptions[1]: needs "reason"`)
       expect(message).to.contain(`${file}:4: exemptions[2].team: unknown field`)
-      const ok = write('exemptions-ok.yaml', 'exemptions:\n- {check: image-tag-latest, namespace: legacy, reason: "vendor image"}\n')
-      expect(loadPolicyFile(ok).exemptions).to.deep.equal([{check: 'image-tag-latest', namespace: 'legacy', reason: 'vendor image'}])
+      const ok = write(
+        'exemptions-ok.yaml',
+        'exemptions:\n- {check: image-tag-latest, namespace: legacy, reason: "vendor image"}\n',
+      )
+      expect(loadPolicyFile(ok).exemptions).to.deep.equal([
+        {check: 'image-tag-latest', namespace: 'legacy', reason: 'vendor image'},
+      ])
     })
 
     it('names the file and line of a YAML syntax error', () => {
       const file = write('syntax.yaml', 'allowedRegistries: [docker.io\n')
-      expect(() => loadPolicyFile(file)).to.throw(UserError, new RegExp(`--policy "${file.replaceAll('/', '\\/')}" is not valid YAML \\(line \\d+, column \\d+: bad indentation`))
+      expect(() => loadPolicyFile(file)).to.throw(
+        UserError,
+        new RegExp(
+          `--policy "${file.replaceAll('/', '\\/')}" is not valid YAML \\(line \\d+, column \\d+: bad indentation`,
+        ),
+      )
     })
 
     it('rejects a non-mapping document', () => {
@@ -146,9 +181,15 @@ describe('policy', () => {
     })
 
     it('--allowed-registries replaces the file list and is validated', () => {
-      expect(resolvePolicy({allowedRegistries: ['docker.io', 'registry.k8s.io']}).allowedRegistries).to.deep.equal(['docker.io', 'registry.k8s.io'])
+      expect(resolvePolicy({allowedRegistries: ['docker.io', 'registry.k8s.io']}).allowedRegistries).to.deep.equal([
+        'docker.io',
+        'registry.k8s.io',
+      ])
       expect(() => resolvePolicy({allowedRegistries: ['docker.io/']})).to.not.throw()
-      expect(() => resolvePolicy({allowedRegistries: ['http://x']})).to.throw(UserError, /--allowed-registries: "http:\/\/x"/)
+      expect(() => resolvePolicy({allowedRegistries: ['http://x']})).to.throw(
+        UserError,
+        /--allowed-registries: "http:\/\/x"/,
+      )
     })
   })
 })

@@ -23,8 +23,13 @@ describe('webhook backend limits (in process, short limits)', function () {
     const dir = mkdtempSync(path.join(tmpdir(), 'imgsec-limits-'))
     writeFileSync(path.join(dir, 'policy.yaml'), 'allowedRegistries: [docker.io]\n')
     backend = await startWebhookBackend({
-      certFile: serving.certFile, keyFile: serving.keyFile, clientCaFile: ca.caCertFile, address: '127.0.0.1', port: 0,
-      policyFile: path.join(dir, 'policy.yaml'), log: (entry) => logs.push(entry),
+      certFile: serving.certFile,
+      keyFile: serving.keyFile,
+      clientCaFile: ca.caCertFile,
+      address: '127.0.0.1',
+      port: 0,
+      policyFile: path.join(dir, 'policy.yaml'),
+      log: (entry) => logs.push(entry),
       limits: {handshakeMs: 500, headersMs: 500, requestMs: 800, unauthenticatedMs: 500},
     })
   })
@@ -36,9 +41,12 @@ describe('webhook backend limits (in process, short limits)', function () {
   function heldOpen(options: {cert?: string; key?: string; send?: string}): Promise<number> {
     return new Promise((resolve, reject) => {
       const started = Date.now()
-      const socket = tlsConnect({host: '127.0.0.1', port: backend.port, ca: ca.caCertPem, cert: options.cert, key: options.key}, () => {
-        if (options.send) socket.write(options.send)
-      })
+      const socket = tlsConnect(
+        {host: '127.0.0.1', port: backend.port, ca: ca.caCertPem, cert: options.cert, key: options.key},
+        () => {
+          if (options.send) socket.write(options.send)
+        },
+      )
       socket.on('error', () => {})
       // Read what the server says (a 408), so that its end of the connection is seen.
       socket.resume()
@@ -53,19 +61,34 @@ describe('webhook backend limits (in process, short limits)', function () {
 
   it('a request whose body never ends is cut at the request limit', async () => {
     const client = await ca.issue({cn: 'kube-apiserver'})
-    const held = await heldOpen({cert: client.certPem, key: client.keyPem, send: 'POST /image_policy HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n{"apiVersion"'})
+    const held = await heldOpen({
+      cert: client.certPem,
+      key: client.keyPem,
+      send: 'POST /image_policy HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n{"apiVersion"',
+    })
     expect(held).to.be.lessThan(4000)
   })
 
   it('headers that never end are cut', async () => {
     const client = await ca.issue({cn: 'kube-apiserver'})
-    expect(await heldOpen({cert: client.certPem, key: client.keyPem, send: 'POST /image_policy HTTP/1.1\r\nhost: x\r\n'})).to.be.lessThan(4000)
+    expect(
+      await heldOpen({cert: client.certPem, key: client.keyPem, send: 'POST /image_policy HTTP/1.1\r\nhost: x\r\n'}),
+    ).to.be.lessThan(4000)
   })
 
   it('a client that goes away mid-request is logged as such, not as an internal error', async () => {
     const client = await ca.issue({cn: 'kube-apiserver'})
     await new Promise<void>((resolve) => {
-      const req = request({host: '127.0.0.1', port: backend.port, path: '/image_policy', method: 'POST', ca: ca.caCertPem, cert: client.certPem, key: client.keyPem, headers: {'content-length': '1000'}})
+      const req = request({
+        host: '127.0.0.1',
+        port: backend.port,
+        path: '/image_policy',
+        method: 'POST',
+        ca: ca.caCertPem,
+        cert: client.certPem,
+        key: client.keyPem,
+        headers: {'content-length': '1000'},
+      })
       req.on('error', () => resolve())
       req.write('{"apiVersion"')
       setTimeout(() => req.destroy(), 200)

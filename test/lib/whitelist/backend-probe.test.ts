@@ -19,21 +19,30 @@ describe('backend probes (checkBackend, awaitDecision) over httpsRequest and pol
     ca = await createCertificateAuthority('probe test CA')
     const serving = await issueCertificate(ca, {commonName: 'imgsec-webhook', usage: 'server', hosts: ['127.0.0.1']})
     client = await issueCertificate(ca, {commonName: 'kube-apiserver', usage: 'client'})
-    server = createServer({cert: serving.certPem, key: serving.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: true}, (req, res) => {
-      let body = ''
-      req.setEncoding('utf8').on('data', (chunk: string) => {
-        body += chunk
-      })
-      req.on('end', () => {
-        seen.push(`${req.method} ${req.url}`)
-        if (req.url === '/healthz') {
-          res.writeHead(200, {[POLICY_DIGEST_HEADER]: digest}).end('ok')
-          return
-        }
-        const image = JSON.parse(body).spec.containers[0].image
-        res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify({apiVersion: 'imagepolicy.k8s.io/v1alpha1', kind: 'ImageReview', status: {allowed, ...(allowed ? {} : {reason: `${image} is not allowed`})}}))
-      })
-    })
+    server = createServer(
+      {cert: serving.certPem, key: serving.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: true},
+      (req, res) => {
+        let body = ''
+        req.setEncoding('utf8').on('data', (chunk: string) => {
+          body += chunk
+        })
+        req.on('end', () => {
+          seen.push(`${req.method} ${req.url}`)
+          if (req.url === '/healthz') {
+            res.writeHead(200, {[POLICY_DIGEST_HEADER]: digest}).end('ok')
+            return
+          }
+          const image = JSON.parse(body).spec.containers[0].image
+          res.writeHead(200, {'content-type': 'application/json'}).end(
+            JSON.stringify({
+              apiVersion: 'imagepolicy.k8s.io/v1alpha1',
+              kind: 'ImageReview',
+              status: {allowed, ...(allowed ? {} : {reason: `${image} is not allowed`})},
+            }),
+          )
+        })
+      },
+    )
     await new Promise<void>((resolve) => {
       server.listen(0, '127.0.0.1', () => resolve())
     })
@@ -51,14 +60,20 @@ describe('backend probes (checkBackend, awaitDecision) over httpsRequest and pol
 
   it('healthy with the expected digest, then a test ImageReview through the webhook URL', async () => {
     const result = await checkBackend(url, tls(), 2000, 'aaa')
-    expect(result).to.deep.equal({healthy: true, answering: true, detail: `${url} answered a test ImageReview for nginx:latest: denied (nginx:latest is not allowed)`})
+    expect(result).to.deep.equal({
+      healthy: true,
+      answering: true,
+      detail: `${url} answered a test ImageReview for nginx:latest: denied (nginx:latest is not allowed)`,
+    })
     expect(seen).to.deep.equal(['GET /healthz', 'POST /image_policy'])
   })
 
   it('a backend still deciding by the previous policy file is asked again, then reported by name', async () => {
     const result = await checkBackend(url, tls(), 700, 'bbb')
     expect(result.answering).to.equal(false)
-    expect(result.detail).to.equal(`${new URL('/healthz', url).href} did not answer within 1s (last: the backend still decides by the previous policy file)`)
+    expect(result.detail).to.equal(
+      `${new URL('/healthz', url).href} did not answer within 1s (last: the backend still decides by the previous policy file)`,
+    )
     expect(seen.length).to.be.greaterThan(1)
     expect(seen.every((line) => line === 'GET /healthz')).to.equal(true)
   })
@@ -69,7 +84,11 @@ describe('backend probes (checkBackend, awaitDecision) over httpsRequest and pol
 
   it('a port nobody listens on: the network error code', async () => {
     const dead = 'https://127.0.0.1:1/image_policy'
-    expect(await checkBackend(dead, tls(), 300)).to.deep.equal({healthy: false, answering: false, detail: 'https://127.0.0.1:1/healthz did not answer within 0s (last: ECONNREFUSED)'})
+    expect(await checkBackend(dead, tls(), 300)).to.deep.equal({
+      healthy: false,
+      answering: false,
+      detail: 'https://127.0.0.1:1/healthz did not answer within 0s (last: ECONNREFUSED)',
+    })
   })
 
   it('awaitDecision waits until the decision follows, and says false when it never does', async () => {

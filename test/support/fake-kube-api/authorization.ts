@@ -21,7 +21,12 @@ const BASIC_USER_RESOURCES = ['selfsubjectaccessreviews', 'selfsubjectrulesrevie
  * authenticated user on a real cluster (creating SelfSubjectAccessReviews); a rule naming that
  * resource still refuses it.
  */
-export function isDenied(denyRules: DenyRule[], verb: string, resource: string, namespace: string | undefined): boolean {
+export function isDenied(
+  denyRules: DenyRule[],
+  verb: string,
+  resource: string,
+  namespace: string | undefined,
+): boolean {
   const basicUser = verb === 'create' && BASIC_USER_RESOURCES.includes(resource)
   return denyRules.some(
     (rule) =>
@@ -38,20 +43,40 @@ export function isDenied(denyRules: DenyRule[], verb: string, resource: string, 
  * reason); with some, the user is an ordinary one, whose system:basic-user grant RBAC names.
  */
 export function accessReview(denyRules: DenyRule[], body: Obj): Reply {
-  const prune = (value: unknown) => (isObject(value) ? Object.fromEntries(Object.entries(value).filter(([, v]) => v !== '' && v !== null && v !== undefined)) : undefined)
+  const prune = (value: unknown) =>
+    isObject(value)
+      ? Object.fromEntries(Object.entries(value).filter(([, v]) => v !== '' && v !== null && v !== undefined))
+      : undefined
   const resourceAttributes = prune(body.spec?.resourceAttributes)
   const nonResourceAttributes = prune(body.spec?.nonResourceAttributes)
-  const attributes = (resourceAttributes ?? {}) as {verb?: string; resource?: string; subresource?: string; namespace?: string}
-  const resource = attributes.subresource ? `${attributes.resource}/${attributes.subresource}` : String(attributes.resource ?? '')
+  const attributes = (resourceAttributes ?? {}) as {
+    verb?: string
+    resource?: string
+    subresource?: string
+    namespace?: string
+  }
+  const resource = attributes.subresource
+    ? `${attributes.resource}/${attributes.subresource}`
+    : String(attributes.resource ?? '')
   const verb = String(attributes.verb ?? '')
   const denied = isDenied(denyRules, verb, resource, attributes.namespace || undefined)
   const status = denied
     ? {allowed: false}
     : denyRules.length > 0 && verb === 'create' && BASIC_USER_RESOURCES.includes(resource)
-      ? {allowed: true, reason: 'RBAC: allowed by ClusterRoleBinding "system:basic-user" of ClusterRole "system:basic-user" to Group "system:authenticated"'}
+      ? {
+          allowed: true,
+          reason:
+            'RBAC: allowed by ClusterRoleBinding "system:basic-user" of ClusterRole "system:basic-user" to Group "system:authenticated"',
+        }
       : {allowed: true}
-  const spec = {...(resourceAttributes ? {resourceAttributes} : {}), ...(nonResourceAttributes ? {nonResourceAttributes} : {})}
-  return {code: 201, body: {kind: 'SelfSubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', metadata: {}, spec, status}}
+  const spec = {
+    ...(resourceAttributes ? {resourceAttributes} : {}),
+    ...(nonResourceAttributes ? {nonResourceAttributes} : {}),
+  }
+  return {
+    code: 201,
+    body: {kind: 'SelfSubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', metadata: {}, spec, status},
+  }
 }
 
 export function authorize(denyRules: DenyRule[], verb: string, route: Route, user: string): void {
@@ -64,9 +89,14 @@ export function authorize(denyRules: DenyRule[], verb: string, route: Route, use
   // The authorizer runs before the body is read, so a create never names the object.
   const subject = name !== undefined && verb !== 'create' ? `${qualified(def)} "${name}"` : qualified(def)
   const scope = namespace === undefined ? 'at the cluster scope' : `in the namespace "${namespace}"`
-  throw new ApiError(403, 'Forbidden', `${subject} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group "${def.group}" ${scope}`, {
-    name: verb === 'create' ? undefined : name,
-    group: def.group,
-    kind: def.resource,
-  })
+  throw new ApiError(
+    403,
+    'Forbidden',
+    `${subject} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group "${def.group}" ${scope}`,
+    {
+      name: verb === 'create' ? undefined : name,
+      group: def.group,
+      kind: def.resource,
+    },
+  )
 }

@@ -4,7 +4,6 @@
 import type {Json} from './json.js'
 import {GROUPS, type ResourceDef, RESOURCES, VERBS} from './resources.js'
 
-
 export function discoveryDocument(segments: string[]): Json | undefined {
   const joined = segments.join('/')
   if (joined === 'version') {
@@ -52,8 +51,30 @@ export function discoveryDocument(segments: string[]): Json | undefined {
         ...(def.shortNames ? {shortNames: def.shortNames} : {}),
         ...(def.categories ? {categories: def.categories} : {}),
       },
-      ...(def.scale ? [{name: `${def.resource}/scale`, singularName: '', namespaced: def.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update']}] : []),
-      ...(def.status ? [{name: `${def.resource}/status`, singularName: '', namespaced: def.namespaced, kind: def.kind, verbs: ['get', 'patch', 'update']}] : []),
+      ...(def.scale
+        ? [
+            {
+              name: `${def.resource}/scale`,
+              singularName: '',
+              namespaced: def.namespaced,
+              group: 'autoscaling',
+              version: 'v1',
+              kind: 'Scale',
+              verbs: ['get', 'patch', 'update'],
+            },
+          ]
+        : []),
+      ...(def.status
+        ? [
+            {
+              name: `${def.resource}/status`,
+              singularName: '',
+              namespaced: def.namespaced,
+              kind: def.kind,
+              verbs: ['get', 'patch', 'update'],
+            },
+          ]
+        : []),
     ]),
   }
 }
@@ -64,7 +85,19 @@ export function discoveryDocument(segments: string[]): Json | undefined {
 // schemas. PATCH operations deliberately list no strategic-merge media type,
 // so client-side apply computes its patch from kubectl's built-in Go types,
 // which carry the real patch strategies.
-const QUERY_PARAMS = ['dryRun', 'fieldManager', 'fieldValidation', 'force', 'pretty', 'labelSelector', 'fieldSelector', 'limit', 'continue', 'resourceVersion', 'watch']
+const QUERY_PARAMS = [
+  'dryRun',
+  'fieldManager',
+  'fieldValidation',
+  'force',
+  'pretty',
+  'labelSelector',
+  'fieldSelector',
+  'limit',
+  'continue',
+  'resourceVersion',
+  'watch',
+]
 
 function groupVersionPath(def: ResourceDef): string {
   return def.group ? `apis/${def.group}/${def.version}` : `api/${def.version}`
@@ -74,7 +107,10 @@ export function openApiV3Document(segments: string[], hashOf: (text: string) => 
   const groupVersions = [...new Set(RESOURCES.map(groupVersionPath))]
   if (segments.length === 2) {
     const paths: Record<string, Json> = {}
-    for (const gv of groupVersions) paths[gv] = {serverRelativeURL: `/openapi/v3/${gv}?hash=${hashOf(JSON.stringify(openApiV3Document(['openapi', 'v3', ...gv.split('/')], hashOf)))}`}
+    for (const gv of groupVersions)
+      paths[gv] = {
+        serverRelativeURL: `/openapi/v3/${gv}?hash=${hashOf(JSON.stringify(openApiV3Document(['openapi', 'v3', ...gv.split('/')], hashOf)))}`,
+      }
     return {paths}
   }
   const gv = segments.slice(2).join('/')
@@ -100,7 +136,11 @@ export function openApiV3Document(segments: string[], hashOf: (text: string) => 
     paths[`${base}/{name}`] = {
       get: op('get'),
       put: op('put', ['application/json']),
-      patch: op('patch', ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml']),
+      patch: op('patch', [
+        'application/json-patch+json',
+        'application/merge-patch+json',
+        'application/apply-patch+yaml',
+      ]),
       delete: op('delete'),
     }
   }

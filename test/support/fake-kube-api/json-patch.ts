@@ -2,21 +2,24 @@
 
 import {clone, deepEqual, isObject, type Json} from './json.js'
 
-
 /** A patch that cannot be applied; the server turns it into a 422 like the real apiserver does. */
 export class PatchError extends Error {}
 
 function parsePointer(pointer: string): string[] {
   if (pointer === '') return []
   if (!pointer.startsWith('/')) throw new PatchError(`JSON pointer ${JSON.stringify(pointer)} does not start with "/"`)
-  return pointer.slice(1).split('/').map((t) => t.replaceAll('~1', '/').replaceAll('~0', '~'))
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((t) => t.replaceAll('~1', '/').replaceAll('~0', '~'))
 }
 
 function arrayIndex(token: string, length: number, allowEnd: boolean, path: string): number {
   if (allowEnd && token === '-') return length
   if (!/^(0|[1-9][0-9]*)$/.test(token)) throw new PatchError(`Unable to access invalid index: ${token} in ${path}`)
   const index = Number(token)
-  if (index > length || (!allowEnd && index === length)) throw new PatchError(`Unable to access invalid index: ${index}: invalid index referenced`)
+  if (index > length || (!allowEnd && index === length))
+    throw new PatchError(`Unable to access invalid index: ${index}: invalid index referenced`)
   return index
 }
 
@@ -26,9 +29,11 @@ function resolveParent(doc: Json, tokens: string[], op: string, path: string): J
     if (Array.isArray(node)) node = node[arrayIndex(token, node.length, false, path)]
     else if (isObject(node) && Object.hasOwn(node, token)) node = node[token]
     else node = undefined
-    if (node === undefined || node === null) throw new PatchError(`${op} operation does not apply: doc is missing path: "${path}": missing value`)
+    if (node === undefined || node === null)
+      throw new PatchError(`${op} operation does not apply: doc is missing path: "${path}": missing value`)
   }
-  if (!Array.isArray(node) && !isObject(node)) throw new PatchError(`${op} operation does not apply: doc is missing path: "${path}": missing value`)
+  if (!Array.isArray(node) && !isObject(node))
+    throw new PatchError(`${op} operation does not apply: doc is missing path: "${path}": missing value`)
   return node
 }
 
@@ -64,7 +69,8 @@ function removeAt(doc: Json, path: string, op = 'remove'): Json {
 }
 
 export function applyJsonPatch(original: Json, operations: unknown): Json {
-  if (!Array.isArray(operations)) throw new PatchError('json: cannot unmarshal object into Go value of type jsonpatch.Patch')
+  if (!Array.isArray(operations))
+    throw new PatchError('json: cannot unmarshal object into Go value of type jsonpatch.Patch')
   let doc = clone(original)
   for (const operation of operations) {
     if (!isObject(operation)) throw new PatchError('json: cannot unmarshal into Go value of type jsonpatch.Operation')
@@ -87,7 +93,8 @@ export function applyJsonPatch(original: Json, operations: unknown): Json {
         break
       case 'move': {
         if (typeof from !== 'string') throw new PatchError('move operation does not apply: missing from')
-        if (path.startsWith(from + '/')) throw new PatchError(`move operation does not apply: cannot move ${from} into its own child ${path}`)
+        if (path.startsWith(from + '/'))
+          throw new PatchError(`move operation does not apply: cannot move ${from} into its own child ${path}`)
         const moved = getAt(doc, from, 'move')
         doc = addAt(removeAt(doc, from, 'move'), path, moved, 'move')
         break

@@ -19,7 +19,9 @@ export function renderKubeconfig(url: string, options: KubeconfigOptions = {}): 
   const cluster = [`    server: ${yamlString(url)}`]
   if (url.startsWith('http:')) cluster.push('    insecure-skip-tls-verify: true')
   else if (options.caData) {
-    const data = options.caData.includes('-----BEGIN') ? Buffer.from(options.caData, 'utf8').toString('base64') : options.caData.replace(/\s+/g, '')
+    const data = options.caData.includes('-----BEGIN')
+      ? Buffer.from(options.caData, 'utf8').toString('base64')
+      : options.caData.replace(/\s+/g, '')
     cluster.push(`    certificate-authority-data: ${data}`)
   }
   return [

@@ -30,7 +30,8 @@ function goQuoteChar(byte: number): string {
 function decodeContinue(token: string): {start: string; rv: number} {
   const invalid = (why: string) => badRequest(`invalid continue token: continue key is not valid${why}`)
   const illegal = token.search(/[^A-Za-z0-9_-]/)
-  if (illegal >= 0 || token.length % 4 === 1) throw invalid(`: illegal base64 data at input byte ${illegal >= 0 ? illegal : token.length - 1}`)
+  if (illegal >= 0 || token.length % 4 === 1)
+    throw invalid(`: illegal base64 data at input byte ${illegal >= 0 ? illegal : token.length - 1}`)
   const data = Buffer.from(token, 'base64url')
   let parsed: unknown
   try {
@@ -38,7 +39,8 @@ function decodeContinue(token: string): {start: string; rv: number} {
   } catch {
     const first = data.find((byte) => ![0x20, 0x09, 0x0a, 0x0d].includes(byte))
     if (first === undefined) throw invalid(': unexpected end of JSON input')
-    if (!'{["tfn-0123456789'.includes(String.fromCharCode(first))) throw invalid(`: invalid character ${goQuoteChar(first)} looking for beginning of value`)
+    if (!'{["tfn-0123456789'.includes(String.fromCharCode(first)))
+      throw invalid(`: invalid character ${goQuoteChar(first)} looking for beginning of value`)
     throw invalid(': not valid JSON')
   }
   if (parsed !== null && !isObject(parsed)) {
@@ -46,14 +48,18 @@ function decodeContinue(token: string): {start: string; rv: number} {
     throw invalid(`: json: cannot unmarshal ${goType} into Go value of type storage.continueToken`)
   }
   const fields = (parsed ?? {}) as {v?: unknown; rv?: unknown; start?: unknown}
-  if (fields.v !== 'meta.k8s.io/v1') throw invalid(`: server does not recognize this encoded version ${typeof fields.v === 'string' ? fields.v : ''}`)
-  if (typeof fields.rv !== 'number' || !Number.isInteger(fields.rv) || fields.rv === 0) throw invalid(': incorrect encoded start resourceVersion (version meta.k8s.io/v1)')
-  if (typeof fields.start !== 'string' || fields.start === '') throw invalid(': encoded start key empty (version meta.k8s.io/v1)')
+  if (fields.v !== 'meta.k8s.io/v1')
+    throw invalid(`: server does not recognize this encoded version ${typeof fields.v === 'string' ? fields.v : ''}`)
+  if (typeof fields.rv !== 'number' || !Number.isInteger(fields.rv) || fields.rv === 0)
+    throw invalid(': incorrect encoded start resourceVersion (version meta.k8s.io/v1)')
+  if (typeof fields.start !== 'string' || fields.start === '')
+    throw invalid(': encoded start key empty (version meta.k8s.io/v1)')
   return {start: fields.start, rv: fields.rv}
 }
 
 /** 410 for a continue token whose snapshot is gone (etcd3's continueExpired: this fake offers no inconsistent-continue token). */
-const CONTINUE_EXPIRED = 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.'
+const CONTINUE_EXPIRED =
+  'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.'
 
 export function filtered(store: ObjectStore, route: Route, query: Record<string, string>, atVersion?: number): Obj[] {
   const {def} = route
@@ -93,7 +99,9 @@ export function list(store: ObjectStore, route: Route, query: Record<string, str
   if (Number.isInteger(limit) && limit > 0 && items.length > limit) {
     const remaining = items.length - limit
     items = items.slice(0, limit)
-    metadata.continue = Buffer.from(JSON.stringify({v: 'meta.k8s.io/v1', rv: version, start: `${keyOf(items.at(-1)!)}\u0000`})).toString('base64url')
+    metadata.continue = Buffer.from(
+      JSON.stringify({v: 'meta.k8s.io/v1', rv: version, start: `${keyOf(items.at(-1)!)}\u0000`}),
+    ).toString('base64url')
     if (!query.labelSelector && !query.fieldSelector) metadata.remainingItemCount = remaining
   }
   return {
@@ -110,11 +118,22 @@ export function asListItem(obj: Obj): Obj {
   return rest
 }
 
-export function deleteCollection(store: ObjectStore, route: Route, query: Record<string, string>, dryRun: boolean): Obj {
+export function deleteCollection(
+  store: ObjectStore,
+  route: Route,
+  query: Record<string, string>,
+  dryRun: boolean,
+): Obj {
   const {def} = route
   const items = filtered(store, route, query)
   if (!dryRun) {
-    for (const obj of items) deleteObject(store, {...route, namespace: obj.metadata.namespace, name: obj.metadata.name}, false)
+    for (const obj of items)
+      deleteObject(store, {...route, namespace: obj.metadata.namespace, name: obj.metadata.name}, false)
   }
-  return {kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata: {resourceVersion: String(store.resourceVersion)}, items: items.map((o) => asListItem(o))}
+  return {
+    kind: `${def.kind}List`,
+    apiVersion: apiVersionOf(def),
+    metadata: {resourceVersion: String(store.resourceVersion)},
+    items: items.map((o) => asListItem(o)),
+  }
 }

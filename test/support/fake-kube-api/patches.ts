@@ -14,16 +14,30 @@ import {commitScale, commitUpdate, create, mustGet, scaleOf} from './writes.js'
 
 const APPLY_PATCH = 'application/apply-patch+yaml'
 
-export function patch(store: ObjectStore, route: Route, contentType: string | undefined, raw: Buffer, query: Record<string, string>, dryRun: boolean, warnings: string[]): Reply {
+export function patch(
+  store: ObjectStore,
+  route: Route,
+  contentType: string | undefined,
+  raw: Buffer,
+  query: Record<string, string>,
+  dryRun: boolean,
+  warnings: string[],
+): Reply {
   const {def} = route
-  const types = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', APPLY_PATCH]
+  const types = [
+    'application/json-patch+json',
+    'application/merge-patch+json',
+    'application/strategic-merge-patch+json',
+    APPLY_PATCH,
+  ]
   if (!contentType || !types.includes(contentType)) throw unsupportedMediaType(types)
   let patch: unknown
   try {
     patch = JSON.parse(raw.toString('utf8'))
   } catch (error) {
     // Server-side apply bodies may be YAML; only its JSON subset is understood here.
-    if (contentType === APPLY_PATCH) throw unsupportedMediaType(['application/apply-patch+yaml (JSON syntax only in this fake)'])
+    if (contentType === APPLY_PATCH)
+      throw unsupportedMediaType(['application/apply-patch+yaml (JSON syntax only in this fake)'])
     throw badRequest(`error decoding patch: ${(error as Error).message}`)
   }
   if (contentType === APPLY_PATCH) return serverSideApply(store, route, patch, query, dryRun, warnings)
@@ -32,12 +46,17 @@ export function patch(store: ObjectStore, route: Route, contentType: string | un
   if (contentType === 'application/json-patch+json') {
     // A body that is not a list of operations is a 400: from the strict decode into
     // []handlers.jsonPatchOp (fieldValidation Warn, the default, or Strict), else from jsonpatch.DecodePatch.
-    const goType = (value: unknown) => (Array.isArray(value) ? 'array' : typeof value === 'boolean' ? 'bool' : typeof value)
+    const goType = (value: unknown) =>
+      Array.isArray(value) ? 'array' : typeof value === 'boolean' ? 'bool' : typeof value
     const strict = query.fieldValidation !== 'Ignore'
-    const [list, element, prefix] = strict ? ['[]handlers.jsonPatchOp', 'handlers.jsonPatchOp', 'error decoding patch: '] : ['jsonpatch.Patch', 'jsonpatch.Operation', '']
-    if (patch !== null && !Array.isArray(patch)) throw badRequest(`${prefix}json: cannot unmarshal ${goType(patch)} into Go value of type ${list}`)
+    const [list, element, prefix] = strict
+      ? ['[]handlers.jsonPatchOp', 'handlers.jsonPatchOp', 'error decoding patch: ']
+      : ['jsonpatch.Patch', 'jsonpatch.Operation', '']
+    if (patch !== null && !Array.isArray(patch))
+      throw badRequest(`${prefix}json: cannot unmarshal ${goType(patch)} into Go value of type ${list}`)
     const operation = (patch ?? []).find((op: unknown) => op !== null && !isObject(op))
-    if (operation !== undefined) throw badRequest(`${prefix}json: cannot unmarshal ${goType(operation)} into Go value of type ${element}`)
+    if (operation !== undefined)
+      throw badRequest(`${prefix}json: cannot unmarshal ${goType(operation)} into Go value of type ${element}`)
   }
   let next: Obj
   try {
@@ -65,11 +84,19 @@ export function patch(store: ObjectStore, route: Route, contentType: string | un
  * strategic-merges the applied configuration. Field ownership is not
  * tracked, so fields a manager stops applying are kept rather than removed.
  */
-export function serverSideApply(store: ObjectStore, route: Route, config: unknown, query: Record<string, string>, dryRun: boolean, warnings: string[]): Reply {
+export function serverSideApply(
+  store: ObjectStore,
+  route: Route,
+  config: unknown,
+  query: Record<string, string>,
+  dryRun: boolean,
+  warnings: string[],
+): Reply {
   const {def} = route
   if (!query.fieldManager) throw badRequest('PATCH, application/apply-patch+yaml requires fieldManager to be set')
   if (!isObject(config)) throw badRequest('error decoding YAML: the applied configuration is not an object')
-  if (!config.apiVersion || !config.kind) throw badRequest('apiVersion and kind must be set in an applied configuration')
+  if (!config.apiVersion || !config.kind)
+    throw badRequest('apiVersion and kind must be set in an applied configuration')
   checkTypeMeta(def, config)
   checkFields(def, config, query, warnings)
   normalizeSecretPayload(def, config)
@@ -78,9 +105,16 @@ export function serverSideApply(store: ObjectStore, route: Route, config: unknow
   const old = store.objects.get(key)
   if (!old) {
     if (config.metadata?.name !== undefined && config.metadata.name !== route.name) {
-      throw badRequest(`the name of the object (${config.metadata.name}) does not match the name on the URL (${route.name})`)
+      throw badRequest(
+        `the name of the object (${config.metadata.name}) does not match the name on the URL (${route.name})`,
+      )
     }
-    return create(store, {...route, name: undefined}, {...config, metadata: {...config.metadata, name: route.name}}, dryRun)
+    return create(
+      store,
+      {...route, name: undefined},
+      {...config, metadata: {...config.metadata, name: route.name}},
+      dryRun,
+    )
   }
   let next: Obj
   try {

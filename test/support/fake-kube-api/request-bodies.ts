@@ -14,7 +14,13 @@ export function mediaType(header: string | undefined): string | undefined {
   return header?.split(';')[0].trim().toLowerCase() || undefined
 }
 
-export function parseBody(def: ResourceDef, contentType: string | undefined, raw: Buffer, query: Record<string, string>, warnings: string[]): Obj {
+export function parseBody(
+  def: ResourceDef,
+  contentType: string | undefined,
+  raw: Buffer,
+  query: Record<string, string>,
+  warnings: string[],
+): Obj {
   // Real apiservers treat a missing Content-Type as JSON; YAML is accepted only
   // in its JSON subset because this fake has no YAML parser.
   if (contentType !== undefined && !['application/json', 'application/yaml', PROTOBUF].includes(contentType)) {
@@ -27,7 +33,10 @@ export function parseBody(def: ResourceDef, contentType: string | undefined, raw
     if (error instanceof PatchError) throw unsupportedMediaType(['application/json', 'application/yaml'])
     throw badRequest(`couldn't get version/kind; json parse error: ${(error as Error).message}`)
   }
-  if (!isObject(body)) throw badRequest(`couldn't get version/kind; json parse error: json: cannot unmarshal ${Array.isArray(body) ? 'array' : typeof body} into Go value of type struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }`)
+  if (!isObject(body))
+    throw badRequest(
+      `couldn't get version/kind; json parse error: json: cannot unmarshal ${Array.isArray(body) ? 'array' : typeof body} into Go value of type struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }`,
+    )
   checkTypeMeta(def, body)
   checkFields(def, body, query, warnings)
   normalizeSecretPayload(def, body)
@@ -37,7 +46,8 @@ export function parseBody(def: ResourceDef, contentType: string | undefined, raw
 export function checkFields(def: ResourceDef, obj: Obj, query: Record<string, string>, warnings: string[]): void {
   const unknown = unknownFields(def, obj)
   if (unknown.length === 0) return
-  if (query.fieldValidation === 'Strict') throw badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`)
+  if (query.fieldValidation === 'Strict')
+    throw badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`)
   for (const field of unknown) {
     if (field.startsWith('metadata.')) delete obj.metadata[field.slice('metadata.'.length)]
     else delete obj[field]
@@ -47,12 +57,16 @@ export function checkFields(def: ResourceDef, obj: Obj, query: Record<string, st
 
 export function checkTypeMeta(def: ResourceDef, body: Obj): void {
   if (body.apiVersion !== undefined && body.apiVersion !== '' && body.apiVersion !== apiVersionOf(def)) {
-    throw badRequest(`the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(def)})`)
+    throw badRequest(
+      `the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(def)})`,
+    )
   }
   if (body.kind !== undefined && body.kind !== '' && body.kind !== def.kind) {
     throw badRequest(`the kind in the data (${body.kind}) does not match the expected kind (${def.kind})`)
   }
   if (body.metadata !== undefined && !isObject(body.metadata)) {
-    throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: json: cannot unmarshal into Go struct field ${def.kind}.metadata of type v1.ObjectMeta`)
+    throw badRequest(
+      `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: json: cannot unmarshal into Go struct field ${def.kind}.metadata of type v1.ObjectMeta`,
+    )
   }
 }

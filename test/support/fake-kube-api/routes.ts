@@ -28,7 +28,8 @@ export function routeOf(segments: string[]): Route | undefined {
     version = segments[2]
     rest = segments.slice(3)
   } else return undefined
-  const find = (resource: string) => RESOURCES.find((r) => r.group === group && r.version === version && r.resource === resource)
+  const find = (resource: string) =>
+    RESOURCES.find((r) => r.group === group && r.version === version && r.resource === resource)
   if (rest[0] === 'namespaces' && rest.length >= 3) {
     const def = find(rest[2])
     if (def?.namespaced) {
@@ -73,7 +74,12 @@ export function verbOf(method: string, route: Route, query: Record<string, strin
 export function dryRunOf(method: string, query: Record<string, string>): boolean {
   if (query.dryRun === undefined) return false
   if (query.dryRun === 'All') return true
-  const options = ({POST: 'CreateOptions', PUT: 'UpdateOptions', PATCH: 'PatchOptions', DELETE: 'DeleteOptions'} as Record<string, string>)[method]
+  const options = (
+    {POST: 'CreateOptions', PUT: 'UpdateOptions', PATCH: 'PatchOptions', DELETE: 'DeleteOptions'} as Record<
+      string,
+      string
+    >
+  )[method]
   if (!options) return false
   const message = `Unsupported value: ${JSON.stringify([query.dryRun])}: supported values: "All"`
   throw new ApiError(422, 'Invalid', `${options}.meta.k8s.io "" is invalid: dryRun: ${message}`, {

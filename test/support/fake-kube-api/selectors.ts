@@ -2,15 +2,13 @@
 
 import {isObject, type Json} from './json.js'
 
-
 /** A selector that cannot be parsed; the server turns it into a 400. */
 export class SelectorError extends Error {}
 
-export type Requirement =
-  | {key: string; op: 'in' | 'notin'; values: string[]}
-  | {key: string; op: 'exists' | '!exists'}
+export type Requirement = {key: string; op: 'in' | 'notin'; values: string[]} | {key: string; op: 'exists' | '!exists'}
 
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/
+const LABEL_KEY =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/
 
 function checkKey(key: string): string {
@@ -19,7 +17,8 @@ function checkKey(key: string): string {
 }
 
 function checkValue(value: string): string {
-  if (!LABEL_VALUE.test(value) || value.length > 63) throw new SelectorError(`unable to parse requirement: invalid label value: "${value}"`)
+  if (!LABEL_VALUE.test(value) || value.length > 63)
+    throw new SelectorError(`unable to parse requirement: invalid label value: "${value}"`)
   return value
 }
 

@@ -10,9 +10,11 @@ export function timestamp(): string {
   return new Date().toISOString().replace(/\.\d+Z$/, 'Z')
 }
 
-export const storeKey = (def: ResourceDef, namespace: string | undefined, name: string) => `${def.group}/${def.resource}/${namespace ?? ''}/${name}`
+export const storeKey = (def: ResourceDef, namespace: string | undefined, name: string) =>
+  `${def.group}/${def.resource}/${namespace ?? ''}/${name}`
 /** Where etcd keeps an object, below the resource's prefix: lists come back in this order. */
-export const sortKey = (obj: Obj): string => (obj.metadata?.namespace ? `${obj.metadata.namespace}/${obj.metadata.name ?? ''}` : (obj.metadata?.name ?? ''))
+export const sortKey = (obj: Obj): string =>
+  obj.metadata?.namespace ? `${obj.metadata.namespace}/${obj.metadata.name ?? ''}` : (obj.metadata?.name ?? '')
 export const bySortKey = (a: Obj, b: Obj) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0)
 
 const MAX_EVENTS = 2000
@@ -94,7 +96,9 @@ export class ObjectStore {
       } else if (later.find((e) => sortKey(e.object) === key)!.type === 'ADDED') state.delete(key)
       else return undefined
     }
-    return [...state.values()].filter((o) => !def.namespaced || namespace === undefined || o.metadata.namespace === namespace).sort(bySortKey)
+    return [...state.values()]
+      .filter((o) => !def.namespaced || namespace === undefined || o.metadata.namespace === namespace)
+      .sort(bySortKey)
   }
 
   namespaceExists(name: string): boolean {

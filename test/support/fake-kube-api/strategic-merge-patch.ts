@@ -3,11 +3,18 @@
 import {clone, deepEqual, isObject, type Json} from './json.js'
 import {PatchError} from './json-patch.js'
 
-
 // Where the schema says a list merges by key. Real Kubernetes derives this from
 // struct tags; only the shapes the plugin touches are modelled, every other list
 // (including ServiceAccount.imagePullSecrets, +listType=atomic) is replaced whole.
-type SchemaNode = 'object' | 'podSpec' | 'container' | 'podTemplate' | 'jobTemplate' | 'workloadSpec' | 'cronJobSpec' | 'jobTemplateSpec'
+type SchemaNode =
+  | 'object'
+  | 'podSpec'
+  | 'container'
+  | 'podTemplate'
+  | 'jobTemplate'
+  | 'workloadSpec'
+  | 'cronJobSpec'
+  | 'jobTemplateSpec'
 
 interface ListRule {
   key: string
@@ -66,13 +73,19 @@ const RETAIN_KEYS = '$retainKeys'
 const SET_ORDER_PREFIX = '$setElementOrder/'
 const DELETE_PRIMITIVE_PREFIX = '$deleteFromPrimitiveList/'
 
-function mergeMap(original: Json, patch: Record<string, Json>, children: Record<string, SchemaNode>, rules: Record<string, ListRule>): Json {
+function mergeMap(
+  original: Json,
+  patch: Record<string, Json>,
+  children: Record<string, SchemaNode>,
+  rules: Record<string, ListRule>,
+): Json {
   if (patch[DIRECTIVE] === 'replace') {
     const {[DIRECTIVE]: _ignored, ...rest} = patch
     return stripDirectives(rest)
   }
   if (patch[DIRECTIVE] === 'delete') return undefined
-  if (patch[DIRECTIVE] !== undefined) throw new PatchError(`Unknown patch type: ${patch[DIRECTIVE]} in map: ${JSON.stringify(patch)}`)
+  if (patch[DIRECTIVE] !== undefined)
+    throw new PatchError(`Unknown patch type: ${patch[DIRECTIVE]} in map: ${JSON.stringify(patch)}`)
   let result: Record<string, Json> = isObject(original) ? clone(original) : {}
   if (Array.isArray(patch[RETAIN_KEYS])) {
     const keep = new Set(patch[RETAIN_KEYS] as string[])
@@ -117,14 +130,16 @@ function mergeKeyedList(original: Json, patch: Json[], rule: ListRule): Json[] {
     return stripDirectives(patch.filter((item) => !(isObject(item) && item[DIRECTIVE] === 'replace')))
   }
   const keyOf = (item: Json) => (isObject(item) ? item[rule.key] : undefined)
-  const indexIn = (list: Json[], item: Json) => list.findIndex((other) => isObject(other) && deepEqual(keyOf(other), keyOf(item)))
+  const indexIn = (list: Json[], item: Json) =>
+    list.findIndex((other) => isObject(other) && deepEqual(keyOf(other), keyOf(item)))
   let live: Json[] = Array.isArray(original) ? clone(original) : []
   const patchItems: Json[] = []
   for (const item of patch) {
     if (!isObject(item) || item[rule.key] === undefined) {
       throw new PatchError(`map: ${JSON.stringify(item)} does not contain declared merge key: ${rule.key}`)
     }
-    if (item[DIRECTIVE] === 'delete') live = live.filter((existing) => !(isObject(existing) && deepEqual(keyOf(existing), item[rule.key])))
+    if (item[DIRECTIVE] === 'delete')
+      live = live.filter((existing) => !(isObject(existing) && deepEqual(keyOf(existing), item[rule.key])))
     else patchItems.push(item)
   }
   const merged = clone(live)
@@ -133,7 +148,9 @@ function mergeKeyedList(original: Json, patch: Json[], rule: ListRule): Json[] {
     if (index >= 0) merged[index] = strategicMerge(merged[index], item, rule.element)
     else merged.push(strategicMerge(undefined, item, rule.element))
   }
-  const fromPatch = merged.filter((item) => indexIn(patchItems, item) >= 0).sort((a, b) => indexIn(patchItems, a) - indexIn(patchItems, b))
+  const fromPatch = merged
+    .filter((item) => indexIn(patchItems, item) >= 0)
+    .sort((a, b) => indexIn(patchItems, a) - indexIn(patchItems, b))
   const serverOnly = merged.filter((item) => indexIn(patchItems, item) < 0)
   const result: Json[] = []
   let i = 0
@@ -156,7 +173,8 @@ function stripDirectives(value: Json): Json {
   if (!isObject(value)) return value
   const out: Record<string, Json> = {}
   for (const [k, v] of Object.entries(value)) {
-    if (k === DIRECTIVE || k === RETAIN_KEYS || k.startsWith(SET_ORDER_PREFIX) || k.startsWith(DELETE_PRIMITIVE_PREFIX)) continue
+    if (k === DIRECTIVE || k === RETAIN_KEYS || k.startsWith(SET_ORDER_PREFIX) || k.startsWith(DELETE_PRIMITIVE_PREFIX))
+      continue
     if (v !== null) out[k] = stripDirectives(v)
   }
   return out
@@ -172,7 +190,8 @@ function strategicMerge(original: Json, patch: Json, node: SchemaNode): Json {
 }
 
 export function applyStrategicMergePatch(original: Json, patch: Json): Json {
-  if (!isObject(patch)) throw new PatchError('unable to find api field in struct for the patch: patch must be a JSON object')
+  if (!isObject(patch))
+    throw new PatchError('unable to find api field in struct for the patch: patch must be a JSON object')
   const kind = isObject(original) ? original.kind : undefined
   const merged = mergeMap(original, patch, rootSchema(kind), (kind && ROOT_LIST_RULES[kind]) || {})
   return merged ?? {}

@@ -4,7 +4,6 @@
 import {deepEqual, isObject, type Json} from './json.js'
 import {type ResourceDef, SERVICE_ACCOUNTS} from './resources.js'
 
-
 /** A body the server cannot decode into its Go type; the server answers 400 like the real one. */
 export class DecodeError extends Error {}
 
@@ -20,8 +19,16 @@ const fieldInvalid = (field: string, value: unknown, detail: string): StatusCaus
   message: `Invalid value: ${typeof value === 'string' ? quote(value) : JSON.stringify(value)}: ${detail}`,
   field,
 })
-export const fieldRequired = (field: string, detail = ''): StatusCause => ({reason: 'FieldValueRequired', message: `Required value${detail ? ': ' + detail : ''}`, field})
-const fieldForbidden = (field: string, detail: string): StatusCause => ({reason: 'FieldValueForbidden', message: `Forbidden: ${detail}`, field})
+export const fieldRequired = (field: string, detail = ''): StatusCause => ({
+  reason: 'FieldValueRequired',
+  message: `Required value${detail ? ': ' + detail : ''}`,
+  field,
+})
+const fieldForbidden = (field: string, detail: string): StatusCause => ({
+  reason: 'FieldValueForbidden',
+  message: `Forbidden: ${detail}`,
+  field,
+})
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
@@ -38,19 +45,25 @@ export function nameErrors(def: ResourceDef, name: string, field = 'metadata.nam
   if (def.resource === 'namespaces') {
     if (name.length > 63) messages.push('must be no more than 63 characters')
     if (!DNS1123_LABEL.test(name)) {
-      messages.push(DNS1123_SUBDOMAIN.test(name)
-        ? 'must not contain dots'
-        : "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
+      messages.push(
+        DNS1123_SUBDOMAIN.test(name)
+          ? 'must not contain dots'
+          : "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+      )
     }
   } else if (def.resource === 'services') {
     if (name.length > 63) messages.push('must be no more than 63 characters')
     if (!DNS1035_LABEL.test(name)) {
-      messages.push("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
+      messages.push(
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
+      )
     }
   } else {
     if (name.length > 253) messages.push('must be no more than 253 characters')
     if (!DNS1123_SUBDOMAIN.test(name)) {
-      messages.push("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+      messages.push(
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+      )
     }
   }
   return messages.map((message) => fieldInvalid(field, name, message))
@@ -76,15 +89,21 @@ function base64ErrorAt(value: unknown): number | undefined {
 export function normalizeSecretPayload(def: ResourceDef, obj: Record<string, Json>): void {
   if (def.resource !== 'secrets') return
   if (obj.data !== undefined && obj.data !== null && !isObject(obj.data)) {
-    throw new DecodeError(`Secret in version "v1" cannot be handled as a Secret: json: cannot unmarshal ${Array.isArray(obj.data) ? 'array' : typeof obj.data} into Go struct field Secret.data of type map[string][]uint8`)
+    throw new DecodeError(
+      `Secret in version "v1" cannot be handled as a Secret: json: cannot unmarshal ${Array.isArray(obj.data) ? 'array' : typeof obj.data} into Go struct field Secret.data of type map[string][]uint8`,
+    )
   }
   for (const [key, value] of Object.entries(obj.data ?? {})) {
     const at = base64ErrorAt(value)
-    if (at !== undefined) throw new DecodeError(`Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte ${at} (data[${key}])`)
+    if (at !== undefined)
+      throw new DecodeError(
+        `Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte ${at} (data[${key}])`,
+      )
   }
   if (isObject(obj.stringData)) {
     obj.data = {...obj.data}
-    for (const [key, value] of Object.entries(obj.stringData)) obj.data[key] = Buffer.from(String(value), 'utf8').toString('base64')
+    for (const [key, value] of Object.entries(obj.stringData))
+      obj.data[key] = Buffer.from(String(value), 'utf8').toString('base64')
   }
   delete obj.stringData
   if (obj.data === null) delete obj.data
@@ -96,7 +115,9 @@ export function normalizeSecretPayload(def: ResourceDef, obj: Record<string, Jso
  */
 export function prepareForStorage(def: ResourceDef, obj: Record<string, Json>): void {
   if (def === SERVICE_ACCOUNTS && Array.isArray(obj.secrets)) {
-    obj.secrets = obj.secrets.map((ref: Json) => (isObject(ref) && typeof ref.name === 'string' && ref.name !== '' ? {name: ref.name} : {}))
+    obj.secrets = obj.secrets.map((ref: Json) =>
+      isObject(ref) && typeof ref.name === 'string' && ref.name !== '' ? {name: ref.name} : {},
+    )
   }
 }
 
@@ -108,7 +129,13 @@ export function validate(def: ResourceDef, obj: Record<string, Json>, old?: Reco
     for (const section of def.resource === 'secrets' ? ['data'] : ['data', 'binaryData']) {
       for (const key of Object.keys(obj[section] ?? {})) {
         if (!CONFIG_KEY.test(key)) {
-          errors.push(fieldInvalid(`${section}[${key}]`, key, "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"))
+          errors.push(
+            fieldInvalid(
+              `${section}[${key}]`,
+              key,
+              "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+            ),
+          )
         }
       }
     }
@@ -120,8 +147,10 @@ export function validate(def: ResourceDef, obj: Record<string, Json>, old?: Reco
     }
     if ((def.resource === 'secrets' || def.resource === 'configmaps') && old.immutable === true) {
       if (obj.immutable !== true) errors.push(fieldForbidden('immutable', 'field is immutable when `immutable` is set'))
-      if (!deepEqual(obj.data, old.data)) errors.push(fieldForbidden('data', 'field is immutable when `immutable` is set'))
-      if (def.resource === 'configmaps' && !deepEqual(obj.binaryData, old.binaryData)) errors.push(fieldForbidden('binaryData', 'field is immutable when `immutable` is set'))
+      if (!deepEqual(obj.data, old.data))
+        errors.push(fieldForbidden('data', 'field is immutable when `immutable` is set'))
+      if (def.resource === 'configmaps' && !deepEqual(obj.binaryData, old.binaryData))
+        errors.push(fieldForbidden('binaryData', 'field is immutable when `immutable` is set'))
     }
   }
   return errors
@@ -134,7 +163,10 @@ function secretTypeErrors(secret: Record<string, Json>): StatusCause[] {
   const jsonError = (key: string): StatusCause | undefined => {
     try {
       const parsed = JSON.parse(decoded(key))
-      if (!isObject(parsed)) throw new Error(`json: cannot unmarshal ${Array.isArray(parsed) ? 'array' : typeof parsed} into Go value of type map[string]interface {}`)
+      if (!isObject(parsed))
+        throw new Error(
+          `json: cannot unmarshal ${Array.isArray(parsed) ? 'array' : typeof parsed} into Go value of type map[string]interface {}`,
+        )
       return undefined
     } catch (error) {
       return fieldInvalid(`data[${key}]`, '<secret contents redacted>', (error as Error).message)
@@ -157,7 +189,8 @@ function secretTypeErrors(secret: Record<string, Json>): StatusCause[] {
       }
       break
     case 'kubernetes.io/basic-auth':
-      if (!has('username') && !has('password')) errors.push(fieldRequired('data[username]'), fieldRequired('data[password]'))
+      if (!has('username') && !has('password'))
+        errors.push(fieldRequired('data[username]'), fieldRequired('data[password]'))
       break
     case 'kubernetes.io/ssh-auth':
       if (!has('ssh-privatekey')) errors.push(fieldRequired('data[ssh-privatekey]'))
@@ -176,8 +209,21 @@ function secretTypeErrors(secret: Record<string, Json>): StatusCause[] {
 }
 
 const OBJECT_META_FIELDS = new Set([
-  'name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp',
-  'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers', 'managedFields',
+  'name',
+  'generateName',
+  'namespace',
+  'selfLink',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'labels',
+  'annotations',
+  'ownerReferences',
+  'finalizers',
+  'managedFields',
 ])
 const TOP_LEVEL_FIELDS: Record<string, string[]> = {
   Secret: ['data', 'stringData', 'type', 'immutable'],
@@ -194,6 +240,11 @@ const TOP_LEVEL_FIELDS: Record<string, string[]> = {
 export function unknownFields(def: ResourceDef, obj: Record<string, Json>): string[] {
   const known = new Set(['apiVersion', 'kind', 'metadata', ...(TOP_LEVEL_FIELDS[def.kind] ?? ['spec', 'status'])])
   const unknown = Object.keys(obj).filter((k) => !known.has(k))
-  if (isObject(obj.metadata)) unknown.push(...Object.keys(obj.metadata).filter((k) => !OBJECT_META_FIELDS.has(k)).map((k) => `metadata.${k}`))
+  if (isObject(obj.metadata))
+    unknown.push(
+      ...Object.keys(obj.metadata)
+        .filter((k) => !OBJECT_META_FIELDS.has(k))
+        .map((k) => `metadata.${k}`),
+    )
   return unknown
 }

@@ -11,7 +11,12 @@ import {matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector} fr
 import {ObjectStore, type WatchEvent} from './store.js'
 
 /** A watch stream: one JSON event per line, like the real server's chunked JSON watch. */
-export function serveWatch(store: ObjectStore, route: Route, query: Record<string, string>, res: http.ServerResponse): void {
+export function serveWatch(
+  store: ObjectStore,
+  route: Route,
+  query: Record<string, string>,
+  res: http.ServerResponse,
+): void {
   const {def} = route
   const all = filtered(store, route, query)
   const labels = parseLabelSelector(query.labelSelector)
@@ -22,24 +27,37 @@ export function serveWatch(store: ObjectStore, route: Route, query: Record<strin
     (route.name === undefined || event.object.metadata.name === route.name) &&
     matchesLabels(labels, event.object.metadata.labels) &&
     matchesFields(fields, event.object)
-  res.writeHead(200, {'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked'})
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-cache, private',
+    'Transfer-Encoding': 'chunked',
+  })
   // Clients block until the headers arrive, and a quiet watch may not write for a long time.
   res.flushHeaders()
   const write = (type: string, object: Obj) => res.write(JSON.stringify({type, object}) + '\n')
   const since = query.resourceVersion
   if (since === undefined || since === '' || since === '0' || query.sendInitialEvents === 'true') {
-    for (const obj of all) if (route.name === undefined || obj.metadata.name === route.name) write('ADDED', withType(def, obj))
+    for (const obj of all)
+      if (route.name === undefined || obj.metadata.name === route.name) write('ADDED', withType(def, obj))
     if (query.sendInitialEvents === 'true') {
-      write('BOOKMARK', {kind: def.kind, apiVersion: apiVersionOf(def), metadata: {resourceVersion: String(store.resourceVersion), annotations: {'k8s.io/initial-events-end': 'true'}}})
+      write('BOOKMARK', {
+        kind: def.kind,
+        apiVersion: apiVersionOf(def),
+        metadata: {resourceVersion: String(store.resourceVersion), annotations: {'k8s.io/initial-events-end': 'true'}},
+      })
     }
   } else {
     const from = Number(since)
     if (!Number.isInteger(from) || from < store.compactedThrough) {
-      write('ERROR', new ApiError(410, 'Expired', `too old resource version: ${since} (${store.compactedThrough + 1})`).status())
+      write(
+        'ERROR',
+        new ApiError(410, 'Expired', `too old resource version: ${since} (${store.compactedThrough + 1})`).status(),
+      )
       res.end()
       return
     }
-    for (const event of store.events) if (event.rv > from && matches(event)) write(event.type, withType(def, event.object))
+    for (const event of store.events)
+      if (event.rv > from && matches(event)) write(event.type, withType(def, event.object))
   }
   const listener = (event: WatchEvent) => {
     if (matches(event)) write(event.type, withType(def, event.object))

@@ -48,9 +48,22 @@ export function create(store: ObjectStore, route: Route, body: Obj, dryRun: bool
   if (errors.length > 0) throw invalid(def, meta.name, errors)
   const key = storeKey(def, meta.namespace, meta.name)
   if (store.objects.has(key)) {
-    throw new ApiError(409, 'AlreadyExists', `${qualified(def)} "${meta.name}" already exists`, {name: meta.name, group: def.group, kind: def.resource})
+    throw new ApiError(409, 'AlreadyExists', `${qualified(def)} "${meta.name}" already exists`, {
+      name: meta.name,
+      group: def.group,
+      kind: def.resource,
+    })
   }
-  for (const field of ['resourceVersion', 'uid', 'creationTimestamp', 'deletionTimestamp', 'generation', 'managedFields', 'selfLink']) delete meta[field]
+  for (const field of [
+    'resourceVersion',
+    'uid',
+    'creationTimestamp',
+    'deletionTimestamp',
+    'generation',
+    'managedFields',
+    'selfLink',
+  ])
+    delete meta[field]
   // Status is owned by controllers: real strategies reset it on create.
   if (def.resource === 'pods') body.status = {phase: 'Pending', qosClass: 'BestEffort'}
   else if (def.status && def !== NAMESPACES && def.resource !== 'nodes') body.status = {}
@@ -76,11 +89,16 @@ export function commitUpdate(store: ObjectStore, route: Route, old: Obj, next: O
   const rv = next.metadata.resourceVersion
   if (rv !== undefined && rv !== '' && rv !== old.metadata.resourceVersion) throw conflict(def, name)
   if (next.metadata.uid !== undefined && next.metadata.uid !== '' && next.metadata.uid !== old.metadata.uid) {
-    throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(def)} "${name}": Precondition failed: UID in precondition: ${next.metadata.uid}, UID in object meta: ${old.metadata.uid}`, {
-      name,
-      group: def.group,
-      kind: def.resource,
-    })
+    throw new ApiError(
+      409,
+      'Conflict',
+      `Operation cannot be fulfilled on ${qualified(def)} "${name}": Precondition failed: UID in precondition: ${next.metadata.uid}, UID in object meta: ${old.metadata.uid}`,
+      {
+        name,
+        group: def.group,
+        kind: def.resource,
+      },
+    )
   }
   if (route.subresource === 'status') {
     // A status write changes status only; everything else comes from the stored object.
@@ -123,9 +141,20 @@ export function scaleOf(obj: Obj): Obj {
   return {
     kind: 'Scale',
     apiVersion: 'autoscaling/v1',
-    metadata: {name: obj.metadata.name, namespace: obj.metadata.namespace, uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion, creationTimestamp: obj.metadata.creationTimestamp},
+    metadata: {
+      name: obj.metadata.name,
+      namespace: obj.metadata.namespace,
+      uid: obj.metadata.uid,
+      resourceVersion: obj.metadata.resourceVersion,
+      creationTimestamp: obj.metadata.creationTimestamp,
+    },
     spec: {replicas: obj.spec?.replicas ?? 1},
-    status: {replicas: obj.status?.replicas ?? 0, selector: Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`).join(',')},
+    status: {
+      replicas: obj.status?.replicas ?? 0,
+      selector: Object.entries(matchLabels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','),
+    },
   }
 }
 
@@ -134,12 +163,23 @@ export function commitScale(store: ObjectStore, route: Route, old: Obj, scale: O
   if (rv !== undefined && rv !== '' && rv !== old.metadata.resourceVersion) throw conflict(route.def, route.name!)
   const replicas = scale.spec?.replicas
   if (!Number.isInteger(replicas) || replicas < 0) {
-    throw new ApiError(422, 'Invalid', `Scale.autoscaling "${route.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0`, {
-      name: route.name,
-      group: 'autoscaling',
-      kind: 'Scale',
-      causes: [{reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0`, field: 'spec.replicas'}],
-    })
+    throw new ApiError(
+      422,
+      'Invalid',
+      `Scale.autoscaling "${route.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0`,
+      {
+        name: route.name,
+        group: 'autoscaling',
+        kind: 'Scale',
+        causes: [
+          {
+            reason: 'FieldValueInvalid',
+            message: `Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0`,
+            field: 'spec.replicas',
+          },
+        ],
+      },
+    )
   }
   const next = clone(old)
   next.spec = {...next.spec, replicas}
@@ -161,7 +201,8 @@ export function deleteObject(store: ObjectStore, route: Route, dryRun: boolean):
   }
   // The namespace controller would empty it eventually; doing it at once keeps tests deterministic.
   if (def === NAMESPACES) {
-    for (const d of RESOURCES.filter((r) => r.namespaced)) for (const obj of store.select(d, old.metadata.name)) remove(d, obj)
+    for (const d of RESOURCES.filter((r) => r.namespaced))
+      for (const obj of store.select(d, old.metadata.name)) remove(d, obj)
   }
   remove(def, old)
   return result

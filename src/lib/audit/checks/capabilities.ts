@@ -1,7 +1,30 @@
 import {checkHelpUri, type ContainerCheck} from './types.js'
 
 // Capabilities that give host-level power or network spoofing; NET_RAW is in the runtime defaults.
-const DANGEROUS = new Set(['ALL', 'SYS_ADMIN', 'NET_ADMIN', 'NET_RAW', 'SYS_PTRACE', 'SYS_MODULE', 'SYS_RAWIO', 'SYS_BOOT', 'SYS_TIME', 'DAC_READ_SEARCH', 'DAC_OVERRIDE', 'BPF', 'PERFMON', 'MAC_ADMIN', 'MAC_OVERRIDE', 'SYS_CHROOT', 'SETUID', 'SETGID', 'CHOWN', 'FOWNER', 'MKNOD', 'SETFCAP'])
+const DANGEROUS = new Set([
+  'ALL',
+  'SYS_ADMIN',
+  'NET_ADMIN',
+  'NET_RAW',
+  'SYS_PTRACE',
+  'SYS_MODULE',
+  'SYS_RAWIO',
+  'SYS_BOOT',
+  'SYS_TIME',
+  'DAC_READ_SEARCH',
+  'DAC_OVERRIDE',
+  'BPF',
+  'PERFMON',
+  'MAC_ADMIN',
+  'MAC_OVERRIDE',
+  'SYS_CHROOT',
+  'SETUID',
+  'SETGID',
+  'CHOWN',
+  'FOWNER',
+  'MKNOD',
+  'SETFCAP',
+])
 
 const normalize = (cap: unknown) => String(cap).toUpperCase().replace(/^CAP_/, '')
 
@@ -16,7 +39,9 @@ export const capabilitiesNotDropped: ContainerCheck = {
   run({container}) {
     const drop: unknown[] = container.securityContext?.capabilities?.drop ?? []
     // containerd and CRI-O treat only the literal "ALL" as every capability: "CAP_ALL" or "all" drops nothing.
-    return drop.includes('ALL') ? [] : [`container "${container.name}" keeps the runtime's default capabilities (no drop: ["ALL"])`]
+    return drop.includes('ALL')
+      ? []
+      : [`container "${container.name}" keeps the runtime's default capabilities (no drop: ["ALL"])`]
   },
 }
 
@@ -25,7 +50,8 @@ export const capabilitiesAdded: ContainerCheck = {
   kind: 'container',
   severity: 'high',
   title: 'Dangerous capabilities added',
-  description: 'Capabilities such as SYS_ADMIN, NET_ADMIN or SYS_PTRACE give a container powers over the host kernel or network; a compromise of the container reaches the node.',
+  description:
+    'Capabilities such as SYS_ADMIN, NET_ADMIN or SYS_PTRACE give a container powers over the host kernel or network; a compromise of the container reaches the node.',
   helpUri: checkHelpUri('capabilities-added'),
   fix: 'Remove the capability from securityContext.capabilities.add, or run that part on a dedicated, isolated node.',
   run({container}) {

@@ -5,7 +5,8 @@ export const imageDigestMissing: ContainerCheck = {
   kind: 'container',
   severity: 'low',
   title: 'Image is not pinned by digest',
-  description: 'A tag can be moved to other content at any time (by a release, a mistake or an attacker with push rights); only a digest names exactly one image.',
+  description:
+    'A tag can be moved to other content at any time (by a release, a mistake or an attacker with push rights); only a digest names exactly one image.',
   helpUri: checkHelpUri('image-digest-missing'),
   fix: 'Pin the image by digest (image: repo:tag@sha256:…); `kubectl imgsec audit images --resolve-digests --fix` can do it.',
   run({reference, image}, {policy}) {

@@ -8,7 +8,8 @@ export const imageTagDigestMismatch: CrossWorkloadCheck = {
   kind: 'cross-workload',
   severity: 'medium',
   title: 'Same image tag runs as different digests',
-  description: 'Pods that name the same tag run different content: the tag moved between pulls, and nodes that pulled at different times (or with imagePullPolicy IfNotPresent) kept what they had. What runs depends on where a pod was scheduled.',
+  description:
+    'Pods that name the same tag run different content: the tag moved between pulls, and nodes that pulled at different times (or with imagePullPolicy IfNotPresent) kept what they had. What runs depends on where a pod was scheduled.',
   helpUri: checkHelpUri('image-tag-digest-mismatch'),
   fix: 'Pin the image by digest so every pod runs the same content, then roll the workload.',
   run(containers) {
@@ -31,10 +32,14 @@ export const imageTagDigestMismatch: CrossWorkloadCheck = {
       if (!entry.users.has(user)) entry.users.set(user, instance)
       byTag.set(id, entry)
     }
-    return [...byTag].filter(([, {digests}]) => digests.size > 1).flatMap(([id, {digests, users}]) => {
-      const detail = [...digests].map(([digest, count]) => `${digest.slice(0, 19)}… (${count} pod${count === 1 ? '' : 's'})`).join(', ')
-      const message = `${id} runs as ${digests.size} different digests across pods: ${detail}`
-      return [...users.values()].map((instance) => ({instance, result: message}))
-    })
+    return [...byTag]
+      .filter(([, {digests}]) => digests.size > 1)
+      .flatMap(([id, {digests, users}]) => {
+        const detail = [...digests]
+          .map(([digest, count]) => `${digest.slice(0, 19)}… (${count} pod${count === 1 ? '' : 's'})`)
+          .join(', ')
+        const message = `${id} runs as ${digests.size} different digests across pods: ${detail}`
+        return [...users.values()].map((instance) => ({instance, result: message}))
+      })
   },
 }

@@ -5,7 +5,8 @@ export const imageTagLatest: ContainerCheck = {
   kind: 'container',
   severity: 'high',
   title: 'Image uses the mutable :latest tag',
-  description: ':latest changes with every push: what runs depends on when each node pulled, and a rollback cannot name the previous version.',
+  description:
+    ':latest changes with every push: what runs depends on when each node pulled, and a rollback cannot name the previous version.',
   helpUri: checkHelpUri('image-tag-latest'),
   fix: 'Use a specific version tag (nginx:1.27.2), or better a digest (nginx@sha256:…).',
   // The runtime pulls the digest when there is one: `nginx:latest@sha256:…` is pinned. (The admission

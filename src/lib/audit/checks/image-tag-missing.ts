@@ -6,7 +6,8 @@ export const imageTagMissing: ContainerCheck = {
   kind: 'container',
   severity: 'high',
   title: 'Image has neither tag nor digest (means :latest)',
-  description: 'An image without tag or digest means :latest, with the same problems: the content changes with every push.',
+  description:
+    'An image without tag or digest means :latest, with the same problems: the content changes with every push.',
   helpUri: checkHelpUri('image-tag-missing'),
   fix: 'Add a specific version tag or a digest to the image.',
   run: policyRuleMessages('image-tag-missing'),

@@ -17,7 +17,8 @@ export const imageVulnerable: CrossWorkloadCheck = {
   kind: 'cross-workload',
   severity: 'high',
   title: 'Image has known vulnerabilities',
-  description: 'The scanner (trivy) found packages with published vulnerabilities in the image. Reported once per distinct image, on every workload container that runs it.',
+  description:
+    'The scanner (trivy) found packages with published vulnerabilities in the image. Reported once per distinct image, on every workload container that runs it.',
   helpUri: checkHelpUri('image-vulnerable'),
   fix: 'Rebuild on a patched base image (or a minimal one such as distroless) and redeploy; `trivy image <image>` lists the packages.',
   run(containers, {vulnerabilities}) {

@@ -41,9 +41,13 @@ export const CHECKS: readonly Check[] = [
 
 export const CHECK_IDS: readonly string[] = CHECKS.map((check) => check.id)
 
-export const CONTAINER_CHECKS: readonly ContainerCheck[] = CHECKS.filter((check): check is ContainerCheck => check.kind === 'container')
+export const CONTAINER_CHECKS: readonly ContainerCheck[] = CHECKS.filter(
+  (check): check is ContainerCheck => check.kind === 'container',
+)
 
-export const CROSS_WORKLOAD_CHECKS: readonly CrossWorkloadCheck[] = CHECKS.filter((check): check is CrossWorkloadCheck => check.kind === 'cross-workload')
+export const CROSS_WORKLOAD_CHECKS: readonly CrossWorkloadCheck[] = CHECKS.filter(
+  (check): check is CrossWorkloadCheck => check.kind === 'cross-workload',
+)
 
 export {scanTargetOf} from './image-vulnerable.js'
 export * from './types.js'

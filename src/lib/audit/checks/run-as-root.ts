@@ -5,7 +5,8 @@ export const runAsRoot: ContainerCheck = {
   kind: 'container',
   severity: 'high',
   title: 'Container may run as root',
-  description: "Without runAsNonRoot: true the container runs as root whenever the image's USER is root; root in a container is one kernel bug away from root on the node.",
+  description:
+    "Without runAsNonRoot: true the container runs as root whenever the image's USER is root; root in a container is one kernel bug away from root on the node.",
   helpUri: checkHelpUri('run-as-root'),
   fix: 'Set securityContext.runAsNonRoot: true and a non-zero runAsUser (pod or container level), and use an image with a non-root USER.',
   run(target) {
@@ -14,7 +15,15 @@ export const runAsRoot: ContainerCheck = {
     if (effectiveSecurityField(target, 'runAsNonRoot') === true) return []
     // A non-zero runAsUser overrides the image's USER: the container is not root. Pod Security
     // "restricted" still wants runAsNonRoot, which makes the kubelet refuse UID 0 whatever is edited later.
-    if (typeof user === 'number') return [{message: `container "${target.container.name}" runs as UID ${user} (runAsUser), not root, but does not set runAsNonRoot: true, which Pod Security "restricted" requires`, severity: 'medium'}]
-    return [`container "${target.container.name}" does not set runAsNonRoot: true, so it runs as root if the image says so`]
+    if (typeof user === 'number')
+      return [
+        {
+          message: `container "${target.container.name}" runs as UID ${user} (runAsUser), not root, but does not set runAsNonRoot: true, which Pod Security "restricted" requires`,
+          severity: 'medium',
+        },
+      ]
+    return [
+      `container "${target.container.name}" does not set runAsNonRoot: true, so it runs as root if the image says so`,
+    ]
   },
 }

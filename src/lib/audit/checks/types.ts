@@ -96,13 +96,19 @@ export interface RunContext {
 /** A pure function from every container of the run to findings on some of them. */
 export interface CrossWorkloadCheck extends CheckRule {
   kind: 'cross-workload'
-  run(containers: readonly ContainerInstance[], context: RunContext): Array<{instance: ContainerInstance; result: CheckResult}>
+  run(
+    containers: readonly ContainerInstance[],
+    context: RunContext,
+  ): Array<{instance: ContainerInstance; result: CheckResult}>
 }
 
 export type Check = ContainerCheck | CrossWorkloadCheck
 
 /** Container securityContext fields override the pod's (Kubernetes' own precedence). */
-export function effectiveSecurityField(target: ContainerTarget, field: 'runAsNonRoot' | 'runAsUser' | 'runAsGroup' | 'seccompProfile'): unknown {
+export function effectiveSecurityField(
+  target: ContainerTarget,
+  field: 'runAsNonRoot' | 'runAsUser' | 'runAsGroup' | 'seccompProfile',
+): unknown {
   const own = target.container.securityContext?.[field]
   if (own !== undefined && own !== null) return own
   return target.workload.podSpec.securityContext?.[field]
@@ -110,5 +116,6 @@ export function effectiveSecurityField(target: ContainerTarget, field: 'runAsNon
 
 /** The messages of the policy engine's verdict for one of its rules: the image checks the admission backend shares. */
 export function policyRuleMessages(rule: string): ContainerCheck['run'] {
-  return ({verdict}) => verdict.violations.filter((violation) => violation.rule === rule).map((violation) => violation.message)
+  return ({verdict}) =>
+    verdict.violations.filter((violation) => violation.rule === rule).map((violation) => violation.message)
 }

@@ -20,13 +20,22 @@ type DeploymentOptions = Extract<ResolvedEnableOptions, {placement: 'deployment'
 const PLACEHOLDER = '<generated at apply time>'
 
 /** What RBAC must allow, asked before anything is written. */
-export function neededPermissions(options: Pick<DeploymentOptions, 'namespace' | 'nodeAddress'>): Array<{verb: string; resource: string; group?: string; namespace?: string}> {
+export function neededPermissions(
+  options: Pick<DeploymentOptions, 'namespace' | 'nodeAddress'>,
+): Array<{verb: string; resource: string; group?: string; namespace?: string}> {
   const ns = options.namespace
   return [
     {verb: 'create', resource: 'namespaces'},
-    ...['secrets', 'configmaps', 'services'].flatMap((resource) => ['get', 'create', 'update'].map((verb) => ({verb, resource, namespace: ns}))),
+    ...['secrets', 'configmaps', 'services'].flatMap((resource) =>
+      ['get', 'create', 'update'].map((verb) => ({verb, resource, namespace: ns})),
+    ),
     ...['get', 'create', 'update'].map((verb) => ({verb, resource: 'deployments', group: 'apps', namespace: ns})),
-    ...['get', 'create', 'update'].map((verb) => ({verb, resource: 'poddisruptionbudgets', group: 'policy', namespace: ns})),
+    ...['get', 'create', 'update'].map((verb) => ({
+      verb,
+      resource: 'poddisruptionbudgets',
+      group: 'policy',
+      namespace: ns,
+    })),
     ...(options.nodeAddress ? [] : [{verb: 'list', resource: 'nodes'}]),
   ]
 }
@@ -34,7 +43,9 @@ export function neededPermissions(options: Pick<DeploymentOptions, 'namespace' |
 export const deploymentPlacement: BackendPlacement<DeploymentOptions> = {
   policyNeeds(options) {
     if (!options.settings.defaultAllow && !options.acceptLockoutRisk) {
-      throw new UserError('the Deployment placement with defaultAllow false can lock the cluster out: once every backend pod is gone (a drain, an eviction), kube-apiserver refuses every pod creation and update in every namespace, the backend\'s own replacements included, and only "whitelist disable" or "patch-apiserver --restore" on each control-plane node brings pod creation back. Use the static placement (the default), or --default-allow, or pass --accept-lockout-risk')
+      throw new UserError(
+        'the Deployment placement with defaultAllow false can lock the cluster out: once every backend pod is gone (a drain, an eviction), kube-apiserver refuses every pod creation and update in every namespace, the backend\'s own replacements included, and only "whitelist disable" or "patch-apiserver --restore" on each control-plane node brings pod creation back. Use the static placement (the default), or --default-allow, or pass --accept-lockout-risk',
+      )
     }
     return {exemptNamespaces: [options.namespace], controlPlaneImages: []}
   },
@@ -50,57 +61,89 @@ export const deploymentPlacement: BackendPlacement<DeploymentOptions> = {
       // In the cluster, before anything is written: permissions, then the server version.
       const missing = await missingPermissions(client, neededPermissions(options))
       if (missing && missing.length > 0) {
-        throw new UserError(`RBAC does not allow you to ${missing.join(', ')}; the Deployment placement needs these (nothing was changed). Ask for them, use --as, or use the static placement`)
+        throw new UserError(
+          `RBAC does not allow you to ${missing.join(', ')}; the Deployment placement needs these (nothing was changed). Ask for them, use --as, or use the static placement`,
+        )
       }
       const versionProblem = versionWarning((await serverVersion(client)).gitVersion)
       if (versionProblem) context.warnings.push(versionProblem)
-      address = options.nodeAddress ?? await nodeInternalIP(client)
-      context.warnings.push(options.settings.defaultAllow
-        ? `the backend runs in the cluster (namespace ${options.namespace}): while all its pods are gone, every pod is admitted unchecked (defaultAllow: true); the static placement (the default) has no such gap`
-        : `the backend runs in the cluster (namespace ${options.namespace}): if all its pods are gone, every pod creation and update in every namespace is refused (defaultAllow: false), its own replacement pods included, so it cannot come back by itself; recovery is "whitelist disable" or "patch-apiserver --restore" on each control-plane node. The static placement (the default) has no such risk`)
+      address = options.nodeAddress ?? (await nodeInternalIP(client))
+      context.warnings.push(
+        options.settings.defaultAllow
+          ? `the backend runs in the cluster (namespace ${options.namespace}): while all its pods are gone, every pod is admitted unchecked (defaultAllow: true); the static placement (the default) has no such gap`
+          : `the backend runs in the cluster (namespace ${options.namespace}): if all its pods are gone, every pod creation and update in every namespace is refused (defaultAllow: false), its own replacement pods included, so it cannot come back by itself; recovery is "whitelist disable" or "patch-apiserver --restore" on each control-plane node. The static placement (the default) has no such risk`,
+      )
     }
     return {
       webhookUrl: `https://${address.includes(':') ? `[${address}]` : address}:${options.nodePort}/image_policy`,
-      servingHosts: [address, `${BACKEND_NAME}.${options.namespace}.svc`, `${BACKEND_NAME}.${options.namespace}.svc.cluster.local`, '127.0.0.1'],
+      servingHosts: [
+        address,
+        `${BACKEND_NAME}.${options.namespace}.svc`,
+        `${BACKEND_NAME}.${options.namespace}.svc.cluster.local`,
+        '127.0.0.1',
+      ],
     }
   },
 
   plan(options, {policy, policyText}) {
-    const render = (material: ApplyMaterial) => renderDeploymentBackend({
-      namespace: options.namespace,
-      nodePort: options.nodePort,
-      image: options.backendImage,
-      replicas: 2,
-      policyText,
-      bundleText: material.bundleText,
-      tls: {caPem: material.ca.certPem, certPem: material.serving.certPem, keyPem: material.serving.keyPem},
-      backend: options.backend,
-      allowedRegistries: policy.allowedRegistries,
-    })
+    const render = (material: ApplyMaterial) =>
+      renderDeploymentBackend({
+        namespace: options.namespace,
+        nodePort: options.nodePort,
+        image: options.backendImage,
+        replicas: 2,
+        policyText,
+        bundleText: material.bundleText,
+        tls: {caPem: material.ca.certPem, certPem: material.serving.certPem, keyPem: material.serving.keyPem},
+        backend: options.backend,
+        allowedRegistries: policy.allowedRegistries,
+      })
     const placeholder = {certPem: PLACEHOLDER, keyPem: PLACEHOLDER}
-    const preview = render({ca: placeholder, serving: placeholder, bundleText: '<the bundled backend, dist/imgsec-webhook.mjs>'})
-      .map((object) => (object.kind === 'Secret' ? {...object, data: Object.fromEntries(Object.keys(object.data).map((key) => [key, PLACEHOLDER]))} : object))
+    const preview = render({
+      ca: placeholder,
+      serving: placeholder,
+      bundleText: '<the bundled backend, dist/imgsec-webhook.mjs>',
+    })
+      .map((object) =>
+        object.kind === 'Secret'
+          ? {...object, data: Object.fromEntries(Object.keys(object.data).map((key) => [key, PLACEHOLDER]))}
+          : object,
+      )
       .map((object) => renderObject(object))
-    return {preview, files: [], objects: {namespace: options.namespace, render}, reportsPolicyDigest: true, notAnsweringHint: ''}
+    return {
+      preview,
+      files: [],
+      objects: {namespace: options.namespace, render},
+      reportsPolicyDigest: true,
+      notAnsweringHint: '',
+    }
   },
 
   async apply(plan, target, context) {
     if (!plan.objects) return {}
     const {namespace} = plan.objects
     const client = requireClient(context.cluster)
-    const material: ApplyMaterial = {ca: context.pki.ca, serving: await loadOrIssueServing(context.paths, context.pki, target.servingHosts), bundleText: readBackendBundle()}
+    const material: ApplyMaterial = {
+      ca: context.pki.ca,
+      serving: await loadOrIssueServing(context.paths, context.pki, target.servingHosts),
+      bundleText: readBackendBundle(),
+    }
     let objects = plan.objects.render(material)
     const applied = await applyObjects(client, objects, 'none')
     for (const result of applied) {
       if (result.action !== 'unchanged') context.changes.push(`${objectName(result.object)} ${result.action}`)
-      if (result.action === 'created') context.journal.add(`delete ${objectName(result.object)}`, () => deleteObjects(client, [result.object]))
+      if (result.action === 'created')
+        context.journal.add(`delete ${objectName(result.object)}`, () => deleteObjects(client, [result.object]))
     }
     // A namespace that was there before is the user's: disable must not delete it.
-    const namespaceCreated = applied[0].action === 'created' || (context.previous?.objects ?? []).some((o) => o.kind === 'Namespace')
+    const namespaceCreated =
+      applied[0].action === 'created' || (context.previous?.objects ?? []).some((o) => o.kind === 'Namespace')
     if (!namespaceCreated) objects = objects.slice(1)
     const timeoutMs = context.options.backendTimeoutMs
-    if (!await waitForDeployment(client, namespace, timeoutMs)) {
-      throw new UserError(`deployment ${BACKEND_NAME} in namespace ${namespace} has no ready replica after ${Math.round(timeoutMs / 1000)}s, so the API server was NOT changed; see kubectl -n ${namespace} describe deployment ${BACKEND_NAME}`)
+    if (!(await waitForDeployment(client, namespace, timeoutMs))) {
+      throw new UserError(
+        `deployment ${BACKEND_NAME} in namespace ${namespace} has no ready replica after ${Math.round(timeoutMs / 1000)}s, so the API server was NOT changed; see kubectl -n ${namespace} describe deployment ${BACKEND_NAME}`,
+      )
     }
     return {objects}
   },
@@ -109,6 +152,7 @@ export const deploymentPlacement: BackendPlacement<DeploymentOptions> = {
     if (!state.objects) return
     const client = requireClient(context.cluster)
     // The namespace goes last, and only if we created it (it is in the list then).
-    for (const object of await deleteObjects(client, [...state.objects].reverse())) context.changes.push(`deleted ${objectName(object)}`)
+    for (const object of await deleteObjects(client, [...state.objects].reverse()))
+      context.changes.push(`deleted ${objectName(object)}`)
   },
 }

@@ -23,7 +23,9 @@ export function checkWebhookCa(file: string): void {
     if (!pem) throw new Error('no PEM certificate')
     new X509Certificate(pem[0])
   } catch {
-    throw new UserError(`--webhook-ca ${file}: not a PEM certificate (expected the CA certificate of the backend's serving certificate)`)
+    throw new UserError(
+      `--webhook-ca ${file}: not a PEM certificate (expected the CA certificate of the backend's serving certificate)`,
+    )
   }
 }
 

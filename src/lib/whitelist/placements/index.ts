@@ -38,8 +38,11 @@ function bind<O extends ResolvedEnableOptions>(strategy: BackendPlacement<O>, op
 /** The one place that chooses by placement. */
 export function bindPlacement(options: ResolvedEnableOptions): BoundPlacement {
   switch (options.placement) {
-    case 'static': return bind(staticPlacement, options)
-    case 'deployment': return bind(deploymentPlacement, options)
-    case 'external': return bind(externalPlacement, options)
+    case 'static':
+      return bind(staticPlacement, options)
+    case 'deployment':
+      return bind(deploymentPlacement, options)
+    case 'external':
+      return bind(externalPlacement, options)
   }
 }

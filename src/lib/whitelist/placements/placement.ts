@@ -55,7 +55,10 @@ export interface BackendPlacement<O extends ResolvedEnableOptions> {
   /** What the API server will dial; a real run asks the cluster first (permissions, version, the node address). */
   preflight(options: O, context: PreflightContext): Promise<BackendTarget>
   /** The backend's files and objects (pure). */
-  plan(options: O, input: {paths: WhitelistPaths; policy: ImagePolicy; policyText: string; target: BackendTarget}): BackendPlan
+  plan(
+    options: O,
+    input: {paths: WhitelistPaths; policy: ImagePolicy; policyText: string; target: BackendTarget},
+  ): BackendPlan
   /** Start the backend as planned, every write and create journaled, and wait until it is ready. */
   apply(plan: BackendPlan, target: BackendTarget, context: ApplyContext): Promise<AppliedBackend>
   /** `whitelist disable`: stop the backend that enable started, as state.json recorded it. */

@@ -20,10 +20,14 @@ type StaticOptions = Extract<ResolvedEnableOptions, {placement: 'static'}>
 export function materialize(content: PlannedFile['content'], material: ApplyMaterial): string {
   if (typeof content === 'string') return content
   switch (content.material) {
-    case 'ca.crt': return material.ca.certPem
-    case 'serving.crt': return material.serving.certPem
-    case 'serving.key': return material.serving.keyPem
-    case 'bundle': return material.bundleText
+    case 'ca.crt':
+      return material.ca.certPem
+    case 'serving.crt':
+      return material.serving.certPem
+    case 'serving.key':
+      return material.serving.keyPem
+    case 'bundle':
+      return material.bundleText
   }
 }
 
@@ -54,7 +58,10 @@ export const staticPlacement: BackendPlacement<StaticOptions> = {
 
   plan(options, {paths, policyText}): BackendPlan {
     const owner = BACKEND_UID
-    const staticPod = {path: path.join(path.resolve(options.manifestsDir), STATIC_POD_FILE), content: renderStaticPod({image: options.backendImage, paths, port: options.port})}
+    const staticPod = {
+      path: path.join(path.resolve(options.manifestsDir), STATIC_POD_FILE),
+      content: renderStaticPod({image: options.backendImage, paths, port: options.port}),
+    }
     return {
       preview: [staticPod],
       dir: {path: paths.backendDir, owner},
@@ -73,8 +80,20 @@ export const staticPlacement: BackendPlacement<StaticOptions> = {
 
   async apply(plan, target, context) {
     if (plan.dir) ensureDir(plan.dir.path, plan.dir.owner, context.journal)
-    const material: ApplyMaterial = {ca: context.pki.ca, serving: await loadOrIssueServing(context.paths, context.pki, target.servingHosts), bundleText: readBackendBundle()}
-    for (const file of plan.files) writeIfChanged(file.path, materialize(file.content, material), file.mode, context.changes, file.owner, context.journal)
+    const material: ApplyMaterial = {
+      ca: context.pki.ca,
+      serving: await loadOrIssueServing(context.paths, context.pki, target.servingHosts),
+      bundleText: readBackendBundle(),
+    }
+    for (const file of plan.files)
+      writeIfChanged(
+        file.path,
+        materialize(file.content, material),
+        file.mode,
+        context.changes,
+        file.owner,
+        context.journal,
+      )
     if (plan.staticPod) writeStaticPod(plan.staticPod.path, plan.staticPod.content, context)
     return {staticPod: plan.staticPod?.path}
   },
