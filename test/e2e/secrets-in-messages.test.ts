@@ -510,6 +510,71 @@ describe('no secret in any message: every error path that wraps a parser or an H
     })
   })
 
+  describe('whitelist: policies, the backend CA, state and configuration files', () => {
+    /** A control-plane node in `dir`: manifests, config and backup directories. */
+    function node(name: string): {flags: string[]; configDir: string} {
+      const root = path.join(dir, name)
+      mkdirSync(path.join(root, 'manifests'), {recursive: true})
+      copyFileSync(FIXTURE, path.join(root, 'manifests', 'kube-apiserver.yaml'))
+      const configDir = path.join(root, 'imgsec')
+      return {
+        configDir,
+        flags: [
+          '--config-dir',
+          configDir,
+          '--manifests-dir',
+          path.join(root, 'manifests'),
+          '--backup-dir',
+          path.join(root, 'backups'),
+        ],
+      }
+    }
+
+    it('whitelist enable --policy: a policy file that is not YAML', async () => {
+      const policy = write('wl-policy.yaml', `allowedRegistries: ["docker.io\\${CANARY}"]\n`)
+      await fails(['whitelist', 'enable', ...node('wl1').flags, '--policy', policy, '--dry-run=client'])
+    })
+
+    it('whitelist enable --mode vap --policy: a secret where a list belongs', async () => {
+      // Unknown keys are named, as kubectl names unknown fields; values never are.
+      const policy = write('wl-vap-policy.yaml', `allowedRegistries: {password: ${CANARY}}\nexemptImages: ${CANARY}\n`)
+      await fails(['whitelist', 'enable', '--mode', 'vap', '--policy', policy, '--dry-run=client'])
+    })
+
+    it('whitelist enable --webhook-ca: a file that is not a certificate', async () => {
+      const ca = write('wl-ca.pem', `-----BEGIN CERTIFICATE-----\n${CANARY}\n-----END CERTIFICATE-----\n`)
+      await fails([
+        'whitelist',
+        'enable',
+        ...node('wl2').flags,
+        '--backend-placement',
+        'external',
+        '--webhook-url',
+        'https://127.0.0.1:1/image_policy',
+        '--webhook-ca',
+        ca,
+        '--allowed-registries',
+        'docker.io',
+      ])
+    })
+
+    it('whitelist status and disable: a state file that is not JSON', async () => {
+      const n = node('wl3')
+      mkdirSync(n.configDir, {recursive: true})
+      writeFileSync(path.join(n.configDir, 'state.json'), `{"manifest": "${CANARY}`)
+      await fails(['whitelist', 'disable', ...n.flags])
+      const status = await runCli(['whitelist', 'status', ...n.flags])
+      expectNoCanary(status)
+    })
+
+    it('whitelist add-registry: a policy file in the config dir that is not YAML', async () => {
+      const n = node('wl4')
+      mkdirSync(path.join(n.configDir, 'backend'), {recursive: true})
+      writeFileSync(path.join(n.configDir, 'backend', 'policy.yaml'), `allowedRegistries: ["${CANARY}\\q"]\n`)
+      await fails(['whitelist', 'add-registry', 'registry.example.com', '--config-dir', n.configDir])
+    })
+  })
+
   // Last: mocha runs a suite's own tests before its nested suites.
   describe('the transcript', () =>
     it('the canary appears in no output of any run above', () => {

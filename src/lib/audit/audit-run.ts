@@ -8,6 +8,7 @@ import {type CheckRule, type ContainerInstance, scanTargetOf, type Severity} fro
 import type {KubeClient} from '../cluster/kube-client.js'
 import {credentialsOf, type DockerCredential, parseDockerConfigJson} from '../image/docker-config.js'
 import {unreadableFile} from '../describe-error.js'
+import {limitConcurrency} from '../concurrency.js'
 import {UserError} from '../errors.js'
 import {parseImageReference} from '../image/image-reference.js'
 import {type ManifestReadError, readManifests, type ScalarLocation} from './manifest-files.js'
@@ -181,7 +182,7 @@ async function scanImages(
     )
     return undefined
   }
-  const limit = concurrencyLimit(2)
+  const limit = limitConcurrency(2)
   const targets = [...new Set(instances.filter((c) => c.image).map(scanTargetOf))]
   const results = await Promise.all(
     targets.map((image) =>
@@ -275,20 +276,4 @@ function writePinnedManifests(
     }
   }
   return changes
-}
-
-/** Run at most `max` tasks at once (each trivy scan is a heavy process). */
-function concurrencyLimit(max: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let running = 0
-  const queue: Array<() => void> = []
-  return async (task) => {
-    if (running >= max) await new Promise<void>((resolve) => queue.push(resolve))
-    running++
-    try {
-      return await task()
-    } finally {
-      running--
-      queue.shift()?.()
-    }
-  }
 }

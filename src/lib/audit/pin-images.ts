@@ -1,3 +1,4 @@
+import {limitConcurrency} from '../concurrency.js'
 import {safeErrorMessage} from '../describe-error.js'
 import {credentialForImage, type DockerCredential} from '../image/docker-config.js'
 import {type ImageReference, parseImageReference} from '../image/image-reference.js'
@@ -68,24 +69,24 @@ export async function resolveDigests(
   }
   const digests = new Map<string, string>()
   const failures: string[] = []
-  const queue = [...pending]
-  const worker = async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      const [key, {reference, credentials}] = next
-      const credential = credentials && credentialForImage(credentials, reference)
-      try {
-        // eslint-disable-next-line no-await-in-loop -- each worker resolves one tag at a time
-        const digest = await resolveTagDigest(
-          {registry: reference.registry, repository: reference.repository, tag: reference.tag ?? 'latest'},
-          connection,
-          credential,
-        )
-        digests.set(key, digest)
-      } catch (error) {
-        failures.push(safeErrorMessage(error))
-      }
-    }
-  }
-  await Promise.all(Array.from({length: Math.min(concurrency, queue.length)}, worker))
+  const limit = limitConcurrency(concurrency)
+  await Promise.all(
+    [...pending].map(([key, {reference, credentials}]) =>
+      limit(async () => {
+        const credential = credentials && credentialForImage(credentials, reference)
+        try {
+          const tag = reference.tag ?? 'latest'
+          const digest = await resolveTagDigest(
+            {registry: reference.registry, repository: reference.repository, tag},
+            connection,
+            credential,
+          )
+          digests.set(key, digest)
+        } catch (error) {
+          failures.push(safeErrorMessage(error))
+        }
+      }),
+    ),
+  )
   return {digests, failures}
 }
