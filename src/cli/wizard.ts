@@ -1,5 +1,6 @@
 import {existsSync} from 'node:fs'
 
+import {UserError} from '../lib/errors.js'
 import {dns1123LabelProblem, dns1123SubdomainProblem} from '../lib/names.js'
 import {registryPatternProblem} from '../lib/policy/policy.js'
 
@@ -24,6 +25,30 @@ export interface WizardContext {
   namespace: string
   namespaces?: string[]
   serviceAccounts?: (namespace: string) => Promise<string[]>
+  /**
+   * The kube-apiserver manifest on this machine (for the control-plane tasks) and the backups of
+   * it, newest last: checked before any question, so a wrong machine is said at once.
+   */
+  controlPlane?: {
+    manifest: string
+    backups: () => Array<{backup: string; time: string; command: string; byRestore: boolean}>
+  }
+  /** Ask the registry whether the credentials work: a problem, or undefined when they do. */
+  checkLogin?: (server: string, username: string, password: string) => Promise<string | undefined>
+}
+
+/** How many times a refused password is asked again before the wizard gives up. */
+const PASSWORD_ATTEMPTS = 3
+
+/** The control-plane tasks run on a control-plane node: say so before the first question. */
+function requireManifest(context: WizardContext): string {
+  const manifest = context.controlPlane?.manifest
+  if (!manifest || !existsSync(manifest)) {
+    throw new UserError(
+      `there is no kube-apiserver manifest${manifest ? ` at ${manifest}` : ''} on this machine: run this task on a control-plane node, as root`,
+    )
+  }
+  return manifest
 }
 
 export interface WizardPlan {
@@ -66,7 +91,6 @@ async function createRegcredFlow(prompt: Prompter, context: WizardContext): Prom
     validate: required('the registry server'),
   })
   const username = await prompt.input({message: 'Username', validate: required('the username')})
-  const password = await prompt.password({message: 'Password (not shown)', validate: required('the password')})
   const email = await prompt.input({message: 'Email (optional)', default: ''})
   const namespace =
     context.namespaces && context.namespaces.length > 0
@@ -90,6 +114,17 @@ async function createRegcredFlow(prompt: Prompter, context: WizardContext): Prom
         })
       : await prompt.input({message: 'Attach it to service accounts (comma-separated, empty for none)', default: ''})
   const verify = await prompt.confirm({message: 'Check the credentials against the registry first?', default: true})
+  // The password last, checked at once: a typo costs one question, not the whole wizard.
+  let password = ''
+  for (let attempt = 1; ; attempt++) {
+    // eslint-disable-next-line no-await-in-loop -- a question asked again, one at a time
+    password = await prompt.password({message: 'Password (not shown)', validate: required('the password')})
+    // eslint-disable-next-line no-await-in-loop
+    const problem = verify ? await context.checkLogin?.(server, username, password) : undefined
+    if (!problem) break
+    if (attempt === PASSWORD_ATTEMPTS) throw new UserError(`${problem} (${PASSWORD_ATTEMPTS} attempts)`)
+    process.stderr.write(`${problem}; try again\n`)
+  }
   const argv = [
     'create-regcred',
     name,
@@ -116,7 +151,7 @@ async function createRegcredFlow(prompt: Prompter, context: WizardContext): Prom
   }
 }
 
-async function whitelistFlow(prompt: Prompter): Promise<WizardPlan> {
+async function whitelistFlow(prompt: Prompter, context: WizardContext): Promise<WizardPlan> {
   const mode = await prompt.select({
     message: 'How should the whitelist be enforced?',
     choices: [
@@ -128,6 +163,7 @@ async function whitelistFlow(prompt: Prompter): Promise<WizardPlan> {
     ],
     default: 'static',
   })
+  if (mode !== 'vap') requireManifest(context)
   const registries = await prompt.input({
     message: 'Allowed registries (comma-separated)',
     default: 'docker.io,registry.k8s.io',
@@ -152,7 +188,8 @@ async function whitelistFlow(prompt: Prompter): Promise<WizardPlan> {
       .join(','),
   ]
   if (mode === 'vap') argv.push('--mode', 'vap')
-  else if (
+  if (
+    mode !== 'vap' &&
     !(await prompt.confirm({
       message:
         'When the backend cannot be reached, refuse every pod creation and update in every namespace, kube-system included (defaultAllow: false)? No admits them unchecked.',
@@ -212,7 +249,8 @@ async function auditFlow(prompt: Prompter, context: WizardContext): Promise<Wiza
   }
 }
 
-async function patchFlow(prompt: Prompter): Promise<WizardPlan> {
+async function patchFlow(prompt: Prompter, context: WizardContext): Promise<WizardPlan> {
+  requireManifest(context)
   const plugins = await prompt.input({
     message: 'Admission plugins to enable (comma-separated)',
     default: 'ImagePolicyWebhook',
@@ -237,6 +275,25 @@ async function patchFlow(prompt: Prompter): Promise<WizardPlan> {
   }
 }
 
+/** Restore names the backup it will put back: the newest one a restore did not make. */
+function restoreFlow(context: WizardContext): WizardPlan {
+  const manifest = requireManifest(context)
+  const chosen = (context.controlPlane?.backups() ?? []).findLast((record) => !record.byRestore)
+  if (!chosen)
+    throw new UserError(
+      `there is no backup of ${manifest} to restore (see kubectl imgsec patch-apiserver --list-backups)`,
+    )
+  const argv = ['patch-apiserver', '--manifest', manifest, `--restore=${chosen.backup}`]
+  return {
+    argv,
+    commandLine: commandLine(argv),
+    summary: [
+      `put back ${chosen.backup}, taken ${chosen.time} by: ${chosen.command}`,
+      `the current ${manifest} is backed up first`,
+    ],
+  }
+}
+
 /** Ask for a task and its values; returns what to run. */
 export async function planWizard(prompt: Prompter, context: WizardContext): Promise<WizardPlan> {
   const task = await prompt.select<WizardTask>({
@@ -254,17 +311,13 @@ export async function planWizard(prompt: Prompter, context: WizardContext): Prom
     case 'create-regcred':
       return createRegcredFlow(prompt, context)
     case 'whitelist-enable':
-      return whitelistFlow(prompt)
+      return whitelistFlow(prompt, context)
     case 'audit':
       return auditFlow(prompt, context)
     case 'patch-apiserver':
-      return patchFlow(prompt)
+      return patchFlow(prompt, context)
     case 'restore':
-      return {
-        argv: ['patch-apiserver', '--restore'],
-        commandLine: 'kubectl imgsec patch-apiserver --restore',
-        summary: ['put the newest backup of the kube-apiserver manifest back (the current file is backed up first)'],
-      }
+      return restoreFlow(context)
     case 'status':
       return {
         argv: ['whitelist', 'status'],

@@ -68,7 +68,42 @@ kubectl refuses flags before the plugin name ("kubectl --context x imgsec" fails
   private async context(flags: KubeTargetFlags) {
     const {loadKubeconfig} = await import('../lib/cluster/kubeconfig.js')
     const config = loadKubeconfig(flags)
-    const context: import('../cli/wizard.js').WizardContext = {namespace: config.namespace}
+    const {DEFAULT_BACKUP_DIR, DEFAULT_MANIFEST} = await import('../lib/controlplane/paths.js')
+    const context: import('../cli/wizard.js').WizardContext = {
+      namespace: config.namespace,
+      controlPlane: {
+        manifest: DEFAULT_MANIFEST,
+        backups: () => [],
+      },
+      checkLogin: async (server, username, password) => {
+        const {verifyRegistryLogin} = await import('../lib/image/registry-client.js')
+        try {
+          await verifyRegistryLogin({server, username, password, timeoutMs: 15_000})
+          return undefined
+        } catch (error) {
+          // Only a refusal is worth asking again; anything else (no network, TLS) is for the command to report.
+          return /rejected username/.test((error as Error).message)
+            ? (error as Error).message.replace(/, nothing was created$/, '')
+            : undefined
+        }
+      },
+    }
+    if (context.controlPlane) {
+      const {backupsOf} = await import('../lib/controlplane/patch-apiserver.js')
+      const {madeByRestore} = await import('../lib/controlplane/backups.js')
+      context.controlPlane.backups = () => {
+        try {
+          return backupsOf(DEFAULT_MANIFEST, DEFAULT_BACKUP_DIR).map((r) => ({
+            backup: r.backup,
+            time: r.time,
+            command: r.command,
+            byRestore: madeByRestore(r),
+          }))
+        } catch {
+          return []
+        }
+      }
+    }
     if (!config.server) return context
     try {
       const {createKubeClient, listAllPages} = await import('../lib/cluster/kube-client.js')

@@ -1,6 +1,9 @@
 import {expect} from 'chai'
 
-import {planWizard, type Prompter} from '../../src/cli/wizard.js'
+import path from 'node:path'
+
+import {planWizard, type Prompter, type WizardContext} from '../../src/cli/wizard.js'
+import {ROOT} from '../support/cli.js'
 
 /** Answers prompts from a script and records every question, so a test sees exactly what was asked. */
 function scriptedPrompter(answers: Array<string | boolean>): Prompter & {asked: string[]} {
@@ -29,10 +32,26 @@ function scriptedPrompter(answers: Array<string | boolean>): Prompter & {asked: 
 }
 
 describe('wizard flows (scripted prompts)', () => {
-  const context = {
+  const manifest = path.join(ROOT, 'test', 'fixtures', 'kube-apiserver.kubeadm-1.32.yaml')
+  const backups = [
+    {
+      backup: '/b/kube-apiserver.yaml.1',
+      time: '2026-11-30T01:00:00Z',
+      command: 'kubectl imgsec whitelist enable',
+      byRestore: false,
+    },
+    {
+      backup: '/b/kube-apiserver.yaml.2',
+      time: '2026-11-30T02:00:00Z',
+      command: 'kubectl imgsec patch-apiserver --restore',
+      byRestore: true,
+    },
+  ]
+  const context: WizardContext = {
     namespace: 'team-a',
     namespaces: ['default', 'team-a'],
     serviceAccounts: async () => ['default', 'builder'],
+    controlPlane: {manifest, backups: () => backups},
   }
 
   it('create a pull secret: asks, builds the subcommand, never shows the password', async () => {
@@ -41,11 +60,11 @@ describe('wizard flows (scripted prompts)', () => {
       'private-reg-cred',
       'myprivateregistry.com:5000',
       'dock_user',
-      'S3cret-Wizard-Pw',
       'dock_user@myprivateregistry.com',
       'team-a',
       'builder',
       true,
+      'S3cret-Wizard-Pw',
     ])
     const plan = await planWizard(prompt, context)
     expect(plan.argv).to.deep.equal([
@@ -86,11 +105,11 @@ describe('wizard flows (scripted prompts)', () => {
       'regcred',
       'https://index.docker.io/v1/',
       'me',
-      'pw-pw-pw',
       '',
       'default',
       '',
       false,
+      'pw-pw-pw',
     ])
     const plan = await planWizard(prompt, {namespace: 'default'})
     expect(plan.argv.slice(-3)).to.deep.equal(['-n', 'default', '--no-verify'])
@@ -149,9 +168,71 @@ describe('wizard flows (scripted prompts)', () => {
     expect(
       (await planWizard(scriptedPrompter(['patch-apiserver', 'ImagePolicyWebhook', '', true]), context)).argv,
     ).to.deep.equal(['patch-apiserver', '--enable-plugins', 'ImagePolicyWebhook', '--dry-run'])
-    expect((await planWizard(scriptedPrompter(['restore']), context)).commandLine).to.equal(
-      'kubectl imgsec patch-apiserver --restore',
+    const restore = await planWizard(scriptedPrompter(['restore']), context)
+    // The newest backup a restore did not make, named before "Run it?".
+    expect(restore.argv).to.deep.equal([
+      'patch-apiserver',
+      '--manifest',
+      manifest,
+      '--restore=/b/kube-apiserver.yaml.1',
+    ])
+    expect(restore.summary[0]).to.equal(
+      'put back /b/kube-apiserver.yaml.1, taken 2026-11-30T01:00:00Z by: kubectl imgsec whitelist enable',
     )
     expect((await planWizard(scriptedPrompter(['status']), context)).argv).to.deep.equal(['whitelist', 'status'])
+  })
+
+  it('a refused password is asked again, and only the password; after three refusals the wizard says why', async () => {
+    const tried: string[] = []
+    const checking: WizardContext = {
+      ...context,
+      checkLogin: async (_server, _user, password) => {
+        tried.push(password)
+        return password === 'right'
+          ? undefined
+          : 'registry r.example.com rejected username "me" and the password (HTTP 401)'
+      },
+    }
+    const answers = ['create-regcred', 'regcred', 'r.example.com', 'me', '', 'team-a', '', true]
+    const prompt = scriptedPrompter([...answers, 'wrong1', 'wrong2', 'right'])
+    const plan = await planWizard(prompt, checking)
+    expect(tried).to.deep.equal(['wrong1', 'wrong2', 'right'])
+    expect(plan.argv).to.include('right')
+    expect(prompt.asked.filter((q) => q === 'Password (not shown)')).to.have.length(3)
+    const error = await planWizard(scriptedPrompter([...answers, 'a', 'b', 'c']), checking).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect((error as Error).message).to.equal(
+      'registry r.example.com rejected username "me" and the password (HTTP 401) (3 attempts)',
+    )
+  })
+
+  it('the control-plane tasks say at once when this machine has no kube-apiserver manifest', async () => {
+    const elsewhere: WizardContext = {
+      ...context,
+      controlPlane: {manifest: '/nonexistent/kube-apiserver.yaml', backups: () => []},
+    }
+    for (const answers of [['patch-apiserver'], ['restore'], ['whitelist-enable', 'static']]) {
+      const prompt = scriptedPrompter([...answers])
+      const error = await planWizard(prompt, elsewhere).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect((error as Error).message).to.equal(
+        'there is no kube-apiserver manifest at /nonexistent/kube-apiserver.yaml on this machine: run this task on a control-plane node, as root',
+      )
+      expect(prompt.asked).to.have.length(answers.length)
+    }
+    const vap = await planWizard(scriptedPrompter(['whitelist-enable', 'vap', 'docker.io']), elsewhere)
+    expect(vap.argv).to.include('vap')
+    const none = await planWizard(scriptedPrompter(['restore']), {
+      ...context,
+      controlPlane: {manifest, backups: () => []},
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect((none as Error).message).to.match(/^there is no backup of .* to restore/)
   })
 })

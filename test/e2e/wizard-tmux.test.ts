@@ -58,8 +58,6 @@ describe('wizard in a real terminal (tmux, built CLI, fake API server)', functio
     keys('Enter')
     await waitFor('Username')
     keys('dock_user', 'Enter')
-    await waitFor('Password (not shown)')
-    keys('Tmux-Secret-Pw-9', 'Enter')
     await waitFor('Email (optional)')
     keys('Enter')
     await waitFor('Namespace')
@@ -68,6 +66,8 @@ describe('wizard in a real terminal (tmux, built CLI, fake API server)', functio
     keys('Enter')
     await waitFor('Check the credentials against the registry first?')
     keys('n', 'Enter')
+    await waitFor('Password (not shown)')
+    keys('Tmux-Secret-Pw-9', 'Enter')
     const summary = await waitFor('Run it?')
     expect(summary).to.contain(
       'kubectl imgsec create-regcred wizard-cred --docker-server https://index.docker.io/v1/ --docker-username dock_user --password-stdin -n team-a --attach-to-sa default --no-verify',
