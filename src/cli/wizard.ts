@@ -3,81 +3,20 @@ import {existsSync} from 'node:fs'
 import {UserError} from '../lib/errors.js'
 import {dns1123LabelProblem, dns1123SubdomainProblem} from '../lib/names.js'
 import {registryPatternProblem} from '../lib/policy/policy.js'
+import {patchFlow, restoreFlow} from './wizard-control-plane.js'
+import {
+  commandLine,
+  orTrue,
+  PASSWORD_ATTEMPTS,
+  type Prompter,
+  requireManifest,
+  required,
+  type WizardContext,
+  type WizardPlan,
+  type WizardTask,
+} from './wizard-common.js'
 
-/**
- * The interactive wizard asks, then runs the very subcommand a user could have typed (same code,
- * no second implementation) and shows that command line first. Prompts go through this interface
- * so that tests can drive the flows without a terminal.
- */
-export interface Prompter {
-  select<T extends string>(question: {
-    message: string
-    choices: Array<{name: string; value: T; description?: string}>
-    default?: T
-  }): Promise<T>
-  input(question: {message: string; default?: string; validate?: (value: string) => true | string}): Promise<string>
-  password(question: {message: string; validate?: (value: string) => true | string}): Promise<string>
-  confirm(question: {message: string; default?: boolean}): Promise<boolean>
-}
-
-/** What the wizard found out about the cluster, for defaults and choices (all optional: it also works offline). */
-export interface WizardContext {
-  namespace: string
-  namespaces?: string[]
-  serviceAccounts?: (namespace: string) => Promise<string[]>
-  /**
-   * The kube-apiserver manifest on this machine (for the control-plane tasks) and the backups of
-   * it, newest last: checked before any question, so a wrong machine is said at once.
-   */
-  controlPlane?: {
-    manifest: string
-    backups: () => Array<{backup: string; time: string; command: string; byRestore: boolean}>
-  }
-  /** Ask the registry whether the credentials work: a problem, or undefined when they do. */
-  checkLogin?: (server: string, username: string, password: string) => Promise<string | undefined>
-}
-
-/** How many times a refused password is asked again before the wizard gives up. */
-const PASSWORD_ATTEMPTS = 3
-
-/** The control-plane tasks run on a control-plane node: say so before the first question. */
-function requireManifest(context: WizardContext): string {
-  const manifest = context.controlPlane?.manifest
-  if (!manifest || !existsSync(manifest)) {
-    throw new UserError(
-      `there is no kube-apiserver manifest${manifest ? ` at ${manifest}` : ''} on this machine: run this task on a control-plane node, as root`,
-    )
-  }
-  return manifest
-}
-
-export interface WizardPlan {
-  /** The subcommand to run, e.g. ['create-regcred', 'regcred', '--docker-server', …]. */
-  argv: string[]
-  /** The same as a command line a person can copy (secrets replaced by how to pass them). */
-  commandLine: string
-  summary: string[]
-}
-
-export type WizardTask = 'create-regcred' | 'whitelist-enable' | 'audit' | 'patch-apiserver' | 'restore' | 'status'
-
-const required = (what: string) => (value: string) => (value.trim() === '' ? `${what} is required` : true)
-const orTrue = (problem: string | undefined) => problem ?? true
-const shellQuote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`)
-
-function commandLine(argv: string[], secretFlags: Record<string, string> = {}): string {
-  const shown: string[] = []
-  for (let i = 0; i < argv.length; i++) {
-    const replacement = secretFlags[argv[i]]
-    if (replacement !== undefined) {
-      shown.push(replacement)
-      i++
-      continue
-    }
-    shown.push(shellQuote(argv[i]))
-  }
-  return ['kubectl', 'imgsec', ...shown].join(' ')
-}
+export type {Prompter, WizardContext, WizardPlan, WizardTask} from './wizard-common.js'
 
 async function createRegcredFlow(prompt: Prompter, context: WizardContext): Promise<WizardPlan> {
   const name = await prompt.input({
@@ -245,51 +184,6 @@ async function auditFlow(prompt: Prompter, context: WizardContext): Promise<Wiza
     commandLine: commandLine(argv),
     summary: [
       `audit images of ${source === 'files' ? argv[3] : source === 'all' ? 'every namespace' : `namespace ${context.namespace}`}`,
-    ],
-  }
-}
-
-async function patchFlow(prompt: Prompter, context: WizardContext): Promise<WizardPlan> {
-  requireManifest(context)
-  const plugins = await prompt.input({
-    message: 'Admission plugins to enable (comma-separated)',
-    default: 'ImagePolicyWebhook',
-    validate: required('a plugin'),
-  })
-  const config = await prompt.input({
-    message: 'AdmissionConfiguration file (empty for none)',
-    default: '',
-    validate: (v) => (v === '' || existsSync(v) ? true : `${v} does not exist`),
-  })
-  const argv = ['patch-apiserver', '--enable-plugins', plugins]
-  if (config) argv.push('--admission-config', config)
-  const dryRun = await prompt.confirm({message: 'Only show the change (dry run)?', default: true})
-  if (dryRun) argv.push('--dry-run')
-  return {
-    argv,
-    commandLine: commandLine(argv),
-    summary: [
-      `enable ${plugins} in the kube-apiserver manifest${config ? ` with ${config}` : ''}`,
-      dryRun ? 'dry run: nothing written' : 'backed up and written atomically',
-    ],
-  }
-}
-
-/** Restore names the backup it will put back: the newest one a restore did not make. */
-function restoreFlow(context: WizardContext): WizardPlan {
-  const manifest = requireManifest(context)
-  const chosen = (context.controlPlane?.backups() ?? []).findLast((record) => !record.byRestore)
-  if (!chosen)
-    throw new UserError(
-      `there is no backup of ${manifest} to restore (see kubectl imgsec patch-apiserver --list-backups)`,
-    )
-  const argv = ['patch-apiserver', '--manifest', manifest, `--restore=${chosen.backup}`]
-  return {
-    argv,
-    commandLine: commandLine(argv),
-    summary: [
-      `put back ${chosen.backup}, taken ${chosen.time} by: ${chosen.command}`,
-      `the current ${manifest} is backed up first`,
     ],
   }
 }

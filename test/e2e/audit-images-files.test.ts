@@ -27,6 +27,20 @@ describe('audit images -f (built CLI)', () => {
     expect(result.stdout).to.not.contain('\u001B[')
   })
 
+  it('flags of the other source are refused, saying where they apply', async () => {
+    for (const [args, message] of [
+      [['-f', EXAMPLES, '-n', 'team-a'], '--namespace applies only to the cluster audit (without -f)'],
+      [['-f', EXAMPLES, '-A'], '--all-namespaces applies only to the cluster audit (without -f)'],
+      [['-f', EXAMPLES, '-l', 'app=web'], '--selector applies only to the cluster audit (without -f)'],
+      [['--fix'], '--fix applies only to files (-f)'],
+      [['--allow-empty'], '--allow-empty applies only to files (-f)'],
+    ] as Array<[string[], string]>) {
+      const result = await runCli(['audit', 'images', ...args])
+      expect(result.code, args.join(' ')).to.equal(1)
+      expect(result.stderr).to.equal(`error: ${message}\n`)
+    }
+  })
+
   it('-o json has the stable shape with file and line', async () => {
     const result = await runCli(['audit', 'images', '-f', EXAMPLES, '-o', 'json', '--fail-on', 'none'])
     expect(result.code, result.stderr).to.equal(0)

@@ -9,10 +9,12 @@ import {
   backupDirFlag,
   debugFlag,
   flatList,
+  givenFlags,
   kubeconfigFlags,
   kubeTarget,
   listFlag,
   namespaceFlag,
+  refuseInapplicable,
 } from '../../cli/flags.js'
 import {AUDIT_FORMATS} from '../../lib/audit/reporters.js'
 
@@ -134,7 +136,17 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
   }
 
   async run(): Promise<void> {
-    const {flags} = await this.parse(AuditImages)
+    const {flags, metadata} = await this.parse(AuditImages)
+    // Flags of the other source (files or the cluster) would be ignored: refuse them, saying where they apply.
+    const files = flags.filename !== undefined
+    refuseInapplicable(givenFlags(flags, metadata), [
+      {
+        flags: ['namespace', 'all-namespaces', 'selector', 'kubeconfig', 'context', 'as'],
+        appliesTo: 'to the cluster audit (without -f)',
+        when: !files,
+      },
+      {flags: ['fix', 'fix-dir', 'in-place', 'max-file-size', 'allow-empty'], appliesTo: 'to files (-f)', when: files},
+    ])
     // Complete: flags → options (no I/O yet).
     const {runImageAudit, validateImageAudit} = await import('../../lib/audit/audit-run.js')
     const {parseByteSize} = await import('../../lib/audit/manifest-sources.js')

@@ -1,0 +1,80 @@
+// What the wizard's flows share: the prompts interface, what it knows of the cluster and the
+// node, the plan it returns, and the command line it shows.
+import {existsSync} from 'node:fs'
+
+import {UserError} from '../lib/errors.js'
+
+/**
+ * The interactive wizard asks, then runs the very subcommand a user could have typed (same code,
+ * no second implementation) and shows that command line first. Prompts go through this interface
+ * so that tests can drive the flows without a terminal.
+ */
+export interface Prompter {
+  select<T extends string>(question: {
+    message: string
+    choices: Array<{name: string; value: T; description?: string}>
+    default?: T
+  }): Promise<T>
+  input(question: {message: string; default?: string; validate?: (value: string) => true | string}): Promise<string>
+  password(question: {message: string; validate?: (value: string) => true | string}): Promise<string>
+  confirm(question: {message: string; default?: boolean}): Promise<boolean>
+}
+
+/** What the wizard found out about the cluster, for defaults and choices (all optional: it also works offline). */
+export interface WizardContext {
+  namespace: string
+  namespaces?: string[]
+  serviceAccounts?: (namespace: string) => Promise<string[]>
+  /**
+   * The kube-apiserver manifest on this machine (for the control-plane tasks) and the backups of
+   * it, newest last: checked before any question, so a wrong machine is said at once.
+   */
+  controlPlane?: {
+    manifest: string
+    backups: () => Array<{backup: string; time: string; command: string; byRestore: boolean}>
+  }
+  /** Ask the registry whether the credentials work: a problem, or undefined when they do. */
+  checkLogin?: (server: string, username: string, password: string) => Promise<string | undefined>
+}
+
+/** How many times a refused password is asked again before the wizard gives up. */
+export const PASSWORD_ATTEMPTS = 3
+
+/** The control-plane tasks run on a control-plane node: say so before the first question. */
+export function requireManifest(context: WizardContext): string {
+  const manifest = context.controlPlane?.manifest
+  if (!manifest || !existsSync(manifest)) {
+    throw new UserError(
+      `there is no kube-apiserver manifest${manifest ? ` at ${manifest}` : ''} on this machine: run this task on a control-plane node, as root`,
+    )
+  }
+  return manifest
+}
+
+export interface WizardPlan {
+  /** The subcommand to run, e.g. ['create-regcred', 'regcred', '--docker-server', …]. */
+  argv: string[]
+  /** The same as a command line a person can copy (secrets replaced by how to pass them). */
+  commandLine: string
+  summary: string[]
+}
+
+export type WizardTask = 'create-regcred' | 'whitelist-enable' | 'audit' | 'patch-apiserver' | 'restore' | 'status'
+
+export const required = (what: string) => (value: string) => (value.trim() === '' ? `${what} is required` : true)
+export const orTrue = (problem: string | undefined) => problem ?? true
+const shellQuote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`)
+
+export function commandLine(argv: string[], secretFlags: Record<string, string> = {}): string {
+  const shown: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const replacement = secretFlags[argv[i]]
+    if (replacement !== undefined) {
+      shown.push(replacement)
+      i++
+      continue
+    }
+    shown.push(shellQuote(argv[i]))
+  }
+  return ['kubectl', 'imgsec', ...shown].join(' ')
+}
