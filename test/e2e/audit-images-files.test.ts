@@ -32,7 +32,7 @@ describe('audit images -f (built CLI)', () => {
       [['-f', EXAMPLES, '-n', 'team-a'], '--namespace applies only to the cluster audit (without -f)'],
       [['-f', EXAMPLES, '-A'], '--all-namespaces applies only to the cluster audit (without -f)'],
       [['-f', EXAMPLES, '-l', 'app=web'], '--selector applies only to the cluster audit (without -f)'],
-      [['--fix'], '--fix applies only to files (-f)'],
+      [['--fix-dir', 'out'], '--fix-dir applies only to files (-f)'],
       [['--allow-empty'], '--allow-empty applies only to files (-f)'],
     ] as Array<[string[], string]>) {
       const result = await runCli(['audit', 'images', ...args])

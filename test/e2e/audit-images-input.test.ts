@@ -4,7 +4,7 @@ import {chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writ
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {CLI, runCli, runProgram} from '../support/cli.js'
+import {CLI, letOthersReachCli, runCli, runProgram} from '../support/cli.js'
 
 // Issue 11: no input aborts, hangs or fools `audit images -f`.
 const pod = (name: string, container = '', spec = '') => `apiVersion: v1
@@ -98,6 +98,7 @@ describe('audit images -f: unusual input (built CLI)', () => {
     chmodSync(dir, 0o755)
     chmodSync(path.join(tree, 'a-locked'), 0)
     // As nobody, without root's capabilities: the locked directory really cannot be listed.
+    const restore = letOthersReachCli()
     const result = await runProgram(
       '/usr/bin/setpriv',
       [
@@ -114,7 +115,7 @@ describe('audit images -f: unusual input (built CLI)', () => {
         'json',
       ],
       {env: {HOME: '/tmp'}},
-    )
+    ).finally(restore)
     chmodSync(path.join(tree, 'a-locked'), 0o755)
     expect(result.code, result.stderr).to.equal(1)
     expect(result.stderr).to.contain(

@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {chmodSync, mkdtempSync, rmSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -97,4 +97,26 @@ export function runCliAsNobody(args: string[]): Promise<CliResult> {
     ],
     {env: {HOME: '/tmp'}},
   )
+}
+
+/**
+ * Let other users (nobody) reach the built CLI: a checkout in a `mktemp -d` directory (0700) is
+ * not traversable by them. Adds o+x to each ancestor of ROOT that lacks it; returns the undo.
+ */
+export function letOthersReachCli(): () => void {
+  const changed: Array<{dir: string; mode: number}> = []
+  let dir = ROOT
+  while (true) {
+    const mode = statSync(dir).mode & 0o7777
+    if ((mode & 0o001) === 0) {
+      chmodSync(dir, mode | 0o001)
+      changed.push({dir, mode})
+    }
+    const parent = path.dirname(dir)
+    if (parent === dir) break
+    dir = parent
+  }
+  return () => {
+    for (const {dir: changedDir, mode} of changed) chmodSync(changedDir, mode)
+  }
 }

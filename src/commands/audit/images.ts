@@ -145,7 +145,7 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
         appliesTo: 'to the cluster audit (without -f)',
         when: !files,
       },
-      {flags: ['fix', 'fix-dir', 'in-place', 'max-file-size', 'allow-empty'], appliesTo: 'to files (-f)', when: files},
+      {flags: ['fix-dir', 'max-file-size', 'allow-empty'], appliesTo: 'to files (-f)', when: files},
     ])
     // Complete: flags → options (no I/O yet).
     const {runImageAudit, validateImageAudit} = await import('../../lib/audit/audit-run.js')
