@@ -69,11 +69,24 @@ kubectl refuses flags before the plugin name ("kubectl --context x imgsec" fails
     const {loadKubeconfig} = await import('../lib/cluster/kubeconfig.js')
     const config = loadKubeconfig(flags)
     const {DEFAULT_BACKUP_DIR, DEFAULT_MANIFEST} = await import('../lib/controlplane/paths.js')
+    const {backupsOf} = await import('../lib/controlplane/restore.js')
+    const {madeByRestore} = await import('../lib/controlplane/backups.js')
     const context: import('../cli/wizard.js').WizardContext = {
       namespace: config.namespace,
       controlPlane: {
         manifest: DEFAULT_MANIFEST,
-        backups: () => [],
+        backups: () => {
+          try {
+            return backupsOf(DEFAULT_MANIFEST, DEFAULT_BACKUP_DIR).map((r) => ({
+              backup: r.backup,
+              time: r.time,
+              command: r.command,
+              byRestore: madeByRestore(r),
+            }))
+          } catch {
+            return []
+          }
+        },
       },
       checkLogin: async (server, username, password) => {
         const {verifyRegistryLogin} = await import('../lib/image/registry-client.js')
@@ -87,22 +100,6 @@ kubectl refuses flags before the plugin name ("kubectl --context x imgsec" fails
             : undefined
         }
       },
-    }
-    if (context.controlPlane) {
-      const {backupsOf} = await import('../lib/controlplane/patch-apiserver.js')
-      const {madeByRestore} = await import('../lib/controlplane/backups.js')
-      context.controlPlane.backups = () => {
-        try {
-          return backupsOf(DEFAULT_MANIFEST, DEFAULT_BACKUP_DIR).map((r) => ({
-            backup: r.backup,
-            time: r.time,
-            command: r.command,
-            byRestore: madeByRestore(r),
-          }))
-        } catch {
-          return []
-        }
-      }
     }
     if (!config.server) return context
     try {

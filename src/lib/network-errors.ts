@@ -44,3 +44,10 @@ export function describeNetworkError(error: unknown, url: string, what: string):
   }
   return `request to ${what} at ${url} failed (${code})`
 }
+
+/** True for the failure of a request that ran out of time (fetch's AbortError, a socket timeout). */
+export function isTimeout(error: unknown): boolean {
+  const name = (error as {name?: unknown})?.name
+  const type = (error as {type?: unknown})?.type
+  return name === 'AbortError' || name === 'TimeoutError' || type === 'aborted' || type === 'request-timeout'
+}

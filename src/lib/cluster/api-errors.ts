@@ -2,15 +2,10 @@
 // Status message; timeouts and network errors in words. Never a request or response body.
 import {safeErrorMessage} from '../describe-error.js'
 import {UserError} from '../errors.js'
-import {describeNetworkError} from '../network-errors.js'
-import type {ApiCall} from './kube-client.js'
+import {describeNetworkError, isTimeout} from '../network-errors.js'
 
-/** True for the failure of a request that ran out of time (fetch's AbortError, a socket timeout). */
-export function isTimeout(error: unknown): boolean {
-  const name = (error as {name?: unknown})?.name
-  const type = (error as {type?: unknown})?.type
-  return name === 'AbortError' || name === 'TimeoutError' || type === 'aborted' || type === 'request-timeout'
-}
+export {isTimeout} from '../network-errors.js'
+import type {ApiCall} from './kube-client.js'
 
 function seconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`

@@ -6,7 +6,7 @@ import https from 'node:https'
 
 import {unreadableFile} from '../describe-error.js'
 import {UserError} from '../errors.js'
-import {describeNetworkError, networkErrorCode} from '../network-errors.js'
+import {describeNetworkError, isTimeout, networkErrorCode} from '../network-errors.js'
 
 export interface HttpResponse {
   status: number
@@ -95,7 +95,7 @@ export async function fetchRegistry(
     return await request(url, {...options, headers, method})
   } catch (error) {
     if (error instanceof UserError) throw error
-    if ((error as {name?: unknown}).name === 'AbortError') {
+    if (isTimeout(error)) {
       const limit = options.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_MS
       throw new UserError(
         `${what} at ${url.origin} did not answer within ${limit / 1000}s (--request-timeout)${unreachableHint}`,

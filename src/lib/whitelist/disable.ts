@@ -11,7 +11,7 @@ import {
   planApiserverPatch,
   planChangesSomething,
 } from '../controlplane/patch-apiserver.js'
-import {whitelistPaths} from './files.js'
+import {enableWrittenPaths, whitelistPaths} from './files.js'
 import {readIfExists, sha256} from './node-files.js'
 import {PLACEMENTS} from './placements/index.js'
 import {IMAGE_POLICY_PLUGIN} from './plan.js'
@@ -85,12 +85,7 @@ export async function disableWhitelist(
     })
   // The files enable wrote for the API server (and, unless it keeps running, for the backend): no
   // longer named by the manifest, so nothing is left that a later disable would take for leftovers.
-  for (const file of [
-    paths.admissionConfig,
-    paths.webhookKubeconfig,
-    paths.pkiDir,
-    ...(options.keepBackend ? [] : [paths.backendDir]),
-  ]) {
+  for (const file of enableWrittenPaths(paths, {backend: !options.keepBackend})) {
     if (existsSync(file)) rmSync(file, {recursive: true, force: true})
   }
   rmSync(paths.state)

@@ -51,6 +51,14 @@ export function whitelistPaths(configDir: string): WhitelistPaths {
   }
 }
 
+/**
+ * What enable writes into the config dir besides state.json, as the paths disable removes: the API
+ * server's files, and (unless the backend keeps running) the backend's.
+ */
+export function enableWrittenPaths(paths: WhitelistPaths, options: {backend: boolean}): string[] {
+  return [paths.admissionConfig, paths.webhookKubeconfig, paths.pkiDir, ...(options.backend ? [paths.backendDir] : [])]
+}
+
 /** The policy file the backend reads (every field written out, so that what is enforced is visible). */
 export function renderPolicyFile(policy: ImagePolicy): string {
   return stringify(

@@ -6,7 +6,7 @@ import path from 'node:path'
 
 import {backupFile, type BackupRecord} from '../controlplane/backups.js'
 import {UserError} from '../errors.js'
-import {STATIC_POD_FILE, whitelistPaths} from './files.js'
+import {enableWrittenPaths, STATIC_POD_FILE, whitelistPaths} from './files.js'
 
 export interface LeftoverCleanup {
   changes: string[]
@@ -22,9 +22,7 @@ export function removeLeftovers(options: {
   const paths = whitelistPaths(options.configDir)
   const manifest = path.join(path.resolve(options.manifestsDir), 'kube-apiserver.yaml')
   const staticPod = path.join(path.resolve(options.manifestsDir), STATIC_POD_FILE)
-  const ours = [paths.admissionConfig, paths.webhookKubeconfig, paths.pkiDir, paths.backendDir].filter((file) =>
-    existsSync(file),
-  )
+  const ours = enableWrittenPaths(paths, {backend: true}).filter((file) => existsSync(file))
   const found = [...(existsSync(staticPod) ? [staticPod] : []), ...ours]
   if (found.length === 0) {
     throw new UserError(
