@@ -37,6 +37,12 @@ export interface PushOptions {
   format?: 'docker' | 'oci'
 }
 
+export interface PushContent {
+  blobs: Buffer[]
+  manifest: Buffer
+  mediaType: string
+}
+
 export interface PushedImage {
   digest: string
   mediaType: string
@@ -54,6 +60,13 @@ export interface RunningRegistry {
   /** token mode only: the `service` the registry expects tokens for */
   readonly tokenService?: string
   pushImage(repository: string, tag: string, credentials?: Credentials, options?: PushOptions): Promise<PushedImage>
+  /** Push blobs the test built (layers, configs), then a manifest or index under `reference` (a tag or digest). */
+  pushContent(
+    repository: string,
+    reference: string,
+    content: PushContent,
+    credentials?: Credentials,
+  ): Promise<PushedImage>
   logs(): string
   stop(): Promise<void>
 }
@@ -778,11 +791,25 @@ function makeRunningRegistry(o: {
     credentials?: Credentials,
     options: PushOptions = {},
   ): Promise<PushedImage> => {
-    const send = authedSession(credentials)
     const image = buildImage(repository, tag, options.format ?? 'docker')
+    return pushContent(
+      repository,
+      tag,
+      {blobs: [image.layer, image.config], manifest: image.manifest, mediaType: image.mediaType},
+      credentials,
+    )
+  }
+
+  const pushContent = async (
+    repository: string,
+    tag: string,
+    image: PushContent,
+    credentials?: Credentials,
+  ): Promise<PushedImage> => {
+    const send = authedSession(credentials)
     const base = `${o.url}/v2/${repository}`
 
-    for (const blob of [image.layer, image.config]) {
+    for (const blob of image.blobs) {
       const digest = sha256(blob)
       const head = await send(`${base}/blobs/${digest}`, {method: 'HEAD'})
       if (head.status === 200) continue
@@ -823,6 +850,7 @@ function makeRunningRegistry(o: {
     tokenRealm: o.token?.realm,
     tokenService: o.token?.service,
     pushImage,
+    pushContent,
     logs: () => o.proc.logs(),
     stop: () => (stopping ??= o.cleanup()),
   }

@@ -72,6 +72,8 @@ interface AuthorizedResponse {
   method: 'basic' | 'bearer' | 'none'
   /** Set when the token service refused the credentials. */
   tokenStatus?: number
+  /** The Authorization header that let us in, for further requests in the same repository. Never printed. */
+  authorization?: string
 }
 
 /**
@@ -80,7 +82,7 @@ interface AuthorizedResponse {
  * realm (with the credentials when we have them, anonymously otherwise) for the challenge's
  * scope, then resend with it.
  */
-async function authorizedRequest(
+export async function authorizedRequest(
   url: URL,
   connection: RegistryConnection & {unreachableHint?: string},
   credentials: RegistryCredentials | undefined,
@@ -106,6 +108,7 @@ async function authorizedRequest(
         hint,
       ),
       method: 'basic',
+      authorization: basic,
     }
   }
   if (challenge.scheme !== 'bearer') {
@@ -141,21 +144,23 @@ async function authorizedRequest(
     token = body.token ?? body.access_token
   } catch {}
   if (!token) throw new UserError(`the token service of registry ${url.host} (${tokenUrl.origin}) returned no token`)
+  const bearer = `Bearer ${token}`
   return {
     response: await fetchRegistry(
       url,
       connection,
       'the registry',
-      {...headers, authorization: `Bearer ${token}`},
+      {...headers, authorization: bearer},
       options.method,
       hint,
     ),
     method: 'bearer',
+    authorization: bearer,
   }
 }
 
 /** The /v2/ base for a registry, retrying a loopback host without a scheme over plain HTTP as docker does. */
-async function reachableEndpoint(
+export async function reachableEndpoint(
   server: string,
   connection: RegistryConnection & {unreachableHint?: string},
 ): Promise<URL> {

@@ -113,3 +113,54 @@ export async function fetchRegistry(
     throw new UserError(line + hint, {cause: error})
   }
 }
+
+export interface StreamResponse {
+  status: number
+  headers: http.IncomingHttpHeaders
+  body: http.IncomingMessage
+}
+
+/**
+ * GET a blob as a stream (layers are never held in memory). Only inactivity is bounded (a layer
+ * may take long); redirects to blob storage are followed, without our Authorization header when
+ * they leave the registry's host.
+ */
+export async function openStream(
+  url: URL,
+  options: RegistryConnection & {headers?: Record<string, string>},
+  redirects = 5,
+): Promise<StreamResponse> {
+  let ca: Buffer | undefined
+  if (options.caFile) {
+    try {
+      ca = readFileSync(options.caFile)
+    } catch (error) {
+      throw new UserError(unreadableFile('--ca-file', options.caFile, error))
+    }
+  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_MS
+  const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    const transport = url.protocol === 'https:' ? https : http
+    const req = transport.get(
+      url,
+      {
+        headers: {'user-agent': 'kubectl-imgsec', ...options.headers},
+        ca,
+        rejectUnauthorized: !options.insecureSkipTlsVerify,
+        timeout: timeoutMs > 0 ? timeoutMs : undefined,
+      },
+      resolve,
+    )
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), {code: 'ETIMEDOUT'})))
+    req.on('error', reject)
+  })
+  const location = response.headers.location
+  if (response.statusCode && response.statusCode >= 300 && response.statusCode < 400 && location && redirects > 0) {
+    response.resume()
+    const next = new URL(location, url)
+    const headers = {...options.headers}
+    if (next.host !== url.host) delete headers.authorization
+    return openStream(next, {...options, headers}, redirects - 1)
+  }
+  return {status: response.statusCode ?? 0, headers: response.headers, body: response}
+}
