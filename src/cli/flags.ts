@@ -66,7 +66,12 @@ export function splitList(value: string): string[] {
  * A comma-separated list flag: the command sees `string[]` (read it with `flatList`). Repeating the
  * flag (`--x a --x b,c`) adds to the list, as kubectl's StringSlice flags do.
  */
-export function listFlag(options: {description: string; helpGroup?: string; exclusive?: string[]}) {
+export function listFlag(options: {
+  description: string
+  helpGroup?: string
+  exclusive?: string[]
+  dependsOn?: string[]
+}) {
   return Flags.string({...options, multiple: true, delimiter: ','})
 }
 

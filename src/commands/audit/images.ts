@@ -18,6 +18,12 @@ import {
 } from '../../cli/flags.js'
 import {AUDIT_FORMATS} from '../../lib/audit/reporters.js'
 
+/** `--inspect` on a terminal: one line, rewritten as images are read, cleared when done. */
+function progressLine(done: number, total: number, bytes: number): void {
+  const line = `inspecting images: ${done}/${total}, ${(bytes / 1024 / 1024).toFixed(1)} MiB of layers read`
+  process.stderr.write(done < total ? `\r${line}\u001B[K` : '\r\u001B[K')
+}
+
 /** Exit codes CI relies on (documented in the README). */
 export const AUDIT_EXIT = {clean: 0, usage: 1, findings: 3} as const
 
@@ -93,10 +99,23 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
         "Ask the registries which digest each tag points to now (credentials: the pods' pull secrets, or --docker-config).",
       default: false,
     }),
-    'docker-config': Flags.string({description: 'docker config.json with registry credentials for --resolve-digests.'}),
-    'ca-file': Flags.string({description: 'CA certificate (PEM) of the registries, for --resolve-digests.'}),
+    inspect: Flags.boolean({
+      description:
+        "Read each image from its registry (config and layers, streamed) and check what is inside: root user, shell, package manager, network tools, age, credentials in ENV/LABEL, setuid files (credentials: the pods' pull secrets, or --docker-config).",
+      default: false,
+    }),
+    platform: listFlag({
+      description:
+        'With --inspect: which image of a multi-platform index to read, OS/ARCH[/VARIANT], comma-separated or repeated (default: the platforms of the cluster nodes, else linux/amd64).',
+    }),
+    'docker-config': Flags.string({
+      description: 'docker config.json with registry credentials for --resolve-digests and --inspect.',
+    }),
+    'ca-file': Flags.string({
+      description: 'CA certificate (PEM) of the registries, for --resolve-digests and --inspect.',
+    }),
     'insecure-skip-tls-verify': Flags.boolean({
-      description: "Don't check the registries' TLS certificates (--resolve-digests).",
+      description: "Don't check the registries' TLS certificates (--resolve-digests, --inspect).",
       default: false,
     }),
     fix: Flags.boolean({
@@ -146,10 +165,12 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
         when: !files,
       },
       {flags: ['fix-dir', 'max-file-size', 'allow-empty'], appliesTo: 'to files (-f)', when: files},
+      {flags: ['platform'], appliesTo: 'with --inspect', when: flags.inspect},
     ])
     // Complete: flags → options (no I/O yet).
     const {runImageAudit, validateImageAudit} = await import('../../lib/audit/audit-run.js')
     const {parseByteSize} = await import('../../lib/audit/manifest-sources.js')
+    const {parsePlatform} = await import('../../lib/image/image-manifest.js')
     const options: ImageAuditOptions = {
       files: flags.filename,
       policyFile: flags.policy,
@@ -164,6 +185,15 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
               insecureSkipTlsVerify: flags['insecure-skip-tls-verify'],
             }
           : undefined,
+      inspect: flags.inspect
+        ? {
+            dockerConfig: flags['docker-config'],
+            caFile: flags['ca-file'],
+            insecureSkipTlsVerify: flags['insecure-skip-tls-verify'],
+            platforms: flatList(flags.platform)?.map((p) => parsePlatform(p)),
+            progress: process.stderr.isTTY ? progressLine : undefined,
+          }
+        : undefined,
       fix: flags.fix ? {dir: flags['fix-dir'], inPlace: flags['in-place'], backupDir: flags['backup-dir']} : undefined,
       scan: flags.scan ? {severity: flags.severity, ignoreUnfixed: flags['ignore-unfixed']} : undefined,
       maxFileSize: parseByteSize(flags['max-file-size']),
@@ -196,6 +226,7 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
         rules: result.checks,
         byShape: result.byShape,
         skipped: result.skipped,
+        images: result.images,
       }),
     )
     for (const change of result.changes) process.stderr.write(`${change}\n`)

@@ -1,4 +1,4 @@
-import {mkdirSync, readFileSync} from 'node:fs'
+import {mkdirSync} from 'node:fs'
 import path from 'node:path'
 
 import {type AuditInput, type AuditSummary, checksWithout, type Finding, runChecks, summarize} from './audit.js'
@@ -6,11 +6,12 @@ import {writeFileAtomic} from '../atomic-write.js'
 import {backupFile} from '../controlplane/backups.js'
 import {type CheckRule, type ContainerInstance, scanTargetOf, type Severity} from './checks/index.js'
 import type {KubeClient} from '../cluster/kube-client.js'
-import {credentialsOf, type DockerCredential, parseDockerConfigJson} from '../image/docker-config.js'
-import {unreadableFile} from '../describe-error.js'
+import {dockerConfigFileCredentials} from '../image/docker-config.js'
 import {limitConcurrency} from '../concurrency.js'
 import {UserError} from '../errors.js'
+import type {ImageFacts} from '../image/image-facts.js'
 import {parseImageReference} from '../image/image-reference.js'
+import type {Platform} from '../image/image-manifest.js'
 import {type ManifestReadError, readManifests, type ScalarLocation} from './manifest-files.js'
 import {readManifestStdin} from './manifest-sources.js'
 import {applyScalarEdits, pinnedImage, resolveDigests, tagKey} from './pin-images.js'
@@ -30,6 +31,15 @@ export interface ImageAuditOptions {
   resolveDigests?: {dockerConfig?: string; caFile?: string; insecureSkipTlsVerify?: boolean}
   /** Write the files with images pinned by digest: copies under `dir`, or the originals (after a backup). */
   fix?: {dir: string; inPlace: boolean; backupDir: string}
+  /** `--inspect`: read each image from its registry (config, layers) for the image-content checks. */
+  inspect?: {
+    dockerConfig?: string
+    caFile?: string
+    insecureSkipTlsVerify?: boolean
+    /** `--platform`: which image of an index to read (default: the nodes' platforms, else linux/amd64). */
+    platforms?: Platform[]
+    progress?: (done: number, total: number, bytes: number) => void
+  }
   /** Scan each distinct image with trivy. */
   scan?: {severity?: string; ignoreUnfixed?: boolean}
   /** Per-file (and stdin) size limit in bytes (`--max-file-size`; default 32 MiB). */
@@ -54,6 +64,8 @@ export interface ImageAuditResult {
   notices: string[]
   /** Files written by --fix. */
   changes: string[]
+  /** `--inspect`: the facts of each distinct image read (one per platform), for the JSON report. */
+  images?: ImageFacts[]
   /** The checks that ran (the registry without --ignore-check's), for the report's rule list. */
   checks: readonly CheckRule[]
   /** Workloads of kinds the tool does not know, audited by their pod template (`Rollout default/web`). */
@@ -123,6 +135,15 @@ export async function runImageAudit(options: ImageAuditOptions, cluster?: Cluste
   const scanning = checks.some((check) => check.id === 'image-vulnerable')
   const vulnerabilities =
     options.scan && scanning ? await scanImages(input.instances, options.scan, notices) : undefined
+  let images: ImageFacts[] | undefined
+  if (options.inspect) {
+    const {inspectAuditImages} = await import('./inspect-images.js')
+    const {dockerConfig, ...inspect} = options.inspect
+    const fileCredentials = dockerConfig ? dockerConfigFileCredentials(dockerConfig) : []
+    const inspected = await inspectAuditImages(input, {...inspect, fileCredentials}, notices)
+    for (const unit of input.workloads) unit.context.inspected = {facts: inspected.facts, now: Date.now()}
+    images = uniqueFacts(inspected.facts)
+  }
   const tally = {exempted: 0}
   const findings = runChecks(input, policy, checks, {vulnerabilities}, tally)
   if (digests) {
@@ -144,6 +165,7 @@ export async function runImageAudit(options: ImageAuditOptions, cluster?: Cluste
     errors: manifests?.errors ?? [],
     notices,
     changes,
+    ...(images ? {images} : {}),
     checks,
     byShape,
     skipped: input.skipped ?? 0,
@@ -201,6 +223,14 @@ async function scanImages(
   return new Map(targets.map((image, i) => [image, results[i]]))
 }
 
+/** One entry per image and platform read (an image written two ways is read once). */
+function uniqueFacts(facts: Map<string, ImageFacts[]>): ImageFacts[] {
+  const seen = new Set<string>()
+  return [...facts.values()]
+    .flat()
+    .filter((f) => !seen.has(`${f.digest} ${f.image}`) && seen.add(`${f.digest} ${f.image}`))
+}
+
 function digestFor(digests: Map<string, string>, image: string): string | undefined {
   try {
     const reference = parseImageReference(image)
@@ -208,17 +238,6 @@ function digestFor(digests: Map<string, string>, image: string): string | undefi
   } catch {
     return undefined
   }
-}
-
-function dockerConfigFileCredentials(file: string): DockerCredential[] {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (error) {
-    throw new UserError(unreadableFile('--docker-config', `"${file}"`, error))
-  }
-  const source = `--docker-config "${file}"`
-  return credentialsOf(parseDockerConfigJson(text, source), source)
 }
 
 /**

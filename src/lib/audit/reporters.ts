@@ -4,11 +4,17 @@ import type {AuditSummary, Finding} from './audit.js'
 import {type CheckRule, CHECKS, type Severity} from './checks/index.js'
 import {stringify as stringifyYaml} from 'yaml'
 
+import type {ImageFacts} from '../image/image-facts.js'
+
 export const AUDIT_FORMATS = ['table', 'json', 'yaml', 'sarif'] as const
 export type AuditFormat = (typeof AUDIT_FORMATS)[number]
 
 /** The stable JSON shape: field order and names are part of the interface CI scripts rely on. */
-export function auditDocument(findings: Finding[], summary: AuditSummary): {findings: object[]; summary: AuditSummary} {
+export function auditDocument(
+  findings: Finding[],
+  summary: AuditSummary,
+  images?: readonly ImageFacts[],
+): {findings: object[]; summary: AuditSummary; images?: object[]} {
   return {
     findings: findings.map((f) => ({
       check: f.check,
@@ -20,6 +26,20 @@ export function auditDocument(findings: Finding[], summary: AuditSummary): {find
       ...(f.file === undefined ? {} : {file: f.file, line: f.line}),
     })),
     summary,
+    // --inspect: what each image is (never the credential-like values it holds).
+    ...(images
+      ? {
+          images: images.map((i) => ({
+            image: i.image,
+            digest: i.digest,
+            ...(i.platform ? {platform: i.platform} : {}),
+            user: i.user,
+            created: i.created ?? null,
+            compressedSize: i.compressedSize,
+            layers: i.layers,
+          })),
+        }
+      : {}),
   }
 }
 
@@ -164,13 +184,19 @@ export function renderAudit(
   format: AuditFormat,
   findings: Finding[],
   summary: AuditSummary,
-  options: {colour: boolean; workloads: number; version: string; rules?: readonly CheckRule[]} & CoverageNotes,
+  options: {
+    colour: boolean
+    workloads: number
+    version: string
+    rules?: readonly CheckRule[]
+    images?: readonly ImageFacts[]
+  } & CoverageNotes,
 ): string {
   switch (format) {
     case 'json':
-      return JSON.stringify(auditDocument(findings, summary), null, 2) + '\n'
+      return JSON.stringify(auditDocument(findings, summary, options.images), null, 2) + '\n'
     case 'yaml':
-      return stringifyYaml(auditDocument(findings, summary), {indentSeq: false, lineWidth: 0})
+      return stringifyYaml(auditDocument(findings, summary, options.images), {indentSeq: false, lineWidth: 0})
     case 'sarif':
       return JSON.stringify(sarifDocument(findings, options.version, {rules: options.rules}), null, 2) + '\n'
     case 'table':

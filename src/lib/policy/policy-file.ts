@@ -17,6 +17,9 @@ const POLICY_KEYS = new Set([
   'privateRegistries',
   'breakGlass',
   'allowAnnotationExemptions',
+  'requireNonRootImage',
+  'forbidShell',
+  'maxImageAgeDays',
   'exemptions',
 ])
 export const POLICY_API_VERSION = 'imgsec.io/v1alpha1'
@@ -58,10 +61,17 @@ export function validatePolicy(
     'requireDigest',
     'breakGlass',
     'allowAnnotationExemptions',
+    'requireNonRootImage',
+    'forbidShell',
   ] as const) {
     if (record[key] === undefined) continue
     if (typeof record[key] === 'boolean') policy[key] = record[key] as boolean
     else problem([key], `must be true or false, not ${describeValue(record[key])}`)
+  }
+  const age = record.maxImageAgeDays
+  if (age !== undefined) {
+    if (typeof age === 'number' && Number.isInteger(age) && age > 0) policy.maxImageAgeDays = age
+    else problem(['maxImageAgeDays'], `must be a whole number of days above 0 (e.g. 365), not ${describeValue(age)}`)
   }
   const stringList = (key: string, check?: (value: string) => string | undefined): string[] | undefined => {
     const value = record[key]

@@ -30,6 +30,12 @@ export interface ImagePolicy {
   breakGlass: boolean
   /** Let workloads exempt themselves with the `imgsec.io/ignore` annotation (audit). */
   allowAnnotationExemptions: boolean
+  /** `--inspect` and the webhook: an image whose config runs as root is refused (webhook) or critical (audit). */
+  requireNonRootImage: boolean
+  /** `--inspect` and the webhook: an image with a shell is refused (webhook) or high (audit). */
+  forbidShell: boolean
+  /** `--inspect`: images built longer ago than this many days are stale (image-stale). */
+  maxImageAgeDays: number
   /** Audit findings the policy owner accepts: a check, optionally narrowed to a namespace, kind, name or container (globs with *). */
   exemptions: AuditExemption[]
 }
@@ -54,6 +60,9 @@ export const DEFAULT_POLICY: ImagePolicy = Object.freeze({
   privateRegistries: [],
   breakGlass: true,
   allowAnnotationExemptions: true,
+  requireNonRootImage: false,
+  forbidShell: false,
+  maxImageAgeDays: 365,
   exemptions: [],
 }) as ImagePolicy
 

@@ -144,6 +144,23 @@ describe('policy', () => {
       expect(message).to.contain(`${file}:6: colour: unknown field`)
     })
 
+    it('reads the --inspect fields: requireNonRootImage, forbidShell, maxImageAgeDays (default 365)', () => {
+      expect(DEFAULT_POLICY).to.include({requireNonRootImage: false, forbidShell: false, maxImageAgeDays: 365})
+      const ok = write('inspect.yaml', 'requireNonRootImage: true\nforbidShell: true\nmaxImageAgeDays: 90\n')
+      expect(loadPolicyFile(ok)).to.include({requireNonRootImage: true, forbidShell: true, maxImageAgeDays: 90})
+      const bad = write('inspect-bad.yaml', 'forbidShell: 1\nmaxImageAgeDays: 0\nrequireNonRootImage: yes-please\n')
+      let message = ''
+      try {
+        loadPolicyFile(bad)
+      } catch (error) {
+        message = (error as Error).message
+      }
+      expect(message).to.contain(`${bad}:1: forbidShell: must be true or false, not 1`)
+      expect(message).to.contain(`${bad}:2: maxImageAgeDays: must be a whole number of days above 0 (e.g. 365), not 0`)
+      expect(message).to.contain(`${bad}:3: requireNonRootImage: must be true or false, not a string`)
+      expect(message).to.not.contain('yes-please')
+    })
+
     it('validates exemptions: check and reason required, known string fields only', () => {
       const file = write(
         'exemptions.yaml',

@@ -1,9 +1,13 @@
 import {capabilitiesAdded, capabilitiesNotDropped} from './capabilities.js'
+import {imageHasNetworkTools, imageHasPackageManager, imageHasShell, imageSetuidFiles} from './image-contents.js'
 import {imageDigestMissing} from './image-digest-missing.js'
 import {imagePullPolicy} from './image-pull-policy.js'
 import {imagePullSecretMissing} from './image-pull-secret-missing.js'
 import {imageReferenceInvalid} from './image-reference-invalid.js'
 import {imageRegistryNotAllowed} from './image-registry-not-allowed.js'
+import {imageRunsAsRoot} from './image-runs-as-root.js'
+import {imageSecretInConfig} from './image-secret-in-config.js'
+import {imageStale} from './image-stale.js'
 import {imageTagDigestMismatch} from './image-tag-digest-mismatch.js'
 import {imageTagLatest} from './image-tag-latest.js'
 import {imageTagMissing} from './image-tag-missing.js'
@@ -35,6 +39,13 @@ export const CHECKS: readonly Check[] = [
   capabilitiesNotDropped,
   rootFilesystemWritable,
   resourcesMissing,
+  imageRunsAsRoot,
+  imageHasShell,
+  imageHasPackageManager,
+  imageHasNetworkTools,
+  imageStale,
+  imageSecretInConfig,
+  imageSetuidFiles,
   imageTagDigestMismatch,
   imageVulnerable,
 ]

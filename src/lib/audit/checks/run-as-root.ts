@@ -1,4 +1,5 @@
-import {checkHelpUri, type ContainerCheck, effectiveSecurityField} from './types.js'
+import {isRootUser} from '../../image/image-facts.js'
+import {checkHelpUri, type ContainerCheck, effectiveSecurityField, factsOf} from './types.js'
 
 export const runAsRoot: ContainerCheck = {
   id: 'run-as-root',
@@ -9,7 +10,7 @@ export const runAsRoot: ContainerCheck = {
     "Without runAsNonRoot: true the container runs as root whenever the image's USER is root; root in a container is one kernel bug away from root on the node.",
   helpUri: checkHelpUri('run-as-root'),
   fix: 'Set securityContext.runAsNonRoot: true and a non-zero runAsUser (pod or container level), and use an image with a non-root USER.',
-  run(target) {
+  run(target, context) {
     const user = effectiveSecurityField(target, 'runAsUser')
     if (user === 0) return [`container "${target.container.name}" runs as UID 0 (runAsUser: 0)`]
     if (effectiveSecurityField(target, 'runAsNonRoot') === true) return []
@@ -22,8 +23,11 @@ export const runAsRoot: ContainerCheck = {
           severity: 'medium',
         },
       ]
+    // --inspect knows what the image says: a non-root USER is the answer this check can only guess.
+    const users = [...new Set(factsOf(target, context).map((facts) => facts.user))]
+    const nonRoot = users.length > 0 && users.every((u) => !isRootUser(u))
     return [
-      `container "${target.container.name}" does not set runAsNonRoot: true, so it runs as root if the image says so`,
+      `container "${target.container.name}" does not set runAsNonRoot: true, so it runs as root if the image says so${nonRoot ? `; the image sets USER "${users.join('", "')}" (not root), so it does not today` : ''}`,
     ]
   },
 }

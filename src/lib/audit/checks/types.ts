@@ -1,3 +1,4 @@
+import type {ImageFacts} from '../../image/image-facts.js'
 import type {ImageReference} from '../../image/image-reference.js'
 import type {ImagePolicy, ImageVerdict} from '../../policy/policy.js'
 import type {Container, ContainerField, Path, Workload} from '../workloads.js'
@@ -26,6 +27,25 @@ export interface AuditContext {
   usablePullSecretNames: string[]
   /** Cluster mode: servers of every docker-registry Secret in the namespace. */
   namespacePullSecretServers?: string[]
+  /** `--inspect`: what each image (as written) holds, one entry per platform read; set by the run. */
+  inspected?: InspectedImages
+}
+
+/** The facts `--inspect` read, by image as written, and when (for the age check). */
+export interface InspectedImages {
+  facts: ReadonlyMap<string, readonly ImageFacts[]>
+  /** Epoch ms of the run. */
+  now: number
+}
+
+/** The facts of this container's image (one per platform read), or none without `--inspect`. */
+export function factsOf(target: ContainerTarget, context: AuditContext): readonly ImageFacts[] {
+  return context.inspected?.facts.get(target.image) ?? []
+}
+
+/** `image app:1` or `image app:1 (linux/arm64)` when several platforms were read. */
+export function imageLabel(facts: ImageFacts, all: readonly ImageFacts[]): string {
+  return `image ${facts.image}${all.length > 1 && facts.platform ? ` (${facts.platform})` : ''}`
 }
 
 /** One container of one workload, with its image already judged by the policy engine. */

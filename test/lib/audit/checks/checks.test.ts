@@ -90,8 +90,8 @@ describe('audit checks', () => {
       }
     })
 
-    it('two kinds: 14 per-container checks, then the cross-workload ones', () => {
-      expect(CONTAINER_CHECKS).to.have.length(14)
+    it('two kinds: 21 per-container checks, then the cross-workload ones', () => {
+      expect(CONTAINER_CHECKS).to.have.length(21)
       expect(CROSS_WORKLOAD_CHECKS.map((c) => c.id)).to.deep.equal(['image-tag-digest-mismatch', 'image-vulnerable'])
       expect(CHECK_IDS.slice(-2)).to.deep.equal(['image-tag-digest-mismatch', 'image-vulnerable'])
     })

@@ -1,0 +1,219 @@
+import {expect} from 'chai'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {runCli} from '../support/cli.js'
+import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {buildTestImage, DEBIAN_LIKE, DISTROLESS_LIKE, layerOf, pushTestImage} from '../support/test-images.js'
+
+const USER = 'inspector'
+const PASSWORD = 'Insp3ct-Canary-Pa55'
+const SECRET_VALUE = 'canary-aws-secret-wJalrXUtnFEMI'
+
+interface JsonFinding {
+  check: string
+  severity: string
+  container: string
+  message: string
+  line?: number
+}
+
+describe('audit images --inspect -f (built CLI, real registry)', () => {
+  let registry: RunningRegistry
+  let dir: string
+  let dockerConfig: string
+  let host: string
+  before(async function () {
+    if (!registryBinary()) {
+      console.warn('SKIPPING --inspect tests: docker-registry is not installed (apt-get install docker-registry)')
+      this.skip()
+    }
+    registry = await startRegistry({users: {[USER]: PASSWORD}})
+    host = registry.host
+    const credentials = {username: USER, password: PASSWORD}
+    const debian = await layerOf(DEBIAN_LIKE)
+    const distroless = await layerOf(DISTROLESS_LIKE)
+    await pushTestImage(
+      registry,
+      'team/debian',
+      '12',
+      buildTestImage({layers: [debian], created: new Date().toISOString()}),
+      credentials,
+    )
+    await pushTestImage(
+      registry,
+      'team/distroless',
+      '1',
+      buildTestImage({layers: [distroless], user: '65532', created: new Date().toISOString()}),
+      credentials,
+    )
+    await pushTestImage(
+      registry,
+      'team/old',
+      '2019',
+      buildTestImage({layers: [distroless], user: '1000', created: '2019-03-01T12:00:00Z'}),
+      credentials,
+    )
+    await pushTestImage(
+      registry,
+      'team/leaky',
+      '1',
+      buildTestImage({
+        layers: [distroless],
+        user: '1000',
+        env: [`AWS_SECRET_ACCESS_KEY=${SECRET_VALUE}`],
+        created: new Date().toISOString(),
+      }),
+      credentials,
+    )
+    dir = mkdtempSync(path.join(tmpdir(), 'imgsec-inspect-'))
+    dockerConfig = path.join(dir, 'config.json')
+    writeFileSync(
+      dockerConfig,
+      JSON.stringify({auths: {[host]: {auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}}}),
+    )
+  })
+  after(async () => {
+    await registry?.stop()
+  })
+
+  function deployment(name: string, image: string, securityContext = ''): string {
+    return [
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      `metadata: {name: ${name}, namespace: shop}`,
+      'spec:',
+      '  template:',
+      '    spec:',
+      '      containers:',
+      `      - name: ${name}`,
+      `        image: ${image}`,
+      ...(securityContext ? [`        securityContext: ${securityContext}`] : []),
+      '',
+    ].join('\n')
+  }
+
+  async function audit(yaml: string, ...extra: string[]) {
+    const file = path.join(dir, `${Math.random().toString(36).slice(2)}.yaml`)
+    writeFileSync(file, yaml)
+    const result = await runCli([
+      'audit',
+      'images',
+      '-f',
+      file,
+      '--inspect',
+      '--docker-config',
+      dockerConfig,
+      '-o',
+      'json',
+      '--fail-on',
+      'none',
+      ...extra,
+    ])
+    expect(result.code, result.stderr).to.equal(0)
+    expect(result.stdout + result.stderr)
+      .to.not.contain(PASSWORD)
+      .and.not.contain(SECRET_VALUE)
+    return {
+      ...(JSON.parse(result.stdout) as {findings: JsonFinding[]; images: Array<Record<string, unknown>>}),
+      stderr: result.stderr,
+    }
+  }
+
+  const INSPECT_CHECKS = [
+    'image-runs-as-root',
+    'image-has-shell',
+    'image-has-package-manager',
+    'image-has-network-tools',
+    'image-stale',
+    'image-secret-in-config',
+    'image-setuid-files',
+  ]
+  const byCheck = (findings: JsonFinding[]) => findings.filter((f) => INSPECT_CHECKS.includes(f.check))
+
+  it('a Debian-like image: runs as root, shell, package manager, network tools, setuid file, with paths', async () => {
+    const image = `${host}/team/debian:12`
+    const {findings, images} = await audit(deployment('web', image))
+    expect(byCheck(findings).map((f) => [f.check, f.severity, f.message, f.line])).to.deep.equal([
+      [
+        'image-runs-as-root',
+        'high',
+        `image ${image} sets no USER and container "web" sets no non-zero runAsUser, so it runs as root`,
+        9,
+      ],
+      ['image-has-shell', 'medium', `image ${image} has a shell: /bin/bash, /bin/sh`, 9],
+      [
+        'image-has-package-manager',
+        'medium',
+        `image ${image} has a package manager: /usr/bin/apt, /usr/bin/apt-get, /usr/bin/dpkg`,
+        9,
+      ],
+      ['image-has-network-tools', 'low', `image ${image} has network tools: /usr/bin/curl`, 9],
+      ['image-setuid-files', 'low', `image ${image} has setuid/setgid files: /usr/bin/passwd (4755)`, 9],
+    ])
+    expect(images).to.have.length(1)
+    expect(images[0]).to.include({image, user: '', layers: 1})
+    expect(images[0].compressedSize).to.be.a('number').and.be.greaterThan(100)
+  })
+
+  it('a non-zero runAsUser in the pod answers image-runs-as-root', async () => {
+    const {findings} = await audit(deployment('web', `${host}/team/debian:12`, '{runAsUser: 1000, runAsNonRoot: true}'))
+    expect(findings.map((f) => f.check)).to.not.include('image-runs-as-root')
+  })
+
+  it('a distroless-like image with a non-root user: no image finding; run-as-root says what the image sets', async () => {
+    const {findings} = await audit(deployment('api', `${host}/team/distroless:1`))
+    expect(byCheck(findings)).to.deep.equal([])
+    expect(findings.find((f) => f.check === 'run-as-root')?.message).to.equal(
+      'container "api" does not set runAsNonRoot: true, so it runs as root if the image says so; the image sets USER "65532" (not root), so it does not today',
+    )
+  })
+
+  it('an old image is stale; the policy sets the limit', async () => {
+    const image = `${host}/team/old:2019`
+    const {findings} = await audit(deployment('old', image))
+    const stale = findings.filter((f) => f.check === 'image-stale')
+    expect(stale).to.have.length(1)
+    expect(stale[0].message).to.match(
+      new RegExp(
+        `^image ${image.replace(/[.]/g, '\\.')} was built \\d+ days ago \\(created 2019-03-01T12:00:00Z\\), more than maxImageAgeDays \\(365\\)$`,
+      ),
+    )
+    const policy = path.join(dir, 'policy.yaml')
+    writeFileSync(policy, 'maxImageAgeDays: 100000\n')
+    const relaxed = await audit(deployment('old', image), '--policy', policy)
+    expect(relaxed.findings.map((f) => f.check)).to.not.include('image-stale')
+  })
+
+  it('a credential in ENV is named, its value never shown', async () => {
+    const {findings} = await audit(deployment('leaky', `${host}/team/leaky:1`))
+    expect(findings.filter((f) => f.check === 'image-secret-in-config').map((f) => f.message)).to.deep.equal([
+      `image ${host}/team/leaky:1 has ENV AWS_SECRET_ACCESS_KEY: its name looks like a credential (the value is not shown)`,
+    ])
+  })
+
+  it('without credentials: a warning naming the refusal, the other checks still run', async () => {
+    const file = path.join(dir, 'nocreds.yaml')
+    writeFileSync(file, deployment('web', `${host}/team/debian:12`))
+    const result = await runCli(['audit', 'images', '-f', file, '--inspect', '-o', 'json', '--fail-on', 'none'])
+    expect(result.code).to.equal(0)
+    expect(result.stderr).to.contain(
+      `warning: --inspect: cannot read ${host}/team/debian: the registry refused anonymous access (HTTP 401); give credentials with --docker-config or a pull secret`,
+    )
+    expect(JSON.parse(result.stdout).findings.map((f: JsonFinding) => f.check)).to.include('run-as-root')
+  })
+
+  it('--platform needs --inspect and a valid OS/ARCH', async () => {
+    const file = path.join(dir, 'p.yaml')
+    writeFileSync(file, deployment('web', `${host}/team/debian:12`))
+    const without = await runCli(['audit', 'images', '-f', file, '--platform', 'linux/arm64'])
+    expect(without.code).to.equal(1)
+    expect(without.stderr).to.contain('error: --platform applies only with --inspect')
+    const bad = await runCli(['audit', 'images', '-f', file, '--inspect', '--platform', 'arm64'])
+    expect(bad.code).to.equal(1)
+    expect(bad.stderr).to.contain(
+      'error: --platform "arm64": expected OS/ARCH or OS/ARCH/VARIANT, e.g. linux/amd64 or linux/arm64/v8',
+    )
+  })
+})
