@@ -4,8 +4,16 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {runCli} from '../support/cli.js'
+import {FakeKubeApiServer} from '../support/fake-kube-api.js'
 import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
-import {buildTestImage, DEBIAN_LIKE, DISTROLESS_LIKE, layerOf, pushTestImage} from '../support/test-images.js'
+import {
+  buildTestImage,
+  DEBIAN_LIKE,
+  DISTROLESS_LIKE,
+  layerOf,
+  pushTestImage,
+  pushTestIndex,
+} from '../support/test-images.js'
 
 const USER = 'inspector'
 const PASSWORD = 'Insp3ct-Canary-Pa55'
@@ -215,5 +223,103 @@ describe('audit images --inspect -f (built CLI, real registry)', () => {
     expect(bad.stderr).to.contain(
       'error: --platform "arm64": expected OS/ARCH or OS/ARCH/VARIANT, e.g. linux/amd64 or linux/arm64/v8',
     )
+  })
+})
+
+describe('audit images --inspect in a cluster (built CLI, fake API server, real registry)', () => {
+  let registry: RunningRegistry
+  let api: FakeKubeApiServer
+  let kubeconfig: string
+  let host: string
+  before(async function () {
+    if (!registryBinary()) this.skip()
+    registry = await startRegistry({users: {[USER]: PASSWORD}})
+    host = registry.host
+    const credentials = {username: USER, password: PASSWORD}
+    await pushTestIndex(
+      registry,
+      'team/multi',
+      '1',
+      [
+        {
+          layers: [await layerOf(DISTROLESS_LIKE)],
+          user: '65532',
+          architecture: 'amd64',
+          created: new Date().toISOString(),
+        },
+        {
+          layers: [await layerOf(DEBIAN_LIKE)],
+          user: '65532',
+          architecture: 'arm64',
+          variant: 'v8',
+          created: new Date().toISOString(),
+        },
+      ],
+      credentials,
+    )
+    api = await FakeKubeApiServer.start({namespaces: ['shop']})
+    kubeconfig = await api.writeKubeconfig(
+      path.join(mkdtempSync(path.join(tmpdir(), 'imgsec-inspect-c-')), 'kubeconfig'),
+      {
+        namespace: 'shop',
+      },
+    )
+    for (const [name, arch] of [
+      ['node-a', 'arm64'],
+      ['node-b', 'arm64'],
+    ])
+      api.seed({
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: {name, labels: {'kubernetes.io/os': 'linux', 'kubernetes.io/arch': arch}},
+      })
+    api.seed({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {name: 'regcred', namespace: 'shop'},
+      type: 'kubernetes.io/dockerconfigjson',
+      data: {
+        '.dockerconfigjson': Buffer.from(
+          JSON.stringify({auths: {[host]: {auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}}}),
+        ).toString('base64'),
+      },
+    })
+    const pod = (name: string, pullSecrets: string[]) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {name, namespace: 'shop', labels: {app: name}},
+      spec: {
+        containers: [{name: 'main', image: `${host}/team/multi:1`}],
+        ...(pullSecrets.length ? {imagePullSecrets: pullSecrets.map((n) => ({name: n}))} : {}),
+      },
+    })
+    api.seed(pod('with-secret', ['regcred']))
+  })
+  after(async () => {
+    await Promise.all([registry?.stop(), api?.stop()])
+  })
+
+  it("reads the image with the pod's pull secret, for the nodes' platform (linux/arm64 of the index)", async () => {
+    const result = await runCli(['audit', 'images', '--inspect', '-o', 'json', '--fail-on', 'none'], {
+      env: {KUBECONFIG: kubeconfig},
+    })
+    expect(result.code, result.stderr).to.equal(0)
+    expect(result.stdout + result.stderr).to.not.contain(PASSWORD)
+    const doc = JSON.parse(result.stdout) as {findings: JsonFinding[]; images: Array<Record<string, unknown>>}
+    expect(doc.images.map((i) => [i.image, i.platform, i.user])).to.deep.equal([
+      [`${host}/team/multi:1`, 'linux/arm64/v8', '65532'],
+    ])
+    expect(doc.findings.filter((f) => f.check === 'image-has-shell').map((f) => f.message)).to.deep.equal([
+      `image ${host}/team/multi:1 has a shell: /bin/bash, /bin/sh`,
+    ])
+    const amd = await runCli(
+      ['audit', 'images', '--inspect', '--platform', 'linux/amd64', '-o', 'json', '--fail-on', 'none'],
+      {
+        env: {KUBECONFIG: kubeconfig},
+      },
+    )
+    const amdDoc = JSON.parse(amd.stdout) as {findings: JsonFinding[]; images: Array<Record<string, unknown>>}
+    expect(amdDoc.images.map((i) => i.platform)).to.deep.equal(['linux/amd64'])
+    expect(amdDoc.findings.map((f) => f.check)).to.not.include('image-has-shell')
   })
 })

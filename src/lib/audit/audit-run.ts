@@ -7,11 +7,11 @@ import {backupFile} from '../controlplane/backups.js'
 import {type CheckRule, type ContainerInstance, scanTargetOf, type Severity} from './checks/index.js'
 import type {KubeClient} from '../cluster/kube-client.js'
 import {dockerConfigFileCredentials} from '../image/docker-config.js'
+import type {AuditInspectOptions} from './inspect-images.js'
 import {limitConcurrency} from '../concurrency.js'
 import {UserError} from '../errors.js'
 import type {ImageFacts} from '../image/image-facts.js'
 import {parseImageReference} from '../image/image-reference.js'
-import type {Platform} from '../image/image-manifest.js'
 import {type ManifestReadError, readManifests, type ScalarLocation} from './manifest-files.js'
 import {readManifestStdin} from './manifest-sources.js'
 import {applyScalarEdits, pinnedImage, resolveDigests, tagKey} from './pin-images.js'
@@ -32,14 +32,7 @@ export interface ImageAuditOptions {
   /** Write the files with images pinned by digest: copies under `dir`, or the originals (after a backup). */
   fix?: {dir: string; inPlace: boolean; backupDir: string}
   /** `--inspect`: read each image from its registry (config, layers) for the image-content checks. */
-  inspect?: {
-    dockerConfig?: string
-    caFile?: string
-    insecureSkipTlsVerify?: boolean
-    /** `--platform`: which image of an index to read (default: the nodes' platforms, else linux/amd64). */
-    platforms?: Platform[]
-    progress?: (done: number, total: number, bytes: number) => void
-  }
+  inspect?: AuditInspectOptions
   /** Scan each distinct image with trivy. */
   scan?: {severity?: string; ignoreUnfixed?: boolean}
   /** Per-file (and stdin) size limit in bytes (`--max-file-size`; default 32 MiB). */
@@ -135,15 +128,9 @@ export async function runImageAudit(options: ImageAuditOptions, cluster?: Cluste
   const scanning = checks.some((check) => check.id === 'image-vulnerable')
   const vulnerabilities =
     options.scan && scanning ? await scanImages(input.instances, options.scan, notices) : undefined
-  let images: ImageFacts[] | undefined
-  if (options.inspect) {
-    const {inspectAuditImages} = await import('./inspect-images.js')
-    const {dockerConfig, ...inspect} = options.inspect
-    const fileCredentials = dockerConfig ? dockerConfigFileCredentials(dockerConfig) : []
-    const inspected = await inspectAuditImages(input, {...inspect, fileCredentials}, notices)
-    for (const unit of input.workloads) unit.context.inspected = {facts: inspected.facts, now: Date.now()}
-    images = uniqueFacts(inspected.facts)
-  }
+  const images = options.inspect
+    ? await (await import('./inspect-images.js')).inspectForAudit(input, options.inspect, cluster?.client, notices)
+    : undefined
   const tally = {exempted: 0}
   const findings = runChecks(input, policy, checks, {vulnerabilities}, tally)
   if (digests) {
@@ -221,14 +208,6 @@ async function scanImages(
     ),
   )
   return new Map(targets.map((image, i) => [image, results[i]]))
-}
-
-/** One entry per image and platform read (an image written two ways is read once). */
-function uniqueFacts(facts: Map<string, ImageFacts[]>): ImageFacts[] {
-  const seen = new Set<string>()
-  return [...facts.values()]
-    .flat()
-    .filter((f) => !seen.has(`${f.digest} ${f.image}`) && seen.add(`${f.digest} ${f.image}`))
 }
 
 function digestFor(digests: Map<string, string>, image: string): string | undefined {

@@ -1,9 +1,10 @@
 // `--inspect`: read each distinct image of the audit once (manifest, config, layers streamed)
 // with the credentials the audit knows, at most four at a time, layers shared by digest.
 import type {AuditInput} from './audit.js'
+import type {KubeClient} from '../cluster/kube-client.js'
 import {limitConcurrency} from '../concurrency.js'
 import {safeErrorMessage} from '../describe-error.js'
-import {credentialForImage, type DockerCredential} from '../image/docker-config.js'
+import {credentialForImage, type DockerCredential, dockerConfigFileCredentials} from '../image/docker-config.js'
 import type {ImageFacts} from '../image/image-facts.js'
 import {type ImageReference, normalizeImageReference, parseImageReference} from '../image/image-reference.js'
 import type {Platform} from '../image/image-manifest.js'
@@ -112,4 +113,43 @@ export async function inspectAuditImages(
     ),
   )
   return run
+}
+
+/** What `audit images --inspect` is given (the command's flags). */
+export interface AuditInspectOptions extends Omit<InspectImagesOptions, 'fileCredentials' | 'layers'> {
+  /** `--docker-config`: credentials tried after the pods' own. */
+  dockerConfig?: string
+}
+
+/**
+ * `--inspect` for a run: read the images (for an index, `--platform`, else the nodes' platforms
+ * in a cluster, else linux/amd64), hand the facts to every workload's checks, and return one
+ * entry per image and platform for the report.
+ */
+export async function inspectForAudit(
+  input: AuditInput,
+  options: AuditInspectOptions,
+  client: KubeClient | undefined,
+  notices: string[],
+): Promise<ImageFacts[]> {
+  const {dockerConfig, ...inspect} = options
+  const fileCredentials = dockerConfig ? dockerConfigFileCredentials(dockerConfig) : []
+  let platforms = inspect.platforms
+  if (!platforms?.length && client) {
+    const {clusterNodePlatforms} = await import('../cluster/node-platforms.js')
+    const nodes = await clusterNodePlatforms(client)
+    if (nodes.problem)
+      notices.push(
+        `--inspect: ${nodes.problem}; multi-platform images are read for linux/amd64 (choose with --platform)`,
+      )
+    platforms = nodes.platforms
+  }
+  const inspected = await inspectAuditImages(input, {...inspect, platforms, fileCredentials}, notices)
+  const now = Date.now()
+  for (const unit of input.workloads) unit.context.inspected = {facts: inspected.facts, now}
+  const seen = new Set<string>()
+  return [...inspected.facts.values()].flat().filter((f) => {
+    const key = `${f.digest} ${f.image}`
+    return !seen.has(key) && Boolean(seen.add(key))
+  })
 }
