@@ -1,9 +1,9 @@
 import {expect} from 'chai'
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {runCli} from '../support/cli.js'
+import {CLI, runCli, runProgram} from '../support/cli.js'
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
 import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
 import {
@@ -210,6 +210,69 @@ describe('audit images --inspect -f (built CLI, real registry)', () => {
       `warning: --inspect: cannot read ${host}/team/debian: the registry refused anonymous access (HTTP 401); give credentials with --docker-config or a pull secret`,
     )
     expect(JSON.parse(result.stdout).findings.map((f: JsonFinding) => f.check)).to.include('run-as-root')
+  })
+
+  it('caches layer results by digest: a second run reads no layer, --no-cache reads it again', async () => {
+    const cache = mkdtempSync(path.join(tmpdir(), 'imgsec-cache-'))
+    const file = path.join(dir, 'cache.yaml')
+    writeFileSync(file, deployment('web', `${host}/team/debian:12`))
+    const layerGets = () => (registry.logs().match(/GET \/v2\/team\/debian\/blobs\/sha256:[a-f0-9]{64}/g) ?? []).length
+    const run = (...extra: string[]) =>
+      runCli(
+        ['audit', 'images', '-f', file, '--inspect', '--docker-config', dockerConfig, '--fail-on', 'none', ...extra],
+        {
+          env: {XDG_CACHE_HOME: cache},
+        },
+      )
+    const before = layerGets()
+    const first = await run()
+    expect(first.code, first.stderr).to.equal(0)
+    const afterFirst = layerGets()
+    // The config and the one layer.
+    expect(afterFirst - before).to.equal(2)
+    const cached = readdirSync(path.join(cache, 'kubectl-imgsec', 'layers'))
+    expect(cached).to.have.length(1)
+    expect(statSync(path.join(cache, 'kubectl-imgsec', 'layers', cached[0])).mode & 0o777).to.equal(0o600)
+    const second = await run()
+    expect(second.stdout).to.equal(first.stdout)
+    expect(layerGets() - afterFirst).to.equal(1) // the config only
+    const third = await run('--no-cache')
+    expect(third.stdout).to.equal(first.stdout)
+    expect(layerGets() - afterFirst).to.equal(3)
+    const refused = await runCli(['audit', 'images', '-f', file, '--no-cache'])
+    expect(refused.stderr).to.contain('error: --no-cache applies only with --inspect')
+  })
+
+  it('shows a progress line on a terminal only, and clears it', async function () {
+    if (!existsSync('/usr/bin/script')) this.skip()
+    const file = path.join(dir, 'progress.yaml')
+    writeFileSync(
+      file,
+      deployment('a', `${host}/team/debian:12`) + '---\n' + deployment('b', `${host}/team/distroless:1`),
+    )
+    const args = [
+      'audit',
+      'images',
+      '-f',
+      file,
+      '--inspect',
+      '--docker-config',
+      dockerConfig,
+      '--fail-on',
+      'none',
+      '-o',
+      'json',
+    ]
+    // util-linux script(1) gives the CLI a real pseudo-terminal; its output is the terminal's.
+    const command = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' ')
+    const tty = await runProgram('/usr/bin/script', ['-qec', command, '/dev/null'], {
+      env: {HOME: dir, PATH: process.env.PATH ?? ''},
+    })
+    const ERASE = '\u001B[K'
+    expect(tty.stdout.split(ERASE)[0]).to.match(/\rinspecting images: 1\/2, \d+\.\d MiB of layers read$/)
+    expect(tty.stdout).to.contain('\r\u001B[K')
+    const piped = await runCli(args)
+    expect(piped.stderr).to.not.contain('inspecting images')
   })
 
   it('--platform needs --inspect and a valid OS/ARCH', async () => {

@@ -108,6 +108,11 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
       description:
         'With --inspect: which image of a multi-platform index to read, OS/ARCH[/VARIANT], comma-separated or repeated (default: the platforms of the cluster nodes, else linux/amd64).',
     }),
+    'no-cache': Flags.boolean({
+      description:
+        'With --inspect: read every layer from the registry, ignoring the layer cache ($XDG_CACHE_HOME/kubectl-imgsec/layers, else ~/.cache/kubectl-imgsec/layers; at most 256 MiB).',
+      default: false,
+    }),
     'docker-config': Flags.string({
       description: 'docker config.json with registry credentials for --resolve-digests and --inspect.',
     }),
@@ -165,7 +170,7 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
         when: !files,
       },
       {flags: ['fix-dir', 'max-file-size', 'allow-empty'], appliesTo: 'to files (-f)', when: files},
-      {flags: ['platform'], appliesTo: 'with --inspect', when: flags.inspect},
+      {flags: ['platform', 'no-cache'], appliesTo: 'with --inspect', when: flags.inspect},
     ])
     // Complete: flags → options (no I/O yet).
     const {runImageAudit, validateImageAudit} = await import('../../lib/audit/audit-run.js')
@@ -192,6 +197,7 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
             insecureSkipTlsVerify: flags['insecure-skip-tls-verify'],
             platforms: flatList(flags.platform)?.map((p) => parsePlatform(p)),
             progress: process.stderr.isTTY ? progressLine : undefined,
+            ...(flags['no-cache'] ? {cacheDir: false as const} : {}),
           }
         : undefined,
       fix: flags.fix ? {dir: flags['fix-dir'], inPlace: flags['in-place'], backupDir: flags['backup-dir']} : undefined,

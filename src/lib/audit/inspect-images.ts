@@ -119,6 +119,8 @@ export async function inspectAuditImages(
 export interface AuditInspectOptions extends Omit<InspectImagesOptions, 'fileCredentials' | 'layers'> {
   /** `--docker-config`: credentials tried after the pods' own. */
   dockerConfig?: string
+  /** Where layer results are cached across runs (default under ~/.cache); false: `--no-cache`. */
+  cacheDir?: string | false
 }
 
 /**
@@ -132,8 +134,10 @@ export async function inspectForAudit(
   client: KubeClient | undefined,
   notices: string[],
 ): Promise<ImageFacts[]> {
-  const {dockerConfig, ...inspect} = options
+  const {dockerConfig, cacheDir, ...inspect} = options
   const fileCredentials = dockerConfig ? dockerConfigFileCredentials(dockerConfig) : []
+  const {defaultLayerCacheDir, diskLayerStore} = await import('../image/layer-cache.js')
+  const layers = cacheDir === false ? undefined : diskLayerStore(cacheDir ?? defaultLayerCacheDir())
   let platforms = inspect.platforms
   if (!platforms?.length && client) {
     const {clusterNodePlatforms} = await import('../cluster/node-platforms.js')
@@ -144,7 +148,7 @@ export async function inspectForAudit(
       )
     platforms = nodes.platforms
   }
-  const inspected = await inspectAuditImages(input, {...inspect, platforms, fileCredentials}, notices)
+  const inspected = await inspectAuditImages(input, {...inspect, platforms, fileCredentials, layers}, notices)
   const now = Date.now()
   for (const unit of input.workloads) unit.context.inspected = {facts: inspected.facts, now}
   const seen = new Set<string>()
