@@ -13,7 +13,7 @@ export interface TestEntry {
   type?: 'file' | 'directory' | 'symlink' | 'link'
   mode?: number
   linkname?: string
-  content?: string
+  content?: string | Buffer
 }
 
 export const sha256 = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`
@@ -194,3 +194,66 @@ export const DISTROLESS_LIKE: TestEntry[] = [
   {name: 'etc/ssl/certs/ca-certificates.crt'},
   {name: 'etc/passwd', content: 'nonroot:x:65532:65532::/home/nonroot:/sbin/nologin\n'},
 ]
+
+/** A `docker save` tarball: the classic layout (`<id>/layer.tar`, `<config>.json`) or docker 25's (OCI blobs). */
+export async function dockerSaveTar(
+  images: Array<{tag: string; spec: TestImageSpec}>,
+  layout: 'classic' | 'oci-blobs' = 'classic',
+): Promise<Buffer> {
+  const entries: TestEntry[] = []
+  const manifest = images.map(({tag, spec}) => {
+    const built = buildTestImage(spec)
+    const configHex = sha256(built.config).slice(7)
+    const configPath = layout === 'classic' ? `${configHex}.json` : `blobs/sha256/${configHex}`
+    entries.push({name: configPath, content: built.config})
+    const layers = spec.layers.map((layer) => {
+      const hex = sha256(layer.tar).slice(7)
+      const layerPath = layout === 'classic' ? `${hex}/layer.tar` : `blobs/sha256/${hex}`
+      if (!entries.some((e) => e.name === layerPath)) entries.push({name: layerPath, content: layer.tar})
+      return layerPath
+    })
+    return {Config: configPath, RepoTags: [tag], Layers: layers}
+  })
+  entries.push({name: 'manifest.json', content: JSON.stringify(manifest)})
+  return tarOf(entries)
+}
+
+/** An OCI image layout as a tar: oci-layout, index.json (ref names as annotations), blobs/sha256/…. */
+export async function ociLayoutTar(images: Array<{ref: string; specs: TestImageSpec[]}>): Promise<Buffer> {
+  const blobs = new Map<string, Buffer>()
+  const add = (data: Buffer) => {
+    blobs.set(sha256(data).slice(7), data)
+    return sha256(data)
+  }
+  const manifests = images.map(({ref, specs}) => {
+    const built = specs.map((spec) => buildTestImage(spec, 'oci'))
+    for (const [i, image] of built.entries()) {
+      add(image.config)
+      add(image.manifest)
+      for (const layer of specs[i].layers) add(layer.blob)
+    }
+    if (built.length === 1)
+      return {
+        mediaType: built[0].mediaType,
+        digest: built[0].digest,
+        size: built[0].manifest.length,
+        annotations: {'org.opencontainers.image.ref.name': ref},
+      }
+    const index = buildTestIndex(built.map((image, i) => ({image, spec: specs[i]})))
+    add(index.manifest)
+    return {
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      digest: index.digest,
+      size: index.manifest.length,
+      annotations: {'org.opencontainers.image.ref.name': ref},
+    }
+  })
+  return tarOf([
+    {name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}'},
+    {
+      name: 'index.json',
+      content: JSON.stringify({schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests}),
+    },
+    ...[...blobs].map(([hex, data]) => ({name: `blobs/sha256/${hex}`, content: data})),
+  ])
+}

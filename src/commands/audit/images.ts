@@ -108,6 +108,12 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
       description:
         'With --inspect: which image of a multi-platform index to read, OS/ARCH[/VARIANT], comma-separated or repeated (default: the platforms of the cluster nodes, else linux/amd64).',
     }),
+    'image-archive': Flags.string({
+      description:
+        'Audit the images of a `docker save` tarball or an OCI layout tar, offline, with the image checks (as --inspect); repeatable. With --scan, trivy reads it (--input).',
+      multiple: true,
+      exclusive: ['filename'],
+    }),
     'no-cache': Flags.boolean({
       description:
         'With --inspect: read every layer from the registry, ignoring the layer cache ($XDG_CACHE_HOME/kubectl-imgsec/layers, else ~/.cache/kubectl-imgsec/layers; at most 256 MiB).',
@@ -163,14 +169,29 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
     const {flags, metadata} = await this.parse(AuditImages)
     // Flags of the other source (files or the cluster) would be ignored: refuse them, saying where they apply.
     const files = flags.filename !== undefined
+    const archives = flags['image-archive'] !== undefined
     refuseInapplicable(givenFlags(flags, metadata), [
       {
         flags: ['namespace', 'all-namespaces', 'selector', 'kubeconfig', 'context', 'as'],
-        appliesTo: 'to the cluster audit (without -f)',
-        when: !files,
+        appliesTo: 'to the cluster audit (without -f or --image-archive)',
+        when: !files && !archives,
+      },
+      {
+        flags: [
+          'resolve-digests',
+          'fix',
+          'inspect',
+          'no-cache',
+          'docker-config',
+          'ca-file',
+          'insecure-skip-tls-verify',
+        ],
+        appliesTo: 'to images in registries (an --image-archive is read offline)',
+        when: !archives,
       },
       {flags: ['fix-dir', 'max-file-size', 'allow-empty'], appliesTo: 'to files (-f)', when: files},
-      {flags: ['platform', 'no-cache'], appliesTo: 'with --inspect', when: flags.inspect},
+      {flags: ['platform'], appliesTo: 'with --inspect or --image-archive', when: flags.inspect || archives},
+      {flags: ['no-cache'], appliesTo: 'with --inspect', when: flags.inspect},
     ])
     // Complete: flags → options (no I/O yet).
     const {runImageAudit, validateImageAudit} = await import('../../lib/audit/audit-run.js')
@@ -190,16 +211,18 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
               insecureSkipTlsVerify: flags['insecure-skip-tls-verify'],
             }
           : undefined,
-      inspect: flags.inspect
-        ? {
-            dockerConfig: flags['docker-config'],
-            caFile: flags['ca-file'],
-            insecureSkipTlsVerify: flags['insecure-skip-tls-verify'],
-            platforms: flatList(flags.platform)?.map((p) => parsePlatform(p)),
-            progress: process.stderr.isTTY ? progressLine : undefined,
-            ...(flags['no-cache'] ? {cacheDir: false as const} : {}),
-          }
-        : undefined,
+      imageArchives: flags['image-archive'],
+      inspect:
+        flags.inspect || archives
+          ? {
+              dockerConfig: flags['docker-config'],
+              caFile: flags['ca-file'],
+              insecureSkipTlsVerify: flags['insecure-skip-tls-verify'],
+              platforms: flatList(flags.platform)?.map((p) => parsePlatform(p)),
+              progress: process.stderr.isTTY ? progressLine : undefined,
+              ...(flags['no-cache'] ? {cacheDir: false as const} : {}),
+            }
+          : undefined,
       fix: flags.fix ? {dir: flags['fix-dir'], inPlace: flags['in-place'], backupDir: flags['backup-dir']} : undefined,
       scan: flags.scan ? {severity: flags.severity, ignoreUnfixed: flags['ignore-unfixed']} : undefined,
       maxFileSize: parseByteSize(flags['max-file-size']),
@@ -209,7 +232,7 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
     validateImageAudit(options)
     // Complete (cluster mode): one client from an explicit target; -n picks the namespace, -A clears it.
     let cluster: ClusterScope | undefined
-    if (!flags.filename) {
+    if (!flags.filename && !archives) {
       const {loadKubeconfig} = await import('../../lib/cluster/kubeconfig.js')
       const {createKubeClient} = await import('../../lib/cluster/kube-client.js')
       const target = {...kubeTarget(flags), namespace: flags.namespace}

@@ -31,6 +31,8 @@ export interface ImageAuditOptions {
   resolveDigests?: {dockerConfig?: string; caFile?: string; insecureSkipTlsVerify?: boolean}
   /** Write the files with images pinned by digest: copies under `dir`, or the originals (after a backup). */
   fix?: {dir: string; inPlace: boolean; backupDir: string}
+  /** `--image-archive`: audit the images of these docker save / OCI layout tarballs, offline. */
+  imageArchives?: string[]
   /** `--inspect`: read each image from its registry (config, layers) for the image-content checks. */
   inspect?: AuditInspectOptions
   /** Scan each distinct image with trivy. */
@@ -97,12 +99,19 @@ export function auditPolicy(options: ImageAuditOptions): ImagePolicy {
  */
 export async function runImageAudit(options: ImageAuditOptions, cluster?: ClusterScope): Promise<ImageAuditResult> {
   validateImageAudit(options)
-  const checks = checksWithout(options.ignoreChecks ?? [])
+  const archives = options.imageArchives ?? []
+  // An archive has images but no pod spec: only the image checks apply.
+  const {ARCHIVE_CHECKS, archiveAuditInput} = await import('./audit-archive.js')
+  const checks = checksWithout(options.ignoreChecks ?? []).filter((c) => !archives.length || ARCHIVE_CHECKS.has(c.id))
   const policy = auditPolicy(options)
   let input: AuditInput
   let manifests: ReturnType<typeof readManifests> | undefined
+  let archived: Awaited<ReturnType<typeof archiveAuditInput>> | undefined
   const files = options.files ?? []
-  if (files.length > 0) {
+  if (archives.length > 0) {
+    archived = await archiveAuditInput(archives, policy, options.inspect?.platforms)
+    input = archived.input
+  } else if (files.length > 0) {
     manifests = readManifests(files, {maxFileSize: options.maxFileSize, readStdin: (limit) => readManifestStdin(limit)})
     // A CI gate pointed at the wrong path must not pass: nothing to audit is an error.
     if (manifests.objects.length === 0 && manifests.errors.length === 0 && !options.allowEmpty) {
@@ -127,10 +136,12 @@ export async function runImageAudit(options: ImageAuditOptions, cluster?: Cluste
   // Scanning is slow: skipped when its check is ignored.
   const scanning = checks.some((check) => check.id === 'image-vulnerable')
   const vulnerabilities =
-    options.scan && scanning ? await scanImages(input.instances, options.scan, notices) : undefined
-  const images = options.inspect
-    ? await (await import('./inspect-images.js')).inspectForAudit(input, options.inspect, cluster?.client, notices)
-    : undefined
+    options.scan && scanning ? await scanImages(input.instances, options.scan, notices, archived?.archiveOf) : undefined
+  const images = archived
+    ? archived.images
+    : options.inspect
+      ? await (await import('./inspect-images.js')).inspectForAudit(input, options.inspect, cluster?.client, notices)
+      : undefined
   const tally = {exempted: 0}
   const findings = runChecks(input, policy, checks, {vulnerabilities}, tally)
   if (digests) {
@@ -183,6 +194,7 @@ async function scanImages(
   instances: ContainerInstance[],
   scan: NonNullable<ImageAuditOptions['scan']>,
   notices: string[],
+  archiveOf?: Map<string, string>,
 ): Promise<Map<string, {severity?: Severity; message: string} | undefined> | undefined> {
   const trivy = findTrivy()
   if (!trivy) {
@@ -197,7 +209,7 @@ async function scanImages(
     targets.map((image) =>
       limit(async () => {
         try {
-          const report = await scanImage(image, {trivy, ...scan})
+          const report = await scanImage(image, {trivy, ...scan, input: archiveOf?.get(image)})
           const severity = reportSeverity(report)
           return severity ? {severity, message: describeReport(image, report)} : undefined
         } catch (error) {

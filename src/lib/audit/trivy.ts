@@ -65,6 +65,8 @@ export interface ScanOptions {
   severity?: string
   ignoreUnfixed?: boolean
   timeoutMs?: number
+  /** `--image-archive`: scan this docker save / OCI tarball (`trivy image --input FILE`) instead of pulling. */
+  input?: string
 }
 
 /**
@@ -85,7 +87,8 @@ export function scanImage(image: string, options: ScanOptions): Promise<Vulnerab
   ]
   if (options.severity) args.push('--severity', options.severity)
   if (options.ignoreUnfixed) args.push('--ignore-unfixed')
-  args.push(image)
+  if (options.input) args.push('--input', options.input)
+  else args.push(image)
   return new Promise((resolve, reject) => {
     execFile(
       options.trivy,

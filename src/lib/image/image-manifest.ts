@@ -14,6 +14,7 @@ export interface Descriptor {
   digest: string
   size: number
   platform?: Platform
+  annotations?: Record<string, string>
 }
 
 export interface Platform {
@@ -41,7 +42,14 @@ function descriptor(value: unknown, where: string): Descriptor {
     throw new UserError(`${where}: a descriptor has no sha256 digest`)
   const size = typeof d.size === 'number' && d.size >= 0 ? d.size : 0
   const platform = d.platform && typeof d.platform === 'object' ? d.platform : undefined
-  return {mediaType: String(d.mediaType ?? ''), digest: d.digest, size, ...(platform ? {platform} : {})}
+  const annotations = d.annotations && typeof d.annotations === 'object' ? d.annotations : undefined
+  return {
+    mediaType: String(d.mediaType ?? ''),
+    digest: d.digest,
+    size,
+    ...(platform ? {platform} : {}),
+    ...(annotations ? {annotations} : {}),
+  }
 }
 
 /** Parse a manifest or an index; `where` names it in errors (`registry.example.com/app:1.0`). */
