@@ -19,7 +19,8 @@ import {type LayerEntries, readLayerEntries, UnsupportedLayerError} from './laye
 /** Layer entries by layer digest: in memory for one run, on disk across runs (blob-cache.ts). */
 export interface LayerStore {
   get(digest: string): Promise<LayerEntries | undefined>
-  set(digest: string, entries: LayerEntries): Promise<void>
+  /** Keep the entries; false when they could not be kept (an unwritable disk cache). */
+  set(digest: string, entries: LayerEntries): Promise<boolean>
 }
 
 export interface InspectOptions {
@@ -47,7 +48,12 @@ async function readAll(stream: Readable, limit: number, what: string): Promise<B
   return Buffer.concat(chunks)
 }
 
-/** In-process layer results, shared by every image of a run (the promise, so concurrent reads wait for one). */
+/**
+ * Layer results shared by every image of a run: reads in flight are shared (concurrent images
+ * wait for one read). With a backing store (the disk cache) results are kept there only, so a
+ * run over hundreds of images holds the paths of the images being merged, not of every layer seen;
+ * without one they stay in memory for the run.
+ */
 export function memoryLayerStore(backing?: LayerStore): LayerStore & {reads: Map<string, Promise<LayerEntries>>} {
   const values = new Map<string, LayerEntries>()
   return {
@@ -56,8 +62,10 @@ export function memoryLayerStore(backing?: LayerStore): LayerStore & {reads: Map
       return values.get(digest) ?? (await backing?.get(digest))
     },
     async set(digest, entries) {
+      // A cache that could not keep it (unwritable disk) must not make us read the layer again.
+      if (backing && (await backing.set(digest, entries))) return true
       values.set(digest, entries)
-      await backing?.set(digest, entries)
+      return true
     },
   }
 }

@@ -65,8 +65,10 @@ export function diskLayerStore(dir: string, maxBytes = DEFAULT_LAYER_CACHE_BYTES
         writeFileAtomic(fileOf(digest), text, {mode: 0o600})
         total = total! + Buffer.byteLength(text)
         if (total > maxBytes) total = evict(dir, maxBytes)
+        return true
       } catch {
         // A full or read-only disk: the run goes on without caching.
+        return false
       }
     },
   }

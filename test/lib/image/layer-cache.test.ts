@@ -3,6 +3,7 @@ import {mkdtempSync, readdirSync, utimesSync, writeFileSync} from 'node:fs'
 import {homedir, tmpdir} from 'node:os'
 import path from 'node:path'
 
+import {memoryLayerStore} from '../../../src/lib/image/inspect-image.js'
 import {defaultLayerCacheDir, diskLayerStore, evict} from '../../../src/lib/image/layer-cache.js'
 
 const digest = (n: number) => `sha256:${String(n).padStart(64, '0')}`
@@ -46,8 +47,20 @@ describe('layer cache on disk', () => {
     // A file where the directory should be: mkdir fails even for root.
     writeFileSync(path.join(parent, 'layers'), 'not a directory')
     const store = diskLayerStore(path.join(parent, 'layers'))
-    await store.set(digest(1), entries(1))
+    expect(await store.set(digest(1), entries(1))).to.equal(false)
     expect(await store.get(digest(1))).to.equal(undefined)
+    // The run's store then keeps the entries in memory: the layer is not read twice.
+    const run = memoryLayerStore(store)
+    await run.set(digest(1), entries(1))
+    expect(await run.get(digest(1))).to.deep.equal(entries(1))
+  })
+
+  it("the run's store writes through to the disk cache", async () => {
+    const disk = diskLayerStore(path.join(mkdtempSync(path.join(tmpdir(), 'imgsec-lc-')), 'layers'))
+    const run = memoryLayerStore(disk)
+    await run.set(digest(5), entries(5))
+    expect(await disk.get(digest(5))).to.deep.equal(entries(5))
+    expect(await run.get(digest(5))).to.deep.equal(entries(5))
   })
 
   it('lives under $XDG_CACHE_HOME, else ~/.cache', () => {
