@@ -198,3 +198,15 @@ export function requireAllowlist(policy: ImagePolicy, allowAnyRegistry: boolean)
     )
   }
 }
+
+/**
+ * Admission (the webhook backend, `whitelist enable` in both modes) cannot enforce the rules that
+ * need the image's contents yet: a policy that asks for them is refused rather than half-enforced.
+ */
+export function refuseImageContentRules(policy: ImagePolicy, where: string): void {
+  const asked = (['requireNonRootImage', 'forbidShell'] as const).filter((field) => policy[field])
+  if (asked.length === 0) return
+  throw new UserError(
+    `${where}: ${asked.join(' and ')} ${asked.length === 1 ? 'is' : 'are'} enforced by "audit images --inspect" only; admission does not read images yet, so ${asked.length === 1 ? 'it' : 'they'} would not be enforced: set ${asked.map((f) => `${f}: false`).join(', ')} in the policy used for admission (keep a separate policy file for the audit)`,
+  )
+}

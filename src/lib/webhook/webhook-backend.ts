@@ -4,7 +4,7 @@ import path from 'node:path'
 
 import {describeSystemError, safeErrorMessage} from '../describe-error.js'
 import {UserError} from '../errors.js'
-import {resolvePolicy} from '../policy/policy-file.js'
+import {refuseImageContentRules, resolvePolicy} from '../policy/policy-file.js'
 import {createWebhookServer, loadTlsMaterial, type ServerLimits} from './webhook-server.js'
 
 export interface WebhookBackendOptions {
@@ -81,10 +81,9 @@ export async function startWebhookBackend(options: WebhookBackendOptions): Promi
     options.policyFile ? createHash('sha256').update(readFileSync(options.policyFile)).digest('hex') : undefined
   const load = () => {
     const digest = digestOf()
-    return {
-      digest,
-      policy: resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries}),
-    }
+    const policy = resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries})
+    refuseImageContentRules(policy, `--policy "${options.policyFile}"`)
+    return {digest, policy}
   }
   let {policy, digest: policyDigest} = load()
   const reload = (): boolean => {

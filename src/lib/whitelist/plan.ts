@@ -9,7 +9,7 @@ import {editApiserverManifest} from '../controlplane/apiserver-manifest.js'
 import {renderWebhookKubeconfig} from '../controlplane/webhook-kubeconfig.js'
 import {UserError} from '../errors.js'
 import {evaluateImage, type ImagePolicy} from '../policy/policy.js'
-import {requireAllowlist, resolvePolicy} from '../policy/policy-file.js'
+import {refuseImageContentRules, requireAllowlist, resolvePolicy} from '../policy/policy-file.js'
 import type {KeyPairPem} from './certificates.js'
 import {renderPolicyFile, type WhitelistPaths} from './files.js'
 import {sha256} from './node-files.js'
@@ -155,6 +155,7 @@ export function whitelistPolicy(
 ): {policy: ImagePolicy; problems: string[]} {
   const policy = resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries})
   requireAllowlist(policy, options.allowAnyRegistry ?? false)
+  refuseImageContentRules(policy, `--policy "${options.policyFile}"`)
   // An in-cluster backend must never review its own pods: with defaultAllow false a dead backend would block its replacement.
   for (const namespace of needs.exemptNamespaces)
     if (!policy.exemptNamespaces.includes(namespace)) policy.exemptNamespaces = [...policy.exemptNamespaces, namespace]

@@ -7,7 +7,7 @@ import {serverVersion, versionBefore} from '../cluster/version.js'
 import {objectName} from '../cluster/objects.js'
 import {missingPermissions} from '../cluster/rbac-preflight.js'
 import {DEFAULT_POLICY} from '../policy/policy.js'
-import {requireAllowlist, resolvePolicy} from '../policy/policy-file.js'
+import {refuseImageContentRules, requireAllowlist, resolvePolicy} from '../policy/policy-file.js'
 import {checkImpact} from './impact.js'
 import {editedAllowlist, type RegistryEdit, type RegistryEditContext} from './registries.js'
 import type {PodCreationVerdict} from './status.js'
@@ -35,6 +35,7 @@ export async function enableVap(
 ): Promise<{applied: Applied[]; warnings: string[]}> {
   const policy = resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries})
   requireAllowlist(policy, options.allowAnyRegistry)
+  refuseImageContentRules(policy, `--policy "${options.policyFile}"`)
   // The CEL renders the registry, tag and digest rules and the namespace exemptions; image
   // exemptions would be silently ignored, so they are refused rather than half-enforced.
   if (policy.exemptImages.length > 0) {

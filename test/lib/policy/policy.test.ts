@@ -6,7 +6,12 @@ import path from 'node:path'
 import {UserError} from '../../../src/lib/errors.js'
 import {parseImageReference} from '../../../src/lib/image/image-reference.js'
 import {DEFAULT_POLICY, evaluateImage, type ImagePolicy, registryMatches} from '../../../src/lib/policy/policy.js'
-import {loadPolicyFile, resolvePolicy, validatePolicy} from '../../../src/lib/policy/policy-file.js'
+import {
+  loadPolicyFile,
+  refuseImageContentRules,
+  resolvePolicy,
+  validatePolicy,
+} from '../../../src/lib/policy/policy-file.js'
 
 const D = 'c'.repeat(64)
 
@@ -159,6 +164,21 @@ describe('policy', () => {
       expect(message).to.contain(`${bad}:2: maxImageAgeDays: must be a whole number of days above 0 (e.g. 365), not 0`)
       expect(message).to.contain(`${bad}:3: requireNonRootImage: must be true or false, not a string`)
       expect(message).to.not.contain('yes-please')
+    })
+
+    it('admission refuses requireNonRootImage and forbidShell (audit-only rules), naming them and the fix', () => {
+      expect(() => refuseImageContentRules({...DEFAULT_POLICY}, 'p.yaml')).to.not.throw()
+      expect(() => refuseImageContentRules({...DEFAULT_POLICY, maxImageAgeDays: 30}, 'p.yaml')).to.not.throw()
+      expect(() => refuseImageContentRules({...DEFAULT_POLICY, forbidShell: true}, '--policy "p.yaml"')).to.throw(
+        UserError,
+        '--policy "p.yaml": forbidShell is enforced by "audit images --inspect" only; admission does not read images yet, so it would not be enforced: set forbidShell: false in the policy used for admission (keep a separate policy file for the audit)',
+      )
+      expect(() =>
+        refuseImageContentRules({...DEFAULT_POLICY, forbidShell: true, requireNonRootImage: true}, 'p.yaml'),
+      ).to.throw(
+        UserError,
+        /^p\.yaml: requireNonRootImage and forbidShell are enforced .* set requireNonRootImage: false, forbidShell: false/,
+      )
     })
 
     it('validates exemptions: check and reason required, known string fields only', () => {
