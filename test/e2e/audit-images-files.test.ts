@@ -29,9 +29,15 @@ describe('audit images -f (built CLI)', () => {
 
   it('flags of the other source are refused, saying where they apply', async () => {
     for (const [args, message] of [
-      [['-f', EXAMPLES, '-n', 'team-a'], '--namespace applies only to the cluster audit (without -f or --image-archive)'],
+      [
+        ['-f', EXAMPLES, '-n', 'team-a'],
+        '--namespace applies only to the cluster audit (without -f or --image-archive)',
+      ],
       [['-f', EXAMPLES, '-A'], '--all-namespaces applies only to the cluster audit (without -f or --image-archive)'],
-      [['-f', EXAMPLES, '-l', 'app=web'], '--selector applies only to the cluster audit (without -f or --image-archive)'],
+      [
+        ['-f', EXAMPLES, '-l', 'app=web'],
+        '--selector applies only to the cluster audit (without -f or --image-archive)',
+      ],
       [['--fix-dir', 'out'], '--fix-dir applies only to files (-f)'],
       [['--allow-empty'], '--allow-empty applies only to files (-f)'],
     ] as Array<[string[], string]>) {

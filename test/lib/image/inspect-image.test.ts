@@ -219,4 +219,77 @@ describe('inspectImage against a real registry', function () {
       `cannot read ${plain.host}/nothing:here: the registry has no such manifest`,
     )
   })
+
+  describe('blobs', () => {
+    it('a blob read before any manifest goes through the auth flow; a missing blob names the HTTP status', async () => {
+      const image = buildTestImage({layers: [await layerOf(DISTROLESS_LIKE)], user: '7'})
+      const credentials = {username: USER, password: PASSWORD}
+      await pushTestImage(authed, 'private/blob', '1', image, credentials)
+      const config = sha256(image.config)
+      const blob = await source(authed, 'private/blob:1', credentials).blob(config)
+      const chunks: Buffer[] = []
+      for await (const chunk of blob) chunks.push(chunk as Buffer)
+      expect(Buffer.concat(chunks).equals(image.config)).to.equal(true)
+      const missing = `sha256:${'0'.repeat(64)}`
+      const error = await source(authed, 'private/blob:1', credentials)
+        .blob(missing)
+        .catch((e: unknown) => e)
+      expect((error as Error).message).to.equal(
+        `cannot read ${authed.host}/private/blob blob ${missing}: the registry answered HTTP 404`,
+      )
+      const anonymous = await source(authed, 'private/blob:1')
+        .blob(config)
+        .catch((e: unknown) => e)
+      expect((anonymous as Error).message).to.contain('the registry refused anonymous access (HTTP 401)')
+    })
+
+    it('follows a redirect to blob storage on another host, without our Authorization header', async () => {
+      const image = buildTestImage({layers: [await layerOf(DISTROLESS_LIKE)], user: '8'})
+      await pushTestImage(plain, 'redirected', '1', image)
+      const {createServer} = await import('node:http')
+      const proxy = (url: string, accept: string, res: import('node:http').ServerResponse) =>
+        void request(`${plain.url}${url}`, {headers: {accept}}).then((answer) => {
+          res.writeHead(answer.status, {'content-type': String(answer.headers['content-type'] ?? '')})
+          res.end(answer.body)
+        })
+      // Blob storage under another host name (localhost), recording what it was sent.
+      const storageSaw: Array<string | undefined> = []
+      const storage = createServer((req, res) => {
+        storageSaw.push(req.headers.authorization)
+        proxy(req.url ?? '/', '', res)
+      })
+      // The registry front (127.0.0.1): Basic auth, blobs redirected to the storage.
+      const frontSaw: Array<string | undefined> = []
+      const front = createServer((req, res) => {
+        frontSaw.push(req.headers.authorization)
+        if (!req.headers.authorization) {
+          res.writeHead(401, {'www-authenticate': 'Basic realm="front"'})
+          res.end()
+        } else if (req.url?.includes('/blobs/')) {
+          res.writeHead(307, {location: `http://localhost:${(storage.address() as {port: number}).port}${req.url}`})
+          res.end()
+        } else proxy(req.url ?? '/', String(req.headers.accept ?? ''), res)
+      })
+      await new Promise<void>((resolve) => storage.listen(0, '127.0.0.1', resolve))
+      await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve))
+      try {
+        const port = (front.address() as {port: number}).port
+        const [facts] = await inspectImage(
+          registrySource(
+            parseImageReference(`127.0.0.1:${port}/redirected:1`),
+            {},
+            {username: 'u', password: 'canary-pw'},
+          ),
+          'redirected:1',
+        )
+        expect(facts.user).to.equal('8')
+        expect(frontSaw.filter(Boolean).length).to.be.greaterThan(1)
+        expect(storageSaw).to.have.length(2) // the config and the layer
+        expect(storageSaw.every((header) => header === undefined)).to.equal(true)
+      } finally {
+        front.close()
+        storage.close()
+      }
+    })
+  })
 })
