@@ -38,6 +38,8 @@ Files are read as kubectl reads them (YAML 1.1: yes/no/on/off are booleans, << m
 
 Skip checks for the whole run with --ignore-check ID (comma-separated or repeated). Exempt a workload from a check with the annotation imgsec.io/ignore: "check-id,container-name/check-id" (unless the policy sets allowAnnotationExemptions: false).
 
+With --inspect the images themselves are read from their registries (config and layers, streamed; layer results cached by digest): root user, shell, package manager, network tools, age, credentials in ENV/LABEL, setuid files. --image-archive reads docker save / OCI layout tarballs offline.
+
 Every check (its ID, severity, why it matters and the fix) is documented in docs/checks.md; SARIF output links each rule to its section.`
 
   static override examples = [
@@ -49,6 +51,14 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
     {
       description: 'Manifests from a pipeline, fail the build on medium or worse',
       command: 'helm template . | kubectl imgsec audit images -f - --fail-on medium',
+    },
+    {
+      description: 'Look inside the images: shells, root user, age, credentials',
+      command: 'kubectl imgsec audit images -f k8s/ --inspect --docker-config ~/.docker/config.json',
+    },
+    {
+      description: 'An image saved with docker save, scanned too, before it is pushed',
+      command: 'kubectl imgsec audit images --image-archive nginx.tar --scan',
     },
     {
       description: 'Skip checks that do not apply to you',
@@ -106,7 +116,7 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
     }),
     platform: listFlag({
       description:
-        'With --inspect: which image of a multi-platform index to read, OS/ARCH[/VARIANT], comma-separated or repeated (default: the platforms of the cluster nodes, else linux/amd64).',
+        'With --inspect or --image-archive: which image of a multi-platform index to read, OS/ARCH[/VARIANT], comma-separated or repeated (default: the platforms of the cluster nodes, else linux/amd64).',
     }),
     'image-archive': Flags.string({
       description:
