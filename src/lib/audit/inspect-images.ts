@@ -73,6 +73,8 @@ export async function inspectAuditImages(
   const store = memoryLayerStore(options.layers)
   const run: InspectedRun = {facts: new Map(), bytesRead: 0, layersRead: 0}
   const limit = limitConcurrency(options.concurrency ?? 4)
+  // Layers are read side by side within an image too: at most eight streams at once in all.
+  const limitLayerReads = limitConcurrency(8)
   let done = 0
   const onLayerRead = (_digest: string, size: number) => {
     run.bytesRead += size
@@ -90,6 +92,7 @@ export async function inspectAuditImages(
             const facts = await inspectImage(registrySource(reference, options, credential), name, {
               platforms: options.platforms,
               layers: store,
+              limitLayerReads,
               onLayerRead,
             })
             for (const image of written)

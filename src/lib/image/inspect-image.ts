@@ -28,6 +28,8 @@ export interface InspectOptions {
   platforms?: Platform[]
   /** Where layer results are kept; each digest is read at most once per store. */
   layers?: LayerStore
+  /** Bounds the layer reads in flight across every image of a run (limitConcurrency); unbounded without. */
+  limitLayerReads?: <T>(task: () => Promise<T>) => Promise<T>
   /** Called as each layer is read from the source (for a progress line and the byte count). */
   onLayerRead?: (digest: string, size: number) => void
 }
@@ -83,12 +85,13 @@ async function layerEntries(
   const reads = 'reads' in store ? store.reads : undefined
   const pending = reads?.get(layer.digest)
   if (pending) return pending
-  const read = (async () => {
+  const readLayer = async () => {
     const entries = await readLayerEntries(await source.blob(layer.digest), layer.digest)
     options.onLayerRead?.(layer.digest, layer.size)
     await store.set(layer.digest, entries)
     return entries
-  })()
+  }
+  const read = options.limitLayerReads ? options.limitLayerReads(readLayer) : readLayer()
   reads?.set(layer.digest, read)
   try {
     return await read

@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 import {gzipSync} from 'node:zlib'
 
+import {limitConcurrency} from '../../../src/lib/concurrency.js'
 import {UserError} from '../../../src/lib/errors.js'
 import {parseImageReference} from '../../../src/lib/image/image-reference.js'
 import {registrySource} from '../../../src/lib/image/image-source.js'
@@ -173,6 +174,26 @@ describe('inspectImage against a real registry', function () {
     ])
     expect(read.filter((d) => d === sha256(base.blob))).to.have.length(1)
     expect(read).to.have.length(3)
+  })
+
+  it('bounds the layer reads in flight with limitLayerReads', async () => {
+    const layers = await Promise.all([1, 2, 3, 4].map((n) => layerOf([{name: `app/f${n}`}])))
+    await pushTestImage(plain, 'many-layers', '1', buildTestImage({layers}))
+    let active = 0
+    let most = 0
+    const limit = limitConcurrency(2)
+    const counted = <T>(task: () => Promise<T>) =>
+      limit(async () => {
+        most = Math.max(most, ++active)
+        try {
+          return await task()
+        } finally {
+          active--
+        }
+      })
+    const [facts] = await inspectImage(source(plain, 'many-layers:1'), 'many-layers:1', {limitLayerReads: counted})
+    expect(facts.layers).to.equal(4)
+    expect(most).to.equal(2)
   })
 
   it('reads an image behind auth with credentials, and says anonymous access was refused without', async () => {
