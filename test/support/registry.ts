@@ -54,6 +54,16 @@ export interface RunningRegistry {
   /** token mode only: the `service` the registry expects tokens for */
   readonly tokenService?: string
   pushImage(repository: string, tag: string, credentials?: Credentials, options?: PushOptions): Promise<PushedImage>
+  /** Upload blobs (skipping those present), then put a manifest under a tag or digest; returns its digest. */
+  pushManifest(
+    repository: string,
+    reference: string,
+    manifest: {bytes: Buffer; mediaType: string; blobs?: Buffer[]},
+    credentials?: Credentials,
+  ): Promise<string>
+  /** GET a manifest as stored (for tests that copy or tamper with one). */
+  getManifest(repository: string, reference: string, credentials?: Credentials): Promise<HttpResponse>
+  getBlob(repository: string, digest: string, credentials?: Credentials): Promise<Buffer>
   logs(): string
   stop(): Promise<void>
 }
@@ -772,17 +782,13 @@ function makeRunningRegistry(o: {
     throw new Error(`${what}: HTTP ${res.status} ${res.text().slice(0, 500)}`)
   }
 
-  const pushImage = async (
+  const uploadBlobs = async (
+    send: ReturnType<typeof authedSession>,
     repository: string,
-    tag: string,
-    credentials?: Credentials,
-    options: PushOptions = {},
-  ): Promise<PushedImage> => {
-    const send = authedSession(credentials)
-    const image = buildImage(repository, tag, options.format ?? 'docker')
+    blobs: Buffer[],
+  ): Promise<void> => {
     const base = `${o.url}/v2/${repository}`
-
-    for (const blob of [image.layer, image.config]) {
+    for (const blob of blobs) {
       const digest = sha256(blob)
       const head = await send(`${base}/blobs/${digest}`, {method: 'HEAD'})
       if (head.status === 200) continue
@@ -799,6 +805,18 @@ function makeRunningRegistry(o: {
       })
       if (put.status !== 201) fail(`uploading blob ${digest} to ${repository}`, put)
     }
+  }
+
+  const pushImage = async (
+    repository: string,
+    tag: string,
+    credentials?: Credentials,
+    options: PushOptions = {},
+  ): Promise<PushedImage> => {
+    const send = authedSession(credentials)
+    const image = buildImage(repository, tag, options.format ?? 'docker')
+    const base = `${o.url}/v2/${repository}`
+    await uploadBlobs(send, repository, [image.layer, image.config])
 
     const expected = sha256(image.manifest)
     const put = await send(`${base}/manifests/${encodeURIComponent(tag)}`, {
@@ -813,9 +831,35 @@ function makeRunningRegistry(o: {
     return {digest: expected, mediaType: image.mediaType}
   }
 
+  const pushManifest: RunningRegistry['pushManifest'] = async (repository, reference, manifest, credentials) => {
+    const send = authedSession(credentials)
+    await uploadBlobs(send, repository, manifest.blobs ?? [])
+    const put = await send(`${o.url}/v2/${repository}/manifests/${encodeURIComponent(reference)}`, {
+      method: 'PUT',
+      body: manifest.bytes,
+      headers: {'Content-Type': manifest.mediaType},
+    })
+    if (put.status !== 201) fail(`putting manifest ${repository}:${reference}`, put)
+    return sha256(manifest.bytes)
+  }
+
+  const getManifest: RunningRegistry['getManifest'] = (repository, reference, credentials) =>
+    authedSession(credentials)(`${o.url}/v2/${repository}/manifests/${encodeURIComponent(reference)}`, {
+      headers: {Accept: MANIFEST_ACCEPT},
+    })
+
+  const getBlob: RunningRegistry['getBlob'] = async (repository, digest, credentials) => {
+    const res = await authedSession(credentials)(`${o.url}/v2/${repository}/blobs/${digest}`)
+    if (res.status !== 200) fail(`getting blob ${digest} of ${repository}`, res)
+    return res.body
+  }
+
   return {
     host: o.host,
     url: o.url,
+    pushManifest,
+    getManifest,
+    getBlob,
     caFile: o.ca?.caCertFile,
     caPem,
     dir: o.dir,

@@ -66,7 +66,7 @@ export interface RegistryCredentials {
   password: string
 }
 
-interface AuthorizedResponse {
+export interface AuthorizedResponse {
   response: HttpResponse
   /** How we were let in, or where we were refused. */
   method: 'basic' | 'bearer' | 'none'
@@ -80,7 +80,7 @@ interface AuthorizedResponse {
  * realm (with the credentials when we have them, anonymously otherwise) for the challenge's
  * scope, then resend with it.
  */
-async function authorizedRequest(
+export async function authorizedRequest(
   url: URL,
   connection: RegistryConnection & {unreachableHint?: string},
   credentials: RegistryCredentials | undefined,
@@ -155,7 +155,7 @@ async function authorizedRequest(
 }
 
 /** The /v2/ base for a registry, retrying a loopback host without a scheme over plain HTTP as docker does. */
-async function reachableEndpoint(
+export async function reachableEndpoint(
   server: string,
   connection: RegistryConnection & {unreachableHint?: string},
 ): Promise<URL> {
