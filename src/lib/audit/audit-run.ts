@@ -1,4 +1,4 @@
-import {mkdirSync, readFileSync} from 'node:fs'
+import {mkdirSync} from 'node:fs'
 import path from 'node:path'
 
 import {type AuditInput, type AuditSummary, checksWithout, type Finding, runChecks, summarize} from './audit.js'
@@ -6,8 +6,7 @@ import {writeFileAtomic} from '../atomic-write.js'
 import {backupFile} from '../controlplane/backups.js'
 import {type CheckRule, type ContainerInstance, scanTargetOf, type Severity} from './checks/index.js'
 import type {KubeClient} from '../cluster/kube-client.js'
-import {credentialsOf, type DockerCredential, parseDockerConfigJson} from '../image/docker-config.js'
-import {unreadableFile} from '../describe-error.js'
+import {readDockerConfigCredentials} from '../image/docker-config.js'
 import {limitConcurrency} from '../concurrency.js'
 import {UserError} from '../errors.js'
 import {parseImageReference} from '../image/image-reference.js'
@@ -156,7 +155,7 @@ async function resolveCurrentDigests(
   resolve: NonNullable<ImageAuditOptions['resolveDigests']>,
   notices: string[],
 ): Promise<Map<string, string>> {
-  const fromFile = resolve.dockerConfig ? dockerConfigFileCredentials(resolve.dockerConfig) : []
+  const fromFile = resolve.dockerConfig ? readDockerConfigCredentials(resolve.dockerConfig) : []
   const credentialsOf = new Map(input.workloads.map((unit) => [unit.workload, unit.credentials ?? []]))
   const {digests, failures} = await resolveDigests(
     input.instances.map((c) => ({
@@ -208,17 +207,6 @@ function digestFor(digests: Map<string, string>, image: string): string | undefi
   } catch {
     return undefined
   }
-}
-
-function dockerConfigFileCredentials(file: string): DockerCredential[] {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (error) {
-    throw new UserError(unreadableFile('--docker-config', `"${file}"`, error))
-  }
-  const source = `--docker-config "${file}"`
-  return credentialsOf(parseDockerConfigJson(text, source), source)
 }
 
 /**

@@ -1,6 +1,7 @@
 import {createHash} from 'node:crypto'
+import {readFileSync} from 'node:fs'
 
-import {describeJsonSyntax} from '../describe-error.js'
+import {describeJsonSyntax, unreadableFile} from '../describe-error.js'
 import {UserError} from '../errors.js'
 import {globToRegExp} from '../glob.js'
 
@@ -240,4 +241,16 @@ export function credentialForImage(
   image: {registry: string; repository: string},
 ): DockerCredential | undefined {
   return credentials.find((credential) => credentialMatchesImage(credential.server, image))
+}
+
+/** The credentials of a docker config.json file (`--docker-config`). */
+export function readDockerConfigCredentials(file: string): DockerCredential[] {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new UserError(unreadableFile('--docker-config', `"${file}"`, error))
+  }
+  const source = `--docker-config "${file}"`
+  return credentialsOf(parseDockerConfigJson(text, source), source)
 }
