@@ -27,6 +27,8 @@ export interface ImageAuditOptions {
   ignoreChecks?: string[]
   /** Ask the registries which digest each tag points to now. */
   resolveDigests?: {dockerConfig?: string; caFile?: string; insecureSkipTlsVerify?: boolean}
+  /** Verify the signatures the policy's requireSignature asks for (implies resolving tags, with `resolveDigests`' credentials). */
+  verifySignatures?: boolean
   /** Write the files with images pinned by digest: copies under `dir`, or the originals (after a backup). */
   fix?: {dir: string; inPlace: boolean; backupDir: string}
   /** Scan each distinct image with trivy. */
@@ -93,6 +95,10 @@ export async function runImageAudit(options: ImageAuditOptions, cluster?: Cluste
   validateImageAudit(options)
   const checks = checksWithout(options.ignoreChecks ?? [])
   const policy = auditPolicy(options)
+  if (options.verifySignatures && !policy.requireSignature)
+    throw new UserError(
+      '--verify-signatures needs a --policy file with requireSignature (which repositories, which keys: README, "audit images")',
+    )
   let input: AuditInput
   let manifests: ReturnType<typeof readManifests> | undefined
   const files = options.files ?? []
@@ -122,8 +128,21 @@ export async function runImageAudit(options: ImageAuditOptions, cluster?: Cluste
   const scanning = checks.some((check) => check.id === 'image-vulnerable')
   const vulnerabilities =
     options.scan && scanning ? await scanImages(input.instances, options.scan, notices) : undefined
+  const verifying = options.verifySignatures && checks.some((check) => check.id.startsWith('image-signature-'))
+  const signatures = verifying
+    ? await (
+        await import('./signatures.js')
+      ).verifyAuditSignatures(
+        input,
+        policy,
+        digests,
+        options.resolveDigests ?? {},
+        options.resolveDigests?.dockerConfig ? readDockerConfigCredentials(options.resolveDigests.dockerConfig) : [],
+        notices,
+      )
+    : undefined
   const tally = {exempted: 0}
-  const findings = runChecks(input, policy, checks, {vulnerabilities}, tally)
+  const findings = runChecks(input, policy, checks, {vulnerabilities, signatures}, tally)
   if (digests) {
     for (const finding of findings) {
       if (finding.check !== 'image-digest-missing') continue

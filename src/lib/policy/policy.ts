@@ -1,4 +1,5 @@
 import {globToRegExp} from '../glob.js'
+import type {SignatureRequirement} from './signature-policy.js'
 import {
   DOCKER_HUB,
   effectiveTag,
@@ -32,6 +33,8 @@ export interface ImagePolicy {
   allowAnnotationExemptions: boolean
   /** Audit findings the policy owner accepts: a check, optionally narrowed to a namespace, kind, name or container (globs with *). */
   exemptions: AuditExemption[]
+  /** Repositories whose images must be signed by trusted keys (checked with I/O: audit --verify-signatures, webhook). */
+  requireSignature?: SignatureRequirement[]
 }
 
 export interface AuditExemption {

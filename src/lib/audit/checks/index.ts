@@ -4,6 +4,7 @@ import {imagePullPolicy} from './image-pull-policy.js'
 import {imagePullSecretMissing} from './image-pull-secret-missing.js'
 import {imageReferenceInvalid} from './image-reference-invalid.js'
 import {imageRegistryNotAllowed} from './image-registry-not-allowed.js'
+import {imageSignatureInvalid, imageSignatureMissing} from './image-signature.js'
 import {imageTagDigestMismatch} from './image-tag-digest-mismatch.js'
 import {imageTagLatest} from './image-tag-latest.js'
 import {imageTagMissing} from './image-tag-missing.js'
@@ -37,6 +38,8 @@ export const CHECKS: readonly Check[] = [
   resourcesMissing,
   imageTagDigestMismatch,
   imageVulnerable,
+  imageSignatureMissing,
+  imageSignatureInvalid,
 ]
 
 export const CHECK_IDS: readonly string[] = CHECKS.map((check) => check.id)
