@@ -66,6 +66,9 @@ export type PolicyRuleId =
   | 'image-tag-missing'
   | 'image-digest-missing'
   | 'image-registry-not-allowed'
+  // Decided with I/O by the webhook backend's signature gate, not by evaluateImage.
+  | 'image-signature-missing'
+  | 'image-signature-invalid'
 
 export interface PolicyViolation {
   rule: PolicyRuleId
