@@ -5,7 +5,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {runCli} from '../support/cli.js'
-import {generateKeyPair, signImage, type TestKeyPair} from '../support/cosign.js'
+import {generateKeyPair, signImage, signImageBundle, type TestKeyPair} from '../support/cosign.js'
 import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
 
 const USER = 'verifier'
@@ -59,6 +59,31 @@ describe('kubectl imgsec verify (built CLI, real registry)', function () {
     expect(result.code).to.equal(0)
   })
 
+  it('a Sigstore bundle (cosign sign --new-bundle-format) found through the referrers tag fallback', async function () {
+    // An anonymous registry: signImageBundle gives cosign no credentials.
+    const open = await startRegistry()
+    try {
+      const pushed = await open.pushImage('team/bundled', '1.0')
+      if (!(await signImageBundle(open, 'team/bundled', pushed.digest, trusted))) this.skip()
+      const result = await runCli([
+        'verify',
+        `${open.host}/team/bundled@${pushed.digest}`,
+        '--key',
+        trusted.publicKeyFile,
+        '-o',
+        'json',
+      ])
+      expect(JSON.parse(result.stdout)).to.include({
+        status: 'verified',
+        source: 'referrers-tag',
+        key: trusted.publicKeyFile,
+      })
+      expect(result.code).to.equal(0)
+    } finally {
+      await open.stop()
+    }
+  })
+
   it('resolves a tag to its digest first and says so', async () => {
     const result = await verify(`${registry.host}/team/signed:1.0`)
     expect(result.stdout).to.equal(
@@ -70,7 +95,7 @@ describe('kubectl imgsec verify (built CLI, real registry)', function () {
   it('exit 1 for an unsigned image, naming the tag it looked for', async () => {
     const result = await verify(`${registry.host}/team/unsigned@${images.unsigned}`)
     expect(result.stdout).to.equal(
-      `NOT VERIFIED: ${registry.host}/team/unsigned@${images.unsigned} has no signature (no ${images.unsigned.replace(':', '-')}.sig tag)\n`,
+      `NOT VERIFIED: ${registry.host}/team/unsigned@${images.unsigned} has no signature (no ${images.unsigned.replace(':', '-')}.sig tag, no Sigstore bundle among its referrers)\n`,
     )
     expect(result.code).to.equal(1)
   })
@@ -125,7 +150,7 @@ describe('kubectl imgsec verify (built CLI, real registry)', function () {
     try {
       const {digest} = await tls.pushImage('team/tls', '1.0')
       const image = `${tls.host}/team/tls@${digest}`
-      const absent = `NOT VERIFIED: ${image} has no signature (no ${digest.replace(':', '-')}.sig tag)\n`
+      const absent = `NOT VERIFIED: ${image} has no signature (no ${digest.replace(':', '-')}.sig tag, no Sigstore bundle among its referrers)\n`
       const withCa = await runCli(['verify', image, '--key', trusted.publicKeyFile, '--ca-file', tls.caFile!])
       expect(withCa.stdout).to.equal(absent)
       const skipped = await runCli(['verify', image, '--key', trusted.publicKeyFile, '--insecure-skip-tls-verify'])

@@ -147,3 +147,32 @@ export async function signImage(
     credentials,
   )
 }
+
+/**
+ * Sign as a Sigstore bundle attached through the referrers API (`cosign sign --new-bundle-format`;
+ * on a registry without that API cosign writes the `sha256-<hex>` referrers index tag). Needs the
+ * real cosign: returns false (the caller skips) without it.
+ */
+export async function signImageBundle(
+  registry: RunningRegistry,
+  repository: string,
+  digest: string,
+  key: TestKeyPair,
+): Promise<boolean> {
+  const cosign = cosignBinary()
+  if (!cosign || !key.privateKeyFile) return false
+  const env: NodeJS.ProcessEnv = {...process.env, COSIGN_PASSWORD: key.password, COSIGN_YES: 'true'}
+  await execFileAsync(
+    cosign,
+    [
+      'sign',
+      '--new-bundle-format',
+      '--key',
+      key.privateKeyFile,
+      '--tlog-upload=false',
+      `${registry.host}/${repository}@${digest}`,
+    ],
+    {env, timeout: 60_000},
+  )
+  return true
+}

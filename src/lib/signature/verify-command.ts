@@ -61,7 +61,7 @@ export function describeVerdict(result: VerifyResult): string {
   if (result.status === 'verified') return `verified: ${result.image}${resolved} is signed by ${result.key}`
   if (result.status === 'missing') {
     const tag = cosignSignatureTag(result.image.slice(result.image.lastIndexOf('@') + 1))
-    return `NOT VERIFIED: ${result.image}${resolved} has no signature (no ${tag} tag)`
+    return `NOT VERIFIED: ${result.image}${resolved} has no signature (no ${tag} tag, no Sigstore bundle among its referrers)`
   }
   return `NOT VERIFIED: ${result.image}${resolved}: ${result.reasons.join('; ')}`
 }

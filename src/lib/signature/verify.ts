@@ -8,6 +8,7 @@ import {toSignedEntity, toTrustMaterial, Verifier} from '@sigstore/verify'
 
 import type {RepositoryAccess} from '../image/registry-content.js'
 import {readTagSignatures} from './cosign-tag.js'
+import {judgeBundle, readBundles} from './sigstore-bundle.js'
 import {type SignedImage, simpleSigningMismatch} from './simple-signing.js'
 import type {TrustedKey} from './trusted-keys.js'
 
@@ -19,8 +20,11 @@ export interface SignatureVerdict {
   status: SignatureStatus
   /** verified: the trusted key that verified the signature. */
   key?: string
-  /** Where the signature was found: cosign's `sha256-<hex>.sig` tag. */
-  source?: 'tag'
+  /**
+   * Where the signature was found: cosign's `sha256-<hex>.sig` tag, or a Sigstore bundle among the
+   * image's referrers (the OCI 1.1 API, or its `sha256-<hex>` tag fallback).
+   */
+  source?: 'tag' | 'referrers' | 'referrers-tag'
   /** Not verified: one line per signature found (which key, which reason). */
   reasons: string[]
 }
@@ -91,7 +95,16 @@ export async function verifyImageSignature(
   access: Omit<RepositoryAccess, 'registry' | 'repository'>,
 ): Promise<SignatureVerdict> {
   const repository = {...access, registry: image.registry, repository: image.repository}
+  const name = `${image.registry}/${image.repository}@${image.digest}`
   const {signatures, problems} = await readTagSignatures(repository, image.digest)
   const verdict = judgeSignatures(image, signatures, keys, problems)
-  return {image: `${image.registry}/${image.repository}@${image.digest}`, ...verdict}
+  if (verdict.status === 'verified') return {image: name, ...verdict}
+  const {bundles, source} = await readBundles(repository, image.digest)
+  const reasons = [...verdict.reasons]
+  for (const bundle of bundles) {
+    const judged = judgeBundle(bundle.json, image.digest, keys)
+    if (judged.reason === undefined) return {image: name, status: 'verified', key: judged.key, source, reasons: []}
+    reasons.push(`bundle ${bundle.manifest.slice(0, 'sha256:'.length + 12)} ${judged.reason}`)
+  }
+  return {image: name, status: reasons.length === 0 ? 'missing' : 'invalid', reasons}
 }
