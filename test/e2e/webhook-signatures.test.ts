@@ -177,7 +177,7 @@ describe('webhook serve with requireSignature (built CLI and bundle, real regist
         expect(status.allowed).to.equal(false)
         expect(status.reason).to.match(
           new RegExp(
-            `image-signature-missing: the signature of ${silentHost}/app@sha256:c{64} could not be checked: .*did not answer within 2s`,
+            `image-signature-missing: the signature of ${silentHost}/app@sha256:c{64} could not be checked: .*did not answer within 2s \\(--signature-timeout\\)`,
           ),
         )
         expect(Date.now() - started).to.be.lessThan(6000)

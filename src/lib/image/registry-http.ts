@@ -24,6 +24,8 @@ export interface RegistryConnection {
   timeoutMs?: number
   /** Set once per exchange from timeoutMs: when it must be over (epoch ms). */
   deadline?: number
+  /** The flag that sets timeoutMs, named when it runs out (default --request-timeout). */
+  timeoutFlag?: string
 }
 
 const DEFAULT_REGISTRY_TIMEOUT_MS = 15_000
@@ -101,7 +103,7 @@ export async function fetchRegistry(
     if (isTimeout(error)) {
       const limit = options.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_MS
       throw new UserError(
-        `${what} at ${url.origin} did not answer within ${limit / 1000}s (--request-timeout)${unreachableHint}`,
+        `${what} at ${url.origin} did not answer within ${limit / 1000}s (${options.timeoutFlag ?? '--request-timeout'})${unreachableHint}`,
         {cause: error},
       )
     }

@@ -41,8 +41,14 @@ export function createSignatureGate(options: SignatureGateOptions): SignatureGat
     while (verified.size > maxEntries) verified.delete(verified.keys().next().value!)
   }
   return async (images, namespace, policy) => {
-    const deadline = now() + options.budgetMs
-    const connection = {...options.connection, timeoutMs: options.budgetMs, deadline}
+    // The registry's clock is the real one (`now` only ages the cache).
+    const deadline = Date.now() + options.budgetMs
+    const connection = {
+      ...options.connection,
+      timeoutMs: options.budgetMs,
+      deadline,
+      timeoutFlag: '--signature-timeout',
+    }
     return Promise.all(
       images.map(async (image): Promise<PolicyViolation[]> => {
         const verdict = evaluateImage(image, {namespace}, policy)
