@@ -38,7 +38,7 @@ async function main(): Promise<number> {
     `building cosign ${COSIGN_VERSION} with ${go.stdout.trim()} into ${finalDir} (cold: about 12 minutes)\n`,
   )
   const started = Date.now()
-  const child = spawn('go', ['install', '-trimpath', '-ldflags=-s -w', `${COSIGN_MODULE}@${COSIGN_VERSION}`], {
+  const child = spawn('go', ['install', `${COSIGN_MODULE}@${COSIGN_VERSION}`], {
     stdio: ['ignore', 'inherit', 'inherit'],
     // -mod=mod: `go install pkg@version` builds the module as released, outside any go.mod here.
     env: {...process.env, GOBIN: workDir, GOFLAGS: '-mod=mod'},
