@@ -3,6 +3,7 @@
 import AuditImages from './commands/audit/images.js'
 import CreateRegcred from './commands/create-regcred.js'
 import PatchApiserver from './commands/patch-apiserver.js'
+import Verify from './commands/verify.js'
 import WebhookServe from './commands/webhook/serve.js'
 import WhitelistAddRegistry from './commands/whitelist/add-registry.js'
 import WhitelistDisable from './commands/whitelist/disable.js'
@@ -16,6 +17,7 @@ export const COMMANDS = {
   'audit:images': AuditImages,
   'create-regcred': CreateRegcred,
   'patch-apiserver': PatchApiserver,
+  verify: Verify,
   'webhook:serve': WebhookServe,
   'whitelist:add-registry': WhitelistAddRegistry,
   'whitelist:disable': WhitelistDisable,

@@ -3,6 +3,7 @@
 import {parseArgs} from 'node:util'
 
 import {safeErrorMessage} from './lib/describe-error.js'
+import {parseDuration} from './lib/duration.js'
 import {isUserError} from './lib/errors.js'
 import {startWebhookBackend} from './lib/webhook/webhook-backend.js'
 
@@ -16,12 +17,14 @@ const {values} = parseArgs({
     policy: {type: 'string'},
     'allowed-registries': {type: 'string'},
     'allow-unauthenticated': {type: 'boolean', default: false},
+    'docker-config': {type: 'string'},
+    'signature-timeout': {type: 'string', default: '10s'},
   },
 })
 
 if (!values.cert || !values.key) {
   process.stderr.write(
-    'usage: imgsec-webhook.mjs --cert FILE --key FILE [--client-ca FILE] [--address A] [--port N] [--policy FILE] [--allowed-registries a,b]\n',
+    'usage: imgsec-webhook.mjs --cert FILE --key FILE [--client-ca FILE] [--address A] [--port N] [--policy FILE] [--allowed-registries a,b] [--docker-config FILE] [--signature-timeout 10s]\n',
   )
   process.exit(1)
 }
@@ -39,6 +42,8 @@ try {
       .map((s) => s.trim())
       .filter(Boolean),
     allowUnauthenticated: values['allow-unauthenticated'],
+    dockerConfig: values['docker-config'],
+    signatureBudgetMs: parseDuration(values['signature-timeout']!, '--signature-timeout'),
   })
   await backend.closed
 } catch (error) {

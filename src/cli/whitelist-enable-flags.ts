@@ -47,6 +47,16 @@ export const whitelistEnableFlags = {
     default: false,
   }),
   policy: Flags.string({description: 'Image policy file (YAML); see "audit images --help".'}),
+  'require-signature': Flags.boolean({
+    description:
+      'Admit images of the allowed registries only when pinned by digest and signed (cosign) by a --trusted-key; static placement. Not with --mode vap: CEL cannot verify signatures.',
+    default: false,
+  }),
+  'trusted-key': Flags.string({
+    description:
+      'With --require-signature: a trusted public key (PEM, e.g. cosign.pub), copied into --config-dir; repeatable.',
+    multiple: true,
+  }),
   'default-allow': Flags.boolean({
     description: "Admit pods when the backend cannot be reached (the plugin's defaultAllow).",
     default: false,

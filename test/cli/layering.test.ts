@@ -48,6 +48,7 @@ describe('layering of src/ (docs/architecture.md)', () => {
       'lib/image',
       'lib/policy',
       'lib/regcred',
+      'lib/signature',
       'lib/webhook',
       'lib/whitelist',
     ])

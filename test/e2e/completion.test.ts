@@ -9,7 +9,7 @@ import {CLI, KUBECTL, ROOT, runProgram} from '../support/cli.js'
 describe('shell completion', () => {
   const manifest = JSON.parse(readFileSync(path.join(ROOT, 'oclif.manifest.json'), 'utf8'))
   const cases: Array<[string[], string[], number]> = [
-    [[''], ['audit', 'create-regcred', 'patch-apiserver', 'webhook', 'whitelist', 'wizard'], NO_FILES],
+    [[''], ['audit', 'create-regcred', 'patch-apiserver', 'verify', 'webhook', 'whitelist', 'wizard'], NO_FILES],
     [['wh'], ['whitelist'], NO_FILES],
     [['whitelist', ''], ['add-registry', 'disable', 'enable', 'remove-registry', 'rotate-certs', 'status'], NO_FILES],
     [['whitelist', 'enable', '--mode', ''], ['webhook', 'vap'], NO_FILES],

@@ -67,6 +67,16 @@ export interface RunningRegistry {
     content: PushContent,
     credentials?: Credentials,
   ): Promise<PushedImage>
+  /** Upload blobs (skipping those present), then put a manifest under a tag or digest; returns its digest. */
+  pushManifest(
+    repository: string,
+    reference: string,
+    manifest: {bytes: Buffer; mediaType: string; blobs?: Buffer[]},
+    credentials?: Credentials,
+  ): Promise<string>
+  /** GET a manifest as stored (for tests that copy or tamper with one). */
+  getManifest(repository: string, reference: string, credentials?: Credentials): Promise<HttpResponse>
+  getBlob(repository: string, digest: string, credentials?: Credentials): Promise<Buffer>
   logs(): string
   stop(): Promise<void>
 }
@@ -785,31 +795,13 @@ function makeRunningRegistry(o: {
     throw new Error(`${what}: HTTP ${res.status} ${res.text().slice(0, 500)}`)
   }
 
-  const pushImage = async (
+  const uploadBlobs = async (
+    send: ReturnType<typeof authedSession>,
     repository: string,
-    tag: string,
-    credentials?: Credentials,
-    options: PushOptions = {},
-  ): Promise<PushedImage> => {
-    const image = buildImage(repository, tag, options.format ?? 'docker')
-    return pushContent(
-      repository,
-      tag,
-      {blobs: [image.layer, image.config], manifest: image.manifest, mediaType: image.mediaType},
-      credentials,
-    )
-  }
-
-  const pushContent = async (
-    repository: string,
-    tag: string,
-    image: PushContent,
-    credentials?: Credentials,
-  ): Promise<PushedImage> => {
-    const send = authedSession(credentials)
+    blobs: Buffer[],
+  ): Promise<void> => {
     const base = `${o.url}/v2/${repository}`
-
-    for (const blob of image.blobs) {
+    for (const blob of blobs) {
       const digest = sha256(blob)
       const head = await send(`${base}/blobs/${digest}`, {method: 'HEAD'})
       if (head.status === 200) continue
@@ -826,23 +818,66 @@ function makeRunningRegistry(o: {
       })
       if (put.status !== 201) fail(`uploading blob ${digest} to ${repository}`, put)
     }
+  }
 
+  const pushContent: RunningRegistry['pushContent'] = async (repository, reference, image, credentials) => {
+    const send = authedSession(credentials)
+    await uploadBlobs(send, repository, image.blobs)
     const expected = sha256(image.manifest)
-    const put = await send(`${base}/manifests/${encodeURIComponent(tag)}`, {
+    const put = await send(`${o.url}/v2/${repository}/manifests/${encodeURIComponent(reference)}`, {
       method: 'PUT',
       body: image.manifest,
       headers: {'Content-Type': image.mediaType},
     })
-    if (put.status !== 201) fail(`putting manifest ${repository}:${tag}`, put)
+    if (put.status !== 201) fail(`putting manifest ${repository}:${reference}`, put)
     const digest = put.headers['docker-content-digest']
     if (typeof digest === 'string' && digest !== expected)
       throw new Error(`registry reported digest ${digest}, expected ${expected}`)
     return {digest: expected, mediaType: image.mediaType}
   }
 
+  const pushImage = async (
+    repository: string,
+    tag: string,
+    credentials?: Credentials,
+    options: PushOptions = {},
+  ): Promise<PushedImage> => {
+    const image = buildImage(repository, tag, options.format ?? 'docker')
+    return pushContent(
+      repository,
+      tag,
+      {blobs: [image.layer, image.config], manifest: image.manifest, mediaType: image.mediaType},
+      credentials,
+    )
+  }
+
+  const pushManifest: RunningRegistry['pushManifest'] = async (repository, reference, manifest, credentials) =>
+    (
+      await pushContent(
+        repository,
+        reference,
+        {blobs: manifest.blobs ?? [], manifest: manifest.bytes, mediaType: manifest.mediaType},
+        credentials,
+      )
+    ).digest
+
+  const getManifest: RunningRegistry['getManifest'] = (repository, reference, credentials) =>
+    authedSession(credentials)(`${o.url}/v2/${repository}/manifests/${encodeURIComponent(reference)}`, {
+      headers: {Accept: MANIFEST_ACCEPT},
+    })
+
+  const getBlob: RunningRegistry['getBlob'] = async (repository, digest, credentials) => {
+    const res = await authedSession(credentials)(`${o.url}/v2/${repository}/blobs/${digest}`)
+    if (res.status !== 200) fail(`getting blob ${digest} of ${repository}`, res)
+    return res.body
+  }
+
   return {
     host: o.host,
     url: o.url,
+    pushManifest,
+    getManifest,
+    getBlob,
     caFile: o.ca?.caCertFile,
     caPem,
     dir: o.dir,

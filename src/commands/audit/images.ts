@@ -30,7 +30,7 @@ export const AUDIT_EXIT = {clean: 0, usage: 1, findings: 3} as const
 export default class AuditImages extends BaseCommand {
   static override summary = 'Find insecure images and container settings in a live cluster or in manifest files.'
 
-  static override description = `Checks every container, init container and ephemeral container: latest/missing tags, missing digests, registries not allowed, pull policy of mutable tags, missing pull secrets, root, privilege escalation, privileged, writable root filesystem, capabilities, resource limits.
+  static override description = `Checks every container, init container and ephemeral container: latest/missing tags, missing digests, registries not allowed, pull policy of mutable tags, missing pull secrets, root, privilege escalation, privileged, writable root filesystem, capabilities, resource limits; with --verify-signatures, the cosign signatures the policy's requireSignature asks for.
 
 Exit codes: 0 nothing at or above --fail-on; 3 findings at or above --fail-on; 1 usage error, unreadable input, an object of the wrong shape, or no Kubernetes object at all (unless --allow-empty). Each problem is reported with its file and line after the report; the rest is still audited.
 
@@ -109,6 +109,11 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
         "Ask the registries which digest each tag points to now (credentials: the pods' pull secrets, or --docker-config).",
       default: false,
     }),
+    'verify-signatures': Flags.boolean({
+      description:
+        "Verify the cosign signatures the --policy file's requireSignature asks for (implies --resolve-digests).",
+      default: false,
+    }),
     inspect: Flags.boolean({
       description:
         "Read each image from its registry (config and layers, streamed) and check what is inside: root user, shell, package manager, network tools, age, credentials in ENV/LABEL, setuid files (credentials: the pods' pull secrets, or --docker-config).",
@@ -130,13 +135,14 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
       default: false,
     }),
     'docker-config': Flags.string({
-      description: 'docker config.json with registry credentials for --resolve-digests and --inspect.',
+      description:
+        'docker config.json with registry credentials for --resolve-digests, --inspect and --verify-signatures.',
     }),
     'ca-file': Flags.string({
-      description: 'CA certificate (PEM) of the registries, for --resolve-digests and --inspect.',
+      description: 'CA certificate (PEM) of the registries, for --resolve-digests, --inspect and --verify-signatures.',
     }),
     'insecure-skip-tls-verify': Flags.boolean({
-      description: "Don't check the registries' TLS certificates (--resolve-digests, --inspect).",
+      description: "Don't check the registries' TLS certificates (--resolve-digests, --inspect, --verify-signatures).",
       default: false,
     }),
     fix: Flags.boolean({
@@ -213,8 +219,9 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
       allowedRegistries: flatList(flags['allowed-registries']),
       requireDigest: flags['require-digest'],
       ignoreChecks: flatList(flags['ignore-check']),
+      verifySignatures: flags['verify-signatures'],
       resolveDigests:
-        flags['resolve-digests'] || flags.fix
+        flags['resolve-digests'] || flags.fix || flags['verify-signatures']
           ? {
               dockerConfig: flags['docker-config'],
               caFile: flags['ca-file'],

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {allowedRegistriesFlag, debugFlag, flatList} from '../../cli/flags.js'
+import {parseDuration} from '../../lib/duration.js'
 
 export default class WebhookServe extends BaseCommand {
   static override summary =
@@ -10,6 +11,8 @@ export default class WebhookServe extends BaseCommand {
   static override description = `HTTPS on --port: POST /image_policy (and /) takes an ImageReview (imagepolicy.k8s.io/v1alpha1) and answers allowed or not, naming every refused image and why; GET /healthz answers ok. One JSON log line per decision on stdout.
 
 The policy (--policy FILE and/or --allowed-registries) is the same engine "audit images" uses. kube-system is exempt by default. The annotation alpha.image-policy.k8s.io/break-glass: "true" lets a refused pod through (logged) unless the policy sets breakGlass: false.
+
+With requireSignature in the policy, each image of a covered repository must be pinned by digest (a tag-only image is refused: "pin by digest to verify") and carry a cosign signature by one of its keys, verified against the registry (credentials: --docker-config) within --signature-timeout per review; verified digests are cached, refusals are not. An image whose signature cannot be checked in time is refused.
 
 The policy file is reloaded on SIGHUP or when it changes; a policy that does not validate is logged and the previous one stays in force.`
 
@@ -39,6 +42,11 @@ The policy file is reloaded on SIGHUP or when it changes; a policy that does not
     port: Flags.integer({description: 'Port to listen on.', default: 8443, min: 1, max: 65_535}),
     policy: Flags.string({description: 'Image policy file (YAML), reloaded on change and SIGHUP.'}),
     'allowed-registries': allowedRegistriesFlag("Replaces the policy file's list."),
+    'docker-config': Flags.string({description: 'docker config.json with registry credentials, for requireSignature.'}),
+    'signature-timeout': Flags.string({
+      description: 'requireSignature: how long the signature checks of one review may take together (e.g. 10s).',
+      default: '10s',
+    }),
     debug: debugFlag,
   }
 
@@ -54,6 +62,8 @@ The policy file is reloaded on SIGHUP or when it changes; a policy that does not
       policyFile: flags.policy,
       allowedRegistries: flatList(flags['allowed-registries']),
       allowUnauthenticated: flags['allow-unauthenticated'],
+      dockerConfig: flags['docker-config'],
+      signatureBudgetMs: parseDuration(flags['signature-timeout'], '--signature-timeout'),
     })
     await backend.closed
   }

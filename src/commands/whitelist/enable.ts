@@ -38,6 +38,11 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
         'kubectl imgsec whitelist enable --mode vap --allowed-registries docker.io,registry.k8s.io --dry-run=client -o yaml',
     },
     {
+      description: 'Only images signed with cosign.key (cosign sign --key), pinned by digest',
+      command:
+        'kubectl imgsec whitelist enable --allowed-registries registry.example.com --require-signature --trusted-key cosign.pub',
+    },
+    {
       description: 'A backend you run yourself',
       command:
         'kubectl imgsec whitelist enable --backend-placement external --webhook-url https://imgsec.example.com/image_policy --webhook-ca ca.crt --policy policy.yaml',
@@ -51,6 +56,16 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
     const given = givenFlags(flags, metadata)
     const vap = flags.mode === 'vap'
     const placement = flags['backend-placement']
+    if (vap && (flags['require-signature'] || flags['trusted-key']))
+      throw new UserError(
+        '--require-signature cannot work with --mode vap: a ValidatingAdmissionPolicy is CEL, which cannot fetch signatures from a registry nor verify them; use the ImagePolicyWebhook mode (without --mode vap), whose backend verifies them',
+      )
+    if (flags['require-signature'] !== Boolean(flags['trusted-key']))
+      throw new UserError(
+        flags['require-signature']
+          ? '--require-signature needs --trusted-key FILE (the public key, e.g. cosign.pub; repeatable)'
+          : '--trusted-key goes with --require-signature',
+      )
     refuseInapplicable(given, [
       {flags: ['params-namespace', 'break-glass', 'output'], appliesTo: 'to --mode vap', when: vap},
       {
@@ -81,7 +96,11 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
         appliesTo: 'to the ImagePolicyWebhook mode (without --mode vap)',
         when: !vap,
       },
-      {flags: ['port'], appliesTo: 'to --backend-placement static', when: placement === 'static'},
+      {
+        flags: ['port', 'require-signature', 'trusted-key'],
+        appliesTo: 'to --backend-placement static',
+        when: placement === 'static',
+      },
       {
         flags: ['namespace', 'node-port', 'node-address', 'accept-lockout-risk'],
         appliesTo: 'to --backend-placement deployment',
@@ -174,6 +193,7 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
       policyFile: flags.policy,
       allowedRegistries: flatList(flags['allowed-registries']),
       allowAnyRegistry: flags['allow-any-registry'],
+      trustedKeys: flags['require-signature'] ? flags['trusted-key'] : undefined,
       persistKubeadmConfig: flags['persist-kubeadm-config'],
       settings: {
         allowTTL: flags['allow-ttl'],

@@ -29,6 +29,8 @@ export interface ImageAuditOptions {
   ignoreChecks?: string[]
   /** Ask the registries which digest each tag points to now. */
   resolveDigests?: {dockerConfig?: string; caFile?: string; insecureSkipTlsVerify?: boolean}
+  /** Verify the signatures the policy's requireSignature asks for (implies resolving tags, with `resolveDigests`' credentials). */
+  verifySignatures?: boolean
   /** Write the files with images pinned by digest: copies under `dir`, or the originals (after a backup). */
   fix?: {dir: string; inPlace: boolean; backupDir: string}
   /** `--image-archive`: audit the images of these docker save / OCI layout tarballs, offline. */
@@ -104,6 +106,10 @@ export async function runImageAudit(options: ImageAuditOptions, cluster?: Cluste
   const {ARCHIVE_CHECKS, archiveAuditInput} = await import('./audit-archive.js')
   const checks = checksWithout(options.ignoreChecks ?? []).filter((c) => !archives.length || ARCHIVE_CHECKS.has(c.id))
   const policy = auditPolicy(options)
+  if (options.verifySignatures && !policy.requireSignature)
+    throw new UserError(
+      '--verify-signatures needs a --policy file with requireSignature (which repositories, which keys: README, "audit images")',
+    )
   let input: AuditInput
   let manifests: ReturnType<typeof readManifests> | undefined
   let archived: Awaited<ReturnType<typeof archiveAuditInput>> | undefined
@@ -142,8 +148,21 @@ export async function runImageAudit(options: ImageAuditOptions, cluster?: Cluste
     : options.inspect
       ? await (await import('./inspect-images.js')).inspectForAudit(input, options.inspect, cluster?.client, notices)
       : undefined
+  const verifying = options.verifySignatures && checks.some((check) => check.id.startsWith('image-signature-'))
+  const signatures = verifying
+    ? await (
+        await import('./signatures.js')
+      ).verifyAuditSignatures(
+        input,
+        policy,
+        digests,
+        options.resolveDigests ?? {},
+        options.resolveDigests?.dockerConfig ? dockerConfigFileCredentials(options.resolveDigests.dockerConfig) : [],
+        notices,
+      )
+    : undefined
   const tally = {exempted: 0}
-  const findings = runChecks(input, policy, checks, {vulnerabilities}, tally)
+  const findings = runChecks(input, policy, checks, {vulnerabilities, signatures}, tally)
   if (digests) {
     for (const finding of findings) {
       if (finding.check !== 'image-digest-missing') continue

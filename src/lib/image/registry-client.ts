@@ -66,7 +66,7 @@ export interface RegistryCredentials {
   password: string
 }
 
-interface AuthorizedResponse {
+export interface AuthorizedResponse {
   response: HttpResponse
   /** How we were let in, or where we were refused. */
   method: 'basic' | 'bearer' | 'none'

@@ -12,6 +12,8 @@ export interface HttpResponse {
   status: number
   headers: http.IncomingHttpHeaders
   body: string
+  /** The body's bytes (up to the limit), for content whose digest is checked. */
+  bytes: Buffer
 }
 
 /** TLS and timeout settings for talking to a registry. */
@@ -22,6 +24,8 @@ export interface RegistryConnection {
   timeoutMs?: number
   /** Set once per exchange from timeoutMs: when it must be over (epoch ms). */
   deadline?: number
+  /** The flag that sets timeoutMs, named when it runs out (default --request-timeout). */
+  timeoutFlag?: string
 }
 
 const DEFAULT_REGISTRY_TIMEOUT_MS = 15_000
@@ -67,13 +71,14 @@ export function request(
         const chunks: Buffer[] = []
         let size = 0
         res.on('data', (chunk: Buffer) => {
-          // Only small JSON bodies are expected (errors, tokens); never hold more than 1 MiB.
+          // Only small bodies are expected (errors, tokens, manifests, signature payloads); never hold more than 1 MiB.
           size += chunk.length
           if (size <= 1024 * 1024) chunks.push(chunk)
         })
-        res.on('end', () =>
-          resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8')}),
-        )
+        res.on('end', () => {
+          const bytes = Buffer.concat(chunks)
+          resolve({status: res.statusCode ?? 0, headers: res.headers, body: bytes.toString('utf8'), bytes})
+        })
         res.on('error', reject)
       },
     )
@@ -98,7 +103,7 @@ export async function fetchRegistry(
     if (isTimeout(error)) {
       const limit = options.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_MS
       throw new UserError(
-        `${what} at ${url.origin} did not answer within ${limit / 1000}s (--request-timeout)${unreachableHint}`,
+        `${what} at ${url.origin} did not answer within ${limit / 1000}s (${options.timeoutFlag ?? '--request-timeout'})${unreachableHint}`,
         {cause: error},
       )
     }

@@ -1,9 +1,12 @@
 // The policy file: its schema, validation with file:line errors, and how flags and file combine.
 import {readFileSync} from 'node:fs'
+import path from 'node:path'
+
 import {parseDocument} from 'yaml'
 import {describeValue, unreadableFile, yamlProblem} from '../describe-error.js'
 import {UserError} from '../errors.js'
 import {type AuditExemption, DEFAULT_POLICY, type ImagePolicy, registryPatternProblem} from './policy.js'
+import {parseSignatureRequirements} from './signature-policy.js'
 
 const POLICY_KEYS = new Set([
   'apiVersion',
@@ -21,6 +24,7 @@ const POLICY_KEYS = new Set([
   'forbidShell',
   'maxImageAgeDays',
   'exemptions',
+  'requireSignature',
 ])
 export const POLICY_API_VERSION = 'imgsec.io/v1alpha1'
 export const POLICY_KIND = 'ImagePolicy'
@@ -35,6 +39,7 @@ export function validatePolicy(
   source: string,
   where: (path: Array<string | number>) => string = () => source,
   defaults: ImagePolicy = DEFAULT_POLICY,
+  baseDir = process.cwd(),
 ): ImagePolicy {
   const problems: string[] = []
   const problem = (path: Array<string | number>, text: string) => {
@@ -131,6 +136,8 @@ export function validatePolicy(
       })
     }
   }
+  const requireSignature = parseSignatureRequirements(record.requireSignature, problem, baseDir)
+  if (requireSignature) policy.requireSignature = requireSignature
   if (problems.length > 0) {
     throw new UserError(`invalid image policy:\n  ${problems.join('\n  ')}`)
   }
@@ -161,7 +168,8 @@ export function loadPolicyFile(file: string, defaults: ImagePolicy = DEFAULT_POL
     if (offset === undefined) return file
     return `${file}:${text.slice(0, offset).split('\n').length}`
   }
-  return validatePolicy(value, file, lineOf, defaults)
+  // Key files are named relative to the policy file, wherever the command runs.
+  return validatePolicy(value, file, lineOf, defaults, path.dirname(path.resolve(file)))
 }
 
 /**

@@ -1,4 +1,5 @@
 import {globToRegExp} from '../glob.js'
+import type {SignatureRequirement} from './signature-policy.js'
 import {
   DOCKER_HUB,
   effectiveTag,
@@ -38,6 +39,8 @@ export interface ImagePolicy {
   maxImageAgeDays: number
   /** Audit findings the policy owner accepts: a check, optionally narrowed to a namespace, kind, name or container (globs with *). */
   exemptions: AuditExemption[]
+  /** Repositories whose images must be signed by trusted keys (checked with I/O: audit --verify-signatures, webhook). */
+  requireSignature?: SignatureRequirement[]
 }
 
 export interface AuditExemption {
@@ -72,6 +75,9 @@ export type PolicyRuleId =
   | 'image-tag-missing'
   | 'image-digest-missing'
   | 'image-registry-not-allowed'
+  // Decided with I/O by the webhook backend's signature gate, not by evaluateImage.
+  | 'image-signature-missing'
+  | 'image-signature-invalid'
 
 export interface PolicyViolation {
   rule: PolicyRuleId

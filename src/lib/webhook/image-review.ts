@@ -1,4 +1,4 @@
-import {evaluateImage, type ImagePolicy, type ImageVerdict} from '../policy/policy.js'
+import {evaluateImage, type ImagePolicy, type ImageVerdict, type PolicyViolation} from '../policy/policy.js'
 
 /** The annotation the Kubernetes docs use for break-glass; the API server forwards only keys containing `.image-policy.k8s.io/`. */
 export const BREAK_GLASS_ANNOTATION = 'alpha.image-policy.k8s.io/break-glass'
@@ -28,6 +28,13 @@ export interface ImageReviewDecision {
   response: ImageReviewResponse
   verdicts: ImageVerdict[]
   breakGlass: boolean
+}
+
+/** The images of a review, in order ('' for a container without one). */
+export function reviewImages(review: ImageReviewRequest): string[] {
+  return (review.spec.containers ?? []).map((container) =>
+    typeof container?.image === 'string' ? container.image : '',
+  )
 }
 
 /** Why a request body is not an ImageReview we can answer, or undefined when it is one. */
@@ -86,13 +93,19 @@ const MAX_REASONS = 20
  * annotation lets a refused pod through, unless the policy turns it off, and says so in the audit
  * annotations so the use is on record.
  */
-export function decideImageReview(review: ImageReviewRequest, policy: ImagePolicy): ImageReviewDecision {
+export function decideImageReview(
+  review: ImageReviewRequest,
+  policy: ImagePolicy,
+  signatureViolations: PolicyViolation[][] = [],
+): ImageReviewDecision {
   const namespace = review.spec.namespace
   const annotations = review.spec.annotations ?? {}
-  const images = (review.spec.containers ?? []).map((container) =>
-    typeof container?.image === 'string' ? container.image : '',
-  )
-  const verdicts = images.map((image) => evaluateImage(image, {namespace, annotations}, policy))
+  const images = reviewImages(review)
+  const verdicts = images.map((image, index) => {
+    const verdict = evaluateImage(image, {namespace, annotations}, policy)
+    const extra = signatureViolations[index] ?? []
+    return extra.length === 0 ? verdict : {...verdict, allowed: false, violations: [...verdict.violations, ...extra]}
+  })
   const refused = verdicts.filter((verdict) => !verdict.allowed)
   const breakGlass = refused.length > 0 && policy.breakGlass && annotations[BREAK_GLASS_ANNOTATION] === 'true'
   const allowed = refused.length === 0 || breakGlass

@@ -5,7 +5,12 @@ import path from 'node:path'
 import {describeSystemError, safeErrorMessage} from '../describe-error.js'
 import {UserError} from '../errors.js'
 import {refuseImageContentRules, resolvePolicy} from '../policy/policy-file.js'
+import {dockerConfigFileCredentials} from '../image/docker-config.js'
+import {createSignatureGate} from './signature-gate.js'
 import {createWebhookServer, loadTlsMaterial, type ServerLimits} from './webhook-server.js'
+
+/** Under the server's 15 s request limit and the API server's webhook timeout. */
+export const DEFAULT_SIGNATURE_BUDGET_MS = 10_000
 
 export interface WebhookBackendOptions {
   certFile: string
@@ -19,6 +24,10 @@ export interface WebhookBackendOptions {
   allowUnauthenticated?: boolean
   log?: (entry: Record<string, unknown>) => void
   limits?: Partial<ServerLimits>
+  /** Registry credentials for requireSignature (`--docker-config`). */
+  dockerConfig?: string
+  /** requireSignature: how long the verifications of one review may take together. */
+  signatureBudgetMs?: number
 }
 
 export interface RunningBackend {
@@ -86,6 +95,10 @@ export async function startWebhookBackend(options: WebhookBackendOptions): Promi
     return {digest, policy}
   }
   let {policy, digest: policyDigest} = load()
+  const signatureGate = createSignatureGate({
+    credentials: options.dockerConfig ? dockerConfigFileCredentials(options.dockerConfig) : [],
+    budgetMs: options.signatureBudgetMs ?? DEFAULT_SIGNATURE_BUDGET_MS,
+  })
   const reload = (): boolean => {
     try {
       ;({policy, digest: policyDigest} = load())
@@ -102,6 +115,7 @@ export async function startWebhookBackend(options: WebhookBackendOptions): Promi
     clientCaFile: options.clientCaFile,
     policy: () => policy,
     policyDigest: () => policyDigest,
+    signatureGate,
     log,
     limits: options.limits,
   })

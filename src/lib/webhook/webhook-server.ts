@@ -6,7 +6,8 @@ import type {TLSSocket} from 'node:tls'
 
 import {unreadableFile} from '../describe-error.js'
 import {UserError} from '../errors.js'
-import {decideImageReview, type ImageReviewRequest, imageReviewProblem} from './image-review.js'
+import {decideImageReview, type ImageReviewRequest, imageReviewProblem, reviewImages} from './image-review.js'
+import type {SignatureGate} from './signature-gate.js'
 import type {ImagePolicy} from '../policy/policy.js'
 
 export const MAX_BODY_BYTES = 1024 * 1024
@@ -24,6 +25,8 @@ export interface WebhookServerOptions {
   log: (entry: Record<string, unknown>) => void
   /** Limits (milliseconds, connections); tests shorten them. */
   limits?: Partial<ServerLimits>
+  /** Verifies signatures when the policy has requireSignature. */
+  signatureGate?: SignatureGate
 }
 
 /**
@@ -147,7 +150,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Webhoo
     send(res, 400, {error: problem})
     return
   }
-  const decision = decideImageReview(review as ImageReviewRequest, options.policy())
+  const policy = options.policy()
+  const request = review as ImageReviewRequest
+  const signatureViolations =
+    policy.requireSignature && options.signatureGate
+      ? await options.signatureGate(reviewImages(request), request.spec.namespace, policy)
+      : undefined
+  const decision = decideImageReview(request, policy, signatureViolations)
   options.log({
     level: decision.breakGlass ? 'warn' : 'info',
     event: decision.breakGlass ? 'break-glass' : 'decision',

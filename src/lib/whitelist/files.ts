@@ -2,6 +2,7 @@ import path from 'node:path'
 import {stringify} from 'yaml'
 
 import type {ImagePolicy} from '../policy/policy.js'
+import type {TrustedKey} from '../signature/trusted-keys.js'
 
 /** Where `whitelist enable` keeps its files; every path derives from the config dir (a flag). */
 export interface WhitelistPaths {
@@ -59,8 +60,28 @@ export function enableWrittenPaths(paths: WhitelistPaths, options: {backend: boo
   return [paths.admissionConfig, paths.webhookKubeconfig, paths.pkiDir, ...(options.backend ? [paths.backendDir] : [])]
 }
 
-/** The policy file the backend reads (every field written out, so that what is enforced is visible). */
-export function renderPolicyFile(policy: ImagePolicy): string {
+/** Where the static backend reads a trusted key of requireSignature (the backend directory is mounted). */
+export function trustedKeyPath(paths: WhitelistPaths, key: TrustedKey): string {
+  return path.join(paths.backendDir, `trusted-key-${key.hint.slice(0, 16)}.pub`)
+}
+
+/** The trusted keys of requireSignature, copied beside the policy into the directory the static pod mounts. */
+export function trustedKeyFiles(
+  policy: ImagePolicy,
+  paths: WhitelistPaths,
+  owner?: number,
+): Array<{path: string; content: string; mode: number; owner?: number}> {
+  const files = new Map<string, string>()
+  for (const key of (policy.requireSignature ?? []).flatMap((requirement) => requirement.keys))
+    files.set(trustedKeyPath(paths, key), String(key.publicKey.export({type: 'spki', format: 'pem'})))
+  return [...files].map(([file, content]) => ({path: file, content, mode: 0o600, owner}))
+}
+
+/**
+ * The policy file the backend reads (every field written out, so that what is enforced is visible).
+ * With `paths`, requireSignature names the keys' copies in the backend directory.
+ */
+export function renderPolicyFile(policy: ImagePolicy, paths?: WhitelistPaths): string {
   return stringify(
     {
       apiVersion: 'imgsec.io/v1alpha1',
@@ -75,6 +96,14 @@ export function renderPolicyFile(policy: ImagePolicy): string {
       breakGlass: policy.breakGlass,
       allowAnnotationExemptions: policy.allowAnnotationExemptions,
       ...(policy.exemptions.length > 0 ? {exemptions: policy.exemptions} : {}),
+      ...(policy.requireSignature
+        ? {
+            requireSignature: policy.requireSignature.map((requirement) => ({
+              repositories: requirement.repositories,
+              keys: requirement.keys.map((key) => (paths ? trustedKeyPath(paths, key) : key.name)),
+            })),
+          }
+        : {}),
     },
     {indentSeq: false},
   )

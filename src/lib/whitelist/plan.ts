@@ -10,8 +10,9 @@ import {renderWebhookKubeconfig} from '../controlplane/webhook-kubeconfig.js'
 import {UserError} from '../errors.js'
 import {evaluateImage, type ImagePolicy} from '../policy/policy.js'
 import {refuseImageContentRules, requireAllowlist, resolvePolicy} from '../policy/policy-file.js'
+import {readTrustedKey} from '../signature/trusted-keys.js'
 import type {KeyPairPem} from './certificates.js'
-import {renderPolicyFile, type WhitelistPaths} from './files.js'
+import {renderPolicyFile, trustedKeyFiles, type WhitelistPaths} from './files.js'
 import {sha256} from './node-files.js'
 import type {PlacementName} from './state.js'
 
@@ -28,6 +29,8 @@ export interface EnableCommonOptions {
   allowedRegistries?: string[]
   /** Enforce a policy that names no registries (only its tag and digest rules). */
   allowAnyRegistry?: boolean
+  /** `--require-signature --trusted-key KEY`: images of the allowed registries must be signed by one of these keys. */
+  trustedKeys?: string[]
   /** Record the flags and volumes in ConfigMap kube-system/kubeadm-config, so that "kubeadm upgrade" keeps them. */
   persistKubeadmConfig?: boolean
   settings: Omit<ImagePolicySettings, 'kubeConfigFile'>
@@ -150,12 +153,20 @@ export interface PolicyNeeds {
 
 /** The policy to enforce, and what it would refuse in kube-system (a refusal unless forced). */
 export function whitelistPolicy(
-  options: Pick<EnableCommonOptions, 'policyFile' | 'allowedRegistries' | 'allowAnyRegistry'>,
+  options: Pick<EnableCommonOptions, 'policyFile' | 'allowedRegistries' | 'allowAnyRegistry' | 'trustedKeys'>,
   needs: PolicyNeeds,
 ): {policy: ImagePolicy; problems: string[]} {
   const policy = resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries})
   requireAllowlist(policy, options.allowAnyRegistry ?? false)
   refuseImageContentRules(policy, `--policy "${options.policyFile}"`)
+  if (options.trustedKeys) {
+    if (!policy.allowedRegistries)
+      throw new UserError(
+        '--require-signature covers the allowed registries: name them (--allowed-registries or the policy file), or put requireSignature with its own repositories in a --policy file',
+      )
+    const keys = options.trustedKeys.map((file) => readTrustedKey(file, '--trusted-key'))
+    policy.requireSignature = [...(policy.requireSignature ?? []), {repositories: policy.allowedRegistries, keys}]
+  }
   // An in-cluster backend must never review its own pods: with defaultAllow false a dead backend would block its replacement.
   for (const namespace of needs.exemptNamespaces)
     if (!policy.exemptNamespaces.includes(namespace)) policy.exemptNamespaces = [...policy.exemptNamespaces, namespace]
@@ -203,8 +214,18 @@ export function planWhitelist(input: {
   warnings: string[]
 }): WhitelistPlan {
   const {paths, target} = input
-  const policyText = renderPolicyFile(input.policy)
+  const policyText = renderPolicyFile(input.policy, paths)
   const backend = input.backend(policyText)
+  if (input.policy.requireSignature) {
+    if (input.placement !== 'static')
+      throw new UserError(
+        `requireSignature needs --backend-placement static (the keys are copied into ${paths.backendDir}, which the static pod mounts); the ${input.placement} placement cannot read them yet`,
+      )
+    for (const file of trustedKeyFiles(input.policy, paths, backend.dir?.owner)) {
+      backend.files.push(file)
+      backend.preview.push({path: file.path, content: file.content})
+    }
+  }
   const trustedCa = target.caFile ? path.resolve(target.caFile) : paths.caCert
   return {
     placement: input.placement,

@@ -43,6 +43,10 @@ export async function enableVap(
       `the policy's exemptImages (${policy.exemptImages.slice(0, 3).join(', ')}${policy.exemptImages.length > 3 ? ', …' : ''}) are not enforced by --mode vap: remove them (exempt namespaces instead with exemptNamespaces), or use the ImagePolicyWebhook mode, whose backend honours them`,
     )
   }
+  if (policy.requireSignature)
+    throw new UserError(
+      `the policy's requireSignature cannot be enforced by --mode vap: a ValidatingAdmissionPolicy is CEL, which cannot fetch signatures from a registry nor verify them; use the ImagePolicyWebhook mode (without --mode vap), whose backend verifies them`,
+    )
   const objects = renderVapObjects(policy, {
     paramsNamespace: options.paramsNamespace,
     breakGlass: options.breakGlass,

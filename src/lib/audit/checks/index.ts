@@ -8,6 +8,7 @@ import {imageRegistryNotAllowed} from './image-registry-not-allowed.js'
 import {imageRunsAsRoot} from './image-runs-as-root.js'
 import {imageSecretInConfig} from './image-secret-in-config.js'
 import {imageStale} from './image-stale.js'
+import {imageSignatureInvalid, imageSignatureMissing} from './image-signature.js'
 import {imageTagDigestMismatch} from './image-tag-digest-mismatch.js'
 import {imageTagLatest} from './image-tag-latest.js'
 import {imageTagMissing} from './image-tag-missing.js'
@@ -48,6 +49,8 @@ export const CHECKS: readonly Check[] = [
   imageSetuidFiles,
   imageTagDigestMismatch,
   imageVulnerable,
+  imageSignatureMissing,
+  imageSignatureInvalid,
 ]
 
 export const CHECK_IDS: readonly string[] = CHECKS.map((check) => check.id)

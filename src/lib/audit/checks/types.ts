@@ -1,6 +1,7 @@
 import type {ImageFacts} from '../../image/image-facts.js'
 import type {ImageReference} from '../../image/image-reference.js'
 import type {ImagePolicy, ImageVerdict} from '../../policy/policy.js'
+import type {SignatureVerdict} from '../../signature/verify.js'
 import type {Container, ContainerField, Path, Workload} from '../workloads.js'
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const
@@ -111,6 +112,8 @@ export interface ContainerCheck extends CheckRule {
 export interface RunContext {
   /** `--scan`: the scanner's verdict per scanned image (see `scanTargetOf`); absent without --scan. */
   vulnerabilities?: ReadonlyMap<string, {severity?: Severity; message: string} | undefined>
+  /** `--verify-signatures`: the signature verdict per verified image (see `scanTargetOf`). */
+  signatures?: ReadonlyMap<string, SignatureVerdict>
 }
 
 /** A pure function from every container of the run to findings on some of them. */

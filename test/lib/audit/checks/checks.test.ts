@@ -92,8 +92,14 @@ describe('audit checks', () => {
 
     it('two kinds: 21 per-container checks, then the cross-workload ones', () => {
       expect(CONTAINER_CHECKS).to.have.length(21)
-      expect(CROSS_WORKLOAD_CHECKS.map((c) => c.id)).to.deep.equal(['image-tag-digest-mismatch', 'image-vulnerable'])
-      expect(CHECK_IDS.slice(-2)).to.deep.equal(['image-tag-digest-mismatch', 'image-vulnerable'])
+      const crossWorkload = [
+        'image-tag-digest-mismatch',
+        'image-vulnerable',
+        'image-signature-missing',
+        'image-signature-invalid',
+      ]
+      expect(CROSS_WORKLOAD_CHECKS.map((c) => c.id)).to.deep.equal(crossWorkload)
+      expect(CHECK_IDS.slice(-4)).to.deep.equal(crossWorkload)
     })
 
     it('docs/checks.md has one section per check (the help URL anchor), the README table one row per check', () => {
@@ -116,7 +122,7 @@ describe('audit checks', () => {
       expect(() => checksWithout(['Privileged'])).to.throw(UserError, 'did you mean "privileged"?')
       expect(() => checksWithout(['xyz'])).to.throw(
         UserError,
-        /^--ignore-check: unknown check "xyz"; the checks are image-reference-invalid, image-registry-not-allowed, .*, image-vulnerable$/,
+        /^--ignore-check: unknown check "xyz"; the checks are image-reference-invalid, image-registry-not-allowed, .*, image-signature-invalid$/,
       )
     })
   })

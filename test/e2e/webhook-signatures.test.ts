@@ -1,0 +1,216 @@
+import {expect} from 'chai'
+import {type ChildProcess, spawn} from 'node:child_process'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {createServer, type Server} from 'node:net'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {CLI, ROOT} from '../support/cli.js'
+import {generateKeyPair, signImage, type TestKeyPair} from '../support/cosign.js'
+import {httpsRequest, type TlsClient} from '../support/https-client.js'
+import {freePort, registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {createTestCa} from '../support/tls.js'
+
+const USER = 'admission'
+const PASSWORD = 'Webhook-Sig-Passw0rd-canary'
+
+interface Backend {
+  url: string
+  child: ChildProcess
+  output: () => string
+  stop: () => Promise<void>
+}
+
+/** `webhook serve` through the CLI, or the standalone bundle the static pod runs. */
+async function startBackend(entry: 'cli' | 'bundle', args: string[]): Promise<Backend> {
+  const port = await freePort()
+  const argv =
+    entry === 'cli'
+      ? [CLI, 'webhook', 'serve', '--port', String(port), ...args]
+      : [path.join(ROOT, 'dist', 'imgsec-webhook.mjs'), '--port', String(port), ...args]
+  const child = spawn(process.execPath, argv, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {...process.env, NODE_ENV: 'production'},
+  })
+  let output = ''
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+  const deadline = Date.now() + 15_000
+  while (!output.includes('"event":"listening"')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`backend did not start: ${output}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return {
+    url: `https://127.0.0.1:${port}/image_policy`,
+    child,
+    output: () => output,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve()
+        child.once('exit', () => resolve())
+        child.kill('SIGTERM')
+      }),
+  }
+}
+
+const review = (images: string[]) =>
+  JSON.stringify({
+    apiVersion: 'imagepolicy.k8s.io/v1alpha1',
+    kind: 'ImageReview',
+    spec: {containers: images.map((image) => ({image})), namespace: 'shop'},
+  })
+
+describe('webhook serve with requireSignature (built CLI and bundle, real registry, cosign)', function () {
+  this.timeout(120_000)
+  let registry: RunningRegistry
+  let silent: Server
+  let silentHost: string
+  let dir: string
+  let tls: TlsClient
+  let args: string[]
+  let trustedKey: TestKeyPair
+  const digests: Record<string, string> = {}
+
+  before(async function () {
+    if (!registryBinary()) {
+      console.warn('SKIPPING webhook requireSignature e2e: docker-registry is not installed')
+      this.skip()
+    }
+    registry = await startRegistry({users: {[USER]: PASSWORD}})
+    const credentials = {username: USER, password: PASSWORD}
+    dir = mkdtempSync(path.join(tmpdir(), 'imgsec-webhook-sig-'))
+    const trusted = await generateKeyPair(dir, 'cosign')
+    trustedKey = trusted
+    const other = await generateKeyPair(dir, 'other')
+    for (const name of ['signed', 'unsigned', 'stranger', 'late'])
+      digests[name] = (await registry.pushImage(`team/${name}`, '1.0', credentials)).digest
+    await signImage(registry, 'team/signed', digests.signed, trusted, credentials)
+    await signImage(registry, 'team/stranger', digests.stranger, other, credentials)
+    // A registry that accepts connections and never answers: the time budget must end the wait.
+    silent = createServer(() => {})
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    silentHost = `127.0.0.1:${(silent.address() as {port: number}).port}`
+    const dockerConfig = path.join(dir, 'config.json')
+    writeFileSync(
+      dockerConfig,
+      JSON.stringify({auths: {[registry.host]: {auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}}}),
+    )
+    const policy = path.join(dir, 'policy.yaml')
+    writeFileSync(
+      policy,
+      `requireSignature:\n- repositories: ["${registry.host}/team", "${silentHost}"]\n  keys: [cosign.pub]\n`,
+    )
+    const ca = await createTestCa(dir)
+    const serving = await ca.issue({cn: 'imgsec-webhook', ipAddresses: ['127.0.0.1']})
+    const client = await ca.issue({cn: 'kube-apiserver'})
+    tls = {ca: ca.caCertPem, cert: client.certPem, key: client.keyPem}
+    args = [
+      '--cert',
+      serving.certFile,
+      '--key',
+      serving.keyFile,
+      '--client-ca',
+      ca.caCertFile,
+      '--policy',
+      policy,
+      '--docker-config',
+      dockerConfig,
+      '--signature-timeout',
+      '2s',
+    ]
+  })
+  after(async () => {
+    await registry?.stop()
+    silent?.close()
+    if (dir) rmSync(dir, {recursive: true, force: true})
+  })
+
+  for (const entry of ['cli', 'bundle'] as const) {
+    describe(entry === 'cli' ? 'kubectl imgsec webhook serve' : 'dist/imgsec-webhook.mjs (the static pod)', () => {
+      let backend: Backend
+      before(async () => {
+        backend = await startBackend(entry, args)
+      })
+      after(async () => backend?.stop())
+      const decide = async (images: string[]) => {
+        const answer = await httpsRequest(backend.url, tls, review(images))
+        expect(answer.status).to.equal(200)
+        return JSON.parse(answer.body).status as {allowed: boolean; reason?: string}
+      }
+
+      it('admits an image signed by the trusted key, pinned by digest', async () => {
+        const status = await decide([`${registry.host}/team/signed@${digests.signed}`])
+        expect(status, status.reason).to.include({allowed: true})
+      })
+
+      it('refuses a tag-only image of a covered repository: pin by digest to verify', async () => {
+        const status = await decide([`${registry.host}/team/signed:1.0`])
+        expect(status.allowed).to.equal(false)
+        expect(status.reason).to.equal(
+          `image policy (kubectl-imgsec) refused 1 image: image-signature-missing: ${registry.host}/team/signed:1.0 is not pinned by digest: pin by digest to verify its signature (requireSignature)`,
+        )
+      })
+
+      it('refuses an unsigned image and one signed by another key, saying why', async () => {
+        const status = await decide([
+          `${registry.host}/team/unsigned@${digests.unsigned}`,
+          `${registry.host}/team/stranger@${digests.stranger}`,
+        ])
+        expect(status.allowed).to.equal(false)
+        expect(status.reason).to.include(
+          `image-signature-missing: ${registry.host}/team/unsigned@${digests.unsigned} has no signature (requireSignature)`,
+        )
+        expect(status.reason).to.match(
+          new RegExp(
+            `image-signature-invalid: ${registry.host}/team/stranger@${digests.stranger}: signature sha256:[a-f0-9]{12} is not by a trusted key`,
+          ),
+        )
+      })
+
+      it('does not ask for signatures outside the covered repositories', async () => {
+        expect(await decide(['docker.io/library/nginx:1.27'])).to.include({allowed: true})
+      })
+
+      it('a registry that does not answer is refused within the time budget (fail closed)', async () => {
+        const started = Date.now()
+        const status = await decide([`${silentHost}/app@sha256:${'c'.repeat(64)}`])
+        expect(status.allowed).to.equal(false)
+        expect(status.reason).to.match(
+          new RegExp(
+            `image-signature-missing: the signature of ${silentHost}/app@sha256:c{64} could not be checked: .*did not answer within 2s \\(--signature-timeout\\)`,
+          ),
+        )
+        expect(Date.now() - started).to.be.lessThan(6000)
+        expect(backend.output()).to.not.include(PASSWORD)
+      })
+    })
+  }
+
+  // Last (mocha runs a suite's own tests before its nested suites): it stops the registry.
+  describe('the cache', () => {
+    it('verified digests are cached: admitted while the registry is down; refusals are not cached', async () => {
+      const backend = await startBackend('cli', args)
+      try {
+        const decide = async (image: string) =>
+          JSON.parse((await httpsRequest(backend.url, tls, review([image]))).body).status as {
+            allowed: boolean
+            reason?: string
+          }
+        const signed = `${registry.host}/team/signed@${digests.signed}`
+        const late = `${registry.host}/team/late@${digests.late}`
+        expect((await decide(late)).allowed).to.equal(false)
+        // Signed after the refusal: admitted on the next try.
+        await signImage(registry, 'team/late', digests.late, trustedKey, {username: USER, password: PASSWORD})
+        expect((await decide(late)).allowed).to.equal(true)
+        expect((await decide(signed)).allowed).to.equal(true)
+        await registry.stop()
+        expect((await decide(signed)).allowed).to.equal(true)
+        const unverified = await decide(`${registry.host}/team/unsigned@${digests.unsigned}`)
+        expect(unverified.allowed).to.equal(false)
+        expect(unverified.reason).to.include('could not be checked')
+      } finally {
+        await backend.stop()
+      }
+    })
+  })
+})

@@ -1,0 +1,127 @@
+import {expect} from 'chai'
+import {generateKeyPairSync} from 'node:crypto'
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {UserError} from '../../../src/lib/errors.js'
+import {parseImageReference} from '../../../src/lib/image/image-reference.js'
+import {loadPolicyFile} from '../../../src/lib/policy/policy-file.js'
+import {signatureRequirementFor} from '../../../src/lib/policy/signature-policy.js'
+
+describe('policy requireSignature', () => {
+  let dir: string
+  const write = (name: string, text: string) => {
+    const file = path.join(dir, name)
+    writeFileSync(file, text)
+    return file
+  }
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'imgsec-sigpolicy-'))
+    mkdirSync(path.join(dir, 'keys'))
+    const pair = generateKeyPairSync('ec', {namedCurve: 'prime256v1'})
+    write('keys/cosign.pub', String(pair.publicKey.export({type: 'spki', format: 'pem'})))
+    write('keys/cosign.key', String(pair.privateKey.export({type: 'pkcs8', format: 'pem'})))
+  })
+  after(() => rmSync(dir, {recursive: true, force: true}))
+
+  it('reads the keys relative to the policy file, wherever the command runs', () => {
+    const file = write(
+      'policy.yaml',
+      'requireSignature:\n- repositories: [registry.example.com/team, "*.corp.example"]\n  keys: [keys/cosign.pub]\n',
+    )
+    const policy = loadPolicyFile(file)
+    expect(policy.requireSignature).to.have.length(1)
+    expect(policy.requireSignature![0].repositories).to.deep.equal(['registry.example.com/team', '*.corp.example'])
+    expect(policy.requireSignature![0].keys.map((key) => [key.name, key.type])).to.deep.equal([
+      [path.join(dir, 'keys/cosign.pub'), 'ecdsa-p256'],
+    ])
+  })
+
+  it('no requireSignature: none required', () => {
+    expect(loadPolicyFile(write('plain.yaml', 'denyLatest: true\n')).requireSignature).to.equal(undefined)
+  })
+
+  const mistakes: Array<[string, string, string]> = [
+    [
+      'not a list',
+      'requireSignature: {keys: [a]}\n',
+      'p.yaml:1: requireSignature: must be a list of {repositories: [pattern, …], keys: [file, …]}',
+    ],
+    [
+      'an entry that is not a mapping',
+      'requireSignature:\n- cosign.pub\n',
+      'p.yaml:2: requireSignature[0]: must be a mapping {repositories: [pattern, …], keys: [file, …]}',
+    ],
+    [
+      'an unknown field',
+      'requireSignature:\n- repositories: [r.example.com]\n  keys: [keys/cosign.pub]\n  key: x\n',
+      'p.yaml:4: requireSignature[0].key: unknown field; known: repositories, keys',
+    ],
+    [
+      'no keys',
+      'requireSignature:\n- repositories: [r.example.com]\n',
+      'p.yaml:2: requireSignature[0]: needs "keys": a non-empty list of public key files',
+    ],
+    [
+      'no repositories',
+      'requireSignature:\n- keys: [keys/cosign.pub]\n',
+      'p.yaml:2: requireSignature[0]: needs "repositories": a non-empty list of registry patterns',
+    ],
+    [
+      'a bad pattern',
+      'requireSignature:\n- repositories: ["Not A Host"]\n  keys: [keys/cosign.pub]\n',
+      'p.yaml:2: requireSignature[0].repositories[0]: expected a registry host',
+    ],
+    [
+      'an empty key list',
+      'requireSignature:\n- repositories: [r.example.com]\n  keys: []\n',
+      'p.yaml:3: requireSignature[0].keys: must be a non-empty list of public key files',
+    ],
+    [
+      'an empty key name',
+      'requireSignature:\n- repositories: [r.example.com]\n  keys: [""]\n',
+      'p.yaml:3: requireSignature[0].keys[0]: must be a non-empty string',
+    ],
+    [
+      'a missing key file',
+      'requireSignature:\n- repositories: [r.example.com]\n  keys: [keys/nope.pub]\n',
+      'p.yaml:3: requireSignature[0].keys[0]: ',
+    ],
+    [
+      'a private key',
+      'requireSignature:\n- repositories: [r.example.com]\n  keys: [keys/cosign.key]\n',
+      'p.yaml:3: requireSignature[0].keys[0]: key ',
+    ],
+  ]
+  for (const [label, text, expected] of mistakes) {
+    it(`${label}: file:line and field`, () => {
+      const file = write('p.yaml', text)
+      try {
+        loadPolicyFile(file)
+        expect.fail('accepted')
+      } catch (error) {
+        expect(error).to.be.instanceOf(UserError)
+        expect((error as Error).message).to.include(expected.replace('p.yaml', file))
+      }
+    })
+  }
+
+  it('a private key in the policy is refused without its text', () => {
+    const file = write('p.yaml', 'requireSignature:\n- repositories: [r.example.com]\n  keys: [keys/cosign.key]\n')
+    expect(() => loadPolicyFile(file)).to.throw(UserError, /keys\/cosign\.key" is a private key/)
+  })
+
+  it('the first requirement whose repositories match applies', () => {
+    const keys = [] as never[]
+    const requirements = [
+      {repositories: ['registry.example.com/team'], keys},
+      {repositories: ['registry.example.com'], keys: [...keys]},
+    ]
+    const match = (image: string) => signatureRequirementFor(requirements, parseImageReference(image))
+    expect(match('registry.example.com/team/app:1')).to.equal(requirements[0])
+    expect(match('registry.example.com/team-b/app:1')).to.equal(requirements[1])
+    expect(match('docker.io/library/nginx:1')).to.equal(undefined)
+    expect(signatureRequirementFor(undefined, parseImageReference('nginx'))).to.equal(undefined)
+  })
+})
