@@ -184,26 +184,22 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
         selector: flags.selector,
       }
     }
-    // Run.
-    const result = await runImageAudit(options, cluster)
-    // Print.
-    const {renderAudit} = await import('../../lib/audit/reporters.js')
-    process.stdout.write(
-      renderAudit(flags.output, result.findings, result.summary, {
-        colour: flags.output === 'table' && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
-        workloads: result.workloads,
-        version: this.config.version,
-        rules: result.checks,
-        byShape: result.byShape,
-        skipped: result.skipped,
-      }),
-    )
+    // Run, printing each finding as it is made.
+    const {reportWriter} = await import('../../lib/audit/report-stream.js')
+    const {checksWithout} = await import('../../lib/audit/audit.js')
+    const report = reportWriter(flags.output, process.stdout, {
+      colour: flags.output === 'table' && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+      version: this.config.version,
+      rules: checksWithout(options.ignoreChecks ?? []),
+    })
+    const result = await runImageAudit(options, cluster, report)
+    await report.end(result.summary, {workloads: result.workloads, byShape: result.byShape, skipped: result.skipped})
     for (const change of result.changes) process.stderr.write(`${change}\n`)
     for (const notice of result.notices) process.stderr.write(`warning: ${notice}\n`)
     for (const error of result.errors)
       this.printError(`${error.file}${error.line ? `:${error.line}` : ''}: ${error.message}`)
     if (result.errors.length > 0) this.exit(AUDIT_EXIT.usage)
-    const {reachesThreshold} = await import('../../lib/audit/audit.js')
-    if (reachesThreshold(result.findings, flags['fail-on'])) this.exit(AUDIT_EXIT.findings)
+    const {summaryReaches} = await import('../../lib/audit/audit.js')
+    if (summaryReaches(result.summary, flags['fail-on'])) this.exit(AUDIT_EXIT.findings)
   }
 }

@@ -1,19 +1,17 @@
-import {mkdirSync, readFileSync} from 'node:fs'
-import path from 'node:path'
+import {readFileSync} from 'node:fs'
 
-import {type AuditInput, type AuditSummary, checksWithout, type Finding, runChecks, summarize} from './audit.js'
-import {writeFileAtomic} from '../atomic-write.js'
-import {backupFile} from '../controlplane/backups.js'
+import {type AuditInput, type AuditSummary, checksWithout, runChecks, summarize} from './audit.js'
+import type {FindingSink} from './cluster-stream.js'
 import {type CheckRule, type ContainerInstance, scanTargetOf, type Severity} from './checks/index.js'
 import type {KubeClient} from '../cluster/kube-client.js'
 import {credentialsOf, type DockerCredential, parseDockerConfigJson} from '../image/docker-config.js'
 import {unreadableFile} from '../describe-error.js'
 import {limitConcurrency} from '../concurrency.js'
 import {UserError} from '../errors.js'
-import {parseImageReference} from '../image/image-reference.js'
-import {type ManifestReadError, readManifests, type ScalarLocation} from './manifest-files.js'
+import {type ManifestReadError, readManifests} from './manifest-files.js'
 import {readManifestStdin} from './manifest-sources.js'
-import {applyScalarEdits, pinnedImage, resolveDigests, tagKey} from './pin-images.js'
+import {resolveDigests} from './pin-images.js'
+import {digestFor, type FixOptions, writePinnedManifests} from './fix-files.js'
 import {DEFAULT_POLICY, type ImagePolicy} from '../policy/policy.js'
 import {resolvePolicy} from '../policy/policy-file.js'
 import {describeReport, findTrivy, reportSeverity, scanImage} from './trivy.js'
@@ -29,7 +27,7 @@ export interface ImageAuditOptions {
   /** Ask the registries which digest each tag points to now. */
   resolveDigests?: {dockerConfig?: string; caFile?: string; insecureSkipTlsVerify?: boolean}
   /** Write the files with images pinned by digest: copies under `dir`, or the originals (after a backup). */
-  fix?: {dir: string; inPlace: boolean; backupDir: string}
+  fix?: FixOptions
   /** Scan each distinct image with trivy. */
   scan?: {severity?: string; ignoreUnfixed?: boolean}
   /** Per-file (and stdin) size limit in bytes (`--max-file-size`; default 32 MiB). */
@@ -46,7 +44,6 @@ export interface ClusterScope {
 }
 
 export interface ImageAuditResult {
-  findings: Finding[]
   summary: AuditSummary
   workloads: number
   errors: ManifestReadError[]
@@ -87,16 +84,40 @@ export function auditPolicy(options: ImageAuditOptions): ImagePolicy {
 }
 
 /**
- * Audit files (when given) or the live cluster (through `cluster`, built by the caller).
- * Unreadable files are collected as errors; the rest is still audited.
+ * Audit files (when given) or the live cluster (through `cluster`, built by the caller), handing
+ * each finding to `sink` as it is made. Unreadable files are collected as errors; the rest is
+ * still audited.
  */
-export async function runImageAudit(options: ImageAuditOptions, cluster?: ClusterScope): Promise<ImageAuditResult> {
+export async function runImageAudit(
+  options: ImageAuditOptions,
+  cluster: ClusterScope | undefined,
+  sink: FindingSink,
+): Promise<ImageAuditResult> {
   validateImageAudit(options)
   const checks = checksWithout(options.ignoreChecks ?? [])
   const policy = auditPolicy(options)
+  const summary = summarize([])
+  const counting: FindingSink = {
+    add(finding) {
+      summary[finding.severity]++
+      summary.total++
+      sink.add(finding)
+    },
+    flush: () => sink.flush(),
+  }
+  const files = options.files ?? []
+  // Scanning is slow: skipped when its check is ignored.
+  const scanning = checks.some((check) => check.id === 'image-vulnerable')
+  if (files.length === 0 && cluster && !options.resolveDigests && !(options.scan && scanning)) {
+    // The common cluster audit: streamed, nothing kept per pod. --resolve-digests and --scan need every image first.
+    const {streamClusterAudit} = await import('./cluster-stream.js')
+    const tally = {exempted: 0}
+    const {workloads} = await streamClusterAudit(cluster.client, cluster, policy, checks, counting, tally)
+    summary.exempted = tally.exempted
+    return {summary, workloads, errors: [], notices: [], changes: [], checks, byShape: [], skipped: 0}
+  }
   let input: AuditInput
   let manifests: ReturnType<typeof readManifests> | undefined
-  const files = options.files ?? []
   if (files.length > 0) {
     manifests = readManifests(files, {maxFileSize: options.maxFileSize, readStdin: (limit) => readManifestStdin(limit)})
     // A CI gate pointed at the wrong path must not pass: nothing to audit is an error.
@@ -119,8 +140,6 @@ export async function runImageAudit(options: ImageAuditOptions, cluster?: Cluste
   const digests = options.resolveDigests
     ? await resolveCurrentDigests(input, options.resolveDigests, notices)
     : undefined
-  // Scanning is slow: skipped when its check is ignored.
-  const scanning = checks.some((check) => check.id === 'image-vulnerable')
   const vulnerabilities =
     options.scan && scanning ? await scanImages(input.instances, options.scan, notices) : undefined
   const tally = {exempted: 0}
@@ -137,9 +156,10 @@ export async function runImageAudit(options: ImageAuditOptions, cluster?: Cluste
   const byShape = input.workloads
     .filter(({workload}) => workload.byShape)
     .map(({workload}) => `${workload.kind} ${workload.namespace ? `${workload.namespace}/` : ''}${workload.name}`)
+  for (const finding of findings) counting.add(finding)
+  summary.exempted = tally.exempted
   return {
-    findings,
-    summary: summarize(findings, tally.exempted),
+    summary,
     workloads: input.workloads.length,
     errors: manifests?.errors ?? [],
     notices,
@@ -201,15 +221,6 @@ async function scanImages(
   return new Map(targets.map((image, i) => [image, results[i]]))
 }
 
-function digestFor(digests: Map<string, string>, image: string): string | undefined {
-  try {
-    const reference = parseImageReference(image)
-    return reference.digest ? undefined : digests.get(tagKey(reference))
-  } catch {
-    return undefined
-  }
-}
-
 function dockerConfigFileCredentials(file: string): DockerCredential[] {
   let text: string
   try {
@@ -219,61 +230,4 @@ function dockerConfigFileCredentials(file: string): DockerCredential[] {
   }
   const source = `--docker-config "${file}"`
   return credentialsOf(parseDockerConfigJson(text, source), source)
-}
-
-/**
- * Pin every resolved image in the manifest files, changing only the image scalars' bytes.
- * Copies go under `fix.dir` (mirroring the paths); with `inPlace` the originals are backed up
- * and replaced atomically.
- */
-function writePinnedManifests(
-  input: AuditInput,
-  texts: Map<string, string>,
-  digests: Map<string, string>,
-  fix: NonNullable<ImageAuditOptions['fix']>,
-  notices: string[],
-): string[] {
-  const edits = new Map<string, Array<{location: ScalarLocation; value: string}>>()
-  for (const {manifest, targets} of input.workloads) {
-    if (!manifest) continue
-    for (const {image, imagePath, container} of targets) {
-      if (typeof container.image !== 'string') continue
-      const digest = digestFor(digests, image)
-      if (!digest) continue
-      const location = manifest.scalarAt(imagePath)
-      if (!location || location.style === 'other') {
-        notices.push(`${manifest.file}: ${image} is not a plain or quoted scalar; pin it by hand`)
-        continue
-      }
-      edits.set(manifest.file, [
-        ...(edits.get(manifest.file) ?? []),
-        {location, value: pinnedImage(image, parseImageReference(image), digest)},
-      ])
-    }
-  }
-  const changes: string[] = []
-  for (const [file, fileEdits] of edits) {
-    if (file === '<stdin>') {
-      notices.push('--fix cannot write back to standard input; pass the files with -f FILE')
-      continue
-    }
-    const text = applyScalarEdits(texts.get(file)!, fileEdits)
-    if (fix.inPlace) {
-      const record = backupFile(file, fix.backupDir, 'kubectl imgsec audit images --fix --in-place')
-      writeFileAtomic(file, text)
-      changes.push(
-        `pinned ${fileEdits.length} image${fileEdits.length === 1 ? '' : 's'} in ${file} (backup: ${record.backup})`,
-      )
-    } else {
-      const relative = path.relative(process.cwd(), path.resolve(file))
-      const target = path.join(
-        fix.dir,
-        relative.startsWith('..') ? path.resolve(file).slice(path.parse(path.resolve(file)).root.length) : relative,
-      )
-      mkdirSync(path.dirname(target), {recursive: true})
-      writeFileAtomic(target, text)
-      changes.push(`pinned ${fileEdits.length} image${fileEdits.length === 1 ? '' : 's'}: ${file} → ${target}`)
-    }
-  }
-  return changes
 }

@@ -143,14 +143,15 @@ function describeCredentialError(error: unknown, kubeConfig: KubeConfig, config:
 /** Read a list call page by page (`limit`/`continue`), handing each page over as it arrives: big clusters are never held in memory whole. */
 export async function forEachPage<T>(
   fetchPage: (page: {limit: number; _continue?: string}) => Promise<{items: T[]; metadata?: {_continue?: string}}>,
-  onPage: (items: T[]) => void,
+  onPage: (items: T[]) => void | Promise<void>,
   pageSize = 500,
 ): Promise<void> {
   let token: string | undefined
   do {
     // eslint-disable-next-line no-await-in-loop -- pages are sequential by design
     const page = await fetchPage({limit: pageSize, _continue: token})
-    onPage(page.items)
+    // eslint-disable-next-line no-await-in-loop -- the consumer's backpressure
+    await onPage(page.items)
     token = page.metadata?._continue || undefined
   } while (token)
 }
@@ -161,7 +162,13 @@ export async function listAllPages<T>(
   pageSize = 500,
 ): Promise<T[]> {
   const items: T[] = []
-  await forEachPage(fetchPage, (page) => items.push(...page), pageSize)
+  await forEachPage(
+    fetchPage,
+    (page) => {
+      items.push(...page)
+    },
+    pageSize,
+  )
   return items
 }
 
@@ -212,7 +219,7 @@ export async function forEachRawPage<T>(
   client: KubeClient,
   path: string,
   query: Record<string, string | undefined>,
-  onPage: (items: T[]) => void,
+  onPage: (items: T[]) => void | Promise<void>,
   pageSize = 500,
 ): Promise<void> {
   await forEachPage<T>(
