@@ -175,11 +175,15 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
     let cluster: ClusterScope | undefined
     if (!flags.filename) {
       const {loadKubeconfig} = await import('../../lib/cluster/kubeconfig.js')
-      const {createKubeClient} = await import('../../lib/cluster/kube-client.js')
+      const {createApiReader} = await import('../../lib/cluster/api-reader.js')
       const target = {...kubeTarget(flags), namespace: flags.namespace}
       const config = loadKubeconfig(target)
+      // Reading needs no client-node, unless the kubeconfig's user has a legacy auth-provider.
+      const reader =
+        createApiReader(target, config) ??
+        (await (await import('../../lib/cluster/kube-client.js')).createKubeClient(target, config))
       cluster = {
-        client: await createKubeClient(target, config),
+        client: reader,
         namespace: flags['all-namespaces'] ? undefined : config.namespace,
         selector: flags.selector,
       }

@@ -3,7 +3,8 @@ import type {V1Pod, V1Secret, V1ServiceAccount} from '@kubernetes/client-node'
 import {type AuditedWorkload, type AuditInput, containerTargets, IGNORE_ANNOTATION} from './audit.js'
 import type {ContainerInstance, ContainerTarget} from './checks/index.js'
 import {type DockerCredential, pullSecretCredentials, pullSecretServers} from '../image/docker-config.js'
-import {apiStatusOf, describeApiError, forEachRawPage, type KubeClient} from '../cluster/kube-client.js'
+import type {ApiReader} from '../cluster/api-reader.js'
+import {apiStatusOf, describeApiError, forEachRawPage} from '../cluster/kube-client.js'
 import type {ImagePolicy} from '../policy/policy.js'
 import {containersOf, usablePullSecrets, type Workload} from './workloads.js'
 
@@ -155,7 +156,7 @@ export function clusterWorkload(
 }
 
 export async function listOrEmpty<T>(
-  client: KubeClient,
+  client: ApiReader,
   what: {resource: string; namespace?: string},
   request: () => Promise<T[]>,
 ): Promise<T[] | undefined> {
@@ -195,7 +196,7 @@ export const listPath = (namespace: string | undefined, group: string, resource:
   `/${group}${namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${resource}`
 
 /** The controllers of pods and of their controllers, one paginated list per kind, kept as (controller, imgsec.io/ignore) only. */
-export async function readOwners(client: KubeClient, namespace: string | undefined): Promise<OwnerIndex> {
+export async function readOwners(client: ApiReader, namespace: string | undefined): Promise<OwnerIndex> {
   const owners: OwnerIndex = new Map()
   // Sequentially: in parallel the pages of all kinds would be in memory at once.
   for (const [kind, group, resource] of OWNER_KINDS) {
@@ -224,7 +225,7 @@ export function ignoreAnnotationOf(
 }
 
 export async function clusterAuditInput(
-  client: KubeClient,
+  client: ApiReader,
   scope: {namespace?: string; selector?: string},
   policy: ImagePolicy,
 ): Promise<AuditInput> {
@@ -250,7 +251,7 @@ export async function clusterAuditInput(
 
 /** Pull secrets per namespace: which docker-registry secrets exist, and which each service account references. */
 export async function readPullSecrets(
-  client: KubeClient,
+  client: ApiReader,
   namespace: string | undefined,
 ): Promise<(namespace: string) => NamespacePullSecrets> {
   // One paginated list (across the cluster, or of the namespace) instead of two requests per namespace.

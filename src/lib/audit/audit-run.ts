@@ -3,7 +3,7 @@ import {readFileSync} from 'node:fs'
 import {type AuditInput, type AuditSummary, checksWithout, runChecks, summarize} from './audit.js'
 import type {FindingSink} from './cluster-stream.js'
 import {type CheckRule, type ContainerInstance, scanTargetOf, type Severity} from './checks/index.js'
-import type {KubeClient} from '../cluster/kube-client.js'
+import type {ApiReader} from '../cluster/api-reader.js'
 import {credentialsOf, type DockerCredential, parseDockerConfigJson} from '../image/docker-config.js'
 import {unreadableFile} from '../describe-error.js'
 import {limitConcurrency} from '../concurrency.js'
@@ -38,7 +38,7 @@ export interface ImageAuditOptions {
 
 /** Cluster mode: the caller's client, the namespace to read (undefined: every namespace), a pod label selector. */
 export interface ClusterScope {
-  client: KubeClient
+  client: ApiReader
   namespace?: string
   selector?: string
 }

@@ -8,7 +8,8 @@ import {
   workloadOwner,
 } from './audit-cluster.js'
 import type {Check, ContainerCheck, ContainerInstance} from './checks/index.js'
-import {forEachRawPage, type KubeClient} from '../cluster/kube-client.js'
+import type {ApiReader} from '../cluster/api-reader.js'
+import {forEachRawPage} from '../cluster/kube-client.js'
 import type {ImagePolicy} from '../policy/policy.js'
 import {containersOf, type Workload} from './workloads.js'
 
@@ -35,7 +36,7 @@ const STATUS_FIELDS = ['initContainerStatuses', 'containerStatuses', 'ephemeralC
  * workloads and owners.
  */
 export async function streamClusterAudit(
-  client: KubeClient,
+  client: ApiReader,
   scope: {namespace?: string; selector?: string},
   policy: ImagePolicy,
   checks: readonly Check[],
