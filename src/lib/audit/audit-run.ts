@@ -2,7 +2,13 @@ import {readFileSync} from 'node:fs'
 
 import {type AuditInput, type AuditSummary, checksWithout, runChecks, summarize} from './audit.js'
 import type {FindingSink} from './cluster-stream.js'
-import {type CheckRule, type ContainerInstance, scanTargetOf, type Severity} from './checks/index.js'
+import {
+  type CheckRule,
+  type ContainerCheck,
+  type ContainerInstance,
+  scanTargetOf,
+  type Severity,
+} from './checks/index.js'
 import type {ApiReader} from '../cluster/api-reader.js'
 import {credentialsOf, type DockerCredential, parseDockerConfigJson} from '../image/docker-config.js'
 import {unreadableFile} from '../describe-error.js'
@@ -116,16 +122,39 @@ export async function runImageAudit(
     summary.exempted = tally.exempted
     return {summary, workloads, errors: [], notices: [], changes: [], checks, byShape: [], skipped: 0}
   }
+  const pullSecretsMatter =
+    policy.privateRegistries.length > 0 && checks.some((check) => check.id === 'image-pull-secret-missing')
+  if (
+    files.length > 0 &&
+    !options.fix &&
+    !options.resolveDigests &&
+    !(options.scan && scanning) &&
+    !pullSecretsMatter
+  ) {
+    // The common file audit: one file at a time, nothing kept. The others need every file at once.
+    const {streamManifestAudit} = await import('./audit-files.js')
+    const tally = {exempted: 0}
+    const containerChecks = checks.filter((check): check is ContainerCheck => check.kind === 'container')
+    const read = await streamManifestAudit(files, readOptions(options), policy, containerChecks, counting, tally)
+    if (read.objects === 0 && read.errors.length === 0 && !options.allowEmpty) throw nothingToAudit(files)
+    summary.exempted = tally.exempted
+    return {
+      summary,
+      workloads: read.workloads,
+      errors: read.errors,
+      notices: read.warnings.map(describeWarning),
+      changes: [],
+      checks,
+      byShape: read.byShape,
+      skipped: read.skipped,
+    }
+  }
   let input: AuditInput
   let manifests: ReturnType<typeof readManifests> | undefined
   if (files.length > 0) {
-    manifests = readManifests(files, {maxFileSize: options.maxFileSize, readStdin: (limit) => readManifestStdin(limit)})
-    // A CI gate pointed at the wrong path must not pass: nothing to audit is an error.
-    if (manifests.objects.length === 0 && manifests.errors.length === 0 && !options.allowEmpty) {
-      throw new UserError(
-        `no Kubernetes objects found in ${files.map((file) => (file === '-' ? 'standard input' : `"${file}"`)).join(', ')}; pass --allow-empty if that is expected`,
-      )
-    }
+    manifests = readManifests(files, readOptions(options))
+    if (manifests.objects.length === 0 && manifests.errors.length === 0 && !options.allowEmpty)
+      throw nothingToAudit(files)
     const {manifestAuditInput} = await import('./audit-files.js')
     input = manifestAuditInput(manifests.objects, policy)
   } else {
@@ -133,9 +162,7 @@ export async function runImageAudit(
     const {clusterAuditInput} = await import('./audit-cluster.js')
     input = await clusterAuditInput(cluster.client, cluster, policy)
   }
-  const notices: string[] = (manifests?.warnings ?? []).map(
-    (warning) => `${warning.file}${warning.line ? `:${warning.line}` : ''}: ${warning.message}`,
-  )
+  const notices: string[] = (manifests?.warnings ?? []).map(describeWarning)
   const changes: string[] = []
   const digests = options.resolveDigests
     ? await resolveCurrentDigests(input, options.resolveDigests, notices)
@@ -168,6 +195,21 @@ export async function runImageAudit(
     byShape,
     skipped: input.skipped ?? 0,
   }
+}
+
+const readOptions = (options: ImageAuditOptions) => ({
+  maxFileSize: options.maxFileSize,
+  readStdin: (limit: number) => readManifestStdin(limit),
+})
+
+const describeWarning = (warning: ManifestReadError) =>
+  `${warning.file}${warning.line ? `:${warning.line}` : ''}: ${warning.message}`
+
+/** A CI gate pointed at the wrong path must not pass: nothing to audit is an error. */
+function nothingToAudit(files: string[]): UserError {
+  return new UserError(
+    `no Kubernetes objects found in ${files.map((file) => (file === '-' ? 'standard input' : `"${file}"`)).join(', ')}; pass --allow-empty if that is expected`,
+  )
 }
 
 /** `--resolve-digests`: what each tag points to now, asked with the pods' pull secrets and `--docker-config`. */

@@ -56,7 +56,7 @@ export function reportWriter(
   const put = (text: string) => {
     buffer.push(text)
     size += text.length
-    if (size >= CHUNK) send()
+    if (size >= CHUNK && started) send()
   }
   const send = () => {
     if (size === 0) return
@@ -65,7 +65,10 @@ export function reportWriter(
     size = 0
     if (!sink.write(chunk)) blocked = true
   }
+  // Nothing reaches the sink before the first finding: a run that fails before it prints nothing.
+  let started = false
   const flush = async () => {
+    if (!started) return
     send()
     if (!blocked) return
     await new Promise<void>((resolve) => sink.once('drain', resolve))
@@ -84,11 +87,13 @@ export function reportWriter(
     put(frame.head + '[')
     return {
       add(finding) {
+        started = true
         put(`${count++ === 0 ? '\n' : ',\n'}${frame.pad}`)
         put(JSON.stringify(result(finding), null, 2).replaceAll('\n', `\n${frame.pad}`))
       },
       flush,
       async end(summary) {
+        started = true
         put(count === 0 ? ']' : `\n${frame.pad.slice(2)}]`)
         put(
           format === 'sarif'
@@ -105,12 +110,14 @@ export function reportWriter(
   if (format === 'yaml') {
     return {
       add(finding) {
+        started = true
         if (count++ === 0) put('findings:\n')
         // A one-item sequence at the top level prints as the item does under `findings:` (indentSeq: false).
         put(stringifyYaml([findingRecord(finding)], YAML_OPTIONS))
       },
       flush,
       async end(summary) {
+        started = true
         if (count === 0) put('findings: []\n')
         put(stringifyYaml({summary}, YAML_OPTIONS))
         await flush()
@@ -128,6 +135,7 @@ export function reportWriter(
     },
     flush,
     async end(summary, notes) {
+      started = true
       const workloads = groups.size
       for (const [heading, group] of groups) {
         for (const line of tableGroupLines(heading, group, options.colour)) put(`${line}\n`)

@@ -124,6 +124,17 @@ describe('streamed audit reports', () => {
     )
   })
 
+  for (const format of ['json', 'yaml', 'sarif', 'table'] as const)
+    it(`${format}: nothing reaches the sink before the first finding (a run that fails first prints nothing)`, async () => {
+      const sink = new SlowSink()
+      const writer = reportWriter(format, sink, {colour: false, version: '1', rules: CHECKS})
+      await writer.flush()
+      expect(sink.text).to.equal('')
+      writer.add(findings(1)[0])
+      await writer.flush()
+      expect(sink.text === '').to.equal(format === 'table')
+    })
+
   it('writes in chunks and waits for the sink to drain', async () => {
     const {sink} = await streamed('json', findings(1500))
     expect(sink.writes).to.be.greaterThan(3)
