@@ -28,7 +28,7 @@ import {createCertificateAuthority, issueCertificate} from '../src/lib/whitelist
 import {hex64, rng} from './fixtures/random.js'
 import {benchEnv, BenchCrash, ratio, ROOT, scratchDir, type Stats, stats, type Target} from './support/measure.js'
 
-export const WEBHOOK_TARGETS = {throughputRatio: 0.7, p99GoalMs: 5} as const
+export const WEBHOOK_TARGETS = {throughputRatio: 0.9, p99GoalMs: 3} as const
 export const WEBHOOK_ALLOWED_REGISTRIES = 'docker.io,registry.k8s.io'
 const THIS_FILE = fileURLToPath(import.meta.url)
 const BREAK_GLASS = 'alpha.image-policy.k8s.io/break-glass'
