@@ -125,9 +125,11 @@ non-zero only when something crashed (a command exited non-zero, or the output c
 ## How to run
 
 \`\`\`sh
-npm run bench                      # npm run build, then the three benchmarks; rewrites docs/benchmarks.md
+npm run bench                      # npm run build, then the benchmarks; rewrites docs/benchmarks.md
 BENCH_CLUSTER_RUNS=6 BENCH_FILE_RUNS=8 BENCH_WEBHOOK_RUNS=5 npm run bench    # more runs (default 3, 4 and 3)
-BENCH_ONLY=cluster npm run bench   # one benchmark (cluster|files|webhook|startup); prints only, leaves the doc alone
+BENCH_ONLY=cluster npm run bench   # one benchmark (cluster|files|webhook|startup|scale); prints only, leaves the doc alone
+BENCH_BASELINE_CLI=/path/to/older/checkout/bin/run.js npm run bench   # scale rows before → after (build the older commit there first)
+BENCH_ONLY=scale BENCH_GROWTH_SIZES=5000,20000 BENCH_GROWTH_RUNS=3 npm run bench   # the growth curve at chosen sizes
 BENCH_ONLY=webhook BENCH_WEBHOOK_BACKEND_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench   # profile the backend in place
 npx tsc -p bench/tsconfig.json     # typecheck the bench scripts
 \`\`\`

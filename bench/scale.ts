@@ -25,7 +25,7 @@ export interface ScaleReport {
   sizes: number[]
   growth: GrowthPoint[]
   dir: ManifestDir
-  files: Array<{label: string; wall: Stats; rss: Stats; runsMs: number[]; runsKiB: number[]}>
+  files: Array<{label: string; wall: Stats; rss: Stats; cpu: Stats; runsMs: number[]; runsKiB: number[]}>
   baseline?: string
   targets: Target[]
 }
@@ -60,13 +60,16 @@ export async function runScaleBench(options: {
       args: [cli, 'audit', 'images', '-f', charts, '-o', 'json', '--fail-on', 'none'],
     })),
   ]
-  const samples = new Map(commands.map((c) => [c.label, {ms: [] as number[], kib: [] as number[]}]))
+  const samples = new Map(
+    commands.map((c) => [c.label, {ms: [] as number[], kib: [] as number[], cpu: [] as number[]}]),
+  )
   for (let run = 0; run < options.fileRuns; run++) {
     const order = commands.map((_, i) => commands[(i + run) % commands.length])
     for (const command of order) {
       const result = await measureCommand(process.execPath, command.args, {env, rss: 'gnu-time'})
       samples.get(command.label)!.ms.push(result.ms)
       samples.get(command.label)!.kib.push(result.maxRssKiB ?? 0)
+      samples.get(command.label)!.cpu.push(result.cpuMs ?? 0)
       options.log(`files: ${command.label}: ${ms(result.ms)}, ${mib(result.maxRssKiB ?? 0)}`)
     }
   }
@@ -74,6 +77,7 @@ export async function runScaleBench(options: {
     label,
     wall: stats(s.ms),
     rss: stats(s.kib),
+    cpu: stats(s.cpu),
     runsMs: s.ms,
     runsKiB: s.kib,
   }))
@@ -158,14 +162,15 @@ ${growthRows.join('\n')}
 
 ### ${report.dir.files} files
 
-${row(['Command', 'Runs', 'Wall median (each run)', 'Peak RSS median (each run, MiB)'])}
-|---|---|---|---|
+${row(['Command', 'Runs', 'Wall median (each run)', 'CPU user+sys median', 'Peak RSS median (each run, MiB)'])}
+|---|---|---|---|---|
 ${report.files
   .map((f) =>
     row([
       f.label,
       String(f.wall.runs),
       `${ms(f.wall.median)} (${f.runsMs.map((v) => (v / 1000).toFixed(1)).join(', ')} s)`,
+      ms(f.cpu.median),
       `${mib(f.rss.median)} (${f.runsKiB.map((k) => (k / 1024).toFixed(0)).join(', ')})`,
     ]),
   )

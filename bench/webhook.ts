@@ -939,10 +939,16 @@ export async function runWebhookBench(options: {
       totalMs: performance.now() - started,
       targets: [
         {
-          name: 'webhook backend throughput ≥ 0.7 × bare Node HTTPS, loopback keep-alive (medians)',
-          measured: `${ratio(throughputRatio)} (${rate(backendSummary.rps.median)} / ${rate(bareSummary.rps.median)} req/s); backend p99 ${msx(p99.measuredMs)} (goal < ${WEBHOOK_TARGETS.p99GoalMs} ms: ${p99.met ? 'met' : 'not met'})`,
+          name: `webhook backend throughput ≥ ${WEBHOOK_TARGETS.throughputRatio} × bare Node HTTPS, loopback keep-alive (medians)`,
+          measured: `${ratio(throughputRatio)} (${rate(backendSummary.rps.median)} / ${rate(bareSummary.rps.median)} req/s)`,
           limit: `≥ ${ratio(WEBHOOK_TARGETS.throughputRatio)}`,
           pass: throughputRatio >= WEBHOOK_TARGETS.throughputRatio,
+        },
+        {
+          name: `webhook backend p99 latency ≤ ${WEBHOOK_TARGETS.p99GoalMs} ms at 16 in flight (median of the runs' p99)`,
+          measured: msx(p99.measuredMs),
+          limit: `≤ ${WEBHOOK_TARGETS.p99GoalMs} ms`,
+          pass: p99.measuredMs <= WEBHOOK_TARGETS.p99GoalMs,
         },
       ],
     }
