@@ -7,7 +7,10 @@
 //   BENCH_FILE_RUNS     measured runs per command in the file benchmark (default 4)
 //   BENCH_WEBHOOK_RUNS  measured runs per server in the webhook benchmark (default 3; its other
 //                       knobs, BENCH_WEBHOOK_SECONDS, _CONCURRENCY, _CLIENTS, ..., are in bench/webhook.ts)
-//   BENCH_ONLY          "cluster", "files" or "webhook": run one benchmark, print, do not write the doc
+//   BENCH_ONLY          "cluster", "files", "webhook", "startup" or "scale": run one benchmark, print, do not write the doc
+//   BENCH_BASELINE_CLI  bin/run.js of an older build: the scale rows are measured before → after
+//   BENCH_GROWTH_SIZES  pod counts of the growth curve (default 5000,10000,20000,40000)
+//   BENCH_GROWTH_RUNS   runs per size and build (default 2); BENCH_MANYFILES_RUNS (default 3)
 //   BENCH_NO_GNU_TIME   read node's peak RSS with the --require helper instead of GNU time
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
@@ -17,6 +20,7 @@ import {type FileReport, runFileBench} from './files.js'
 import {machineInfo, mib, ms, ROOT, snapshotCli, type Stats, type Target} from './support/measure.js'
 import {renderStartupSection, runStartupBenchmark, type StartupReport, startupTargets} from './startup.js'
 import {renderWebhookSection, runWebhookBench, type WebhookReport, webhookSummaryRows} from './webhook.js'
+import {renderScaleSection, runScaleBench, type ScaleReport} from './scale.js'
 
 const DOC = path.join(ROOT, 'docs', 'benchmarks.md')
 const NOTES = path.join(ROOT, 'bench', 'notes.md')
@@ -71,6 +75,7 @@ function renderDoc(
   files: FileReport,
   webhook: WebhookReport,
   startup: StartupReport,
+  scale: ScaleReport,
   totalMs: number,
   runs: {cluster: number; files: number},
   kubectlVersion: string,
@@ -80,7 +85,13 @@ function renderDoc(
   const yamlVersion = (
     JSON.parse(readFileSync(path.join(ROOT, 'node_modules', 'yaml', 'package.json'), 'utf8')) as {version: string}
   ).version
-  const targets = [...cluster.targets, ...files.targets, ...webhook.targets, ...startupTargets(startup)]
+  const targets = [
+    ...cluster.targets,
+    ...files.targets,
+    ...webhook.targets,
+    ...startupTargets(startup),
+    ...scale.targets,
+  ]
   const c = cluster
   const clientSide = (r: CommandReport) => (r.serverBusy ? ms(r.wall.median - r.serverBusy.median) : 'n/a')
   const notes = existsSync(NOTES) ? readFileSync(NOTES, 'utf8').trim() : ''
@@ -114,9 +125,11 @@ non-zero only when something crashed (a command exited non-zero, or the output c
 ## How to run
 
 \`\`\`sh
-npm run bench                      # npm run build, then the three benchmarks; rewrites docs/benchmarks.md
+npm run bench                      # npm run build, then the benchmarks; rewrites docs/benchmarks.md
 BENCH_CLUSTER_RUNS=6 BENCH_FILE_RUNS=8 BENCH_WEBHOOK_RUNS=5 npm run bench    # more runs (default 3, 4 and 3)
-BENCH_ONLY=cluster npm run bench   # one benchmark (cluster|files|webhook|startup); prints only, leaves the doc alone
+BENCH_ONLY=cluster npm run bench   # one benchmark (cluster|files|webhook|startup|scale); prints only, leaves the doc alone
+BENCH_BASELINE_CLI=/path/to/older/checkout/bin/run.js npm run bench   # scale rows before → after (build the older commit there first)
+BENCH_ONLY=scale BENCH_GROWTH_SIZES=5000,20000 BENCH_GROWTH_RUNS=3 npm run bench   # the growth curve at chosen sizes
 BENCH_ONLY=webhook BENCH_WEBHOOK_BACKEND_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench   # profile the backend in place
 npx tsc -p bench/tsconfig.json     # typecheck the bench scripts
 \`\`\`
@@ -240,13 +253,15 @@ The audit's output: ${files.auditOutput.findings} findings, ${(files.auditOutput
 ${renderWebhookSection(webhook)}
 
 ${renderStartupSection(startup, startup.samples[0].times.length)}
+
+${renderScaleSection(scale)}
 ${notes ? `\n${notes}\n` : ''}`
 }
 
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY
-  if (only !== undefined && only !== 'cluster' && only !== 'files' && only !== 'webhook' && only !== 'startup')
-    throw new Error('BENCH_ONLY must be "cluster", "files", "webhook" or "startup"')
+  if (only !== undefined && !['cluster', 'files', 'webhook', 'startup', 'scale'].includes(only))
+    throw new Error('BENCH_ONLY must be "cluster", "files", "webhook", "startup" or "scale"')
   const runs = {
     cluster: positive('BENCH_CLUSTER_RUNS', 3),
     files: positive('BENCH_FILE_RUNS', 4),
@@ -278,6 +293,7 @@ async function main(): Promise<void> {
   let files: FileReport | undefined
   let webhook: WebhookReport | undefined
   let startup: StartupReport | undefined
+  let scale: ScaleReport | undefined
   try {
     cluster =
       only === undefined || only === 'cluster'
@@ -296,6 +312,17 @@ async function main(): Promise<void> {
           })
         : undefined
     startup = only === undefined || only === 'startup' ? runStartupBenchmark() : undefined
+    scale =
+      only === undefined || only === 'scale'
+        ? await runScaleBench({
+            cli: snapshot.cli,
+            baseline: process.env.BENCH_BASELINE_CLI,
+            sizes: (process.env.BENCH_GROWTH_SIZES ?? '5000,10000,20000,40000').split(',').map(Number),
+            growthRuns: positive('BENCH_GROWTH_RUNS', 2),
+            fileRuns: positive('BENCH_MANYFILES_RUNS', 3),
+            log,
+          })
+        : undefined
   } finally {
     snapshot.dispose()
   }
@@ -362,17 +389,31 @@ async function main(): Promise<void> {
     ...(files?.targets ?? []),
     ...(webhook?.targets ?? []),
     ...(startup ? startupTargets(startup) : []),
+    ...(scale?.targets ?? []),
   ]
+  if (scale) lines.push('', renderScaleSection(scale))
   lines.push(
     '',
     plainTable(summaryRows(targets).map((r, i) => (i === 0 ? [r[3], r[0], r[2], r[1]] : [r[3], r[0], r[2], r[1]]))),
     '',
   )
   process.stdout.write(lines.join('\n') + '\n')
-  if (cluster && files && webhook && startup) {
+  if (cluster && files && webhook && startup && scale) {
     writeFileSync(
       DOC,
-      renderDoc(machine, cluster, files, webhook, startup, totalMs, runs, kubectlVersion, machineInfo().loadavg, build),
+      renderDoc(
+        machine,
+        cluster,
+        files,
+        webhook,
+        startup,
+        scale,
+        totalMs,
+        runs,
+        kubectlVersion,
+        machineInfo().loadavg,
+        build,
+      ),
     )
     log(`wrote ${path.relative(ROOT, DOC)} (${(totalMs / 1000).toFixed(0)} s)`)
   }

@@ -17,6 +17,7 @@ interface Backend {
   port: number
   process: ChildProcess
   logs: () => Array<Record<string, unknown>>
+  logged: (predicate: (entry: Record<string, unknown>) => boolean) => Promise<Record<string, unknown> | undefined>
   stop: () => Promise<void>
 }
 
@@ -45,10 +46,21 @@ async function startBackend(args: string[]): Promise<Backend> {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`backend did not start: ${stderr}${stdout}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
+  // The backend writes its log in batches (at most ~20 ms late): wait for the line.
+  const logged = async (predicate: (entry: Record<string, unknown>) => boolean) => {
+    const until = Date.now() + 5000
+    while (Date.now() < until) {
+      const found = logs().find(predicate)
+      if (found) return found
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    return undefined
+  }
   return {
     port,
     process: child,
     logs,
+    logged,
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve()
@@ -115,7 +127,7 @@ describe('webhook serve (built CLI over real TLS)', () => {
       decision: 'denied',
       'refused-images': 'myprivateregistry.com:5000/nginx:alpine,httpd',
     })
-    const line = backend.logs().find((entry) => entry.event === 'decision')
+    const line = await backend.logged((entry) => entry.event === 'decision')
     expect(line).to.include({namespace: 'default', allowed: false})
   })
 
@@ -156,7 +168,9 @@ describe('webhook serve (built CLI over real TLS)', () => {
     expect(answer.status.reason).to.match(
       /^break-glass annotation alpha\.image-policy\.k8s\.io\/break-glass=true let refused images through: image-tag-latest/,
     )
-    expect(backend.logs().some((entry) => entry.event === 'break-glass' && entry.allowed === true)).to.equal(true)
+    expect(await backend.logged((entry) => entry.event === 'break-glass' && entry.allowed === true)).not.to.equal(
+      undefined,
+    )
   })
 
   describe('bad requests get 4xx with a message, never 500 or a crash', () => {

@@ -251,36 +251,41 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
     let cluster: ClusterScope | undefined
     if (!flags.filename && !archives) {
       const {loadKubeconfig} = await import('../../lib/cluster/kubeconfig.js')
-      const {createKubeClient} = await import('../../lib/cluster/kube-client.js')
+      const {createApiReader} = await import('../../lib/cluster/api-reader.js')
       const target = {...kubeTarget(flags), namespace: flags.namespace}
       const config = loadKubeconfig(target)
+      // Reading needs no client-node, unless the kubeconfig's user has a legacy auth-provider.
+      const reader =
+        createApiReader(target, config) ??
+        (await (await import('../../lib/cluster/kube-client.js')).createKubeClient(target, config))
       cluster = {
-        client: await createKubeClient(target, config),
+        client: reader,
         namespace: flags['all-namespaces'] ? undefined : config.namespace,
         selector: flags.selector,
       }
     }
-    // Run.
-    const result = await runImageAudit(options, cluster)
-    // Print.
-    const {renderAudit} = await import('../../lib/audit/reporters.js')
-    process.stdout.write(
-      renderAudit(flags.output, result.findings, result.summary, {
-        colour: flags.output === 'table' && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
-        workloads: result.workloads,
-        version: this.config.version,
-        rules: result.checks,
-        byShape: result.byShape,
-        skipped: result.skipped,
-        images: result.images,
-      }),
-    )
+    // Run, printing each finding as it is made.
+    const {reportWriter} = await import('../../lib/audit/report-stream.js')
+    const {checksWithout} = await import('../../lib/audit/audit.js')
+    const archiveChecks = archives ? (await import('../../lib/audit/audit-archive.js')).ARCHIVE_CHECKS : undefined
+    const report = reportWriter(flags.output, process.stdout, {
+      colour: flags.output === 'table' && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+      version: this.config.version,
+      rules: checksWithout(options.ignoreChecks ?? []).filter((check) => !archiveChecks || archiveChecks.has(check.id)),
+    })
+    const result = await runImageAudit(options, cluster, report)
+    await report.end(result.summary, {
+      workloads: result.workloads,
+      byShape: result.byShape,
+      skipped: result.skipped,
+      images: result.images,
+    })
     for (const change of result.changes) process.stderr.write(`${change}\n`)
     for (const notice of result.notices) process.stderr.write(`warning: ${notice}\n`)
     for (const error of result.errors)
       this.printError(`${error.file}${error.line ? `:${error.line}` : ''}: ${error.message}`)
     if (result.errors.length > 0) this.exit(AUDIT_EXIT.usage)
-    const {reachesThreshold} = await import('../../lib/audit/audit.js')
-    if (reachesThreshold(result.findings, flags['fail-on'])) this.exit(AUDIT_EXIT.findings)
+    const {summaryReaches} = await import('../../lib/audit/audit.js')
+    if (summaryReaches(result.summary, flags['fail-on'])) this.exit(AUDIT_EXIT.findings)
   }
 }

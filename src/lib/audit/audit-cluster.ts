@@ -1,9 +1,10 @@
 import type {V1Pod, V1Secret, V1ServiceAccount} from '@kubernetes/client-node'
 
-import {type AuditedWorkload, type AuditInput, containerTargets} from './audit.js'
+import {type AuditedWorkload, type AuditInput, containerTargets, IGNORE_ANNOTATION} from './audit.js'
 import type {ContainerInstance, ContainerTarget} from './checks/index.js'
 import {type DockerCredential, pullSecretCredentials, pullSecretServers} from '../image/docker-config.js'
-import {apiStatusOf, describeApiError, forEachRawPage, type KubeClient, listAllPages} from '../cluster/kube-client.js'
+import type {ApiReader} from '../cluster/api-reader.js'
+import {apiStatusOf, describeApiError, forEachRawPage} from '../cluster/kube-client.js'
 import type {ImagePolicy} from '../policy/policy.js'
 import {containersOf, usablePullSecrets, type Workload} from './workloads.js'
 
@@ -42,7 +43,7 @@ export function digestOfImageId(imageId: string | undefined): string | undefined
  * itself when nothing controls it. Annotations are the workload's (where imgsec.io/ignore lives).
  */
 export function workloadOwner(
-  pod: V1Pod,
+  pod: {metadata?: ObjectMeta},
   owners: OwnerIndex,
 ): {kind: string; name: string; annotations: Record<string, string>} {
   const ns = pod.metadata?.namespace
@@ -154,8 +155,8 @@ export function clusterWorkload(
   }
 }
 
-async function listOrEmpty<T>(
-  client: KubeClient,
+export async function listOrEmpty<T>(
+  client: ApiReader,
   what: {resource: string; namespace?: string},
   request: () => Promise<T[]>,
 ): Promise<T[] | undefined> {
@@ -190,78 +191,79 @@ const OWNER_KINDS: Array<[kind: string, group: string, resource: string]> = [
  * record of each is kept, so memory stays flat with the cluster's size. `namespace` undefined
  * means every namespace. The client is the caller's: this module never builds one.
  */
-export async function clusterAuditInput(
-  client: KubeClient,
-  scope: {namespace?: string; selector?: string},
-  policy: ImagePolicy,
-): Promise<AuditInput> {
-  const {namespace} = scope
-  const listPath = (group: string, resource: string) =>
-    `/${group}${namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${resource}`
+/** Where a kind's objects are listed: across namespaces, or in one. */
+export const listPath = (namespace: string | undefined, group: string, resource: string) =>
+  `/${group}${namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${resource}`
 
-  // Owners first, one paginated list per kind, kept as (controller, annotations) only.
+/** The controllers of pods and of their controllers, one paginated list per kind, kept as (controller, imgsec.io/ignore) only. */
+export async function readOwners(client: ApiReader, namespace: string | undefined): Promise<OwnerIndex> {
   const owners: OwnerIndex = new Map()
   // Sequentially: in parallel the pages of all kinds would be in memory at once.
   for (const [kind, group, resource] of OWNER_KINDS) {
     // eslint-disable-next-line no-await-in-loop
     await listOrEmpty(client, {resource, namespace}, async () => {
-      await forEachRawPage<{metadata?: ObjectMeta}>(client, listPath(group, resource), {}, (items) => {
+      await forEachRawPage<{metadata?: ObjectMeta}>(client, listPath(namespace, group, resource), {}, (items) => {
         for (const item of items)
           owners.set(key(kind, item.metadata?.namespace, item.metadata?.name), {
             controller: controllerOf(item.metadata),
-            annotations: item.metadata?.annotations,
+            annotations: ignoreAnnotationOf(item.metadata?.annotations),
           })
       })
       return []
     })
   }
+  return owners
+}
+
+/** Of a workload's annotations, the audit reads only imgsec.io/ignore: the others are not kept. */
+export function ignoreAnnotationOf(
+  annotations: Record<string, string> | undefined,
+): Record<string, string> | undefined {
+  if (annotations === undefined) return undefined
+  const value = annotations[IGNORE_ANNOTATION]
+  return value === undefined ? {} : {[IGNORE_ANNOTATION]: value}
+}
+
+export async function clusterAuditInput(
+  client: ApiReader,
+  scope: {namespace?: string; selector?: string},
+  policy: ImagePolicy,
+): Promise<AuditInput> {
+  const {namespace} = scope
+
+  const owners = await readOwners(client, namespace)
 
   const folding = foldPods(owners, policy)
   await client.call({verb: 'list', resource: 'pods', namespace}, () =>
-    forEachRawPage<V1Pod>(client, listPath('api/v1', 'pods'), {labelSelector: scope.selector}, (pods) => {
+    forEachRawPage<V1Pod>(client, listPath(namespace, 'api/v1', 'pods'), {labelSelector: scope.selector}, (pods) => {
       for (const pod of pods) folding.add(pod)
     }),
   )
 
-  const secrets = await readPullSecrets(client, namespace, [
-    ...new Set([...folding.workloads.values()].map(({workload}) => workload.namespace ?? '')),
-  ])
+  const secrets = await readPullSecrets(client, namespace)
   return {
     workloads: [...folding.workloads.values()].map((folded) =>
-      clusterWorkload(folded, secrets.get(folded.workload.namespace ?? ''), policy),
+      clusterWorkload(folded, secrets(folded.workload.namespace ?? ''), policy),
     ),
     instances: folding.instances,
   }
 }
 
 /** Pull secrets per namespace: which docker-registry secrets exist, and which each service account references. */
-async function readPullSecrets(
-  client: KubeClient,
+export async function readPullSecrets(
+  client: ApiReader,
   namespace: string | undefined,
-  namespaces: string[],
-): Promise<Map<string, NamespacePullSecrets>> {
-  const result = new Map<string, NamespacePullSecrets>()
-  if (namespace) {
-    const [secrets, accounts] = await Promise.all([
-      listOrEmpty(client, {resource: 'secrets', namespace}, () =>
-        listAllPages((page) => client.core.listNamespacedSecret({namespace, ...page})),
-      ),
-      listOrEmpty(client, {resource: 'serviceaccounts', namespace}, () =>
-        listAllPages((page) => client.core.listNamespacedServiceAccount({namespace, ...page})),
-      ),
-    ])
-    result.set(namespace, namespacePullSecrets(secrets, accounts))
-    return result
-  }
-  // One paginated list across the cluster instead of two requests per namespace.
-  const [secrets, accounts] = await Promise.all([
-    listOrEmpty(client, {resource: 'secrets'}, () =>
-      listAllPages((page) => client.core.listSecretForAllNamespaces(page)),
-    ),
-    listOrEmpty(client, {resource: 'serviceaccounts'}, () =>
-      listAllPages((page) => client.core.listServiceAccountForAllNamespaces(page)),
-    ),
-  ])
+): Promise<(namespace: string) => NamespacePullSecrets> {
+  // One paginated list (across the cluster, or of the namespace) instead of two requests per namespace.
+  const list = <T>(resource: string) =>
+    listOrEmpty(client, {resource, namespace}, async () => {
+      const items: T[] = []
+      await forEachRawPage<T>(client, listPath(namespace, 'api/v1', resource), {}, (page) => {
+        items.push(...page)
+      })
+      return items
+    })
+  const [secrets, accounts] = await Promise.all([list<V1Secret>('secrets'), list<V1ServiceAccount>('serviceaccounts')])
   const byNamespace = <T extends {metadata?: {namespace?: string}}>(items: T[] | undefined) => {
     const groups = new Map<string, T[]>()
     for (const item of items ?? []) {
@@ -274,10 +276,13 @@ async function readPullSecrets(
   }
   const secretGroups = byNamespace(secrets)
   const accountGroups = byNamespace(accounts)
-  for (const ns of namespaces)
-    result.set(
-      ns,
-      namespacePullSecrets(secrets && (secretGroups.get(ns) ?? []), accounts && (accountGroups.get(ns) ?? [])),
-    )
-  return result
+  const result = new Map<string, NamespacePullSecrets>()
+  return (ns) => {
+    let found = result.get(ns)
+    if (!found) {
+      found = namespacePullSecrets(secrets && (secretGroups.get(ns) ?? []), accounts && (accountGroups.get(ns) ?? []))
+      result.set(ns, found)
+    }
+    return found
+  }
 }

@@ -1,7 +1,14 @@
-import type {AuditedWorkload, AuditInput} from './audit.js'
-import {containerTargets} from './audit.js'
+import type {AuditedWorkload, AuditInput, ExemptionTally} from './audit.js'
+import {auditWorkload, containerTargets} from './audit.js'
+import type {ContainerCheck} from './checks/index.js'
+import type {FindingSink} from './cluster-stream.js'
 import {pullSecretServers} from '../image/docker-config.js'
-import type {ManifestObject} from './manifest-files.js'
+import {
+  type ManifestObject,
+  type ManifestReadError,
+  manifestFilesParsed,
+  type ReadManifestsOptions,
+} from './manifest-files.js'
 import type {ImagePolicy} from '../policy/policy.js'
 import {usablePullSecrets, workloadOf} from './workloads.js'
 
@@ -60,4 +67,47 @@ export function manifestAuditInput(objects: ManifestObject[], policy: ImagePolic
     }
   }
   return input
+}
+
+/**
+ * The file audit one file at a time: each file is parsed, its workloads checked and its findings
+ * handed to `sink`, and nothing of it is kept. Only for runs whose findings cannot depend on
+ * another file: the caller keeps `manifestAuditInput` over all files for --fix,
+ * --resolve-digests, --scan, and for image-pull-secret-missing with private registries declared
+ * (a Secret or ServiceAccount in another file decides it).
+ */
+export async function streamManifestAudit(
+  inputs: string[],
+  read: ReadManifestsOptions,
+  policy: ImagePolicy,
+  checks: readonly ContainerCheck[],
+  sink: FindingSink,
+  tally: ExemptionTally,
+): Promise<{
+  objects: number
+  workloads: number
+  byShape: string[]
+  skipped: number
+  errors: ManifestReadError[]
+  warnings: ManifestReadError[]
+}> {
+  const result = {objects: 0, workloads: 0, byShape: [] as string[], skipped: 0, errors: [] as ManifestReadError[]}
+  const warnings: ManifestReadError[] = []
+  for (const {parsed} of manifestFilesParsed(inputs, read)) {
+    result.objects += parsed.objects.length
+    result.errors.push(...parsed.errors)
+    warnings.push(...parsed.warnings)
+    const input = manifestAuditInput(parsed.objects, policy)
+    result.skipped += input.skipped ?? 0
+    result.workloads += input.workloads.length
+    for (const unit of input.workloads) {
+      const {workload} = unit
+      if (workload.byShape)
+        result.byShape.push(`${workload.kind} ${workload.namespace ? `${workload.namespace}/` : ''}${workload.name}`)
+      for (const finding of auditWorkload(unit, checks, tally)) sink.add(finding)
+    }
+    // eslint-disable-next-line no-await-in-loop -- the report's backpressure, file by file
+    await sink.flush()
+  }
+  return {...result, warnings}
 }

@@ -1,23 +1,18 @@
-import {mkdirSync} from 'node:fs'
-import path from 'node:path'
-
-import {type AuditInput, type AuditSummary, checksWithout, type Finding, runChecks, summarize} from './audit.js'
-import {writeFileAtomic} from '../atomic-write.js'
-import {backupFile} from '../controlplane/backups.js'
-import {type CheckRule, type ContainerInstance, scanTargetOf, type Severity} from './checks/index.js'
-import type {KubeClient} from '../cluster/kube-client.js'
+import {type AuditInput, type AuditSummary, checksWithout, runChecks, summarize} from './audit.js'
+import type {FindingSink} from './cluster-stream.js'
+import type {CheckRule, ContainerCheck} from './checks/index.js'
+import type {ApiReader} from '../cluster/api-reader.js'
 import {dockerConfigFileCredentials} from '../image/docker-config.js'
-import type {AuditInspectOptions} from './inspect-images.js'
-import {limitConcurrency} from '../concurrency.js'
-import {UserError} from '../errors.js'
 import type {ImageFacts} from '../image/image-facts.js'
-import {parseImageReference} from '../image/image-reference.js'
-import {type ManifestReadError, readManifests, type ScalarLocation} from './manifest-files.js'
+import type {AuditInspectOptions} from './inspect-images.js'
+import {UserError} from '../errors.js'
+import {type ManifestReadError, readManifests} from './manifest-files.js'
 import {readManifestStdin} from './manifest-sources.js'
-import {applyScalarEdits, pinnedImage, resolveDigests, tagKey} from './pin-images.js'
+import {resolveDigests} from './pin-images.js'
+import {digestFor, type FixOptions, writePinnedManifests} from './fix-files.js'
 import {DEFAULT_POLICY, type ImagePolicy} from '../policy/policy.js'
 import {resolvePolicy} from '../policy/policy-file.js'
-import {describeReport, findTrivy, reportSeverity, scanImage} from './trivy.js'
+import {scanImages} from './trivy.js'
 
 export interface ImageAuditOptions {
   /** Manifest files, directories or `-` (stdin); without them the live cluster is audited. */
@@ -29,10 +24,10 @@ export interface ImageAuditOptions {
   ignoreChecks?: string[]
   /** Ask the registries which digest each tag points to now. */
   resolveDigests?: {dockerConfig?: string; caFile?: string; insecureSkipTlsVerify?: boolean}
+  /** Write the files with images pinned by digest: copies under `dir`, or the originals (after a backup). */
+  fix?: FixOptions
   /** Verify the signatures the policy's requireSignature asks for (implies resolving tags, with `resolveDigests`' credentials). */
   verifySignatures?: boolean
-  /** Write the files with images pinned by digest: copies under `dir`, or the originals (after a backup). */
-  fix?: {dir: string; inPlace: boolean; backupDir: string}
   /** `--image-archive`: audit the images of these docker save / OCI layout tarballs, offline. */
   imageArchives?: string[]
   /** `--inspect`: read each image from its registry (config, layers) for the image-content checks. */
@@ -47,13 +42,12 @@ export interface ImageAuditOptions {
 
 /** Cluster mode: the caller's client, the namespace to read (undefined: every namespace), a pod label selector. */
 export interface ClusterScope {
-  client: KubeClient
+  client: ApiReader
   namespace?: string
   selector?: string
 }
 
 export interface ImageAuditResult {
-  findings: Finding[]
   summary: AuditSummary
   workloads: number
   errors: ManifestReadError[]
@@ -96,10 +90,15 @@ export function auditPolicy(options: ImageAuditOptions): ImagePolicy {
 }
 
 /**
- * Audit files (when given) or the live cluster (through `cluster`, built by the caller).
- * Unreadable files are collected as errors; the rest is still audited.
+ * Audit files (when given) or the live cluster (through `cluster`, built by the caller), handing
+ * each finding to `sink` as it is made. Unreadable files are collected as errors; the rest is
+ * still audited.
  */
-export async function runImageAudit(options: ImageAuditOptions, cluster?: ClusterScope): Promise<ImageAuditResult> {
+export async function runImageAudit(
+  options: ImageAuditOptions,
+  cluster: ClusterScope | undefined,
+  sink: FindingSink,
+): Promise<ImageAuditResult> {
   validateImageAudit(options)
   const archives = options.imageArchives ?? []
   // An archive has images but no pod spec: only the image checks apply.
@@ -110,21 +109,61 @@ export async function runImageAudit(options: ImageAuditOptions, cluster?: Cluste
     throw new UserError(
       '--verify-signatures needs a --policy file with requireSignature (which repositories, which keys: README, "audit images")',
     )
+  const summary = summarize([])
+  const counting: FindingSink = {
+    add(finding) {
+      summary[finding.severity]++
+      summary.total++
+      sink.add(finding)
+    },
+    flush: () => sink.flush(),
+  }
+  const files = options.files ?? []
+  // Scanning is slow: skipped when its check is ignored.
+  const scanning = checks.some((check) => check.id === 'image-vulnerable')
+  // --resolve-digests, --scan, --inspect and --verify-signatures need every image first.
+  const perImage = Boolean(
+    options.resolveDigests || (options.scan && scanning) || options.inspect || options.verifySignatures,
+  )
+  if (archives.length === 0 && files.length === 0 && cluster && !perImage) {
+    // The common cluster audit: streamed, nothing kept per pod.
+    const {streamClusterAudit} = await import('./cluster-stream.js')
+    const tally = {exempted: 0}
+    const {workloads} = await streamClusterAudit(cluster.client, cluster, policy, checks, counting, tally)
+    summary.exempted = tally.exempted
+    return {summary, workloads, errors: [], notices: [], changes: [], checks, byShape: [], skipped: 0}
+  }
+  const pullSecretsMatter =
+    policy.privateRegistries.length > 0 && checks.some((check) => check.id === 'image-pull-secret-missing')
+  if (archives.length === 0 && files.length > 0 && !options.fix && !perImage && !pullSecretsMatter) {
+    // The common file audit: one file at a time, nothing kept. The others need every file at once.
+    const {streamManifestAudit} = await import('./audit-files.js')
+    const tally = {exempted: 0}
+    const containerChecks = checks.filter((check): check is ContainerCheck => check.kind === 'container')
+    const read = await streamManifestAudit(files, readOptions(options), policy, containerChecks, counting, tally)
+    if (read.objects === 0 && read.errors.length === 0 && !options.allowEmpty) throw nothingToAudit(files)
+    summary.exempted = tally.exempted
+    return {
+      summary,
+      workloads: read.workloads,
+      errors: read.errors,
+      notices: read.warnings.map(describeWarning),
+      changes: [],
+      checks,
+      byShape: read.byShape,
+      skipped: read.skipped,
+    }
+  }
   let input: AuditInput
   let manifests: ReturnType<typeof readManifests> | undefined
   let archived: Awaited<ReturnType<typeof archiveAuditInput>> | undefined
-  const files = options.files ?? []
   if (archives.length > 0) {
     archived = await archiveAuditInput(archives, policy, options.inspect?.platforms)
     input = archived.input
   } else if (files.length > 0) {
-    manifests = readManifests(files, {maxFileSize: options.maxFileSize, readStdin: (limit) => readManifestStdin(limit)})
-    // A CI gate pointed at the wrong path must not pass: nothing to audit is an error.
-    if (manifests.objects.length === 0 && manifests.errors.length === 0 && !options.allowEmpty) {
-      throw new UserError(
-        `no Kubernetes objects found in ${files.map((file) => (file === '-' ? 'standard input' : `"${file}"`)).join(', ')}; pass --allow-empty if that is expected`,
-      )
-    }
+    manifests = readManifests(files, readOptions(options))
+    if (manifests.objects.length === 0 && manifests.errors.length === 0 && !options.allowEmpty)
+      throw nothingToAudit(files)
     const {manifestAuditInput} = await import('./audit-files.js')
     input = manifestAuditInput(manifests.objects, policy)
   } else {
@@ -132,15 +171,11 @@ export async function runImageAudit(options: ImageAuditOptions, cluster?: Cluste
     const {clusterAuditInput} = await import('./audit-cluster.js')
     input = await clusterAuditInput(cluster.client, cluster, policy)
   }
-  const notices: string[] = (manifests?.warnings ?? []).map(
-    (warning) => `${warning.file}${warning.line ? `:${warning.line}` : ''}: ${warning.message}`,
-  )
+  const notices: string[] = (manifests?.warnings ?? []).map(describeWarning)
   const changes: string[] = []
   const digests = options.resolveDigests
     ? await resolveCurrentDigests(input, options.resolveDigests, notices)
     : undefined
-  // Scanning is slow: skipped when its check is ignored.
-  const scanning = checks.some((check) => check.id === 'image-vulnerable')
   const vulnerabilities =
     options.scan && scanning ? await scanImages(input.instances, options.scan, notices, archived?.archiveOf) : undefined
   const images = archived
@@ -175,9 +210,10 @@ export async function runImageAudit(options: ImageAuditOptions, cluster?: Cluste
   const byShape = input.workloads
     .filter(({workload}) => workload.byShape)
     .map(({workload}) => `${workload.kind} ${workload.namespace ? `${workload.namespace}/` : ''}${workload.name}`)
+  for (const finding of findings) counting.add(finding)
+  summary.exempted = tally.exempted
   return {
-    findings,
-    summary: summarize(findings, tally.exempted),
+    summary,
     workloads: input.workloads.length,
     errors: manifests?.errors ?? [],
     notices,
@@ -187,6 +223,21 @@ export async function runImageAudit(options: ImageAuditOptions, cluster?: Cluste
     byShape,
     skipped: input.skipped ?? 0,
   }
+}
+
+const readOptions = (options: ImageAuditOptions) => ({
+  maxFileSize: options.maxFileSize,
+  readStdin: (limit: number) => readManifestStdin(limit),
+})
+
+const describeWarning = (warning: ManifestReadError) =>
+  `${warning.file}${warning.line ? `:${warning.line}` : ''}: ${warning.message}`
+
+/** A CI gate pointed at the wrong path must not pass: nothing to audit is an error. */
+function nothingToAudit(files: string[]): UserError {
+  return new UserError(
+    `no Kubernetes objects found in ${files.map((file) => (file === '-' ? 'standard input' : `"${file}"`)).join(', ')}; pass --allow-empty if that is expected`,
+  )
 }
 
 /** `--resolve-digests`: what each tag points to now, asked with the pods' pull secrets and `--docker-config`. */
@@ -206,103 +257,4 @@ async function resolveCurrentDigests(
   )
   notices.push(...failures)
   return digests
-}
-
-/** `--scan`: each distinct image once (by the digest it runs when known), two trivy processes at a time. */
-async function scanImages(
-  instances: ContainerInstance[],
-  scan: NonNullable<ImageAuditOptions['scan']>,
-  notices: string[],
-  archiveOf?: Map<string, string>,
-): Promise<Map<string, {severity?: Severity; message: string} | undefined> | undefined> {
-  const trivy = findTrivy()
-  if (!trivy) {
-    notices.push(
-      '--scan: trivy is not on PATH, so images were not scanned for vulnerabilities (install trivy); the other checks ran',
-    )
-    return undefined
-  }
-  const limit = limitConcurrency(2)
-  const targets = [...new Set(instances.filter((c) => c.image).map(scanTargetOf))]
-  const results = await Promise.all(
-    targets.map((image) =>
-      limit(async () => {
-        try {
-          const report = await scanImage(image, {trivy, ...scan, input: archiveOf?.get(image)})
-          const severity = reportSeverity(report)
-          return severity ? {severity, message: describeReport(image, report)} : undefined
-        } catch (error) {
-          notices.push((error as Error).message)
-          return undefined
-        }
-      }),
-    ),
-  )
-  return new Map(targets.map((image, i) => [image, results[i]]))
-}
-
-function digestFor(digests: Map<string, string>, image: string): string | undefined {
-  try {
-    const reference = parseImageReference(image)
-    return reference.digest ? undefined : digests.get(tagKey(reference))
-  } catch {
-    return undefined
-  }
-}
-
-/**
- * Pin every resolved image in the manifest files, changing only the image scalars' bytes.
- * Copies go under `fix.dir` (mirroring the paths); with `inPlace` the originals are backed up
- * and replaced atomically.
- */
-function writePinnedManifests(
-  input: AuditInput,
-  texts: Map<string, string>,
-  digests: Map<string, string>,
-  fix: NonNullable<ImageAuditOptions['fix']>,
-  notices: string[],
-): string[] {
-  const edits = new Map<string, Array<{location: ScalarLocation; value: string}>>()
-  for (const {manifest, targets} of input.workloads) {
-    if (!manifest) continue
-    for (const {image, imagePath, container} of targets) {
-      if (typeof container.image !== 'string') continue
-      const digest = digestFor(digests, image)
-      if (!digest) continue
-      const location = manifest.scalarAt(imagePath)
-      if (!location || location.style === 'other') {
-        notices.push(`${manifest.file}: ${image} is not a plain or quoted scalar; pin it by hand`)
-        continue
-      }
-      edits.set(manifest.file, [
-        ...(edits.get(manifest.file) ?? []),
-        {location, value: pinnedImage(image, parseImageReference(image), digest)},
-      ])
-    }
-  }
-  const changes: string[] = []
-  for (const [file, fileEdits] of edits) {
-    if (file === '<stdin>') {
-      notices.push('--fix cannot write back to standard input; pass the files with -f FILE')
-      continue
-    }
-    const text = applyScalarEdits(texts.get(file)!, fileEdits)
-    if (fix.inPlace) {
-      const record = backupFile(file, fix.backupDir, 'kubectl imgsec audit images --fix --in-place')
-      writeFileAtomic(file, text)
-      changes.push(
-        `pinned ${fileEdits.length} image${fileEdits.length === 1 ? '' : 's'} in ${file} (backup: ${record.backup})`,
-      )
-    } else {
-      const relative = path.relative(process.cwd(), path.resolve(file))
-      const target = path.join(
-        fix.dir,
-        relative.startsWith('..') ? path.resolve(file).slice(path.parse(path.resolve(file)).root.length) : relative,
-      )
-      mkdirSync(path.dirname(target), {recursive: true})
-      writeFileAtomic(target, text)
-      changes.push(`pinned ${fileEdits.length} image${fileEdits.length === 1 ? '' : 's'}: ${file} → ${target}`)
-    }
-  }
-  return changes
 }

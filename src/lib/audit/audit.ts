@@ -212,9 +212,22 @@ export function runChecks(
 ): Finding[] {
   const containerChecks = checks.filter((check): check is ContainerCheck => check.kind === 'container')
   const findings = input.workloads.flatMap((unit) => auditWorkload(unit, containerChecks, tally))
+  findings.push(...runCrossWorkloadChecks(input.instances, policy, checks, context, tally))
+  return findings
+}
+
+/** The cross-workload checks on every container of the run; exemptions apply as to the per-container checks. Pure. */
+export function runCrossWorkloadChecks(
+  instances: readonly ContainerInstance[],
+  policy: ImagePolicy,
+  checks: readonly Check[],
+  context: RunContext = {},
+  tally: ExemptionTally = {exempted: 0},
+): Finding[] {
+  const findings: Finding[] = []
   for (const check of checks) {
     if (check.kind !== 'cross-workload') continue
-    for (const {instance, result} of check.run(input.instances, context)) {
+    for (const {instance, result} of check.run(instances, context)) {
       const imageExempt =
         isImageCheck(check.id) &&
         evaluateImage(instance.image, {namespace: instance.workload.namespace}, policy).exempt !== undefined
@@ -246,9 +259,8 @@ export function summarize(findings: Finding[], exempted = 0): AuditSummary {
   return summary
 }
 
-/** Does any finding reach the --fail-on threshold? */
-export function reachesThreshold(findings: Finding[], failOn: Severity | 'none'): boolean {
+/** Does the summary count a finding at or above the --fail-on threshold? */
+export function summaryReaches(summary: AuditSummary, failOn: Severity | 'none'): boolean {
   if (failOn === 'none') return false
-  const limit = SEVERITIES.indexOf(failOn)
-  return findings.some((finding) => SEVERITIES.indexOf(finding.severity) <= limit)
+  return SEVERITIES.slice(0, SEVERITIES.indexOf(failOn) + 1).some((severity) => summary[severity] > 0)
 }

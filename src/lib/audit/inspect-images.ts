@@ -1,7 +1,7 @@
 // `--inspect`: read each distinct image of the audit once (manifest, config, layers streamed)
 // with the credentials the audit knows, at most four at a time, layers shared by digest.
 import type {AuditInput} from './audit.js'
-import type {KubeClient} from '../cluster/kube-client.js'
+import type {ApiReader} from '../cluster/api-reader.js'
 import {limitConcurrency} from '../concurrency.js'
 import {safeErrorMessage} from '../describe-error.js'
 import {credentialForImage, type DockerCredential, dockerConfigFileCredentials} from '../image/docker-config.js'
@@ -134,7 +134,7 @@ export interface AuditInspectOptions extends Omit<InspectImagesOptions, 'fileCre
 export async function inspectForAudit(
   input: AuditInput,
   options: AuditInspectOptions,
-  client: KubeClient | undefined,
+  client: ApiReader | undefined,
   notices: string[],
 ): Promise<ImageFacts[]> {
   const {dockerConfig, cacheDir, ...inspect} = options

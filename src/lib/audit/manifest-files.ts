@@ -225,23 +225,42 @@ export function readManifests(
   inputs: string[],
   options: ReadManifestsOptions,
 ): ParsedManifests & {texts: Map<string, string>} {
+  const result: ParsedManifests & {texts: Map<string, string>} = {
+    objects: [],
+    errors: [],
+    warnings: [],
+    texts: new Map(),
+  }
+  for (const {parsed, source} of manifestFilesParsed(inputs, options)) {
+    if (source) result.texts.set(source.file, source.text)
+    result.objects.push(...parsed.objects)
+    result.errors.push(...parsed.errors)
+    result.warnings.push(...parsed.warnings)
+  }
+  return result
+}
+
+/**
+ * Read and parse the manifest sources one at a time, yielding each file's objects;
+ * nothing is kept between files, so a caller that drops them holds one file at a time. A file
+ * that cannot be read, and the directory walk's problems, come without a source.
+ */
+export function* manifestFilesParsed(
+  inputs: string[],
+  options: ReadManifestsOptions,
+): Generator<{parsed: ParsedManifests; source?: {file: string; text: string}}> {
   const limit = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE
   const {files, errors} = manifestFiles(inputs)
-  const result: ParsedManifests & {texts: Map<string, string>} = {objects: [], errors, warnings: [], texts: new Map()}
+  if (errors.length > 0) yield {parsed: {objects: [], errors, warnings: []}}
   for (const file of files) {
     const name = file === '-' ? '<stdin>' : file
     let text: string
     try {
       text = file === '-' ? options.readStdin(limit) : readManifestFile(file, limit)
     } catch (error) {
-      errors.push({file: name, message: describeReadError(error)})
+      yield {parsed: {objects: [], errors: [{file: name, message: describeReadError(error)}], warnings: []}}
       continue
     }
-    result.texts.set(name, text)
-    const parsed = parseManifests(text, name)
-    result.objects.push(...parsed.objects)
-    errors.push(...parsed.errors)
-    result.warnings.push(...parsed.warnings)
+    yield {parsed: parseManifests(text, name), source: {file: name, text}}
   }
-  return result
 }

@@ -2,9 +2,8 @@ import path from 'node:path'
 
 import type {AuditSummary, Finding} from './audit.js'
 import {type CheckRule, CHECKS, type Severity} from './checks/index.js'
-import {stringify as stringifyYaml} from 'yaml'
-
 import type {ImageFacts} from '../image/image-facts.js'
+import {stringify as stringifyYaml} from 'yaml'
 
 export const AUDIT_FORMATS = ['table', 'json', 'yaml', 'sarif'] as const
 export type AuditFormat = (typeof AUDIT_FORMATS)[number]
@@ -15,31 +14,32 @@ export function auditDocument(
   summary: AuditSummary,
   images?: readonly ImageFacts[],
 ): {findings: object[]; summary: AuditSummary; images?: object[]} {
+  return {findings: findings.map(findingRecord), summary, ...(images ? {images: images.map(imageRecord)} : {})}
+}
+
+/** `--inspect`: what one image is, as the JSON and YAML reports print it (never the credential-like values it holds). */
+export function imageRecord(i: ImageFacts): object {
   return {
-    findings: findings.map((f) => ({
-      check: f.check,
-      severity: f.severity,
-      resource: {kind: f.resource.kind, namespace: f.resource.namespace ?? '', name: f.resource.name},
-      container: f.container,
-      image: f.image,
-      message: f.message,
-      ...(f.file === undefined ? {} : {file: f.file, line: f.line}),
-    })),
-    summary,
-    // --inspect: what each image is (never the credential-like values it holds).
-    ...(images
-      ? {
-          images: images.map((i) => ({
-            image: i.image,
-            digest: i.digest,
-            ...(i.platform ? {platform: i.platform} : {}),
-            user: i.user,
-            created: i.created ?? null,
-            compressedSize: i.compressedSize,
-            layers: i.layers,
-          })),
-        }
-      : {}),
+    image: i.image,
+    digest: i.digest,
+    ...(i.platform ? {platform: i.platform} : {}),
+    user: i.user,
+    created: i.created ?? null,
+    compressedSize: i.compressedSize,
+    layers: i.layers,
+  }
+}
+
+/** One finding as the JSON and YAML reports print it. */
+export function findingRecord(f: Finding): object {
+  return {
+    check: f.check,
+    severity: f.severity,
+    resource: {kind: f.resource.kind, namespace: f.resource.namespace ?? '', name: f.resource.name},
+    container: f.container,
+    image: f.image,
+    message: f.message,
+    ...(f.file === undefined ? {} : {file: f.file, line: f.line}),
   }
 }
 
@@ -55,9 +55,12 @@ export function sarifDocument(
   version: string,
   options: {rules?: readonly CheckRule[]; cwd?: string} = {},
 ): object {
-  const rules = options.rules ?? CHECKS
-  const cwd = options.cwd ?? process.cwd()
-  const index = new Map(rules.map((rule, i) => [rule.id, i]))
+  const result = sarifResultOf(options.rules ?? CHECKS, options.cwd ?? process.cwd())
+  return sarifSkeleton(version, options.rules ?? CHECKS, findings.map(result))
+}
+
+/** The SARIF log around its results (`results` is whatever is given: the streamed report passes a placeholder). */
+export function sarifSkeleton(version: string, rules: readonly CheckRule[], results: unknown): object {
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
@@ -82,39 +85,43 @@ export function sarifDocument(
             })),
           },
         },
-        results: findings.map((f) => ({
-          ruleId: f.check,
-          ruleIndex: index.get(f.check) ?? -1,
-          level: SARIF_LEVEL[f.severity],
-          message: {
-            text: `${f.message} (${f.resource.kind} ${f.resource.namespace ? `${f.resource.namespace}/` : ''}${f.resource.name}, container ${f.container})`,
-          },
-          locations: [
-            f.file === undefined
-              ? {
-                  logicalLocations: [
-                    {
-                      kind: 'resource',
-                      fullyQualifiedName: `${f.resource.kind}/${f.resource.namespace ?? ''}/${f.resource.name}/${f.container}`,
-                    },
-                  ],
-                }
-              : {
-                  physicalLocation: {
-                    artifactLocation: {
-                      uri:
-                        f.file === '<stdin>'
-                          ? 'stdin'
-                          : path.relative(cwd, path.resolve(f.file)).split(path.sep).join('/'),
-                    },
-                    region: {startLine: f.line ?? 1},
-                  },
-                },
-          ],
-        })),
+        results,
       },
     ],
   }
+}
+
+/** One finding as a SARIF result, given the rules that ran (for ruleIndex) and the directory file URIs are relative to. */
+export function sarifResultOf(rules: readonly CheckRule[], cwd: string): (f: Finding) => object {
+  const index = new Map(rules.map((rule, i) => [rule.id, i]))
+  return (f) => ({
+    ruleId: f.check,
+    ruleIndex: index.get(f.check) ?? -1,
+    level: SARIF_LEVEL[f.severity],
+    message: {
+      text: `${f.message} (${f.resource.kind} ${f.resource.namespace ? `${f.resource.namespace}/` : ''}${f.resource.name}, container ${f.container})`,
+    },
+    locations: [
+      f.file === undefined
+        ? {
+            logicalLocations: [
+              {
+                kind: 'resource',
+                fullyQualifiedName: `${f.resource.kind}/${f.resource.namespace ?? ''}/${f.resource.name}/${f.container}`,
+              },
+            ],
+          }
+        : {
+            physicalLocation: {
+              artifactLocation: {
+                uri:
+                  f.file === '<stdin>' ? 'stdin' : path.relative(cwd, path.resolve(f.file)).split(path.sep).join('/'),
+              },
+              region: {startLine: f.line ?? 1},
+            },
+          },
+    ],
+  })
 }
 
 const COLOURS: Record<Severity, string> = {
@@ -134,49 +141,71 @@ export interface CoverageNotes {
 
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`
 
+/** The table's heading of a finding's group: its workload (and file). */
+export function tableHeading(f: Finding): string {
+  const {kind, namespace, name} = f.resource
+  return `${kind} ${namespace ? `${namespace}/` : ''}${name}${f.file ? `  (${f.file})` : ''}`
+}
+
+/** One group of the table: heading, column titles, a line per finding, a blank line. */
+export function tableGroupLines(heading: string, group: Finding[], colour: boolean): string[] {
+  const paint = (severity: Severity, text: string) => (colour ? `${COLOURS[severity]}${text}\u001B[0m` : text)
+  let check = 5
+  let container = 9
+  for (const f of group) {
+    check = Math.max(check, f.check.length)
+    container = Math.max(container, f.container.length)
+  }
+  const lines = [
+    heading,
+    `  ${'SEVERITY'.padEnd(8)}  ${'CHECK'.padEnd(check)}  ${'CONTAINER'.padEnd(container)}  ${group[0].file ? 'LINE  ' : ''}MESSAGE`,
+  ]
+  for (const f of group) {
+    const line = f.file ? `${String(f.line ?? '').padEnd(4)}  ` : ''
+    lines.push(
+      `  ${paint(f.severity, f.severity.toUpperCase().padEnd(8))}  ${f.check.padEnd(check)}  ${f.container.padEnd(container)}  ${line}${f.message}`,
+    )
+  }
+  lines.push('')
+  return lines
+}
+
+/** The table's last lines: the summary, then what exemptions hid and what was audited by shape or skipped. */
+export function tableFooterLines(
+  summary: AuditSummary,
+  groups: number,
+  options: {workloads: number} & CoverageNotes,
+): string[] {
+  const counts = (['critical', 'high', 'medium', 'low'] as const).map((s) => `${summary[s]} ${s}`).join(', ')
+  const lines = [
+    summary.total === 0
+      ? `No findings in ${options.workloads} workload${options.workloads === 1 ? '' : 's'}.`
+      : `Summary: ${counts} (${summary.total} finding${summary.total === 1 ? '' : 's'} in ${groups} of ${options.workloads} workload${options.workloads === 1 ? '' : 's'})`,
+  ]
+  // Nothing disappears silently: what exemptions hid, what was audited only by its shape, what had nothing to audit.
+  if (summary.exempted > 0) lines.push(`${plural(summary.exempted, 'finding')} exempted by policy or annotation.`)
+  if (options.byShape && options.byShape.length > 0)
+    lines.push(`Audited by shape (a pod template in a kind the tool does not know): ${options.byShape.join(', ')}.`)
+  if (options.skipped) lines.push(`${plural(options.skipped, 'object')} without a pod template skipped.`)
+  return lines
+}
+
 /** Human table grouped by workload, with a summary line; colour only when asked (a TTY). */
 export function auditTable(
   findings: Finding[],
   summary: AuditSummary,
   options: {colour: boolean; workloads: number} & CoverageNotes,
 ): string {
-  const paint = (severity: Severity, text: string) => (options.colour ? `${COLOURS[severity]}${text}\u001B[0m` : text)
   const groups = new Map<string, Finding[]>()
   for (const finding of findings) {
-    const {kind, namespace, name} = finding.resource
-    const heading = `${kind} ${namespace ? `${namespace}/` : ''}${name}${finding.file ? `  (${finding.file})` : ''}`
-    groups.set(heading, [...(groups.get(heading) ?? []), finding])
+    const heading = tableHeading(finding)
+    const group = groups.get(heading)
+    if (group) group.push(finding)
+    else groups.set(heading, [finding])
   }
   const lines: string[] = []
-  for (const [heading, group] of groups) {
-    lines.push(heading)
-    const widths = {
-      severity: 8,
-      check: Math.max(5, ...group.map((f) => f.check.length)),
-      container: Math.max(9, ...group.map((f) => f.container.length)),
-    }
-    lines.push(
-      `  ${'SEVERITY'.padEnd(widths.severity)}  ${'CHECK'.padEnd(widths.check)}  ${'CONTAINER'.padEnd(widths.container)}  ${group[0].file ? 'LINE  ' : ''}MESSAGE`,
-    )
-    for (const f of group) {
-      const line = f.file ? `${String(f.line ?? '').padEnd(4)}  ` : ''
-      lines.push(
-        `  ${paint(f.severity, f.severity.toUpperCase().padEnd(widths.severity))}  ${f.check.padEnd(widths.check)}  ${f.container.padEnd(widths.container)}  ${line}${f.message}`,
-      )
-    }
-    lines.push('')
-  }
-  const counts = (['critical', 'high', 'medium', 'low'] as const).map((s) => `${summary[s]} ${s}`).join(', ')
-  lines.push(
-    summary.total === 0
-      ? `No findings in ${options.workloads} workload${options.workloads === 1 ? '' : 's'}.`
-      : `Summary: ${counts} (${summary.total} finding${summary.total === 1 ? '' : 's'} in ${groups.size} of ${options.workloads} workload${options.workloads === 1 ? '' : 's'})`,
-  )
-  // Nothing disappears silently: what exemptions hid, what was audited only by its shape, what had nothing to audit.
-  if (summary.exempted > 0) lines.push(`${plural(summary.exempted, 'finding')} exempted by policy or annotation.`)
-  if (options.byShape && options.byShape.length > 0)
-    lines.push(`Audited by shape (a pod template in a kind the tool does not know): ${options.byShape.join(', ')}.`)
-  if (options.skipped) lines.push(`${plural(options.skipped, 'object')} without a pod template skipped.`)
+  for (const [heading, group] of groups) lines.push(...tableGroupLines(heading, group, options.colour))
+  lines.push(...tableFooterLines(summary, groups.size, options))
   return lines.join('\n') + '\n'
 }
 

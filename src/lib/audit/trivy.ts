@@ -2,7 +2,8 @@ import {execFile} from 'node:child_process'
 import {accessSync, constants} from 'node:fs'
 import path from 'node:path'
 
-import type {Severity} from './checks/index.js'
+import {type ContainerInstance, scanTargetOf, type Severity} from './checks/index.js'
+import {limitConcurrency} from '../concurrency.js'
 
 export const TRIVY_SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const
 export type TrivySeverity = (typeof TRIVY_SEVERITIES)[number]
@@ -116,4 +117,40 @@ export function describeReport(image: string, report: VulnerabilityReport): stri
     .join(', ')
   const ids = report.ids.slice(0, 5).join(', ')
   return `${image} has known vulnerabilities: ${counts} (${ids}${report.ids.length > 5 ? ', …' : ''})`
+}
+
+/**
+ * `--scan`: each distinct image once (by the digest it runs when known; an `--image-archive` image
+ * through its tarball, `trivy --input`), two trivy processes at a time.
+ */
+export async function scanImages(
+  instances: ContainerInstance[],
+  scan: {severity?: string; ignoreUnfixed?: boolean},
+  notices: string[],
+  archiveOf?: Map<string, string>,
+): Promise<Map<string, {severity?: Severity; message: string} | undefined> | undefined> {
+  const trivy = findTrivy()
+  if (!trivy) {
+    notices.push(
+      '--scan: trivy is not on PATH, so images were not scanned for vulnerabilities (install trivy); the other checks ran',
+    )
+    return undefined
+  }
+  const limit = limitConcurrency(2)
+  const targets = [...new Set(instances.filter((c) => c.image).map(scanTargetOf))]
+  const results = await Promise.all(
+    targets.map((image) =>
+      limit(async () => {
+        try {
+          const report = await scanImage(image, {trivy, ...scan, input: archiveOf?.get(image)})
+          const severity = reportSeverity(report)
+          return severity ? {severity, message: describeReport(image, report)} : undefined
+        } catch (error) {
+          notices.push((error as Error).message)
+          return undefined
+        }
+      }),
+    ),
+  )
+  return new Map(targets.map((image, i) => [image, results[i]]))
 }

@@ -1,9 +1,10 @@
 import type {AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig} from '@kubernetes/client-node'
 
-import {describeSystemError, errorCode, safeErrorMessage} from '../describe-error.js'
 import {parseRequestTimeout} from '../duration.js'
 import {describeApiError} from './api-errors.js'
 import {UserError} from '../errors.js'
+import {describeCredentialError, type KubeUser} from './credential-errors.js'
+import type {ApiReader} from './api-reader.js'
 import {type KubeTargetOptions, loadKubeconfig, requireServer, type ResolvedKubeconfig} from './kubeconfig.js'
 
 /** What an API call was doing, so a failure can say which verb/resource/namespace was refused. */
@@ -15,19 +16,13 @@ export interface ApiCall {
   name?: string
 }
 
-export interface KubeClient {
-  config: ResolvedKubeconfig
-  server: string
+export interface KubeClient extends ApiReader {
   kubeConfig: KubeConfig
   core: CoreV1Api
   apps: AppsV1Api
   batch: BatchV1Api
-  /** Milliseconds each request may take (0: no limit): --request-timeout, else DEFAULT_REQUEST_TIMEOUT_MS. */
-  requestTimeoutMs: number
   /** An API client of any generated type (CoreV1Api, AuthorizationV1Api…) with this client's timeout. */
   api<T>(type: new (configuration: ApiConfiguration) => T): T
-  /** Run one API request, turning any failure into a one-line UserError that names the call. */
-  call<T>(call: ApiCall, request: () => Promise<T>): Promise<T>
 }
 
 type ApiConfiguration = import('@kubernetes/client-node').Configuration
@@ -80,6 +75,11 @@ export async function createKubeClient(
     batch: api(k8s.BatchV1Api),
     requestTimeoutMs,
     api,
+    async requestOptions() {
+      const options: import('node:https').RequestOptions = {}
+      await kubeConfig.applyToHTTPSOptions(options)
+      return options
+    },
     async call<T>(call: ApiCall, request: () => Promise<T>): Promise<T> {
       try {
         return await request()
@@ -103,54 +103,24 @@ function guardCredentials(kubeConfig: KubeConfig, config: ResolvedKubeconfig): v
     try {
       await applyOptions(options)
     } catch (error) {
-      throw describeCredentialError(error, kubeConfig, config)
+      const user = kubeConfig.getCurrentUser()
+      throw describeCredentialError(error, {name: user?.name ?? '', exec: user?.exec as KubeUser['exec']}, config)
     }
   }
-}
-
-function describeCredentialError(error: unknown, kubeConfig: KubeConfig, config: ResolvedKubeconfig): UserError {
-  if (error instanceof UserError) return error
-  const user = kubeConfig.getCurrentUser()
-  const who = `user "${config.userName ?? user?.name ?? ''}" of context "${config.contextName ?? ''}"`
-  const exec = user?.exec as {command?: string} | undefined
-  const failure = error as {syscall?: unknown; path?: unknown}
-  if (exec?.command) {
-    const plugin = `the credential plugin "${exec.command}" of ${who}`
-    if (typeof failure.syscall === 'string' && failure.syscall.startsWith('spawn')) {
-      return new UserError(
-        `${plugin} cannot be run: ${describeSystemError(error)}${errorCode(error) === 'ENOENT' ? ' (is it installed and on PATH?)' : ''}`,
-      )
-    }
-    if (error instanceof SyntaxError)
-      return new UserError(
-        `${plugin} printed something that is not an ExecCredential in JSON; run it by hand to see what it prints`,
-      )
-    // client-node rejects with the plugin's stderr as the message when it exits non-zero: not repeated here.
-    if (error instanceof Error && error.constructor === Error)
-      return new UserError(`${plugin} failed (it exited with an error); run it by hand to see why`)
-    return new UserError(
-      `${plugin} gave no usable credential (an ExecCredential with status.token or a client certificate)`,
-    )
-  }
-  if (typeof failure.path === 'string' && errorCode(error)) {
-    return new UserError(
-      `${failure.path}, named in the kubeconfig for ${who} or its cluster, cannot be read: ${describeSystemError(error)}`,
-    )
-  }
-  return new UserError(`the credentials of ${who} could not be obtained: ${safeErrorMessage(error)}`)
 }
 
 /** Read a list call page by page (`limit`/`continue`), handing each page over as it arrives: big clusters are never held in memory whole. */
 export async function forEachPage<T>(
   fetchPage: (page: {limit: number; _continue?: string}) => Promise<{items: T[]; metadata?: {_continue?: string}}>,
-  onPage: (items: T[]) => void,
+  onPage: (items: T[]) => void | Promise<void>,
   pageSize = 500,
 ): Promise<void> {
   let token: string | undefined
   do {
     // eslint-disable-next-line no-await-in-loop -- pages are sequential by design
     const page = await fetchPage({limit: pageSize, _continue: token})
-    onPage(page.items)
+    // eslint-disable-next-line no-await-in-loop -- the consumer's backpressure
+    await onPage(page.items)
     token = page.metadata?._continue || undefined
   } while (token)
 }
@@ -161,7 +131,13 @@ export async function listAllPages<T>(
   pageSize = 500,
 ): Promise<T[]> {
   const items: T[] = []
-  await forEachPage(fetchPage, (page) => items.push(...page), pageSize)
+  await forEachPage(
+    fetchPage,
+    (page) => {
+      items.push(...page)
+    },
+    pageSize,
+  )
   return items
 }
 
@@ -172,23 +148,25 @@ export async function listAllPages<T>(
  * (`code` and the Status `body`), so describeApiError reads them the same way.
  */
 export async function getRawJson(
-  client: KubeClient,
+  client: ApiReader,
   path: string,
   query: Record<string, string | number | undefined>,
 ): Promise<any> {
   const url = new URL(client.server.replace(/\/$/, '') + path)
   for (const [key, value] of Object.entries(query))
     if (value !== undefined && value !== '') url.searchParams.set(key, String(value))
-  const options: import('node:https').RequestOptions = {method: 'GET', headers: {accept: 'application/json'}}
+  const options: import('node:https').RequestOptions = await client.requestOptions()
+  options.method = 'GET'
+  options.headers = {...options.headers, accept: 'application/json'}
   if (client.requestTimeoutMs > 0) options.signal = AbortSignal.timeout(client.requestTimeoutMs)
-  await client.kubeConfig.applyToHTTPSOptions(options)
   const transport = url.protocol === 'https:' ? await import('node:https') : await import('node:http')
   return new Promise((resolve, reject) => {
     const req = transport.request(url, options, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      // Decoded chunk by chunk into one (rope) string: no second copy of the page in Buffers outside the heap.
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (text += chunk))
       res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8')
         if ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300) {
           try {
             resolve(JSON.parse(text))
@@ -209,10 +187,10 @@ export async function getRawJson(
 
 /** forEachPage over a raw list path (`/api/v1/pods`, `/apis/apps/v1/namespaces/x/replicasets`). */
 export async function forEachRawPage<T>(
-  client: KubeClient,
+  client: ApiReader,
   path: string,
   query: Record<string, string | undefined>,
-  onPage: (items: T[]) => void,
+  onPage: (items: T[]) => void | Promise<void>,
   pageSize = 500,
 ): Promise<void> {
   await forEachPage<T>(

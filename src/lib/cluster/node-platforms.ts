@@ -1,6 +1,7 @@
 // Which platforms the cluster's nodes run, so that `--inspect` reads the image of an index that
 // would really be pulled (kubernetes.io/os and kubernetes.io/arch, as the kubelet labels nodes).
-import {forEachRawPage, type KubeClient} from './kube-client.js'
+import type {ApiReader} from './api-reader.js'
+import {forEachRawPage} from './kube-client.js'
 
 export interface NodePlatform {
   os: string
@@ -28,11 +29,13 @@ export function platformsOfNodes(nodes: NodeItem[]): NodePlatform[] {
  * The nodes' platforms; when nodes cannot be listed (RBAC, a timeout) an empty list and the
  * reason, so the caller falls back to linux/amd64 and says why.
  */
-export async function clusterNodePlatforms(client: KubeClient): Promise<{platforms: NodePlatform[]; problem?: string}> {
+export async function clusterNodePlatforms(client: ApiReader): Promise<{platforms: NodePlatform[]; problem?: string}> {
   const nodes: NodeItem[] = []
   try {
     await client.call({verb: 'list', resource: 'nodes'}, () =>
-      forEachRawPage<NodeItem>(client, '/api/v1/nodes', {}, (items) => nodes.push(...items)),
+      forEachRawPage<NodeItem>(client, '/api/v1/nodes', {}, (items) => {
+        nodes.push(...items)
+      }),
     )
   } catch (error) {
     return {platforms: [], problem: (error as Error).message}

@@ -123,11 +123,24 @@ export function registryPatternProblem(pattern: string): string | undefined {
  * components (gcr.io/team does not allow gcr.io/team-b).
  */
 export function registryMatches(pattern: string, ref: ImageReference): boolean {
+  return compiledMatches(compileRegistryPattern(pattern), canonicalRegistry(ref.registry), ref)
+}
+
+interface RegistryPattern {
+  host: string
+  path: string
+}
+
+function compileRegistryPattern(pattern: string): RegistryPattern {
   const normalized = pattern.toLowerCase().replace(/\/$/, '')
   const slash = normalized.indexOf('/')
-  const host = canonicalRegistry(slash >= 0 ? normalized.slice(0, slash) : normalized)
-  const path = slash >= 0 ? normalized.slice(slash + 1) : ''
-  const registry = canonicalRegistry(ref.registry)
+  return {
+    host: canonicalRegistry(slash >= 0 ? normalized.slice(0, slash) : normalized),
+    path: slash >= 0 ? normalized.slice(slash + 1) : '',
+  }
+}
+
+function compiledMatches({host, path}: RegistryPattern, registry: string, ref: ImageReference): boolean {
   const hostMatches = host.startsWith('*.')
     ? registry.endsWith(host.slice(1)) && !registry.slice(0, -host.length + 1).includes(':')
     : registry === host
@@ -136,12 +149,33 @@ export function registryMatches(pattern: string, ref: ImageReference): boolean {
   return ref.repository === path || ref.repository.startsWith(`${path}/`)
 }
 
-/** Glob match where `*` is any run of characters (including '/'), on the normalised reference or the written one. */
-export function imagePatternMatches(pattern: string, image: string, ref?: ImageReference): boolean {
-  const regex = globToRegExp(pattern)
-  if (regex.test(image)) return true
+// A policy's allowlist and exempt-image globs, compiled once per policy load (keyed by the lists
+// themselves: a reload makes new ones), not for every image of every review.
+const compiledRegistries = new WeakMap<readonly string[], RegistryPattern[]>()
+const compiledGlobs = new WeakMap<readonly string[], RegExp[]>()
+
+function allowedByRegistries(patterns: readonly string[], ref: ImageReference): boolean {
+  let compiled = compiledRegistries.get(patterns)
+  if (!compiled) {
+    compiled = patterns.map(compileRegistryPattern)
+    compiledRegistries.set(patterns, compiled)
+  }
+  const registry = canonicalRegistry(ref.registry)
+  return compiled.some((pattern) => compiledMatches(pattern, registry, ref))
+}
+
+function exemptByImages(patterns: readonly string[], image: string, ref: ImageReference | undefined): boolean {
+  if (patterns.length === 0) return false
+  let compiled = compiledGlobs.get(patterns)
+  if (!compiled) {
+    compiled = patterns.map((pattern) => globToRegExp(pattern))
+    compiledGlobs.set(patterns, compiled)
+  }
+  if (compiled.some((regex) => regex.test(image))) return true
   if (!ref) return false
-  return regex.test(normalizeImageReference(ref)) || regex.test(imageName(ref))
+  const normalized = normalizeImageReference(ref)
+  const name = imageName(ref)
+  return compiled.some((regex) => regex.test(normalized) || regex.test(name))
 }
 
 /** Evaluate one image against the policy. Pure: no I/O, no clock. */
@@ -157,7 +191,7 @@ export function evaluateImage(image: string, context: ImageContext, policy: Imag
   if (context.namespace !== undefined && policy.exemptNamespaces.includes(context.namespace)) {
     return {image, allowed: true, reference, exempt: 'namespace', violations: []}
   }
-  if (policy.exemptImages.some((pattern) => imagePatternMatches(pattern, image, reference))) {
+  if (exemptByImages(policy.exemptImages, image, reference)) {
     return {image, allowed: true, reference, exempt: 'image', violations: []}
   }
   if (!reference) {
@@ -170,7 +204,7 @@ export function evaluateImage(image: string, context: ImageContext, policy: Imag
     }
   }
   const violations: PolicyViolation[] = []
-  if (policy.allowedRegistries && !policy.allowedRegistries.some((pattern) => registryMatches(pattern, reference))) {
+  if (policy.allowedRegistries && !allowedByRegistries(policy.allowedRegistries, reference)) {
     violations.push({
       rule: 'image-registry-not-allowed',
       message: `registry ${reference.registry} of ${image} is not in the allowed registries (${policy.allowedRegistries.join(', ')})`,

@@ -1,5 +1,26 @@
 import {evaluateImage, type ImagePolicy, type ImageVerdict, type PolicyViolation} from '../policy/policy.js'
 
+// Verdicts depend only on the image, the namespace and the policy: each pair is evaluated once per
+// policy load (a reload makes a new policy object), at most VERDICT_CACHE_SIZE kept.
+const VERDICT_CACHE_SIZE = 4096
+const verdictCaches = new WeakMap<ImagePolicy, Map<string, ImageVerdict>>()
+
+function cachedVerdict(image: string, namespace: string | undefined, policy: ImagePolicy): ImageVerdict {
+  let cache = verdictCaches.get(policy)
+  if (!cache) {
+    cache = new Map()
+    verdictCaches.set(policy, cache)
+  }
+  const key = `${namespace ?? ''}\u0000${image}`
+  let verdict = cache.get(key)
+  if (!verdict) {
+    verdict = evaluateImage(image, {namespace}, policy)
+    if (cache.size >= VERDICT_CACHE_SIZE) cache.clear()
+    cache.set(key, verdict)
+  }
+  return verdict
+}
+
 /** The annotation the Kubernetes docs use for break-glass; the API server forwards only keys containing `.image-policy.k8s.io/`. */
 export const BREAK_GLASS_ANNOTATION = 'alpha.image-policy.k8s.io/break-glass'
 export const IMAGE_REVIEW_API_VERSION = 'imagepolicy.k8s.io/v1alpha1'
@@ -102,7 +123,7 @@ export function decideImageReview(
   const annotations = review.spec.annotations ?? {}
   const images = reviewImages(review)
   const verdicts = images.map((image, index) => {
-    const verdict = evaluateImage(image, {namespace, annotations}, policy)
+    const verdict = cachedVerdict(image, namespace, policy)
     const extra = signatureViolations[index] ?? []
     return extra.length === 0 ? verdict : {...verdict, allowed: false, violations: [...verdict.violations, ...extra]}
   })

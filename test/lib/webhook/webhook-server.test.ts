@@ -110,9 +110,36 @@ describe('webhook backend log', () => {
     log({event: 'c'})
     stream.writableLength = 0
     log({event: 'd'})
-    const events = written.map((line) => JSON.parse(line) as Record<string, unknown>)
+    log.flush()
+    const events = written
+      .join('')
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
     expect(events.map((entry) => entry.event)).to.deep.equal(['a', 'log-lines-dropped', 'd'])
     expect(events[1].count).to.equal(2)
+  })
+
+  it('writes in batches: nothing until the timer or 64 KiB, then one write of every pending line', async () => {
+    const written: string[] = []
+    const stream = {writableLength: 0, write: (chunk: string) => written.push(chunk) > 0}
+    const log = createJsonLog(stream, 1024 * 1024, 5)
+    log({event: 'a'})
+    log({event: 'b'})
+    expect(written).to.deep.equal([])
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    expect(written).to.have.length(1)
+    expect(
+      written[0]
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line).event),
+    ).to.deep.equal(['a', 'b'])
+    for (let i = 0; i < 1000; i++) log({event: 'big', padding: 'x'.repeat(100)})
+    expect(written.length).to.be.greaterThan(1)
+    expect(written.slice(1).every((chunk) => chunk.length >= 64 * 1024)).to.equal(true)
+    log.flush()
+    expect(written.join('').split('\n').filter(Boolean)).to.have.length(1002)
   })
 })
 

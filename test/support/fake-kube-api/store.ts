@@ -68,15 +68,24 @@ export class ObjectStore {
     this.record('ADDED', SERVICE_ACCOUNTS, sa)
   }
 
+  /** Sorted selections, kept until the next write (every write is recorded): a paginated list walks the store once, not once per page. */
+  private readonly selections = new Map<string, readonly Obj[]>()
+
+  /** The objects of `def` (in `namespace`) in storage key order; the array is shared: do not modify it. */
   select(def: ResourceDef, namespace?: string): Obj[] {
+    const cacheKey = `${def.group}/${def.resource}/${def.namespaced && namespace !== undefined ? namespace : '*'}`
+    const cached = this.selections.get(cacheKey)
+    if (cached) return cached as Obj[]
     const prefix = `${def.group}/${def.resource}/`
-    const out: Obj[] = []
+    const out: Array<{key: string; obj: Obj}> = []
     for (const [key, obj] of this.objects) {
       if (!key.startsWith(prefix)) continue
       if (def.namespaced && namespace !== undefined && obj.metadata.namespace !== namespace) continue
-      out.push(obj)
+      out.push({key: sortKey(obj), obj})
     }
-    return out.sort(bySortKey)
+    const sorted = out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map(({obj}) => obj)
+    this.selections.set(cacheKey, sorted)
+    return sorted
   }
 
   /**
@@ -106,6 +115,7 @@ export class ObjectStore {
   }
 
   record(type: WatchEvent['type'], def: ResourceDef, obj: Obj): void {
+    this.selections.clear()
     const event: WatchEvent = {type, def, object: clone(obj), rv: Number(obj.metadata.resourceVersion)}
     this.events.push(event)
     if (this.events.length > MAX_EVENTS) this.compactedThrough = this.events.shift()!.rv

@@ -25,7 +25,7 @@ export const imageTagDigestMismatch: CrossWorkloadCheck = {
       if (reference.digest) continue
       const id = `${reference.registry}/${reference.repository}:${reference.tag ?? 'latest'}`
       const entry = byTag.get(id) ?? {digests: new Map(), users: new Map()}
-      entry.digests.set(instance.runningDigest, (entry.digests.get(instance.runningDigest) ?? 0) + 1)
+      entry.digests.set(instance.runningDigest, (entry.digests.get(instance.runningDigest) ?? 0) + (instance.pods ?? 1))
       // One finding per container of a workload, however many replicas it has.
       const {kind, namespace, name} = instance.workload
       const user = `${kind}/${namespace ?? ''}/${name}/${instance.container}`

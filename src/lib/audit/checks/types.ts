@@ -78,6 +78,8 @@ export interface ContainerInstance {
   image: string
   /** Digest the container really runs (cluster: from status.containerStatuses[].imageID). */
   runningDigest?: string
+  /** How many pods this record stands for (the streamed cluster audit folds a workload's identical containers); 1 when absent. */
+  pods?: number
   /** File sources: where the image is written. */
   file?: string
   line?: number

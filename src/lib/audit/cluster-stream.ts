@@ -1,0 +1,112 @@
+import {auditWorkload, containerTargets, type ExemptionTally, type Finding, runCrossWorkloadChecks} from './audit.js'
+import {
+  clusterWorkload,
+  digestOfImageId,
+  listPath,
+  readOwners,
+  readPullSecrets,
+  workloadOwner,
+} from './audit-cluster.js'
+import type {Check, ContainerCheck, ContainerInstance} from './checks/index.js'
+import type {ApiReader} from '../cluster/api-reader.js'
+import {forEachRawPage} from '../cluster/kube-client.js'
+import type {ImagePolicy} from '../policy/policy.js'
+import {containersOf, type Workload} from './workloads.js'
+
+/** Where findings go as they are made; `flush` is awaited after each page (the report's backpressure). */
+export interface FindingSink {
+  add(finding: Finding): void
+  flush(): Promise<void>
+}
+
+interface RawPod {
+  metadata?: {name?: string; namespace?: string; annotations?: Record<string, string>; ownerReferences?: any[]}
+  spec?: Workload['podSpec']
+  status?: Record<string, Array<{name?: string; imageID?: string}> | undefined>
+}
+
+const STATUS_FIELDS = ['initContainerStatuses', 'containerStatuses', 'ephemeralContainerStatuses']
+
+/**
+ * The cluster audit as the pods arrive: owners, pull secrets and service accounts first, then
+ * the pods page by page. A workload is checked on its first pod (as `clusterAuditInput` folds
+ * them) and its findings go to `sink` at once; its pod spec is not kept. What the cross-workload
+ * checks need stays, in compact form: one record per workload container, image and running
+ * digest, counting its pods. Memory does not grow with the pods, only (slightly) with the
+ * workloads and owners.
+ */
+export async function streamClusterAudit(
+  client: ApiReader,
+  scope: {namespace?: string; selector?: string},
+  policy: ImagePolicy,
+  checks: readonly Check[],
+  sink: FindingSink,
+  tally: ExemptionTally,
+): Promise<{workloads: number}> {
+  const {namespace} = scope
+  const owners = await readOwners(client, namespace)
+  const secrets = await readPullSecrets(client, namespace)
+  const containerChecks = checks.filter((check): check is ContainerCheck => check.kind === 'container')
+  // Per workload: the compact view the cross-workload checks and exemptions read (no pod spec).
+  const workloads = new Map<string, Workload>()
+  const instances = new Map<string, ContainerInstance>()
+
+  const add = (pod: RawPod) => {
+    const owner = workloadOwner(pod, owners)
+    const id = `${owner.kind}/${pod.metadata?.namespace ?? ''}/${owner.name}`
+    const podSpec = pod.spec ?? {}
+    let workload = workloads.get(id)
+    let containers: Array<{name?: string; image?: string}>
+    if (workload) {
+      containers = containersOf(podSpec).map(({container}) => container)
+    } else {
+      const full: Workload = {
+        kind: owner.kind,
+        namespace: pod.metadata?.namespace,
+        name: owner.name,
+        annotations: owner.annotations,
+        podSpec,
+        podSpecPath: ['spec'],
+      }
+      const targets = containerTargets(full, policy)
+      const unit = clusterWorkload({workload: full, targets}, secrets(full.namespace ?? ''), policy)
+      for (const finding of auditWorkload(unit, containerChecks, tally)) sink.add(finding)
+      workload = {...full, podSpec: {}}
+      workloads.set(id, workload)
+      containers = targets.map((t) => ({name: t.container.name, image: t.container.image}))
+    }
+    for (const container of containers) {
+      const name = container.name ?? ''
+      const image = container.image ?? ''
+      let imageId: string | undefined
+      for (const field of STATUS_FIELDS) {
+        const status = pod.status?.[field]?.find((s) => s.name === container.name)
+        if (status) {
+          imageId = status.imageID
+          break
+        }
+      }
+      const runningDigest = digestOfImageId(imageId)
+      // Only what runs by a known digest can disagree with another pod (image-tag-digest-mismatch).
+      if (!runningDigest) continue
+      const key = `${id}\u0000${name}\u0000${image}\u0000${runningDigest}`
+      const instance = instances.get(key)
+      if (instance) instance.pods = (instance.pods ?? 1) + 1
+      else instances.set(key, {workload, container: name, image, runningDigest, pods: 1})
+    }
+  }
+
+  await client.call({verb: 'list', resource: 'pods', namespace}, () =>
+    forEachRawPage<RawPod>(
+      client,
+      listPath(namespace, 'api/v1', 'pods'),
+      {labelSelector: scope.selector},
+      async (pods) => {
+        for (const pod of pods) add(pod)
+        await sink.flush()
+      },
+    ),
+  )
+  for (const finding of runCrossWorkloadChecks([...instances.values()], policy, checks, {}, tally)) sink.add(finding)
+  return {workloads: workloads.size}
+}

@@ -1,0 +1,158 @@
+import type {AuditSummary, Finding} from './audit.js'
+import type {CheckRule} from './checks/index.js'
+import {
+  type AuditFormat,
+  type CoverageNotes,
+  findingRecord,
+  imageRecord,
+  sarifResultOf,
+  sarifSkeleton,
+  tableFooterLines,
+  tableGroupLines,
+  tableHeading,
+} from './reporters.js'
+import type {ImageFacts} from '../image/image-facts.js'
+import {stringify as stringifyYaml} from 'yaml'
+
+/** Where a report goes: process.stdout, or any writable stream. */
+export interface ReportSink {
+  write(chunk: string): boolean
+  once(event: 'drain', listener: () => void): unknown
+}
+
+/**
+ * A report written as the findings arrive, byte for byte what `renderAudit` prints for the same
+ * findings: JSON, YAML and SARIF hold only the current chunk, never the whole document. The table
+ * groups findings by workload (a cross-workload finding joins its workload's group), so it keeps
+ * the findings until `end` and then writes group by group.
+ */
+export interface ReportWriter {
+  add(finding: Finding): void
+  /** Hand what is buffered to the sink; resolves once the sink can take more (its backpressure). */
+  flush(): Promise<void>
+  end(summary: AuditSummary, notes: {workloads: number; images?: readonly ImageFacts[]} & CoverageNotes): Promise<void>
+}
+
+const YAML_OPTIONS = {indentSeq: false, lineWidth: 0} as const
+const CHUNK = 64 * 1024
+const PLACEHOLDER = '\u0000items\u0000'
+
+/** The text of `document` around the placeholder array: what comes before `[`, the items' indent, what comes after `]`. */
+function jsonFrame(document: object): {head: string; pad: string; tail: string} {
+  const text = JSON.stringify(document, null, 2) + '\n'
+  const marker = JSON.stringify(PLACEHOLDER)
+  const at = text.indexOf(marker)
+  const lineStart = text.lastIndexOf('\n', at) + 1
+  const indent = /^ */.exec(text.slice(lineStart))![0]
+  return {head: text.slice(0, at), pad: `${indent}  `, tail: text.slice(at + marker.length)}
+}
+
+export function reportWriter(
+  format: AuditFormat,
+  sink: ReportSink,
+  options: {colour: boolean; version: string; rules: readonly CheckRule[]; cwd?: string},
+): ReportWriter {
+  let buffer: string[] = []
+  let size = 0
+  let blocked = false
+  const put = (text: string) => {
+    buffer.push(text)
+    size += text.length
+    if (size >= CHUNK && started) send()
+  }
+  const send = () => {
+    if (size === 0) return
+    const chunk = buffer.join('')
+    buffer = []
+    size = 0
+    if (!sink.write(chunk)) blocked = true
+  }
+  // Nothing reaches the sink before the first finding: a run that fails before it prints nothing.
+  let started = false
+  const flush = async () => {
+    if (!started) return
+    send()
+    if (!blocked) return
+    await new Promise<void>((resolve) => sink.once('drain', resolve))
+    blocked = false
+  }
+  let count = 0
+
+  if (format === 'json' || format === 'sarif') {
+    // The document's own JSON.stringify around a placeholder gives every byte outside the items.
+    const result = format === 'sarif' ? sarifResultOf(options.rules, options.cwd ?? process.cwd()) : findingRecord
+    const frame = jsonFrame(
+      format === 'sarif'
+        ? sarifSkeleton(options.version, options.rules, PLACEHOLDER)
+        : {findings: PLACEHOLDER, summary: '\u0000summary\u0000'},
+    )
+    put(frame.head + '[')
+    return {
+      add(finding) {
+        started = true
+        put(`${count++ === 0 ? '\n' : ',\n'}${frame.pad}`)
+        put(JSON.stringify(result(finding), null, 2).replaceAll('\n', `\n${frame.pad}`))
+      },
+      flush,
+      async end(summary, notes) {
+        started = true
+        put(count === 0 ? ']' : `\n${frame.pad.slice(2)}]`)
+        // --inspect's images follow the summary, as auditDocument has them.
+        const images = notes.images
+          ? `,\n  "images": ${JSON.stringify(notes.images.map(imageRecord), null, 2).replaceAll('\n', '\n  ')}`
+          : ''
+        put(
+          format === 'sarif'
+            ? frame.tail
+            : frame.tail.replace(
+                JSON.stringify('\u0000summary\u0000'),
+                () => JSON.stringify(summary, null, 2).replaceAll('\n', '\n  ') + images,
+              ),
+        )
+        await flush()
+      },
+    }
+  }
+
+  if (format === 'yaml') {
+    return {
+      add(finding) {
+        started = true
+        if (count++ === 0) put('findings:\n')
+        // A one-item sequence at the top level prints as the item does under `findings:` (indentSeq: false).
+        put(stringifyYaml([findingRecord(finding)], YAML_OPTIONS))
+      },
+      flush,
+      async end(summary, notes) {
+        started = true
+        if (count === 0) put('findings: []\n')
+        put(stringifyYaml({summary}, YAML_OPTIONS))
+        if (notes.images) put(stringifyYaml({images: notes.images.map(imageRecord)}, YAML_OPTIONS))
+        await flush()
+      },
+    }
+  }
+
+  const groups = new Map<string, Finding[]>()
+  return {
+    add(finding) {
+      const heading = tableHeading(finding)
+      const group = groups.get(heading)
+      if (group) group.push(finding)
+      else groups.set(heading, [finding])
+    },
+    flush,
+    async end(summary, notes) {
+      started = true
+      const workloads = groups.size
+      for (const [heading, group] of groups) {
+        for (const line of tableGroupLines(heading, group, options.colour)) put(`${line}\n`)
+        groups.delete(heading)
+        // eslint-disable-next-line no-await-in-loop -- the sink's backpressure, group by group
+        await flush()
+      }
+      for (const line of tableFooterLines(summary, workloads, notes)) put(`${line}\n`)
+      await flush()
+    },
+  }
+}
