@@ -498,18 +498,24 @@ describe('whitelist enable refuses, and leaves the API server alone', () => {
     expect(existsSync(node.configDir)).to.equal(false)
   })
 
-  it('a backend image not pinned by digest', async () => {
+  it('a backend image given by tag whose registry is unreachable (air-gapped): one line, nothing written', async () => {
     const node = await controlPlaneNode()
+    const manifestBefore = readFileSync(node.manifest, 'utf8')
     const result = await runCli([
       'whitelist',
       'enable',
       ...node.flags,
       '--backend-image',
-      'node:20',
+      '127.0.0.1:1/node:22',
       '--allowed-registries',
       'docker.io,registry.k8s.io',
     ])
-    expect(result.stderr).to.contain('--backend-image node:20 must be pinned by digest')
+    expect(result.code).to.equal(1)
+    expect(result.stderr).to.match(
+      /^error: cannot resolve the digest of --backend-image 127\.0\.0\.1:1\/node:22 \(.*\); without access to 127\.0\.0\.1:1, name the image by digest: --backend-image 127\.0\.0\.1:1\/node@sha256:…/,
+    )
+    expect(result.stderr.trim().split('\n')).to.have.length(1)
+    expect(readFileSync(node.manifest, 'utf8')).to.equal(manifestBefore)
   })
 
   it('without write permission on the manifest: a plain message, nothing written', async function () {
