@@ -5,6 +5,7 @@ import {parseArgs} from 'node:util'
 import {safeErrorMessage} from './lib/describe-error.js'
 import {isUserError} from './lib/errors.js'
 import {startWebhookBackend} from './lib/webhook/webhook-backend.js'
+import {splitCommaList} from './lib/comma-list.js'
 
 const {values} = parseArgs({
   options: {
@@ -34,10 +35,8 @@ try {
     address: values.address!,
     port: Number(values.port),
     policyFile: values.policy,
-    allowedRegistries: values['allowed-registries']
-      ?.split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
+    allowedRegistries:
+      values['allowed-registries'] === undefined ? undefined : splitCommaList(values['allowed-registries']),
     allowUnauthenticated: values['allow-unauthenticated'],
   })
   await backend.closed

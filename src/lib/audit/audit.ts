@@ -19,6 +19,7 @@ import type {ManifestObject} from './manifest-files.js'
 import {evaluateImage, type ImagePolicy} from '../policy/policy.js'
 import {closestName} from '../suggest.js'
 import {containersOf, type Workload} from './workloads.js'
+import {splitCommaList} from '../comma-list.js'
 
 export interface Finding {
   check: string
@@ -74,13 +75,9 @@ export function isIgnoredByAnnotation(
 ): boolean {
   const value = annotations[IGNORE_ANNOTATION]
   if (typeof value !== 'string') return false
-  return value
-    .split(',')
-    .map((entry) => entry.trim())
-    .some(
-      (entry) =>
-        entry === checkId || entry === `${container}/${checkId}` || entry === '*' || entry === `${container}/*`,
-    )
+  return splitCommaList(value).some(
+    (entry) => entry === checkId || entry === `${container}/${checkId}` || entry === '*' || entry === `${container}/*`,
+  )
 }
 
 function globMatches(pattern: string | undefined, value: string | undefined): boolean {
