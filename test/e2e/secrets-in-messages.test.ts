@@ -123,6 +123,46 @@ describe('no secret in any message: every error path that wraps a parser or an H
     })
   })
 
+  describe('CA files (--ca-file): not PEM, with a secret inside', () => {
+    // Node takes a non-PEM `ca` without a word and the handshake then fails as if none were given.
+    const notPem = () => write('ca-not-pem.crt', `password: ${CANARY}\n`)
+    it('create-regcred --ca-file: one line naming the flag, before any registry is asked', async () => {
+      const file = notPem()
+      const result = await fails([
+        'create-regcred',
+        'x',
+        '--docker-server',
+        '127.0.0.1:1',
+        '--docker-username',
+        'u',
+        '--docker-password',
+        'p',
+        '--ca-file',
+        file,
+        '--dry-run=client',
+      ])
+      expect(result.stderr).to.equal(
+        `error: --ca-file ${file} is not a PEM certificate (no "-----BEGIN CERTIFICATE-----" block)\n`,
+      )
+    })
+    it('audit images --resolve-digests --ca-file: one line naming the flag, nothing audited', async () => {
+      const file = notPem()
+      const result = await fails([
+        'audit',
+        'images',
+        '-f',
+        path.join(ROOT, 'examples'),
+        '--resolve-digests',
+        '--ca-file',
+        file,
+      ])
+      expect(result.stdout).to.equal('')
+      expect(result.stderr).to.equal(
+        `error: --ca-file ${file} is not a PEM certificate (no "-----BEGIN CERTIFICATE-----" block)\n`,
+      )
+    })
+  })
+
   describe('kubeconfigs: tokens, client keys, credential plugins', () => {
     const cluster = (file: string) => ['audit', 'images', '-n', 'default', '--kubeconfig', file]
     it('a token with a bad escape (the parser would quote the line)', async () => {

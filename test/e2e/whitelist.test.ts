@@ -584,12 +584,12 @@ describe('whitelist enable refuses, and leaves the API server alone', () => {
     const missing = await runCli([...external, '--webhook-ca', path.join(node.dir, 'nope.crt')])
     expect(missing.code).to.equal(1)
     expect(missing.stderr).to.equal(
-      `error: --webhook-ca ${path.join(node.dir, 'nope.crt')}: no such file or directory\n`,
+      `error: --webhook-ca ${path.join(node.dir, 'nope.crt')} cannot be read: no such file or directory\n`,
     )
     const bad = await runCli([...external, '--webhook-ca', notACert])
     expect(bad.code).to.equal(1)
     expect(bad.stderr).to.equal(
-      `error: --webhook-ca ${notACert}: not a PEM certificate (expected the CA certificate of the backend's serving certificate)\n`,
+      `error: --webhook-ca ${notACert} is not a PEM certificate (no "-----BEGIN CERTIFICATE-----" block)\n`,
     )
     expect(existsSync(node.configDir)).to.equal(false)
     expect(readFileSync(node.manifest, 'utf8')).to.equal(ORIGINAL)

@@ -17,6 +17,7 @@ import {applyScalarEdits, pinnedImage, resolveDigests, tagKey} from './pin-image
 import {DEFAULT_POLICY, type ImagePolicy} from '../policy/policy.js'
 import {resolvePolicy} from '../policy/policy-file.js'
 import {describeReport, findTrivy, reportSeverity, scanImage} from './trivy.js'
+import {readCaBundle} from '../pem.js'
 
 export interface ImageAuditOptions {
   /** Manifest files, directories or `-` (stdin); without them the live cluster is audited. */
@@ -66,6 +67,7 @@ export interface ImageAuditResult {
 export function validateImageAudit(options: ImageAuditOptions): void {
   if (options.fix && !hasFiles(options)) throw new UserError('--fix edits manifest files: pass them with -f FILE|DIR')
   checksWithout(options.ignoreChecks ?? [])
+  if (options.resolveDigests?.caFile !== undefined) readCaBundle('--ca-file', options.resolveDigests.caFile)
 }
 
 const hasFiles = (options: ImageAuditOptions) => options.files !== undefined && options.files.length > 0
