@@ -2,7 +2,7 @@
 // with plain `node`: no oclif, no node_modules, just the HTTPS server and the policy engine.
 import {parseArgs} from 'node:util'
 
-import {safeErrorMessage} from './lib/describe-error.js'
+import {describeFailure} from './lib/describe-error.js'
 import {isUserError} from './lib/errors.js'
 import {startWebhookBackend} from './lib/webhook/webhook-backend.js'
 import {splitCommaList} from './lib/comma-list.js'
@@ -41,7 +41,7 @@ try {
   })
   await backend.closed
 } catch (error) {
-  // Never a parser's own message (it quotes its input): safeErrorMessage says what kind of failure it was.
-  process.stderr.write(`error: ${isUserError(error) ? error.message : safeErrorMessage(error)}\n`)
+  // Never a parser's own message (it quotes its input) nor a raw code: describeFailure says what kind of failure it was.
+  process.stderr.write(`error: ${isUserError(error) ? error.message : describeFailure(error)}\n`)
   process.exit(1)
 }

@@ -7,7 +7,7 @@ import {backupFile} from '../controlplane/backups.js'
 import {type CheckRule, type ContainerInstance, scanTargetOf, type Severity} from './checks/index.js'
 import type {KubeClient} from '../cluster/kube-client.js'
 import {credentialsOf, type DockerCredential, parseDockerConfigJson} from '../image/docker-config.js'
-import {unreadableFile} from '../describe-error.js'
+import {describeFailure, unreadableFile} from '../describe-error.js'
 import {limitConcurrency} from '../concurrency.js'
 import {UserError} from '../errors.js'
 import {parseImageReference} from '../image/image-reference.js'
@@ -194,7 +194,7 @@ async function scanImages(
           const severity = reportSeverity(report)
           return severity ? {severity, message: describeReport(image, report)} : undefined
         } catch (error) {
-          notices.push((error as Error).message)
+          notices.push(describeFailure(error))
           return undefined
         }
       }),

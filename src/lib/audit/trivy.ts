@@ -3,6 +3,7 @@ import {accessSync, constants} from 'node:fs'
 import path from 'node:path'
 
 import type {Severity} from './checks/index.js'
+import {describeFailure} from '../describe-error.js'
 
 export const TRIVY_SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const
 export type TrivySeverity = (typeof TRIVY_SEVERITIES)[number]
@@ -93,7 +94,7 @@ export function scanImage(image: string, options: ScanOptions): Promise<Vulnerab
       {maxBuffer: 256 * 1024 * 1024, timeout: options.timeoutMs ?? 10 * 60_000},
       (error, stdout, stderr) => {
         if (error) {
-          const last = String(stderr).trim().split('\n').filter(Boolean).pop() ?? error.message
+          const last = String(stderr).trim().split('\n').filter(Boolean).pop() ?? describeFailure(error)
           reject(new Error(`trivy failed on ${image}: ${last}`))
           return
         }

@@ -16,6 +16,7 @@ import {readIfExists} from './node-files.js'
 import {IMAGE_POLICY_PLUGIN} from './plan.js'
 import {readState} from './state.js'
 import {splitCommaList} from '../comma-list.js'
+import {describeFailure} from '../describe-error.js'
 
 /** A file the webhook kubeconfig must name (the API server reads it per connection). */
 function readNamedFile(file: string | undefined, field: string): string {
@@ -84,7 +85,7 @@ export async function whitelistStatus(options: {
       kubeconfigFile = kubeConfigFile
       status.admissionConfig = {file: configFile, valid: true, settings}
     } catch (error) {
-      status.admissionConfig = {file: configFile, valid: false, problem: (error as Error).message}
+      status.admissionConfig = {file: configFile, valid: false, problem: describeFailure(error)}
     }
   }
   if (kubeconfigFile) {
@@ -104,7 +105,7 @@ export async function whitelistStatus(options: {
         ...backend,
       }
     } catch (error) {
-      status.webhookKubeconfig = {file: kubeconfigFile, valid: false, problem: (error as Error).message}
+      status.webhookKubeconfig = {file: kubeconfigFile, valid: false, problem: describeFailure(error)}
     }
   }
   const policyText = readIfExists(paths.policy)
