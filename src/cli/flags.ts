@@ -121,6 +121,14 @@ export function givenFlags(
   )
 }
 
+/** whitelist status, disable, add-registry, remove-registry: each of these flags belongs to one --mode. */
+export function refuseOtherModeFlags(given: Set<string>, mode: string, webhookOnly: string[]): void {
+  refuseInapplicable(given, [
+    {flags: ['params-namespace'], appliesTo: 'with --mode vap', when: mode === 'vap'},
+    {flags: webhookOnly, appliesTo: 'with --mode webhook (the default)', when: mode !== 'vap'},
+  ])
+}
+
 /**
  * Refuse flags that do nothing in the chosen mode, with one line saying where they apply: a flag
  * silently ignored is a setting the user believes is in force.

@@ -139,6 +139,7 @@ describe('no secret in any message: every error path that wraps a parser or an H
         'p',
         '--ca-file',
         file,
+        '--verify',
         '--dry-run=client',
       ])
       expect(result.stderr).to.equal(
