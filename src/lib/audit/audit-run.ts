@@ -141,7 +141,8 @@ export async function runImageAudit(options: ImageAuditOptions, cluster?: Cluste
     .map(({workload}) => `${workload.kind} ${workload.namespace ? `${workload.namespace}/` : ''}${workload.name}`)
   return {
     findings,
-    summary: summarize(findings, tally.exempted),
+    // Nothing disappears silently, in every format: what was audited only by its shape, what had nothing to audit.
+    summary: {...summarize(findings, tally.exempted), auditedByShape: byShape, skipped: input.skipped ?? 0},
     workloads: input.workloads.length,
     errors: manifests?.errors ?? [],
     notices,

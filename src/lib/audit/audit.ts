@@ -41,6 +41,10 @@ export interface AuditSummary {
   total: number
   /** Findings the policy (exemptNamespaces, exemptImages, exemptions) or an imgsec.io/ignore annotation accepted: not in `total`. */
   exempted: number
+  /** Set by the run: workloads of kinds the tool does not know, audited by their pod template (`Rollout default/web`). */
+  auditedByShape?: string[]
+  /** Set by the run: objects without a pod template (ConfigMap, Service, …), not audited. */
+  skipped?: number
 }
 
 /** One workload to audit, with its containers walked once (`containerTargets`). */

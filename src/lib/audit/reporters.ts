@@ -33,8 +33,9 @@ const SECURITY_SEVERITY: Record<Severity, string> = {critical: '9.5', high: '8.0
 export function sarifDocument(
   findings: Finding[],
   version: string,
-  options: {rules?: readonly CheckRule[]; cwd?: string} = {},
+  options: {rules?: readonly CheckRule[]; cwd?: string; summary?: AuditSummary} = {},
 ): object {
+  const {summary} = options
   const rules = options.rules ?? CHECKS
   const cwd = options.cwd ?? process.cwd()
   const index = new Map(rules.map((rule, i) => [rule.id, i]))
@@ -62,6 +63,16 @@ export function sarifDocument(
             })),
           },
         },
+        // What is not a result but must not disappear: exempted findings, kinds audited by shape, skipped objects.
+        ...(summary
+          ? {
+              properties: {
+                exempted: summary.exempted,
+                auditedByShape: summary.auditedByShape ?? [],
+                skipped: summary.skipped ?? 0,
+              },
+            }
+          : {}),
         results: findings.map((f) => ({
           ruleId: f.check,
           ruleIndex: index.get(f.check) ?? -1,
@@ -172,7 +183,7 @@ export function renderAudit(
     case 'yaml':
       return stringifyYaml(auditDocument(findings, summary), {indentSeq: false, lineWidth: 0})
     case 'sarif':
-      return JSON.stringify(sarifDocument(findings, options.version, {rules: options.rules}), null, 2) + '\n'
+      return JSON.stringify(sarifDocument(findings, options.version, {rules: options.rules, summary}), null, 2) + '\n'
     case 'table':
       return auditTable(findings, summary, options)
   }
