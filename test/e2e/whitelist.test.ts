@@ -98,6 +98,18 @@ describe('whitelist enable/status/disable (built CLI, static pod played by a kub
     expect(readdirSync(node.manifestsDir).sort()).to.deep.equal(['imgsec-webhook.yaml', 'kube-apiserver.yaml'])
   })
 
+  it('several control-plane nodes: enable changed this node only; status on another says its API server does not gate pods', async () => {
+    const other = await controlPlaneNode()
+    const status = await runCli(['whitelist', 'status', ...other.flags])
+    expect(status.code, status.stderr).to.equal(0)
+    expect(status.stdout.split('\n')[0]).to.equal(
+      'pod creation:          not gated: ImagePolicyWebhook is not enabled in the kube-apiserver manifest',
+    )
+    // This node's API server does gate them.
+    const here = await runCli(['whitelist', 'status', ...node.flags])
+    expect(here.stdout.split('\n')[0]).to.match(/^pod creation: +checked/)
+  })
+
   it('the static pod passes our own audit', async () => {
     const result = await runCli([
       'audit',
