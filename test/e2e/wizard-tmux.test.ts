@@ -5,6 +5,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {createServer, type Server} from 'node:http'
+import net from 'node:net'
 import {writeFileSync} from 'node:fs'
 
 import {CLI} from '../support/cli.js'
@@ -103,6 +104,45 @@ describe('wizard in a real terminal (tmux, built CLI, fake API server)', functio
     expect(shown).to.not.match(/\n\s+at /)
     expect(api.listObjects('secrets', 'team-a')).to.deep.equal([])
   })
+  it('an API server that accepts and never answers: the first question still comes within seconds', async () => {
+    // Issue 12: the wizard showed a blank screen forever. Its defaults from the cluster wait at most 5 s.
+    const sockets: net.Socket[] = []
+    const silent = net.createServer((socket) => {
+      sockets.push(socket)
+      socket.on('error', () => {})
+    })
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (silent.address() as net.AddressInfo).port
+      await start({
+        kubeconfig: (dir) => {
+          const file = path.join(dir, 'kubeconfig')
+          writeFileSync(
+            file,
+            [
+              'apiVersion: v1',
+              'kind: Config',
+              `clusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]`,
+              'users: [{name: u, user: {token: t}}]',
+              'contexts: [{name: x, context: {cluster: c, user: u, namespace: team-a}}]',
+              'current-context: x',
+              '',
+            ].join('\n'),
+          )
+          return file
+        },
+      })
+      const started = Date.now()
+      await waitFor('What do you want to do?', 12_000)
+      expect(Date.now() - started).to.be.below(12_000)
+      keys('C-c')
+      await waitFor('[exit 130]')
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      silent.close()
+    }
+  })
+
   describe("the wizard's error paths never show a secret (canary)", () => {
     const CANARY = 'TopSecret99-wizard-canary'
     let registry: RunningRegistry | undefined
