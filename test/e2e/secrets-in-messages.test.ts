@@ -571,6 +571,25 @@ describe('no secret in any message: every error path that wraps a parser or an H
       }
     }
 
+    it('whitelist rotate-certs: a CA certificate and a CA key that hold a secret instead', async () => {
+      const n = node('wl6')
+      mkdirSync(path.join(n.configDir, 'pki'), {recursive: true})
+      writeFileSync(path.join(n.configDir, 'state.json'), JSON.stringify({placement: 'static'}))
+      const caCert = path.join(n.configDir, 'pki', 'ca.crt')
+      const caKey = path.join(n.configDir, 'pki', 'ca.key')
+      writeFileSync(caCert, `${CANARY}\n`)
+      writeFileSync(caKey, `-----BEGIN PRIVATE KEY-----\n${CANARY}\n-----END PRIVATE KEY-----\n`)
+      const cert = await fails(['whitelist', 'rotate-certs', '--config-dir', n.configDir])
+      expect(cert.stderr).to.equal(
+        `error: the CA certificate ${caCert} is not a PEM certificate (no "-----BEGIN CERTIFICATE-----" block)\n`,
+      )
+      copyFileSync((await createTestCa()).caCertFile, caCert)
+      const key = await fails(['whitelist', 'rotate-certs', '--config-dir', n.configDir])
+      expect(key.stderr).to.equal(
+        `error: the CA key ${caKey} is not a PEM private key: make new ones with "whitelist disable" and "whitelist enable"\n`,
+      )
+    })
+
     it('whitelist enable --policy: a policy file that is not YAML', async () => {
       const policy = write('wl-policy.yaml', `allowedRegistries: ["docker.io\\${CANARY}"]\n`)
       await fails(['whitelist', 'enable', ...node('wl1').flags, '--policy', policy, '--dry-run=client'])
