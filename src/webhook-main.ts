@@ -2,10 +2,11 @@
 // with plain `node`: no oclif, no node_modules, just the HTTPS server and the policy engine.
 import {parseArgs} from 'node:util'
 
-import {safeErrorMessage} from './lib/describe-error.js'
+import {describeFailure} from './lib/describe-error.js'
 import {parseDuration} from './lib/duration.js'
 import {isUserError} from './lib/errors.js'
 import {startWebhookBackend} from './lib/webhook/webhook-backend.js'
+import {splitCommaList} from './lib/comma-list.js'
 
 const {values} = parseArgs({
   options: {
@@ -37,17 +38,15 @@ try {
     address: values.address!,
     port: Number(values.port),
     policyFile: values.policy,
-    allowedRegistries: values['allowed-registries']
-      ?.split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
+    allowedRegistries:
+      values['allowed-registries'] === undefined ? undefined : splitCommaList(values['allowed-registries']),
     allowUnauthenticated: values['allow-unauthenticated'],
     dockerConfig: values['docker-config'],
     signatureBudgetMs: parseDuration(values['signature-timeout']!, '--signature-timeout'),
   })
   await backend.closed
 } catch (error) {
-  // Never a parser's own message (it quotes its input): safeErrorMessage says what kind of failure it was.
-  process.stderr.write(`error: ${isUserError(error) ? error.message : safeErrorMessage(error)}\n`)
+  // Never a parser's own message (it quotes its input) nor a raw code: describeFailure says what kind of failure it was.
+  process.stderr.write(`error: ${isUserError(error) ? error.message : describeFailure(error)}\n`)
   process.exit(1)
 }

@@ -1,6 +1,6 @@
 import {Command, Errors} from '@oclif/core'
 
-import {safeErrorMessage} from '../lib/describe-error.js'
+import {describeFailure} from '../lib/describe-error.js'
 import {isUserError, redact} from '../lib/errors.js'
 import {closestName} from '../lib/suggest.js'
 import {fillOptionalValue} from './flags.js'
@@ -82,7 +82,7 @@ export abstract class BaseCommand extends Command {
     }
     const hasDebugFlag = 'debug' in ((this.constructor as typeof Command).flags ?? {})
     // Never a parser's own message: it quotes the input (a password, a token).
-    const message = safeErrorMessage(error)
+    const message = describeFailure(error)
     this.printError(`${message}${this.debugEnabled || !hasDebugFlag ? '' : ' (run again with --debug for details)'}`)
     this.printDebug(
       `${error.name}: ${message}\n${(error.stack ?? '')

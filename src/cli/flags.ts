@@ -4,6 +4,7 @@ import type {KubeTargetOptions} from '../lib/cluster/kubeconfig.js'
 import {UserError} from '../lib/errors.js'
 import {DEFAULT_BACKUP_DIR, DEFAULT_CONFIG_DIR} from '../lib/controlplane/paths.js'
 import {OUTPUT_FORMATS} from './output.js'
+import {splitCommaList} from '../lib/comma-list.js'
 
 // Declared once, reused by every command (kubectl's genericclioptions). kubectl refuses flags
 // before the plugin name, so they always come after `kubectl imgsec <command>`.
@@ -54,14 +55,6 @@ export const debugFlag = Flags.boolean({
 
 export type {DryRun} from '../lib/cluster/objects.js'
 
-/** `a, b,,c` → `['a', 'b', 'c']`: the comma lists kubectl's own list flags take. */
-export function splitList(value: string): string[] {
-  return value
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean)
-}
-
 /**
  * A comma-separated list flag: the command sees `string[]` (read it with `flatList`). Repeating the
  * flag (`--x a --x b,c`) adds to the list, as kubectl's StringSlice flags do.
@@ -77,7 +70,7 @@ export function listFlag(options: {
 
 /** The values of a list flag, trimmed, without empty items (undefined when the flag was not given). */
 export function flatList(values: string[] | undefined): string[] | undefined {
-  return values === undefined ? undefined : values.flatMap((value) => splitList(value))
+  return values === undefined ? undefined : values.flatMap((value) => splitCommaList(value))
 }
 
 export const allowedRegistriesFlag = (more = '') =>
@@ -131,6 +124,14 @@ export function givenFlags(
   return new Set(
     Object.keys(flags).filter((name) => flags[name] !== undefined && !metadata.flags[name]?.setFromDefault),
   )
+}
+
+/** whitelist status, disable, add-registry, remove-registry: each of these flags belongs to one --mode. */
+export function refuseOtherModeFlags(given: Set<string>, mode: string, webhookOnly: string[]): void {
+  refuseInapplicable(given, [
+    {flags: ['params-namespace'], appliesTo: 'with --mode vap', when: mode === 'vap'},
+    {flags: webhookOnly, appliesTo: 'with --mode webhook (the default)', when: mode !== 'vap'},
+  ])
 }
 
 /**

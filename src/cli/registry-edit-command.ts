@@ -1,7 +1,15 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from './base-command.js'
-import {configDirFlag, debugFlag, kubeconfigFlags, kubeTarget, type KubeTargetFlags} from './flags.js'
+import {
+  configDirFlag,
+  debugFlag,
+  givenFlags,
+  kubeconfigFlags,
+  kubeTarget,
+  type KubeTargetFlags,
+  refuseOtherModeFlags,
+} from './flags.js'
 
 /** What add-registry and remove-registry share: the argument, the flags, the edit, the report. */
 export abstract class RegistryEditCommand extends BaseCommand {
@@ -29,7 +37,8 @@ export abstract class RegistryEditCommand extends BaseCommand {
   protected abstract readonly operation: 'add' | 'remove'
 
   async run(): Promise<void> {
-    const {args, flags} = await this.parse(this.constructor as typeof RegistryEditCommand)
+    const {args, flags, metadata} = await this.parse(this.constructor as typeof RegistryEditCommand)
+    refuseOtherModeFlags(givenFlags(flags, metadata), flags.mode as string, ['config-dir'])
     const {connectCluster} = await import('../lib/cluster/connection.js')
     const cluster = await connectCluster(kubeTarget(flags as KubeTargetFlags))
     const edit = {operation: this.operation, registry: args.registry as string, force: Boolean(flags.force)}

@@ -119,7 +119,7 @@ export const whitelistEnableFlags = {
     default: 'imgsec' as const,
   })(),
   'backend-image': Flags.string({
-    description: `Node.js image for the static pod, pinned by digest (default: ${DEFAULT_BACKEND_IMAGE}, resolved to its current digest).`,
+    description: `Node.js image for the backend (default: ${DEFAULT_BACKEND_IMAGE}, pinned by digest in this release: no network needed). An image given by tag is pinned to the digest its registry gives at enable time.`,
   }),
   'backend-timeout': Flags.string({description: 'How long to wait for the backend to answer.', default: '2m'}),
   'webhook-url': Flags.string({description: 'External placement: the backend URL (https://…/image_policy).'}),

@@ -11,6 +11,8 @@ import {
   listFlag,
   namespaceFlag,
   outputFlag,
+  givenFlags,
+  refuseInapplicable,
 } from '../cli/flags.js'
 import {loadKubeconfig} from '../lib/cluster/kubeconfig.js'
 import {formatObjects, type KubeObject} from '../cli/output.js'
@@ -98,6 +100,7 @@ All flags go after "kubectl imgsec create-regcred": kubectl refuses flags before
     'insecure-skip-tls-verify': Flags.boolean({
       description: "Don't check the registry's TLS certificate during verification.",
       default: false,
+      exclusive: ['ca-file'],
     }),
     overwrite: Flags.boolean({
       description: 'Update the secret if it exists (default: fail with AlreadyExists).',
@@ -114,7 +117,15 @@ All flags go after "kubectl imgsec create-regcred": kubectl refuses flags before
   }
 
   async run(): Promise<void> {
-    const {args, flags} = await this.parse(CreateRegcred)
+    const {args, flags, metadata} = await this.parse(CreateRegcred)
+    const verify = flags.verify ?? flags['dry-run'] !== 'client'
+    refuseInapplicable(givenFlags(flags, metadata), [
+      {
+        flags: ['ca-file', 'insecure-skip-tls-verify'],
+        appliesTo: 'to the registry check (off with --no-verify and --dry-run=client)',
+        when: verify,
+      },
+    ])
     const lib = await import('../lib/regcred/regcred.js')
     // Complete: the password, the kubeconfig's namespace, the options.
     const password = flags['password-stdin'] ? await readPasswordFromStdin() : flags['docker-password']
@@ -131,7 +142,7 @@ All flags go after "kubectl imgsec create-regcred": kubectl refuses flags before
       namespaces: flags['all-namespaces'] ? 'all' : (flatList(flags.namespaces) ?? [kubeconfig.namespace]),
       namespaceExplicit: kubeconfig.namespaceExplicit || flags.namespaces !== undefined,
       attachTo: flags['attach-to-all-sa'] ? 'all' : flatList(flags['attach-to-sa']),
-      verify: flags.verify ?? flags['dry-run'] !== 'client',
+      verify,
       caFile: flags['ca-file'],
       insecureSkipTlsVerify: flags['insecure-skip-tls-verify'],
       registryTimeoutMs: parseRequestTimeout(flags['request-timeout']),

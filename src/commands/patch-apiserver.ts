@@ -9,7 +9,9 @@ import {
   flatList,
   kubeconfigFlags,
   kubeTarget,
+  givenFlags,
   listFlag,
+  refuseInapplicable,
 } from '../cli/flags.js'
 import {parseDuration} from '../lib/duration.js'
 import {DEFAULT_MANIFEST} from '../lib/controlplane/paths.js'
@@ -88,7 +90,6 @@ kubeadm regenerates this manifest on "kubeadm upgrade": re-run the command after
     'rollback-on-failure': Flags.boolean({
       description: 'With --wait: restore the backup when the API server does not come back.',
       default: false,
-      dependsOn: ['wait'],
     }),
     ...kubeconfigFlags,
     debug: debugFlag,
@@ -101,7 +102,13 @@ kubeadm regenerates this manifest on "kubeadm upgrade": re-run the command after
   }
 
   async run(): Promise<void> {
-    const {flags} = await this.parse(PatchApiserver)
+    const {flags, metadata} = await this.parse(PatchApiserver)
+    // oclif's dependsOn checks a flag whenever it has a value, a default false included: it never
+    // refused --rollback-on-failure without --wait. These rules look at the flags the user typed.
+    refuseInapplicable(givenFlags(flags, metadata), [
+      {flags: ['rollback-on-failure', 'timeout'], appliesTo: 'with --wait', when: flags.wait},
+      {flags: ['output'], appliesTo: 'with --list-backups', when: flags['list-backups']},
+    ])
     const lib = await import('../lib/controlplane/patch-apiserver.js')
     const command = ['kubectl imgsec patch-apiserver', ...this.argv].join(' ')
     validateMode(flags)

@@ -1,5 +1,5 @@
 import {BaseCommand} from '../cli/base-command.js'
-import {UserError} from '../lib/errors.js'
+import {isUserError, UserError} from '../lib/errors.js'
 import {kubeconfigFlags, type KubeTargetFlags, kubeTarget} from '../cli/flags.js'
 
 export default class Wizard extends BaseCommand {
@@ -95,8 +95,8 @@ kubectl refuses flags before the plugin name ("kubectl --context x imgsec" fails
           return undefined
         } catch (error) {
           // Only a refusal is worth asking again; anything else (no network, TLS) is for the command to report.
-          return /rejected username/.test((error as Error).message)
-            ? (error as Error).message.replace(/, nothing was created$/, '')
+          return isUserError(error) && /rejected username/.test(error.message)
+            ? error.message.replace(/, nothing was created$/, '')
             : undefined
         }
       },

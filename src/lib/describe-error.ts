@@ -259,3 +259,28 @@ export function safeErrorMessage(error: unknown): string {
   const message = typeof candidate?.message === 'string' ? candidate.message : String(error)
   return message.split('\n')[0]
 }
+
+/**
+ * Any failure in words for a line a user reads: a system error's code as words ("connection
+ * refused", "/x: no such file or directory", never "ECONNREFUSED" or Node's "ENOENT: no such file
+ * or directory, open '/x'"), a TLS
+ * failure by its kind, a timeout as such, else the first line of a message that cannot quote input.
+ */
+export function describeFailure(error: unknown): string {
+  let code: string | undefined
+  let current = error as {code?: unknown; cause?: unknown; name?: unknown} | undefined
+  for (let depth = 0; current && depth < 5 && !code; depth++) {
+    if (typeof current.code === 'string') code = current.code
+    else current = current.cause as typeof current
+  }
+  if (code && ERRNO_WORDS[code]) {
+    const file = (error as {path?: unknown}).path
+    return typeof file === 'string' ? `${file}: ${ERRNO_WORDS[code]}` : ERRNO_WORDS[code]
+  }
+  if (code && /CERT|SELF_SIGNED|UNABLE_TO|^ERR_TLS|^ERR_SSL|^EPROTO$/.test(code))
+    return `TLS verification failed (${code})`
+  const name = (error as {name?: unknown} | undefined)?.name
+  if (name === 'AbortError' || name === 'TimeoutError') return 'timed out'
+  if (code && /^E[A-Z]+$/.test(code)) return `failed (${code})`
+  return safeErrorMessage(error)
+}

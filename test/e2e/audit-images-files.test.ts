@@ -52,7 +52,16 @@ describe('audit images -f (built CLI)', () => {
     expect(result.code, result.stderr).to.equal(0)
     const doc = JSON.parse(result.stdout)
     expect(Object.keys(doc)).to.deep.equal(['findings', 'summary'])
-    expect(Object.keys(doc.summary)).to.deep.equal(['critical', 'high', 'medium', 'low', 'total', 'exempted'])
+    expect(Object.keys(doc.summary)).to.deep.equal([
+      'critical',
+      'high',
+      'medium',
+      'low',
+      'total',
+      'exempted',
+      'auditedByShape',
+      'skipped',
+    ])
     expect(doc.summary.total).to.equal(doc.findings.length)
     const latest = doc.findings.find(
       (f: {check: string; container: string}) => f.check === 'image-tag-latest' && f.container === 'web',

@@ -2,6 +2,7 @@ import {expect} from 'chai'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
+import {parse as parseYaml} from 'yaml'
 
 import {runCli} from '../support/cli.js'
 
@@ -89,6 +90,14 @@ data: {a: b}
       'Audited by shape (a pod template in a kind the tool does not know): Rollout shop/web.\n',
     )
     expect(result.stdout).to.contain('1 object without a pod template skipped.\n')
+    // The same in every format: the JSON/YAML summary and the SARIF run's properties.
+    const json = JSON.parse((await runCli(['audit', 'images', '-f', manifest, '-o', 'json'])).stdout)
+    expect(json.summary.auditedByShape).to.deep.equal(['Rollout shop/web'])
+    expect(json.summary.skipped).to.equal(1)
+    const yaml = parseYaml((await runCli(['audit', 'images', '-f', manifest, '-o', 'yaml'])).stdout)
+    expect(yaml.summary).to.deep.equal(json.summary)
+    const sarif = JSON.parse((await runCli(['audit', 'images', '-f', manifest, '-o', 'sarif'])).stdout)
+    expect(sarif.runs[0].properties).to.deep.equal({exempted: 0, auditedByShape: ['Rollout shop/web'], skipped: 1})
   })
 
   it('a dockerconfigjson Secret written with stringData provides its registries', async () => {

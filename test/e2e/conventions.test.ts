@@ -121,6 +121,125 @@ const MISTAKES: Array<{title: string; args: string[]; error: string; hint?: stri
   },
 ]
 
+/**
+ * Flags that conflict, or that do nothing without another flag or in another mode, are refused in one
+ * line saying why. (oclif's dependsOn checks a flag whenever it has a value, a default `false`
+ * included, so `--rollback-on-failure` without `--wait` used to pass: every rule here is tested.)
+ */
+const RELATIONSHIPS: Array<{args: string[]; error: string; usage?: string}> = [
+  // audit images
+  {args: ['audit', 'images', '-f', 'examples', '--severity', 'HIGH'], error: '--severity applies only with --scan'},
+  {args: ['audit', 'images', '-f', 'examples', '--ignore-unfixed'], error: '--ignore-unfixed applies only with --scan'},
+  {
+    args: ['audit', 'images', '-f', 'examples', '--docker-config', 'x.json'],
+    error: '--docker-config applies only with --resolve-digests or --fix',
+  },
+  {
+    args: ['audit', 'images', '-f', 'examples', '--ca-file', 'ca.crt'],
+    error: '--ca-file applies only with --resolve-digests or --fix',
+  },
+  {
+    args: ['audit', 'images', '-f', 'examples', '--insecure-skip-tls-verify'],
+    error: '--insecure-skip-tls-verify applies only with --resolve-digests or --fix',
+  },
+  {args: ['audit', 'images', '-f', 'examples', '--in-place'], error: '--in-place applies only with --fix'},
+  {args: ['audit', 'images', '-f', 'examples', '--fix-dir', 'out'], error: '--fix-dir applies only with --fix'},
+  {
+    args: ['audit', 'images', '-f', 'examples', '--fix', '--backup-dir', 'b'],
+    error: '--backup-dir applies only with --fix --in-place',
+  },
+  {
+    args: ['audit', 'images', '-f', 'examples', '--fix', '--in-place', '--fix-dir', 'out'],
+    error: '--fix-dir applies only without --in-place (which edits the files themselves)',
+  },
+  {
+    args: ['audit', 'images', '-f', 'examples', '--resolve-digests', '--ca-file', 'c', '--insecure-skip-tls-verify'],
+    error: '--ca-file=c cannot also be provided when using --insecure-skip-tls-verify',
+    usage: 'audit images',
+  },
+  // patch-apiserver
+  {
+    args: ['patch-apiserver', '--enable-plugins', 'AlwaysPullImages', '--rollback-on-failure'],
+    error: '--rollback-on-failure applies only with --wait',
+  },
+  {
+    args: ['patch-apiserver', '--enable-plugins', 'AlwaysPullImages', '--timeout', '1m'],
+    error: '--timeout applies only with --wait',
+  },
+  {args: ['patch-apiserver', '--restore', '-o', 'json'], error: '--output applies only with --list-backups'},
+  // create-regcred
+  {
+    args: ['create-regcred', 'x', '--docker-username', 'u', '--docker-password', 'p', '--no-verify', '--ca-file', 'c'],
+    error: '--ca-file applies only to the registry check (off with --no-verify and --dry-run=client)',
+  },
+  {
+    args: [
+      'create-regcred',
+      'x',
+      '--docker-username',
+      'u',
+      '--docker-password',
+      'p',
+      '--dry-run=client',
+      '--insecure-skip-tls-verify',
+    ],
+    error: '--insecure-skip-tls-verify applies only to the registry check (off with --no-verify and --dry-run=client)',
+  },
+  {
+    args: [
+      'create-regcred',
+      'x',
+      '--docker-username',
+      'u',
+      '--docker-password',
+      'p',
+      '--ca-file',
+      'c',
+      '--insecure-skip-tls-verify',
+    ],
+    error: '--ca-file=c cannot also be provided when using --insecure-skip-tls-verify',
+    usage: 'create-regcred',
+  },
+  // webhook serve
+  {
+    args: ['webhook', 'serve', '--cert', 'a', '--key', 'b', '--client-ca', 'c', '--allow-unauthenticated'],
+    error: '--client-ca=c cannot also be provided when using --allow-unauthenticated',
+    usage: 'webhook serve',
+  },
+  // whitelist: each flag belongs to one --mode
+  {args: ['whitelist', 'status', '--params-namespace', 'x'], error: '--params-namespace applies only with --mode vap'},
+  {
+    args: ['whitelist', 'status', '--mode', 'vap', '--config-dir', '/x'],
+    error: '--config-dir applies only with --mode webhook (the default)',
+  },
+  {
+    args: ['whitelist', 'disable', '--mode', 'vap', '--keep-backend'],
+    error: '--keep-backend applies only with --mode webhook (the default)',
+  },
+  {args: ['whitelist', 'disable', '--params-namespace', 'x'], error: '--params-namespace applies only with --mode vap'},
+  {
+    args: ['whitelist', 'add-registry', 'r.example.com', '--mode', 'vap', '--config-dir', '/x'],
+    error: '--config-dir applies only with --mode webhook (the default)',
+  },
+  {
+    args: ['whitelist', 'remove-registry', 'r.example.com', '--params-namespace', 'x'],
+    error: '--params-namespace applies only with --mode vap',
+  },
+]
+
+describe('flag relationships: conflicting and inapplicable flags are refused in one line (built CLI)', () => {
+  for (const {args, error, usage} of RELATIONSHIPS) {
+    it(args.join(' '), async () => {
+      const result = await runCli(args)
+      expect(result.code, result.stderr).to.equal(1)
+      expect(result.stdout).to.equal('')
+      expect(result.stderr).to.equal(
+        `error: ${error}\n${usage ? `See 'kubectl imgsec ${usage} --help' for usage.\n` : ''}`,
+      )
+    })
+  }
+})
+
 describe('command-line mistakes follow kubectl: one error line, a hint, exit 1 (built CLI)', () => {
   for (const {title, args, error, hint} of MISTAKES) {
     it(title, async () => {

@@ -123,6 +123,47 @@ describe('no secret in any message: every error path that wraps a parser or an H
     })
   })
 
+  describe('CA files (--ca-file): not PEM, with a secret inside', () => {
+    // Node takes a non-PEM `ca` without a word and the handshake then fails as if none were given.
+    const notPem = () => write('ca-not-pem.crt', `password: ${CANARY}\n`)
+    it('create-regcred --ca-file: one line naming the flag, before any registry is asked', async () => {
+      const file = notPem()
+      const result = await fails([
+        'create-regcred',
+        'x',
+        '--docker-server',
+        '127.0.0.1:1',
+        '--docker-username',
+        'u',
+        '--docker-password',
+        'p',
+        '--ca-file',
+        file,
+        '--verify',
+        '--dry-run=client',
+      ])
+      expect(result.stderr).to.equal(
+        `error: --ca-file ${file} is not a PEM certificate (no "-----BEGIN CERTIFICATE-----" block)\n`,
+      )
+    })
+    it('audit images --resolve-digests --ca-file: one line naming the flag, nothing audited', async () => {
+      const file = notPem()
+      const result = await fails([
+        'audit',
+        'images',
+        '-f',
+        path.join(ROOT, 'examples'),
+        '--resolve-digests',
+        '--ca-file',
+        file,
+      ])
+      expect(result.stdout).to.equal('')
+      expect(result.stderr).to.equal(
+        `error: --ca-file ${file} is not a PEM certificate (no "-----BEGIN CERTIFICATE-----" block)\n`,
+      )
+    })
+  })
+
   describe('kubeconfigs: tokens, client keys, credential plugins', () => {
     const cluster = (file: string) => ['audit', 'images', '-n', 'default', '--kubeconfig', file]
     it('a token with a bad escape (the parser would quote the line)', async () => {
@@ -529,6 +570,25 @@ describe('no secret in any message: every error path that wraps a parser or an H
         ],
       }
     }
+
+    it('whitelist rotate-certs: a CA certificate and a CA key that hold a secret instead', async () => {
+      const n = node('wl6')
+      mkdirSync(path.join(n.configDir, 'pki'), {recursive: true})
+      writeFileSync(path.join(n.configDir, 'state.json'), JSON.stringify({placement: 'static'}))
+      const caCert = path.join(n.configDir, 'pki', 'ca.crt')
+      const caKey = path.join(n.configDir, 'pki', 'ca.key')
+      writeFileSync(caCert, `${CANARY}\n`)
+      writeFileSync(caKey, `-----BEGIN PRIVATE KEY-----\n${CANARY}\n-----END PRIVATE KEY-----\n`)
+      const cert = await fails(['whitelist', 'rotate-certs', '--config-dir', n.configDir])
+      expect(cert.stderr).to.equal(
+        `error: the CA certificate ${caCert} is not a PEM certificate (no "-----BEGIN CERTIFICATE-----" block)\n`,
+      )
+      copyFileSync((await createTestCa()).caCertFile, caCert)
+      const key = await fails(['whitelist', 'rotate-certs', '--config-dir', n.configDir])
+      expect(key.stderr).to.equal(
+        `error: the CA key ${caKey} is not a PEM private key: make new ones with "whitelist disable" and "whitelist enable"\n`,
+      )
+    })
 
     it('whitelist enable --policy: a policy file that is not YAML', async () => {
       const policy = write('wl-policy.yaml', `allowedRegistries: ["docker.io\\${CANARY}"]\n`)

@@ -134,6 +134,11 @@ describe('a server that accepts and never answers: every cluster command gives u
       call: /\(get configmaps "imgsec-allowed-registries" in namespace "kube-system"\)/,
     },
     {
+      name: 'whitelist remove-registry --mode vap',
+      args: () => ['whitelist', 'remove-registry', '--mode', 'vap', 'registry.example.com'],
+      call: /\(get configmaps "imgsec-allowed-registries" in namespace "kube-system"\)/,
+    },
+    {
       name: 'whitelist disable --mode vap',
       args: () => ['whitelist', 'disable', '--mode', 'vap'],
       call: /\(delete validatingadmissionpolicybindings "imgsec-image-policy"\)/,

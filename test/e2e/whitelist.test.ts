@@ -98,6 +98,18 @@ describe('whitelist enable/status/disable (built CLI, static pod played by a kub
     expect(readdirSync(node.manifestsDir).sort()).to.deep.equal(['imgsec-webhook.yaml', 'kube-apiserver.yaml'])
   })
 
+  it('several control-plane nodes: enable changed this node only; status on another says its API server does not gate pods', async () => {
+    const other = await controlPlaneNode()
+    const status = await runCli(['whitelist', 'status', ...other.flags])
+    expect(status.code, status.stderr).to.equal(0)
+    expect(status.stdout.split('\n')[0]).to.equal(
+      'pod creation:          not gated: ImagePolicyWebhook is not enabled in the kube-apiserver manifest',
+    )
+    // This node's API server does gate them.
+    const here = await runCli(['whitelist', 'status', ...node.flags])
+    expect(here.stdout.split('\n')[0]).to.match(/^pod creation: +checked/)
+  })
+
   it('the static pod passes our own audit', async () => {
     const result = await runCli([
       'audit',
@@ -498,18 +510,24 @@ describe('whitelist enable refuses, and leaves the API server alone', () => {
     expect(existsSync(node.configDir)).to.equal(false)
   })
 
-  it('a backend image not pinned by digest', async () => {
+  it('a backend image given by tag whose registry is unreachable (air-gapped): one line, nothing written', async () => {
     const node = await controlPlaneNode()
+    const manifestBefore = readFileSync(node.manifest, 'utf8')
     const result = await runCli([
       'whitelist',
       'enable',
       ...node.flags,
       '--backend-image',
-      'node:20',
+      '127.0.0.1:1/node:22',
       '--allowed-registries',
       'docker.io,registry.k8s.io',
     ])
-    expect(result.stderr).to.contain('--backend-image node:20 must be pinned by digest')
+    expect(result.code).to.equal(1)
+    expect(result.stderr).to.match(
+      /^error: cannot resolve the digest of --backend-image 127\.0\.0\.1:1\/node:22 \(.*\); without access to 127\.0\.0\.1:1, name the image by digest: --backend-image 127\.0\.0\.1:1\/node@sha256:…/,
+    )
+    expect(result.stderr.trim().split('\n')).to.have.length(1)
+    expect(readFileSync(node.manifest, 'utf8')).to.equal(manifestBefore)
   })
 
   it('without write permission on the manifest: a plain message, nothing written', async function () {
@@ -578,12 +596,12 @@ describe('whitelist enable refuses, and leaves the API server alone', () => {
     const missing = await runCli([...external, '--webhook-ca', path.join(node.dir, 'nope.crt')])
     expect(missing.code).to.equal(1)
     expect(missing.stderr).to.equal(
-      `error: --webhook-ca ${path.join(node.dir, 'nope.crt')}: no such file or directory\n`,
+      `error: --webhook-ca ${path.join(node.dir, 'nope.crt')} cannot be read: no such file or directory\n`,
     )
     const bad = await runCli([...external, '--webhook-ca', notACert])
     expect(bad.code).to.equal(1)
     expect(bad.stderr).to.equal(
-      `error: --webhook-ca ${notACert}: not a PEM certificate (expected the CA certificate of the backend's serving certificate)\n`,
+      `error: --webhook-ca ${notACert} is not a PEM certificate (no "-----BEGIN CERTIFICATE-----" block)\n`,
     )
     expect(existsSync(node.configDir)).to.equal(false)
     expect(readFileSync(node.manifest, 'utf8')).to.equal(ORIGINAL)

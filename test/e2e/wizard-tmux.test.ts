@@ -4,8 +4,13 @@ import {existsSync, mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
+import {createServer, type Server} from 'node:http'
+import net from 'node:net'
+import {writeFileSync} from 'node:fs'
+
 import {CLI} from '../support/cli.js'
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
+import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
 
 const TMUX = '/usr/bin/tmux'
 const tmux = (...args: string[]) => execFileSync(TMUX, args, {encoding: 'utf8'})
@@ -39,10 +44,12 @@ describe('wizard in a real terminal (tmux, built CLI, fake API server)', functio
   }
   const keys = (...k: string[]) => tmux('send-keys', '-t', session, ...k)
 
-  async function start(): Promise<void> {
+  async function start(options: {kubeconfig?: (dir: string) => string} = {}): Promise<void> {
     api = await FakeKubeApiServer.start({namespaces: ['team-a']})
     const dir = mkdtempSync(path.join(tmpdir(), 'imgsec-tmux-'))
-    const kubeconfig = await api.writeKubeconfig(path.join(dir, 'kubeconfig'), {namespace: 'team-a'})
+    const kubeconfig = options.kubeconfig
+      ? options.kubeconfig(dir)
+      : await api.writeKubeconfig(path.join(dir, 'kubeconfig'), {namespace: 'team-a'})
     session = `imgsec-${process.pid}-${Date.now()}`
     const command = `env HOME=${dir} KUBECONFIG=${kubeconfig} ${process.execPath} ${CLI}; echo "[exit $?]"; sleep 30`
     tmux('new-session', '-d', '-s', session, '-x', '250', '-y', '50', command)
@@ -96,5 +103,137 @@ describe('wizard in a real terminal (tmux, built CLI, fake API server)', functio
     expect(shown).to.contain('[exit 130]')
     expect(shown).to.not.match(/\n\s+at /)
     expect(api.listObjects('secrets', 'team-a')).to.deep.equal([])
+  })
+  it('an API server that accepts and never answers: the first question still comes within seconds', async () => {
+    // Issue 12: the wizard showed a blank screen forever. Its defaults from the cluster wait at most 5 s.
+    const sockets: net.Socket[] = []
+    const silent = net.createServer((socket) => {
+      sockets.push(socket)
+      socket.on('error', () => {})
+    })
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (silent.address() as net.AddressInfo).port
+      await start({
+        kubeconfig: (dir) => {
+          const file = path.join(dir, 'kubeconfig')
+          writeFileSync(
+            file,
+            [
+              'apiVersion: v1',
+              'kind: Config',
+              `clusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]`,
+              'users: [{name: u, user: {token: t}}]',
+              'contexts: [{name: x, context: {cluster: c, user: u, namespace: team-a}}]',
+              'current-context: x',
+              '',
+            ].join('\n'),
+          )
+          return file
+        },
+      })
+      const started = Date.now()
+      await waitFor('What do you want to do?', 12_000)
+      expect(Date.now() - started).to.be.below(12_000)
+      keys('C-c')
+      await waitFor('[exit 130]')
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      silent.close()
+    }
+  })
+
+  describe("the wizard's error paths never show a secret (canary)", () => {
+    const CANARY = 'TopSecret99-wizard-canary'
+    let registry: RunningRegistry | undefined
+    let errorPage: Server | undefined
+    after(async () => {
+      await registry?.stop()
+      errorPage?.close()
+    })
+
+    /** Answer the pull-secret questions up to the password, for a registry at `server`. */
+    async function askForPullSecret(server: string): Promise<void> {
+      await waitFor('What do you want to do?')
+      keys('Enter')
+      await waitFor('Secret name')
+      keys('Enter')
+      await waitFor('Registry server')
+      keys(server, 'Enter')
+      await waitFor('Username')
+      keys('dock_user', 'Enter')
+      await waitFor('Email (optional)')
+      keys('Enter')
+      await waitFor('Namespace')
+      keys('Enter')
+      await waitFor('Attach it to a service account')
+      keys('Enter')
+      await waitFor('Check the credentials against the registry first?')
+      keys('Enter')
+    }
+
+    it('a kubeconfig whose token line is broken: one error line, the token nowhere', async () => {
+      await start({
+        kubeconfig: (dir) => {
+          const file = path.join(dir, 'kubeconfig')
+          writeFileSync(
+            file,
+            [
+              'apiVersion: v1',
+              'kind: Config',
+              `clusters: [{name: c, cluster: {server: "${api.url}"}}]`,
+              `users: [{name: u, user: {token: "${CANARY}\\q"}}]`,
+              'contexts: [{name: x, context: {cluster: c, user: u}}]',
+              'current-context: x',
+              '',
+            ].join('\n'),
+          )
+          return file
+        },
+      })
+      const shown = await waitFor(/\[exit \d+\]/)
+      expect(shown).to.contain('[exit 1]')
+      expect(shown).to.match(/^error: .*kubeconfig.*$/m)
+      expect(shown).to.not.contain(CANARY)
+      expect(shown).to.not.match(/\n\s+at /)
+    })
+
+    it('a registry that refuses the password three times: the refusals never show it', async function () {
+      if (!registryBinary()) this.skip()
+      registry = await startRegistry({users: {dock_user: 'the-right-one'}})
+      await start()
+      await askForPullSecret(registry.url)
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        await waitFor('Password (not shown)')
+        keys(`${CANARY}-${attempt}`, 'Enter')
+        // The refusal is printed, then the password is asked again.
+        if (attempt < 3) await waitFor(new RegExp(`(?:try again[\\s\\S]*){${attempt}}Password \\(not shown\\)`))
+      }
+      const shown = await waitFor(/\[exit \d+\]/)
+      expect(shown).to.contain('(3 attempts)')
+      expect(shown).to.contain('[exit 1]')
+      expect(shown).to.not.contain(CANARY)
+      expect(api.listObjects('secrets', 'team-a')).to.deep.equal([])
+    })
+
+    it('a registry whose error page holds a secret: the run that follows names the failure, never the page', async () => {
+      errorPage = createServer((_req, res) => {
+        res.writeHead(500, {'content-type': 'text/plain'})
+        res.end(`internal error; token=${CANARY}`)
+      })
+      await new Promise<void>((resolve) => errorPage!.listen(0, '127.0.0.1', resolve))
+      const port = (errorPage.address() as {port: number}).port
+      await start()
+      await askForPullSecret(`http://127.0.0.1:${port}`)
+      await waitFor('Password (not shown)')
+      keys(`${CANARY}-pw`, 'Enter')
+      await waitFor('Run it?')
+      keys('Enter')
+      const shown = await waitFor(/\[exit \d+\]/)
+      expect(shown).to.contain('[exit 1]')
+      expect(shown).to.match(/^error: .*HTTP 500/m)
+      expect(shown).to.not.contain(CANARY)
+      expect(api.listObjects('secrets', 'team-a')).to.deep.equal([])
+    })
   })
 })

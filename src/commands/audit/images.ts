@@ -97,12 +97,10 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
     }),
     severity: Flags.string({
       description: 'With --scan: severities trivy reports (e.g. CRITICAL,HIGH).',
-      dependsOn: ['scan'],
     }),
     'ignore-unfixed': Flags.boolean({
       description: 'With --scan: leave out vulnerabilities without a fix.',
       default: false,
-      dependsOn: ['scan'],
     }),
     'resolve-digests': Flags.boolean({
       description:
@@ -144,6 +142,7 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
     'insecure-skip-tls-verify': Flags.boolean({
       description: "Don't check the registries' TLS certificates (--resolve-digests, --inspect, --verify-signatures).",
       default: false,
+      exclusive: ['ca-file'],
     }),
     fix: Flags.boolean({
       description: 'With -f: write copies of the files with every image pinned by digest (implies --resolve-digests).',
@@ -156,7 +155,6 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
     'in-place': Flags.boolean({
       description: 'With --fix: edit the files themselves, after a backup.',
       default: false,
-      dependsOn: ['fix'],
     }),
     'backup-dir': backupDirFlag('Where --fix --in-place keeps backups.', '.imgsec-backups'),
     'ignore-check': listFlag({
@@ -186,6 +184,9 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
     // Flags of the other source (files or the cluster) would be ignored: refuse them, saying where they apply.
     const files = flags.filename !== undefined
     const archives = flags['image-archive'] !== undefined
+    // oclif's dependsOn checks a flag whenever it has a value, a default false included, so it never
+    // refuses anything here: these rules look at the flags the user typed.
+    const resolving = flags['resolve-digests'] || flags.fix || flags['verify-signatures'] || flags.inspect
     refuseInapplicable(givenFlags(flags, metadata), [
       {
         flags: ['namespace', 'all-namespaces', 'selector', 'kubeconfig', 'context', 'as'],
@@ -208,6 +209,19 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
       {flags: ['fix-dir', 'max-file-size', 'allow-empty'], appliesTo: 'to files (-f)', when: files},
       {flags: ['platform'], appliesTo: 'with --inspect or --image-archive', when: flags.inspect || archives},
       {flags: ['no-cache'], appliesTo: 'with --inspect', when: flags.inspect},
+      {flags: ['severity', 'ignore-unfixed'], appliesTo: 'with --scan', when: flags.scan},
+      {
+        flags: ['docker-config', 'ca-file', 'insecure-skip-tls-verify'],
+        appliesTo: 'with --resolve-digests, --fix, --inspect or --verify-signatures',
+        when: resolving,
+      },
+      {flags: ['in-place', 'fix-dir'], appliesTo: 'with --fix', when: flags.fix},
+      {flags: ['backup-dir'], appliesTo: 'with --fix --in-place', when: flags['in-place']},
+      {
+        flags: ['fix-dir'],
+        appliesTo: 'without --in-place (which edits the files themselves)',
+        when: !flags['in-place'],
+      },
     ])
     // Complete: flags → options (no I/O yet).
     const {runImageAudit, validateImageAudit} = await import('../../lib/audit/audit-run.js')

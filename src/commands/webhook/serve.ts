@@ -38,6 +38,7 @@ The policy file is reloaded on SIGHUP or when it changes; a policy that does not
     'allow-unauthenticated': Flags.boolean({
       description: 'Listen beyond loopback without --client-ca: anyone who reaches the port may ask for decisions.',
       default: false,
+      exclusive: ['client-ca'],
     }),
     port: Flags.integer({description: 'Port to listen on.', default: 8443, min: 1, max: 65_535}),
     policy: Flags.string({description: 'Image policy file (YAML), reloaded on change and SIGHUP.'}),

@@ -2,7 +2,15 @@ import {Flags} from '@oclif/core'
 
 import {DEFAULT_MANIFESTS_DIR} from '../../lib/controlplane/paths.js'
 import {BaseCommand} from '../../cli/base-command.js'
-import {backupDirFlag, configDirFlag, debugFlag, kubeconfigFlags, kubeTarget} from '../../cli/flags.js'
+import {
+  backupDirFlag,
+  configDirFlag,
+  debugFlag,
+  givenFlags,
+  kubeconfigFlags,
+  kubeTarget,
+  refuseOtherModeFlags,
+} from '../../cli/flags.js'
 
 export default class WhitelistDisable extends BaseCommand {
   static override summary =
@@ -37,7 +45,14 @@ export default class WhitelistDisable extends BaseCommand {
   }
 
   async run(): Promise<void> {
-    const {flags} = await this.parse(WhitelistDisable)
+    const {flags, metadata} = await this.parse(WhitelistDisable)
+    refuseOtherModeFlags(givenFlags(flags, metadata), flags.mode, [
+      'config-dir',
+      'manifests-dir',
+      'backup-dir',
+      'keep-backend',
+      'force',
+    ])
     const {connectCluster} = await import('../../lib/cluster/connection.js')
     const cluster = await connectCluster(kubeTarget(flags))
     if (flags.mode === 'vap') {

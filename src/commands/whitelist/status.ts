@@ -1,7 +1,15 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {backupDirFlag, configDirFlag, debugFlag, kubeconfigFlags, kubeTarget} from '../../cli/flags.js'
+import {
+  backupDirFlag,
+  configDirFlag,
+  debugFlag,
+  givenFlags,
+  kubeconfigFlags,
+  kubeTarget,
+  refuseOtherModeFlags,
+} from '../../cli/flags.js'
 import {DEFAULT_MANIFESTS_DIR} from '../../lib/controlplane/paths.js'
 
 export default class WhitelistStatus extends BaseCommand {
@@ -37,7 +45,8 @@ export default class WhitelistStatus extends BaseCommand {
   }
 
   async run(): Promise<void> {
-    const {flags} = await this.parse(WhitelistStatus)
+    const {flags, metadata} = await this.parse(WhitelistStatus)
+    refuseOtherModeFlags(givenFlags(flags, metadata), flags.mode, ['config-dir', 'manifests-dir', 'backup-dir'])
     if (flags.mode === 'vap') {
       const {vapStatus} = await import('../../lib/whitelist/vap-mode.js')
       const {connectCluster} = await import('../../lib/cluster/connection.js')

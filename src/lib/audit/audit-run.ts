@@ -5,6 +5,7 @@ import type {ApiReader} from '../cluster/api-reader.js'
 import {dockerConfigFileCredentials} from '../image/docker-config.js'
 import type {ImageFacts} from '../image/image-facts.js'
 import type {AuditInspectOptions} from './inspect-images.js'
+import {readCaBundle} from '../pem.js'
 import {UserError} from '../errors.js'
 import {type ManifestReadError, readManifests} from './manifest-files.js'
 import {readManifestStdin} from './manifest-sources.js'
@@ -69,6 +70,8 @@ export interface ImageAuditResult {
 export function validateImageAudit(options: ImageAuditOptions): void {
   if (options.fix && !hasFiles(options)) throw new UserError('--fix edits manifest files: pass them with -f FILE|DIR')
   checksWithout(options.ignoreChecks ?? [])
+  const caFile = options.resolveDigests?.caFile ?? options.inspect?.caFile
+  if (caFile !== undefined) readCaBundle('--ca-file', caFile)
 }
 
 const hasFiles = (options: ImageAuditOptions) => options.files !== undefined && options.files.length > 0
@@ -130,7 +133,7 @@ export async function runImageAudit(
     const {streamClusterAudit} = await import('./cluster-stream.js')
     const tally = {exempted: 0}
     const {workloads} = await streamClusterAudit(cluster.client, cluster, policy, checks, counting, tally)
-    summary.exempted = tally.exempted
+    closeSummary(summary, tally.exempted, [], 0)
     return {summary, workloads, errors: [], notices: [], changes: [], checks, byShape: [], skipped: 0}
   }
   const pullSecretsMatter =
@@ -142,7 +145,7 @@ export async function runImageAudit(
     const containerChecks = checks.filter((check): check is ContainerCheck => check.kind === 'container')
     const read = await streamManifestAudit(files, readOptions(options), policy, containerChecks, counting, tally)
     if (read.objects === 0 && read.errors.length === 0 && !options.allowEmpty) throw nothingToAudit(files)
-    summary.exempted = tally.exempted
+    closeSummary(summary, tally.exempted, read.byShape, read.skipped)
     return {
       summary,
       workloads: read.workloads,
@@ -211,7 +214,7 @@ export async function runImageAudit(
     .filter(({workload}) => workload.byShape)
     .map(({workload}) => `${workload.kind} ${workload.namespace ? `${workload.namespace}/` : ''}${workload.name}`)
   for (const finding of findings) counting.add(finding)
-  summary.exempted = tally.exempted
+  closeSummary(summary, tally.exempted, byShape, input.skipped ?? 0)
   return {
     summary,
     workloads: input.workloads.length,
@@ -223,6 +226,13 @@ export async function runImageAudit(
     byShape,
     skipped: input.skipped ?? 0,
   }
+}
+
+/** Nothing disappears silently, in every format: what was audited only by its shape, what had nothing to audit. */
+function closeSummary(summary: AuditSummary, exempted: number, byShape: string[], skipped: number): void {
+  summary.exempted = exempted
+  summary.auditedByShape = byShape
+  summary.skipped = skipped
 }
 
 const readOptions = (options: ImageAuditOptions) => ({

@@ -19,6 +19,7 @@ import type {ManifestObject} from './manifest-files.js'
 import {evaluateImage, type ImagePolicy} from '../policy/policy.js'
 import {closestName} from '../suggest.js'
 import {containersOf, type Workload} from './workloads.js'
+import {splitCommaList} from '../comma-list.js'
 
 export interface Finding {
   check: string
@@ -40,6 +41,10 @@ export interface AuditSummary {
   total: number
   /** Findings the policy (exemptNamespaces, exemptImages, exemptions) or an imgsec.io/ignore annotation accepted: not in `total`. */
   exempted: number
+  /** Set by the run: workloads of kinds the tool does not know, audited by their pod template (`Rollout default/web`). */
+  auditedByShape?: string[]
+  /** Set by the run: objects without a pod template (ConfigMap, Service, …), not audited. */
+  skipped?: number
 }
 
 /** One workload to audit, with its containers walked once (`containerTargets`). */
@@ -74,13 +79,9 @@ export function isIgnoredByAnnotation(
 ): boolean {
   const value = annotations[IGNORE_ANNOTATION]
   if (typeof value !== 'string') return false
-  return value
-    .split(',')
-    .map((entry) => entry.trim())
-    .some(
-      (entry) =>
-        entry === checkId || entry === `${container}/${checkId}` || entry === '*' || entry === `${container}/*`,
-    )
+  return splitCommaList(value).some(
+    (entry) => entry === checkId || entry === `${container}/${checkId}` || entry === '*' || entry === `${container}/*`,
+  )
 }
 
 function globMatches(pattern: string | undefined, value: string | undefined): boolean {

@@ -66,8 +66,53 @@ function goYamlTags(tags: Tags): Tags {
 /** Aliases one document may expand ("billion laughs" stops here, as a per-document error). */
 export const MAX_ALIAS_COUNT = 1000
 
+/**
+ * The largest YAML document read: kube-apiserver refuses request bodies over 3 MiB
+ * (k8s.io/apiserver, MaxRequestBodyBytes), so a larger document can never be applied, while the
+ * YAML lexer alone needs seconds and hundreds of MB for it. It bounds the nodes of a document too.
+ */
+export const MAX_DOCUMENT_BYTES = 3 * 1024 * 1024
+
+/**
+ * Leave out each document over MAX_DOCUMENT_BYTES, with an error naming its line (even its
+ * newlines: lexing them costs seconds). `shifts` maps later offsets and lines back to the file's,
+ * for line numbers and byte-exact edits. Document markers at the start of a line (`---`, `...`) end
+ * a document wherever they are: YAML forbids them inside scalars.
+ */
+function withoutOversizedDocuments(text: string, file: string, errors: ManifestReadError[]) {
+  const shifts: Array<{at: number; delta: number; lines: number}> = []
+  if (Buffer.byteLength(text) <= MAX_DOCUMENT_BYTES) return {readable: text, shifts}
+  const starts = [0, ...[...text.matchAll(/^(?:---|\.\.\.)(?=[ \t\r\n]|$)/gm)].map((m) => m.index + 3)]
+  const parts: string[] = []
+  let taken = 0
+  let delta = 0
+  let lines = 0
+  starts.forEach((start, index) => {
+    const end = index + 1 < starts.length ? starts[index + 1] - 3 : text.length
+    const bytes = Buffer.byteLength(text.slice(start, end))
+    if (bytes <= MAX_DOCUMENT_BYTES) return
+    const content = start + Math.max(0, text.slice(start, start + 4096).search(/\S/))
+    errors.push({
+      file,
+      line: text.slice(0, content).split('\n').length,
+      message: `YAML document of ${(bytes / 1024 / 1024).toFixed(1)} MiB is over the limit of 3 MiB per document (kube-apiserver refuses larger requests); document not audited`,
+    })
+    // One newline stays, so the next marker still starts a line.
+    parts.push(text.slice(taken, start), '\n')
+    delta += end - start - 1
+    lines += text.slice(start, end).split('\n').length - 2
+    shifts.push({at: start - (delta - (end - start - 1)) + 1, delta, lines})
+    taken = end
+  })
+  parts.push(text.slice(taken))
+  return {readable: parts.join(''), shifts}
+}
+
 /** Lines of duplicate keys in a document (go-yaml v2 keeps the last value; we warn). */
-function duplicateKeyLines(document: Document.Parsed, lineCounter: LineCounter): number[] {
+function duplicateKeyLines(
+  document: Document.Parsed,
+  lineCounter: {linePos(offset: number): {line: number}},
+): number[] {
   const lines: number[] = []
   visit(document, {
     Map(_key, map) {
@@ -98,12 +143,19 @@ export interface ParsedManifests {
  * and skips that document or object only.
  */
 export function parseManifests(text: string, file: string): ParsedManifests {
-  const lineCounter = new LineCounter()
+  const counter = new LineCounter()
   const result: ParsedManifests = {objects: [], errors: [], warnings: []}
   const {errors, warnings} = result
+  const {readable, shifts} = withoutOversizedDocuments(text, file, errors)
+  // An offset in what was parsed, as an offset and a line in the file (after a left-out document).
+  const shiftAt = (offset: number) => shifts.findLast((shift) => shift.at <= offset)
+  const inFile = (offset: number) => offset + (shiftAt(offset)?.delta ?? 0)
+  const lineCounter = {
+    linePos: (offset: number) => ({line: counter.linePos(offset).line + (shiftAt(offset)?.lines ?? 0)}),
+  }
   let documents: Document.Parsed[]
   try {
-    documents = parseAllDocuments(text, {lineCounter, ...KUBECTL_YAML_OPTIONS}) as Document.Parsed[]
+    documents = parseAllDocuments(readable, {lineCounter: counter, ...KUBECTL_YAML_OPTIONS}) as Document.Parsed[]
   } catch (error) {
     // Nesting thousands deep can overflow the stack in the parser itself, before any document is composed.
     errors.push({
@@ -129,7 +181,7 @@ export function parseManifests(text: string, file: string): ParsedManifests {
     if (document.errors.length > 0) {
       const error = document.errors[0]
       // The parser's message quotes the line (a Secret's stringData, say): the line number and the kind of problem only.
-      const line = error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0]).line
+      const line = lineCounter.linePos(error.pos[0]).line
       // The parser reports a stack overflow (nesting thousands deep) as resource exhaustion.
       if (error.code === 'RESOURCE_EXHAUSTION')
         errors.push({file, line, message: 'YAML document nested too deeply; document not audited'})
@@ -181,14 +233,14 @@ export function parseManifests(text: string, file: string): ParsedManifests {
                 : node.type === 'QUOTE_SINGLE'
                   ? 'single'
                   : 'other'
-          return {start: node.range[0], end: node.range[1], style}
+          return {start: inFile(node.range[0]), end: inFile(node.range[1]), style}
         },
       }
       const problems =
         object !== null && typeof object === 'object' && !Array.isArray(object)
           ? shapeProblems(object, (fieldPath) => {
               const range = nodeAt(fieldPath)?.range
-              return range && text.slice(range[0], range[1])
+              return range && readable.slice(range[0], range[1])
             })
           : [{path: [], message: 'not a Kubernetes object (expected a mapping with apiVersion and kind)'}]
       if (problems.length > 0) {

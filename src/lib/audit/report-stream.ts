@@ -5,6 +5,7 @@ import {
   type CoverageNotes,
   findingRecord,
   imageRecord,
+  sarifProperties,
   sarifResultOf,
   sarifSkeleton,
   tableFooterLines,
@@ -83,7 +84,7 @@ export function reportWriter(
     const result = format === 'sarif' ? sarifResultOf(options.rules, options.cwd ?? process.cwd()) : findingRecord
     const frame = jsonFrame(
       format === 'sarif'
-        ? sarifSkeleton(options.version, options.rules, PLACEHOLDER)
+        ? sarifSkeleton(options.version, options.rules, PLACEHOLDER, '\u0000properties\u0000')
         : {findings: PLACEHOLDER, summary: '\u0000summary\u0000'},
     )
     put(frame.head + '[')
@@ -103,7 +104,9 @@ export function reportWriter(
           : ''
         put(
           format === 'sarif'
-            ? frame.tail
+            ? frame.tail.replace(JSON.stringify('\u0000properties\u0000'), () =>
+                JSON.stringify(sarifProperties(summary), null, 2).replaceAll('\n', '\n      '),
+              )
             : frame.tail.replace(
                 JSON.stringify('\u0000summary\u0000'),
                 () => JSON.stringify(summary, null, 2).replaceAll('\n', '\n  ') + images,

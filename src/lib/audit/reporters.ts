@@ -53,14 +53,32 @@ const SECURITY_SEVERITY: Record<Severity, string> = {critical: '9.5', high: '8.0
 export function sarifDocument(
   findings: Finding[],
   version: string,
-  options: {rules?: readonly CheckRule[]; cwd?: string} = {},
+  options: {rules?: readonly CheckRule[]; cwd?: string; summary?: AuditSummary} = {},
 ): object {
   const result = sarifResultOf(options.rules ?? CHECKS, options.cwd ?? process.cwd())
-  return sarifSkeleton(version, options.rules ?? CHECKS, findings.map(result))
+  return sarifSkeleton(
+    version,
+    options.rules ?? CHECKS,
+    findings.map(result),
+    options.summary && sarifProperties(options.summary),
+  )
 }
 
-/** The SARIF log around its results (`results` is whatever is given: the streamed report passes a placeholder). */
-export function sarifSkeleton(version: string, rules: readonly CheckRule[], results: unknown): object {
+/** What is not a result but must not disappear: exempted findings, kinds audited by shape, skipped objects. */
+export function sarifProperties(summary: AuditSummary): object {
+  return {exempted: summary.exempted, auditedByShape: summary.auditedByShape ?? [], skipped: summary.skipped ?? 0}
+}
+
+/**
+ * The SARIF log around its results (`results` and `properties` are whatever is given: the streamed
+ * report passes placeholders, since the run's properties are known only at its end).
+ */
+export function sarifSkeleton(
+  version: string,
+  rules: readonly CheckRule[],
+  results: unknown,
+  properties?: unknown,
+): object {
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
@@ -86,6 +104,7 @@ export function sarifSkeleton(version: string, rules: readonly CheckRule[], resu
           },
         },
         results,
+        ...(properties === undefined ? {} : {properties}),
       },
     ],
   }
@@ -227,7 +246,7 @@ export function renderAudit(
     case 'yaml':
       return stringifyYaml(auditDocument(findings, summary, options.images), {indentSeq: false, lineWidth: 0})
     case 'sarif':
-      return JSON.stringify(sarifDocument(findings, options.version, {rules: options.rules}), null, 2) + '\n'
+      return JSON.stringify(sarifDocument(findings, options.version, {rules: options.rules, summary}), null, 2) + '\n'
     case 'table':
       return auditTable(findings, summary, options)
   }

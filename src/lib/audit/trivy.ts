@@ -4,6 +4,7 @@ import path from 'node:path'
 
 import {type ContainerInstance, scanTargetOf, type Severity} from './checks/index.js'
 import {limitConcurrency} from '../concurrency.js'
+import {describeFailure} from '../describe-error.js'
 
 export const TRIVY_SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const
 export type TrivySeverity = (typeof TRIVY_SEVERITIES)[number]
@@ -97,7 +98,7 @@ export function scanImage(image: string, options: ScanOptions): Promise<Vulnerab
       {maxBuffer: 256 * 1024 * 1024, timeout: options.timeoutMs ?? 10 * 60_000},
       (error, stdout, stderr) => {
         if (error) {
-          const last = String(stderr).trim().split('\n').filter(Boolean).pop() ?? error.message
+          const last = String(stderr).trim().split('\n').filter(Boolean).pop() ?? describeFailure(error)
           reject(new Error(`trivy failed on ${image}: ${last}`))
           return
         }
@@ -146,7 +147,7 @@ export async function scanImages(
           const severity = reportSeverity(report)
           return severity ? {severity, message: describeReport(image, report)} : undefined
         } catch (error) {
-          notices.push((error as Error).message)
+          notices.push(describeFailure(error))
           return undefined
         }
       }),

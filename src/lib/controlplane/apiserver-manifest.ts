@@ -12,6 +12,7 @@ import {
   appendMapping,
   removeItem,
 } from './yaml-splice.js'
+import {splitCommaList} from '../comma-list.js'
 
 /**
  * Byte-preserving edits of the kube-apiserver static pod manifest. Every change is a splice of
@@ -100,13 +101,6 @@ export function readFlags(text: string, source: string): Map<string, string> {
   return result
 }
 
-export function splitList(value: string | undefined): string[] {
-  return (value ?? '')
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean)
-}
-
 function flagItemIndex(flags: YAMLSeq, name: string): number {
   return flags.items.findIndex(
     (item) => isScalar(item) && (String(item.value).startsWith(`--${name}=`) || String(item.value) === `--${name}`),
@@ -143,7 +137,7 @@ function editPluginList(
   changes: string[],
 ): string {
   const current = readFlags(text, source).get(flag)
-  const before = splitList(current)
+  const before = splitCommaList(current)
   const after = update(before)
   if (after.join(',') === before.join(',')) return text
   if (after.length === 0) return removeFlag(text, source, flag, changes)

@@ -2,6 +2,7 @@ import {hostname} from 'node:os'
 
 import type {KubeClient} from '../cluster/kube-client.js'
 import {pollUntil} from '../poll.js'
+import {describeFailure} from '../describe-error.js'
 
 /** The static pod as the API server mirrors it; the kubelet changes the hash when it runs a new manifest. */
 export interface MirrorPodState {
@@ -61,7 +62,7 @@ export async function waitForApiserver(
           lastProblem = '/readyz did not answer ok'
         }
       } catch (error) {
-        lastProblem = (error as Error).message.split('\n')[0]
+        lastProblem = describeFailure(error)
       }
       return undefined
     },

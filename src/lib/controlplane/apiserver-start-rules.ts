@@ -1,6 +1,8 @@
 // What kube-apiserver itself refuses at start, or what weakens a kubeadm control plane, checked on
 // the flags a patch would leave behind. Each rule cites where Kubernetes enforces it.
 
+import {splitCommaList} from '../comma-list.js'
+
 /**
  * Flags kube-apiserver will not start without (a kubeadm manifest has all of them):
  * `--etcd-servers must be specified` (k8s.io/apiserver pkg/server/options/etcd.go),
@@ -31,12 +33,6 @@ export interface StartCheck {
   warnings: string[]
 }
 
-const list = (value: string | undefined) =>
-  (value ?? '')
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean)
-
 /**
  * `before`/`after`: the manifest's flags; `configuredPlugins`: the plugin names of the admission
  * configuration the API server will read (undefined when there is none).
@@ -52,8 +48,8 @@ export function checkApiserverStart(
     if (before.has(flag) && !after.has(flag))
       problems.push(`--${flag} is required: kube-apiserver does not start without it`)
   }
-  const enabledBefore = list(before.get('enable-admission-plugins'))
-  const enabledAfter = list(after.get('enable-admission-plugins'))
+  const enabledBefore = splitCommaList(before.get('enable-admission-plugins'))
+  const enabledAfter = splitCommaList(after.get('enable-admission-plugins'))
   for (const [plugin, why] of Object.entries(PLUGINS_NEEDING_CONFIG)) {
     if (
       enabledAfter.includes(plugin) &&
@@ -65,7 +61,7 @@ export function checkApiserverStart(
       )
     }
   }
-  const disabledAfter = list(after.get('disable-admission-plugins'))
+  const disabledAfter = splitCommaList(after.get('disable-admission-plugins'))
   if (
     enabledBefore.includes('NodeRestriction') &&
     (!enabledAfter.includes('NodeRestriction') || disabledAfter.includes('NodeRestriction'))

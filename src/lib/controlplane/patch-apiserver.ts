@@ -4,7 +4,7 @@ import {parse as parseYaml} from 'yaml'
 
 import {checkAdmissionConfiguration, imagePolicyPluginEntry, mergeImagePolicyEntry} from './admission-config.js'
 import {checkApiserverStart} from './apiserver-start-rules.js'
-import {type ApiserverEdit, editApiserverManifest, readFlags, splitList} from './apiserver-manifest.js'
+import {type ApiserverEdit, editApiserverManifest, readFlags} from './apiserver-manifest.js'
 import {writeFileAtomic} from '../atomic-write.js'
 import {backupFile, type BackupRecord} from './backups.js'
 import {describeSystemError} from '../describe-error.js'
@@ -14,6 +14,7 @@ import {chooseRelease, manifestRelease, unknownNameProblems} from './kube-apiser
 import {checkServingCertificate, checkWebhookKubeconfig} from './webhook-kubeconfig.js'
 
 import {DEFAULT_BACKUP_DIR, DEFAULT_MANIFEST} from './paths.js'
+import {splitCommaList} from '../comma-list.js'
 
 export {DEFAULT_BACKUP_DIR, DEFAULT_MANIFEST} from './paths.js'
 const CONFIG_FLAG = 'admission-control-config-file'
@@ -121,7 +122,7 @@ export async function planApiserverPatch(options: PatchApiserverOptions): Promis
   let admissionConfig: FileChange | undefined
   const enablingImagePolicy =
     options.enablePlugins.includes('ImagePolicyWebhook') ||
-    (splitList(flags.get('enable-admission-plugins')).includes('ImagePolicyWebhook') &&
+    (splitCommaList(flags.get('enable-admission-plugins')).includes('ImagePolicyWebhook') &&
       !options.disablePlugins.includes('ImagePolicyWebhook'))
   // A config flag that this edit removes needs no checking and no mount.
   const existingConfig = options.removeFlags.includes(CONFIG_FLAG) ? undefined : flags.get(CONFIG_FLAG)
@@ -195,8 +196,8 @@ export async function planApiserverPatch(options: PatchApiserverOptions): Promis
 
   const result = editApiserverManifest(before, edit, options.manifest)
   const after = readFlags(result.text, options.manifest)
-  const enabled = splitList(after.get('enable-admission-plugins'))
-  const both = splitList(after.get('disable-admission-plugins')).filter((plugin) => enabled.includes(plugin))
+  const enabled = splitCommaList(after.get('enable-admission-plugins'))
+  const both = splitCommaList(after.get('disable-admission-plugins')).filter((plugin) => enabled.includes(plugin))
   if (both.length > 0)
     problems.push(`${both.join(', ')} would be in both --enable-admission-plugins and --disable-admission-plugins`)
   const start = checkApiserverStart(flags, after, configuredPlugins)

@@ -2,6 +2,7 @@ import {existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync} from
 import path from 'node:path'
 
 import {writeFileAtomic} from '../atomic-write.js'
+import {describeFailure, describeSystemError} from '../describe-error.js'
 
 /**
  * What a multi-step change has done so far, so that a failure in a later step can put everything
@@ -39,7 +40,7 @@ export class UndoJournal {
         // eslint-disable-next-line no-await-in-loop -- undo in order
         await step.undo()
       } catch (error) {
-        problems.push(`${step.what}: ${(error as Error).message.split('\n')[0]}`)
+        problems.push(`${step.what}: ${describeFailure(error)}`)
       }
     }
     for (const [file, {before, mode}] of [...this.files].reverse()) {
@@ -47,7 +48,7 @@ export class UndoJournal {
         if (before === undefined) rmSync(file, {force: true})
         else writeFileAtomic(file, before, {mode})
       } catch (error) {
-        problems.push(`${file}: ${(error as NodeJS.ErrnoException).code ?? 'cannot be restored'}`)
+        problems.push(`${file} cannot be restored: ${describeSystemError(error)}`)
       }
     }
     this.files.clear()

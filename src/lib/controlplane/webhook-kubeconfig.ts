@@ -3,8 +3,9 @@ import path from 'node:path'
 import {connect, checkServerIdentity} from 'node:tls'
 import {parse as parseYaml, stringify} from 'yaml'
 
-import {unreadableFile, yamlProblem} from '../describe-error.js'
+import {describeFailure, unreadableFile, yamlProblem} from '../describe-error.js'
 import {UserError} from '../errors.js'
+import {readFlagFile} from '../pem.js'
 
 export interface WebhookKubeconfig {
   server: string
@@ -122,7 +123,7 @@ export function checkServingCertificate(
       {
         host,
         port: Number(url.port || 443),
-        ca: readFileSync(caFile),
+        ca: readFlagFile("the webhook kubeconfig's certificate-authority", caFile),
         servername: /^[\d.:]+$/.test(host) ? undefined : host,
         rejectUnauthorized: false,
         timeout: timeoutMs,
@@ -148,7 +149,7 @@ export function checkServingCertificate(
       resolve({unreachable: `${url.host} did not answer within ${timeoutMs} ms`})
     })
     socket.on('error', (error: NodeJS.ErrnoException) =>
-      resolve({unreachable: `${url.host}: ${error.code ?? error.message}`}),
+      resolve({unreachable: `${url.host}: ${describeFailure(error)}`}),
     )
   })
 }

@@ -1,11 +1,10 @@
 // The HTTP layer of registry requests: TLS settings, one deadline per exchange, a bounded body,
 // and failures described in one line (never the body: it may echo what was sent).
-import {readFileSync} from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
 
-import {unreadableFile} from '../describe-error.js'
 import {UserError} from '../errors.js'
+import {readCaBundle} from '../pem.js'
 import {describeNetworkError, isTimeout, networkErrorCode} from '../network-errors.js'
 
 export interface HttpResponse {
@@ -49,9 +48,9 @@ export function request(
   let ca: Buffer | undefined
   if (options.caFile) {
     try {
-      ca = readFileSync(options.caFile)
+      ca = readCaBundle('--ca-file', options.caFile)
     } catch (error) {
-      return Promise.reject(new UserError(unreadableFile('--ca-file', options.caFile, error)))
+      return Promise.reject(error)
     }
   }
   return new Promise((resolve, reject) => {
@@ -135,14 +134,7 @@ export async function openStream(
   options: RegistryConnection & {headers?: Record<string, string>},
   redirects = 5,
 ): Promise<StreamResponse> {
-  let ca: Buffer | undefined
-  if (options.caFile) {
-    try {
-      ca = readFileSync(options.caFile)
-    } catch (error) {
-      throw new UserError(unreadableFile('--ca-file', options.caFile, error))
-    }
-  }
+  const ca = options.caFile ? readCaBundle('--ca-file', options.caFile) : undefined
   const timeoutMs = options.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_MS
   const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
     const transport = url.protocol === 'https:' ? https : http

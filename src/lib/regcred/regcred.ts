@@ -12,6 +12,7 @@ import {
 } from '../image/docker-config.js'
 import {unreadableFile} from '../describe-error.js'
 import {UserError} from '../errors.js'
+import {readCaBundle} from '../pem.js'
 import type {DryRun} from '../cluster/objects.js'
 import {dns1123LabelProblem, dns1123SubdomainProblem} from '../names.js'
 import type {KubeObject} from '../cluster/objects.js'
@@ -95,13 +96,7 @@ export function validateRegcredOptions(options: RegcredOptions): void {
       if (problem) throw new UserError(`invalid service account name "${sa}" in --attach-to-sa: ${problem}`)
     }
   }
-  if (options.caFile !== undefined) {
-    try {
-      readFileSync(options.caFile)
-    } catch (error) {
-      throw new UserError(unreadableFile('--ca-file', `"${options.caFile}"`, error))
-    }
-  }
+  if (options.caFile !== undefined) readCaBundle('--ca-file', options.caFile)
 }
 
 /** The `.dockerconfigjson` bytes and the credentials they hold. */

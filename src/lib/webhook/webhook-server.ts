@@ -1,11 +1,10 @@
-import {createPrivateKey, type KeyObject, X509Certificate} from 'node:crypto'
-import {readFileSync} from 'node:fs'
+import {createPrivateKey, type KeyObject} from 'node:crypto'
 import {createServer, type Server} from 'node:https'
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {TLSSocket} from 'node:tls'
 
-import {unreadableFile} from '../describe-error.js'
 import {UserError} from '../errors.js'
+import {parsePemCertificate, pemKinds, readFlagFile} from '../pem.js'
 import {decideImageReview, type ImageReviewRequest, imageReviewProblem, reviewImages} from './image-review.js'
 import type {SignatureGate} from './signature-gate.js'
 import type {ImagePolicy} from '../policy/policy.js'
@@ -174,38 +173,6 @@ export interface TlsMaterial {
   ca?: Buffer
 }
 
-function readPem(flag: string, file: string): Buffer {
-  try {
-    return readFileSync(file)
-  } catch (error) {
-    throw new UserError(unreadableFile(flag, file, error))
-  }
-}
-
-/** What kind of PEM blocks a file holds, to say what it is when it is not what the flag wants. */
-function pemKinds(data: Buffer): {certificate: boolean; privateKey: boolean; encrypted: boolean} {
-  const text = data.toString('latin1')
-  return {
-    certificate: /-----BEGIN (?:TRUSTED )?CERTIFICATE-----/.test(text),
-    privateKey: /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.test(text),
-    encrypted: /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text),
-  }
-}
-
-function parseCertificate(flag: string, file: string, data: Buffer): X509Certificate {
-  const kinds = pemKinds(data)
-  if (!kinds.certificate) {
-    throw new UserError(
-      `${flag} ${file} is not a PEM certificate (no "-----BEGIN CERTIFICATE-----" block)${kinds.privateKey ? '; it holds a private key (--cert and --key swapped?)' : ''}`,
-    )
-  }
-  try {
-    return new X509Certificate(data)
-  } catch {
-    throw new UserError(`${flag} ${file}: the certificate block is damaged (not valid base64 DER); export it again`)
-  }
-}
-
 function parsePrivateKey(flag: string, file: string, data: Buffer): KeyObject {
   const kinds = pemKinds(data)
   if (!kinds.privateKey) {
@@ -230,15 +197,15 @@ function parsePrivateKey(flag: string, file: string, data: Buffer): KeyObject {
  * does not belong to the certificate.
  */
 export function loadTlsMaterial(options: {certFile: string; keyFile: string; clientCaFile?: string}): TlsMaterial {
-  const cert = readPem('--cert', options.certFile)
-  const key = readPem('--key', options.keyFile)
-  const ca = options.clientCaFile ? readPem('--client-ca', options.clientCaFile) : undefined
-  const certificate = parseCertificate('--cert', options.certFile, cert)
+  const cert = readFlagFile('--cert', options.certFile)
+  const key = readFlagFile('--key', options.keyFile)
+  const ca = options.clientCaFile ? readFlagFile('--client-ca', options.clientCaFile) : undefined
+  const certificate = parsePemCertificate('--cert', options.certFile, cert, ' (--cert and --key swapped?)')
   const privateKey = parsePrivateKey('--key', options.keyFile, key)
   if (!certificate.checkPrivateKey(privateKey)) {
     throw new UserError(`--key ${options.keyFile} is not the key of the certificate in --cert ${options.certFile}`)
   }
-  if (ca && options.clientCaFile) parseCertificate('--client-ca', options.clientCaFile, ca)
+  if (ca && options.clientCaFile) parsePemCertificate('--client-ca', options.clientCaFile, ca)
   return {cert, key, ca}
 }
 

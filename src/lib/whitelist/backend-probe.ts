@@ -6,6 +6,7 @@ import {httpsRequest, type TlsClient} from '../https-request.js'
 import {pollUntil} from '../poll.js'
 import {POLICY_DIGEST_HEADER} from '../webhook/webhook-server.js'
 import type {WhitelistPaths} from './files.js'
+import {describeFailure} from '../describe-error.js'
 
 /** GET/POST to the backend; status, body and the policy digest it reports. */
 async function backendRequest(
@@ -56,7 +57,7 @@ export async function checkBackend(
           return true
         last = answer.status === 200 ? 'the backend still decides by the previous policy file' : `HTTP ${answer.status}`
       } catch (error) {
-        last = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+        last = describeFailure(error)
       }
       return undefined
     },
@@ -83,7 +84,7 @@ export async function checkBackend(
       detail: `${webhookUrl} answered a test ImageReview for nginx:latest: ${status.allowed ? 'allowed' : `denied (${status.reason})`}`,
     }
   } catch (error) {
-    return {healthy: true, answering: false, detail: `${webhookUrl}: ${(error as Error).message}`}
+    return {healthy: true, answering: false, detail: `${webhookUrl}: ${describeFailure(error)}`}
   }
 }
 

@@ -4,7 +4,7 @@ import {accessSync, constants, existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {type ClusterAccess, requireClient} from '../cluster/connection.js'
-import {locateApiserver, readFlags, splitList} from '../controlplane/apiserver-manifest.js'
+import {locateApiserver, readFlags} from '../controlplane/apiserver-manifest.js'
 import {readMirrorPod} from '../controlplane/apiserver-restart.js'
 import type {BackupRecord} from '../controlplane/backups.js'
 import {persistToKubeadmConfig} from '../controlplane/kubeadm-config.js'
@@ -36,6 +36,7 @@ import {
 } from './plan.js'
 import type {RestartWatch} from './smoke.js'
 import {readState, type WhitelistResult, type WhitelistState} from './state.js'
+import {splitCommaList} from '../comma-list.js'
 
 export interface EnableContext {
   /** The one client, from the kubeconfig flags (none needed by the static placement). */
@@ -253,7 +254,8 @@ export function stateOf({
     webhookUrl: plan.target.webhookUrl,
     // A second enable adds nothing: keep what the first one recorded.
     enabledPlugin:
-      previous?.enabledPlugin ?? !splitList(flagsBefore.get('enable-admission-plugins')).includes(IMAGE_POLICY_PLUGIN),
+      previous?.enabledPlugin ??
+      !splitCommaList(flagsBefore.get('enable-admission-plugins')).includes(IMAGE_POLICY_PLUGIN),
     setConfigFlag: previous?.setConfigFlag ?? !flagsBefore.has('admission-control-config-file'),
     addedVolumes: [...new Set([...(previous?.addedVolumes ?? []), ...patch.addedVolumes])],
     mergedConfig: previous?.mergedConfig,

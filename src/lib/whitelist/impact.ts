@@ -10,6 +10,7 @@ import {decideImageReview, IMAGE_REVIEW_API_VERSION} from '../webhook/image-revi
 import {type ClusterAccess, requireClient} from '../cluster/connection.js'
 import {forEachRawPage, type KubeClient} from '../cluster/kube-client.js'
 import type {ImagePolicy} from '../policy/policy.js'
+import {describeFailure} from '../describe-error.js'
 
 export interface RefusedWorkload {
   namespace: string
@@ -128,7 +129,7 @@ export async function checkImpact(
       }),
     ])
   } catch (error) {
-    return [`impact: not checked (${(error as Error).message.split('\n')[0]})`]
+    return [`impact: not checked (${describeFailure(error)})`]
   }
   const lines = renderImpact(report)
   const problems = impactProblems(report)

@@ -3,11 +3,12 @@
 // its new certificate at any moment with no window where they disagree. The backend swaps its
 // serving certificate in when the files change (webhook-backend.ts); kube-apiserver reads the
 // client certificate named in the webhook kubeconfig again when it changes.
-import {readFileSync} from 'node:fs'
+import {createPrivateKey} from 'node:crypto'
 
 import {writeFileAtomic} from '../atomic-write.js'
 import {describeCertificate, issueCertificate} from './certificates.js'
 import {UserError} from '../errors.js'
+import {parsePemCertificate, readFlagFile} from '../pem.js'
 import {readState} from './state.js'
 import {whitelistPaths} from './files.js'
 
@@ -26,14 +27,24 @@ export async function rotateCertificates(options: {configDir: string; days?: num
     throw new UserError(
       `rotate-certs renews the static placement's certificates; the ${state.placement} placement: run "whitelist enable" again with the same flags`,
     )
-  const read = (file: string) => {
-    try {
-      return readFileSync(file, 'utf8')
-    } catch {
-      throw new UserError(`${file} cannot be read: run "whitelist rotate-certs" as root on the control-plane node`)
-    }
+  // Each file named with what it is and the problem in words, never its content (a key).
+  const certificate = (what: string, file: string) => {
+    const data = readFlagFile(what, file)
+    parsePemCertificate(what, file, data)
+    return data.toString('utf8')
   }
-  const ca = {certPem: read(paths.caCert), keyPem: read(paths.caKey)}
+  const key = (what: string, file: string) => {
+    const data = readFlagFile(what, file)
+    try {
+      createPrivateKey(data)
+    } catch {
+      throw new UserError(
+        `${what} ${file} is not a PEM private key: make new ones with "whitelist disable" and "whitelist enable"`,
+      )
+    }
+    return data.toString('utf8')
+  }
+  const ca = {certPem: certificate('the CA certificate', paths.caCert), keyPem: key('the CA key', paths.caKey)}
   const caInfo = await describeCertificate(ca.certPem)
   const days = options.days ?? 825
   if (caInfo.notAfter.getTime() < Date.now() + days * 86_400_000) {
@@ -41,7 +52,7 @@ export async function rotateCertificates(options: {configDir: string; days?: num
       `the CA ${paths.caCert} expires on ${caInfo.notAfter.toISOString()}, before certificates valid for ${days} days would: renew it with "whitelist disable" and "whitelist enable"`,
     )
   }
-  const serving = await describeCertificate(read(paths.servingCert))
+  const serving = await describeCertificate(certificate('the serving certificate', paths.servingCert))
   const hosts = serving.names.map((name) => name.replace(/^(IP|DNS):/, ''))
   const newServing = await issueCertificate(ca, {commonName: 'imgsec-webhook', usage: 'server', hosts, days})
   const newClient = await issueCertificate(ca, {commonName: 'kube-apiserver-imgsec-client', usage: 'client', days})

@@ -3,6 +3,7 @@ import {apiStatusOf, type KubeClient} from '../cluster/kube-client.js'
 import {parseKubeVersion, serverVersion, versionBefore} from '../cluster/version.js'
 import {type MirrorPodState, waitForApiserver} from '../controlplane/apiserver-restart.js'
 import {UserError} from '../errors.js'
+import {describeFailure} from '../describe-error.js'
 
 export interface SmokeResult {
   image: string
@@ -44,7 +45,7 @@ export async function smokeTestWhitelist(
           image,
           expected,
           actual: 'error',
-          detail: status ? `HTTP ${status.code}: ${status.status.message ?? ''}` : (error as Error).message,
+          detail: status ? `HTTP ${status.code}: ${status.status.message ?? ''}` : describeFailure(error),
         })
     }
   }

@@ -4,7 +4,7 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {checkAdmissionConfiguration, type ImagePolicySettings} from '../controlplane/admission-config.js'
-import {readFlags, splitList} from '../controlplane/apiserver-manifest.js'
+import {readFlags} from '../controlplane/apiserver-manifest.js'
 import {backupsOf} from '../controlplane/patch-apiserver.js'
 import {checkWebhookKubeconfig} from '../controlplane/webhook-kubeconfig.js'
 import {UserError} from '../errors.js'
@@ -15,6 +15,8 @@ import {whitelistPaths} from './files.js'
 import {readIfExists} from './node-files.js'
 import {IMAGE_POLICY_PLUGIN} from './plan.js'
 import {readState} from './state.js'
+import {splitCommaList} from '../comma-list.js'
+import {describeFailure} from '../describe-error.js'
 
 /** A file the webhook kubeconfig must name (the API server reads it per connection). */
 function readNamedFile(file: string | undefined, field: string): string {
@@ -64,7 +66,7 @@ export async function whitelistStatus(options: {
       `${manifest} does not exist: run "whitelist status" on a control-plane node, or pass --manifests-dir`,
     )
   const flags = readFlags(text, manifest)
-  const pluginEnabled = splitList(flags.get('enable-admission-plugins')).includes(IMAGE_POLICY_PLUGIN)
+  const pluginEnabled = splitCommaList(flags.get('enable-admission-plugins')).includes(IMAGE_POLICY_PLUGIN)
   const status: WhitelistStatus = {
     podCreation: {state: 'not-gated', detail: ''},
     enabled: false,
@@ -83,7 +85,7 @@ export async function whitelistStatus(options: {
       kubeconfigFile = kubeConfigFile
       status.admissionConfig = {file: configFile, valid: true, settings}
     } catch (error) {
-      status.admissionConfig = {file: configFile, valid: false, problem: (error as Error).message}
+      status.admissionConfig = {file: configFile, valid: false, problem: describeFailure(error)}
     }
   }
   if (kubeconfigFile) {
@@ -103,7 +105,7 @@ export async function whitelistStatus(options: {
         ...backend,
       }
     } catch (error) {
-      status.webhookKubeconfig = {file: kubeconfigFile, valid: false, problem: (error as Error).message}
+      status.webhookKubeconfig = {file: kubeconfigFile, valid: false, problem: describeFailure(error)}
     }
   }
   const policyText = readIfExists(paths.policy)

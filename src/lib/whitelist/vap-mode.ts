@@ -12,6 +12,7 @@ import {checkImpact} from './impact.js'
 import {editedAllowlist, type RegistryEdit, type RegistryEditContext} from './registries.js'
 import type {PodCreationVerdict} from './status.js'
 import {PARAMS_NAME, renderVapObjects, VAP_NAME} from '../policy/vap.js'
+import {splitCommaList} from '../comma-list.js'
 
 /** ValidatingAdmissionPolicy is GA (admissionregistration.k8s.io/v1) from Kubernetes 1.30. */
 export const VAP_MIN_MINOR = 30
@@ -159,12 +160,7 @@ export async function vapStatus(options: {paramsNamespace: string}, cluster: Clu
     }),
   ])
   const allowedRegistries =
-    typeof params?.data?.allowedRegistries === 'string'
-      ? params.data.allowedRegistries
-          .split(',')
-          .map((s: string) => s.trim())
-          .filter(Boolean)
-      : undefined
+    typeof params?.data?.allowedRegistries === 'string' ? splitCommaList(params.data.allowedRegistries) : undefined
   const typeCheckingWarnings = (
     (policy?.status?.typeChecking?.expressionWarnings ?? []) as Array<{fieldRef: string; warning: string}>
   ).map((w) => `${w.fieldRef}: ${w.warning}`)
@@ -199,10 +195,7 @@ export async function editVapRegistries(
     throw new UserError(
       `no ConfigMap ${options.paramsNamespace}/${PARAMS_NAME}: enable the whitelist with "whitelist enable --mode vap --allowed-registries …" first`,
     )
-  const before = String(params.data?.allowedRegistries ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
+  const before = splitCommaList(String(params.data?.allowedRegistries ?? ''))
   const edit = editedAllowlist(before, options)
   if (!edit.changed) return {changed: false, allowedRegistries: before}
   for (const line of await checkImpact({...DEFAULT_POLICY, allowedRegistries: edit.after}, context.cluster, {

@@ -10,7 +10,7 @@ import {runChecks} from '../../../src/lib/audit/audit.js'
 import {manifestAuditInput} from '../../../src/lib/audit/audit-files.js'
 import {AUDIT_DEFAULT_POLICY} from '../../../src/lib/audit/audit-run.js'
 
-import {parseManifests, readManifests} from '../../../src/lib/audit/manifest-files.js'
+import {MAX_DOCUMENT_BYTES, parseManifests, readManifests} from '../../../src/lib/audit/manifest-files.js'
 import {manifestFiles, parseByteSize, readManifestFile} from '../../../src/lib/audit/manifest-sources.js'
 import {shapeProblems} from '../../../src/lib/audit/manifest-shape.js'
 import {workloadOf} from '../../../src/lib/audit/workloads.js'
@@ -156,11 +156,38 @@ describe('parseManifests: YAML as kubectl decodes it (go-yaml v2, YAML 1.1)', ()
     expect(parsed.errors[0].message).to.match(/too many alias expansions$/)
     expect(parsed.objects.map((o) => o.object.kind)).to.deep.equal(['Pod'])
   })
+
+  it('a document over 3 MiB is an error naming its line, left unread; the others keep their lines and offsets', () => {
+    const entries = Array.from({length: 150_000}, (_, i) => `  key${i}: "value-${i}"`).join('\n')
+    const big = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n${entries}\n`
+    expect(Buffer.byteLength(big)).to.be.greaterThan(MAX_DOCUMENT_BYTES)
+    const text = `${pod('')}---\n${big}---\n${pod('').replace('nginx:1.25', 'nginx:1.27')}`
+    const started = Date.now()
+    const parsed = parseManifests(text, 'x.yaml')
+    expect(Date.now() - started).to.be.below(3000)
+    const bigLine = text.slice(0, text.indexOf('kind: ConfigMap')).split('\n').length - 1
+    expect(parsed.errors).to.deep.equal([
+      {
+        file: 'x.yaml',
+        line: bigLine,
+        message: `YAML document of ${(Buffer.byteLength(big) / 1024 / 1024).toFixed(1)} MiB is over the limit of 3 MiB per document (kube-apiserver refuses larger requests); document not audited`,
+      },
+    ])
+    const [first, last] = parsed.objects
+    expect(parsed.objects).to.have.length(2)
+    const imageLine = (o: (typeof parsed.objects)[number]) => o.lineOf(['spec', 'containers', 0, 'image'])
+    expect(imageLine(first)).to.equal(7)
+    expect(imageLine(last)).to.equal(text.slice(0, text.indexOf('nginx:1.27')).split('\n').length)
+    // Offsets for byte-exact edits (--fix) point into the file as written.
+    const at = last.scalarAt(['spec', 'containers', 0, 'image'])!
+    expect(text.slice(at.start, at.end)).to.equal('nginx:1.27')
+  })
 })
 
 describe('parseManifests: nesting deep enough to exhaust the stack', () => {
   it('is reported, not thrown', () => {
-    const nested = Array.from({length: 3000}, (_, i) => `${' '.repeat(i + 2)}a:`).join('\n')
+    // Flow nesting: block nesting this deep would be over the 3 MiB document limit (its indentation).
+    const nested = `  a: ${'['.repeat(20_000)}${']'.repeat(20_000)}`
     const parsed = parseManifests(
       `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\ndata:\n${nested}\n---\n${pod('')}`,
       'x.yaml',

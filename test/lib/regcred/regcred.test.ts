@@ -49,6 +49,7 @@ describe('create-regcred planning (lib/regcred)', () => {
         '--dry-run=client contacts no cluster',
       ],
       ['an unreadable --ca-file', {caFile: '/nonexistent/ca.pem'}, '--ca-file'],
+      ['a --ca-file that is not PEM', {caFile: '/etc/hostname'}, '--ca-file /etc/hostname is not a PEM certificate'],
     ]
     for (const [what, overrides, message] of refused) {
       it(`refuses ${what}`, () => {

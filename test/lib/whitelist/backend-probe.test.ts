@@ -82,12 +82,12 @@ describe('backend probes (checkBackend, awaitDecision) over httpsRequest and pol
     expect((await checkBackend(url, tls(), 2000)).answering).to.equal(true)
   })
 
-  it('a port nobody listens on: the network error code', async () => {
+  it('a port nobody listens on: the network failure in words', async () => {
     const dead = 'https://127.0.0.1:1/image_policy'
     expect(await checkBackend(dead, tls(), 300)).to.deep.equal({
       healthy: false,
       answering: false,
-      detail: 'https://127.0.0.1:1/healthz did not answer within 0s (last: ECONNREFUSED)',
+      detail: 'https://127.0.0.1:1/healthz did not answer within 0s (last: connection refused)',
     })
   })
 
