@@ -224,9 +224,14 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
       },
     ])
     // Complete: flags → options (no I/O yet).
-    const {runImageAudit, validateImageAudit} = await import('../../lib/audit/audit-run.js')
+    const {auditChecks, runImageAudit, validateImageAudit} = await import('../../lib/audit/audit-run.js')
     const {parseByteSize} = await import('../../lib/audit/manifest-sources.js')
     const {parsePlatform} = await import('../../lib/image/image-manifest.js')
+    const registries = {
+      dockerConfig: flags['docker-config'],
+      caFile: flags['ca-file'],
+      insecureSkipTlsVerify: flags['insecure-skip-tls-verify'],
+    }
     const options: ImageAuditOptions = {
       files: flags.filename,
       policyFile: flags.policy,
@@ -234,21 +239,12 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
       requireDigest: flags['require-digest'],
       ignoreChecks: flatList(flags['ignore-check']),
       verifySignatures: flags['verify-signatures'],
-      resolveDigests:
-        flags['resolve-digests'] || flags.fix || flags['verify-signatures']
-          ? {
-              dockerConfig: flags['docker-config'],
-              caFile: flags['ca-file'],
-              insecureSkipTlsVerify: flags['insecure-skip-tls-verify'],
-            }
-          : undefined,
+      resolveDigests: flags['resolve-digests'] || flags.fix || flags['verify-signatures'] ? registries : undefined,
       imageArchives: flags['image-archive'],
       inspect:
         flags.inspect || archives
           ? {
-              dockerConfig: flags['docker-config'],
-              caFile: flags['ca-file'],
-              insecureSkipTlsVerify: flags['insecure-skip-tls-verify'],
+              ...registries,
               platforms: flatList(flags.platform)?.map((p) => parsePlatform(p)),
               progress: process.stderr.isTTY ? progressLine : undefined,
               ...(flags['no-cache'] ? {cacheDir: false as const} : {}),
@@ -280,12 +276,10 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
     }
     // Run, printing each finding as it is made.
     const {reportWriter} = await import('../../lib/audit/report-stream.js')
-    const {checksWithout} = await import('../../lib/audit/audit.js')
-    const archiveChecks = archives ? (await import('../../lib/audit/audit-archive.js')).ARCHIVE_CHECKS : undefined
     const report = reportWriter(flags.output, process.stdout, {
       colour: flags.output === 'table' && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
       version: this.config.version,
-      rules: checksWithout(options.ignoreChecks ?? []).filter((check) => !archiveChecks || archiveChecks.has(check.id)),
+      rules: await auditChecks(options),
     })
     const result = await runImageAudit(options, cluster, report)
     await report.end(result.summary, {

@@ -1,6 +1,6 @@
 import {type AuditInput, type AuditSummary, checksWithout, runChecks, summarize} from './audit.js'
 import type {FindingSink} from './cluster-stream.js'
-import type {CheckRule, ContainerCheck} from './checks/index.js'
+import type {Check, CheckRule, ContainerCheck} from './checks/index.js'
 import type {ApiReader} from '../cluster/api-reader.js'
 import {dockerConfigFileCredentials} from '../image/docker-config.js'
 import type {ImageFacts} from '../image/image-facts.js'
@@ -104,9 +104,7 @@ export async function runImageAudit(
 ): Promise<ImageAuditResult> {
   validateImageAudit(options)
   const archives = options.imageArchives ?? []
-  // An archive has images but no pod spec: only the image checks apply.
-  const {ARCHIVE_CHECKS, archiveAuditInput} = await import('./audit-archive.js')
-  const checks = checksWithout(options.ignoreChecks ?? []).filter((c) => !archives.length || ARCHIVE_CHECKS.has(c.id))
+  const checks = await auditChecks(options)
   const policy = auditPolicy(options)
   if (options.verifySignatures && !policy.requireSignature)
     throw new UserError(
@@ -159,8 +157,9 @@ export async function runImageAudit(
   }
   let input: AuditInput
   let manifests: ReturnType<typeof readManifests> | undefined
-  let archived: Awaited<ReturnType<typeof archiveAuditInput>> | undefined
+  let archived: Awaited<ReturnType<typeof import('./audit-archive.js').archiveAuditInput>> | undefined
   if (archives.length > 0) {
+    const {archiveAuditInput} = await import('./audit-archive.js')
     archived = await archiveAuditInput(archives, policy, options.inspect?.platforms)
     input = archived.input
   } else if (files.length > 0) {
@@ -226,6 +225,14 @@ export async function runImageAudit(
     byShape,
     skipped: input.skipped ?? 0,
   }
+}
+
+/** The checks a run makes (the registry without --ignore-check's); an archive has images but no pod spec: only the image checks. */
+export async function auditChecks(options: ImageAuditOptions): Promise<readonly Check[]> {
+  const checks = checksWithout(options.ignoreChecks ?? [])
+  if (!options.imageArchives?.length) return checks
+  const {ARCHIVE_CHECKS} = await import('./audit-archive.js')
+  return checks.filter((check) => ARCHIVE_CHECKS.has(check.id))
 }
 
 /** Nothing disappears silently, in every format: what was audited only by its shape, what had nothing to audit. */

@@ -1,5 +1,6 @@
 // Which platforms the cluster's nodes run, so that `--inspect` reads the image of an index that
 // would really be pulled (kubernetes.io/os and kubernetes.io/arch, as the kubelet labels nodes).
+import {describeFailure} from '../describe-error.js'
 import type {ApiReader} from './api-reader.js'
 import {forEachRawPage} from './kube-client.js'
 
@@ -38,7 +39,7 @@ export async function clusterNodePlatforms(client: ApiReader): Promise<{platform
       }),
     )
   } catch (error) {
-    return {platforms: [], problem: (error as Error).message}
+    return {platforms: [], problem: describeFailure(error)}
   }
   return {platforms: platformsOfNodes(nodes)}
 }

@@ -4,6 +4,7 @@
 import {Readable} from 'node:stream'
 import zlib from 'node:zlib'
 
+import {describeFailure} from '../describe-error.js'
 import {UserError} from '../errors.js'
 
 export interface LayerEntries {
@@ -107,7 +108,7 @@ export async function readLayerEntries(blob: Readable, digest: string): Promise<
     }
   } catch (error) {
     if (error instanceof UserError) throw error
-    throw new UserError(`layer ${digest} could not be read: ${(error as Error).message}`, {cause: error})
+    throw new UserError(`layer ${digest} could not be read: ${describeFailure(error)}`, {cause: error})
   }
   return entries
 }

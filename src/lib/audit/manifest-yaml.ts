@@ -1,0 +1,104 @@
+// How kubectl reads YAML (go-yaml v2's YAML 1.1 through sigs.k8s.io/yaml) and the per-document
+// limits of the manifest reader: the decoding options, the alias and size limits, duplicate keys.
+import {type Document, isMap, isScalar, type ScalarTag, type Tags, visit} from 'yaml'
+
+import type {ManifestReadError} from './manifest-sources.js'
+
+/**
+ * How kubectl decodes YAML (sigs.k8s.io/yaml over go-yaml v2): YAML 1.1 scalars (`yes`, `no`,
+ * `on`, `off`, `y`, `n` are booleans; `0755` is octal), `<<` merge keys, and a duplicate key
+ * keeps its last value. The parser's own warnings (e.g. a mapping used as a key, which is what
+ * an unrendered `{{ … }}` is) are not printed: the shape check names them.
+ */
+export const KUBECTL_YAML_OPTIONS = {
+  version: '1.1',
+  merge: true,
+  uniqueKeys: false,
+  logLevel: 'error',
+  customTags: goYamlTags,
+} as const
+
+// go-yaml v2 leaves YAML 1.1 timestamps (2001-12-14) and sexagesimal numbers (1:20) as strings
+// and reads 0o12 as octal, like YAML 1.2.
+function goYamlTags(tags: Tags): Tags {
+  const kept = tags.filter(
+    (tag) =>
+      !(typeof tag === 'object' && (tag.tag === 'tag:yaml.org,2002:timestamp' || (tag as ScalarTag).format === 'TIME')),
+  )
+  const octal: ScalarTag = {
+    identify: (value) => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    format: 'OCT',
+    test: /^[-+]?0o[0-7_]+$/,
+    resolve: (text: string) =>
+      (text.startsWith('-') ? -1 : 1) * Number.parseInt(text.replace(/^[-+]?0o/, '').replaceAll('_', ''), 8),
+  }
+  return [...kept, octal]
+}
+
+/** Aliases one document may expand ("billion laughs" stops here, as a per-document error). */
+export const MAX_ALIAS_COUNT = 1000
+
+/**
+ * The largest YAML document read: kube-apiserver refuses request bodies over 3 MiB
+ * (k8s.io/apiserver, MaxRequestBodyBytes), so a larger document can never be applied, while the
+ * YAML lexer alone needs seconds and hundreds of MB for it. It bounds the nodes of a document too.
+ */
+export const MAX_DOCUMENT_BYTES = 3 * 1024 * 1024
+
+/**
+ * Leave out each document over MAX_DOCUMENT_BYTES, with an error naming its line (even its
+ * newlines: lexing them costs seconds). `shifts` maps later offsets and lines back to the file's,
+ * for line numbers and byte-exact edits. Document markers at the start of a line (`---`, `...`) end
+ * a document wherever they are: YAML forbids them inside scalars.
+ */
+export function withoutOversizedDocuments(text: string, file: string, errors: ManifestReadError[]) {
+  const shifts: Array<{at: number; delta: number; lines: number}> = []
+  if (Buffer.byteLength(text) <= MAX_DOCUMENT_BYTES) return {readable: text, shifts}
+  const starts = [0, ...[...text.matchAll(/^(?:---|\.\.\.)(?=[ \t\r\n]|$)/gm)].map((m) => m.index + 3)]
+  const parts: string[] = []
+  let taken = 0
+  let delta = 0
+  let lines = 0
+  starts.forEach((start, index) => {
+    const end = index + 1 < starts.length ? starts[index + 1] - 3 : text.length
+    const bytes = Buffer.byteLength(text.slice(start, end))
+    if (bytes <= MAX_DOCUMENT_BYTES) return
+    const content = start + Math.max(0, text.slice(start, start + 4096).search(/\S/))
+    errors.push({
+      file,
+      line: text.slice(0, content).split('\n').length,
+      message: `YAML document of ${(bytes / 1024 / 1024).toFixed(1)} MiB is over the limit of 3 MiB per document (kube-apiserver refuses larger requests); document not audited`,
+    })
+    // One newline stays, so the next marker still starts a line.
+    parts.push(text.slice(taken, start), '\n')
+    delta += end - start - 1
+    lines += text.slice(start, end).split('\n').length - 2
+    shifts.push({at: start - (delta - (end - start - 1)) + 1, delta, lines})
+    taken = end
+  })
+  parts.push(text.slice(taken))
+  return {readable: parts.join(''), shifts}
+}
+
+/** Lines of duplicate keys in a document (go-yaml v2 keeps the last value; we warn). */
+export function duplicateKeyLines(
+  document: Document.Parsed,
+  lineCounter: {linePos(offset: number): {line: number}},
+): number[] {
+  const lines: number[] = []
+  visit(document, {
+    Map(_key, map) {
+      if (!isMap(map)) return
+      const seen = new Set<unknown>()
+      for (const pair of map.items) {
+        if (!isScalar(pair.key) || pair.key.value === '<<') continue
+        const key = pair.key.value
+        if (seen.has(key) && pair.key.range) lines.push(lineCounter.linePos(pair.key.range[0]).line)
+        seen.add(key)
+      }
+    },
+  })
+  return lines
+}
