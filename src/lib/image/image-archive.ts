@@ -1,7 +1,6 @@
 // Offline inspection of an image archive: a `docker save` tarball (manifest.json, either layout)
 // or an OCI image layout in a tar (index.json, blobs/sha256/…). Two streamed passes over the
 // file: the first keeps the small JSON documents, the second reads the wanted layers' headers.
-import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
 import type {Readable} from 'node:stream'
 
@@ -9,6 +8,7 @@ import {unreadableFile} from '../describe-error.js'
 import {UserError} from '../errors.js'
 import {type ImageConfig, type ImageFacts, imageFacts} from './image-facts.js'
 import {DEFAULT_PLATFORM, formatPlatform, parseManifest, type Platform, selectPlatforms} from './image-manifest.js'
+import {sha256} from './image-source.js'
 import {type LayerEntries, readLayerEntries, UnsupportedLayerError} from './layer-entries.js'
 
 /** Documents (manifests, configs, indexes) are small; anything larger is a layer. */
@@ -90,7 +90,7 @@ function imagesOf(
       if (!configBytes) throw new UserError(`${where}: the archive has no ${entry.Config}`)
       return {
         name: entry.RepoTags?.[0] ?? file,
-        digest: `sha256:${createHash('sha256').update(configBytes).digest('hex')}`,
+        digest: sha256(configBytes),
         config: json<ImageConfig>(documents, entry.Config, where),
         layers: entry.Layers.map(sized),
       }

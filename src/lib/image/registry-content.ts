@@ -1,19 +1,13 @@
-// Reading what a repository holds (manifests, blobs, the OCI 1.1 referrers list) through the one
-// registry auth flow of registry-client.ts. Content is checked against its digest before use: a
-// registry (or a proxy) that serves other bytes than it names is refused, never trusted.
-import {createHash} from 'node:crypto'
-
+// Reading what a repository holds (manifests, blobs, the OCI 1.1 referrers list) for the
+// signature checks, through image-source.ts's registry source: the one registry auth flow of
+// registry-client.ts, one token per repository access reused for every request. Content is checked
+// against its digest before use: a registry (or a proxy) that serves other bytes than it names is
+// refused, never trusted.
 import {UserError} from '../errors.js'
-import {
-  authorizedRequest,
-  MANIFEST_ACCEPT,
-  reachableEndpoint,
-  type RegistryConnection,
-  type RegistryCredentials,
-} from './registry-client.js'
-import {withDeadline} from './registry-http.js'
+import {registrySource, type RegistrySource, sha256} from './image-source.js'
+import {MANIFEST_ACCEPT, type RegistryConnection, type RegistryCredentials} from './registry-client.js'
 
-/** One repository of one registry, and how to reach it. */
+/** One repository of one registry, and how to reach it. Reuse the object to reuse its token. */
 export interface RepositoryAccess {
   registry: string
   repository: string
@@ -40,10 +34,6 @@ export interface FetchedManifest {
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
 
-export function sha256Digest(bytes: Buffer): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`
-}
-
 function describeDescriptors(value: unknown): Descriptor[] {
   if (!Array.isArray(value)) return []
   return value.filter(
@@ -55,25 +45,16 @@ function describeDescriptors(value: unknown): Descriptor[] {
   )
 }
 
-async function get(access: RepositoryAccess, path: string, accept?: string) {
-  const connection = withDeadline(access.connection)
-  const endpoint = await reachableEndpoint(access.registry, connection)
-  const url = new URL(`${access.repository}/${path}`, endpoint)
-  const scope = `repository:${access.repository}:pull`
-  const {response, tokenStatus} = await authorizedRequest(url, connection, access.credentials, {
-    method: 'GET',
-    accept,
-    scope,
-  })
-  const name = `${access.registry}/${access.repository}`
-  const who = access.credentials ? `user "${access.credentials.username}"` : 'anonymous access'
-  if (tokenStatus !== undefined)
-    throw new UserError(`cannot read ${name}: the registry's token service refused ${who} (HTTP ${tokenStatus})`)
-  if (response.status === 401 || response.status === 403)
-    throw new UserError(
-      `cannot read ${name}: the registry refused ${who} (HTTP ${response.status}); give credentials with --docker-config`,
-    )
-  return response
+const sources = new WeakMap<RepositoryAccess, RegistrySource>()
+
+/** The registry source of `access`, made once per access object (so its token is reused). */
+function sourceOf(access: RepositoryAccess): RegistrySource {
+  let source = sources.get(access)
+  if (!source) {
+    source = registrySource(access, access.connection, access.credentials, '--docker-config')
+    sources.set(access, source)
+  }
+  return source
 }
 
 function parseJson(bytes: Buffer, what: string): Record<string, unknown> {
@@ -89,12 +70,12 @@ function parseJson(bytes: Buffer, what: string): Record<string, unknown> {
  * asked by digest must hash to it.
  */
 export async function fetchManifest(access: RepositoryAccess, reference: string): Promise<FetchedManifest | undefined> {
-  const response = await get(access, `manifests/${encodeURIComponent(reference)}`, MANIFEST_ACCEPT)
+  const response = await sourceOf(access).read(`manifests/${encodeURIComponent(reference)}`, MANIFEST_ACCEPT)
   const name = `${access.registry}/${access.repository}`
   if (response.status === 404) return undefined
   if (response.status !== 200)
     throw new UserError(`cannot read manifest ${reference} of ${name}: the registry answered HTTP ${response.status}`)
-  const digest = sha256Digest(response.bytes)
+  const digest = sha256(response.bytes)
   if (reference.startsWith('sha256:') && digest !== reference)
     throw new UserError(`the registry served manifest ${reference} of ${name} with other content (${digest})`)
   const body = parseJson(response.bytes, `manifest ${reference} of ${name}`)
@@ -112,11 +93,11 @@ export async function fetchManifest(access: RepositoryAccess, reference: string)
 
 /** A blob, checked against its digest (a body over the 1 MiB limit cannot match and is refused). */
 export async function fetchBlob(access: RepositoryAccess, digest: string): Promise<Buffer> {
-  const response = await get(access, `blobs/${encodeURIComponent(digest)}`)
+  const response = await sourceOf(access).read(`blobs/${encodeURIComponent(digest)}`)
   const name = `${access.registry}/${access.repository}`
   if (response.status !== 200)
     throw new UserError(`cannot read blob ${digest} of ${name}: the registry answered HTTP ${response.status}`)
-  if (sha256Digest(response.bytes) !== digest)
+  if (sha256(response.bytes) !== digest)
     throw new UserError(`the registry served blob ${digest} of ${name} with other content (or over 1 MiB)`)
   return response.bytes
 }
@@ -126,7 +107,7 @@ export async function fetchBlob(access: RepositoryAccess, digest: string): Promi
  * the endpoint: clients then fall back to the `sha256-<hex>` tag of the referrers tag schema).
  */
 export async function fetchReferrers(access: RepositoryAccess, digest: string): Promise<Descriptor[] | undefined> {
-  const response = await get(access, `referrers/${encodeURIComponent(digest)}`, OCI_INDEX)
+  const response = await sourceOf(access).read(`referrers/${encodeURIComponent(digest)}`, OCI_INDEX)
   if (response.status === 404) return undefined
   const name = `${access.registry}/${access.repository}`
   if (response.status !== 200)

@@ -167,8 +167,13 @@ describe('verifyImageSignature against a real registry (cosign tag scheme)', fun
     const credentials = {username: USER, password: PASSWORD}
     const signed = await image('sig/private', authed)
     await signImage(authed, signed.repository, signed.digest, trusted, credentials)
+    const unauthorized = () => (authed.logs().match(/"GET \/v2\/sig\/private\/\S+ HTTP\/1\.1" 401 /g) ?? []).length
+    const before = unauthorized()
     const verdict = await verifyImageSignature(signed, [key], {...connection, credentials})
     expect(verdict.status).to.equal('verified')
+    // One auth flow for the repository: the signature manifest is refused once, the blob read with its credentials.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(unauthorized() - before).to.equal(1)
     try {
       await verifyImageSignature(signed, [key], connection)
       expect.fail('read a private repository anonymously')
