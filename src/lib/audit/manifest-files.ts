@@ -14,7 +14,7 @@ import {duplicateKeyLines, KUBECTL_YAML_OPTIONS, MAX_ALIAS_COUNT, withoutOversiz
 
 export type {ManifestReadError} from './manifest-sources.js'
 export {manifestFiles} from './manifest-sources.js'
-export {KUBECTL_YAML_OPTIONS, MAX_ALIAS_COUNT, MAX_DOCUMENT_BYTES} from './manifest-yaml.js'
+export {KUBECTL_YAML_OPTIONS, MAX_ALIAS_COUNT, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_NODES} from './manifest-yaml.js'
 
 /** One Kubernetes object read from a file, with a way to find the line of any of its fields. */
 export interface ManifestObject {
