@@ -132,15 +132,15 @@ const RELATIONSHIPS: Array<{args: string[]; error: string; usage?: string}> = [
   {args: ['audit', 'images', '-f', 'examples', '--ignore-unfixed'], error: '--ignore-unfixed applies only with --scan'},
   {
     args: ['audit', 'images', '-f', 'examples', '--docker-config', 'x.json'],
-    error: '--docker-config applies only with --resolve-digests or --fix',
+    error: '--docker-config applies only with --resolve-digests, --fix, --inspect or --verify-signatures',
   },
   {
     args: ['audit', 'images', '-f', 'examples', '--ca-file', 'ca.crt'],
-    error: '--ca-file applies only with --resolve-digests or --fix',
+    error: '--ca-file applies only with --resolve-digests, --fix, --inspect or --verify-signatures',
   },
   {
     args: ['audit', 'images', '-f', 'examples', '--insecure-skip-tls-verify'],
-    error: '--insecure-skip-tls-verify applies only with --resolve-digests or --fix',
+    error: '--insecure-skip-tls-verify applies only with --resolve-digests, --fix, --inspect or --verify-signatures',
   },
   {args: ['audit', 'images', '-f', 'examples', '--in-place'], error: '--in-place applies only with --fix'},
   {args: ['audit', 'images', '-f', 'examples', '--fix-dir', 'out'], error: '--fix-dir applies only with --fix'},
