@@ -1,0 +1,29 @@
+import {checkHelpUri, type CrossClusterCheck} from './types.js'
+
+// Fleet audits only (--contexts, --all-contexts): image-tag-digest-mismatch's view across clusters.
+// The run keeps, per tag, the running digests and the contexts that run each: nothing per workload.
+export const imageTagDigestDrift: CrossClusterCheck = {
+  id: 'image-tag-digest-drift',
+  kind: 'cross-cluster',
+  severity: 'medium',
+  title: 'Same image tag runs as different digests in different clusters',
+  description:
+    'Clusters that run the same tag run different content: the tag moved between their pulls. A fix tested in one cluster is not what runs in another, and an incident in one cannot be reproduced from the tag alone.',
+  helpUri: checkHelpUri('image-tag-digest-drift'),
+  fix: 'Pin the image by digest in every cluster (the same digest), then roll the workloads.',
+  run(running) {
+    const results: Array<{cluster: string; image: string; result: string}> = []
+    for (const [image, digests] of running) {
+      if (digests.size < 2) continue
+      const contexts = new Set([...digests.values()].flat())
+      // A tag whose digests differ only inside one cluster is image-tag-digest-mismatch's.
+      if (contexts.size < 2) continue
+      const detail = [...digests]
+        .map(([digest, clusters]) => `${digest.slice(0, 19)}… in ${clusters.join(', ')}`)
+        .join('; ')
+      const message = `${image} runs as ${digests.size} different digests across clusters: ${detail}`
+      for (const cluster of contexts) results.push({cluster, image, result: message})
+    }
+    return results
+  },
+}
