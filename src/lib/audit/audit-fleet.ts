@@ -102,7 +102,12 @@ export async function runFleetAudit(
           cluster.workloads = result.workloads
           notices.push(...result.notices.map((notice) => `context "${cluster.name}": ${notice}`))
         } catch (error) {
-          cluster.error = `context "${cluster.name}": ${isUserError(error) ? error.message : describeFailure(error)}`
+          // The line starts with the context; a message that names it at its end would name it twice.
+          const message = (isUserError(error) ? error.message : describeFailure(error)).replace(
+            ` (context "${cluster.name}")`,
+            '',
+          )
+          cluster.error = `context "${cluster.name}": ${message}`
         }
       }),
     ),

@@ -1,5 +1,5 @@
 import type {AuditSummary, Finding} from './audit.js'
-import type {CheckRule} from './checks/index.js'
+import {type CheckRule, CROSS_CLUSTER_CHECKS} from './checks/index.js'
 import {
   type AuditFormat,
   type CoverageNotes,
@@ -42,6 +42,8 @@ export type ReportNotes = {
   images?: readonly ImageFacts[]
   clusters?: readonly FleetClusterNote[]
 } & CoverageNotes
+
+const CROSS_CLUSTER_IDS = new Set(CROSS_CLUSTER_CHECKS.map((check) => check.id))
 
 const YAML_OPTIONS = {indentSeq: false, lineWidth: 0} as const
 const CHUNK = 64 * 1024
@@ -172,7 +174,8 @@ export function reportWriter(
       if (notes.clusters) {
         for (const cluster of notes.clusters) {
           const groups = clusters.get(cluster.name) ?? new Map<string, Finding[]>()
-          const count = groups.size
+          // A cross-cluster finding's group is an image's, not a workload's.
+          const count = [...groups.values()].filter(([f]) => !CROSS_CLUSTER_IDS.has(f.check)).length
           workloads += count
           // Each cluster's section opens with its own summary line.
           put(`${tableClusterLine(cluster, count)}\n\n`)

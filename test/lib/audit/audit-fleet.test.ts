@@ -9,41 +9,10 @@ import {imageTagDigestDrift} from '../../../src/lib/audit/checks/image-tag-diges
 import {CHECK_IDS} from '../../../src/lib/audit/checks/index.js'
 import {UserError} from '../../../src/lib/errors.js'
 import {FakeKubeApiServer} from '../../support/fake-kube-api.js'
+import {runningPod, writeFleetKubeconfig as fleetKubeconfig} from '../../support/fleet-kubeconfig.js'
 
 const DIGEST_A = `sha256:${'a'.repeat(64)}`
 const DIGEST_B = `sha256:${'b'.repeat(64)}`
-
-/** A pod running `image` as `digest` (status.containerStatuses[].imageID). */
-function runningPod(name: string, image: string, digest: string) {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {name, namespace: 'default'},
-    spec: {containers: [{name: 'main', image}]},
-    status: {containerStatuses: [{name: 'main', image, imageID: `docker.io/library/nginx@${digest}`}]},
-  }
-}
-
-/** One kubeconfig file, one context (cluster, user) per server, `down` naming a port nothing listens on. */
-function fleetKubeconfig(servers: Record<string, string>): string {
-  const names = Object.keys(servers)
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'imgsec-fleet-')), 'kubeconfig')
-  writeFileSync(
-    file,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: names.map((name) => ({
-        name: `${name}-cluster`,
-        cluster: {server: servers[name], 'insecure-skip-tls-verify': true},
-      })),
-      users: names.map((name) => ({name: `${name}-user`, user: {token: `token-${name}`}})),
-      contexts: names.map((name) => ({name, context: {cluster: `${name}-cluster`, user: `${name}-user`}})),
-      'current-context': names[0],
-    }),
-  )
-  return file
-}
 
 describe('fleet audits (lib)', () => {
   const servers: FakeKubeApiServer[] = []
@@ -141,9 +110,10 @@ describe('fleet audits (lib)', () => {
       ],
       [
         'r/c:1',
+        // In the order the clusters answered: the message sorts digests and contexts.
         new Map([
+          [DIGEST_B, ['z', 'y']],
           [DIGEST_A, ['x']],
-          [DIGEST_B, ['y', 'z']],
         ]),
       ],
     ])

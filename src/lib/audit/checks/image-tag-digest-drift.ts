@@ -15,11 +15,13 @@ export const imageTagDigestDrift: CrossClusterCheck = {
     const results: Array<{cluster: string; image: string; result: string}> = []
     for (const [image, digests] of running) {
       if (digests.size < 2) continue
-      const contexts = new Set([...digests.values()].flat())
+      const contexts = [...new Set([...digests.values()].flat())].sort()
       // A tag whose digests differ only inside one cluster is image-tag-digest-mismatch's.
-      if (contexts.size < 2) continue
+      if (contexts.length < 2) continue
+      // Sorted: clusters are read concurrently, the message must not depend on which answered first.
       const detail = [...digests]
-        .map(([digest, clusters]) => `${digest.slice(0, 19)}… in ${clusters.join(', ')}`)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([digest, clusters]) => `${digest.slice(0, 19)}… in ${[...clusters].sort().join(', ')}`)
         .join('; ')
       const message = `${image} runs as ${digests.size} different digests across clusters: ${detail}`
       for (const cluster of contexts) results.push({cluster, image, result: message})
