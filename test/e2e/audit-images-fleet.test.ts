@@ -121,6 +121,32 @@ describe('audit images --contexts / --all-contexts (built CLI, several fake API 
     expect(yaml.stdout).to.match(/^findings:\n- cluster: edge\n {2}check: /)
   })
 
+  it("-A and -n apply to every cluster; a 403 is one cluster's error", async () => {
+    const forbidden = await FakeKubeApiServer.start({deny: [{verb: 'list', resource: 'pods'}]})
+    try {
+      const file = writeFleetKubeconfig({prod: servers[0].url, locked: forbidden.url})
+      const all = await runCli(['audit', 'images', '--all-contexts', '-A', '-o', 'json', '--fail-on', 'none'], {
+        env: {KUBECONFIG: file},
+      })
+      expect(all.code).to.equal(1)
+      expect(all.stderr).to.match(/^error: context "locked": [^\n]*pods[^\n]*\n$/)
+      expect(all.stderr).to.not.include('token-')
+      const doc = JSON.parse(all.stdout) as {findings: JsonFinding[]}
+      expect(new Set(doc.findings.map((f) => f.cluster))).to.deep.equal(new Set(['prod']))
+      expect(servers[0].requests.some((r) => r.path === '/api/v1/pods')).to.equal(true)
+      const before = servers[0].requests.length
+      const one = await runCli(['audit', 'images', '--contexts', 'prod', '-n', 'shop', '-o', 'json'], {
+        env: {KUBECONFIG: file},
+      })
+      expect(one.code, one.stderr).to.equal(0)
+      const paths = servers[0].requests.slice(before).map((r) => r.path)
+      expect(paths).to.include('/api/v1/namespaces/shop/pods')
+      expect(paths.filter((p) => p.endsWith('/pods'))).to.deep.equal(['/api/v1/namespaces/shop/pods'])
+    } finally {
+      await forbidden.stop()
+    }
+  })
+
   it('refuses an unknown context with a suggestion, before reading any cluster', async () => {
     const before = servers[0].requests.length
     const result = await run(['--contexts', 'prod,stagng'])

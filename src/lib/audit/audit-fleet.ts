@@ -117,14 +117,12 @@ export async function runFleetAudit(
     (check): check is CrossClusterCheck => check.kind === 'cross-cluster',
   )
   for (const check of checks) {
-    for (const {cluster, image, result} of check.run(running)) {
-      const severity = typeof result === 'string' ? check.severity : result.severity
-      const message = typeof result === 'string' ? result : result.message
-      const into = audited.find((c) => c.name === cluster)?.summary
-      if (into) {
-        into[severity]++
-        into.total++
-      }
+    for (const {cluster, image, message} of check.run(running)) {
+      // Only an audited cluster reports what runs in it: its summary counts the finding.
+      const {severity} = check
+      const summary = audited.find((c) => c.name === cluster)?.summary ?? summarize([])
+      summary[severity]++
+      summary.total++
       sink.add({
         check: check.id,
         severity,

@@ -119,7 +119,7 @@ describe('fleet audits (lib)', () => {
     ])
     const results = imageTagDigestDrift.run(running)
     expect(results.map((r) => `${r.cluster} ${r.image}`)).to.deep.equal(['x r/c:1', 'y r/c:1', 'z r/c:1'])
-    expect(results[0].result).to.equal(
+    expect(results[0].message).to.equal(
       `r/c:1 runs as 2 different digests across clusters: ${DIGEST_A.slice(0, 19)}… in x; ${DIGEST_B.slice(0, 19)}… in y, z`,
     )
   })

@@ -12,7 +12,7 @@ export const imageTagDigestDrift: CrossClusterCheck = {
   helpUri: checkHelpUri('image-tag-digest-drift'),
   fix: 'Pin the image by digest in every cluster (the same digest), then roll the workloads.',
   run(running) {
-    const results: Array<{cluster: string; image: string; result: string}> = []
+    const results: Array<{cluster: string; image: string; message: string}> = []
     for (const [image, digests] of running) {
       if (digests.size < 2) continue
       const contexts = [...new Set([...digests.values()].flat())].sort()
@@ -24,7 +24,7 @@ export const imageTagDigestDrift: CrossClusterCheck = {
         .map(([digest, clusters]) => `${digest.slice(0, 19)}… in ${[...clusters].sort().join(', ')}`)
         .join('; ')
       const message = `${image} runs as ${digests.size} different digests across clusters: ${detail}`
-      for (const cluster of contexts) results.push({cluster, image, result: message})
+      for (const cluster of contexts) results.push({cluster, image, message})
     }
     return results
   },

@@ -133,7 +133,7 @@ export type FleetDigests = ReadonlyMap<string, ReadonlyMap<string, readonly stri
 /** A pure function from what runs in every cluster of a fleet audit (`--contexts`) to findings per cluster. */
 export interface CrossClusterCheck extends CheckRule {
   kind: 'cross-cluster'
-  run(running: FleetDigests): Array<{cluster: string; image: string; result: CheckResult}>
+  run(running: FleetDigests): Array<{cluster: string; image: string; message: string}>
 }
 
 export type Check = ContainerCheck | CrossWorkloadCheck | CrossClusterCheck
