@@ -86,6 +86,29 @@ describe('fleet audits (lib)', () => {
     expect(flushes).to.be.greaterThan(0)
   })
 
+  it('--max-concurrency 1 reads one cluster after the other, its findings written before the next is read', async () => {
+    // One log across both servers and the sink: which cluster each request went to, when findings came.
+    const log: string[] = []
+    const originals = servers.map((server) => server.requests.push.bind(server.requests))
+    servers.forEach((server, i) => {
+      server.requests.push = (...items) => {
+        log.push(`request ${i === 0 ? 'prod' : 'staging'}`)
+        return originals[i](...items)
+      }
+    })
+    try {
+      await runFleetAudit(
+        {ignoreChecks: ['image-tag-digest-drift']},
+        {target: {kubeconfig}, contexts: ['prod', 'staging'], pods: {allNamespaces: true}, maxConcurrency: 1},
+        {add: (f) => log.push(`finding ${f.cluster}`), flush: async () => {}},
+      )
+    } finally {
+      servers.forEach((server, i) => (server.requests.push = originals[i]))
+    }
+    const compact = log.filter((entry, i) => entry !== log[i - 1])
+    expect(compact).to.deep.equal(['request prod', 'finding prod', 'request staging', 'finding staging'])
+  })
+
   it('--ignore-check image-tag-digest-drift leaves the drift out', async () => {
     const findings: Finding[] = []
     await runFleetAudit(
