@@ -66,7 +66,10 @@ export function reportWriter(
 ): ReportWriter {
   let buffer: string[] = []
   let size = 0
-  let blocked = false
+  // Set when the sink refuses more, cleared by its next 'drain': every flush awaits the same one. A
+  // flag read after the drain fired would wait for a drain that never comes (a fleet audit's
+  // clusters flush concurrently).
+  let drained: Promise<void> | undefined
   const put = (text: string) => {
     buffer.push(text)
     size += text.length
@@ -77,16 +80,20 @@ export function reportWriter(
     const chunk = buffer.join('')
     buffer = []
     size = 0
-    if (!sink.write(chunk)) blocked = true
+    if (!sink.write(chunk) && !drained)
+      drained = new Promise<void>((resolve) =>
+        sink.once('drain', () => {
+          drained = undefined
+          resolve()
+        }),
+      )
   }
   // Nothing reaches the sink before the first finding: a run that fails before it prints nothing.
   let started = false
   const flush = async () => {
     if (!started) return
     send()
-    if (!blocked) return
-    await new Promise<void>((resolve) => sink.once('drain', resolve))
-    blocked = false
+    if (drained) await drained
   }
   let count = 0
 

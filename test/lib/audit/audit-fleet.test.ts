@@ -124,6 +124,14 @@ describe('fleet audits (lib)', () => {
     expect(CHECK_IDS.at(-1)).to.equal('image-tag-digest-drift')
     const running = new Map([
       ['r/a:1', new Map([[DIGEST_A, ['x', 'y']]])],
+      // x and y each run both digests: a mismatch inside each cluster, the same in both.
+      [
+        'r/d:1',
+        new Map([
+          [DIGEST_A, ['x', 'y']],
+          [DIGEST_B, ['y', 'x']],
+        ]),
+      ],
       [
         'r/b:1',
         new Map([

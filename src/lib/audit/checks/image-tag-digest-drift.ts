@@ -15,9 +15,13 @@ export const imageTagDigestDrift: CrossClusterCheck = {
     const results: Array<{cluster: string; image: string; message: string}> = []
     for (const [image, digests] of running) {
       if (digests.size < 2) continue
-      const contexts = [...new Set([...digests.values()].flat())].sort()
-      // A tag whose digests differ only inside one cluster is image-tag-digest-mismatch's.
-      if (contexts.length < 2) continue
+      // Per cluster, the digests it runs the tag as: clusters that all run the same set agree (a
+      // mix inside each cluster is image-tag-digest-mismatch's), else the tag drifted between them.
+      const perCluster = new Map<string, string[]>()
+      for (const [digest, clusters] of digests)
+        for (const cluster of clusters) perCluster.set(cluster, [...(perCluster.get(cluster) ?? []), digest])
+      if (new Set([...perCluster.values()].map((set) => set.sort().join(' '))).size < 2) continue
+      const contexts = [...perCluster.keys()].sort()
       // Sorted: clusters are read concurrently, the message must not depend on which answered first.
       const detail = [...digests]
         .sort(([a], [b]) => (a < b ? -1 : 1))
