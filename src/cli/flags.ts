@@ -22,6 +22,26 @@ export const kubeconfigFlags = {
   }),
 }
 
+/** A fleet audit's clusters (audit images): several contexts of the merged kubeconfig, read at once. */
+export const fleetFlags = {
+  contexts: listFlag({
+    description:
+      'Audit the clusters of these kubeconfig contexts, comma-separated or repeated; findings are keyed by context.',
+    helpGroup: 'CLUSTER',
+  }),
+  'all-contexts': Flags.boolean({
+    description: 'Audit the cluster of every context of the kubeconfig (as kubectl merges it).',
+    helpGroup: 'CLUSTER',
+    default: false,
+  }),
+  'max-concurrency': Flags.integer({
+    description: 'With --contexts or --all-contexts: how many clusters are read at once.',
+    helpGroup: 'CLUSTER',
+    default: 4,
+    min: 1,
+  }),
+}
+
 export const namespaceFlag = Flags.string({
   char: 'n',
   description: "Namespace (default: the context's namespace, else default).",

@@ -337,7 +337,7 @@ describe('audit images -f (built CLI)', () => {
       expect(result.code).to.equal(1)
       expect(result.stderr.split('\n').filter(Boolean)).to.have.length(1)
       expect(result.stderr).to.match(
-        /^error: --ignore-check: unknown check "nothing-like-it"; the checks are image-reference-invalid, .*, privileged, .*, image-tag-digest-mismatch, image-vulnerable, image-signature-missing, image-signature-invalid\n$/,
+        /^error: --ignore-check: unknown check "nothing-like-it"; the checks are image-reference-invalid, .*, privileged, .*, image-tag-digest-mismatch, image-vulnerable, image-signature-missing, image-signature-invalid, image-tag-digest-drift\n$/,
       )
     })
   })

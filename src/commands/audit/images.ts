@@ -1,14 +1,18 @@
+// Longer than 300 lines because its flags (the help text of about thirty of them) are half of it;
+// the logic is in src/lib/audit.
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {SEVERITIES} from '../../lib/audit/checks/types.js'
-import type {ClusterScope, ImageAuditOptions} from '../../lib/audit/audit-run.js'
+import {SEVERITIES, type Severity} from '../../lib/audit/checks/types.js'
+import type {ImageAuditOptions} from '../../lib/audit/audit-run.js'
+import type {AuditSummary} from '../../lib/audit/audit.js'
 import {
   allNamespacesFlag,
   allowedRegistriesFlag,
   backupDirFlag,
   debugFlag,
   flatList,
+  fleetFlags,
   givenFlags,
   kubeconfigFlags,
   kubeTarget,
@@ -176,6 +180,7 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
       default: 'high' as const,
     })(),
     ...kubeconfigFlags,
+    ...fleetFlags,
     debug: debugFlag,
   }
 
@@ -187,12 +192,21 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
     // oclif's dependsOn checks a flag whenever it has a value, a default false included, so it never
     // refuses anything here: these rules look at the flags the user typed.
     const resolving = flags['resolve-digests'] || flags.fix || flags['verify-signatures'] || flags.inspect
-    refuseInapplicable(givenFlags(flags, metadata), [
+    const given = givenFlags(flags, metadata)
+    const fleet = given.has('contexts') || given.has('all-contexts')
+    refuseInapplicable(given, [
       {
-        flags: ['namespace', 'all-namespaces', 'selector', 'kubeconfig', 'context', 'as'],
+        flags: ['namespace', 'all-namespaces', 'selector', 'kubeconfig', 'context', 'as', 'contexts', 'all-contexts'],
         appliesTo: 'to the cluster audit (without -f or --image-archive)',
         when: !files && !archives,
       },
+      {flags: ['context'], appliesTo: 'without --contexts or --all-contexts (which name the clusters)', when: !fleet},
+      {
+        flags: ['all-contexts'],
+        appliesTo: 'without --contexts (which names the clusters)',
+        when: !given.has('contexts'),
+      },
+      {flags: ['max-concurrency'], appliesTo: 'with --contexts or --all-contexts', when: fleet},
       {
         flags: [
           'resolve-digests',
@@ -258,22 +272,11 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
     // Validate: refuse bad combinations before reading any file or kubeconfig.
     validateImageAudit(options)
     // Complete (cluster mode): one client from an explicit target; -n picks the namespace, -A clears it.
-    let cluster: ClusterScope | undefined
-    if (!flags.filename && !archives) {
-      const {loadKubeconfig} = await import('../../lib/cluster/kubeconfig.js')
-      const {createApiReader} = await import('../../lib/cluster/api-reader.js')
-      const target = {...kubeTarget(flags), namespace: flags.namespace}
-      const config = loadKubeconfig(target)
-      // Reading needs no client-node, unless the kubeconfig's user has a legacy auth-provider.
-      const reader =
-        createApiReader(target, config) ??
-        (await (await import('../../lib/cluster/kube-client.js')).createKubeClient(target, config))
-      cluster = {
-        client: reader,
-        namespace: flags['all-namespaces'] ? undefined : config.namespace,
-        selector: flags.selector,
-      }
-    }
+    const target = {...kubeTarget(flags), namespace: flags.namespace}
+    const pods = {allNamespaces: flags['all-namespaces'], selector: flags.selector}
+    const fleetAudit = !files && !archives ? await import('../../lib/audit/audit-fleet.js') : undefined
+    const contexts = fleet ? fleetAudit?.fleetContexts(flags.kubeconfig, flatList(flags.contexts)) : undefined
+    const cluster = fleetAudit && !contexts ? await fleetAudit.connectCluster(target, pods) : undefined
     // Run, printing each finding as it is made.
     const {reportWriter} = await import('../../lib/audit/report-stream.js')
     const report = reportWriter(flags.output, process.stdout, {
@@ -281,6 +284,16 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
       version: this.config.version,
       rules: await auditChecks(options),
     })
+    if (fleetAudit && contexts) {
+      // A fleet: each cluster's failure is one line after the report; the others' findings stand.
+      const maxConcurrency = flags['max-concurrency']
+      const result = await fleetAudit.runFleetAudit(options, {target, contexts, pods, maxConcurrency}, report)
+      await report.end(result.summary, {workloads: result.workloads, clusters: result.clusters})
+      for (const notice of result.notices) process.stderr.write(`warning: ${notice}\n`)
+      for (const {error} of result.clusters) if (error) this.printError(error)
+      if (result.clusters.some(({error}) => error)) this.exit(AUDIT_EXIT.usage)
+      return this.exitOnFindings(result.summary, flags['fail-on'])
+    }
     const result = await runImageAudit(options, cluster, report)
     await report.end(result.summary, {
       workloads: result.workloads,
@@ -293,7 +306,11 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
     for (const error of result.errors)
       this.printError(`${error.file}${error.line ? `:${error.line}` : ''}: ${error.message}`)
     if (result.errors.length > 0) this.exit(AUDIT_EXIT.usage)
+    await this.exitOnFindings(result.summary, flags['fail-on'])
+  }
+
+  private async exitOnFindings(summary: AuditSummary, failOn: Severity | 'none'): Promise<void> {
     const {summaryReaches} = await import('../../lib/audit/audit.js')
-    if (summaryReaches(result.summary, flags['fail-on'])) this.exit(AUDIT_EXIT.findings)
+    if (summaryReaches(summary, failOn)) this.exit(AUDIT_EXIT.findings)
   }
 }

@@ -46,6 +46,8 @@ export interface ClusterScope {
   client: ApiReader
   namespace?: string
   selector?: string
+  /** A fleet audit's ear: each image (as written) and the digest it runs, as the cluster is read. */
+  observe?: (image: string, runningDigest: string) => void
 }
 
 export interface ImageAuditResult {
@@ -172,6 +174,8 @@ export async function runImageAudit(
     if (!cluster) throw new Error("runImageAudit: cluster mode needs the caller's kube client")
     const {clusterAuditInput} = await import('./audit-cluster.js')
     input = await clusterAuditInput(cluster.client, cluster, policy)
+    for (const instance of input.instances)
+      if (instance.runningDigest) cluster.observe?.(instance.image, instance.runningDigest)
   }
   const notices: string[] = (manifests?.warnings ?? []).map(describeWarning)
   const changes: string[] = []

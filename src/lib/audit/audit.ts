@@ -31,6 +31,8 @@ export interface Finding {
   fix: string
   file?: string
   line?: number
+  /** Fleet audits (`--contexts`): the kubeconfig context of the cluster the finding is in. */
+  cluster?: string
 }
 
 export interface AuditSummary {

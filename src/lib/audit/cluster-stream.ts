@@ -37,7 +37,7 @@ const STATUS_FIELDS = ['initContainerStatuses', 'containerStatuses', 'ephemeralC
  */
 export async function streamClusterAudit(
   client: ApiReader,
-  scope: {namespace?: string; selector?: string},
+  scope: {namespace?: string; selector?: string; observe?: (image: string, runningDigest: string) => void},
   policy: ImagePolicy,
   checks: readonly Check[],
   sink: FindingSink,
@@ -92,7 +92,10 @@ export async function streamClusterAudit(
       const key = `${id}\u0000${name}\u0000${image}\u0000${runningDigest}`
       const instance = instances.get(key)
       if (instance) instance.pods = (instance.pods ?? 1) + 1
-      else instances.set(key, {workload, container: name, image, runningDigest, pods: 1})
+      else {
+        instances.set(key, {workload, container: name, image, runningDigest, pods: 1})
+        scope.observe?.(image, runningDigest)
+      }
     }
   }
 

@@ -1,5 +1,5 @@
 import type {AuditSummary, Finding} from './audit.js'
-import type {CheckRule} from './checks/index.js'
+import {type CheckRule, CROSS_CLUSTER_CHECKS} from './checks/index.js'
 import {
   type AuditFormat,
   type CoverageNotes,
@@ -8,6 +8,8 @@ import {
   sarifProperties,
   sarifResultOf,
   sarifSkeleton,
+  tableClusterLine,
+  type FleetClusterNote,
   tableFooterLines,
   tableGroupLines,
   tableHeading,
@@ -31,8 +33,17 @@ export interface ReportWriter {
   add(finding: Finding): void
   /** Hand what is buffered to the sink; resolves once the sink can take more (its backpressure). */
   flush(): Promise<void>
-  end(summary: AuditSummary, notes: {workloads: number; images?: readonly ImageFacts[]} & CoverageNotes): Promise<void>
+  end(summary: AuditSummary, notes: ReportNotes): Promise<void>
 }
+
+/** What the report says besides the findings; `clusters`: a fleet audit's clusters, in the order asked (the table's sections). */
+export type ReportNotes = {
+  workloads: number
+  images?: readonly ImageFacts[]
+  clusters?: readonly FleetClusterNote[]
+} & CoverageNotes
+
+const CROSS_CLUSTER_IDS = new Set(CROSS_CLUSTER_CHECKS.map((check) => check.id))
 
 const YAML_OPTIONS = {indentSeq: false, lineWidth: 0} as const
 const CHUNK = 64 * 1024
@@ -55,7 +66,10 @@ export function reportWriter(
 ): ReportWriter {
   let buffer: string[] = []
   let size = 0
-  let blocked = false
+  // Set when the sink refuses more, cleared by its next 'drain': every flush awaits the same one. A
+  // flag read after the drain fired would wait for a drain that never comes (a fleet audit's
+  // clusters flush concurrently).
+  let drained: Promise<void> | undefined
   const put = (text: string) => {
     buffer.push(text)
     size += text.length
@@ -66,16 +80,20 @@ export function reportWriter(
     const chunk = buffer.join('')
     buffer = []
     size = 0
-    if (!sink.write(chunk)) blocked = true
+    if (!sink.write(chunk) && !drained)
+      drained = new Promise<void>((resolve) =>
+        sink.once('drain', () => {
+          drained = undefined
+          resolve()
+        }),
+      )
   }
   // Nothing reaches the sink before the first finding: a run that fails before it prints nothing.
   let started = false
   const flush = async () => {
     if (!started) return
     send()
-    if (!blocked) return
-    await new Promise<void>((resolve) => sink.once('drain', resolve))
-    blocked = false
+    if (drained) await drained
   }
   let count = 0
 
@@ -136,10 +154,22 @@ export function reportWriter(
     }
   }
 
-  const groups = new Map<string, Finding[]>()
+  // Per cluster (only a fleet audit has more than the one with no name), per workload heading.
+  const clusters = new Map<string, Map<string, Finding[]>>()
+  const writeGroups = async (groups: Map<string, Finding[]>) => {
+    for (const [heading, group] of groups) {
+      for (const line of tableGroupLines(heading, group, options.colour)) put(`${line}\n`)
+      groups.delete(heading)
+      // eslint-disable-next-line no-await-in-loop -- the sink's backpressure, group by group
+      await flush()
+    }
+  }
   return {
     add(finding) {
       const heading = tableHeading(finding)
+      const cluster = finding.cluster ?? ''
+      let groups = clusters.get(cluster)
+      if (!groups) clusters.set(cluster, (groups = new Map()))
       const group = groups.get(heading)
       if (group) group.push(finding)
       else groups.set(heading, [finding])
@@ -147,12 +177,22 @@ export function reportWriter(
     flush,
     async end(summary, notes) {
       started = true
-      const workloads = groups.size
-      for (const [heading, group] of groups) {
-        for (const line of tableGroupLines(heading, group, options.colour)) put(`${line}\n`)
-        groups.delete(heading)
-        // eslint-disable-next-line no-await-in-loop -- the sink's backpressure, group by group
-        await flush()
+      let workloads = 0
+      if (notes.clusters) {
+        for (const cluster of notes.clusters) {
+          const groups = clusters.get(cluster.name) ?? new Map<string, Finding[]>()
+          // A cross-cluster finding's group is an image's, not a workload's.
+          const count = [...groups.values()].filter(([f]) => !CROSS_CLUSTER_IDS.has(f.check)).length
+          workloads += count
+          // Each cluster's section opens with its own summary line.
+          put(`${tableClusterLine(cluster, count)}\n\n`)
+          // eslint-disable-next-line no-await-in-loop -- one cluster after the other
+          await writeGroups(groups)
+        }
+      } else {
+        const groups = clusters.get('') ?? new Map<string, Finding[]>()
+        workloads = groups.size
+        await writeGroups(groups)
       }
       for (const line of tableFooterLines(summary, workloads, notes)) put(`${line}\n`)
       await flush()

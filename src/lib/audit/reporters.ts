@@ -33,6 +33,7 @@ export function imageRecord(i: ImageFacts): object {
 /** One finding as the JSON and YAML reports print it. */
 export function findingRecord(f: Finding): object {
   return {
+    ...(f.cluster === undefined ? {} : {cluster: f.cluster}),
     check: f.check,
     severity: f.severity,
     resource: {kind: f.resource.kind, namespace: f.resource.namespace ?? '', name: f.resource.name},
@@ -118,15 +119,16 @@ export function sarifResultOf(rules: readonly CheckRule[], cwd: string): (f: Fin
     ruleIndex: index.get(f.check) ?? -1,
     level: SARIF_LEVEL[f.severity],
     message: {
-      text: `${f.message} (${f.resource.kind} ${f.resource.namespace ? `${f.resource.namespace}/` : ''}${f.resource.name}, container ${f.container})`,
+      text: `${f.message} (${f.cluster === undefined ? '' : `cluster ${f.cluster}, `}${f.resource.kind} ${f.resource.namespace ? `${f.resource.namespace}/` : ''}${f.resource.name}, container ${f.container})`,
     },
+    ...(f.cluster === undefined ? {} : {properties: {cluster: f.cluster}}),
     locations: [
       f.file === undefined
         ? {
             logicalLocations: [
               {
                 kind: 'resource',
-                fullyQualifiedName: `${f.resource.kind}/${f.resource.namespace ?? ''}/${f.resource.name}/${f.container}`,
+                fullyQualifiedName: `${f.cluster === undefined ? '' : `${f.cluster}/`}${f.resource.kind}/${f.resource.namespace ?? ''}/${f.resource.name}/${f.container}`,
               },
             ],
           }
@@ -207,6 +209,20 @@ export function tableFooterLines(
     lines.push(`Audited by shape (a pod template in a kind the tool does not know): ${options.byShape.join(', ')}.`)
   if (options.skipped) lines.push(`${plural(options.skipped, 'object')} without a pod template skipped.`)
   return lines
+}
+
+/** One cluster of a fleet audit as the table sums it up: no summary when it could not be audited. */
+export interface FleetClusterNote {
+  name: string
+  summary?: AuditSummary
+  workloads?: number
+}
+
+/** A fleet table's line after one cluster's findings: its own summary, or why it has none. */
+export function tableClusterLine(cluster: FleetClusterNote, groups: number): string {
+  if (cluster.summary === undefined) return `Cluster ${cluster.name}: not audited (the error is below).`
+  const [line] = tableFooterLines(cluster.summary, groups, {workloads: cluster.workloads ?? 0})
+  return `Cluster ${cluster.name}: ${line.replace(/^Summary: /, '')}`
 }
 
 /** Human table grouped by workload, with a summary line; colour only when asked (a TTY). */

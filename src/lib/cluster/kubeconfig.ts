@@ -106,13 +106,9 @@ function resolveRelativePaths(entry: Named, kind: 'cluster' | 'user', file: stri
   return {...entry, [kind]: copy}
 }
 
-/**
- * Load the kubeconfig the way kubectl does. client-node's loadFromDefault differs: with several
- * KUBECONFIG files kubectl lets the first file's current-context and the first definition of a
- * name win, and it skips files that do not exist; an unknown --context fails at once.
- */
-export function loadKubeconfig(options: KubeTargetOptions, env: NodeJS.ProcessEnv = process.env): ResolvedKubeconfig {
-  const files = kubeconfigFiles(options.kubeconfig, env)
+/** The kubeconfig files merged by kubectl's rules: the first current-context and the first definition of a name win. */
+function mergeKubeconfigs(explicit: string | undefined, env: NodeJS.ProcessEnv) {
+  const files = kubeconfigFiles(explicit, env)
   const merged: ResolvedKubeconfig['merged'] = {clusters: [], users: [], contexts: []}
   const seen = {clusters: new Set<string>(), users: new Set<string>(), contexts: new Set<string>()}
   for (const file of files) {
@@ -133,8 +129,25 @@ export function loadKubeconfig(options: KubeTargetOptions, env: NodeJS.ProcessEn
       }
     }
   }
+  return {files, merged, seen, where: files.length > 0 ? files.join(path.delimiter) : 'no kubeconfig file found'}
+}
 
-  const where = files.length > 0 ? files.join(path.delimiter) : 'no kubeconfig file found'
+/** The context names of the merged kubeconfig, in kubectl's order, and where they were read (for messages). */
+export function kubeconfigContexts(
+  kubeconfig: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): {names: string[]; where: string} {
+  const {merged, where} = mergeKubeconfigs(kubeconfig, env)
+  return {names: merged.contexts.map((entry) => entry.name), where}
+}
+
+/**
+ * Load the kubeconfig the way kubectl does. client-node's loadFromDefault differs: with several
+ * KUBECONFIG files kubectl lets the first file's current-context and the first definition of a
+ * name win, and it skips files that do not exist; an unknown --context fails at once.
+ */
+export function loadKubeconfig(options: KubeTargetOptions, env: NodeJS.ProcessEnv = process.env): ResolvedKubeconfig {
+  const {files, merged, seen, where} = mergeKubeconfigs(options.kubeconfig, env)
   let contextName = options.context
   if (contextName !== undefined && !seen.contexts.has(contextName)) {
     throw new UserError(

@@ -142,6 +142,27 @@ describe('streamed audit reports', () => {
     // No chunk is the whole document.
     expect(sink.writes).to.be.greaterThan(sink.text.length / (64 * 1024))
   })
+
+  it('a flush right after the drain does not wait for another (several clusters flush at once)', async () => {
+    const sink = new EventEmitter() as EventEmitter & {write(chunk: string): boolean}
+    let full = true
+    sink.write = () => !full
+    const report = reportWriter('json', sink, {colour: false, version: '0', rules: CHECKS})
+    report.add({...findings(1)[0], message: 'x'.repeat(70 * 1024)})
+    const first = report.flush()
+    const second = report.flush()
+    full = false
+    sink.emit('drain')
+    // Before the waiters above resume: this flush has nothing to send and the sink took the rest.
+    const third = report.flush()
+    const outcome = await Promise.race([
+      Promise.all([first, second, third]).then(() => 'flushed'),
+      new Promise((resolve) => {
+        setTimeout(() => resolve('still waiting'), 500)
+      }),
+    ])
+    expect(outcome).to.equal('flushed')
+  })
 })
 
 describe('summaryReaches (--fail-on on a streamed report)', () => {

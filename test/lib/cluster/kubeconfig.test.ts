@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {UserError} from '../../../src/lib/errors.js'
-import {loadKubeconfig, requireServer} from '../../../src/lib/cluster/kubeconfig.js'
+import {kubeconfigContexts, loadKubeconfig, requireServer} from '../../../src/lib/cluster/kubeconfig.js'
 
 function kubeconfigFile(dir: string, name: string, doc: object): string {
   const file = path.join(dir, name)
@@ -76,6 +76,21 @@ describe('kubeconfig', () => {
     const resolved = loadKubeconfig({context: 'two'}, {KUBECONFIG: [first, second].join(path.delimiter)})
     expect(resolved.server).to.equal('https://two.example:6443')
     expect(resolved.namespace).to.equal('default')
+  })
+
+  it('kubeconfigContexts: every context of the merged files once, in kubectl order, missing files skipped', () => {
+    const missing = path.join(dir, 'missing.yaml')
+    const merged = kubeconfigContexts(undefined, {KUBECONFIG: [first, missing, second].join(path.delimiter)})
+    expect(merged.names).to.deep.equal(['one', 'shared', 'two'])
+    expect(merged.where).to.equal([first, second].join(path.delimiter))
+    expect(kubeconfigContexts(second, {KUBECONFIG: first}).names).to.deep.equal(['two', 'shared'])
+    // A current-context naming no context does not stop the listing (kubectl config get-contexts lists them too).
+    const dangling = kubeconfigFile(
+      dir,
+      'dangling.yaml',
+      config('gone', [{context: 'x', cluster: 'c', server: 'https://x'}]),
+    )
+    expect(kubeconfigContexts(dangling).names).to.deep.equal(['x'])
   })
 
   it('skips KUBECONFIG entries that do not exist', () => {

@@ -9,6 +9,7 @@ import {imageRunsAsRoot} from './image-runs-as-root.js'
 import {imageSecretInConfig} from './image-secret-in-config.js'
 import {imageStale} from './image-stale.js'
 import {imageSignatureInvalid, imageSignatureMissing} from './image-signature.js'
+import {imageTagDigestDrift} from './image-tag-digest-drift.js'
 import {imageTagDigestMismatch} from './image-tag-digest-mismatch.js'
 import {imageTagLatest} from './image-tag-latest.js'
 import {imageTagMissing} from './image-tag-missing.js'
@@ -18,12 +19,13 @@ import {privileged} from './privileged.js'
 import {resourcesMissing} from './resources-missing.js'
 import {rootFilesystemWritable} from './root-filesystem-writable.js'
 import {runAsRoot} from './run-as-root.js'
-import type {Check, ContainerCheck, CrossWorkloadCheck} from './types.js'
+import type {Check, ContainerCheck, CrossClusterCheck, CrossWorkloadCheck} from './types.js'
 
 /**
  * Every check, in report order: per-container checks (`kind: 'container'`) run on each container
  * of each workload, cross-workload checks (`kind: 'cross-workload'`) once on every container of
- * the run. Adding a check: one file and one line here (and its section in docs/checks.md).
+ * the run, cross-cluster checks (`kind: 'cross-cluster'`) once on what runs in every cluster of a
+ * fleet audit. Adding a check: one file and one line here (and its section in docs/checks.md).
  */
 export const CHECKS: readonly Check[] = [
   imageReferenceInvalid,
@@ -51,6 +53,7 @@ export const CHECKS: readonly Check[] = [
   imageVulnerable,
   imageSignatureMissing,
   imageSignatureInvalid,
+  imageTagDigestDrift,
 ]
 
 export const CHECK_IDS: readonly string[] = CHECKS.map((check) => check.id)
@@ -65,3 +68,7 @@ export const CROSS_WORKLOAD_CHECKS: readonly CrossWorkloadCheck[] = CHECKS.filte
 
 export {scanTargetOf} from './image-vulnerable.js'
 export * from './types.js'
+
+export const CROSS_CLUSTER_CHECKS: readonly CrossClusterCheck[] = CHECKS.filter(
+  (check): check is CrossClusterCheck => check.kind === 'cross-cluster',
+)

@@ -127,7 +127,16 @@ export interface CrossWorkloadCheck extends CheckRule {
   ): Array<{instance: ContainerInstance; result: CheckResult}>
 }
 
-export type Check = ContainerCheck | CrossWorkloadCheck
+/** What runs across a fleet: per tag (`registry/repository:tag`), per running digest, the contexts that run it. */
+export type FleetDigests = ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>
+
+/** A pure function from what runs in every cluster of a fleet audit (`--contexts`) to findings per cluster. */
+export interface CrossClusterCheck extends CheckRule {
+  kind: 'cross-cluster'
+  run(running: FleetDigests): Array<{cluster: string; image: string; message: string}>
+}
+
+export type Check = ContainerCheck | CrossWorkloadCheck | CrossClusterCheck
 
 /** Container securityContext fields override the pod's (Kubernetes' own precedence). */
 export function effectiveSecurityField(

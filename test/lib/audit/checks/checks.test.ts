@@ -80,7 +80,7 @@ describe('audit checks', () => {
       expect(new Set(CHECK_IDS).size).to.equal(CHECKS.length)
       for (const check of CHECKS) {
         expect(check.id).to.match(/^[a-z]+(-[a-z]+)*$/)
-        expect(['container', 'cross-workload']).to.include(check.kind)
+        expect(['container', 'cross-workload', 'cross-cluster']).to.include(check.kind)
         expect(['critical', 'high', 'medium', 'low']).to.include(check.severity)
         for (const text of [check.title, check.description, check.fix])
           expect(text.length, check.id).to.be.greaterThan(10)
@@ -99,7 +99,7 @@ describe('audit checks', () => {
         'image-signature-invalid',
       ]
       expect(CROSS_WORKLOAD_CHECKS.map((c) => c.id)).to.deep.equal(crossWorkload)
-      expect(CHECK_IDS.slice(-4)).to.deep.equal(crossWorkload)
+      expect(CHECK_IDS.slice(-5, -1)).to.deep.equal(crossWorkload)
     })
 
     it('docs/checks.md has one section per check (the help URL anchor), the README table one row per check', () => {
@@ -122,7 +122,7 @@ describe('audit checks', () => {
       expect(() => checksWithout(['Privileged'])).to.throw(UserError, 'did you mean "privileged"?')
       expect(() => checksWithout(['xyz'])).to.throw(
         UserError,
-        /^--ignore-check: unknown check "xyz"; the checks are image-reference-invalid, image-registry-not-allowed, .*, image-signature-invalid$/,
+        /^--ignore-check: unknown check "xyz"; the checks are image-reference-invalid, image-registry-not-allowed, .*, image-signature-invalid, image-tag-digest-drift$/,
       )
     })
   })

@@ -1,0 +1,147 @@
+import {type AuditSummary, summarize} from './audit.js'
+import {type ClusterScope, type ImageAuditOptions, auditChecks, runImageAudit} from './audit-run.js'
+import type {FindingSink} from './cluster-stream.js'
+import type {CrossClusterCheck} from './checks/index.js'
+import type {FleetClusterNote} from './reporters.js'
+import {createApiReader} from '../cluster/api-reader.js'
+import {type KubeTargetOptions, kubeconfigContexts, loadKubeconfig} from '../cluster/kubeconfig.js'
+import {limitConcurrency} from '../concurrency.js'
+import {describeFailure} from '../describe-error.js'
+import {isUserError, UserError} from '../errors.js'
+import {parseImageReference} from '../image/image-reference.js'
+import {closestName} from '../suggest.js'
+
+/** Which pods of a cluster: -n (else the context's namespace), -A, -l. */
+export interface PodScope {
+  allNamespaces: boolean
+  selector?: string
+}
+
+/** One cluster's reader and scope, from a target (its context chosen): the lean reader unless the user needs client-node. */
+export async function connectCluster(target: KubeTargetOptions, pods: PodScope): Promise<ClusterScope> {
+  const config = loadKubeconfig(target)
+  // Reading needs no client-node, unless the kubeconfig's user has a legacy auth-provider.
+  const client =
+    createApiReader(target, config) ??
+    (await (await import('../cluster/kube-client.js')).createKubeClient(target, config))
+  return {client, namespace: pods.allNamespaces ? undefined : config.namespace, selector: pods.selector}
+}
+
+/**
+ * The contexts a fleet audit reads: the named ones (each must exist in the merged kubeconfig,
+ * duplicates read once) or, without names, every context.
+ */
+export function fleetContexts(kubeconfig: string | undefined, names: string[] | undefined): string[] {
+  const known = kubeconfigContexts(kubeconfig)
+  if (names === undefined) {
+    if (known.names.length === 0) throw new UserError(`--all-contexts: the kubeconfig (${known.where}) has no contexts`)
+    return known.names
+  }
+  if (names.length === 0) throw new UserError('--contexts: name at least one context (comma-separated or repeated)')
+  for (const name of names) {
+    if (known.names.includes(name)) continue
+    const suggestion = closestName(name, known.names)
+    throw new UserError(
+      `--contexts: context "${name}" does not exist in the kubeconfig (${known.where}); ${suggestion ? `did you mean "${suggestion}"?` : 'list them with: kubectl config get-contexts'}`,
+    )
+  }
+  return [...new Set(names)]
+}
+
+export interface FleetCluster extends FleetClusterNote {
+  /** Why the cluster could not be audited (one line, without secrets). */
+  error?: string
+}
+
+export interface FleetAuditResult {
+  summary: AuditSummary
+  workloads: number
+  /** In the order asked. */
+  clusters: FleetCluster[]
+  notices: string[]
+}
+
+/**
+ * Audit each context's cluster as a single-cluster run does (same reader, same streamed audit), at
+ * most `maxConcurrency` at once, each finding handed to `sink` with its context as `cluster`. One
+ * cluster's failure is kept as its error; the others go on. What the cross-cluster checks need is
+ * kept per tag: the running digests and the contexts that run each, nothing per workload.
+ */
+export async function runFleetAudit(
+  options: ImageAuditOptions,
+  fleet: {target: KubeTargetOptions; contexts: string[]; pods: PodScope; maxConcurrency: number},
+  sink: FindingSink,
+): Promise<FleetAuditResult> {
+  const running = new Map<string, Map<string, string[]>>()
+  const observe = (context: string) => (image: string, digest: string) => {
+    let tag: string
+    try {
+      const reference = parseImageReference(image)
+      if (reference.digest) return
+      tag = `${reference.registry}/${reference.repository}:${reference.tag ?? 'latest'}`
+    } catch {
+      return
+    }
+    const digests = running.get(tag) ?? new Map<string, string[]>()
+    running.set(tag, digests)
+    const contexts = digests.get(digest) ?? []
+    digests.set(digest, contexts)
+    if (!contexts.includes(context)) contexts.push(context)
+  }
+  const clusters: FleetCluster[] = fleet.contexts.map((name) => ({name}))
+  const notices: string[] = []
+  const limit = limitConcurrency(fleet.maxConcurrency)
+  await Promise.all(
+    clusters.map(async (cluster) =>
+      limit(async () => {
+        const tagging: FindingSink = {add: (f) => sink.add({...f, cluster: cluster.name}), flush: () => sink.flush()}
+        try {
+          const scope = await connectCluster({...fleet.target, context: cluster.name}, fleet.pods)
+          const result = await runImageAudit(options, {...scope, observe: observe(cluster.name)}, tagging)
+          cluster.summary = result.summary
+          cluster.workloads = result.workloads
+          notices.push(...result.notices.map((notice) => `context "${cluster.name}": ${notice}`))
+        } catch (error) {
+          // The line starts with the context; a message that names it at its end would name it twice.
+          const message = (isUserError(error) ? error.message : describeFailure(error)).replace(
+            ` (context "${cluster.name}")`,
+            '',
+          )
+          cluster.error = `context "${cluster.name}": ${message}`
+        }
+      }),
+    ),
+  )
+  const audited = clusters.filter((cluster) => cluster.summary !== undefined)
+  const checks = (await auditChecks(options)).filter(
+    (check): check is CrossClusterCheck => check.kind === 'cross-cluster',
+  )
+  for (const check of checks) {
+    for (const {cluster, image, message} of check.run(running)) {
+      // Only an audited cluster reports what runs in it: its summary counts the finding.
+      const {severity} = check
+      const summary = audited.find((c) => c.name === cluster)?.summary ?? summarize([])
+      summary[severity]++
+      summary.total++
+      sink.add({
+        check: check.id,
+        severity,
+        resource: {kind: 'Image', name: image},
+        container: '',
+        image,
+        message,
+        fix: check.fix,
+        cluster,
+      })
+    }
+  }
+  const summary: AuditSummary = {...summarize([]), auditedByShape: [], skipped: 0}
+  let workloads = 0
+  for (const cluster of audited) {
+    const one = cluster.summary ?? summarize([])
+    for (const key of ['critical', 'high', 'medium', 'low', 'total', 'exempted'] as const) summary[key] += one[key]
+    summary.auditedByShape!.push(...(one.auditedByShape ?? []).map((name) => `${name} (${cluster.name})`))
+    workloads += cluster.workloads ?? 0
+  }
+  return {summary, workloads, clusters, notices}
+}
