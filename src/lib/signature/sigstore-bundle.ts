@@ -4,10 +4,10 @@
 // envelope over an in-toto statement whose subject is the image's digest; @sigstore/bundle parses
 // it and @sigstore/verify checks the signature.
 import {bundleFromJSON} from '@sigstore/bundle'
-import {toSignedEntity, toTrustMaterial, Verifier} from '@sigstore/verify'
+import {toSignedEntity} from '@sigstore/verify'
 
 import {fetchBlob, fetchManifest, fetchReferrers, type RepositoryAccess} from '../image/registry-content.js'
-import type {TrustedKey} from './trusted-keys.js'
+import {type TrustedKey, verifiesWithKey} from './trusted-keys.js'
 
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json'
 const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1'
@@ -55,14 +55,6 @@ export async function readBundles(
   return {bundles, source}
 }
 
-const KEY_ONLY = {tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0}
-const EMPTY_ROOT = {
-  certificateAuthorities: [],
-  timestampAuthorities: [],
-  tlogs: [],
-  ctlogs: [],
-} as unknown as Parameters<typeof toTrustMaterial>[0]
-
 /** Why the statement a bundle signs is not about `digest`, or undefined when it is. Pure. */
 export function statementMismatch(payloadType: string, payload: Buffer, digest: string): string | undefined {
   if (payloadType !== IN_TOTO_PAYLOAD) return `the bundle signs a ${payloadType} payload, not an in-toto statement`
@@ -97,16 +89,8 @@ export function judgeBundle(
   if (bundle.verificationMaterial.content.$case !== 'publicKey')
     return {reason: 'is signed with a certificate (keyless), which trusted keys do not verify'}
   const entity = toSignedEntity(bundle)
-  const key = keys.find((candidate) => {
-    // The bundle's key hint is the signer's own label: every trusted key is tried.
-    const trust = toTrustMaterial(EMPTY_ROOT, () => ({publicKey: candidate.publicKey, validFor: () => true}))
-    try {
-      new Verifier(trust, KEY_ONLY).verify(entity)
-      return true
-    } catch {
-      return false
-    }
-  })
+  // The bundle's key hint is the signer's own label: every trusted key is tried.
+  const key = keys.find((candidate) => verifiesWithKey(entity, candidate.publicKey))
   if (!key) return {reason: `is not by a trusted key (tried ${keys.map((candidate) => candidate.name).join(', ')})`}
   const envelope = bundle.content.dsseEnvelope
   const mismatch = statementMismatch(envelope.payloadType, Buffer.from(envelope.payload), digest)

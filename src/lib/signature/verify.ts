@@ -4,13 +4,13 @@
 // signatures and decides what they say.
 import {toMessageSignatureBundle} from '@sigstore/bundle'
 import {crypto as sigstoreCrypto} from '@sigstore/core'
-import {toSignedEntity, toTrustMaterial, Verifier} from '@sigstore/verify'
+import {toSignedEntity} from '@sigstore/verify'
 
 import type {RepositoryAccess} from '../image/registry-content.js'
 import {readTagSignatures} from './cosign-tag.js'
 import {judgeBundle, readBundles} from './sigstore-bundle.js'
 import {type SignedImage, simpleSigningMismatch} from './simple-signing.js'
-import type {TrustedKey} from './trusted-keys.js'
+import {type TrustedKey, verifiesWithKey} from './trusted-keys.js'
 
 export type SignatureStatus = 'verified' | 'missing' | 'invalid'
 
@@ -29,16 +29,6 @@ export interface SignatureVerdict {
   reasons: string[]
 }
 
-// No transparency log, certificate log or timestamp is required of a key-based signature: cosign
-// signs with --tlog-upload=false for air-gapped registries, and the key alone is the trust.
-const KEY_ONLY = {tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0}
-const EMPTY_ROOT = {
-  certificateAuthorities: [],
-  timestampAuthorities: [],
-  tlogs: [],
-  ctlogs: [],
-} as unknown as Parameters<typeof toTrustMaterial>[0]
-
 /** True when `signature` over `payload` verifies with `key`. */
 export function signatureVerifies(payload: Buffer, signature: Buffer, key: TrustedKey): boolean {
   // Ed25519 signs the message itself, not a SHA-256 digest of it, which is all a Sigstore
@@ -49,16 +39,7 @@ export function signatureVerifies(payload: Buffer, signature: Buffer, key: Trust
     signature,
     keyHint: key.hint,
   })
-  const trust = toTrustMaterial(EMPTY_ROOT, (hint) => {
-    if (hint !== key.hint) throw new Error('unknown key')
-    return {publicKey: key.publicKey, validFor: () => true}
-  })
-  try {
-    new Verifier(trust, KEY_ONLY).verify(toSignedEntity(bundle, payload))
-    return true
-  } catch {
-    return false
-  }
+  return verifiesWithKey(toSignedEntity(bundle, payload), key.publicKey, key.hint)
 }
 
 /** Judge signatures found for `image` against the trusted keys. Pure. */
