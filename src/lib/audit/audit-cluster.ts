@@ -58,6 +58,26 @@ export function workloadOwner(
   return {kind: owner.kind, name: owner.name, annotations: entry?.annotations ?? pod.metadata?.annotations ?? {}}
 }
 
+/** The workload a pod belongs to (its controller, or the pod itself), with this pod's spec, and the workload's key. */
+export function podWorkload(
+  pod: {metadata?: ObjectMeta; spec?: unknown},
+  owners: OwnerIndex,
+): {id: string; workload: Workload} {
+  const owner = workloadOwner(pod, owners)
+  const namespace = pod.metadata?.namespace
+  return {
+    id: key(owner.kind, namespace, owner.name),
+    workload: {
+      kind: owner.kind,
+      namespace,
+      name: owner.name,
+      annotations: owner.annotations,
+      podSpec: (pod.spec ?? {}) as Workload['podSpec'],
+      podSpecPath: ['spec'],
+    },
+  }
+}
+
 /** Pods folded into workloads: the first pod of each gives its spec; every pod's containers count as instances. */
 export interface PodFolding {
   add(pod: V1Pod): void
@@ -74,19 +94,9 @@ export function foldPods(owners: OwnerIndex, policy: ImagePolicy): PodFolding {
     workloads: new Map(),
     instances: [],
     add(pod) {
-      const owner = workloadOwner(pod, owners)
-      const id = key(owner.kind, pod.metadata?.namespace, owner.name)
-      const podSpec = (pod.spec ?? {}) as Workload['podSpec']
+      const {id, workload} = podWorkload(pod, owners)
       let entry = folding.workloads.get(id)
       if (!entry) {
-        const workload: Workload = {
-          kind: owner.kind,
-          namespace: pod.metadata?.namespace,
-          name: owner.name,
-          annotations: owner.annotations,
-          podSpec,
-          podSpecPath: ['spec'],
-        }
         entry = {workload, targets: containerTargets(workload, policy)}
         folding.workloads.set(id, entry)
       }
@@ -97,9 +107,9 @@ export function foldPods(owners: OwnerIndex, policy: ImagePolicy): PodFolding {
       ]
       // The workload's first pod was walked for its targets; other pods (another ReplicaSet revision) may run other images.
       const containers =
-        entry.workload.podSpec === podSpec
+        entry.workload.podSpec === workload.podSpec
           ? entry.targets.map((t) => ({name: t.container.name, image: t.container.image}))
-          : containersOf(podSpec).map(({container}) => container)
+          : containersOf(workload.podSpec).map(({container}) => container)
       for (const container of containers) {
         folding.instances.push({
           workload: entry.workload,

@@ -1,12 +1,5 @@
 import {auditWorkload, containerTargets, type ExemptionTally, type Finding, runCrossWorkloadChecks} from './audit.js'
-import {
-  clusterWorkload,
-  digestOfImageId,
-  listPath,
-  readOwners,
-  readPullSecrets,
-  workloadOwner,
-} from './audit-cluster.js'
+import {clusterWorkload, digestOfImageId, listPath, readOwners, readPullSecrets, podWorkload} from './audit-cluster.js'
 import type {Check, ContainerCheck, ContainerInstance} from './checks/index.js'
 import type {ApiReader} from '../cluster/api-reader.js'
 import {forEachRawPage} from '../cluster/kube-client.js'
@@ -52,22 +45,12 @@ export async function streamClusterAudit(
   const instances = new Map<string, ContainerInstance>()
 
   const add = (pod: RawPod) => {
-    const owner = workloadOwner(pod, owners)
-    const id = `${owner.kind}/${pod.metadata?.namespace ?? ''}/${owner.name}`
-    const podSpec = pod.spec ?? {}
+    const {id, workload: full} = podWorkload(pod, owners)
     let workload = workloads.get(id)
     let containers: Array<{name?: string; image?: string}>
     if (workload) {
-      containers = containersOf(podSpec).map(({container}) => container)
+      containers = containersOf(full.podSpec).map(({container}) => container)
     } else {
-      const full: Workload = {
-        kind: owner.kind,
-        namespace: pod.metadata?.namespace,
-        name: owner.name,
-        annotations: owner.annotations,
-        podSpec,
-        podSpecPath: ['spec'],
-      }
       const targets = containerTargets(full, policy)
       const unit = clusterWorkload({workload: full, targets}, secrets(full.namespace ?? ''), policy)
       for (const finding of auditWorkload(unit, containerChecks, tally)) sink.add(finding)
