@@ -50,7 +50,7 @@ export async function verifyAuditSignatures(
         try {
           return await verifyImageSignature(
             {registry: reference.registry, repository: reference.repository, digest},
-            requirement.keys,
+            requirement,
             {connection, credentials: credentialForImage(credentials, reference)},
           )
         } catch (error) {

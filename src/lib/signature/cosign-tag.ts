@@ -4,6 +4,8 @@
 import {fetchBlob, fetchManifest, type RepositoryAccess} from '../image/registry-content.js'
 
 export const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature'
+/** Keyless (and `cosign sign --certificate`): the signing certificate, PEM. */
+export const COSIGN_CERTIFICATE_ANNOTATION = 'dev.sigstore.cosign/certificate'
 
 /** A registry could list any number of layers; an image has a handful of signatures. */
 const MAX_SIGNATURES = 32
@@ -13,6 +15,8 @@ export interface TagSignature {
   signature: Buffer
   /** The layer's digest, to name the signature in reasons. */
   layer: string
+  /** The signing certificate (PEM) when the signature carries one. */
+  certificate?: string
 }
 
 /** The tag cosign stores an image's signatures under. */
@@ -35,11 +39,17 @@ export async function readTagSignatures(
     return []
   })
   const signatures = await Promise.all(
-    layers.map(async ({layer, encoded}) => ({
-      payload: await fetchBlob(access, layer.digest),
-      signature: Buffer.from(encoded, 'base64'),
-      layer: layer.digest,
-    })),
+    layers.map(async ({layer, encoded}) => {
+      // The certificate chain annotation (dev.sigstore.cosign/chain) is not read: a certificate
+      // counts only by chaining to the trusted root's own certificates.
+      const certificate = layer.annotations?.[COSIGN_CERTIFICATE_ANNOTATION]
+      return {
+        payload: await fetchBlob(access, layer.digest),
+        signature: Buffer.from(encoded, 'base64'),
+        layer: layer.digest,
+        ...(typeof certificate === 'string' ? {certificate} : {}),
+      }
+    }),
   )
   return {signatures, problems}
 }

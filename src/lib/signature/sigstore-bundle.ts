@@ -2,12 +2,14 @@
 // subject is the image, found through the OCI 1.1 referrers API or, on registries without it
 // (distribution 2.x), the referrers tag schema's `sha256-<hex>` index. Each bundle holds a DSSE
 // envelope over an in-toto statement whose subject is the image's digest; @sigstore/bundle parses
-// it and @sigstore/verify checks the signature.
+// it and @sigstore/verify checks the signature: by a trusted key, or by a certificate (keyless).
 import {bundleFromJSON} from '@sigstore/bundle'
 import {toSignedEntity} from '@sigstore/verify'
 
 import {fetchBlob, fetchManifest, fetchReferrers, type RepositoryAccess} from '../image/registry-content.js'
-import {type TrustedKey, verifiesWithKey} from './trusted-keys.js'
+import {type KeylessSigner, verifyKeyless} from './keyless.js'
+import {verifiesWithKey} from './trusted-keys.js'
+import type {SignatureTrust} from './verify.js'
 
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json'
 const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1'
@@ -73,12 +75,22 @@ export function statementMismatch(payloadType: string, payload: Buffer, digest: 
   return other ? `the signature is for another image digest (sha256:${String(other)})` : 'the statement names no digest'
 }
 
-/** Judge one bundle against the trusted keys: the key that verified it, or why none did. */
+/** The signing certificate's DER of a bundle with x509 verification material. */
+function bundleCertificate(bundle: ReturnType<typeof bundleFromJSON>): Buffer | undefined {
+  const material = bundle.verificationMaterial.content
+  if (material.$case === 'certificate') return Buffer.from(material.certificate.rawBytes)
+  if (material.$case === 'x509CertificateChain')
+    return Buffer.from(material.x509CertificateChain.certificates[0].rawBytes)
+  return undefined
+}
+
+/** Judge one bundle against the trusted keys and keyless identities: who signed it, or why nobody trusted did. */
 export function judgeBundle(
   json: unknown,
   digest: string,
-  keys: readonly TrustedKey[],
-): {key: string; reason?: undefined} | {key?: string; reason: string} {
+  trust: SignatureTrust,
+  now?: Date,
+): {by: {key: string} | KeylessSigner; reason?: undefined} | {by?: undefined; reason: string} {
   let bundle: ReturnType<typeof bundleFromJSON>
   try {
     bundle = bundleFromJSON(json)
@@ -86,13 +98,26 @@ export function judgeBundle(
     return {reason: 'is not a Sigstore bundle'}
   }
   if (bundle.content.$case !== 'dsseEnvelope') return {reason: 'holds no DSSE envelope (not an image signature)'}
-  if (bundle.verificationMaterial.content.$case !== 'publicKey')
-    return {reason: 'is signed with a certificate (keyless), which trusted keys do not verify'}
   const entity = toSignedEntity(bundle)
-  // The bundle's key hint is the signer's own label: every trusted key is tried.
-  const key = keys.find((candidate) => verifiesWithKey(entity, candidate.publicKey))
-  if (!key) return {reason: `is not by a trusted key (tried ${keys.map((candidate) => candidate.name).join(', ')})`}
+  let by: {key: string} | KeylessSigner
+  const certificate = bundleCertificate(bundle)
+  if (certificate === undefined) {
+    // The bundle's key hint is the signer's own label: every trusted key is tried.
+    const key = trust.keys.find((candidate) => verifiesWithKey(entity, candidate.publicKey))
+    if (!key) {
+      if (trust.keys.length === 0)
+        return {reason: 'is signed with a key, and the policy trusts only keyless identities'}
+      return {reason: `is not by a trusted key (tried ${trust.keys.map((candidate) => candidate.name).join(', ')})`}
+    }
+    by = {key: key.name}
+  } else {
+    if (!trust.keyless) return {reason: 'is signed with a certificate (keyless), which trusted keys do not verify'}
+    const signer = verifyKeyless(entity, certificate, trust.keyless, now)
+    if ('reason' in signer) return {reason: signer.reason}
+    by = signer
+  }
   const envelope = bundle.content.dsseEnvelope
   const mismatch = statementMismatch(envelope.payloadType, Buffer.from(envelope.payload), digest)
-  return mismatch ? {key: key.name, reason: `by ${key.name}: ${mismatch}`} : {key: key.name}
+  const name = 'key' in by ? by.key : by.identity
+  return mismatch ? {reason: `by ${name}: ${mismatch}`} : {by}
 }

@@ -1,16 +1,28 @@
-// `kubectl imgsec verify IMAGE --key cosign.pub`: one image, its tag resolved to a digest first
-// (as cosign does), judged by verifyImageSignature.
+// `kubectl imgsec verify IMAGE --key cosign.pub`, or keyless with `--certificate-identity[-regexp]
+// --certificate-oidc-issuer[-regexp] --trusted-root` (cosign's flags): one image, its tag resolved
+// to a digest first (as cosign does), judged by verifyImageSignature.
 import {UserError} from '../errors.js'
 import {credentialForImage, dockerConfigFileCredentials} from '../image/docker-config.js'
 import {type ImageReference, parseImageReference} from '../image/image-reference.js'
 import type {RegistryConnection} from '../image/registry-client.js'
 import {readTrustedKey} from './trusted-keys.js'
 import {cosignSignatureTag} from './cosign-tag.js'
+import {type CertificateIdentity, identityProblem, type KeylessTrust} from './keyless.js'
+import {readTrustedRoot} from './trusted-root.js'
 import {type SignatureVerdict, verifyImageSignature} from './verify.js'
+
+export interface KeylessFlags {
+  certificateIdentity?: string
+  certificateIdentityRegexp?: string
+  certificateOidcIssuer?: string
+  certificateOidcIssuerRegexp?: string
+  trustedRoot?: string
+}
 
 export interface VerifyOptions {
   image: string
   keyFiles: string[]
+  keyless?: KeylessFlags
   dockerConfig?: string
   connection: RegistryConnection
 }
@@ -20,10 +32,42 @@ export interface VerifyResult extends SignatureVerdict {
   resolvedFrom?: string
 }
 
+const KEYLESS_REQUIRED =
+  '--key (the trusted public key, cosign.pub) or keyless: --certificate-identity[-regexp], --certificate-oidc-issuer[-regexp] and --trusted-root'
+
+/** The keyless trust the flags ask for, or undefined without keyless flags; a user error when incomplete. */
+export function keylessFromFlags(flags: KeylessFlags): KeylessTrust | undefined {
+  if (Object.values(flags).every((value) => value === undefined)) return undefined
+  const identity: CertificateIdentity = {
+    subject: flags.certificateIdentity,
+    subjectRegExp: flags.certificateIdentityRegexp,
+    issuer: flags.certificateOidcIssuer,
+    issuerRegExp: flags.certificateOidcIssuerRegexp,
+  }
+  const problem = identityProblem(identity)
+  if (problem) {
+    const flag = (name: string) =>
+      ({
+        subject: '--certificate-identity',
+        subjectRegExp: '--certificate-identity-regexp',
+        issuer: '--certificate-oidc-issuer',
+        issuerRegExp: '--certificate-oidc-issuer-regexp',
+      })[name] ?? name
+    throw new UserError(
+      `keyless verification ${problem.replace(/\b(subjectRegExp|issuerRegExp|subject|issuer)\b/g, flag)}`,
+    )
+  }
+  if (flags.trustedRoot === undefined)
+    throw new UserError(
+      "keyless verification needs --trusted-root: Sigstore's trusted_root.json with the CA that issued the certificates (public Sigstore's, or your own), given offline",
+    )
+  return {root: readTrustedRoot(flags.trustedRoot), identities: [identity]}
+}
+
 /** Refuse what needs no registry: no key, a bad reference, unreadable keys or docker config. */
 export function completeVerify(options: VerifyOptions) {
-  if (options.keyFiles.length === 0)
-    throw new UserError('--key is required: the trusted public key (cosign.pub), repeatable')
+  const keyless = keylessFromFlags(options.keyless ?? {})
+  if (options.keyFiles.length === 0 && !keyless) throw new UserError(`${KEYLESS_REQUIRED} is required`)
   let reference: ImageReference
   try {
     reference = parseImageReference(options.image)
@@ -32,11 +76,15 @@ export function completeVerify(options: VerifyOptions) {
   }
   const keys = options.keyFiles.map((file) => readTrustedKey(file))
   const credentials = options.dockerConfig ? dockerConfigFileCredentials(options.dockerConfig) : []
-  return {reference, keys, credential: credentialForImage(credentials, reference)}
+  return {
+    reference,
+    trust: {keys, ...(keyless ? {keyless} : {})},
+    credential: credentialForImage(credentials, reference),
+  }
 }
 
 export async function verifyImage(options: VerifyOptions): Promise<VerifyResult> {
-  const {reference, keys, credential} = completeVerify(options)
+  const {reference, trust, credential} = completeVerify(options)
   const access = {connection: options.connection, credentials: credential}
   let digest = reference.digest
   let resolvedFrom: string | undefined
@@ -49,7 +97,7 @@ export async function verifyImage(options: VerifyOptions): Promise<VerifyResult>
     throw new UserError(`IMAGE "${options.image}": only sha256 digests can be verified (cosign signs sha256)`)
   const verdict = await verifyImageSignature(
     {registry: reference.registry, repository: reference.repository, digest},
-    keys,
+    trust,
     access,
   )
   return resolvedFrom ? {...verdict, resolvedFrom} : verdict
@@ -58,6 +106,8 @@ export async function verifyImage(options: VerifyOptions): Promise<VerifyResult>
 /** The one line a person reads. */
 export function describeVerdict(result: VerifyResult): string {
   const resolved = result.resolvedFrom ? ` (tag ${result.resolvedFrom})` : ''
+  if (result.status === 'verified' && result.identity !== undefined)
+    return `verified: ${result.image}${resolved} is signed by ${result.identity} (issuer ${result.issuer})`
   if (result.status === 'verified') return `verified: ${result.image}${resolved} is signed by ${result.key}`
   if (result.status === 'missing') {
     const tag = cosignSignatureTag(result.image.slice(result.image.lastIndexOf('@') + 1))

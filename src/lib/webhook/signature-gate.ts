@@ -1,13 +1,14 @@
 // The backend's requireSignature: before a pod is admitted, each image of a covered repository
-// must be pinned by digest and carry a valid signature by a trusted key. Verified digests are
-// cached (a digest's content never changes; a key removed from the policy changes the cache key);
+// must be pinned by digest and carry a valid signature by a trusted key or keyless identity.
+// Verified digests are cached (a digest's content never changes; a key, trusted root or identity
+// changed in the policy changes the cache key);
 // refusals are not, so an image signed after a refusal is admitted on the next try. All
 // verifications of one review share one time budget: the API server waits for the answer.
 import {safeErrorMessage} from '../describe-error.js'
 import {credentialForImage, type DockerCredential} from '../image/docker-config.js'
 import type {RegistryConnection} from '../image/registry-client.js'
 import {evaluateImage, type ImagePolicy, type PolicyViolation} from '../policy/policy.js'
-import {signatureRequirementFor} from '../policy/signature-policy.js'
+import {type SignatureRequirement, signatureRequirementFor} from '../policy/signature-policy.js'
 import {verifyImageSignature} from '../signature/verify.js'
 
 export interface SignatureGateOptions {
@@ -28,6 +29,13 @@ export type SignatureGate = (
   namespace: string | undefined,
   policy: ImagePolicy,
 ) => Promise<PolicyViolation[][]>
+
+/** What the cache remembers a verification under: the keys, the trusted root and the identities. */
+function trustKey(requirement: SignatureRequirement): string {
+  const keys = requirement.keys.map((trusted) => trusted.hint).join(',')
+  if (!requirement.keyless) return keys
+  return `${keys} ${requirement.keyless.root.fingerprint} ${JSON.stringify(requirement.keyless.identities)}`
+}
 
 export function createSignatureGate(options: SignatureGateOptions): SignatureGate {
   const now = options.now ?? Date.now
@@ -65,13 +73,13 @@ export function createSignatureGate(options: SignatureGateOptions): SignatureGat
             },
           ]
         const name = `${reference.registry}/${reference.repository}@${reference.digest}`
-        const key = `${name} ${requirement.keys.map((trusted) => trusted.hint).join(',')}`
+        const key = `${name} ${trustKey(requirement)}`
         const until = verified.get(key)
         if (until !== undefined && until > now()) return []
         try {
           const result = await verifyImageSignature(
             {registry: reference.registry, repository: reference.repository, digest: reference.digest},
-            requirement.keys,
+            requirement,
             {connection, credentials: credentialForImage(options.credentials ?? [], reference)},
           )
           if (result.status === 'verified') {

@@ -52,8 +52,8 @@ describe('Sigstore bundles', () => {
   })
 
   it('judgeBundle refuses what is not a bundle', () => {
-    expect(judgeBundle({nope: true}, DIGEST, [])).to.deep.equal({reason: 'is not a Sigstore bundle'})
-    expect(judgeBundle(undefined, DIGEST, [])).to.deep.equal({reason: 'is not a Sigstore bundle'})
+    expect(judgeBundle({nope: true}, DIGEST, {keys: []})).to.deep.equal({reason: 'is not a Sigstore bundle'})
+    expect(judgeBundle(undefined, DIGEST, {keys: []})).to.deep.equal({reason: 'is not a Sigstore bundle'})
   })
 
   describe('cosign sign --new-bundle-format against a real registry', function () {
@@ -88,7 +88,7 @@ describe('Sigstore bundles', () => {
       expect(await signImageBundle(registry, 'bundle/valid', digest, trusted)).to.equal(true)
       const verdict = await verifyImageSignature(
         {registry: registry.host, repository: 'bundle/valid', digest},
-        [key],
+        {keys: [key]},
         connection,
       )
       expect(verdict).to.include({status: 'verified', key: trusted.publicKeyFile, source: 'referrers-tag'})
@@ -100,7 +100,7 @@ describe('Sigstore bundles', () => {
       const before = proxy.referrersRequests()
       const verdict = await verifyImageSignature(
         {registry: proxy.host, repository: 'bundle/api', digest},
-        [key],
+        {keys: [key]},
         connection,
       )
       expect(verdict).to.include({status: 'verified', source: 'referrers'})
@@ -111,7 +111,7 @@ describe('Sigstore bundles', () => {
         (
           await verifyImageSignature(
             {registry: proxy.host, repository: 'bundle/api', digest: unsigned.digest},
-            [key],
+            {keys: [key]},
             connection,
           )
         ).status,
@@ -123,7 +123,7 @@ describe('Sigstore bundles', () => {
       await signImageBundle(registry, 'bundle/other', digest, other)
       const verdict = await verifyImageSignature(
         {registry: registry.host, repository: 'bundle/other', digest},
-        [key],
+        {keys: [key]},
         connection,
       )
       expect(verdict.status).to.equal('invalid')
@@ -144,7 +144,7 @@ describe('Sigstore bundles', () => {
       })
       const verdict = await verifyImageSignature(
         {registry: registry.host, repository: 'bundle/copy', digest: target.digest},
-        [key],
+        {keys: [key]},
         connection,
       )
       expect(verdict.status).to.equal('invalid')

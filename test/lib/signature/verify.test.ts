@@ -52,7 +52,7 @@ describe('verifyImageSignature against a real registry (cosign tag scheme)', fun
   it('verifies an image signed by the trusted key, naming the key', async () => {
     const signed = await image('sig/valid')
     await signImage(registry, signed.repository, signed.digest, trusted)
-    const verdict = await verifyImageSignature(signed, [key], connection)
+    const verdict = await verifyImageSignature(signed, {keys: [key]}, connection)
     expect(verdict).to.deep.equal({
       image: `${registry.host}/sig/valid@${signed.digest}`,
       status: 'verified',
@@ -64,7 +64,7 @@ describe('verifyImageSignature against a real registry (cosign tag scheme)', fun
 
   it('an unsigned image is missing its signature', async () => {
     const unsigned = await image('sig/unsigned')
-    const verdict = await verifyImageSignature(unsigned, [key], connection)
+    const verdict = await verifyImageSignature(unsigned, {keys: [key]}, connection)
     expect(verdict.status).to.equal('missing')
     expect(verdict.reasons).to.deep.equal([])
   })
@@ -72,7 +72,7 @@ describe('verifyImageSignature against a real registry (cosign tag scheme)', fun
   it('refuses an image signed by another key, saying which keys were tried', async () => {
     const signed = await image('sig/other-key')
     await signImage(registry, signed.repository, signed.digest, other)
-    const verdict = await verifyImageSignature(signed, [key], connection)
+    const verdict = await verifyImageSignature(signed, {keys: [key]}, connection)
     expect(verdict.status).to.equal('invalid')
     expect(verdict.reasons).to.have.length(1)
     expect(verdict.reasons[0]).to.match(
@@ -83,7 +83,7 @@ describe('verifyImageSignature against a real registry (cosign tag scheme)', fun
   it('passes when any of several trusted keys signed it', async () => {
     const signed = await image('sig/second-key')
     await signImage(registry, signed.repository, signed.digest, other)
-    const verdict = await verifyImageSignature(signed, [key, readTrustedKey(other.publicKeyFile)], connection)
+    const verdict = await verifyImageSignature(signed, {keys: [key, readTrustedKey(other.publicKeyFile)]}, connection)
     expect(verdict.status).to.equal('verified')
     expect(verdict.key).to.equal(other.publicKeyFile)
   })
@@ -98,7 +98,7 @@ describe('verifyImageSignature against a real registry (cosign tag scheme)', fun
       bytes: copied.body,
       mediaType: String(copied.headers['content-type']),
     })
-    const verdict = await verifyImageSignature(target, [key], connection)
+    const verdict = await verifyImageSignature(target, {keys: [key]}, connection)
     expect(verdict.status).to.equal('invalid')
     expect(verdict.reasons).to.have.length(1)
     expect(verdict.reasons[0]).to.include(
@@ -118,7 +118,7 @@ describe('verifyImageSignature against a real registry (cosign tag scheme)', fun
     await pushTagSignature(registry, signed.repository, signed.digest, [
       {payload: tampered, signature: manifest.layers[0].annotations['dev.cosignproject.cosign/signature']},
     ])
-    const verdict = await verifyImageSignature(signed, [key], connection)
+    const verdict = await verifyImageSignature(signed, {keys: [key]}, connection)
     expect(verdict.status).to.equal('invalid')
     expect(verdict.reasons[0]).to.match(/is not by a trusted key/)
   })
@@ -131,7 +131,7 @@ describe('verifyImageSignature against a real registry (cosign tag scheme)', fun
     await pushTagSignature(registry, signed.repository, signed.digest, [
       {payload, signature: sign('sha256', payload, local.privateKey!)},
     ])
-    const verdict = await verifyImageSignature(signed, [readTrustedKey(local.publicKeyFile)], connection)
+    const verdict = await verifyImageSignature(signed, {keys: [readTrustedKey(local.publicKeyFile)]}, connection)
     expect(verdict.status).to.equal('invalid')
     expect(verdict.reasons[0]).to.include(`the signature is for another repository (${registry.host}/sig/elsewhere)`)
   })
@@ -141,12 +141,12 @@ describe('verifyImageSignature against a real registry (cosign tag scheme)', fun
       const pair = await generateKeyPair(dir, `k-${type}`, type)
       const signed = await image(`sig/${type}`)
       await signImage(registry, signed.repository, signed.digest, pair)
-      const verdict = await verifyImageSignature(signed, [readTrustedKey(pair.publicKeyFile)], connection)
+      const verdict = await verifyImageSignature(signed, {keys: [readTrustedKey(pair.publicKeyFile)]}, connection)
       expect(verdict.status).to.equal('verified')
       // Another key of the same kind does not verify it.
       const stranger = await generateKeyPair(dir, `s-${type}`, type)
       expect(
-        (await verifyImageSignature(signed, [readTrustedKey(stranger.publicKeyFile)], connection)).status,
+        (await verifyImageSignature(signed, {keys: [readTrustedKey(stranger.publicKeyFile)]}, connection)).status,
       ).to.equal('invalid')
     })
   }
@@ -156,7 +156,7 @@ describe('verifyImageSignature against a real registry (cosign tag scheme)', fun
     await pushTagSignature(registry, signed.repository, signed.digest, [
       {payload: simpleSigningPayload(`${registry.host}/sig/no-annotation`, signed.digest), signature: '!!'},
     ])
-    const verdict = await verifyImageSignature(signed, [key], connection)
+    const verdict = await verifyImageSignature(signed, {keys: [key]}, connection)
     expect(verdict.status).to.equal('invalid')
     expect(verdict.reasons[0]).to.match(
       /^layer sha256:[a-f0-9]{64} of sha256-[a-f0-9]{64}\.sig has no dev\.cosignproject\.cosign\/signature$/,
@@ -169,13 +169,13 @@ describe('verifyImageSignature against a real registry (cosign tag scheme)', fun
     await signImage(authed, signed.repository, signed.digest, trusted, credentials)
     const unauthorized = () => (authed.logs().match(/"GET \/v2\/sig\/private\/\S+ HTTP\/1\.1" 401 /g) ?? []).length
     const before = unauthorized()
-    const verdict = await verifyImageSignature(signed, [key], {...connection, credentials})
+    const verdict = await verifyImageSignature(signed, {keys: [key]}, {...connection, credentials})
     expect(verdict.status).to.equal('verified')
     // One auth flow for the repository: the signature manifest is refused once, the blob read with its credentials.
     await new Promise((resolve) => setTimeout(resolve, 300))
     expect(unauthorized() - before).to.equal(1)
     try {
-      await verifyImageSignature(signed, [key], connection)
+      await verifyImageSignature(signed, {keys: [key]}, connection)
       expect.fail('read a private repository anonymously')
     } catch (error) {
       expect(error).to.be.instanceOf(UserError)
@@ -184,10 +184,14 @@ describe('verifyImageSignature against a real registry (cosign tag scheme)', fun
       )
     }
     try {
-      await verifyImageSignature(signed, [key], {
-        ...connection,
-        credentials: {username: USER, password: 'wrong-canary-pw'},
-      })
+      await verifyImageSignature(
+        signed,
+        {keys: [key]},
+        {
+          ...connection,
+          credentials: {username: USER, password: 'wrong-canary-pw'},
+        },
+      )
       expect.fail('accepted a wrong password')
     } catch (error) {
       expect((error as Error).message).to.include(`the registry refused user "${USER}" (HTTP 401)`)
@@ -199,7 +203,10 @@ describe('verifyImageSignature against a real registry (cosign tag scheme)', fun
 describe('judgeSignatures', () => {
   it('no signature and no problem is missing; problems alone are invalid', () => {
     const image = {registry: 'r', repository: 'x', digest: `sha256:${'a'.repeat(64)}`}
-    expect(judgeSignatures(image, [], [])).to.deep.equal({status: 'missing', reasons: []})
-    expect(judgeSignatures(image, [], [], ['bad layer'])).to.deep.equal({status: 'invalid', reasons: ['bad layer']})
+    expect(judgeSignatures(image, [], {keys: []})).to.deep.equal({status: 'missing', reasons: []})
+    expect(judgeSignatures(image, [], {keys: []}, ['bad layer'])).to.deep.equal({
+      status: 'invalid',
+      reasons: ['bad layer'],
+    })
   })
 })
