@@ -135,7 +135,7 @@ export function verifyKeyless(
   try {
     leaf = describeLeaf(certificate)
   } catch {
-    return {reason: 'its certificate is not a readable X.509 certificate'}
+    return {reason: 'has a certificate that is not a readable X.509 certificate'}
   }
   let issuer: string | undefined
   try {
@@ -145,19 +145,22 @@ export function verifyKeyless(
     const reason = libraryReason(error)
     if (/expired|not valid/i.test(reason))
       return {
-        reason: `its certificate is not valid at ${now.toISOString()} (valid ${leaf.notBefore.toISOString()} to ${leaf.notAfter.toISOString()}; without a transparency log entry or signed timestamp it must be valid now)`,
+        reason: `has a certificate not valid at ${now.toISOString()} (valid ${leaf.notBefore.toISOString()} to ${leaf.notAfter.toISOString()}; without a transparency log entry or signed timestamp it must be valid now)`,
       }
     if (/certificate/i.test(reason) && !/SCT/.test(reason))
-      return {reason: `its certificate does not chain to a certificate authority of ${trust.root.name} (${reason})`}
+      return {
+        reason: `has a certificate that does not chain to a certificate authority of ${trust.root.name} (${reason})`,
+      }
     return {reason: `does not verify with its certificate (${reason})`}
   }
-  if (!leaf.codeSigning) return {reason: 'its certificate is not for code signing (extended key usage)'}
+  if (!leaf.codeSigning)
+    return {reason: 'has a certificate not meant for code signing (no codeSigning extended key usage)'}
   for (const identity of trust.identities) {
     const subject = matchIdentity(identity, leaf.subjects, issuer)
     if (subject !== undefined) return {identity: subject, issuer: issuer!}
   }
   const found = `${leaf.subjects.join(', ') || 'no subject alternative name'} (issuer ${issuer ?? 'none: no OIDC issuer extension'})`
   return {
-    reason: `its certificate names ${found}, which matches none of: ${trust.identities.map(describeIdentity).join('; ')}`,
+    reason: `has a certificate for ${found}, which matches none of: ${trust.identities.map(describeIdentity).join('; ')}`,
   }
 }

@@ -64,7 +64,7 @@ function keylessTagSigner(
   try {
     der = new X509Certificate(signature.certificate!).raw
   } catch {
-    return {reason: 'its certificate is not a readable PEM certificate'}
+    return {reason: 'has a certificate that is not a readable PEM certificate'}
   }
   const bundle = toMessageSignatureBundle({
     digest: sigstoreCrypto.digest('sha256', signature.payload),

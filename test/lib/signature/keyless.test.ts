@@ -205,7 +205,7 @@ describe('keyless signatures', () => {
       )
       expect(verdict.status).to.equal('invalid')
       expect(verdict.reasons.join()).to.match(
-        /its certificate names dev@example\.com \(issuer https:\/\/issuer\.example\), which matches none of: subject ops@example\.com, issuer https:\/\/issuer\.example$/,
+        /has a certificate for dev@example\.com \(issuer https:\/\/issuer\.example\), which matches none of: subject ops@example\.com, issuer https:\/\/issuer\.example$/,
       )
       expect(
         await cosignSays('valid', ['--certificate-identity', 'ops@example.com'], ['--certificate-oidc-issuer', ISSUER]),
@@ -226,7 +226,7 @@ describe('keyless signatures', () => {
         const verdict = await verifyImageSignature(image(name), trust(exact), connection)
         expect(verdict.status, name).to.equal('invalid')
         expect(verdict.reasons.join(), name).to.match(
-          /does not chain to a certificate authority of .*trusted_root\.json/,
+          /that does not chain to a certificate authority of .*trusted_root\.json/,
         )
         const bundle = name.startsWith('bundle')
         expect(
@@ -240,7 +240,7 @@ describe('keyless signatures', () => {
         const verdict = await verifyImageSignature(image(name), trust(exact), connection)
         expect(verdict.status, name).to.equal('invalid')
         expect(verdict.reasons.join(), name).to.match(
-          /its certificate is not valid at \S+ \(valid \S+ to \S+; without a transparency log/,
+          /has a certificate not valid at \S+ \(valid \S+ to \S+; without a transparency log/,
         )
       }
       expect(
@@ -299,7 +299,7 @@ describe('keyless signatures', () => {
       )
       const stranger = await verifyImageSignature(image('stranger'), both, connection)
       expect(stranger.reasons.join()).to.match(
-        /is not by a trusted key \(tried .*release\.pub\), and its certificate does not chain/,
+        /is not by a trusted key \(tried .*release\.pub\), and has a certificate that does not chain/,
       )
     })
   })
