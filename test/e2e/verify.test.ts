@@ -190,7 +190,7 @@ describe('kubectl imgsec verify (built CLI, real registry)', function () {
     [
       'no --key',
       () => ['verify', 'nginx'],
-      /^error: --key is required: the trusted public key \(cosign\.pub\), repeatable\n$/,
+      /^error: --key \(the trusted public key, cosign\.pub\) or keyless: --certificate-identity\[-regexp\], --certificate-oidc-issuer\[-regexp\] and --trusted-root is required\n$/,
     ],
     [
       'an invalid image',

@@ -54,7 +54,7 @@ export function keylessFromFlags(flags: KeylessFlags): KeylessTrust | undefined 
         issuerRegExp: '--certificate-oidc-issuer-regexp',
       })[name] ?? name
     throw new UserError(
-      `keyless verification ${problem.replace(/\b(subjectRegExp|issuerRegExp|subject|issuer)\b/g, flag)}`,
+      `keyless verification: ${problem.replace(/\b(subjectRegExp|issuerRegExp|subject|issuer)\b/g, flag)}`,
     )
   }
   if (flags.trustedRoot === undefined)
