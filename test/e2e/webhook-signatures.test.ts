@@ -7,6 +7,7 @@ import path from 'node:path'
 
 import {CLI, ROOT} from '../support/cli.js'
 import {generateKeyPair, signImage, type TestKeyPair} from '../support/cosign.js'
+import {chainPem, createAuthority, issueLeaf, signWithCertificate, writeTrustedRoot} from '../support/keyless.js'
 import {httpsRequest, type TlsClient} from '../support/https-client.js'
 import {freePort, registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
 import {createTestCa} from '../support/tls.js'
@@ -69,6 +70,7 @@ describe('webhook serve with requireSignature (built CLI and bundle, real regist
   let tls: TlsClient
   let args: string[]
   let trustedKey: TestKeyPair
+  let keylessSigned = false
   const digests: Record<string, string> = {}
 
   before(async function () {
@@ -86,6 +88,26 @@ describe('webhook serve with requireSignature (built CLI and bundle, real regist
       digests[name] = (await registry.pushImage(`team/${name}`, '1.0', credentials)).digest
     await signImage(registry, 'team/signed', digests.signed, trusted, credentials)
     await signImage(registry, 'team/stranger', digests.stranger, other, credentials)
+    // Keyless: certificates from a test CA for the cosign key, the CA alone in the trusted root.
+    const signingCa = await createAuthority('webhook test root')
+    writeTrustedRoot(path.join(dir, 'trusted_root.json'), [signingCa])
+    writeFileSync(path.join(dir, 'chain.pem'), chainPem(signingCa))
+    for (const [name, email] of [
+      ['release', 'release@example.com'],
+      ['intruder', 'intruder@example.com'],
+    ]) {
+      digests[`keyless-${name}`] = (await registry.pushImage(`keyless/${name}`, '1.0', credentials)).digest
+      const certificateFile = path.join(dir, `${name}.pem`)
+      writeFileSync(
+        certificateFile,
+        await issueLeaf(signingCa, trusted.publicKeyFile, {san: `email:${email}`, issuer: 'https://issuer.example'}),
+      )
+      keylessSigned = await signWithCertificate(registry, `keyless/${name}`, digests[`keyless-${name}`], trusted, {
+        certificateFile,
+        chainFile: path.join(dir, 'chain.pem'),
+        credentials,
+      })
+    }
     // A registry that accepts connections and never answers: the time budget must end the wait.
     silent = createServer(() => {})
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
@@ -98,7 +120,16 @@ describe('webhook serve with requireSignature (built CLI and bundle, real regist
     const policy = path.join(dir, 'policy.yaml')
     writeFileSync(
       policy,
-      `requireSignature:\n- repositories: ["${registry.host}/team", "${silentHost}"]\n  keys: [cosign.pub]\n`,
+      [
+        'requireSignature:',
+        `- repositories: ["${registry.host}/team", "${silentHost}"]`,
+        '  keys: [cosign.pub]',
+        `- repositories: ["${registry.host}/keyless"]`,
+        '  keyless:',
+        '    trustedRoot: trusted_root.json',
+        '    identities: [{issuer: https://issuer.example, subject: release@example.com}]',
+        '',
+      ].join('\n'),
     )
     const ca = await createTestCa(dir)
     const serving = await ca.issue({cn: 'imgsec-webhook', ipAddresses: ['127.0.0.1']})
@@ -163,6 +194,20 @@ describe('webhook serve with requireSignature (built CLI and bundle, real regist
         expect(status.reason).to.match(
           new RegExp(
             `image-signature-invalid: ${registry.host}/team/stranger@${digests.stranger}: signature sha256:[a-f0-9]{12} is not by a trusted key`,
+          ),
+        )
+      })
+
+      it('keyless: admits a certificate of the trusted identity, refuses another identity saying which', async function () {
+        if (!keylessSigned) this.skip()
+        const release = `${registry.host}/keyless/release@${digests['keyless-release']}`
+        expect(await decide([release])).to.include({allowed: true})
+        const intruder = `${registry.host}/keyless/intruder@${digests['keyless-intruder']}`
+        const status = await decide([intruder])
+        expect(status.allowed).to.equal(false)
+        expect(status.reason).to.match(
+          new RegExp(
+            `image-signature-invalid: ${intruder}: signature sha256:[a-f0-9]{12} has a certificate for intruder@example\\.com \\(issuer https://issuer\\.example\\), which matches none of: subject release@example\\.com, issuer https://issuer\\.example`,
           ),
         )
       })

@@ -1,12 +1,14 @@
 import {expect} from 'chai'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {DEFAULT_POLICY, type ImagePolicy} from '../../../src/lib/policy/policy.js'
 import {readTrustedKey} from '../../../src/lib/signature/trusted-keys.js'
 import {createSignatureGate} from '../../../src/lib/webhook/signature-gate.js'
-import {generateKeyPair, signImage} from '../../support/cosign.js'
+import {readTrustedRoot} from '../../../src/lib/signature/trusted-root.js'
+import {generateKeyPair, signImage, type TestKeyPair} from '../../support/cosign.js'
+import {chainPem, createAuthority, issueLeaf, signWithCertificate, writeTrustedRoot} from '../../support/keyless.js'
 import {registryBinary, type RunningRegistry, startRegistry} from '../../support/registry.js'
 
 describe('signature gate (webhook requireSignature) against a real registry', function () {
@@ -14,12 +16,13 @@ describe('signature gate (webhook requireSignature) against a real registry', fu
   let registry: RunningRegistry
   let dir: string
   let policy: ImagePolicy
+  let key: TestKeyPair
   const images: string[] = []
   before(async function () {
     if (!registryBinary()) this.skip()
     dir = mkdtempSync(join(tmpdir(), 'imgsec-gate-'))
     registry = await startRegistry()
-    const key = await generateKeyPair(dir, 'cosign')
+    key = await generateKeyPair(dir, 'cosign')
     for (const name of ['a', 'b']) {
       const {digest} = await registry.pushImage(`team/${name}`, '1')
       await signImage(registry, `team/${name}`, digest, key)
@@ -35,6 +38,38 @@ describe('signature gate (webhook requireSignature) against a real registry', fu
   after(async () => {
     await registry?.stop()
     if (dir) rmSync(dir, {recursive: true, force: true})
+  })
+
+  it('keyless: a verified digest is cached under its trusted root and identities, so changing them asks again', async function () {
+    const ca = await createAuthority('gate root')
+    const root = readTrustedRoot(writeTrustedRoot(join(dir, 'root.json'), [ca]))
+    const certificateFile = join(dir, 'leaf.pem')
+    const chainFile = join(dir, 'chain.pem')
+    writeFileSync(
+      certificateFile,
+      await issueLeaf(ca, key.publicKeyFile, {san: 'email:ci@example.com', issuer: 'https://ci.example'}),
+    )
+    writeFileSync(chainFile, chainPem(ca))
+    const {digest} = await registry.pushImage('keyless/app', '1')
+    if (!(await signWithCertificate(registry, 'keyless/app', digest, key, {certificateFile, chainFile}))) this.skip()
+    const image = `${registry.host}/keyless/app@${digest}`
+    const withIdentity = (subject: string): ImagePolicy => ({
+      ...policy,
+      requireSignature: [
+        {
+          repositories: [`${registry.host}/keyless`],
+          keys: [],
+          keyless: {root, identities: [{issuer: 'https://ci.example', subject}]},
+        },
+      ],
+    })
+    const gate = createSignatureGate({budgetMs: 10_000})
+    expect(await gate([image], 'default', withIdentity('ci@example.com'))).to.deep.equal([[]])
+    const [[refused]] = await gate([image], 'default', withIdentity('other@example.com'))
+    expect(refused.rule).to.equal('image-signature-invalid')
+    expect(refused.message).to.include(
+      'has a certificate for ci@example.com (issuer https://ci.example), which matches none of: subject other@example.com',
+    )
   })
 
   it('keeps at most maxCacheEntries verified digests (oldest out), for cacheTtlMs; skips exempt and refused images', async () => {
