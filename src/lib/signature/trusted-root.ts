@@ -19,8 +19,10 @@ export interface TrustedRootFile {
   /** How the user named it (the path given). */
   name: string
   material: TrustMaterial
-  /** sha256 of the file: names this root in caches. */
+  /** sha256 of the file: names this root in caches and in the copy the static backend reads. */
   fingerprint: string
+  /** The JSON as given (public certificates and keys, no secret): copied for the static backend. */
+  text: string
 }
 
 function noKeys(): never {
@@ -49,7 +51,7 @@ export function parseTrustedRoot(text: string, name: string, where: string): Tru
     throw new UserError(
       `${where} has no certificateAuthorities: keyless certificates need the CA (Fulcio's, or your own) that issued them`,
     )
-  return {name, material, fingerprint: createHash('sha256').update(text).digest('hex')}
+  return {name, material, fingerprint: createHash('sha256').update(text).digest('hex'), text}
 }
 
 /** A trusted root from a file (`--trusted-root`, or a policy's `keyless.trustedRoot`). */

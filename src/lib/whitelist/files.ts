@@ -3,6 +3,7 @@ import {stringify} from 'yaml'
 
 import type {ImagePolicy} from '../policy/policy.js'
 import type {TrustedKey} from '../signature/trusted-keys.js'
+import type {TrustedRootFile} from '../signature/trusted-root.js'
 
 /** Where `whitelist enable` keeps its files; every path derives from the config dir (a flag). */
 export interface WhitelistPaths {
@@ -65,7 +66,15 @@ export function trustedKeyPath(paths: WhitelistPaths, key: TrustedKey): string {
   return path.join(paths.backendDir, `trusted-key-${key.hint.slice(0, 16)}.pub`)
 }
 
-/** The trusted keys of requireSignature, copied beside the policy into the directory the static pod mounts. */
+/** Where the static backend reads a keyless trusted root of requireSignature. */
+export function trustedRootPath(paths: WhitelistPaths, root: TrustedRootFile): string {
+  return path.join(paths.backendDir, `trusted-root-${root.fingerprint.slice(0, 16)}.json`)
+}
+
+/**
+ * The trusted keys and keyless trusted roots of requireSignature, copied beside the policy into the
+ * directory the static pod mounts.
+ */
 export function trustedKeyFiles(
   policy: ImagePolicy,
   paths: WhitelistPaths,
@@ -74,12 +83,14 @@ export function trustedKeyFiles(
   const files = new Map<string, string>()
   for (const key of (policy.requireSignature ?? []).flatMap((requirement) => requirement.keys))
     files.set(trustedKeyPath(paths, key), String(key.publicKey.export({type: 'spki', format: 'pem'})))
+  for (const requirement of policy.requireSignature ?? [])
+    if (requirement.keyless) files.set(trustedRootPath(paths, requirement.keyless.root), requirement.keyless.root.text)
   return [...files].map(([file, content]) => ({path: file, content, mode: 0o600, owner}))
 }
 
 /**
  * The policy file the backend reads (every field written out, so that what is enforced is visible).
- * With `paths`, requireSignature names the keys' copies in the backend directory.
+ * With `paths`, requireSignature names the copies of its keys and trusted roots in the backend directory.
  */
 export function renderPolicyFile(policy: ImagePolicy, paths?: WhitelistPaths): string {
   return stringify(
@@ -100,7 +111,19 @@ export function renderPolicyFile(policy: ImagePolicy, paths?: WhitelistPaths): s
         ? {
             requireSignature: policy.requireSignature.map((requirement) => ({
               repositories: requirement.repositories,
-              keys: requirement.keys.map((key) => (paths ? trustedKeyPath(paths, key) : key.name)),
+              ...(requirement.keys.length > 0
+                ? {keys: requirement.keys.map((key) => (paths ? trustedKeyPath(paths, key) : key.name))}
+                : {}),
+              ...(requirement.keyless
+                ? {
+                    keyless: {
+                      trustedRoot: paths
+                        ? trustedRootPath(paths, requirement.keyless.root)
+                        : requirement.keyless.root.name,
+                      identities: requirement.keyless.identities,
+                    },
+                  }
+                : {}),
             })),
           }
         : {}),
