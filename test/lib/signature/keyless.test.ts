@@ -1,7 +1,9 @@
 import {expect} from 'chai'
+import {execFile} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {promisify} from 'node:util'
 
 import {
   type CertificateIdentity,
@@ -26,6 +28,7 @@ import {
 } from '../../support/keyless.js'
 import {registryBinary, type RunningRegistry, startRegistry} from '../../support/registry.js'
 
+const execFileAsync = promisify(execFile)
 const ISSUER = 'https://issuer.example'
 const EMAIL = 'dev@example.com'
 const WORKFLOW = 'https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main'
@@ -280,6 +283,26 @@ describe('keyless signatures', () => {
       )
       expect(wrong.status).to.equal('invalid')
       expect(wrong.reasons.join()).to.include('which matches none of: subject x@example.com')
+    })
+
+    it('a trusted root made by cosign trusted-root create --fulcio (url, certificate-chain)', async () => {
+      const chainFile = join(dir, 'ca-chain.pem')
+      writeFileSync(chainFile, chainPem(ca))
+      const made = join(dir, 'cosign_root.json')
+      await execFileAsync(cosignBinary()!, [
+        'trusted-root',
+        'create',
+        `--fulcio=url=https://ca.example.test,certificate-chain=${chainFile}`,
+        '--out',
+        made,
+      ])
+      const root = readTrustedRoot(made)
+      const verdict = await verifyImageSignature(
+        image('valid'),
+        {keys: [], keyless: {root, identities: exact}},
+        connection,
+      )
+      expect(verdict).to.deep.include({status: 'verified', identity: EMAIL})
     })
 
     it('keys and keyless identities together: either signature counts', async () => {

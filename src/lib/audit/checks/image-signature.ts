@@ -42,8 +42,8 @@ export const imageSignatureInvalid: CrossWorkloadCheck = {
   severity: 'critical',
   title: 'Image signature is not valid',
   description:
-    "The image carries signatures, but none is by a trusted key over this image's digest and repository: signed by another key, tampered with, or copied from another image.",
+    "The image carries signatures, but none is by a trusted key or keyless identity over this image's digest and repository: signed by another key or identity, tampered with, or copied from another image.",
   helpUri: checkHelpUri('image-signature-invalid'),
-  fix: 'Find out who pushed this digest; re-sign the image with a trusted key (`cosign sign --key`), or correct the keys in requireSignature.',
+  fix: 'Find out who pushed this digest; re-sign the image with a trusted key or identity (`cosign sign`), or correct the keys or keyless identities in requireSignature.',
   run: findingsFor('invalid', (verdict) => `${verdict.image}: ${verdict.reasons.join('; ')}`),
 }
