@@ -86,6 +86,8 @@ export interface LeafOptions {
   issuerExtensions?: 'both' | 'v2' | 'legacy'
   notBefore?: Date
   notAfter?: Date
+  /** Leave out the codeSigning extended key usage. */
+  noCodeSigning?: boolean
 }
 
 /** A leaf code-signing certificate for `publicKeyFile` (cosign.pub), issued by `ca`; PEM. */
@@ -99,7 +101,9 @@ export async function issueLeaf(ca: TestAuthority, publicKeyFile: string, option
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.codeSigning]),
+    new x509.ExtendedKeyUsageExtension(
+      options.noCodeSigning ? [x509.ExtendedKeyUsage.clientAuth] : [x509.ExtendedKeyUsage.codeSigning],
+    ),
     new x509.SubjectAlternativeNameExtension([{type: type === 'email' ? 'email' : 'url', value}], true),
     await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
     await x509.SubjectKeyIdentifierExtension.create(publicKey as never),

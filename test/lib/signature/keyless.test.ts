@@ -1,5 +1,6 @@
 import {expect} from 'chai'
 import {execFile} from 'node:child_process'
+import {generateKeyPairSync, type KeyObject, sign} from 'node:crypto'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -14,8 +15,8 @@ import {
 } from '../../../src/lib/signature/keyless.js'
 import {readTrustedKey} from '../../../src/lib/signature/trusted-keys.js'
 import {readTrustedRoot} from '../../../src/lib/signature/trusted-root.js'
-import {type SignatureTrust, verifyImageSignature} from '../../../src/lib/signature/verify.js'
-import {cosignBinary, generateKeyPair, signImage, type TestKeyPair} from '../../support/cosign.js'
+import {judgeSignatures, type SignatureTrust, verifyImageSignature} from '../../../src/lib/signature/verify.js'
+import {cosignBinary, generateKeyPair, signImage, simpleSigningPayload, type TestKeyPair} from '../../support/cosign.js'
 import {
   chainPem,
   cosignVerifiesKeyless,
@@ -110,6 +111,75 @@ describe('keyless signatures', () => {
           .and.satisfy((error: Error) => !error.message.includes('canary'))
       }
       expect(() => readTrustedRoot(join(dir, 'missing.json'))).to.throw(/--trusted-root ".*missing\.json"/)
+    })
+  })
+
+  describe('judgeSignatures on certificates made in-process (what cosign would not sign with)', () => {
+    let dir: string
+    let ca: TestAuthority
+    let trustFor: SignatureTrust
+    let publicKeyFile: string
+    let privateKey: KeyObject
+    const target = {registry: 'registry.example.com', repository: 'team/app', digest: `sha256:${'d'.repeat(64)}`}
+    const payload = simpleSigningPayload(`${target.registry}/${target.repository}`, target.digest)
+    const judge = async (leaf: Partial<LeafOptions> | string) => {
+      const certificate =
+        typeof leaf === 'string'
+          ? leaf
+          : await issueLeaf(ca, publicKeyFile, {san: `email:${EMAIL}`, issuer: ISSUER, ...leaf})
+      const signature = {
+        payload,
+        signature: sign('sha256', payload, privateKey),
+        layer: `sha256:${'e'.repeat(64)}`,
+        certificate,
+      }
+      return judgeSignatures(target, [signature], trustFor)
+    }
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'imgsec-keyless-unit-'))
+      ca = await createAuthority('unit root')
+      const pair = generateKeyPairSync('ec', {namedCurve: 'prime256v1'})
+      privateKey = pair.privateKey
+      publicKeyFile = join(dir, 'leaf.pub')
+      writeFileSync(publicKeyFile, String(pair.publicKey.export({type: 'spki', format: 'pem'})))
+      trustFor = {
+        keys: [],
+        keyless: {
+          root: readTrustedRoot(writeTrustedRoot(join(dir, 'root.json'), [ca])),
+          identities: [{issuer: ISSUER, subject: EMAIL}],
+        },
+      }
+    })
+    after(() => rmSync(dir, {recursive: true, force: true}))
+
+    it('the issuer in the legacy extension 1.3.6.1.4.1.57264.1.1 alone, or in .1.8 alone', async () => {
+      for (const issuerExtensions of ['legacy', 'v2'] as const)
+        expect(await judge({issuerExtensions}), issuerExtensions).to.deep.include({
+          status: 'verified',
+          identity: EMAIL,
+          issuer: ISSUER,
+        })
+    })
+
+    it('no issuer extension, a certificate not for code signing, a certificate that is not PEM: refused, saying which', async () => {
+      expect((await judge({issuer: undefined})).reasons[0]).to.include(
+        `has a certificate for ${EMAIL} (issuer none: no OIDC issuer extension)`,
+      )
+      expect((await judge({noCodeSigning: true})).reasons[0]).to.match(/has a certificate not meant for code signing/)
+      expect((await judge('-----BEGIN CERTIFICATE-----\nY2FuYXJ5\n-----END CERTIFICATE-----\n')).reasons[0]).to.match(
+        /has a certificate that is not a readable PEM certificate$/,
+      )
+    })
+
+    it('a signature over another payload does not verify with the certificate', async () => {
+      const certificate = await issueLeaf(ca, publicKeyFile, {san: `email:${EMAIL}`, issuer: ISSUER})
+      const other = Buffer.from('{"critical":{}}')
+      const verdict = judgeSignatures(
+        target,
+        [{payload, signature: sign('sha256', other, privateKey), layer: 'sha256:ff', certificate}],
+        trustFor,
+      )
+      expect(verdict.reasons[0]).to.match(/does not verify with its certificate \(signature verification failed\)$/)
     })
   })
 
