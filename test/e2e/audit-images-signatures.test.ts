@@ -6,6 +6,7 @@ import path from 'node:path'
 import {runCli} from '../support/cli.js'
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
 import {generateKeyPair, signImage} from '../support/cosign.js'
+import {chainPem, createAuthority, issueLeaf, signWithCertificate, writeTrustedRoot} from '../support/keyless.js'
 import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
 
 const USER = 'auditor'
@@ -109,6 +110,58 @@ describe('audit images --verify-signatures (built CLI, real registry, cosign)', 
     )
     expect(result.code).to.equal(3)
     expect(result.stdout + result.stderr).to.not.include(PASSWORD)
+  })
+
+  it('keyless identities through the policy: the image signed by another identity is invalid, saying which', async function () {
+    const credentials = {username: USER, password: PASSWORD}
+    const signer = await generateKeyPair(dir, 'keyless-signer')
+    const ca = await createAuthority('audit root')
+    writeTrustedRoot(path.join(dir, 'trusted_root.json'), [ca])
+    const chainFile = path.join(dir, 'chain.pem')
+    writeFileSync(chainFile, chainPem(ca))
+    const images: string[] = []
+    for (const name of ['release', 'intruder']) {
+      const {digest} = await registry.pushImage(`ci/${name}`, '1.0', credentials)
+      const certificateFile = path.join(dir, `${name}.pem`)
+      writeFileSync(
+        certificateFile,
+        await issueLeaf(ca, signer.publicKeyFile, {san: `email:${name}@example.com`, issuer: 'https://ci.example'}),
+      )
+      if (
+        !(await signWithCertificate(registry, `ci/${name}`, digest, signer, {certificateFile, chainFile, credentials}))
+      )
+        this.skip()
+      images.push(`${registry.host}/ci/${name}@${digest}`)
+    }
+    const keylessPolicy = path.join(dir, 'keyless-policy.yaml')
+    writeFileSync(
+      keylessPolicy,
+      `requireSignature:\n- repositories: ["${registry.host}/ci"]\n  keyless:\n    trustedRoot: trusted_root.json\n    identities: [{issuer: https://ci.example, subject: release@example.com}]\n`,
+    )
+    const keylessManifest = path.join(dir, 'ci.yaml')
+    writeFileSync(
+      keylessManifest,
+      `apiVersion: v1\nkind: Pod\nmetadata: {name: ci, namespace: shop}\nspec:\n  containers:\n  - {name: release, image: "${images[0]}"}\n  - {name: intruder, image: "${images[1]}"}\n`,
+    )
+    const result = await runCli([
+      'audit',
+      'images',
+      '-f',
+      keylessManifest,
+      '--policy',
+      keylessPolicy,
+      '--verify-signatures',
+      '--docker-config',
+      dockerConfig,
+      '-o',
+      'json',
+    ])
+    expect(result.stderr).to.equal('')
+    const findings = signatureFindings(result.stdout)
+    expect(findings.map((f) => f.slice(0, 3))).to.deep.equal([['image-signature-invalid', 'critical', 'intruder']])
+    expect(findings[0][3]).to.match(
+      /: signature sha256:[a-f0-9]{12} has a certificate for intruder@example\.com \(issuer https:\/\/ci\.example\), which matches none of: subject release@example\.com, issuer https:\/\/ci\.example$/,
+    )
   })
 
   it('without credentials each image is a warning, the audit still runs', async () => {

@@ -12,7 +12,7 @@ export default class WebhookServe extends BaseCommand {
 
 The policy (--policy FILE and/or --allowed-registries) is the same engine "audit images" uses. kube-system is exempt by default. The annotation alpha.image-policy.k8s.io/break-glass: "true" lets a refused pod through (logged) unless the policy sets breakGlass: false.
 
-With requireSignature in the policy, each image of a covered repository must be pinned by digest (a tag-only image is refused: "pin by digest to verify") and carry a cosign signature by one of its keys, verified against the registry (credentials: --docker-config) within --signature-timeout per review; verified digests are cached, refusals are not. An image whose signature cannot be checked in time is refused.
+With requireSignature in the policy, each image of a covered repository must be pinned by digest (a tag-only image is refused: "pin by digest to verify") and carry a cosign signature by one of its keys or keyless identities, verified against the registry (credentials: --docker-config) within --signature-timeout per review; verified digests are cached, refusals are not. An image whose signature cannot be checked in time is refused.
 
 The policy file is reloaded on SIGHUP or when it changes; a policy that does not validate is logged and the previous one stays in force.`
 
