@@ -148,6 +148,26 @@ describe('policy requireSignature', () => {
       'p.yaml:4: requireSignature[0].keyless: needs "identities": a non-empty list of {issuer|issuerRegExp, subject|subjectRegExp}',
     ],
     [
+      'a trusted root that is not a string',
+      `requireSignature:\n- repositories: [r.example.com]\n  keyless:\n    trustedRoot: [root.json]\n    identities: [${IDENTITY}]\n`,
+      "p.yaml:4: requireSignature[0].keyless.trustedRoot: must be Sigstore's trusted_root.json (a file, relative to the policy file)",
+    ],
+    [
+      'identities that are not a list',
+      'requireSignature:\n- repositories: [r.example.com]\n  keyless:\n    trustedRoot: root.json\n    identities: {issuer: x}\n',
+      'p.yaml:5: requireSignature[0].keyless.identities: must be a non-empty list of {issuer|issuerRegExp, subject|subjectRegExp}',
+    ],
+    [
+      'an identity that is not a mapping',
+      'requireSignature:\n- repositories: [r.example.com]\n  keyless:\n    trustedRoot: root.json\n    identities: [release@example.com]\n',
+      'p.yaml:5: requireSignature[0].keyless.identities[0]: must be a mapping {issuer|issuerRegExp, subject|subjectRegExp}',
+    ],
+    [
+      'an identity field that is not a string',
+      'requireSignature:\n- repositories: [r.example.com]\n  keyless:\n    trustedRoot: root.json\n    identities:\n    - {issuer: [x], subject: a}\n',
+      'p.yaml:6: requireSignature[0].keyless.identities[0].issuer: must be a string',
+    ],
+    [
       'an identity without an issuer',
       'requireSignature:\n- repositories: [r.example.com]\n  keyless:\n    trustedRoot: root.json\n    identities:\n    - subject: a@example.com\n',
       'p.yaml:6: requireSignature[0].keyless.identities[0]: needs issuer (exact) or issuerRegExp',

@@ -16,7 +16,14 @@ import {
 import {readTrustedKey} from '../../../src/lib/signature/trusted-keys.js'
 import {readTrustedRoot} from '../../../src/lib/signature/trusted-root.js'
 import {judgeSignatures, type SignatureTrust, verifyImageSignature} from '../../../src/lib/signature/verify.js'
-import {cosignBinary, generateKeyPair, signImage, simpleSigningPayload, type TestKeyPair} from '../../support/cosign.js'
+import {
+  cosignBinary,
+  generateKeyPair,
+  signImage,
+  signImageBundle,
+  simpleSigningPayload,
+  type TestKeyPair,
+} from '../../support/cosign.js'
 import {
   chainPem,
   cosignVerifiesKeyless,
@@ -254,6 +261,8 @@ describe('keyless signatures', () => {
       )
       digests.keyed = (await registry.pushImage('keyless/keyed', 'v1')).digest
       await signImage(registry, 'keyless/keyed', digests.keyed, keySigner)
+      digests['keyed-bundle'] = (await registry.pushImage('keyless/keyed-bundle', 'v1')).digest
+      await signImageBundle(registry, 'keyless/keyed-bundle', digests['keyed-bundle'], keySigner)
     })
     after(async () => {
       await registry?.stop()
@@ -373,6 +382,22 @@ describe('keyless signatures', () => {
         connection,
       )
       expect(verdict).to.deep.include({status: 'verified', identity: EMAIL})
+    })
+
+    it('bundles: a key-signed one under keyless identities only, a keyless one under keys only: refused, saying why', async () => {
+      const keyed = await verifyImageSignature(image('keyed-bundle'), trust(exact), connection)
+      expect(keyed.reasons).to.deep.equal([
+        `bundle ${keyed.reasons[0].slice(7, 7 + 'sha256:'.length + 12)} is signed with a key, and the policy trusts only keyless identities`,
+      ])
+      const keyless = await verifyImageSignature(
+        image('bundle'),
+        {keys: [readTrustedKey(keySigner.publicKeyFile)]},
+        connection,
+      )
+      expect(keyless.status).to.equal('invalid')
+      expect(keyless.reasons.join()).to.include(
+        'is signed with a certificate (keyless), which trusted keys do not verify',
+      )
     })
 
     it('keys and keyless identities together: either signature counts', async () => {
