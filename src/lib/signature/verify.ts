@@ -1,7 +1,7 @@
 // Does an image (by digest) carry a signature by one of the trusted keys, or by a certificate of a
-// trusted keyless identity, over a payload naming that very digest and repository? The cryptography is Sigstore's (@sigstore/verify's Verifier
-// over a message-signature bundle built by @sigstore/bundle); this module only finds the
-// signatures and decides what they say.
+// trusted keyless identity, over a payload naming that very digest and repository? The
+// cryptography is Sigstore's (@sigstore/verify's Verifier over a message-signature bundle built by
+// @sigstore/bundle); this module only finds the signatures and decides what they say.
 import {X509Certificate} from 'node:crypto'
 
 import {toMessageSignatureBundle} from '@sigstore/bundle'
