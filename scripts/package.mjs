@@ -30,6 +30,10 @@ const bundle = await build({
   write: false,
   legalComments: 'none',
   logLevel: 'warning',
+  // oclif reads a tsconfig.json with typescript only for a plugin under development (never in a
+  // release: NODE_ENV is not development or test, and the CLI is ESM); it catches a missing one.
+  // Left out, the bundle is 3.5 MB smaller, and so faster to start.
+  external: ['typescript'],
   // Bundled CommonJS code calls require() for Node built-ins.
   banner: {
     js: "import {createRequire as __imgsecRequire} from 'node:module'; const require = __imgsecRequire(import.meta.url);",
@@ -121,6 +125,7 @@ if (process.platform === 'linux' && process.arch === 'x64') {
     write: false,
     legalComments: 'none',
     logLevel: 'error',
+    external: ['typescript'],
     define: {'import.meta.url': '__imgsecUrl'},
     banner: {js: "const __imgsecUrl = require('node:url').pathToFileURL(__filename).href;"},
   })

@@ -10,7 +10,7 @@ import {
   readManifestFile,
 } from './manifest-sources.js'
 import {flattenLists, type Path} from './workloads.js'
-import {duplicateKeyLines, KUBECTL_YAML_OPTIONS, MAX_ALIAS_COUNT, withoutOversizedDocuments} from './manifest-yaml.js'
+import {kubectlYamlParse, MAX_ALIAS_COUNT, withoutOversizedDocuments} from './manifest-yaml.js'
 
 export type {ManifestReadError} from './manifest-sources.js'
 export {manifestFiles} from './manifest-sources.js'
@@ -57,8 +57,9 @@ export function parseManifests(text: string, file: string): ParsedManifests {
     linePos: (offset: number) => ({line: counter.linePos(offset).line + (shiftAt(offset)?.lines ?? 0)}),
   }
   let documents: Document.Parsed[]
+  const {options, duplicates} = kubectlYamlParse()
   try {
-    documents = parseAllDocuments(readable, {lineCounter: counter, ...KUBECTL_YAML_OPTIONS}) as Document.Parsed[]
+    documents = parseAllDocuments(readable, {lineCounter: counter, ...options}) as Document.Parsed[]
   } catch (error) {
     // Nesting thousands deep can overflow the stack in the parser itself, before any document is composed.
     errors.push({
@@ -108,7 +109,9 @@ export function parseManifests(text: string, file: string): ParsedManifests {
       })
       continue
     }
-    for (const line of duplicateKeyLines(document, lineCounter))
+    const [start, , end] = document.range
+    const inDocument = [...duplicates].filter((offset) => offset >= start && offset < end).sort((a, b) => a - b)
+    for (const line of inDocument.map((offset) => lineCounter.linePos(offset).line))
       warnings.push({file, line, message: 'duplicate key: the last value is used, as kubectl does'})
     for (const {object, path: prefix} of flattenLists(value as Record<string, any>)) {
       const nodeAt = (fieldPath: Path) =>

@@ -1,6 +1,6 @@
 // How kubectl reads YAML (go-yaml v2's YAML 1.1 through sigs.k8s.io/yaml) and the per-document
 // limits of the manifest reader: the decoding options, the alias and size limits, duplicate keys.
-import {type Document, isMap, isScalar, type ScalarTag, type Tags, visit} from 'yaml'
+import {isScalar, type Node, type ScalarTag, type Tags} from 'yaml'
 
 import type {ManifestReadError} from './manifest-sources.js'
 
@@ -18,6 +18,32 @@ export const KUBECTL_YAML_OPTIONS = {
   customTags: goYamlTags,
 } as const
 
+// Words that YAML 1.1 reads as booleans or null. A plain scalar that starts with a letter and is
+// not one of them can only be a string: every other tag's test wants a digit, a sign, `.`, `~`,
+// `<` or nothing first.
+const YAML11_WORDS = new Set(
+  'y Y yes Yes YES true True TRUE on On ON n N no No NO false False FALSE off Off OFF null Null NULL'.split(' '),
+)
+
+/**
+ * Answers "string" for most plain scalars (keys, names, images) with one character test and a set
+ * lookup, before the parser tries the dozen regular expressions of the YAML 1.1 tags on each. The
+ * result is what those tags give (a string, no format): test/lib/audit/manifest-yaml.test.ts
+ * compares both on every kind of scalar. It is never used to write YAML (identify is false).
+ */
+const plainString: ScalarTag = {
+  identify: () => false,
+  default: true,
+  tag: 'tag:yaml.org,2002:str',
+  test: {
+    test(text: string) {
+      const letter = text.charCodeAt(0) | 32
+      return letter >= 97 && letter <= 122 && !YAML11_WORDS.has(text)
+    },
+  } as RegExp,
+  resolve: (text: string) => text,
+}
+
 // go-yaml v2 leaves YAML 1.1 timestamps (2001-12-14) and sexagesimal numbers (1:20) as strings
 // and reads 0o12 as octal, like YAML 1.2.
 function goYamlTags(tags: Tags): Tags {
@@ -34,7 +60,7 @@ function goYamlTags(tags: Tags): Tags {
     resolve: (text: string) =>
       (text.startsWith('-') ? -1 : 1) * Number.parseInt(text.replace(/^[-+]?0o/, '').replaceAll('_', ''), 8),
   }
-  return [...kept, octal]
+  return [plainString, ...kept, octal]
 }
 
 /** Aliases one document may expand ("billion laughs" stops here, as a per-document error). */
@@ -105,23 +131,24 @@ export function withoutOversizedDocuments(text: string, file: string, errors: Ma
   return {readable: parts.join(''), shifts}
 }
 
-/** Lines of duplicate keys in a document (go-yaml v2 keeps the last value; we warn). */
-export function duplicateKeyLines(
-  document: Document.Parsed,
-  lineCounter: {linePos(offset: number): {line: number}},
-): number[] {
-  const lines: number[] = []
-  visit(document, {
-    Map(_key, map) {
-      if (!isMap(map)) return
-      const seen = new Set<unknown>()
-      for (const pair of map.items) {
-        if (!isScalar(pair.key) || pair.key.value === '<<') continue
-        const key = pair.key.value
-        if (seen.has(key) && pair.key.range) lines.push(lineCounter.linePos(pair.key.range[0]).line)
-        seen.add(key)
-      }
-    },
-  })
-  return lines
+/**
+ * The options to parse as kubectl does, and the offsets of the duplicate keys found while parsing
+ * (go-yaml v2 keeps the last value; we warn). The parser asks `uniqueKeys` about each earlier key
+ * of a mapping as it adds a key: answering "not equal" keeps the last-wins reading and costs no
+ * second walk of the document. A `<<` merge key is not a key of its own.
+ */
+export function kubectlYamlParse() {
+  const duplicates = new Set<number>()
+  const uniqueKeys = (earlier: Node, key: Node) => {
+    if (
+      isScalar(earlier) &&
+      isScalar(key) &&
+      key.range &&
+      earlier.value !== '<<' &&
+      (earlier.value === key.value || (Number.isNaN(earlier.value) && Number.isNaN(key.value)))
+    )
+      duplicates.add(key.range[0])
+    return false
+  }
+  return {options: {...KUBECTL_YAML_OPTIONS, uniqueKeys}, duplicates}
 }

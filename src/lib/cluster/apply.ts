@@ -32,8 +32,8 @@ function containsAll(existing: any, wanted: any): boolean {
 }
 
 /** client-node's KubernetesObjectApi with the client's timeout and the context's default namespace. */
-async function objectApi(client: KubeClient): Promise<import('@kubernetes/client-node').KubernetesObjectApi> {
-  const {KubernetesObjectApi} = await import('@kubernetes/client-node')
+async function objectApi(client: KubeClient): Promise<import('./client-node.js').KubernetesObjectApi> {
+  const {KubernetesObjectApi} = await import('./client-node.js')
   class ObjectApi extends KubernetesObjectApi {
     useContextNamespace(): this {
       this.setDefaultNamespace(client.kubeConfig)

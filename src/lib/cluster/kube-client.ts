@@ -36,7 +36,7 @@ export async function createKubeClient(
   config: ResolvedKubeconfig = loadKubeconfig(options),
 ): Promise<KubeClient> {
   const server = requireServer(config)
-  const k8s = await import('@kubernetes/client-node')
+  const k8s = await import('./client-node.js')
   const kubeConfig = new k8s.KubeConfig()
   try {
     kubeConfig.loadFromString(JSON.stringify(config.merged))

@@ -12,7 +12,7 @@ export interface PermissionCheck {
  * before anything is changed; undefined when the server cannot answer such reviews.
  */
 export async function missingPermissions(client: KubeClient, checks: PermissionCheck[]): Promise<string[] | undefined> {
-  const {AuthorizationV1Api} = await import('@kubernetes/client-node')
+  const {AuthorizationV1Api} = await import('./client-node.js')
   const api = client.api(AuthorizationV1Api)
   const missing: string[] = []
   for (const check of checks) {

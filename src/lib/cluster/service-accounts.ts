@@ -19,7 +19,7 @@ export async function attachPullSecret(
   client: KubeClient,
   options: {namespace: string; serviceAccount: string; secretName: string; dryRun: boolean},
 ): Promise<{action: AttachAction; serviceAccount: V1ServiceAccount}> {
-  const {PatchStrategy, setHeaderOptions} = await import('@kubernetes/client-node')
+  const {PatchStrategy, setHeaderOptions} = await import('./client-node.js')
   const {namespace, serviceAccount: name, secretName} = options
   for (let attempt = 1; ; attempt++) {
     // eslint-disable-next-line no-await-in-loop -- each retry depends on the previous read

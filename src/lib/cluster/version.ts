@@ -25,7 +25,7 @@ export function versionBefore(version: KubeVersion, major: number, minor: number
  * carry suffixes on some distributions ("27+").
  */
 export async function serverVersion(client: KubeClient): Promise<KubeVersion & {gitVersion: string}> {
-  const {VersionApi} = await import('@kubernetes/client-node')
+  const {VersionApi} = await import('./client-node.js')
   const info = await client.call({verb: 'get', resource: 'version'}, () => client.api(VersionApi).getCode())
   const parsed = parseKubeVersion(info.gitVersion) ?? {
     major: Number.parseInt(info.major, 10),

@@ -41,7 +41,7 @@ export async function waitForApiserver(
   before: MirrorPodState | undefined,
   options: {timeoutMs: number; intervalMs?: number; onProgress?: (text: string) => void},
 ): Promise<WaitResult> {
-  const {Health} = await import('@kubernetes/client-node')
+  const {Health} = await import('../cluster/client-node.js')
   const health = new Health(client.kubeConfig)
   const interval = options.intervalMs ?? Math.min(2000, Math.max(100, options.timeoutMs / 20))
   let restarted = before?.hash === undefined
