@@ -47,7 +47,7 @@ describe('whitelist enable --require-signature --trusted-key (built CLI, kubelet
       'error: --trusted-key goes with --require-signature\n',
     ],
     [
-      'another placement',
+      '--docker-config with an external backend',
       () => [
         '--backend-placement',
         'external',
@@ -60,8 +60,15 @@ describe('whitelist enable --require-signature --trusted-key (built CLI, kubelet
         '--require-signature',
         '--trusted-key',
         key.publicKeyFile,
+        '--docker-config',
+        key.publicKeyFile,
       ],
-      'error: --require-signature applies only to --backend-placement static\n',
+      'error: --docker-config applies only to --backend-placement static or deployment (an external backend runs its own image, with its own registry credentials)\n',
+    ],
+    [
+      '--docker-config without requireSignature',
+      () => ['--allowed-registries', 'docker.io', '--docker-config', key.publicKeyFile, '--dry-run=client'],
+      'error: --docker-config gives the backend registry credentials to read signatures: it goes with --require-signature --trusted-key KEY, or a --policy file with requireSignature\n',
     ],
     [
       'no allowlist to cover',
