@@ -166,7 +166,7 @@ describe('whitelist enable --require-signature --trusted-key (built CLI, kubelet
       await registry?.stop()
     })
 
-    it('copies the key (0600), the backend admits the signed image and refuses the others; disable removes the key', async () => {
+    it('copies the key (0600), the backend admits the signed image and refuses the others; add-registry extends requireSignature (or not: --no-require-signature), remove-registry takes it out; disable removes the key', async () => {
       const result = await runCli([
         'whitelist',
         'enable',
@@ -216,12 +216,37 @@ describe('whitelist enable --require-signature --trusted-key (built CLI, kubelet
       const tagOnly = await decide(`${registry.host}/team/signed:1.0`)
       expect(tagOnly.reason).to.include('pin by digest to verify its signature')
 
-      // add-registry keeps requireSignature as it was (the new registry is not covered by it).
+      // add-registry: every registry requires signatures, so the new one does too, with the same keys.
+      const readPolicy = () => parseYaml(readFileSync(path.join(node.configDir, 'backend', 'policy.yaml'), 'utf8'))
       const added = await runCli(['whitelist', 'add-registry', 'quay.io', '--config-dir', node.configDir])
       expect(added.code, added.stderr).to.equal(0)
-      const after = parseYaml(readFileSync(path.join(node.configDir, 'backend', 'policy.yaml'), 'utf8'))
-      expect(after.allowedRegistries).to.include('quay.io')
-      expect(after.requireSignature).to.deep.equal(policy.requireSignature)
+      expect(added.stdout).to.equal(
+        `allowed registries: registry.k8s.io, ${registry.host}, quay.io\nquay.io: images must be signed by the same keys as the other registries (requireSignature); --no-require-signature allows them unsigned\nthe backend reloaded the policy\n`,
+      )
+      expect(readPolicy().requireSignature).to.deep.equal([
+        {repositories: ['registry.k8s.io', registry.host, 'quay.io'], keys: policy.requireSignature[0].keys},
+      ])
+      expect((await decide('quay.io/team/app:1.0')).reason).to.include('pin by digest to verify its signature')
+      // --no-require-signature: allowed, unsigned.
+      const unsignedAdd = await runCli([
+        'whitelist',
+        'add-registry',
+        'ghcr.io',
+        '--no-require-signature',
+        '--config-dir',
+        node.configDir,
+      ])
+      expect(unsignedAdd.stdout, unsignedAdd.stderr).to.equal(
+        `allowed registries: registry.k8s.io, ${registry.host}, quay.io, ghcr.io\nthe backend reloaded the policy\n`,
+      )
+      expect(readPolicy().requireSignature[0].repositories).to.not.include('ghcr.io')
+      expect(await decide('ghcr.io/team/app:1.0')).to.include({allowed: true})
+      // remove-registry: it leaves requireSignature too.
+      const removed = await runCli(['whitelist', 'remove-registry', 'quay.io', '--config-dir', node.configDir])
+      expect(removed.stdout, removed.stderr).to.equal(
+        `allowed registries: registry.k8s.io, ${registry.host}, ghcr.io\nquay.io leaves requireSignature too\nthe backend reloaded the policy\n`,
+      )
+      expect(readPolicy().requireSignature).to.deep.equal(policy.requireSignature)
 
       const disabled = await runCli([
         'whitelist',
