@@ -20,14 +20,12 @@ export interface DeploymentBackend {
   /** `bouncer`: the seeds' kube-image-bouncer instead of our backend (it enforces no allowlist on /image_policy). */
   backend?: 'imgsec' | 'bouncer'
   allowedRegistries?: string[]
-  /** requireSignature's trusted keys by file name (PEM), mounted at KEY_DIR, where the policy names them. */
+  /** requireSignature's trusted keys by file name (PEM), beside policy.yaml in its ConfigMap (the policy names them relative to itself). */
   trustedKeys?: Map<string, string>
   /** The docker config.json of --docker-config, in a Secret the backend reads (requireSignature). */
   dockerConfig?: string
 }
 
-/** Where the Deployment's backend reads requireSignature's keys (a ConfigMap: public keys). */
-export const KEY_DIR = '/keys'
 /** Where it reads registry credentials (a Secret of type kubernetes.io/dockerconfigjson). */
 export const DOCKER_CONFIG_FILE = '/registry/.dockerconfigjson'
 
@@ -115,7 +113,8 @@ function renderOwnBackend(
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: metadata(`${BACKEND_NAME}-policy`),
-      data: {'policy.yaml': options.policyText},
+      // The keys beside the policy: one ConfigMap, so that the kubelet swaps them in together.
+      data: {'policy.yaml': options.policyText, ...Object.fromEntries(options.trustedKeys ?? [])},
     },
     {
       apiVersion: 'v1',
@@ -187,7 +186,6 @@ function renderOwnBackend(
                   {name: 'tls', mountPath: '/tls', readOnly: true},
                   {name: 'policy', mountPath: '/policy', readOnly: true},
                   {name: 'code', mountPath: '/code', readOnly: true},
-                  ...(options.trustedKeys ? [{name: 'keys', mountPath: KEY_DIR, readOnly: true}] : []),
                   ...(options.dockerConfig === undefined
                     ? []
                     : [{name: 'registry', mountPath: path.posix.dirname(DOCKER_CONFIG_FILE), readOnly: true}]),
@@ -198,7 +196,6 @@ function renderOwnBackend(
               {name: 'tls', secret: {secretName: `${BACKEND_NAME}-tls`}},
               {name: 'policy', configMap: {name: `${BACKEND_NAME}-policy`}},
               {name: 'code', configMap: {name: `${BACKEND_NAME}-code`}},
-              ...(options.trustedKeys ? [{name: 'keys', configMap: {name: `${BACKEND_NAME}-keys`}}] : []),
               ...(options.dockerConfig === undefined
                 ? []
                 : [{name: 'registry', secret: {secretName: `${BACKEND_NAME}-registry`}}]),
@@ -226,33 +223,20 @@ function renderOwnBackend(
   ]
 }
 
-/** requireSignature's keys (a ConfigMap) and registry credentials (a Secret), when there are any. */
+/** The registry credentials for requireSignature (a Secret), when there are any. */
 function signatureObjects(
   options: DeploymentBackend,
   metadata: (name: string) => Record<string, unknown>,
 ): Array<Record<string, any>> {
+  if (options.dockerConfig === undefined) return []
   return [
-    ...(options.trustedKeys
-      ? [
-          {
-            apiVersion: 'v1',
-            kind: 'ConfigMap',
-            metadata: metadata(`${BACKEND_NAME}-keys`),
-            data: Object.fromEntries(options.trustedKeys),
-          },
-        ]
-      : []),
-    ...(options.dockerConfig === undefined
-      ? []
-      : [
-          {
-            apiVersion: 'v1',
-            kind: 'Secret',
-            metadata: metadata(`${BACKEND_NAME}-registry`),
-            type: DOCKER_CONFIG_JSON_TYPE,
-            data: {[DOCKER_CONFIG_JSON_KEY]: Buffer.from(options.dockerConfig).toString('base64')},
-          },
-        ]),
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: metadata(`${BACKEND_NAME}-registry`),
+      type: DOCKER_CONFIG_JSON_TYPE,
+      data: {[DOCKER_CONFIG_JSON_KEY]: Buffer.from(options.dockerConfig).toString('base64')},
+    },
   ]
 }
 

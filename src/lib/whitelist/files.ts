@@ -97,7 +97,8 @@ export function trustedKeyFiles(
 
 /**
  * The policy file the backend reads (every field written out, so that what is enforced is visible).
- * With `keyDir`, requireSignature names the keys' copies there (where the backend reads them).
+ * With `keyDir`, requireSignature names the keys' copies there (where the backend reads them; '': beside
+ * the policy file, as a name relative to it).
  */
 export function renderPolicyFile(policy: ImagePolicy, keyDir?: string): string {
   return stringify(
@@ -118,7 +119,7 @@ export function renderPolicyFile(policy: ImagePolicy, keyDir?: string): string {
         ? {
             requireSignature: policy.requireSignature.map((requirement) => ({
               repositories: requirement.repositories,
-              keys: requirement.keys.map((key) => (keyDir ? trustedKeyPath(keyDir, key) : key.name)),
+              keys: requirement.keys.map((key) => (keyDir === undefined ? key.name : trustedKeyPath(keyDir, key))),
             })),
           }
         : {}),

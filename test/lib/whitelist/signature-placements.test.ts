@@ -65,49 +65,43 @@ const pair = (name: string) => ({certPem: `${name} certificate`, keyPem: `${name
 const material: ApplyMaterial = {ca: pair('ca'), serving: pair('serving'), bundleText: 'the bundle'}
 
 describe('requireSignature in the deployment and external placements', () => {
-  it('deployment: the keys in a ConfigMap mounted at /keys, where the policy names them; the credentials in a Secret the backend reads', async () => {
+  it('deployment: the keys beside the policy in its ConfigMap, named relative to it; the credentials in a Secret the backend reads', async () => {
     const n = node()
     const {plan: p, dockerConfig} = await plan(deployment(n, {dockerConfig: n.dockerConfig}))
     expect(dockerConfig).to.equal(DOCKER_CONFIG)
     const policy = parseYaml(p.policyFile.content)
     const keyFile = policy.requireSignature[0].keys[0] as string
-    expect(keyFile).to.match(/^\/keys\/trusted-key-[0-9a-f]{16}\.pub$/)
+    expect(keyFile).to.match(/^trusted-key-[0-9a-f]{16}\.pub$/)
     expect(policy.requireSignature[0].repositories).to.deep.equal(['registry.example.com', 'registry.k8s.io'])
     // The dry run: the keys are public; the credentials are a placeholder naming their source.
-    expect(p.backend.preview.map((f) => f.path)).to.include.members([
-      'ConfigMap/imgsec-system/imgsec-webhook-keys',
-      'Secret/imgsec-system/imgsec-webhook-registry',
-    ])
-    const preview = p.backend.preview.map((f) => f.content).join('\n')
-    expect(preview).to.not.include(CANARY)
+    expect(p.backend.preview.map((f) => f.path)).to.include('Secret/imgsec-system/imgsec-webhook-registry')
+    expect(p.backend.preview.map((f) => f.content).join('\n')).to.not.include(CANARY)
     const secretPreview = p.backend.preview.find((f) => f.path === 'Secret/imgsec-system/imgsec-webhook-registry')!
     expect(parseYaml(secretPreview.content).data).to.deep.equal({
       '.dockerconfigjson': `<registry credentials from --docker-config "${n.dockerConfig}": not printed>\n`,
     })
     // At apply time the Secret holds the file as read at preflight.
     const objects = p.backend.objects!.render({...material, dockerConfig})
-    const keys = objects.find((o) => o.metadata.name === 'imgsec-webhook-keys')!
-    expect(Object.keys(keys.data)).to.deep.equal([path.posix.basename(keyFile)])
-    expect(keys.data[path.posix.basename(keyFile)]).to.match(/^-----BEGIN PUBLIC KEY-----\n/)
+    const policyMap = objects.find((o) => o.metadata.name === 'imgsec-webhook-policy')!
+    expect(Object.keys(policyMap.data)).to.deep.equal(['policy.yaml', keyFile])
+    expect(policyMap.data[keyFile]).to.match(/^-----BEGIN PUBLIC KEY-----\n/)
     const secret = objects.find((o) => o.metadata.name === 'imgsec-webhook-registry')!
     expect(secret.type).to.equal('kubernetes.io/dockerconfigjson')
     expect(Buffer.from(secret.data['.dockerconfigjson'], 'base64').toString()).to.equal(DOCKER_CONFIG)
     const pod = objects.find((o) => o.kind === 'Deployment')!.spec.template.spec
     expect(pod.containers[0].command.slice(-2)).to.deep.equal(['--docker-config', '/registry/.dockerconfigjson'])
-    expect(pod.containers[0].volumeMounts.slice(-2)).to.deep.equal([
-      {name: 'keys', mountPath: '/keys', readOnly: true},
-      {name: 'registry', mountPath: '/registry', readOnly: true},
-    ])
-    expect(pod.volumes.slice(-2)).to.deep.equal([
-      {name: 'keys', configMap: {name: 'imgsec-webhook-keys'}},
-      {name: 'registry', secret: {secretName: 'imgsec-webhook-registry'}},
-    ])
+    expect(pod.containers[0].volumeMounts.at(-1)).to.deep.equal({
+      name: 'registry',
+      mountPath: '/registry',
+      readOnly: true,
+    })
+    expect(pod.volumes.at(-1)).to.deep.equal({name: 'registry', secret: {secretName: 'imgsec-webhook-registry'}})
   })
 
   it('deployment without --docker-config: the keys only; without requireSignature: neither', async () => {
     const n = node()
     const keysOnly = (await plan(deployment(n))).plan.backend.objects!.render(material)
-    expect(keysOnly.map((o) => o.metadata.name)).to.include('imgsec-webhook-keys')
+    expect(Object.keys(keysOnly.find((o) => o.metadata.name === 'imgsec-webhook-policy')!.data)).to.have.length(2)
     expect(keysOnly.map((o) => o.metadata.name)).to.not.include('imgsec-webhook-registry')
     expect(keysOnly.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0].command).to.not.include(
       '--docker-config',

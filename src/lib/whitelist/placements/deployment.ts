@@ -9,7 +9,7 @@ import {missingPermissions} from '../../cluster/rbac-preflight.js'
 import {UserError} from '../../errors.js'
 import {requirePinnedImage} from '../backend-image.js'
 import {DOCKER_CONFIG_JSON_TYPE} from '../../image/docker-config.js'
-import {BACKEND_NAME, KEY_DIR, nodeInternalIP, renderDeploymentBackend, waitForDeployment} from '../deployment.js'
+import {BACKEND_NAME, nodeInternalIP, renderDeploymentBackend, waitForDeployment} from '../deployment.js'
 import {trustedKeyTexts} from '../files.js'
 import {readBackendBundle} from '../node-files.js'
 import {loadOrIssueServing} from '../pki.js'
@@ -53,8 +53,8 @@ export const deploymentPlacement: BackendPlacement<DeploymentOptions> = {
     return {exemptNamespaces: [options.namespace], controlPlaneImages: []}
   },
 
-  // A ConfigMap of the keys, mounted there (the policy in its own ConfigMap names them).
-  keyDir: () => KEY_DIR,
+  // Beside policy.yaml in its ConfigMap: the policy names them relative to itself.
+  keyDir: () => '',
 
   check(options, dryRun) {
     if (!dryRun) requirePinnedImage(options.backendImage)
