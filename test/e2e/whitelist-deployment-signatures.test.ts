@@ -39,7 +39,13 @@ function simulateDeployment(api: FakeKubeApiServer, root: string, nodePort: numb
   let backend: ChildProcess | undefined
   const timer = setInterval(() => {
     const deployment = api.getObject('deployments', NS, 'imgsec-webhook')
-    if (!deployment || backend) return
+    if (!deployment) return
+    const ready = {replicas: 2, readyReplicas: 2, availableReplicas: 2}
+    // An updated Deployment: the running backend stands for its new pods (the tests change no policy).
+    if (backend) {
+      if (!deployment.status?.readyReplicas) api.seed({...deployment, status: ready})
+      return
+    }
     const spec = deployment.spec.template.spec
     const container = spec.containers[0]
     const mounts = new Map<string, string>()
@@ -66,7 +72,7 @@ function simulateDeployment(api: FakeKubeApiServer, root: string, nodePort: numb
     args[args.indexOf('--address') + 1] = '127.0.0.1'
     args[args.indexOf('--port') + 1] = String(nodePort)
     backend = spawn(process.execPath, args, {stdio: 'ignore'})
-    api.seed({...deployment, status: {replicas: 2, readyReplicas: 2, availableReplicas: 2}})
+    api.seed({...deployment, status: ready})
   }, 100)
   return () => {
     clearInterval(timer)
@@ -108,7 +114,7 @@ describe('whitelist enable --backend-placement deployment --require-signature --
     const kubeconfig = await api.writeKubeconfig(path.join(node.dir, 'kubeconfig'))
     const stop = simulateDeployment(api, path.join(node.dir, 'pod'), nodePort)
     try {
-      const result = await runCli([
+      const enableArgs = [
         'whitelist',
         'enable',
         ...node.flags,
@@ -132,7 +138,8 @@ describe('whitelist enable --backend-placement deployment --require-signature --
         kubeconfig,
         '--backend-timeout',
         '30s',
-      ])
+      ]
+      const result = await runCli(enableArgs)
       expect(result.code, result.stderr).to.equal(0)
       expect(result.stdout + result.stderr).to.not.include(CANARY)
       expect(result.stdout).to.contain('secret/imgsec-webhook-registry created')
@@ -174,6 +181,17 @@ describe('whitelist enable --backend-placement deployment --require-signature --
       const status = await runCli(['whitelist', 'status', ...node.flags, '-o', 'json'])
       expect(JSON.parse(status.stdout).registryCredentials).to.equal(`secret ${NS}/imgsec-webhook-registry`)
       expect(status.stdout).to.not.include(CANARY)
+
+      // Enabled again without --docker-config: the Secret goes, the pods no longer read it.
+      const without = await runCli(
+        enableArgs.filter((arg, i) => arg !== '--docker-config' && enableArgs[i - 1] !== '--docker-config'),
+      )
+      expect(without.code, without.stderr).to.equal(0)
+      expect(without.stdout).to.contain('deleted secret/imgsec-webhook-registry')
+      expect(api.getObject('secrets', NS, 'imgsec-webhook-registry')).to.equal(undefined)
+      expect(
+        api.getObject('deployments', NS, 'imgsec-webhook')!.spec.template.spec.containers[0].command,
+      ).to.not.include('--docker-config')
 
       const disabled = await runCli([
         'whitelist',
