@@ -202,6 +202,8 @@ describe('whitelist enable --docker-config (built CLI, kubelet simulator, real r
       expect(result.stdout).to.include(`  wrote ${installed}\n`)
       expect(readFileSync(installed, 'utf8')).to.equal(readFileSync(dockerConfig, 'utf8'))
       expect(statSync(installed).mode & 0o777).to.equal(0o600)
+      // Run as root (as on a control-plane node), the file belongs to the backend's user.
+      if (process.getuid?.() === 0) expect(statSync(installed).uid).to.equal(65532)
       expect(kubelet.output()).to.not.include(CANARY)
 
       const kubeconfig = parseYaml(readFileSync(path.join(node.configDir, 'webhook.kubeconfig'), 'utf8'))

@@ -113,6 +113,17 @@ describe('requireSignature in the deployment and external placements', () => {
     ])
   })
 
+  it('deployment with --backend bouncer: refused, it cannot verify signatures', async () => {
+    const n = node()
+    let message = ''
+    await plan(deployment(n, {backend: 'bouncer'})).catch((error: Error) => {
+      message = error.message
+    })
+    expect(message).to.equal(
+      "--backend bouncer cannot verify signatures (kube-image-bouncer has no requireSignature): drop --backend bouncer, or --require-signature and the policy's requireSignature",
+    )
+  })
+
   it('external: the policy names the keys as given, nothing is written, and a warning says what the backend needs', async () => {
     const n = node()
     const options = {
