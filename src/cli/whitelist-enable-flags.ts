@@ -61,6 +61,10 @@ export const whitelistEnableFlags = {
     description:
       "docker config.json with the registry credentials the backend reads signatures with, when requireSignature's registries need a login (static: copied into --config-dir, 0600; deployment: a Secret). Never printed.",
   }),
+  'docker-config-secret': Flags.string({
+    description:
+      'NAMESPACE/NAME of a docker-registry Secret in the cluster (kubectl create secret docker-registry) to use as --docker-config; read through the kubeconfig.',
+  }),
   'default-allow': Flags.boolean({
     description: "Admit pods when the backend cannot be reached (the plugin's defaultAllow).",
     default: false,

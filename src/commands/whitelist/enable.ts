@@ -95,6 +95,7 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
           'backup-dir',
           'persist-kubeadm-config',
           'docker-config',
+          'docker-config-secret',
           'wait',
           'timeout',
           'force',
@@ -114,7 +115,7 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
         when: placement === 'external',
       },
       {
-        flags: ['backend-image', 'docker-config'],
+        flags: ['backend-image', 'docker-config', 'docker-config-secret'],
         appliesTo:
           'to --backend-placement static or deployment (an external backend runs its own image, with its own registry credentials)',
         when: placement !== 'external',
@@ -198,6 +199,7 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
       allowAnyRegistry: flags['allow-any-registry'],
       trustedKeys: flags['require-signature'] ? flags['trusted-key'] : undefined,
       dockerConfig: flags['docker-config'],
+      dockerConfigSecret: flags['docker-config-secret'],
       persistKubeadmConfig: flags['persist-kubeadm-config'],
       settings: {
         allowTTL: flags['allow-ttl'],

@@ -93,7 +93,7 @@ export async function preflightAndPlan(
 ): Promise<{plan: WhitelistPlan; impact: string[]; dockerConfig?: string}> {
   const {manifest, manifestText} = readManifest(options)
   const {policy, problems} = whitelistPolicy(options, placement.policyNeeds())
-  const credentials = readRegistryCredentials(options.dockerConfig, policy)
+  const credentials = await readRegistryCredentials(options, policy, context.cluster)
   const warnings = acceptPolicyProblems(problems, options.force)
   placement.check(options.dryRun)
   const target = await placement.preflight({

@@ -32,8 +32,9 @@ export interface EnableCommonOptions {
   allowAnyRegistry?: boolean
   /** `--require-signature --trusted-key KEY`: images of the allowed registries must be signed by one of these keys. */
   trustedKeys?: string[]
-  /** `--docker-config FILE`: registry credentials for the backend to read signatures with (static or deployment placement). */
+  /** Registry credentials the backend reads signatures with: `--docker-config FILE`, or `--docker-config-secret NAMESPACE/NAME`. */
   dockerConfig?: string
+  dockerConfigSecret?: string
   /** Record the flags and volumes in ConfigMap kube-system/kubeadm-config, so that "kubeadm upgrade" keeps them. */
   persistKubeadmConfig?: boolean
   settings: Omit<ImagePolicySettings, 'kubeConfigFile'>
@@ -95,7 +96,6 @@ export interface ApplyMaterial {
   ca: KeyPairPem
   serving: KeyPairPem
   bundleText: string
-  /** The docker config.json of --docker-config (checked at preflight, never planned). */
   dockerConfig?: string
 }
 

@@ -6,7 +6,8 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parse as parseYaml} from 'yaml'
 
-import {NO_CLUSTER} from '../../../src/lib/cluster/connection.js'
+import {connectCluster, NO_CLUSTER} from '../../../src/lib/cluster/connection.js'
+import {FakeKubeApiServer} from '../../support/fake-kube-api.js'
 import {preflightAndPlan} from '../../../src/lib/whitelist/enable.js'
 import {bindPlacement} from '../../../src/lib/whitelist/placements/index.js'
 import type {ApplyMaterial, ResolvedEnableOptions} from '../../../src/lib/whitelist/plan.js'
@@ -140,35 +141,112 @@ describe('requireSignature in the deployment and external placements', () => {
     ])
   })
 
-  it('readRegistryCredentials: none given; given without requireSignature; unreadable; with no login: one line naming the flag, never the content', () => {
+  it('readRegistryCredentials: none given; given without requireSignature; unreadable; with no login: one line naming the flag, never the content', async () => {
     const n = node()
     const requireSignature = [{repositories: ['registry.example.com'], keys: []}]
-    expect(readRegistryCredentials(undefined, {})).to.equal(undefined)
-    expect(() => readRegistryCredentials(n.dockerConfig, {})).to.throw(
+    const failure = (promise: Promise<unknown>) =>
+      promise.then(
+        () => '',
+        (error: Error) => error.message,
+      )
+    expect(await readRegistryCredentials({}, {})).to.equal(undefined)
+    expect(await failure(readRegistryCredentials({dockerConfig: n.dockerConfig}, {}))).to.equal(
       '--docker-config gives the backend registry credentials to read signatures: it goes with --require-signature --trusted-key KEY, or a --policy file with requireSignature',
     )
     const missing = path.join(n.dir, 'missing.json')
-    expect(() => readRegistryCredentials(missing, {requireSignature})).to.throw(
+    expect(await failure(readRegistryCredentials({dockerConfig: missing}, {requireSignature}))).to.equal(
       `--docker-config "${missing}" cannot be read: no such file or directory`,
     )
     const noLogin = path.join(n.dir, 'helper.json')
-    writeFileSync(noLogin, JSON.stringify({auths: {'registry.example.com': {}}, credsStore: CANARY}))
-    let message = ''
-    try {
-      readRegistryCredentials(noLogin, {requireSignature})
-    } catch (error) {
-      message = (error as Error).message
-    }
+    writeFileSync(noLogin, JSON.stringify({auths: {'registry.example.com': {}}, credsStore: 'desktop'}))
+    const message = await failure(readRegistryCredentials({dockerConfig: noLogin}, {requireSignature}))
+    expect(message).to.not.include(CANARY)
     expect(message).to.match(/^--docker-config "[^"]+" holds no username\/password for any registry/)
-    expect(readRegistryCredentials(n.dockerConfig, {requireSignature})).to.deep.equal({
+    expect(await readRegistryCredentials({dockerConfig: n.dockerConfig}, {requireSignature})).to.deep.equal({
       source: `--docker-config "${n.dockerConfig}"`,
       text: DOCKER_CONFIG,
     })
     if (process.getuid?.() !== 0) {
       chmodSync(n.dockerConfig, 0o000)
-      expect(() => readRegistryCredentials(n.dockerConfig, {requireSignature})).to.throw(
+      expect(await failure(readRegistryCredentials({dockerConfig: n.dockerConfig}, {requireSignature}))).to.match(
         /cannot be read: permission denied/,
       )
+    }
+  })
+
+  it('--docker-config-secret NAMESPACE/NAME: a docker-registry Secret read through the kubeconfig; other Secrets, bad names and missing ones refused in one line without the content', async () => {
+    const n = node()
+    const requireSignature = [{repositories: ['registry.example.com'], keys: []}]
+    const api = await FakeKubeApiServer.start()
+    try {
+      const b64 = (text: string) => Buffer.from(text).toString('base64')
+      const legacy = JSON.stringify({'registry.example.com': {auth: b64(`robot:${CANARY}`)}})
+      api.seed({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'ci'}})
+      api.seed({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: {name: 'regcred', namespace: 'ci'},
+        type: 'kubernetes.io/dockerconfigjson',
+        data: {'.dockerconfigjson': b64(DOCKER_CONFIG)},
+      })
+      api.seed({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: {name: 'old', namespace: 'ci'},
+        type: 'kubernetes.io/dockercfg',
+        data: {'.dockercfg': b64(legacy)},
+      })
+      api.seed({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: {name: 'opaque', namespace: 'ci'},
+        type: 'Opaque',
+        data: {password: b64(CANARY)},
+      })
+      const cluster = await connectCluster({kubeconfig: await api.writeKubeconfig(path.join(n.dir, 'kubeconfig'))})
+      const read = (secret: string) =>
+        readRegistryCredentials({dockerConfigSecret: secret}, {requireSignature}, cluster)
+      const failure = (secret: string) =>
+        read(secret).then(
+          () => '',
+          (error: Error) => error.message,
+        )
+      expect(await read('ci/regcred')).to.deep.equal({
+        source: '--docker-config-secret "ci/regcred"',
+        text: DOCKER_CONFIG,
+      })
+      expect(JSON.parse((await read('ci/old'))!.text)).to.deep.equal({auths: JSON.parse(legacy)})
+      const messages = {
+        opaque: await failure('ci/opaque'),
+        name: await failure('regcred'),
+        missing: await failure('ci/nope'),
+        both: await readRegistryCredentials(
+          {dockerConfig: n.dockerConfig, dockerConfigSecret: 'ci/regcred'},
+          {requireSignature},
+          cluster,
+        ).then(
+          () => '',
+          (error: Error) => error.message,
+        ),
+        unsigned: await readRegistryCredentials({dockerConfigSecret: 'ci/regcred'}, {}, cluster).then(
+          () => '',
+          (error: Error) => error.message,
+        ),
+      }
+      expect(messages.opaque).to.equal(
+        '--docker-config-secret "ci/opaque" is not a docker-registry Secret (type Opaque, expected kubernetes.io/dockerconfigjson with .dockerconfigjson); create one with "kubectl imgsec create-regcred" or "kubectl create secret docker-registry"',
+      )
+      expect(messages.name).to.equal(
+        '--docker-config-secret regcred: expected NAMESPACE/NAME of a docker-registry Secret (kubectl create secret docker-registry), e.g. kube-system/regcred',
+      )
+      expect(messages.missing).to.equal('secrets "nope" in namespace "ci" not found')
+      expect(messages.both).to.equal(
+        'give the backend registry credentials once: --docker-config FILE or --docker-config-secret',
+      )
+      expect(messages.unsigned).to.match(/^--docker-config-secret gives the backend registry credentials/)
+      for (const message of Object.values(messages)) expect(message).to.not.include(CANARY)
+    } finally {
+      await api.stop()
     }
   })
 })
