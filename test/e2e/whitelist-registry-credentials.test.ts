@@ -7,6 +7,7 @@ import {parse as parseYaml, parseAllDocuments} from 'yaml'
 import {runCli} from '../support/cli.js'
 import {controlPlaneNode, type ControlPlaneNode, TEST_BACKEND_IMAGE} from '../support/control-plane-node.js'
 import {generateKeyPair, signImage, type TestKeyPair} from '../support/cosign.js'
+import {FakeKubeApiServer} from '../support/fake-kube-api.js'
 import {httpsRequest} from '../support/https-client.js'
 import {startKubeletSimulator} from '../support/kubelet-simulator.js'
 import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
@@ -176,25 +177,25 @@ describe('whitelist enable --docker-config (built CLI, kubelet simulator, real r
       await registry?.stop()
     })
 
-    const enable = () =>
-      runCli([
-        'whitelist',
-        'enable',
-        ...node.flags,
-        '--port',
-        String(node.port),
-        '--backend-image',
-        TEST_BACKEND_IMAGE,
-        '--allowed-registries',
-        `registry.k8s.io,${registry.host}`,
-        ...signatureFlags(),
-        '--docker-config',
-        dockerConfig,
-        '--backend-timeout',
-        '30s',
-      ])
+    const enableArgs = () => [
+      'whitelist',
+      'enable',
+      ...node.flags,
+      '--port',
+      String(node.port),
+      '--backend-image',
+      TEST_BACKEND_IMAGE,
+      '--allowed-registries',
+      `registry.k8s.io,${registry.host}`,
+      ...signatureFlags(),
+      '--docker-config',
+      dockerConfig,
+      '--backend-timeout',
+      '30s',
+    ]
+    const enable = () => runCli(enableArgs())
 
-    it('installs them 0600 for the backend, which reads signatures with them; status, a re-run, rotate-certs and add-registry keep them; disable removes them', async () => {
+    it('installs them 0600 for the backend, which reads signatures with them; status, a re-run (also from the same login in a Secret: --docker-config-secret), rotate-certs and add-registry keep them; disable removes them', async () => {
       const result = await enable()
       expect(result.code, `${result.stderr}\n${kubelet.output()}`).to.equal(0)
       expectNoCanary(result)
@@ -243,6 +244,32 @@ describe('whitelist enable --docker-config (built CLI, kubelet simulator, real r
       expect(again.code, again.stderr).to.equal(0)
       expect(again.stdout).to.match(/^registry whitelist already enabled: nothing changed\n/)
       expectNoCanary(again)
+
+      // The same login from a docker-registry Secret in the cluster: the same file, so nothing changes.
+      const api = await FakeKubeApiServer.start()
+      try {
+        api.seed({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'ci'}})
+        api.seed({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: {name: 'regcred', namespace: 'ci'},
+          type: 'kubernetes.io/dockerconfigjson',
+          data: {'.dockerconfigjson': readFileSync(dockerConfig).toString('base64')},
+        })
+        const kubeconfig = await api.writeKubeconfig(path.join(node.dir, 'kubeconfig'))
+        const fromSecret = await runCli([
+          ...enableArgs().filter((arg, i, all) => arg !== '--docker-config' && all[i - 1] !== '--docker-config'),
+          '--docker-config-secret',
+          'ci/regcred',
+          '--kubeconfig',
+          kubeconfig,
+        ])
+        expect(fromSecret.code, fromSecret.stderr).to.equal(0)
+        expect(fromSecret.stdout).to.match(/^registry whitelist already enabled: nothing changed\n/)
+        expectNoCanary(fromSecret)
+      } finally {
+        await api.stop()
+      }
 
       const rotated = await runCli(['whitelist', 'rotate-certs', '--config-dir', node.configDir])
       expect(rotated.code, rotated.stderr).to.equal(0)
