@@ -38,10 +38,15 @@ export abstract class RegistryEditCommand extends BaseCommand {
 
   async run(): Promise<void> {
     const {args, flags, metadata} = await this.parse(this.constructor as typeof RegistryEditCommand)
-    refuseOtherModeFlags(givenFlags(flags, metadata), flags.mode as string, ['config-dir'])
+    refuseOtherModeFlags(givenFlags(flags, metadata), flags.mode as string, ['config-dir', 'require-signature'])
     const {connectCluster} = await import('../lib/cluster/connection.js')
     const cluster = await connectCluster(kubeTarget(flags as KubeTargetFlags))
-    const edit = {operation: this.operation, registry: args.registry as string, force: Boolean(flags.force)}
+    const edit = {
+      operation: this.operation,
+      registry: args.registry as string,
+      force: Boolean(flags.force),
+      requireSignature: flags['require-signature'] as boolean | undefined,
+    }
     // Impact before change: the running pods the edited allowlist would refuse, printed before the write.
     const context = {cluster, report: (line: string) => process.stderr.write(`${line}\n`)}
     if (flags.mode === 'vap') {
@@ -66,6 +71,11 @@ export abstract class RegistryEditCommand extends BaseCommand {
       return
     }
     process.stdout.write(`allowed registries: ${result.allowedRegistries.join(', ')}\n`)
+    if (result.unsigned) process.stdout.write(`${args.registry} leaves requireSignature too\n`)
+    if (result.signed)
+      process.stdout.write(
+        `${args.registry}: images must be signed by the same keys as the other registries (requireSignature); --no-require-signature allows them unsigned\n`,
+      )
     process.stdout.write(
       result.confirmed
         ? 'the backend reloaded the policy\n'

@@ -49,13 +49,21 @@ export const whitelistEnableFlags = {
   policy: Flags.string({description: 'Image policy file (YAML); see "audit images --help".'}),
   'require-signature': Flags.boolean({
     description:
-      'Admit images of the allowed registries only when pinned by digest and signed (cosign) by a --trusted-key; static placement. Not with --mode vap: CEL cannot verify signatures.',
+      'Admit images of the allowed registries only when pinned by digest and signed (cosign) by a --trusted-key. Not with --mode vap: CEL cannot verify signatures.',
     default: false,
   }),
   'trusted-key': Flags.string({
     description:
-      'With --require-signature: a trusted public key (PEM, e.g. cosign.pub), copied into --config-dir; repeatable.',
+      'With --require-signature: a trusted public key (PEM, e.g. cosign.pub), given to the backend (static: copied into --config-dir; deployment: a ConfigMap); repeatable.',
     multiple: true,
+  }),
+  'docker-config': Flags.string({
+    description:
+      "docker config.json with the registry credentials the backend reads signatures with, when requireSignature's registries need a login (static: copied into --config-dir, 0600; deployment: a Secret). Never printed.",
+  }),
+  'docker-config-secret': Flags.string({
+    description:
+      'NAMESPACE/NAME of a docker-registry Secret in the cluster (kubectl create secret docker-registry) to use as --docker-config; read through the kubeconfig.',
   }),
   'default-allow': Flags.boolean({
     description: "Admit pods when the backend cannot be reached (the plugin's defaultAllow).",

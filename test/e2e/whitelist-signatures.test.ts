@@ -47,7 +47,7 @@ describe('whitelist enable --require-signature --trusted-key (built CLI, kubelet
       'error: --trusted-key goes with --require-signature\n',
     ],
     [
-      'another placement',
+      '--docker-config with an external backend',
       () => [
         '--backend-placement',
         'external',
@@ -60,8 +60,34 @@ describe('whitelist enable --require-signature --trusted-key (built CLI, kubelet
         '--require-signature',
         '--trusted-key',
         key.publicKeyFile,
+        '--docker-config',
+        key.publicKeyFile,
       ],
-      'error: --require-signature applies only to --backend-placement static\n',
+      'error: --docker-config applies only to --backend-placement static or deployment (an external backend runs its own image, with its own registry credentials)\n',
+    ],
+    [
+      '--docker-config-secret with an external backend',
+      () => [
+        '--backend-placement',
+        'external',
+        '--webhook-url',
+        'https://x.example/image_policy',
+        '--webhook-ca',
+        key.publicKeyFile,
+        '--allowed-registries',
+        'docker.io',
+        '--require-signature',
+        '--trusted-key',
+        key.publicKeyFile,
+        '--docker-config-secret',
+        'ci/regcred',
+      ],
+      'error: --docker-config-secret applies only to --backend-placement static or deployment (an external backend runs its own image, with its own registry credentials)\n',
+    ],
+    [
+      '--docker-config without requireSignature',
+      () => ['--allowed-registries', 'docker.io', '--docker-config', key.publicKeyFile, '--dry-run=client'],
+      'error: --docker-config gives the backend registry credentials to read signatures: it goes with --require-signature --trusted-key KEY, or a --policy file with requireSignature\n',
     ],
     [
       'no allowlist to cover',
@@ -159,7 +185,7 @@ describe('whitelist enable --require-signature --trusted-key (built CLI, kubelet
       await registry?.stop()
     })
 
-    it('copies the key (0600), the backend admits the signed image and refuses the others; disable removes the key', async () => {
+    it('copies the key (0600), the backend admits the signed image and refuses the others; add-registry extends requireSignature (or not: --no-require-signature), remove-registry takes it out; disable removes the key', async () => {
       const result = await runCli([
         'whitelist',
         'enable',
@@ -209,12 +235,37 @@ describe('whitelist enable --require-signature --trusted-key (built CLI, kubelet
       const tagOnly = await decide(`${registry.host}/team/signed:1.0`)
       expect(tagOnly.reason).to.include('pin by digest to verify its signature')
 
-      // add-registry keeps requireSignature as it was (the new registry is not covered by it).
+      // add-registry: every registry requires signatures, so the new one does too, with the same keys.
+      const readPolicy = () => parseYaml(readFileSync(path.join(node.configDir, 'backend', 'policy.yaml'), 'utf8'))
       const added = await runCli(['whitelist', 'add-registry', 'quay.io', '--config-dir', node.configDir])
       expect(added.code, added.stderr).to.equal(0)
-      const after = parseYaml(readFileSync(path.join(node.configDir, 'backend', 'policy.yaml'), 'utf8'))
-      expect(after.allowedRegistries).to.include('quay.io')
-      expect(after.requireSignature).to.deep.equal(policy.requireSignature)
+      expect(added.stdout).to.equal(
+        `allowed registries: registry.k8s.io, ${registry.host}, quay.io\nquay.io: images must be signed by the same keys as the other registries (requireSignature); --no-require-signature allows them unsigned\nthe backend reloaded the policy\n`,
+      )
+      expect(readPolicy().requireSignature).to.deep.equal([
+        {repositories: ['registry.k8s.io', registry.host, 'quay.io'], keys: policy.requireSignature[0].keys},
+      ])
+      expect((await decide('quay.io/team/app:1.0')).reason).to.include('pin by digest to verify its signature')
+      // --no-require-signature: allowed, unsigned.
+      const unsignedAdd = await runCli([
+        'whitelist',
+        'add-registry',
+        'ghcr.io',
+        '--no-require-signature',
+        '--config-dir',
+        node.configDir,
+      ])
+      expect(unsignedAdd.stdout, unsignedAdd.stderr).to.equal(
+        `allowed registries: registry.k8s.io, ${registry.host}, quay.io, ghcr.io\nthe backend reloaded the policy\n`,
+      )
+      expect(readPolicy().requireSignature[0].repositories).to.not.include('ghcr.io')
+      expect(await decide('ghcr.io/team/app:1.0')).to.include({allowed: true})
+      // remove-registry: it leaves requireSignature too.
+      const removed = await runCli(['whitelist', 'remove-registry', 'quay.io', '--config-dir', node.configDir])
+      expect(removed.stdout, removed.stderr).to.equal(
+        `allowed registries: registry.k8s.io, ${registry.host}, ghcr.io\nquay.io leaves requireSignature too\nthe backend reloaded the policy\n`,
+      )
+      expect(readPolicy().requireSignature).to.deep.equal(policy.requireSignature)
 
       const disabled = await runCli([
         'whitelist',

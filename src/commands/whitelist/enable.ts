@@ -43,6 +43,11 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
         'kubectl imgsec whitelist enable --allowed-registries registry.example.com --require-signature --trusted-key cosign.pub',
     },
     {
+      description: 'The same, for a registry that needs a login to read signatures',
+      command:
+        'kubectl imgsec whitelist enable --allowed-registries registry.example.com --require-signature --trusted-key cosign.pub --docker-config ~/.docker/config.json',
+    },
+    {
       description: 'A backend you run yourself',
       command:
         'kubectl imgsec whitelist enable --backend-placement external --webhook-url https://imgsec.example.com/image_policy --webhook-ca ca.crt --policy policy.yaml',
@@ -89,6 +94,8 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
           'manifests-dir',
           'backup-dir',
           'persist-kubeadm-config',
+          'docker-config',
+          'docker-config-secret',
           'wait',
           'timeout',
           'force',
@@ -96,11 +103,7 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
         appliesTo: 'to the ImagePolicyWebhook mode (without --mode vap)',
         when: !vap,
       },
-      {
-        flags: ['port', 'require-signature', 'trusted-key'],
-        appliesTo: 'to --backend-placement static',
-        when: placement === 'static',
-      },
+      {flags: ['port'], appliesTo: 'to --backend-placement static', when: placement === 'static'},
       {
         flags: ['namespace', 'node-port', 'node-address', 'accept-lockout-risk'],
         appliesTo: 'to --backend-placement deployment',
@@ -112,8 +115,9 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
         when: placement === 'external',
       },
       {
-        flags: ['backend-image'],
-        appliesTo: 'to --backend-placement static or deployment (an external backend runs its own image)',
+        flags: ['backend-image', 'docker-config', 'docker-config-secret'],
+        appliesTo:
+          'to --backend-placement static or deployment (an external backend runs its own image, with its own registry credentials)',
         when: placement !== 'external',
       },
       {flags: ['timeout'], appliesTo: 'with --wait', when: flags.wait},
@@ -194,6 +198,8 @@ Undo with "kubectl imgsec whitelist disable", or "kubectl imgsec patch-apiserver
       allowedRegistries: flatList(flags['allowed-registries']),
       allowAnyRegistry: flags['allow-any-registry'],
       trustedKeys: flags['require-signature'] ? flags['trusted-key'] : undefined,
+      dockerConfig: flags['docker-config'],
+      dockerConfigSecret: flags['docker-config-secret'],
       persistKubeadmConfig: flags['persist-kubeadm-config'],
       settings: {
         allowTTL: flags['allow-ttl'],

@@ -95,6 +95,7 @@ export default class WhitelistStatus extends BaseCommand {
       `webhook kubeconfig:    ${status.webhookKubeconfig ? `${status.webhookKubeconfig.file} (${status.webhookKubeconfig.valid ? 'valid' : status.webhookKubeconfig.problem})` : 'none'}`,
       `backend:               ${status.backend ? `${status.backend.placement} at ${status.backend.url}: ${status.backend.answering ? 'answering' : status.backend.healthy ? 'healthy, not answering reviews' : 'NOT healthy'} (${status.backend.detail})` : 'unknown'}`,
       `allowed registries:    ${status.policy ? (Array.isArray(status.policy.allowedRegistries) ? status.policy.allowedRegistries.join(', ') : 'any') : 'unknown'}`,
+      `registry credentials:  ${status.registryCredentials ?? 'none'}`,
       `certificates:          ${status.certificates.length > 0 ? status.certificates.map((c) => `${c.name} ${c.daysLeft < 0 ? 'EXPIRED' : `${c.daysLeft} days left`}`).join(', ') : 'none'}`,
       `backups:               ${status.backups.length}${status.backups.length > 0 ? ` (newest ${status.backups.at(-1)?.backup})` : ''}`,
     ]

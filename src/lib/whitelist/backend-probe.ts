@@ -93,14 +93,17 @@ export async function awaitDecision(
   webhookUrl: string,
   tls: Required<TlsClient>,
   image: string,
-  allowed: boolean,
+  /** The decision awaited: allowed or not, or a test of the whole status (a refusal for one reason). */
+  expected: boolean | ((status: {allowed?: boolean; reason?: string}) => boolean),
   timeoutMs: number,
 ): Promise<boolean> {
+  const follows =
+    typeof expected === 'boolean' ? (status: {allowed?: boolean}) => status.allowed === expected : expected
   const confirmed = await pollUntil(
     async () => {
       try {
         const answer = await backendRequest(webhookUrl, tls, imageReview(image))
-        if ((JSON.parse(answer.body) as {status?: {allowed?: boolean}}).status?.allowed === allowed) return true
+        if (follows((JSON.parse(answer.body) as {status?: {allowed?: boolean}}).status ?? {})) return true
       } catch {}
       return undefined
     },

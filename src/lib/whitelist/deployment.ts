@@ -1,8 +1,10 @@
 import {hostname} from 'node:os'
+import path from 'node:path'
 
 import {UserError} from '../errors.js'
 import {pollUntil} from '../poll.js'
 import type {KubeClient} from '../cluster/kube-client.js'
+import {DOCKER_CONFIG_JSON_KEY, DOCKER_CONFIG_JSON_TYPE} from '../image/docker-config.js'
 
 export const BACKEND_NAME = 'imgsec-webhook'
 const LABELS = {'app.kubernetes.io/name': BACKEND_NAME, 'app.kubernetes.io/managed-by': 'kubectl-imgsec'}
@@ -18,7 +20,14 @@ export interface DeploymentBackend {
   /** `bouncer`: the seeds' kube-image-bouncer instead of our backend (it enforces no allowlist on /image_policy). */
   backend?: 'imgsec' | 'bouncer'
   allowedRegistries?: string[]
+  /** requireSignature's trusted keys by file name (PEM), beside policy.yaml in its ConfigMap (the policy names them relative to itself). */
+  trustedKeys?: Map<string, string>
+  /** The docker config.json of --docker-config, in a Secret the backend reads (requireSignature). */
+  dockerConfig?: string
 }
+
+/** Where it reads registry credentials (a Secret of type kubernetes.io/dockerconfigjson). */
+export const DOCKER_CONFIG_FILE = '/registry/.dockerconfigjson'
 
 /** The container of the seeds' kube-image-bouncer: its flags, its port 1323, no code ConfigMap. */
 function bouncerContainer(options: DeploymentBackend): Record<string, any> {
@@ -104,7 +113,8 @@ function renderOwnBackend(
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: metadata(`${BACKEND_NAME}-policy`),
-      data: {'policy.yaml': options.policyText},
+      // The keys beside the policy: one ConfigMap, so that the kubelet swaps them in together.
+      data: {'policy.yaml': options.policyText, ...Object.fromEntries(options.trustedKeys ?? [])},
     },
     {
       apiVersion: 'v1',
@@ -112,6 +122,7 @@ function renderOwnBackend(
       metadata: metadata(`${BACKEND_NAME}-code`),
       data: {'imgsec-webhook.mjs': options.bundleText},
     },
+    ...signatureObjects(options, metadata),
     {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -160,6 +171,7 @@ function renderOwnBackend(
                   '0.0.0.0',
                   '--port',
                   '8443',
+                  ...(options.dockerConfig === undefined ? [] : ['--docker-config', DOCKER_CONFIG_FILE]),
                 ],
                 ports: [{name: 'https', containerPort: 8443}],
                 securityContext: {
@@ -174,6 +186,9 @@ function renderOwnBackend(
                   {name: 'tls', mountPath: '/tls', readOnly: true},
                   {name: 'policy', mountPath: '/policy', readOnly: true},
                   {name: 'code', mountPath: '/code', readOnly: true},
+                  ...(options.dockerConfig === undefined
+                    ? []
+                    : [{name: 'registry', mountPath: path.posix.dirname(DOCKER_CONFIG_FILE), readOnly: true}]),
                 ],
               },
             ],
@@ -181,6 +196,9 @@ function renderOwnBackend(
               {name: 'tls', secret: {secretName: `${BACKEND_NAME}-tls`}},
               {name: 'policy', configMap: {name: `${BACKEND_NAME}-policy`}},
               {name: 'code', configMap: {name: `${BACKEND_NAME}-code`}},
+              ...(options.dockerConfig === undefined
+                ? []
+                : [{name: 'registry', secret: {secretName: `${BACKEND_NAME}-registry`}}]),
             ],
           },
         },
@@ -201,6 +219,23 @@ function renderOwnBackend(
         selector: {'app.kubernetes.io/name': BACKEND_NAME},
         ports: [{name: 'https', port: 443, targetPort: 8443, nodePort: options.nodePort}],
       },
+    },
+  ]
+}
+
+/** The registry credentials for requireSignature (a Secret), when there are any. */
+function signatureObjects(
+  options: DeploymentBackend,
+  metadata: (name: string) => Record<string, unknown>,
+): Array<Record<string, any>> {
+  if (options.dockerConfig === undefined) return []
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: metadata(`${BACKEND_NAME}-registry`),
+      type: DOCKER_CONFIG_JSON_TYPE,
+      data: {[DOCKER_CONFIG_JSON_KEY]: Buffer.from(options.dockerConfig).toString('base64')},
     },
   ]
 }

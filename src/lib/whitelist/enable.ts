@@ -35,6 +35,7 @@ import {
   whitelistPolicy,
 } from './plan.js'
 import type {RestartWatch} from './smoke.js'
+import {readRegistryCredentials} from './registry-credentials.js'
 import {readState, type WhitelistResult, type WhitelistState} from './state.js'
 import {splitCommaList} from '../comma-list.js'
 
@@ -89,9 +90,10 @@ export async function preflightAndPlan(
   options: ResolvedEnableOptions,
   placement: BoundPlacement,
   context: EnableContext,
-): Promise<{plan: WhitelistPlan; impact: string[]}> {
+): Promise<{plan: WhitelistPlan; impact: string[]; dockerConfig?: string}> {
   const {manifest, manifestText} = readManifest(options)
   const {policy, problems} = whitelistPolicy(options, placement.policyNeeds())
+  const credentials = await readRegistryCredentials(options, policy, context.cluster)
   const warnings = acceptPolicyProblems(problems, options.force)
   placement.check(options.dryRun)
   const target = await placement.preflight({
@@ -112,9 +114,18 @@ export async function preflightAndPlan(
     settings: options.settings,
     target,
     warnings,
-    backend: (policyText) => placement.plan({paths, policy, policyText, target}),
+    keyDir: placement.keyDir(paths),
+    registryCredentials: credentials && {source: credentials.source},
+    backend: (policyText) =>
+      placement.plan({
+        paths,
+        policy,
+        policyText,
+        target,
+        registryCredentials: credentials && {source: credentials.source},
+      }),
   })
-  return {plan, impact}
+  return {plan, impact, dockerConfig: credentials?.text}
 }
 
 /**
@@ -135,16 +146,16 @@ export async function enableWhitelist(given: WhitelistEnableOptions, context: En
     }
   }
   const placement = bindPlacement(options)
-  const {plan, impact} = await preflightAndPlan(options, placement, context)
+  const {plan, impact, dockerConfig} = await preflightAndPlan(options, placement, context)
   if (options.dryRun) return {impact, dryRun: renderDryRun(plan), changes: [], warnings: plan.warnings, backups: []}
-  return {...(await applyPlan(plan, placement, options, context)), impact, restart}
+  return {...(await applyPlan(plan, placement, options, {...context, dockerConfig})), impact, restart}
 }
 
 async function applyPlan(
   plan: WhitelistPlan,
   placement: BoundPlacement,
   options: ResolvedEnableOptions,
-  context: EnableContext,
+  context: EnableContext & {dockerConfig?: string},
 ): Promise<WhitelistResult> {
   const {paths, manifest} = plan
   const changes: string[] = []
@@ -172,6 +183,7 @@ async function applyPlan(
       backups,
       options,
       previous,
+      dockerConfig: context.dockerConfig,
     })
     for (const file of [plan.webhookKubeconfig, plan.admissionConfig])
       writeIfChanged(file.path, file.content, file.mode, changes, undefined, journal)
@@ -259,6 +271,7 @@ export function stateOf({
     setConfigFlag: previous?.setConfigFlag ?? !flagsBefore.has('admission-control-config-file'),
     addedVolumes: [...new Set([...(previous?.addedVolumes ?? []), ...patch.addedVolumes])],
     mergedConfig: previous?.mergedConfig,
+    ...(backend.registryCredentials ? {registryCredentials: backend.registryCredentials} : {}),
     ...(options.persistKubeadmConfig || previous?.kubeadmConfig ? {kubeadmConfig: true} : {}),
     ...(backend.objects
       ? {

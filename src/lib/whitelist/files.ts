@@ -23,6 +23,8 @@ export interface WhitelistPaths {
   clientCa: string
   policy: string
   bundle: string
+  /** Registry credentials for requireSignature (`--docker-config`), 0600, read by the backend only. */
+  dockerConfig: string
 }
 
 export const BACKEND_UID = 65532
@@ -50,6 +52,7 @@ export function whitelistPaths(configDir: string): WhitelistPaths {
     clientCa: path.join(backend, 'client-ca.crt'),
     policy: path.join(backend, 'policy.yaml'),
     bundle: path.join(backend, 'imgsec-webhook.mjs'),
+    dockerConfig: path.join(backend, 'docker-config.json'),
   }
 }
 
@@ -61,38 +64,63 @@ export function enableWrittenPaths(paths: WhitelistPaths, options: {backend: boo
   return [paths.admissionConfig, paths.webhookKubeconfig, paths.pkiDir, ...(options.backend ? [paths.backendDir] : [])]
 }
 
-/** Where the static backend reads a trusted key of requireSignature (the backend directory is mounted). */
-export function trustedKeyPath(paths: WhitelistPaths, key: TrustedKey): string {
-  return path.join(paths.backendDir, `trusted-key-${key.hint.slice(0, 16)}.pub`)
+/** Where a backend whose keys are in `dir` reads a trusted key of requireSignature. */
+export function trustedKeyPath(dir: string, key: TrustedKey): string {
+  return path.posix.join(dir, trustedKeyFileName(key))
 }
 
-/** Where the static backend reads a keyless trusted root of requireSignature. */
-export function trustedRootPath(paths: WhitelistPaths, root: TrustedRootFile): string {
-  return path.join(paths.backendDir, `trusted-root-${root.fingerprint.slice(0, 16)}.json`)
+/** A trusted key's file name: its hint, so that two keys never share a name and a re-run writes the same one. */
+export function trustedKeyFileName(key: TrustedKey): string {
+  return `trusted-key-${key.hint.slice(0, 16)}.pub`
+}
+
+/** A keyless trusted root's file name: its fingerprint, as for keys. */
+export function trustedRootFileName(root: TrustedRootFile): string {
+  return `trusted-root-${root.fingerprint.slice(0, 16)}.json`
+}
+
+/** Where a backend whose keys are in `dir` reads a keyless trusted root of requireSignature. */
+export function trustedRootPath(dir: string, root: TrustedRootFile): string {
+  return path.posix.join(dir, trustedRootFileName(root))
+}
+
+/**
+ * The trusted keys (PEM) and keyless trusted roots (JSON) of requireSignature by file name: public
+ * material, nothing secret.
+ */
+export function trustedKeyTexts(policy: ImagePolicy): Map<string, string> {
+  const texts = new Map<string, string>()
+  for (const requirement of policy.requireSignature ?? []) {
+    for (const key of requirement.keys)
+      texts.set(trustedKeyFileName(key), String(key.publicKey.export({type: 'spki', format: 'pem'})))
+    if (requirement.keyless) texts.set(trustedRootFileName(requirement.keyless.root), requirement.keyless.root.text)
+  }
+  return texts
 }
 
 /**
  * The trusted keys and keyless trusted roots of requireSignature, copied beside the policy into the
- * directory the static pod mounts.
+ * directory the backend reads them from (the static pod mounts it).
  */
 export function trustedKeyFiles(
   policy: ImagePolicy,
-  paths: WhitelistPaths,
+  dir: string,
   owner?: number,
 ): Array<{path: string; content: string; mode: number; owner?: number}> {
-  const files = new Map<string, string>()
-  for (const key of (policy.requireSignature ?? []).flatMap((requirement) => requirement.keys))
-    files.set(trustedKeyPath(paths, key), String(key.publicKey.export({type: 'spki', format: 'pem'})))
-  for (const requirement of policy.requireSignature ?? [])
-    if (requirement.keyless) files.set(trustedRootPath(paths, requirement.keyless.root), requirement.keyless.root.text)
-  return [...files].map(([file, content]) => ({path: file, content, mode: 0o600, owner}))
+  return [...trustedKeyTexts(policy)].map(([name, content]) => ({
+    path: path.join(dir, name),
+    content,
+    mode: 0o600,
+    owner,
+  }))
 }
 
 /**
  * The policy file the backend reads (every field written out, so that what is enforced is visible).
- * With `paths`, requireSignature names the copies of its keys and trusted roots in the backend directory.
+ * With `keyDir`, requireSignature names the copies of its keys and trusted roots there (where the backend reads them; '': beside
+ * the policy file, as a name relative to it).
  */
-export function renderPolicyFile(policy: ImagePolicy, paths?: WhitelistPaths): string {
+export function renderPolicyFile(policy: ImagePolicy, keyDir?: string): string {
   return stringify(
     {
       apiVersion: 'imgsec.io/v1alpha1',
@@ -112,14 +140,15 @@ export function renderPolicyFile(policy: ImagePolicy, paths?: WhitelistPaths): s
             requireSignature: policy.requireSignature.map((requirement) => ({
               repositories: requirement.repositories,
               ...(requirement.keys.length > 0
-                ? {keys: requirement.keys.map((key) => (paths ? trustedKeyPath(paths, key) : key.name))}
+                ? {keys: requirement.keys.map((key) => (keyDir === undefined ? key.name : trustedKeyPath(keyDir, key)))}
                 : {}),
               ...(requirement.keyless
                 ? {
                     keyless: {
-                      trustedRoot: paths
-                        ? trustedRootPath(paths, requirement.keyless.root)
-                        : requirement.keyless.root.name,
+                      trustedRoot:
+                        keyDir === undefined
+                          ? requirement.keyless.root.name
+                          : trustedRootPath(keyDir, requirement.keyless.root),
                       identities: requirement.keyless.identities,
                     },
                   }
@@ -136,7 +165,13 @@ export function renderPolicyFile(policy: ImagePolicy, paths?: WhitelistPaths): s
  * The backend as a static pod: the kubelet runs it whatever admission says (no deadlock), on the
  * host network at 127.0.0.1 (no DNS, no NodePort), hardened so that it passes our own audit.
  */
-export function renderStaticPod(options: {image: string; paths: WhitelistPaths; port: number}): string {
+export function renderStaticPod(options: {
+  image: string
+  paths: WhitelistPaths
+  port: number
+  /** The backend reads registry credentials from paths.dockerConfig (in the mounted directory). */
+  dockerConfig?: boolean
+}): string {
   const {paths, port} = options
   return stringify(
     {
@@ -176,6 +211,7 @@ export function renderStaticPod(options: {image: string; paths: WhitelistPaths; 
               '127.0.0.1',
               '--port',
               String(port),
+              ...(options.dockerConfig ? ['--docker-config', paths.dockerConfig] : []),
             ],
             securityContext: {
               allowPrivilegeEscalation: false,

@@ -12,8 +12,9 @@ import {evaluateImage, type ImagePolicy} from '../policy/policy.js'
 import {refuseImageContentRules, requireAllowlist, resolvePolicy} from '../policy/policy-file.js'
 import {readTrustedKey} from '../signature/trusted-keys.js'
 import type {KeyPairPem} from './certificates.js'
-import {renderPolicyFile, trustedKeyFiles, type WhitelistPaths} from './files.js'
+import {renderPolicyFile, type WhitelistPaths} from './files.js'
 import {sha256} from './node-files.js'
+import type {RegistryCredentialsSource} from './registry-credentials.js'
 import type {PlacementName} from './state.js'
 
 export const IMAGE_POLICY_PLUGIN = 'ImagePolicyWebhook'
@@ -31,6 +32,9 @@ export interface EnableCommonOptions {
   allowAnyRegistry?: boolean
   /** `--require-signature --trusted-key KEY`: images of the allowed registries must be signed by one of these keys. */
   trustedKeys?: string[]
+  /** Registry credentials the backend reads signatures with: `--docker-config FILE`, or `--docker-config-secret NAMESPACE/NAME`. */
+  dockerConfig?: string
+  dockerConfigSecret?: string
   /** Record the flags and volumes in ConfigMap kube-system/kubeadm-config, so that "kubeadm upgrade" keeps them. */
   persistKubeadmConfig?: boolean
   settings: Omit<ImagePolicySettings, 'kubeConfigFile'>
@@ -92,9 +96,10 @@ export interface ApplyMaterial {
   ca: KeyPairPem
   serving: KeyPairPem
   bundleText: string
+  dockerConfig?: string
 }
 
-export type MaterialName = 'ca.crt' | 'serving.crt' | 'serving.key' | 'bundle'
+export type MaterialName = 'ca.crt' | 'serving.crt' | 'serving.key' | 'bundle' | 'docker-config'
 
 /** A file a plan writes: its text, or the name of material made when applying. */
 export interface PlannedFile {
@@ -124,6 +129,8 @@ export interface BackendPlan {
   reportsPolicyDigest: boolean
   /** Added to the error when the backend does not answer. */
   notAnsweringHint: string
+  /** What the user must know about this placement and policy (an external backend's part of it). */
+  warnings?: string[]
 }
 
 export interface WhitelistPlan {
@@ -142,6 +149,8 @@ export interface WhitelistPlan {
   admissionConfig: PlannedFile & {content: string}
   apiserverEdit: {enablePlugins: string[]; admissionConfig: string; hostPaths: string[]}
   policyDigest?: string
+  /** Where --docker-config comes from (its text is never in the plan). */
+  registryCredentials?: RegistryCredentialsSource
   warnings: string[]
 }
 
@@ -210,22 +219,15 @@ export function planWhitelist(input: {
   policy: ImagePolicy
   settings: EnableCommonOptions['settings']
   target: BackendTarget
+  /** Where the backend reads requireSignature's keys (the policy names them there); none: as the user named them. */
+  keyDir?: string
   backend: (policyText: string) => BackendPlan
+  registryCredentials?: RegistryCredentialsSource
   warnings: string[]
 }): WhitelistPlan {
   const {paths, target} = input
-  const policyText = renderPolicyFile(input.policy, paths)
+  const policyText = renderPolicyFile(input.policy, input.keyDir)
   const backend = input.backend(policyText)
-  if (input.policy.requireSignature) {
-    if (input.placement !== 'static')
-      throw new UserError(
-        `requireSignature needs --backend-placement static (the keys are copied into ${paths.backendDir}, which the static pod mounts); the ${input.placement} placement cannot read them yet`,
-      )
-    for (const file of trustedKeyFiles(input.policy, paths, backend.dir?.owner)) {
-      backend.files.push(file)
-      backend.preview.push({path: file.path, content: file.content})
-    }
-  }
   const trustedCa = target.caFile ? path.resolve(target.caFile) : paths.caCert
   return {
     placement: input.placement,
@@ -260,7 +262,8 @@ export function planWhitelist(input: {
       hostPaths: [paths.configDir, ...outside(paths.configDir, [path.dirname(trustedCa)])],
     },
     policyDigest: backend.reportsPolicyDigest ? sha256(policyText) : undefined,
-    warnings: input.warnings,
+    registryCredentials: input.registryCredentials,
+    warnings: [...input.warnings, ...(backend.warnings ?? [])],
   }
 }
 

@@ -19,6 +19,8 @@ export interface WhitelistState {
   setConfigFlag: boolean
   addedVolumes: string[]
   mergedConfig?: {file: string; sha256: string; backup: string}
+  /** Where the backend reads its registry credentials (--docker-config): a file on this node or a Secret. */
+  registryCredentials?: string
   /** enable recorded its flags in kubeadm-config: disable takes them out again. */
   kubeadmConfig?: boolean
 }

@@ -1,6 +1,6 @@
 // `whitelist status`: what the manifest, the files in --config-dir and the backend say now, and in
 // one line what happens to a pod created now.
-import {readFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {checkAdmissionConfiguration, type ImagePolicySettings} from '../controlplane/admission-config.js'
@@ -43,6 +43,8 @@ export interface WhitelistStatus {
   webhookKubeconfig?: {file: string; valid: boolean; problem?: string; server?: string}
   backend?: {placement: string; url: string; healthy: boolean; answering: boolean; detail: string}
   policy?: {allowedRegistries: string[] | 'any'; exemptNamespaces: string[]; requireDigest: boolean}
+  /** Where the backend reads its registry credentials (--docker-config); their content is never read here. */
+  registryCredentials?: string
   /** The certificates in --config-dir: when one expires, the API server can no longer reach the backend. */
   certificates: Array<{name: string; file: string; notAfter: string; daysLeft: number}>
   warnings: string[]
@@ -107,6 +109,14 @@ export async function whitelistStatus(options: {
     } catch (error) {
       status.webhookKubeconfig = {file: kubeconfigFile, valid: false, problem: describeFailure(error)}
     }
+  }
+  const state = readState(options.configDir)
+  if (state?.registryCredentials) {
+    status.registryCredentials = state.registryCredentials
+    if (state.placement === 'static' && !existsSync(state.registryCredentials))
+      status.warnings.push(
+        `${state.registryCredentials} is missing: the backend cannot read signatures from registries that need a login; run "whitelist enable" again with --docker-config`,
+      )
   }
   const policyText = readIfExists(paths.policy)
   if (policyText !== undefined) {

@@ -8,10 +8,13 @@ import {objectName} from '../../cluster/objects.js'
 import {missingPermissions} from '../../cluster/rbac-preflight.js'
 import {UserError} from '../../errors.js'
 import {requirePinnedImage} from '../backend-image.js'
+import {DOCKER_CONFIG_JSON_TYPE} from '../../image/docker-config.js'
 import {BACKEND_NAME, nodeInternalIP, renderDeploymentBackend, waitForDeployment} from '../deployment.js'
+import {trustedKeyTexts} from '../files.js'
 import {readBackendBundle} from '../node-files.js'
 import {loadOrIssueServing} from '../pki.js'
 import {type ApplyMaterial, renderObject, type ResolvedEnableOptions} from '../plan.js'
+import {credentialsPlaceholder} from '../registry-credentials.js'
 import {versionWarning} from '../smoke.js'
 import type {BackendPlacement} from './placement.js'
 
@@ -50,6 +53,9 @@ export const deploymentPlacement: BackendPlacement<DeploymentOptions> = {
     return {exemptNamespaces: [options.namespace], controlPlaneImages: []}
   },
 
+  // Beside policy.yaml in its ConfigMap: the policy names them relative to itself.
+  keyDir: () => '',
+
   check(options, dryRun) {
     if (!dryRun) requirePinnedImage(options.backendImage)
   },
@@ -85,7 +91,12 @@ export const deploymentPlacement: BackendPlacement<DeploymentOptions> = {
     }
   },
 
-  plan(options, {policy, policyText}) {
+  plan(options, {policy, policyText, registryCredentials}) {
+    if (policy.requireSignature && options.backend === 'bouncer')
+      throw new UserError(
+        "--backend bouncer cannot verify signatures (kube-image-bouncer has no requireSignature): drop --backend bouncer, or --require-signature and the policy's requireSignature",
+      )
+    const trustedKeys = policy.requireSignature ? trustedKeyTexts(policy) : undefined
     const render = (material: ApplyMaterial) =>
       renderDeploymentBackend({
         namespace: options.namespace,
@@ -97,16 +108,28 @@ export const deploymentPlacement: BackendPlacement<DeploymentOptions> = {
         tls: {caPem: material.ca.certPem, certPem: material.serving.certPem, keyPem: material.serving.keyPem},
         backend: options.backend,
         allowedRegistries: policy.allowedRegistries,
+        trustedKeys,
+        dockerConfig: registryCredentials ? material.dockerConfig : undefined,
       })
     const placeholder = {certPem: PLACEHOLDER, keyPem: PLACEHOLDER}
     const preview = render({
       ca: placeholder,
       serving: placeholder,
       bundleText: '<the bundled backend, dist/imgsec-webhook.mjs>',
+      dockerConfig: registryCredentials && credentialsPlaceholder(registryCredentials),
     })
       .map((object) =>
         object.kind === 'Secret'
-          ? {...object, data: Object.fromEntries(Object.keys(object.data).map((key) => [key, PLACEHOLDER]))}
+          ? {
+              ...object,
+              data: Object.fromEntries(
+                Object.entries(object.data as Record<string, string>).map(([key, value]) => [
+                  key,
+                  // The credentials' placeholder says where they come from; keys and certificates are made later.
+                  object.type === DOCKER_CONFIG_JSON_TYPE ? Buffer.from(value, 'base64').toString('utf8') : PLACEHOLDER,
+                ]),
+              ),
+            }
           : object,
       )
       .map((object) => renderObject(object))
@@ -127,6 +150,7 @@ export const deploymentPlacement: BackendPlacement<DeploymentOptions> = {
       ca: context.pki.ca,
       serving: await loadOrIssueServing(context.paths, context.pki, target.servingHosts),
       bundleText: readBackendBundle(),
+      dockerConfig: context.dockerConfig,
     }
     let objects = plan.objects.render(material)
     const applied = await applyObjects(client, objects, 'none')
@@ -145,7 +169,15 @@ export const deploymentPlacement: BackendPlacement<DeploymentOptions> = {
         `deployment ${BACKEND_NAME} in namespace ${namespace} has no ready replica after ${Math.round(timeoutMs / 1000)}s, so the API server was NOT changed; see kubectl -n ${namespace} describe deployment ${BACKEND_NAME}`,
       )
     }
-    return {objects}
+    // What a previous run made and this one does not (the keys, the credentials): the backend no longer reads it.
+    const key = (o: Record<string, any>) => `${o.metadata.namespace}/${objectName(o)}`
+    const kept = new Set(objects.map((o) => key(o)))
+    const dropped = (context.previous?.objects ?? []).filter(
+      (o) => o.kind !== 'Namespace' && o.metadata.name.startsWith(BACKEND_NAME) && !kept.has(key(o)),
+    )
+    for (const object of await deleteObjects(client, dropped)) context.changes.push(`deleted ${objectName(object)}`)
+    const credentials = objects.find((o) => o.kind === 'Secret' && o.type === DOCKER_CONFIG_JSON_TYPE)
+    return {objects, registryCredentials: credentials && `secret ${namespace}/${credentials.metadata.name}`}
   },
 
   async undo(state, context) {

@@ -1,4 +1,5 @@
 import type {BackendPlan, BackendTarget, PolicyNeeds, ResolvedEnableOptions} from '../plan.js'
+import type {WhitelistPaths} from '../files.js'
 import type {PlacementName} from '../state.js'
 import {deploymentPlacement} from './deployment.js'
 import {externalPlacement} from './external.js'
@@ -18,6 +19,7 @@ export const PLACEMENTS: {[K in PlacementName]: BackendPlacement<Extract<Resolve
 export interface BoundPlacement {
   name: PlacementName
   policyNeeds(): PolicyNeeds
+  keyDir(paths: WhitelistPaths): string | undefined
   check(dryRun: boolean): void
   preflight(context: PreflightContext): Promise<BackendTarget>
   plan(input: Parameters<BackendPlacement<ResolvedEnableOptions>['plan']>[1]): BackendPlan
@@ -28,6 +30,7 @@ function bind<O extends ResolvedEnableOptions>(strategy: BackendPlacement<O>, op
   return {
     name: options.placement,
     policyNeeds: () => strategy.policyNeeds(options),
+    keyDir: (paths) => strategy.keyDir(paths),
     check: (dryRun) => strategy.check(options, dryRun),
     preflight: (context) => strategy.preflight(options, context),
     plan: (input) => strategy.plan(options, input),

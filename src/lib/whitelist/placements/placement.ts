@@ -5,6 +5,7 @@ import type {ImagePolicy} from '../../policy/policy.js'
 import type {WhitelistPaths} from '../files.js'
 import type {Pki} from '../pki.js'
 import type {BackendPlan, BackendTarget, EnableCommonOptions, PolicyNeeds, ResolvedEnableOptions} from '../plan.js'
+import type {RegistryCredentialsSource} from '../registry-credentials.js'
 import type {WhitelistState} from '../state.js'
 
 export interface PreflightContext {
@@ -26,12 +27,16 @@ export interface ApplyContext {
   options: Pick<EnableCommonOptions, 'backupDir' | 'command' | 'backendTimeoutMs'>
   /** What the previous enable recorded (a re-run keeps what it created). */
   previous?: WhitelistState
+  /** The docker config.json of --docker-config, read and checked at preflight (never planned nor printed). */
+  dockerConfig?: string
 }
 
 /** What a started backend leaves for state.json, so that disable can undo it. */
 export interface AppliedBackend {
   staticPod?: string
   objects?: Array<Record<string, any>>
+  /** Where the backend reads its registry credentials (a file, a Secret), for status. */
+  registryCredentials?: string
 }
 
 export interface UndoContext {
@@ -50,6 +55,8 @@ export interface UndoContext {
 export interface BackendPlacement<O extends ResolvedEnableOptions> {
   /** The policy rules the placement needs; may refuse the placement itself (a lockout risk). */
   policyNeeds(options: O): PolicyNeeds
+  /** Where the backend reads requireSignature's keys (the policy names them there); undefined: the user's backend, as named. */
+  keyDir(paths: WhitelistPaths): string | undefined
   /** Checks of the flags and the files they name (a real run), before the cluster is asked or anything written. */
   check(options: O, dryRun: boolean): void
   /** What the API server will dial; a real run asks the cluster first (permissions, version, the node address). */
@@ -57,7 +64,13 @@ export interface BackendPlacement<O extends ResolvedEnableOptions> {
   /** The backend's files and objects (pure). */
   plan(
     options: O,
-    input: {paths: WhitelistPaths; policy: ImagePolicy; policyText: string; target: BackendTarget},
+    input: {
+      paths: WhitelistPaths
+      policy: ImagePolicy
+      policyText: string
+      target: BackendTarget
+      registryCredentials?: RegistryCredentialsSource
+    },
   ): BackendPlan
   /** Start the backend as planned, every write and create journaled, and wait until it is ready. */
   apply(plan: BackendPlan, target: BackendTarget, context: ApplyContext): Promise<AppliedBackend>

@@ -7,10 +7,11 @@ import path from 'node:path'
 import {writeFileAtomic} from '../../atomic-write.js'
 import {backupFile} from '../../controlplane/backups.js'
 import {requirePinnedImage} from '../backend-image.js'
-import {BACKEND_UID, renderStaticPod, STATIC_POD_FILE} from '../files.js'
+import {BACKEND_UID, renderStaticPod, STATIC_POD_FILE, trustedKeyFiles} from '../files.js'
 import {ensureDir, readBackendBundle, readIfExists, writeIfChanged} from '../node-files.js'
 import {loadOrIssueServing} from '../pki.js'
 import type {ApplyMaterial, BackendPlan, PlannedFile, ResolvedEnableOptions} from '../plan.js'
+import {credentialsPlaceholder} from '../registry-credentials.js'
 import {bestEffortVersionWarning} from '../smoke.js'
 import type {ApplyContext, BackendPlacement} from './placement.js'
 
@@ -28,6 +29,9 @@ export function materialize(content: PlannedFile['content'], material: ApplyMate
       return material.serving.keyPem
     case 'bundle':
       return material.bundleText
+    case 'docker-config':
+      if (material.dockerConfig === undefined) throw new Error('no registry credentials to write')
+      return material.dockerConfig
   }
 }
 
@@ -44,6 +48,9 @@ function writeStaticPod(file: string, text: string, context: ApplyContext): void
 export const staticPlacement: BackendPlacement<StaticOptions> = {
   policyNeeds: (options) => ({exemptNamespaces: [], controlPlaneImages: [options.backendImage]}),
 
+  // Copied beside the policy into the directory the static pod mounts.
+  keyDir: (paths) => paths.backendDir,
+
   check(options, dryRun) {
     if (!dryRun) requirePinnedImage(options.backendImage)
   },
@@ -56,14 +63,29 @@ export const staticPlacement: BackendPlacement<StaticOptions> = {
     return {webhookUrl: `https://127.0.0.1:${options.port}/image_policy`, servingHosts: ['127.0.0.1']}
   },
 
-  plan(options, {paths, policyText}): BackendPlan {
+  plan(options, {paths, policy, policyText, registryCredentials}): BackendPlan {
     const owner = BACKEND_UID
     const staticPod = {
       path: path.join(path.resolve(options.manifestsDir), STATIC_POD_FILE),
-      content: renderStaticPod({image: options.backendImage, paths, port: options.port}),
+      content: renderStaticPod({
+        image: options.backendImage,
+        paths,
+        port: options.port,
+        dockerConfig: registryCredentials !== undefined,
+      }),
     }
+    const keys = trustedKeyFiles(policy, paths.backendDir, owner)
+    const credentials: PlannedFile[] = registryCredentials
+      ? [{path: paths.dockerConfig, content: {material: 'docker-config'}, mode: 0o600, owner}]
+      : []
     return {
-      preview: [staticPod],
+      preview: [
+        staticPod,
+        ...keys,
+        ...(registryCredentials
+          ? [{path: paths.dockerConfig, content: credentialsPlaceholder(registryCredentials)}]
+          : []),
+      ],
       dir: {path: paths.backendDir, owner},
       files: [
         {path: paths.servingCert, content: {material: 'serving.crt'}, mode: 0o644, owner},
@@ -71,6 +93,8 @@ export const staticPlacement: BackendPlacement<StaticOptions> = {
         {path: paths.clientCa, content: {material: 'ca.crt'}, mode: 0o644, owner},
         {path: paths.policy, content: policyText, mode: 0o644, owner},
         {path: paths.bundle, content: {material: 'bundle'}, mode: 0o644, owner},
+        ...keys,
+        ...credentials,
       ],
       staticPod,
       reportsPolicyDigest: true,
@@ -84,6 +108,14 @@ export const staticPlacement: BackendPlacement<StaticOptions> = {
       ca: context.pki.ca,
       serving: await loadOrIssueServing(context.paths, context.pki, target.servingHosts),
       bundleText: readBackendBundle(),
+      dockerConfig: context.dockerConfig,
+    }
+    const credentials = plan.files.find((file) => file.path === context.paths.dockerConfig)
+    // Credentials a previous run installed and this one does not give: the backend must not keep them.
+    if (!credentials && existsSync(context.paths.dockerConfig)) {
+      context.journal.rememberFile(context.paths.dockerConfig)
+      rmSync(context.paths.dockerConfig)
+      context.changes.push(`removed ${context.paths.dockerConfig}`)
     }
     for (const file of plan.files)
       writeIfChanged(
@@ -95,7 +127,7 @@ export const staticPlacement: BackendPlacement<StaticOptions> = {
         context.journal,
       )
     if (plan.staticPod) writeStaticPod(plan.staticPod.path, plan.staticPod.content, context)
-    return {staticPod: plan.staticPod?.path}
+    return {staticPod: plan.staticPod?.path, registryCredentials: credentials?.path}
   },
 
   async undo(state, context) {
