@@ -9,7 +9,7 @@ import {editApiserverManifest} from '../controlplane/apiserver-manifest.js'
 import {renderWebhookKubeconfig} from '../controlplane/webhook-kubeconfig.js'
 import {UserError} from '../errors.js'
 import {evaluateImage, type ImagePolicy} from '../policy/policy.js'
-import {refuseImageContentRules, requireAllowlist, resolvePolicy} from '../policy/policy-file.js'
+import {requireAllowlist, resolvePolicy} from '../policy/policy-file.js'
 import {readTrustedKey} from '../signature/trusted-keys.js'
 import type {KeyPairPem} from './certificates.js'
 import {renderPolicyFile, trustedKeyFiles, type WhitelistPaths} from './files.js'
@@ -158,7 +158,6 @@ export function whitelistPolicy(
 ): {policy: ImagePolicy; problems: string[]} {
   const policy = resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries})
   requireAllowlist(policy, options.allowAnyRegistry ?? false)
-  refuseImageContentRules(policy, `--policy "${options.policyFile}"`)
   if (options.trustedKeys) {
     if (!policy.allowedRegistries)
       throw new UserError(

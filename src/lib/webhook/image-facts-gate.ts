@@ -1,0 +1,181 @@
+// The backend's rules on image contents (requireNonRootImage, forbidShell, maxImageAgeDays): before
+// a pod is admitted, each image's config (and, for forbidShell, its layers) is read from the
+// registry. An ImageReview carries the images only, never the pod's securityContext: an image
+// that runs as root is refused even when the pod sets a non-zero runAsUser.
+// Facts are cached by manifest digest (a digest's content never changes), at most
+// `maxCacheEntries`, least recently used dropped first. A tag is resolved at review time: its
+// facts are those of the digest it names then (`requireDigest: true` pins what the kubelet pulls).
+import {safeErrorMessage} from '../describe-error.js'
+import {credentialForImage, type DockerCredential} from '../image/docker-config.js'
+import {describeImageUser, imageAgeDays, type ImageFacts, isRootUser} from '../image/image-facts.js'
+import type {Platform} from '../image/image-manifest.js'
+import {registrySource} from '../image/image-source.js'
+import {inspectImage, memoryLayerStore} from '../image/inspect-image.js'
+import type {ImageReference} from '../image/image-reference.js'
+import type {RegistryConnection} from '../image/registry-client.js'
+import {limitConcurrency} from '../concurrency.js'
+import {evaluateImage, type ImagePolicy, type PolicyViolation} from '../policy/policy.js'
+import {reviewBudget} from './review-budget.js'
+
+export interface ImageFactsGateOptions {
+  /** TLS settings for the registries. */
+  connection?: Omit<RegistryConnection, 'timeoutMs' | 'deadline'>
+  /** Registry credentials (`--docker-config`). */
+  credentials?: DockerCredential[]
+  /** How long reading the images of one review may take together. */
+  budgetMs: number
+  maxCacheEntries?: number
+  /** An index is judged by each of these it has (the ImageReview does not say which node the pod goes to). */
+  platforms?: Platform[]
+  /** Warnings (an unreadable image admitted by imageFactsFailurePolicy: Ignore). */
+  log?: (entry: Record<string, unknown>) => void
+  now?: () => number
+}
+
+export type ImageFactsGate = (
+  images: string[],
+  namespace: string | undefined,
+  policy: ImagePolicy,
+) => Promise<PolicyViolation[][]>
+
+export const ADMISSION_PLATFORMS: Platform[] = [
+  {os: 'linux', architecture: 'amd64'},
+  {os: 'linux', architecture: 'arm64'},
+]
+
+/** Does the policy ask admission to read images? */
+export function needsImageFacts(policy: ImagePolicy): boolean {
+  return policy.requireNonRootImage || policy.forbidShell || policy.maxImageAgeDays !== undefined
+}
+
+/** What the rules judge, per platform: kept small, so the cache's size is its entry count. */
+interface CachedFacts {
+  withFiles: boolean
+  facts: Array<Pick<ImageFacts, 'digest' | 'platform' | 'user' | 'created' | 'shells'>>
+}
+
+/** The violations of one image's facts; `label` names the image as the pod does. */
+export function imageFactViolations(
+  label: string,
+  facts: CachedFacts['facts'],
+  policy: ImagePolicy,
+  now: number,
+): PolicyViolation[] {
+  return facts.flatMap((fact) => {
+    const name = facts.length > 1 && fact.platform ? `${label} [${fact.platform}]` : label
+    const found: PolicyViolation[] = []
+    if (policy.requireNonRootImage && isRootUser(fact.user))
+      found.push({
+        rule: 'image-runs-as-root',
+        message: `${name} ${describeImageUser(fact.user)}, so it runs as root (requireNonRootImage; admission cannot see the pod's runAsUser)`,
+      })
+    if (policy.forbidShell && fact.shells.length > 0)
+      found.push({rule: 'image-has-shell', message: `${name} has a shell: ${fact.shells.join(', ')} (forbidShell)`})
+    const days = imageAgeDays(fact.created, now)
+    if (policy.maxImageAgeDays !== undefined && days !== undefined && days > policy.maxImageAgeDays)
+      found.push({
+        rule: 'image-stale',
+        message: `${name} was built ${days} days ago (created ${fact.created}), more than maxImageAgeDays (${policy.maxImageAgeDays})`,
+      })
+    return found
+  })
+}
+
+export function createImageFactsGate(options: ImageFactsGateOptions): ImageFactsGate {
+  const now = options.now ?? Date.now
+  const maxEntries = options.maxCacheEntries ?? 1000
+  const cache = new Map<string, CachedFacts>()
+  const reading = new Map<string, Promise<CachedFacts>>()
+  // Reads go on after a review's budget is spent (their result fills the cache for the retry), so
+  // they are bounded here rather than by the reviews in flight.
+  const limitReads = limitConcurrency(8)
+  const layers = memoryLayerStore()
+  const remember = (key: string, value: CachedFacts) => {
+    cache.delete(key)
+    cache.set(key, value)
+    // Oldest first: Map keeps insertion order.
+    while (cache.size > maxEntries) cache.delete(cache.keys().next().value!)
+  }
+  const cached = (key: string, withFiles: boolean) => {
+    const hit = cache.get(key)
+    if (!hit || (withFiles && !hit.withFiles)) return undefined
+    remember(key, hit)
+    return hit
+  }
+
+  async function factsOf(
+    reference: ImageReference,
+    image: string,
+    withFiles: boolean,
+    connection: RegistryConnection,
+  ): Promise<{facts: CachedFacts; digest: string}> {
+    const repository = `${reference.registry}/${reference.repository}`
+    const source = registrySource(
+      reference,
+      connection,
+      credentialForImage(options.credentials ?? [], reference),
+      'webhook serve --docker-config',
+    )
+    let digest = reference.digest
+    let top: Awaited<ReturnType<typeof source.manifest>> | undefined
+    if (!digest) {
+      // A tag is resolved now: one manifest read per review; the digest's facts may be cached.
+      top = await source.manifest()
+      digest = top.digest
+    }
+    const key = `${repository}@${digest}`
+    const hit = cached(key, withFiles)
+    if (hit) return {facts: hit, digest}
+    let read = reading.get(key)
+    if (!read || withFiles) {
+      const resolved = top
+      const pinned = resolved
+        ? {...source, manifest: (at?: string) => (at ? source.manifest(at) : Promise.resolve(resolved))}
+        : source
+      read = limitReads(() =>
+        inspectImage(pinned, image, {
+          platforms: options.platforms ?? ADMISSION_PLATFORMS,
+          layers,
+          configOnly: !withFiles,
+        }),
+      ).then((all) => {
+        const value = {
+          withFiles,
+          facts: all.map(({digest, platform, user, created, shells}) => ({digest, platform, user, created, shells})),
+        }
+        remember(key, value)
+        return value
+      })
+      reading.set(key, read)
+      const settled = read
+      void read.catch(() => undefined).finally(() => reading.get(key) === settled && reading.delete(key))
+    }
+    return {facts: await read, digest}
+  }
+
+  return async (images, namespace, policy) => {
+    if (!needsImageFacts(policy)) return images.map(() => [])
+    const budget = reviewBudget(options.connection, options.budgetMs, '--image-facts-timeout')
+    const withFiles = policy.forbidShell
+    const at = now()
+    return Promise.all(
+      images.map(async (image): Promise<PolicyViolation[]> => {
+        const verdict = evaluateImage(image, {namespace}, policy)
+        // Exempt images need nothing; refused ones are refused already.
+        if (!verdict.allowed || verdict.exempt || !verdict.reference) return []
+        try {
+          const {facts, digest} = await budget.within(factsOf(verdict.reference, image, withFiles, budget.connection))
+          const label = verdict.reference.digest ? image : `${image} (resolved to ${digest})`
+          return imageFactViolations(label, facts.facts, policy, at)
+        } catch (error) {
+          const message = `the contents of ${image} could not be read: ${safeErrorMessage(error)}`
+          if (policy.imageFactsFailurePolicy === 'Ignore') {
+            options.log?.({level: 'warn', event: 'image-facts-unreadable', image, message, admitted: true})
+            return []
+          }
+          return [{rule: 'image-facts-unreadable', message: `${message} (imageFactsFailurePolicy: Fail)`}]
+        }
+      }),
+    )
+  }
+}
