@@ -223,7 +223,8 @@ export function refuseImageContentRules(policy: ImagePolicy, where: string): voi
   )
   if (asked.length === 0) return
   const one = asked.length === 1
+  const named = one ? asked[0] : `${asked.slice(0, -1).join(', ')} and ${asked.at(-1)}`
   throw new UserError(
-    `${where}: ${asked.join(' and ')} ${one ? 'needs' : 'need'} the image's contents, which a ValidatingAdmissionPolicy cannot read, so ${one ? 'it' : 'they'} would not be enforced: use the ImagePolicyWebhook mode (its backend reads images), or leave ${asked.join(', ')} out of the policy used for --mode vap (keep a separate policy file for the audit)`,
+    `${where}: ${named} ${one ? 'needs' : 'need'} the image's contents, which a ValidatingAdmissionPolicy cannot read, so ${one ? 'it' : 'they'} would not be enforced: use the ImagePolicyWebhook mode (its backend reads images), or leave ${asked.join(', ')} out of the policy used for --mode vap (keep a separate policy file for the audit)`,
   )
 }

@@ -1,0 +1,32 @@
+import {expect} from 'chai'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {whitelistPolicy} from '../../../src/lib/whitelist/plan.js'
+import {enableVap} from '../../../src/lib/whitelist/vap-mode.js'
+
+describe('whitelist enable and the image-content rules (requireNonRootImage, forbidShell, maxImageAgeDays)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'imgsec-content-rules-'))
+  const policyFile = path.join(dir, 'policy.yaml')
+  writeFileSync(
+    policyFile,
+    'allowedRegistries: [docker.io]\nrequireNonRootImage: true\nforbidShell: true\nmaxImageAgeDays: 90\n',
+  )
+
+  it('the ImagePolicyWebhook mode takes them: its backend (webhook serve) reads images', () => {
+    const {policy} = whitelistPolicy({policyFile}, {exemptNamespaces: [], controlPlaneImages: []})
+    expect(policy).to.include({requireNonRootImage: true, forbidShell: true, maxImageAgeDays: 90})
+  })
+
+  it('--mode vap refuses them before touching the cluster: a ValidatingAdmissionPolicy cannot read images', async () => {
+    const error = await enableVap(
+      {policyFile, allowAnyRegistry: false, paramsNamespace: 'imgsec', dryRun: 'none'},
+      // Never reached: the policy is refused first.
+      undefined as never,
+    ).catch((e: unknown) => e as Error)
+    expect((error as Error).message).to.equal(
+      `--policy "${policyFile}": requireNonRootImage, forbidShell and maxImageAgeDays need the image's contents, which a ValidatingAdmissionPolicy cannot read, so they would not be enforced: use the ImagePolicyWebhook mode (its backend reads images), or leave requireNonRootImage, forbidShell, maxImageAgeDays out of the policy used for --mode vap (keep a separate policy file for the audit)`,
+    )
+  })
+})
