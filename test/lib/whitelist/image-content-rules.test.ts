@@ -3,6 +3,11 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
+import {parse as parseYaml} from 'yaml'
+
+import {DEFAULT_POLICY} from '../../../src/lib/policy/policy.js'
+import {validatePolicy} from '../../../src/lib/policy/policy-file.js'
+import {renderPolicyFile} from '../../../src/lib/whitelist/files.js'
 import {whitelistPolicy} from '../../../src/lib/whitelist/plan.js'
 import {enableVap} from '../../../src/lib/whitelist/vap-mode.js'
 
@@ -17,6 +22,21 @@ describe('whitelist enable and the image-content rules (requireNonRootImage, for
   it('the ImagePolicyWebhook mode takes them: its backend (webhook serve) reads images', () => {
     const {policy} = whitelistPolicy({policyFile}, {exemptNamespaces: [], controlPlaneImages: []})
     expect(policy).to.include({requireNonRootImage: true, forbidShell: true, maxImageAgeDays: 90})
+  })
+
+  it("the backend's policy file carries them (only when asked for), and reads back the same", () => {
+    const {policy} = whitelistPolicy({policyFile}, {exemptNamespaces: [], controlPlaneImages: []})
+    const asked = {...policy, imageFactsFailurePolicy: 'Ignore' as const}
+    const text = renderPolicyFile(asked)
+    expect(validatePolicy(parseYaml(text), 'policy.yaml')).to.include({
+      requireNonRootImage: true,
+      forbidShell: true,
+      maxImageAgeDays: 90,
+      imageFactsFailurePolicy: 'Ignore',
+    })
+    expect(renderPolicyFile({...DEFAULT_POLICY})).to.not.match(
+      /requireNonRootImage|forbidShell|maxImageAgeDays|imageFacts/,
+    )
   })
 
   it('--mode vap refuses them before touching the cluster: a ValidatingAdmissionPolicy cannot read images', async () => {
