@@ -10,7 +10,7 @@ import {credentialForImage, type DockerCredential} from '../image/docker-config.
 import {describeImageUser, imageAgeDays, type ImageFacts, isRootUser} from '../image/image-facts.js'
 import type {Platform} from '../image/image-manifest.js'
 import {registrySource} from '../image/image-source.js'
-import {inspectImage, memoryLayerStore} from '../image/inspect-image.js'
+import {inspectImage} from '../image/inspect-image.js'
 import type {ImageReference} from '../image/image-reference.js'
 import type {RegistryConnection} from '../image/registry-client.js'
 import {limitConcurrency} from '../concurrency.js'
@@ -89,7 +89,8 @@ export function createImageFactsGate(options: ImageFactsGateOptions): ImageFacts
   // Reads go on after a review's budget is spent (their result fills the cache for the retry), so
   // they are bounded here rather than by the reviews in flight.
   const limitReads = limitConcurrency(8)
-  const layers = memoryLayerStore()
+  // Layers are not kept (the facts cache is what is bounded); reads in flight are shared.
+  const layers = {reads: new Map(), get: () => Promise.resolve(undefined), set: () => Promise.resolve(true)}
   const remember = (key: string, value: CachedFacts) => {
     cache.delete(key)
     cache.set(key, value)
@@ -143,7 +144,8 @@ export function createImageFactsGate(options: ImageFactsGateOptions): ImageFacts
           withFiles,
           facts: all.map(({digest, platform, user, created, shells}) => ({digest, platform, user, created, shells})),
         }
-        remember(key, value)
+        // A config-only read finishing after a full one does not replace it.
+        if (withFiles || !cache.get(key)?.withFiles) remember(key, value)
         return value
       })
       reading.set(key, read)
