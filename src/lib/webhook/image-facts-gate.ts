@@ -85,7 +85,7 @@ export function createImageFactsGate(options: ImageFactsGateOptions): ImageFacts
   const now = options.now ?? Date.now
   const maxEntries = options.maxCacheEntries ?? 1000
   const cache = new Map<string, CachedFacts>()
-  const reading = new Map<string, Promise<CachedFacts>>()
+  const reading = new Map<string, {withFiles: boolean; read: Promise<CachedFacts>}>()
   // Reads go on after a review's budget is spent (their result fills the cache for the retry), so
   // they are bounded here rather than by the reviews in flight.
   const limitReads = limitConcurrency(8)
@@ -127,8 +127,10 @@ export function createImageFactsGate(options: ImageFactsGateOptions): ImageFacts
     const key = `${repository}@${digest}`
     const hit = cached(key, withFiles)
     if (hit) return {facts: hit, digest}
-    let read = reading.get(key)
-    if (!read || withFiles) {
+    const pending = reading.get(key)
+    // A read in flight serves this review when it reads at least what this one needs.
+    let read = pending && (pending.withFiles || !withFiles) ? pending.read : undefined
+    if (!read) {
       const resolved = top
       const pinned = resolved
         ? {...source, manifest: (at?: string) => (at ? source.manifest(at) : Promise.resolve(resolved))}
@@ -148,9 +150,9 @@ export function createImageFactsGate(options: ImageFactsGateOptions): ImageFacts
         if (withFiles || !cache.get(key)?.withFiles) remember(key, value)
         return value
       })
-      reading.set(key, read)
-      const settled = read
-      void read.catch(() => undefined).finally(() => reading.get(key) === settled && reading.delete(key))
+      const entry = {withFiles, read}
+      reading.set(key, entry)
+      void read.catch(() => undefined).finally(() => reading.get(key) === entry && reading.delete(key))
     }
     return {facts: await read, digest}
   }

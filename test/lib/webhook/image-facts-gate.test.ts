@@ -163,6 +163,24 @@ describe('image facts gate (webhook requireNonRootImage, forbidShell, maxImageAg
       expect(logged[0]).to.include({level: 'warn', event: 'image-facts-unreadable', image, admitted: true})
     })
 
+    it('concurrent reviews of one image share one read; a later config-only read keeps the full facts', async () => {
+      const gate = createImageFactsGate({budgetMs: 10_000})
+      const manifestReads = () =>
+        registry
+          .logs()
+          .split('\n')
+          .filter((line) => line.includes('http.request.method=GET') && line.includes(`/team/old/manifests/`)).length
+      const before = manifestReads()
+      const policy = {...base, forbidShell: true}
+      const answers = await Promise.all([gate([refs.old], 'shop', policy), gate([refs.old], 'a', policy)])
+      expect(answers).to.deep.equal([[[]], [[]]])
+      expect(manifestReads() - before).to.equal(1)
+      // Cached with its files: a config-only review and a forbidShell one need no registry now.
+      expect(await gate([refs.old], 'shop', {...base, requireNonRootImage: true})).to.deep.equal([[]])
+      expect(await gate([refs.old], 'shop', policy)).to.deep.equal([[]])
+      expect(manifestReads() - before).to.equal(1)
+    })
+
     // Last: it stops the registry.
     it('caches facts by digest, at most maxCacheEntries (least recently used out); config-only facts do not serve forbidShell', async () => {
       const gate = createImageFactsGate({budgetMs: 2000, maxCacheEntries: 1})
