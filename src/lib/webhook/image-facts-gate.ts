@@ -87,8 +87,19 @@ export function createImageFactsGate(options: ImageFactsGateOptions): ImageFacts
   const cache = new Map<string, CachedFacts>()
   const reading = new Map<string, {withFiles: boolean; read: Promise<CachedFacts>}>()
   // Reads go on after a review's budget is spent (their result fills the cache for the retry), so
-  // they are bounded here rather than by the reviews in flight.
-  const limitReads = limitConcurrency(8)
+  // they are bounded here rather than by the reviews in flight: per registry, so that a slow one
+  // cannot hold the reads of the others.
+  const limiters = new Map<string, ReturnType<typeof limitConcurrency>>()
+  const limitReads = (registry: string) => {
+    let limit = limiters.get(registry)
+    if (!limit) {
+      // Registries are those the policy allows; the map is cleared if that is "any" and they pile up.
+      if (limiters.size >= 1000) limiters.clear()
+      limit = limitConcurrency(4)
+      limiters.set(registry, limit)
+    }
+    return limit
+  }
   // Layers are not kept (the facts cache is what is bounded); reads in flight are shared.
   const layers = {reads: new Map(), get: () => Promise.resolve(undefined), set: () => Promise.resolve(true)}
   const remember = (key: string, value: CachedFacts) => {
@@ -135,7 +146,7 @@ export function createImageFactsGate(options: ImageFactsGateOptions): ImageFacts
       const pinned = resolved
         ? {...source, manifest: (at?: string) => (at ? source.manifest(at) : Promise.resolve(resolved))}
         : source
-      read = limitReads(() =>
+      read = limitReads(reference.registry)(() =>
         inspectImage(pinned, image, {
           platforms: options.platforms ?? ADMISSION_PLATFORMS,
           layers,

@@ -181,6 +181,15 @@ describe('image facts gate (webhook requireNonRootImage, forbidShell, maxImageAg
       expect(manifestReads() - before).to.equal(1)
     })
 
+    it('a registry that does not answer does not hold the reads of another one', async () => {
+      const gate = createImageFactsGate({budgetMs: 1500})
+      const policy = {...base, requireNonRootImage: true}
+      const stuck = Array.from({length: 10}, (_, i) => `${silentHost}/app${i}@sha256:${String(i).repeat(64)}`)
+      const [answers, fine] = await Promise.all([gate(stuck, 'shop', policy), gate([refs.nonroot], 'shop', policy)])
+      expect(answers.every((found) => found[0]?.rule === 'image-facts-unreadable')).to.equal(true)
+      expect(fine).to.deep.equal([[]])
+    })
+
     // Last: it stops the registry.
     it('caches facts by digest, at most maxCacheEntries (least recently used out); config-only facts do not serve forbidShell', async () => {
       const gate = createImageFactsGate({budgetMs: 2000, maxCacheEntries: 1})
