@@ -76,6 +76,11 @@ export const DEFAULT_POLICY: ImagePolicy = Object.freeze({
   exemptions: [],
 }) as ImagePolicy
 
+/** Does the policy ask admission to read images (requireNonRootImage, forbidShell, maxImageAgeDays)? */
+export function needsImageFacts(policy: ImagePolicy): boolean {
+  return policy.requireNonRootImage || policy.forbidShell || policy.maxImageAgeDays !== undefined
+}
+
 export type PolicyRuleId =
   | 'image-reference-invalid'
   | 'image-tag-latest'

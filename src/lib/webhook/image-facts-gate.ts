@@ -14,7 +14,7 @@ import {inspectImage} from '../image/inspect-image.js'
 import type {ImageReference} from '../image/image-reference.js'
 import type {RegistryConnection} from '../image/registry-client.js'
 import {limitConcurrency} from '../concurrency.js'
-import {evaluateImage, type ImagePolicy, type PolicyViolation} from '../policy/policy.js'
+import {evaluateImage, type ImagePolicy, needsImageFacts, type PolicyViolation} from '../policy/policy.js'
 import {reviewBudget} from './review-budget.js'
 
 export interface ImageFactsGateOptions {
@@ -42,11 +42,6 @@ export const ADMISSION_PLATFORMS: Platform[] = [
   {os: 'linux', architecture: 'amd64'},
   {os: 'linux', architecture: 'arm64'},
 ]
-
-/** Does the policy ask admission to read images? */
-export function needsImageFacts(policy: ImagePolicy): boolean {
-  return policy.requireNonRootImage || policy.forbidShell || policy.maxImageAgeDays !== undefined
-}
 
 /** What the rules judge, per platform: kept small, so the cache's size is its entry count. */
 interface CachedFacts {

@@ -8,7 +8,7 @@ import {parsePemCertificate, pemKinds, readFlagFile} from '../pem.js'
 import {decideImageReview, type ImageReviewRequest, imageReviewProblem, reviewImages} from './image-review.js'
 import type {ImageFactsGate} from './image-facts-gate.js'
 import type {SignatureGate} from './signature-gate.js'
-import type {ImagePolicy} from '../policy/policy.js'
+import {type ImagePolicy, needsImageFacts, type PolicyViolation} from '../policy/policy.js'
 
 export const MAX_BODY_BYTES = 1024 * 1024
 
@@ -154,13 +154,18 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Webhoo
   }
   const policy = options.policy()
   const request = review as ImageReviewRequest
-  const images = reviewImages(request)
-  // Side by side: each has its own budget, and the API server waits for both.
-  const gated = await Promise.all([
-    policy.requireSignature && options.signatureGate?.(images, request.spec.namespace, policy),
-    options.imageFactsGate?.(images, request.spec.namespace, policy),
-  ])
-  const extra = images.map((_, index) => gated.flatMap((found) => (found ? (found[index] ?? []) : [])))
+  const signing = policy.requireSignature !== undefined && options.signatureGate !== undefined
+  const reading = needsImageFacts(policy) && options.imageFactsGate !== undefined
+  let extra: PolicyViolation[][] | undefined
+  if (signing || reading) {
+    const images = reviewImages(request)
+    // Side by side: each has its own budget, and the API server waits for both.
+    const gated = await Promise.all([
+      signing ? options.signatureGate!(images, request.spec.namespace, policy) : [],
+      reading ? options.imageFactsGate!(images, request.spec.namespace, policy) : [],
+    ])
+    extra = images.map((_, index) => [...(gated[0][index] ?? []), ...(gated[1][index] ?? [])])
+  }
   const decision = decideImageReview(request, policy, extra)
   options.log({
     level: decision.breakGlass ? 'warn' : 'info',

@@ -1,9 +1,9 @@
 import {expect} from 'chai'
 import {createServer, type Server} from 'node:net'
 
-import {DEFAULT_POLICY, type ImagePolicy} from '../../../src/lib/policy/policy.js'
+import {DEFAULT_POLICY, type ImagePolicy, needsImageFacts} from '../../../src/lib/policy/policy.js'
 import {reviewBudget} from '../../../src/lib/webhook/review-budget.js'
-import {createImageFactsGate, imageFactViolations, needsImageFacts} from '../../../src/lib/webhook/image-facts-gate.js'
+import {createImageFactsGate, imageFactViolations} from '../../../src/lib/webhook/image-facts-gate.js'
 import {registryBinary, type RunningRegistry, startRegistry} from '../../support/registry.js'
 import {
   buildTestImage,
