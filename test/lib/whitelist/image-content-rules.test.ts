@@ -24,6 +24,16 @@ describe('whitelist enable and the image-content rules (requireNonRootImage, for
     expect(policy).to.include({requireNonRootImage: true, forbidShell: true, maxImageAgeDays: 90})
   })
 
+  it('a problem (refused unless forced) when kube-system is not exempt: the control plane would depend on them', () => {
+    const open = path.join(dir, 'open.yaml')
+    writeFileSync(open, 'allowedRegistries: [registry.k8s.io]\nexemptNamespaces: []\nrequireNonRootImage: true\n')
+    const {problems} = whitelistPolicy({policyFile: open}, {exemptNamespaces: [], controlPlaneImages: []})
+    expect(problems).to.deep.equal([
+      "the policy reads the contents of kube-system's images (requireNonRootImage, forbidShell or maxImageAgeDays): control-plane images that run as root, or a registry that does not answer, would block the control plane; keep kube-system in exemptNamespaces",
+    ])
+    expect(whitelistPolicy({policyFile}, {exemptNamespaces: [], controlPlaneImages: []}).problems).to.deep.equal([])
+  })
+
   it("the backend's policy file carries them (only when asked for), and reads back the same", () => {
     const {policy} = whitelistPolicy({policyFile}, {exemptNamespaces: [], controlPlaneImages: []})
     const asked = {...policy, imageFactsFailurePolicy: 'Ignore' as const}
