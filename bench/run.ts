@@ -7,7 +7,8 @@
 //   BENCH_FILE_RUNS     measured runs per command in the file benchmark (default 4)
 //   BENCH_WEBHOOK_RUNS  measured runs per server in the webhook benchmark (default 3; its other
 //                       knobs, BENCH_WEBHOOK_SECONDS, _CONCURRENCY, _CLIENTS, ..., are in bench/webhook.ts)
-//   BENCH_ONLY          "cluster", "files", "webhook", "startup" or "scale": run one benchmark, print, do not write the doc
+//   BENCH_ONLY          "cluster", "files", "webhook", "startup", "scale" or "inspect": run one benchmark, print, do not write the doc
+//   BENCH_INSPECT_IMAGES, BENCH_INSPECT_BASE_FILES  the inspect benchmark's images (default 50) and base files (3000)
 //   BENCH_BASELINE_CLI  bin/run.js of an older build: the scale rows are measured before → after
 //   BENCH_GROWTH_SIZES  pod counts of the growth curve (default 5000,10000,20000,40000)
 //   BENCH_GROWTH_RUNS   runs per size and build (default 2); BENCH_MANYFILES_RUNS (default 3)
@@ -21,6 +22,7 @@ import {machineInfo, mib, ms, ROOT, snapshotCli, type Stats, type Target} from '
 import {renderStartupSection, runStartupBenchmark, type StartupReport, startupTargets} from './startup.js'
 import {renderWebhookSection, runWebhookBench, type WebhookReport, webhookSummaryRows} from './webhook.js'
 import {renderScaleSection, runScaleBench, type ScaleReport} from './scale.js'
+import {type InspectReport, renderInspectSection, runInspectBench} from './inspect.js'
 
 const DOC = path.join(ROOT, 'docs', 'benchmarks.md')
 const NOTES = path.join(ROOT, 'bench', 'notes.md')
@@ -76,6 +78,7 @@ function renderDoc(
   webhook: WebhookReport,
   startup: StartupReport,
   scale: ScaleReport,
+  inspect: InspectReport,
   totalMs: number,
   runs: {cluster: number; files: number},
   kubectlVersion: string,
@@ -91,6 +94,7 @@ function renderDoc(
     ...webhook.targets,
     ...startupTargets(startup),
     ...scale.targets,
+    ...inspect.targets,
   ]
   const c = cluster
   const clientSide = (r: CommandReport) => (r.serverBusy ? ms(r.wall.median - r.serverBusy.median) : 'n/a')
@@ -127,7 +131,7 @@ non-zero only when something crashed (a command exited non-zero, or the output c
 \`\`\`sh
 npm run bench                      # npm run build, then the benchmarks; rewrites docs/benchmarks.md
 BENCH_CLUSTER_RUNS=6 BENCH_FILE_RUNS=8 BENCH_WEBHOOK_RUNS=5 npm run bench    # more runs (default 3, 4 and 3)
-BENCH_ONLY=cluster npm run bench   # one benchmark (cluster|files|webhook|startup|scale); prints only, leaves the doc alone
+BENCH_ONLY=cluster npm run bench   # one benchmark (cluster|files|webhook|startup|scale|inspect); prints only, leaves the doc alone
 BENCH_BASELINE_CLI=/path/to/older/checkout/bin/run.js npm run bench   # scale rows before → after (build the older commit there first)
 BENCH_ONLY=scale BENCH_GROWTH_SIZES=5000,20000 BENCH_GROWTH_RUNS=3 npm run bench   # the growth curve at chosen sizes
 BENCH_ONLY=webhook BENCH_WEBHOOK_BACKEND_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench   # profile the backend in place
@@ -255,13 +259,15 @@ ${renderWebhookSection(webhook)}
 ${renderStartupSection(startup, startup.samples[0].times.length)}
 
 ${renderScaleSection(scale)}
+
+${renderInspectSection(inspect)}
 ${notes ? `\n${notes}\n` : ''}`
 }
 
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY
-  if (only !== undefined && !['cluster', 'files', 'webhook', 'startup', 'scale'].includes(only))
-    throw new Error('BENCH_ONLY must be "cluster", "files", "webhook", "startup" or "scale"')
+  if (only !== undefined && !['cluster', 'files', 'webhook', 'startup', 'scale', 'inspect'].includes(only))
+    throw new Error('BENCH_ONLY must be "cluster", "files", "webhook", "startup", "scale" or "inspect"')
   const runs = {
     cluster: positive('BENCH_CLUSTER_RUNS', 3),
     files: positive('BENCH_FILE_RUNS', 4),
@@ -294,6 +300,7 @@ async function main(): Promise<void> {
   let webhook: WebhookReport | undefined
   let startup: StartupReport | undefined
   let scale: ScaleReport | undefined
+  let inspect: InspectReport | undefined
   try {
     cluster =
       only === undefined || only === 'cluster'
@@ -323,6 +330,7 @@ async function main(): Promise<void> {
             log,
           })
         : undefined
+    inspect = only === undefined || only === 'inspect' ? await runInspectBench({cli: snapshot.cli, log}) : undefined
   } finally {
     snapshot.dispose()
   }
@@ -390,15 +398,17 @@ async function main(): Promise<void> {
     ...(webhook?.targets ?? []),
     ...(startup ? startupTargets(startup) : []),
     ...(scale?.targets ?? []),
+    ...(inspect?.targets ?? []),
   ]
   if (scale) lines.push('', renderScaleSection(scale))
+  if (inspect) lines.push('', renderInspectSection(inspect))
   lines.push(
     '',
     plainTable(summaryRows(targets).map((r, i) => (i === 0 ? [r[3], r[0], r[2], r[1]] : [r[3], r[0], r[2], r[1]]))),
     '',
   )
   process.stdout.write(lines.join('\n') + '\n')
-  if (cluster && files && webhook && startup && scale) {
+  if (cluster && files && webhook && startup && scale && inspect) {
     writeFileSync(
       DOC,
       renderDoc(
@@ -408,6 +418,7 @@ async function main(): Promise<void> {
         webhook,
         startup,
         scale,
+        inspect,
         totalMs,
         runs,
         kubectlVersion,

@@ -20,12 +20,13 @@ const {values} = parseArgs({
     'allow-unauthenticated': {type: 'boolean', default: false},
     'docker-config': {type: 'string'},
     'signature-timeout': {type: 'string', default: '10s'},
+    'image-facts-timeout': {type: 'string', default: '10s'},
   },
 })
 
 if (!values.cert || !values.key) {
   process.stderr.write(
-    'usage: imgsec-webhook.mjs --cert FILE --key FILE [--client-ca FILE] [--address A] [--port N] [--policy FILE] [--allowed-registries a,b] [--docker-config FILE] [--signature-timeout 10s]\n',
+    'usage: imgsec-webhook.mjs --cert FILE --key FILE [--client-ca FILE] [--address A] [--port N] [--policy FILE] [--allowed-registries a,b] [--docker-config FILE] [--signature-timeout 10s] [--image-facts-timeout 10s]\n',
   )
   process.exit(1)
 }
@@ -43,6 +44,7 @@ try {
     allowUnauthenticated: values['allow-unauthenticated'],
     dockerConfig: values['docker-config'],
     signatureBudgetMs: parseDuration(values['signature-timeout']!, '--signature-timeout'),
+    imageFactsBudgetMs: parseDuration(values['image-facts-timeout']!, '--image-facts-timeout'),
   })
   await backend.closed
 } catch (error) {

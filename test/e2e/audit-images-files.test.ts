@@ -57,6 +57,7 @@ describe('audit images -f (built CLI)', () => {
       'high',
       'medium',
       'low',
+      'info',
       'total',
       'exempted',
       'auditedByShape',

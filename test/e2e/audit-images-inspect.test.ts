@@ -158,11 +158,38 @@ describe('audit images --inspect -f (built CLI, real registry)', () => {
         9,
       ],
       ['image-has-network-tools', 'low', `image ${image} has network tools: /usr/bin/curl`, 9],
-      ['image-setuid-files', 'low', `image ${image} has setuid/setgid files: /usr/bin/passwd (4755)`, 9],
+      ['image-setuid-files', 'info', `image ${image} has setuid/setgid files: /usr/bin/passwd (4755)`, 9],
     ])
     expect(images).to.have.length(1)
     expect(images[0]).to.include({image, user: '', layers: 1})
     expect(images[0].compressedSize).to.be.a('number').and.be.greaterThan(100)
+  })
+
+  it('info (image-setuid-files) fails a run only with --fail-on info; the summary counts it', async () => {
+    const file = path.join(dir, 'setuid-only.yaml')
+    writeFileSync(file, deployment('web', `${host}/team/debian:12`))
+    const {CHECKS} = await import('../../src/lib/audit/checks/index.js')
+    const others = CHECKS.map((check) => check.id).filter((id) => id !== 'image-setuid-files')
+    const run = (failOn: string) =>
+      runCli([
+        'audit',
+        'images',
+        '-f',
+        file,
+        '--inspect',
+        '--docker-config',
+        dockerConfig,
+        '--ignore-check',
+        others.join(','),
+        '-o',
+        'json',
+        '--fail-on',
+        failOn,
+      ])
+    const low = await run('low')
+    expect(low.code, low.stderr).to.equal(0)
+    expect(JSON.parse(low.stdout).summary).to.include({info: 1, low: 0, total: 1})
+    expect((await run('info')).code).to.equal(3)
   })
 
   it('a non-zero runAsUser in the pod answers image-runs-as-root', async () => {

@@ -1,65 +1,18 @@
 import {expect} from 'chai'
-import {type ChildProcess, spawn} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:net'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {CLI, ROOT} from '../support/cli.js'
 import {generateKeyPair, signImage, type TestKeyPair} from '../support/cosign.js'
 import {chainPem, createAuthority, issueLeaf, signWithCertificate, writeTrustedRoot} from '../support/keyless.js'
 import {httpsRequest, type TlsClient} from '../support/https-client.js'
-import {freePort, registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
 import {createTestCa} from '../support/tls.js'
+import {type Backend, review, startBackend} from '../support/webhook-process.js'
 
 const USER = 'admission'
 const PASSWORD = 'Webhook-Sig-Passw0rd-canary'
-
-interface Backend {
-  url: string
-  child: ChildProcess
-  output: () => string
-  stop: () => Promise<void>
-}
-
-/** `webhook serve` through the CLI, or the standalone bundle the static pod runs. */
-async function startBackend(entry: 'cli' | 'bundle', args: string[]): Promise<Backend> {
-  const port = await freePort()
-  const argv =
-    entry === 'cli'
-      ? [CLI, 'webhook', 'serve', '--port', String(port), ...args]
-      : [path.join(ROOT, 'dist', 'imgsec-webhook.mjs'), '--port', String(port), ...args]
-  const child = spawn(process.execPath, argv, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {...process.env, NODE_ENV: 'production'},
-  })
-  let output = ''
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
-  const deadline = Date.now() + 15_000
-  while (!output.includes('"event":"listening"')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`backend did not start: ${output}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  return {
-    url: `https://127.0.0.1:${port}/image_policy`,
-    child,
-    output: () => output,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve()
-        child.once('exit', () => resolve())
-        child.kill('SIGTERM')
-      }),
-  }
-}
-
-const review = (images: string[]) =>
-  JSON.stringify({
-    apiVersion: 'imagepolicy.k8s.io/v1alpha1',
-    kind: 'ImageReview',
-    spec: {containers: images.map((image) => ({image})), namespace: 'shop'},
-  })
 
 describe('webhook serve with requireSignature (built CLI and bundle, real registry, cosign)', function () {
   this.timeout(120_000)

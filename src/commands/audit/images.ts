@@ -127,9 +127,8 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
     }),
     'image-archive': Flags.string({
       description:
-        'Audit the images of a `docker save` tarball or an OCI layout tar, offline, with the image checks (as --inspect); repeatable. With --scan, trivy reads it (--input).',
+        "Audit the images of a `docker save` tarball or an OCI layout tar, offline, with the image checks (as --inspect); repeatable. With -f: the manifests' images it holds are read from it (the others from their registries with --inspect). With --scan, trivy reads it (--input).",
       multiple: true,
-      exclusive: ['filename'],
     }),
     'no-cache': Flags.boolean({
       description:
@@ -217,8 +216,9 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
           'ca-file',
           'insecure-skip-tls-verify',
         ],
-        appliesTo: 'to images in registries (an --image-archive is read offline)',
-        when: !archives,
+        appliesTo:
+          'to images in registries (an --image-archive alone is read offline; with -f they apply to the images it does not hold)',
+        when: !archives || files,
       },
       {flags: ['fix-dir', 'max-file-size', 'allow-empty'], appliesTo: 'to files (-f)', when: files},
       {flags: ['platform'], appliesTo: 'with --inspect or --image-archive', when: flags.inspect || archives},
@@ -262,6 +262,7 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
               platforms: flatList(flags.platform)?.map((p) => parsePlatform(p)),
               progress: process.stderr.isTTY ? progressLine : undefined,
               ...(flags['no-cache'] ? {cacheDir: false as const} : {}),
+              ...(archives && !flags.inspect ? {registries: false} : {}),
             }
           : undefined,
       fix: flags.fix ? {dir: flags['fix-dir'], inPlace: flags['in-place'], backupDir: flags['backup-dir']} : undefined,

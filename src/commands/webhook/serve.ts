@@ -14,6 +14,8 @@ The policy (--policy FILE and/or --allowed-registries) is the same engine "audit
 
 With requireSignature in the policy, each image of a covered repository must be pinned by digest (a tag-only image is refused: "pin by digest to verify") and carry a cosign signature by one of its keys or keyless identities, verified against the registry (credentials: --docker-config) within --signature-timeout per review; verified digests are cached, refusals are not. An image whose signature cannot be checked in time is refused.
 
+With requireNonRootImage, forbidShell or maxImageAgeDays in the policy, each image's config (and, for forbidShell, its layers) is read from the registry within --image-facts-timeout per review; facts are cached by digest. A tag is judged by the digest it names at review time. The ImageReview carries no securityContext: an image that runs as root is refused even if the pod sets runAsUser. An image that cannot be read in time is refused, unless the policy sets imageFactsFailurePolicy: Ignore.
+
 The policy file is reloaded on SIGHUP or when it changes; a policy that does not validate is logged and the previous one stays in force.`
 
   static override examples = [
@@ -43,9 +45,17 @@ The policy file is reloaded on SIGHUP or when it changes; a policy that does not
     port: Flags.integer({description: 'Port to listen on.', default: 8443, min: 1, max: 65_535}),
     policy: Flags.string({description: 'Image policy file (YAML), reloaded on change and SIGHUP.'}),
     'allowed-registries': allowedRegistriesFlag("Replaces the policy file's list."),
-    'docker-config': Flags.string({description: 'docker config.json with registry credentials, for requireSignature.'}),
+    'docker-config': Flags.string({
+      description:
+        'docker config.json with registry credentials, for requireSignature and the image-content rules (requireNonRootImage, forbidShell, maxImageAgeDays).',
+    }),
     'signature-timeout': Flags.string({
       description: 'requireSignature: how long the signature checks of one review may take together (e.g. 10s).',
+      default: '10s',
+    }),
+    'image-facts-timeout': Flags.string({
+      description:
+        'requireNonRootImage, forbidShell, maxImageAgeDays: how long reading the images of one review may take together (e.g. 10s).',
       default: '10s',
     }),
     debug: debugFlag,
@@ -65,6 +75,7 @@ The policy file is reloaded on SIGHUP or when it changes; a policy that does not
       allowUnauthenticated: flags['allow-unauthenticated'],
       dockerConfig: flags['docker-config'],
       signatureBudgetMs: parseDuration(flags['signature-timeout'], '--signature-timeout'),
+      imageFactsBudgetMs: parseDuration(flags['image-facts-timeout'], '--image-facts-timeout'),
     })
     await backend.closed
   }

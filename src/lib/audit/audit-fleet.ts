@@ -139,7 +139,8 @@ export async function runFleetAudit(
   let workloads = 0
   for (const cluster of audited) {
     const one = cluster.summary ?? summarize([])
-    for (const key of ['critical', 'high', 'medium', 'low', 'total', 'exempted'] as const) summary[key] += one[key]
+    for (const key of ['critical', 'high', 'medium', 'low', 'info', 'total', 'exempted'] as const)
+      summary[key] += one[key]
     summary.auditedByShape!.push(...(one.auditedByShape ?? []).map((name) => `${name} (${cluster.name})`))
     workloads += cluster.workloads ?? 0
   }

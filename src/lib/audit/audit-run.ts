@@ -29,10 +29,13 @@ export interface ImageAuditOptions {
   fix?: FixOptions
   /** Verify the signatures the policy's requireSignature asks for (implies resolving tags, with `resolveDigests`' credentials). */
   verifySignatures?: boolean
-  /** `--image-archive`: audit the images of these docker save / OCI layout tarballs, offline. */
+  /** `--image-archive`: audit the images of these docker save / OCI layout tarballs, offline (with `files`: the manifests' images they hold). */
   imageArchives?: string[]
-  /** `--inspect`: read each image from its registry (config, layers) for the image-content checks. */
-  inspect?: AuditInspectOptions
+  /**
+   * `--inspect`: read each image from its registry (config, layers) for the image-content checks.
+   * `registries: false` (`-f` with `--image-archive` without `--inspect`): from the archives only.
+   */
+  inspect?: AuditInspectOptions & {registries?: boolean}
   /** Scan each distinct image with trivy. */
   scan?: {severity?: string; ignoreUnfixed?: boolean}
   /** Per-file (and stdin) size limit in bytes (`--max-file-size`; default 32 MiB). */
@@ -160,7 +163,7 @@ export async function runImageAudit(
   let input: AuditInput
   let manifests: ReturnType<typeof readManifests> | undefined
   let archived: Awaited<ReturnType<typeof import('./audit-archive.js').archiveAuditInput>> | undefined
-  if (archives.length > 0) {
+  if (archives.length > 0 && files.length === 0) {
     const {archiveAuditInput} = await import('./audit-archive.js')
     archived = await archiveAuditInput(archives, policy, options.inspect?.platforms)
     input = archived.input
@@ -182,13 +185,23 @@ export async function runImageAudit(
   const digests = options.resolveDigests
     ? await resolveCurrentDigests(input, options.resolveDigests, notices)
     : undefined
+  // -f with --image-archive: the images an archive holds are read from it.
+  const withArchives =
+    archives.length > 0 && manifests
+      ? await (
+          await import('./audit-archive.js')
+        ).inspectManifestsWithArchives(input, archives, policy, options.inspect ?? {}, notices)
+      : undefined
+  const archiveOf = archived?.archiveOf ?? withArchives?.archiveOf
   const vulnerabilities =
-    options.scan && scanning ? await scanImages(input.instances, options.scan, notices, archived?.archiveOf) : undefined
+    options.scan && scanning ? await scanImages(input.instances, options.scan, notices, archiveOf) : undefined
   const images = archived
     ? archived.images
-    : options.inspect
-      ? await (await import('./inspect-images.js')).inspectForAudit(input, options.inspect, cluster?.client, notices)
-      : undefined
+    : withArchives
+      ? withArchives.images
+      : options.inspect
+        ? await (await import('./inspect-images.js')).inspectForAudit(input, options.inspect, cluster?.client, notices)
+        : undefined
   const verifying = options.verifySignatures && checks.some((check) => check.id.startsWith('image-signature-'))
   const signatures = verifying
     ? await (
@@ -234,7 +247,7 @@ export async function runImageAudit(
 /** The checks a run makes (the registry without --ignore-check's); an archive has images but no pod spec: only the image checks. */
 export async function auditChecks(options: ImageAuditOptions): Promise<readonly Check[]> {
   const checks = checksWithout(options.ignoreChecks ?? [])
-  if (!options.imageArchives?.length) return checks
+  if (!options.imageArchives?.length || hasFiles(options)) return checks
   const {ARCHIVE_CHECKS} = await import('./audit-archive.js')
   return checks.filter((check) => ARCHIVE_CHECKS.has(check.id))
 }

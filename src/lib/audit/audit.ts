@@ -40,6 +40,7 @@ export interface AuditSummary {
   high: number
   medium: number
   low: number
+  info: number
   total: number
   /** Findings the policy (exemptNamespaces, exemptImages, exemptions) or an imgsec.io/ignore annotation accepted: not in `total`. */
   exempted: number
@@ -257,7 +258,7 @@ export function checksWithout(ignored: readonly string[]): readonly Check[] {
 }
 
 export function summarize(findings: Finding[], exempted = 0): AuditSummary {
-  const summary: AuditSummary = {critical: 0, high: 0, medium: 0, low: 0, total: findings.length, exempted}
+  const summary: AuditSummary = {critical: 0, high: 0, medium: 0, low: 0, info: 0, total: findings.length, exempted}
   for (const finding of findings) summary[finding.severity]++
   return summary
 }

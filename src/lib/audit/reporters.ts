@@ -2,6 +2,7 @@ import path from 'node:path'
 
 import type {AuditSummary, Finding} from './audit.js'
 import {type CheckRule, CHECKS, type Severity} from './checks/index.js'
+import {SEVERITIES} from './checks/types.js'
 import type {ImageFacts} from '../image/image-facts.js'
 import {stringify as stringifyYaml} from 'yaml'
 
@@ -44,8 +45,21 @@ export function findingRecord(f: Finding): object {
   }
 }
 
-const SARIF_LEVEL: Record<Severity, string> = {critical: 'error', high: 'error', medium: 'warning', low: 'note'}
-const SECURITY_SEVERITY: Record<Severity, string> = {critical: '9.5', high: '8.0', medium: '5.5', low: '3.0'}
+const SARIF_LEVEL: Record<Severity, string> = {
+  critical: 'error',
+  high: 'error',
+  medium: 'warning',
+  low: 'note',
+  info: 'note',
+}
+// GitHub code scanning ranks by this score (0.1-3.9 is low); info has none: it is not a security problem.
+const SECURITY_SEVERITY: Record<Severity, string | undefined> = {
+  critical: '9.5',
+  high: '8.0',
+  medium: '5.5',
+  low: '3.0',
+  info: undefined,
+}
 
 /**
  * SARIF 2.1.0: one rule per check that ran (with its description, recommended action and help
@@ -100,7 +114,10 @@ export function sarifSkeleton(
                 markdown: `**Recommended action:** ${rule.fix}\n\n[${rule.id}](${rule.helpUri})`,
               },
               defaultConfiguration: {level: SARIF_LEVEL[rule.severity]},
-              properties: {'security-severity': SECURITY_SEVERITY[rule.severity], tags: ['security', 'kubernetes']},
+              properties: {
+                ...(SECURITY_SEVERITY[rule.severity] ? {'security-severity': SECURITY_SEVERITY[rule.severity]} : {}),
+                tags: ['security', 'kubernetes'],
+              },
             })),
           },
         },
@@ -150,6 +167,7 @@ const COLOURS: Record<Severity, string> = {
   high: '\u001B[31m',
   medium: '\u001B[33m',
   low: '\u001B[36m',
+  info: '\u001B[2m',
 }
 
 /** What the table says besides the findings: what was audited by shape, what was skipped. */
@@ -197,7 +215,9 @@ export function tableFooterLines(
   groups: number,
   options: {workloads: number} & CoverageNotes,
 ): string[] {
-  const counts = (['critical', 'high', 'medium', 'low'] as const).map((s) => `${summary[s]} ${s}`).join(', ')
+  // info only when there is some: it is a count of notes, not of problems.
+  const shown = summary.info > 0 ? SEVERITIES : SEVERITIES.filter((s) => s !== 'info')
+  const counts = shown.map((s) => `${summary[s]} ${s}`).join(', ')
   const lines = [
     summary.total === 0
       ? `No findings in ${options.workloads} workload${options.workloads === 1 ? '' : 's'}.`

@@ -131,3 +131,17 @@ export function isRootUser(user: string): boolean {
   const name = user.split(':')[0].trim()
   return name === '' || name === '0' || name === 'root'
 }
+
+/** How the image's config names its user, for messages: `sets no USER` or `sets USER "root"`. */
+export function describeImageUser(user: string): string {
+  return user === '' ? 'sets no USER' : `sets USER "${user}"`
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000
+
+/** Whole days since the config's `created`; undefined without a date (reproducible builds set the epoch: no date, not an old image). */
+export function imageAgeDays(created: string | undefined, now: number): number | undefined {
+  const time = created ? Date.parse(created) : Number.NaN
+  if (!Number.isFinite(time) || time <= 0) return undefined
+  return Math.floor((now - time) / DAY_MS)
+}

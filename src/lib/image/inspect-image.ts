@@ -32,6 +32,8 @@ export interface InspectOptions {
   limitLayerReads?: <T>(task: () => Promise<T>) => Promise<T>
   /** Called as each layer is read from the source (for a progress line and the byte count). */
   onLayerRead?: (digest: string, size: number) => void
+  /** Read the config only (user, created): the file facts stay empty. */
+  configOnly?: boolean
 }
 
 const MAX_CONFIG_BYTES = 8 * 1024 * 1024
@@ -116,7 +118,7 @@ async function inspectManifest(
   }
   // Read side by side; merged in manifest order (a later layer's whiteouts apply to the earlier ones).
   const results = await Promise.all(
-    manifest.layers.map((layer) =>
+    (options.configOnly ? [] : manifest.layers).map((layer) =>
       layerEntries(source, layer, options.store, options).catch((error: unknown) => {
         if (error instanceof UnsupportedLayerError) return error.message
         throw error

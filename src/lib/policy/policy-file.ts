@@ -23,6 +23,7 @@ const POLICY_KEYS = new Set([
   'requireNonRootImage',
   'forbidShell',
   'maxImageAgeDays',
+  'imageFactsFailurePolicy',
   'exemptions',
   'requireSignature',
 ])
@@ -77,6 +78,11 @@ export function validatePolicy(
   if (age !== undefined) {
     if (typeof age === 'number' && Number.isInteger(age) && age > 0) policy.maxImageAgeDays = age
     else problem(['maxImageAgeDays'], `must be a whole number of days above 0 (e.g. 365), not ${describeValue(age)}`)
+  }
+  const failurePolicy = record.imageFactsFailurePolicy
+  if (failurePolicy !== undefined) {
+    if (failurePolicy === 'Fail' || failurePolicy === 'Ignore') policy.imageFactsFailurePolicy = failurePolicy
+    else problem(['imageFactsFailurePolicy'], `must be Fail or Ignore, not ${describeValue(failurePolicy)}`)
   }
   const stringList = (key: string, check?: (value: string) => string | undefined): string[] | undefined => {
     const value = record[key]
@@ -208,13 +214,17 @@ export function requireAllowlist(policy: ImagePolicy, allowAnyRegistry: boolean)
 }
 
 /**
- * Admission (the webhook backend, `whitelist enable` in both modes) cannot enforce the rules that
- * need the image's contents yet: a policy that asks for them is refused rather than half-enforced.
+ * A ValidatingAdmissionPolicy (`whitelist enable --mode vap`) cannot read images: a policy that asks
+ * for rules on their contents is refused rather than half-enforced (`webhook serve` enforces them).
  */
 export function refuseImageContentRules(policy: ImagePolicy, where: string): void {
-  const asked = (['requireNonRootImage', 'forbidShell'] as const).filter((field) => policy[field])
+  const asked = (['requireNonRootImage', 'forbidShell', 'maxImageAgeDays'] as const).filter(
+    (field) => policy[field] !== undefined && policy[field] !== false,
+  )
   if (asked.length === 0) return
+  const one = asked.length === 1
+  const named = one ? asked[0] : `${asked.slice(0, -1).join(', ')} and ${asked.at(-1)}`
   throw new UserError(
-    `${where}: ${asked.join(' and ')} ${asked.length === 1 ? 'is' : 'are'} enforced by "audit images --inspect" only; admission does not read images yet, so ${asked.length === 1 ? 'it' : 'they'} would not be enforced: set ${asked.map((f) => `${f}: false`).join(', ')} in the policy used for admission (keep a separate policy file for the audit)`,
+    `${where}: ${named} ${one ? 'needs' : 'need'} the image's contents, which a ValidatingAdmissionPolicy cannot read, so ${one ? 'it' : 'they'} would not be enforced: use the ImagePolicyWebhook mode (its backend reads images), or leave ${asked.join(', ')} out of the policy used for --mode vap (keep a separate policy file for the audit)`,
   )
 }

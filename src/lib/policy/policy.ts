@@ -35,8 +35,13 @@ export interface ImagePolicy {
   requireNonRootImage: boolean
   /** `--inspect` and the webhook: an image with a shell is refused (webhook) or high (audit). */
   forbidShell: boolean
-  /** `--inspect`: images built longer ago than this many days are stale (image-stale). */
-  maxImageAgeDays: number
+  /**
+   * `--inspect` and the webhook: images built longer ago than this many days are stale (image-stale).
+   * Unset, the audit uses DEFAULT_MAX_IMAGE_AGE_DAYS and admission refuses no image for its age.
+   */
+  maxImageAgeDays?: number
+  /** The webhook: an image whose contents cannot be read within the review's time budget is refused (Fail, the default) or admitted (Ignore). */
+  imageFactsFailurePolicy?: 'Fail' | 'Ignore'
   /** Audit findings the policy owner accepts: a check, optionally narrowed to a namespace, kind, name or container (globs with *). */
   exemptions: AuditExemption[]
   /** Repositories whose images must be signed by trusted keys (checked with I/O: audit --verify-signatures, webhook). */
@@ -53,6 +58,9 @@ export interface AuditExemption {
   reason: string
 }
 
+/** The age image-stale allows when the policy sets no maxImageAgeDays. */
+export const DEFAULT_MAX_IMAGE_AGE_DAYS = 365
+
 export const DEFAULT_POLICY: ImagePolicy = Object.freeze({
   allowedRegistries: undefined,
   denyLatest: true,
@@ -65,9 +73,13 @@ export const DEFAULT_POLICY: ImagePolicy = Object.freeze({
   allowAnnotationExemptions: true,
   requireNonRootImage: false,
   forbidShell: false,
-  maxImageAgeDays: 365,
   exemptions: [],
 }) as ImagePolicy
+
+/** Does the policy ask admission to read images (requireNonRootImage, forbidShell, maxImageAgeDays)? */
+export function needsImageFacts(policy: ImagePolicy): boolean {
+  return policy.requireNonRootImage || policy.forbidShell || policy.maxImageAgeDays !== undefined
+}
 
 export type PolicyRuleId =
   | 'image-reference-invalid'
@@ -78,6 +90,11 @@ export type PolicyRuleId =
   // Decided with I/O by the webhook backend's signature gate, not by evaluateImage.
   | 'image-signature-missing'
   | 'image-signature-invalid'
+  // Decided with I/O by the webhook backend's image-facts gate.
+  | 'image-runs-as-root'
+  | 'image-has-shell'
+  | 'image-stale'
+  | 'image-facts-unreadable'
 
 export interface PolicyViolation {
   rule: PolicyRuleId

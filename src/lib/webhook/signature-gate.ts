@@ -10,6 +10,7 @@ import type {RegistryConnection} from '../image/registry-client.js'
 import {evaluateImage, type ImagePolicy, type PolicyViolation} from '../policy/policy.js'
 import {type SignatureRequirement, signatureRequirementFor} from '../policy/signature-policy.js'
 import {verifyImageSignature} from '../signature/verify.js'
+import {reviewBudget} from './review-budget.js'
 
 export interface SignatureGateOptions {
   /** TLS settings for the registries. */
@@ -49,14 +50,7 @@ export function createSignatureGate(options: SignatureGateOptions): SignatureGat
     while (verified.size > maxEntries) verified.delete(verified.keys().next().value!)
   }
   return async (images, namespace, policy) => {
-    // The registry's clock is the real one (`now` only ages the cache).
-    const deadline = Date.now() + options.budgetMs
-    const connection = {
-      ...options.connection,
-      timeoutMs: options.budgetMs,
-      deadline,
-      timeoutFlag: '--signature-timeout',
-    }
+    const {connection} = reviewBudget(options.connection, options.budgetMs, '--signature-timeout')
     return Promise.all(
       images.map(async (image): Promise<PolicyViolation[]> => {
         const verdict = evaluateImage(image, {namespace}, policy)

@@ -4,8 +4,9 @@ import path from 'node:path'
 
 import {describeSystemError, safeErrorMessage} from '../describe-error.js'
 import {UserError} from '../errors.js'
-import {refuseImageContentRules, resolvePolicy} from '../policy/policy-file.js'
+import {resolvePolicy} from '../policy/policy-file.js'
 import {dockerConfigFileCredentials} from '../image/docker-config.js'
+import {createImageFactsGate} from './image-facts-gate.js'
 import {createSignatureGate} from './signature-gate.js'
 import {createWebhookServer, loadTlsMaterial, type ServerLimits} from './webhook-server.js'
 
@@ -28,6 +29,8 @@ export interface WebhookBackendOptions {
   dockerConfig?: string
   /** requireSignature: how long the verifications of one review may take together. */
   signatureBudgetMs?: number
+  /** requireNonRootImage, forbidShell, maxImageAgeDays: how long reading the images of one review may take together. */
+  imageFactsBudgetMs?: number
 }
 
 export interface RunningBackend {
@@ -137,13 +140,18 @@ export async function startWebhookBackend(options: WebhookBackendOptions): Promi
   const load = () => {
     const digest = digestOf()
     const policy = resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries})
-    refuseImageContentRules(policy, `--policy "${options.policyFile}"`)
     return {digest, policy}
   }
   let {policy, digest: policyDigest} = load()
+  const credentials = options.dockerConfig ? dockerConfigFileCredentials(options.dockerConfig) : []
   const signatureGate = createSignatureGate({
-    credentials: options.dockerConfig ? dockerConfigFileCredentials(options.dockerConfig) : [],
+    credentials,
     budgetMs: options.signatureBudgetMs ?? DEFAULT_SIGNATURE_BUDGET_MS,
+  })
+  const imageFactsGate = createImageFactsGate({
+    credentials,
+    budgetMs: options.imageFactsBudgetMs ?? DEFAULT_SIGNATURE_BUDGET_MS,
+    log,
   })
   const reload = (): boolean => {
     try {
@@ -162,6 +170,7 @@ export async function startWebhookBackend(options: WebhookBackendOptions): Promi
     policy: () => policy,
     policyDigest: () => policyDigest,
     signatureGate,
+    imageFactsGate,
     log,
     limits: options.limits,
   })

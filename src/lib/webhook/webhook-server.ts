@@ -6,8 +6,9 @@ import type {TLSSocket} from 'node:tls'
 import {UserError} from '../errors.js'
 import {parsePemCertificate, pemKinds, readFlagFile} from '../pem.js'
 import {decideImageReview, type ImageReviewRequest, imageReviewProblem, reviewImages} from './image-review.js'
+import type {ImageFactsGate} from './image-facts-gate.js'
 import type {SignatureGate} from './signature-gate.js'
-import type {ImagePolicy} from '../policy/policy.js'
+import {type ImagePolicy, needsImageFacts, type PolicyViolation} from '../policy/policy.js'
 
 export const MAX_BODY_BYTES = 1024 * 1024
 
@@ -26,6 +27,8 @@ export interface WebhookServerOptions {
   limits?: Partial<ServerLimits>
   /** Verifies signatures when the policy has requireSignature. */
   signatureGate?: SignatureGate
+  /** Reads image contents when the policy has requireNonRootImage, forbidShell or maxImageAgeDays. */
+  imageFactsGate?: ImageFactsGate
 }
 
 /**
@@ -151,11 +154,19 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Webhoo
   }
   const policy = options.policy()
   const request = review as ImageReviewRequest
-  const signatureViolations =
-    policy.requireSignature && options.signatureGate
-      ? await options.signatureGate(reviewImages(request), request.spec.namespace, policy)
-      : undefined
-  const decision = decideImageReview(request, policy, signatureViolations)
+  const signing = policy.requireSignature !== undefined && options.signatureGate !== undefined
+  const reading = needsImageFacts(policy) && options.imageFactsGate !== undefined
+  let extra: PolicyViolation[][] | undefined
+  if (signing || reading) {
+    const images = reviewImages(request)
+    // Side by side: each has its own budget, and the API server waits for both.
+    const gated = await Promise.all([
+      signing ? options.signatureGate!(images, request.spec.namespace, policy) : [],
+      reading ? options.imageFactsGate!(images, request.spec.namespace, policy) : [],
+    ])
+    extra = images.map((_, index) => [...(gated[0][index] ?? []), ...(gated[1][index] ?? [])])
+  }
+  const decision = decideImageReview(request, policy, extra)
   options.log({
     level: decision.breakGlass ? 'warn' : 'info',
     event: decision.breakGlass ? 'break-glass' : 'decision',

@@ -134,6 +134,11 @@ export function renderPolicyFile(policy: ImagePolicy, keyDir?: string): string {
       privateRegistries: policy.privateRegistries,
       breakGlass: policy.breakGlass,
       allowAnnotationExemptions: policy.allowAnnotationExemptions,
+      // The rules on image contents, only when asked for (the backend reads images for them).
+      ...(policy.requireNonRootImage ? {requireNonRootImage: true} : {}),
+      ...(policy.forbidShell ? {forbidShell: true} : {}),
+      ...(policy.maxImageAgeDays !== undefined ? {maxImageAgeDays: policy.maxImageAgeDays} : {}),
+      ...(policy.imageFactsFailurePolicy ? {imageFactsFailurePolicy: policy.imageFactsFailurePolicy} : {}),
       ...(policy.exemptions.length > 0 ? {exemptions: policy.exemptions} : {}),
       ...(policy.requireSignature
         ? {

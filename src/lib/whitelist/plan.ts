@@ -8,8 +8,8 @@ import {type ImagePolicySettings, renderAdmissionConfiguration} from '../control
 import {editApiserverManifest} from '../controlplane/apiserver-manifest.js'
 import {renderWebhookKubeconfig} from '../controlplane/webhook-kubeconfig.js'
 import {UserError} from '../errors.js'
-import {evaluateImage, type ImagePolicy} from '../policy/policy.js'
-import {refuseImageContentRules, requireAllowlist, resolvePolicy} from '../policy/policy-file.js'
+import {evaluateImage, type ImagePolicy, needsImageFacts} from '../policy/policy.js'
+import {requireAllowlist, resolvePolicy} from '../policy/policy-file.js'
 import {readTrustedKey} from '../signature/trusted-keys.js'
 import type {KeyPairPem} from './certificates.js'
 import {renderPolicyFile, type WhitelistPaths} from './files.js'
@@ -167,7 +167,6 @@ export function whitelistPolicy(
 ): {policy: ImagePolicy; problems: string[]} {
   const policy = resolvePolicy({policyFile: options.policyFile, allowedRegistries: options.allowedRegistries})
   requireAllowlist(policy, options.allowAnyRegistry ?? false)
-  refuseImageContentRules(policy, `--policy "${options.policyFile}"`)
   if (options.trustedKeys) {
     if (!policy.allowedRegistries)
       throw new UserError(
@@ -193,6 +192,10 @@ export function whitelistPolicy(
         `the policy would refuse ${image} in kube-system (${verdict.violations.map((v) => v.rule).join(', ')}); keep kube-system in exemptNamespaces or allow the image`,
       )
   }
+  if (needsImageFacts(policy) && !evaluateImage(controlPlaneImages[0], {namespace: 'kube-system'}, policy).exempt)
+    problems.push(
+      "the policy reads the contents of kube-system's images (requireNonRootImage, forbidShell or maxImageAgeDays): control-plane images that run as root, or a registry that does not answer, would block the control plane; keep kube-system in exemptNamespaces",
+    )
   return {policy, problems}
 }
 

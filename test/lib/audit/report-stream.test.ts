@@ -166,11 +166,12 @@ describe('streamed audit reports', () => {
 })
 
 describe('summaryReaches (--fail-on on a streamed report)', () => {
-  const summary = (counts: Partial<Record<'critical' | 'high' | 'medium' | 'low', number>>) => ({
+  const summary = (counts: Partial<Record<'critical' | 'high' | 'medium' | 'low' | 'info', number>>) => ({
     critical: 0,
     high: 0,
     medium: 0,
     low: 0,
+    info: 0,
     total: 0,
     exempted: 0,
     ...counts,
@@ -181,5 +182,11 @@ describe('summaryReaches (--fail-on on a streamed report)', () => {
     expect(summaryReaches(summary({critical: 1}), 'low')).to.equal(true)
     expect(summaryReaches(summary({low: 3}), 'critical')).to.equal(false)
     expect(summaryReaches(summary({critical: 9}), 'none')).to.equal(false)
+  })
+  it('info fails a run only with --fail-on info', () => {
+    for (const failOn of ['critical', 'high', 'medium', 'low', 'none'] as const)
+      expect(summaryReaches(summary({info: 5}), failOn), failOn).to.equal(false)
+    expect(summaryReaches(summary({info: 1}), 'info')).to.equal(true)
+    expect(summaryReaches(summary({low: 1}), 'info')).to.equal(true)
   })
 })

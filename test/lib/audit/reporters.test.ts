@@ -77,7 +77,7 @@ describe('audit reporters', () => {
               message: 'docker.io/library/nginx:1.25 runs as 2 different digests',
             },
           ],
-          summary: {critical: 0, high: 0, medium: 1, low: 1, total: 2, exempted: 0},
+          summary: {critical: 0, high: 0, medium: 1, low: 1, info: 0, total: 2, exempted: 0},
         }),
       )
     })
@@ -141,6 +141,26 @@ describe('audit reporters', () => {
       expect(auditTable([CLUSTER_FINDING], summarize([CLUSTER_FINDING]), {colour: true, workloads: 1})).to.contain(
         '\u001B[33mMEDIUM  \u001B[0m',
       )
+    })
+
+    it('info findings: INFO in the table, counted in the summary line only when there are some', () => {
+      const info: Finding = {
+        ...CLUSTER_FINDING,
+        check: 'image-setuid-files',
+        severity: 'info',
+        message: 'setuid: /bin/su',
+      }
+      const lines = auditTable([info, CLUSTER_FINDING], summarize([info, CLUSTER_FINDING]), {
+        colour: false,
+        workloads: 1,
+      }).split('\n')
+      expect(lines[2]).to.match(/^ {2}INFO {6}image-setuid-files/)
+      expect(lines.at(-2)).to.equal(
+        'Summary: 0 critical, 0 high, 1 medium, 0 low, 1 info (2 findings in 1 of 1 workload)',
+      )
+      expect(
+        JSON.parse(renderAudit('json', [info], summarize([info]), {colour: false, workloads: 1, version: '1'})).summary,
+      ).to.include({info: 1, total: 1})
     })
 
     it('no findings: one line naming how many workloads were audited', () => {
@@ -220,6 +240,20 @@ describe('audit reporters', () => {
       expect(run.results[2].message.text).to.equal(
         'busybox:1 is not pinned by digest (Pod bare, container sidecar-long-name)',
       )
+    })
+
+    it('info: level note and no security-severity (it is not a security problem), rule and result alike', () => {
+      const info: Finding = {
+        ...CLUSTER_FINDING,
+        check: 'image-setuid-files',
+        severity: 'info',
+        message: 'setuid: /bin/su',
+      }
+      const run = sarif([info])
+      const rule = run.tool.driver.rules.find((r) => r.id === 'image-setuid-files')!
+      expect(rule.defaultConfiguration).to.deep.equal({level: 'note'})
+      expect(rule.properties).to.deep.equal({tags: ['security', 'kubernetes']})
+      expect(run.results[0].level).to.equal('note')
     })
 
     it('cluster findings get a logical location', () => {

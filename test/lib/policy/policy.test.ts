@@ -5,7 +5,13 @@ import path from 'node:path'
 
 import {UserError} from '../../../src/lib/errors.js'
 import {parseImageReference} from '../../../src/lib/image/image-reference.js'
-import {DEFAULT_POLICY, evaluateImage, type ImagePolicy, registryMatches} from '../../../src/lib/policy/policy.js'
+import {
+  DEFAULT_MAX_IMAGE_AGE_DAYS,
+  DEFAULT_POLICY,
+  evaluateImage,
+  type ImagePolicy,
+  registryMatches,
+} from '../../../src/lib/policy/policy.js'
 import {
   loadPolicyFile,
   refuseImageContentRules,
@@ -149,11 +155,24 @@ describe('policy', () => {
       expect(message).to.contain(`${file}:6: colour: unknown field`)
     })
 
-    it('reads the --inspect fields: requireNonRootImage, forbidShell, maxImageAgeDays (default 365)', () => {
-      expect(DEFAULT_POLICY).to.include({requireNonRootImage: false, forbidShell: false, maxImageAgeDays: 365})
-      const ok = write('inspect.yaml', 'requireNonRootImage: true\nforbidShell: true\nmaxImageAgeDays: 90\n')
-      expect(loadPolicyFile(ok)).to.include({requireNonRootImage: true, forbidShell: true, maxImageAgeDays: 90})
-      const bad = write('inspect-bad.yaml', 'forbidShell: 1\nmaxImageAgeDays: 0\nrequireNonRootImage: yes-please\n')
+    it('reads the --inspect fields: requireNonRootImage, forbidShell, maxImageAgeDays (unset: 365 for the audit), imageFactsFailurePolicy', () => {
+      expect(DEFAULT_POLICY).to.include({requireNonRootImage: false, forbidShell: false})
+      expect(DEFAULT_POLICY.maxImageAgeDays).to.equal(undefined)
+      expect(DEFAULT_MAX_IMAGE_AGE_DAYS).to.equal(365)
+      const ok = write(
+        'inspect.yaml',
+        'requireNonRootImage: true\nforbidShell: true\nmaxImageAgeDays: 90\nimageFactsFailurePolicy: Ignore\n',
+      )
+      expect(loadPolicyFile(ok)).to.include({
+        requireNonRootImage: true,
+        forbidShell: true,
+        maxImageAgeDays: 90,
+        imageFactsFailurePolicy: 'Ignore',
+      })
+      const bad = write(
+        'inspect-bad.yaml',
+        'forbidShell: 1\nmaxImageAgeDays: 0\nrequireNonRootImage: yes-please\nimageFactsFailurePolicy: allow\n',
+      )
       let message = ''
       try {
         loadPolicyFile(bad)
@@ -163,21 +182,21 @@ describe('policy', () => {
       expect(message).to.contain(`${bad}:1: forbidShell: must be true or false, not 1`)
       expect(message).to.contain(`${bad}:2: maxImageAgeDays: must be a whole number of days above 0 (e.g. 365), not 0`)
       expect(message).to.contain(`${bad}:3: requireNonRootImage: must be true or false, not a string`)
+      expect(message).to.contain(`${bad}:4: imageFactsFailurePolicy: must be Fail or Ignore, not a string`)
       expect(message).to.not.contain('yes-please')
     })
 
-    it('admission refuses requireNonRootImage and forbidShell (audit-only rules), naming them and the fix', () => {
+    it('--mode vap refuses requireNonRootImage, forbidShell and maxImageAgeDays (a VAP cannot read images), naming them and the fix', () => {
       expect(() => refuseImageContentRules({...DEFAULT_POLICY}, 'p.yaml')).to.not.throw()
-      expect(() => refuseImageContentRules({...DEFAULT_POLICY, maxImageAgeDays: 30}, 'p.yaml')).to.not.throw()
       expect(() => refuseImageContentRules({...DEFAULT_POLICY, forbidShell: true}, '--policy "p.yaml"')).to.throw(
         UserError,
-        '--policy "p.yaml": forbidShell is enforced by "audit images --inspect" only; admission does not read images yet, so it would not be enforced: set forbidShell: false in the policy used for admission (keep a separate policy file for the audit)',
+        `--policy "p.yaml": forbidShell needs the image's contents, which a ValidatingAdmissionPolicy cannot read, so it would not be enforced: use the ImagePolicyWebhook mode (its backend reads images), or leave forbidShell out of the policy used for --mode vap (keep a separate policy file for the audit)`,
       )
       expect(() =>
-        refuseImageContentRules({...DEFAULT_POLICY, forbidShell: true, requireNonRootImage: true}, 'p.yaml'),
+        refuseImageContentRules({...DEFAULT_POLICY, requireNonRootImage: true, maxImageAgeDays: 30}, 'p.yaml'),
       ).to.throw(
         UserError,
-        /^p\.yaml: requireNonRootImage and forbidShell are enforced .* set requireNonRootImage: false, forbidShell: false/,
+        /^p\.yaml: requireNonRootImage and maxImageAgeDays need .* leave requireNonRootImage, maxImageAgeDays out/,
       )
     })
 

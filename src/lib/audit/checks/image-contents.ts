@@ -78,7 +78,7 @@ export const imageHasNetworkTools = contentsCheck(
 export const imageSetuidFiles = contentsCheck(
   {
     id: 'image-setuid-files',
-    severity: 'low',
+    severity: 'info',
     title: 'Image has setuid or setgid files',
     description:
       'Setuid and setgid files run with their owner’s rights (usually root): a way back to root for a process that dropped it (dockle CIS-DI-0008). Informational: base images ship a few (passwd, su).',

@@ -1,4 +1,4 @@
-import {isRootUser} from '../../image/image-facts.js'
+import {describeImageUser, isRootUser} from '../../image/image-facts.js'
 import {
   type CheckResult,
   checkHelpUri,
@@ -7,11 +7,6 @@ import {
   factsOf,
   imageLabel,
 } from './types.js'
-
-/** How the image's config names its user, for messages: `sets no USER` or `sets USER "root"`. */
-export function describeImageUser(user: string): string {
-  return user === '' ? 'sets no USER' : `sets USER "${user}"`
-}
 
 // The image's real user (`--inspect`), where the spec-only run-as-root check can only guess.
 export const imageRunsAsRoot: ContainerCheck = {

@@ -1,6 +1,6 @@
+import {imageAgeDays} from '../../image/image-facts.js'
+import {DEFAULT_MAX_IMAGE_AGE_DAYS} from '../../policy/policy.js'
 import {checkHelpUri, type ContainerCheck, factsOf, imageLabel} from './types.js'
-
-const DAY_MS = 24 * 60 * 60 * 1000
 
 export const imageStale: ContainerCheck = {
   id: 'image-stale',
@@ -16,13 +16,11 @@ export const imageStale: ContainerCheck = {
     if (!inspected) return []
     const all = factsOf(target, context)
     return all.flatMap((facts) => {
-      const created = facts.created ? Date.parse(facts.created) : Number.NaN
-      // Reproducible builds set created to the epoch: no date, not an old image.
-      if (!Number.isFinite(created) || created <= 0) return []
-      const days = Math.floor((inspected.now - created) / DAY_MS)
-      if (days <= policy.maxImageAgeDays) return []
+      const days = imageAgeDays(facts.created, inspected.now)
+      const allowed = policy.maxImageAgeDays ?? DEFAULT_MAX_IMAGE_AGE_DAYS
+      if (days === undefined || days <= allowed) return []
       return [
-        `${imageLabel(facts, all)} was built ${days} days ago (created ${facts.created}), more than maxImageAgeDays (${policy.maxImageAgeDays})`,
+        `${imageLabel(facts, all)} was built ${days} days ago (created ${facts.created}), more than maxImageAgeDays (${allowed})`,
       ]
     })
   },

@@ -4,7 +4,9 @@ import type {ImagePolicy, ImageVerdict} from '../../policy/policy.js'
 import type {SignatureVerdict} from '../../signature/verify.js'
 import type {Container, ContainerField, Path, Workload} from '../workloads.js'
 
-export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const
+// Most severe first: --fail-on X fails on X and everything before it. `info` is worth knowing, not a
+// problem: it fails a run only with --fail-on info.
+export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const
 export type Severity = (typeof SEVERITIES)[number]
 
 /** Where each check is documented: one section per check ID in docs/checks.md (its anchor is the ID). */

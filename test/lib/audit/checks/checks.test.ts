@@ -81,7 +81,7 @@ describe('audit checks', () => {
       for (const check of CHECKS) {
         expect(check.id).to.match(/^[a-z]+(-[a-z]+)*$/)
         expect(['container', 'cross-workload', 'cross-cluster']).to.include(check.kind)
-        expect(['critical', 'high', 'medium', 'low']).to.include(check.severity)
+        expect(['critical', 'high', 'medium', 'low', 'info']).to.include(check.severity)
         for (const text of [check.title, check.description, check.fix])
           expect(text.length, check.id).to.be.greaterThan(10)
         expect(check.helpUri).to.equal(

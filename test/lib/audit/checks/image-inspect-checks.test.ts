@@ -114,7 +114,7 @@ describe('--inspect checks (pure)', () => {
         'high',
         `image ${IMAGE} has LABEL db.password: its name looks like a credential (the value is not shown)`,
       ],
-      ['image-setuid-files', 'low', `image ${IMAGE} has setuid/setgid files: /bin/su (4755)`],
+      ['image-setuid-files', 'info', `image ${IMAGE} has setuid/setgid files: /bin/su (4755)`],
     ])
   })
 

@@ -1,0 +1,53 @@
+// `webhook serve` as the API server meets it: a child process (the CLI or the static pod's bundle)
+// answering ImageReviews over HTTPS.
+import {type ChildProcess, spawn} from 'node:child_process'
+import path from 'node:path'
+
+import {CLI, ROOT} from './cli.js'
+import {freePort} from './registry.js'
+
+export interface Backend {
+  url: string
+  child: ChildProcess
+  output: () => string
+  stop: () => Promise<void>
+}
+
+/** `webhook serve` through the CLI, or the standalone bundle the static pod runs. */
+export async function startBackend(entry: 'cli' | 'bundle', args: string[]): Promise<Backend> {
+  const port = await freePort()
+  const argv =
+    entry === 'cli'
+      ? [CLI, 'webhook', 'serve', '--port', String(port), ...args]
+      : [path.join(ROOT, 'dist', 'imgsec-webhook.mjs'), '--port', String(port), ...args]
+  const child = spawn(process.execPath, argv, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {...process.env, NODE_ENV: 'production'},
+  })
+  let output = ''
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+  const deadline = Date.now() + 15_000
+  while (!output.includes('"event":"listening"')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`backend did not start: ${output}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return {
+    url: `https://127.0.0.1:${port}/image_policy`,
+    child,
+    output: () => output,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve()
+        child.once('exit', () => resolve())
+        child.kill('SIGTERM')
+      }),
+  }
+}
+
+export const review = (images: string[], namespace = 'shop') =>
+  JSON.stringify({
+    apiVersion: 'imagepolicy.k8s.io/v1alpha1',
+    kind: 'ImageReview',
+    spec: {containers: images.map((image) => ({image})), namespace},
+  })
