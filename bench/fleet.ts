@@ -91,3 +91,31 @@ if (process.argv[1]?.endsWith('fleet.ts')) {
       `${p.contexts}\t${p.cli}\t${p.format}\tRSS median ${mib(p.rss.median)} (${p.rssRuns.map((k) => (k / 1024).toFixed(0)).join(', ')})\twall ${ms(p.wall.median)}`,
     )
 }
+
+/** The fleet curve as a markdown section: contexts down, CLIs across. */
+export function renderFleetRows(
+  fleet: {points: FleetPoint[]; podsPerCluster: number; sizes: number[]},
+  row: (cells: string[]) => string,
+): string {
+  const clis = [...new Set(fleet.points.map((p) => p.cli))]
+  return [
+    `### Fleet audit: peak RSS median (each run, MiB); wall median`,
+    '',
+    `\`audit images -A --contexts c1,…,cN --max-concurrency 4 -o json\`, each context a fake API server in the bench process seeded as above with ${fleet.podsPerCluster} pods (one workload per 5 pods).`,
+    '',
+    row(['Contexts', 'Pods in all', ...clis]),
+    row(['---', '---', ...clis.map(() => '---')]),
+    ...fleet.sizes.map((contexts) =>
+      row([
+        String(contexts),
+        String(contexts * fleet.podsPerCluster),
+        ...clis.map((cli) => {
+          const point = fleet.points.find((p) => p.contexts === contexts && p.cli === cli)
+          return point
+            ? `${mib(point.rss.median)} (${point.rssRuns.map((k) => (k / 1024).toFixed(0)).join(', ')}); ${ms(point.wall.median)}`
+            : 'n/a'
+        }),
+      ]),
+    ),
+  ].join('\n')
+}
