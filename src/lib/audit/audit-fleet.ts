@@ -128,11 +128,13 @@ export async function runFleetAudit(
     )
     const crossCluster = await crossClusterFindings(options, running, clusters)
     for (const cluster of clusters) {
+      // Read back a chunk at a time, never the cluster's findings at once.
+      const findings = (function* () {
+        yield* readSpans(spool, spans.get(cluster.name)!)
+        yield* crossCluster.get(cluster.name) ?? []
+      })()
       let count = 0
-      for (const finding of [
-        ...readSpans(spool, spans.get(cluster.name)!),
-        ...(crossCluster.get(cluster.name) ?? []),
-      ]) {
+      for (const finding of findings) {
         sink.add(finding)
         // eslint-disable-next-line no-await-in-loop -- the report's backpressure
         if (++count % 256 === 0) await sink.flush()
