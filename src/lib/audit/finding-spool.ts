@@ -18,6 +18,8 @@ export class FindingSpool {
   /** Bytes appended so far (written or buffered): the next finding's offset. */
   offset = 0
   private readonly fd: number
+  // One read buffer: each read decodes what it got before it yields, so readers can take turns.
+  private readonly chunk = Buffer.allocUnsafe(CHUNK)
   private buffer: string[] = []
   private buffered = 0
   private written = 0
@@ -49,7 +51,7 @@ export class FindingSpool {
   *read(start: number, end: number): Generator<Finding> {
     this.writeOut()
     const decoder = new StringDecoder('utf8')
-    const chunk = Buffer.allocUnsafe(CHUNK)
+    const {chunk} = this
     let rest = ''
     for (let at = start; at < end;) {
       const got = readSync(this.fd, chunk, 0, Math.min(CHUNK, end - at), at)

@@ -45,6 +45,17 @@ describe('finding spool', () => {
     spool.close()
   })
 
+  it('two readers taking turns each get their own findings', () => {
+    const spool = new FindingSpool()
+    const spans: number[][] = [[], []]
+    for (let i = 0; i < 2000; i++) addSpan(spans[i % 2], spool.append(finding(i)))
+    const [a, b] = [readSpans(spool, spans[0]), readSpans(spool, spans[1])]
+    const got: Finding[] = []
+    for (let i = 0; i < 1000; i++) got.push(a.next().value as Finding, b.next().value as Finding)
+    expect(got).to.deep.equal(Array.from({length: 2000}, (_, i) => finding(i)))
+    spool.close()
+  })
+
   it('refuses a span beyond what was written', () => {
     const spool = new FindingSpool()
     const [start, end] = spool.append(finding(1))
