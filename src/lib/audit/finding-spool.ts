@@ -4,6 +4,8 @@ import path from 'node:path'
 import {StringDecoder} from 'node:string_decoder'
 
 import type {Finding} from './audit.js'
+import {describeFailure} from '../describe-error.js'
+import {UserError} from '../errors.js'
 
 const CHUNK = 64 * 1024
 
@@ -26,7 +28,14 @@ export class FindingSpool {
   private closed = false
 
   constructor() {
-    const dir = mkdtempSync(path.join(tmpdir(), 'imgsec-spool-'))
+    let dir: string
+    try {
+      dir = mkdtempSync(path.join(tmpdir(), 'imgsec-spool-'))
+    } catch (error) {
+      throw new UserError(
+        `cannot create a temporary file in ${tmpdir()} (${describeFailure(error)}); set TMPDIR to a writable directory`,
+      )
+    }
     try {
       const file = path.join(dir, 'findings.jsonl')
       this.fd = openSync(file, 'wx+', 0o600)

@@ -159,13 +159,14 @@ export function reportWriter(
   // and sizes each group's columns by all of its rows: the findings wait in a spool on disk; what
   // stays in memory is, per cluster (only a fleet audit has more than the one with no name) and
   // per workload heading, the spans of the spool that hold its findings.
-  let spool: FindingSpool | undefined
+  // Made now: a temp dir that cannot be written is refused before any cluster is read.
+  const spool = new FindingSpool()
   const clusters = new Map<string, Map<string, number[]>>()
   // Per cluster: its groups that are workloads (a cross-cluster finding's group is an image's).
   const workloadGroups = new Map<string, number>()
   const writeGroups = async (groups: Map<string, number[]>) => {
     for (const [heading, spans] of groups) {
-      const group = [...readSpans(spool!, spans)]
+      const group = [...readSpans(spool, spans)]
       for (const line of tableGroupLines(heading, group, options.colour)) put(`${line}\n`)
       groups.delete(heading)
       // eslint-disable-next-line no-await-in-loop -- the sink's backpressure, group by group
@@ -174,7 +175,6 @@ export function reportWriter(
   }
   return {
     add(finding) {
-      spool ??= new FindingSpool()
       const heading = tableHeading(finding)
       const cluster = finding.cluster ?? ''
       let groups = clusters.get(cluster)
@@ -209,7 +209,7 @@ export function reportWriter(
         for (const line of tableFooterLines(summary, workloads, notes)) put(`${line}\n`)
         await flush()
       } finally {
-        spool?.close()
+        spool.close()
       }
     },
   }

@@ -4,6 +4,7 @@ import {tmpdir} from 'node:os'
 
 import type {Finding} from '../../../src/lib/audit/audit.js'
 import {addSpan, FindingSpool, readSpans} from '../../../src/lib/audit/finding-spool.js'
+import {UserError} from '../../../src/lib/errors.js'
 
 const finding = (i: number): Finding => ({
   check: 'image-tag-latest',
@@ -54,6 +55,20 @@ describe('finding spool', () => {
     for (let i = 0; i < 1000; i++) got.push(a.next().value as Finding, b.next().value as Finding)
     expect(got).to.deep.equal(Array.from({length: 2000}, (_, i) => finding(i)))
     spool.close()
+  })
+
+  it('a temp dir that cannot be written is one user error naming it and TMPDIR', () => {
+    const saved = process.env.TMPDIR
+    process.env.TMPDIR = '/nonexistent/imgsec'
+    try {
+      expect(() => new FindingSpool()).to.throw(
+        UserError,
+        /^cannot create a temporary file in \/nonexistent\/imgsec \(.*no such file or directory\); set TMPDIR to a writable directory$/,
+      )
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR
+      else process.env.TMPDIR = saved
+    }
   })
 
   it('refuses a span beyond what was written', () => {
