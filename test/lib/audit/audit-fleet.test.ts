@@ -14,14 +14,8 @@ import {runningPod, writeFleetKubeconfig as fleetKubeconfig} from '../../support
 const DIGEST_A = `sha256:${'a'.repeat(64)}`
 const DIGEST_B = `sha256:${'b'.repeat(64)}`
 
-const counts = ({critical, high, medium, low, total, exempted}: AuditSummary) => ({
-  critical,
-  high,
-  medium,
-  low,
-  total,
-  exempted,
-})
+// Every count of a cluster's summary (whatever severities there are), without its lists.
+const counts = ({auditedByShape: _shapes, skipped: _skipped, clusters: _clusters, ...rest}: AuditSummary) => rest
 
 describe('fleet audits (lib)', () => {
   const servers: FakeKubeApiServer[] = []
