@@ -12,6 +12,8 @@
 //   BENCH_BASELINE_CLI  bin/run.js of an older build: the scale rows are measured before → after
 //   BENCH_GROWTH_SIZES  pod counts of the growth curve (default 5000,10000,20000,40000)
 //   BENCH_GROWTH_RUNS   runs per size and build (default 2); BENCH_MANYFILES_RUNS (default 3)
+//   BENCH_FLEET_SIZES   contexts of the fleet curve (default 1,4,16,48); BENCH_FLEET_NAMESPACES
+//                       namespaces of 50 pods per cluster (default 20)
 //   BENCH_NO_GNU_TIME   read node's peak RSS with the --require helper instead of GNU time
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
@@ -134,6 +136,7 @@ BENCH_CLUSTER_RUNS=6 BENCH_FILE_RUNS=8 BENCH_WEBHOOK_RUNS=5 npm run bench    # m
 BENCH_ONLY=cluster npm run bench   # one benchmark (cluster|files|webhook|startup|scale|inspect); prints only, leaves the doc alone
 BENCH_BASELINE_CLI=/path/to/older/checkout/bin/run.js npm run bench   # scale rows before → after (build the older commit there first)
 BENCH_ONLY=scale BENCH_GROWTH_SIZES=5000,20000 BENCH_GROWTH_RUNS=3 npm run bench   # the growth curve at chosen sizes
+BENCH_ONLY=scale BENCH_FLEET_SIZES=4,48 BENCH_FLEET_NAMESPACES=10 npm run bench   # the fleet curve: contexts, 50-pod namespaces per cluster
 BENCH_ONLY=webhook BENCH_WEBHOOK_BACKEND_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench   # profile the backend in place
 npx tsc -p bench/tsconfig.json     # typecheck the bench scripts
 \`\`\`
@@ -327,6 +330,8 @@ async function main(): Promise<void> {
             sizes: (process.env.BENCH_GROWTH_SIZES ?? '5000,10000,20000,40000').split(',').map(Number),
             growthRuns: positive('BENCH_GROWTH_RUNS', 2),
             fileRuns: positive('BENCH_MANYFILES_RUNS', 3),
+            fleetSizes: (process.env.BENCH_FLEET_SIZES ?? '1,4,16,48').split(',').map(Number),
+            fleetNamespaces: positive('BENCH_FLEET_NAMESPACES', 20),
             log,
           })
         : undefined

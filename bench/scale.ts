@@ -4,6 +4,7 @@
 // interleaved in the same run.
 import path from 'node:path'
 
+import {type FleetPoint, renderFleetRows, runFleetBench} from './fleet.js'
 import {type GrowthPoint, runGrowthBench} from './growth.js'
 import {generateManifestDir, type ManifestDir} from './fixtures/manifest-dir.js'
 import {YAML_ALONE} from './files.js'
@@ -24,6 +25,7 @@ export const SCALE_TARGETS = {growthRatio: 1.15, rssMiB: 150, filesTime: 1.2, fi
 export interface ScaleReport {
   sizes: number[]
   growth: GrowthPoint[]
+  fleet: {points: FleetPoint[]; podsPerCluster: number; sizes: number[]}
   dir: ManifestDir
   files: Array<{label: string; wall: Stats; rss: Stats; cpu: Stats; runsMs: number[]; runsKiB: number[]}>
   baseline?: string
@@ -36,6 +38,9 @@ export async function runScaleBench(options: {
   sizes: number[]
   growthRuns: number
   fileRuns: number
+  /** Contexts of the fleet curve, and namespaces (50 pods) per cluster. */
+  fleetSizes: number[]
+  fleetNamespaces: number
   log: (line: string) => void
 }): Promise<ScaleReport> {
   const clis = [{label: 'after', cli: options.cli}]
@@ -44,9 +49,20 @@ export async function runScaleBench(options: {
     sizes: options.sizes,
     runs: options.growthRuns,
     clis,
-    formats: ['json'],
+    formats: ['json', 'table'],
     log: options.log,
   })
+  const fleet = {
+    ...(await runFleetBench({
+      sizes: options.fleetSizes,
+      namespaces: options.fleetNamespaces,
+      runs: options.growthRuns,
+      clis,
+      formats: ['json'],
+      log: options.log,
+    })),
+    sizes: options.fleetSizes,
+  }
 
   const scratch = scratchDir('imgsec-bench-manyfiles-')
   const charts = path.join(scratch, 'charts')
@@ -82,28 +98,42 @@ export async function runScaleBench(options: {
     runsKiB: s.kib,
   }))
 
-  const after = (pods: number) => growth.find((p) => p.cli === 'after' && p.pods === pods)
-  const small = after(options.sizes[0])
-  const at20k = after(20_000) ?? after(options.sizes.at(-1)!)
+  const after = (pods: number, format: string) =>
+    growth.find((p) => p.cli === 'after' && p.pods === pods && p.format === format)
   const yaml = files[0]
   const audit = files.find((f) => f.label === 'audit -f (after)')!
   const targets: Target[] = []
-  if (small && at20k) {
+  for (const format of ['json', 'table']) {
+    const small = after(options.sizes[0], format)
+    const at20k = after(20_000, format) ?? after(options.sizes.at(-1)!, format)
+    if (!small || !at20k) continue
     const growthRatio = at20k.rss.median / small.rss.median
     targets.push(
       {
-        name: `cluster audit peak RSS at ${at20k.pods} pods ≤ ${SCALE_TARGETS.growthRatio} × at ${small.pods} (medians, fake API server, one workload per 5 pods)`,
+        name: `cluster audit -o ${format} peak RSS at ${at20k.pods} pods ≤ ${SCALE_TARGETS.growthRatio} × at ${small.pods} (medians, fake API server, one workload per 5 pods)`,
         limit: `≤ ${ratio(SCALE_TARGETS.growthRatio)}`,
         measured: `${ratio(growthRatio)} (${mib(at20k.rss.median)} / ${mib(small.rss.median)})`,
         pass: growthRatio <= SCALE_TARGETS.growthRatio,
       },
       {
-        name: `cluster audit peak RSS at ${at20k.pods} pods ≤ ${SCALE_TARGETS.rssMiB} MiB (highest run)`,
+        name: `cluster audit -o ${format} peak RSS at ${at20k.pods} pods ≤ ${SCALE_TARGETS.rssMiB} MiB (highest run)`,
         limit: `≤ ${SCALE_TARGETS.rssMiB} MiB`,
         measured: `${mib(at20k.rss.max)} (median ${mib(at20k.rss.median)})`,
         pass: at20k.rss.max / 1024 <= SCALE_TARGETS.rssMiB,
       },
     )
+  }
+  // A fleet's memory is bounded by --max-concurrency (4): the most contexts against 4.
+  const fleetAt = (contexts: number) => fleet.points.find((p) => p.cli === 'after' && p.contexts === contexts)
+  const [fleetBase, fleetMost] = [fleetAt(4), fleetAt(Math.max(...options.fleetSizes))]
+  if (fleetBase && fleetMost && fleetMost !== fleetBase) {
+    const fleetRatio = fleetMost.rss.median / fleetBase.rss.median
+    targets.push({
+      name: `fleet audit peak RSS at ${fleetMost.contexts} contexts ≤ ${SCALE_TARGETS.growthRatio} × at 4 (--max-concurrency 4, ${fleet.podsPerCluster} pods per cluster, medians)`,
+      limit: `≤ ${ratio(SCALE_TARGETS.growthRatio)}`,
+      measured: `${ratio(fleetRatio)} (${mib(fleetMost.rss.median)} / ${mib(fleetBase.rss.median)})`,
+      pass: fleetRatio <= SCALE_TARGETS.growthRatio,
+    })
   }
   const timeRatio = audit.wall.median / yaml.wall.median
   const rssRatio = audit.rss.median / yaml.rss.median
@@ -121,17 +151,17 @@ export async function runScaleBench(options: {
       pass: rssRatio <= SCALE_TARGETS.filesRss,
     },
   )
-  return {sizes: options.sizes, growth, dir, files, baseline: options.baseline, targets}
+  return {sizes: options.sizes, growth, fleet, dir, files, baseline: options.baseline, targets}
 }
 
 const row = (cells: string[]) => `| ${cells.join(' | ')} |`
 
 export function renderScaleSection(report: ScaleReport): string {
-  const clis = [...new Set(report.growth.map((p) => p.cli))]
+  const clis = [...new Set(report.growth.map((p) => `${p.cli} -o ${p.format}`))]
   const growthRows = report.sizes.map((pods) => {
     const cells = [String(pods), String(pods / 5)]
     for (const cli of clis) {
-      const point = report.growth.find((p) => p.pods === pods && p.cli === cli)
+      const point = report.growth.find((p) => p.pods === pods && `${p.cli} -o ${p.format}` === cli)
       cells.push(
         point
           ? `${mib(point.rss.median)} (${point.rssRuns.map((k) => (k / 1024).toFixed(0)).join(', ')}); ${ms(point.wall.median)}`
@@ -148,7 +178,7 @@ export function renderScaleSection(report: ScaleReport): string {
   per namespace (10 Deployments, each with one ReplicaSet owning 5 pods: one workload per 5 pods, every
   owner distinct), at ${report.sizes.join(', ')} pods. Each size gets a fresh server; at each size the
   commands run interleaved, rotating which goes first: \`node bin/run.js audit images -A -o json --fail-on none\`
-  with stdout to \`/dev/null\`, peak RSS by GNU time \`%M\`.${report.baseline ? ` "before" is the build at \`BENCH_BASELINE_CLI\` (${report.baseline}); "after" is this build.` : ''}
+  and the same with \`-o table\`, stdout to \`/dev/null\`, peak RSS by GNU time \`%M\`.${report.baseline ? ` "before" is the build at \`BENCH_BASELINE_CLI\` (${report.baseline}); "after" is this build.` : ''}
 - Files: \`bench/fixtures/manifest-dir.ts\` cuts the 25,000-object stream of \`bench/fixtures/manifests.ts\`
   into ${report.dir.files} files at document boundaries (${(report.dir.bytes / 1048576).toFixed(1)} MiB). "yaml alone" is
   \`node bench/yaml-alone.mjs DIR\`: the files one at a time, \`parseAllDocuments\` and \`toJS()\` of each document,
@@ -159,6 +189,8 @@ export function renderScaleSection(report: ScaleReport): string {
 ${row(['Pods', 'Workloads', ...clis])}
 ${row(['---', '---', ...clis.map(() => '---')])}
 ${growthRows.join('\n')}
+
+${renderFleetRows(report.fleet, row)}
 
 ### ${report.dir.files} files
 

@@ -72,9 +72,23 @@ describe('audit images --contexts / --all-contexts (built CLI, several fake API 
     expect(lines[0]).to.match(/^error: context "down": .*127\.0\.0\.1:1/)
     expect(lines[0].match(/"down"/g)).to.have.length(1)
     expect(result.stderr).to.not.include('token-')
-    const doc = JSON.parse(result.stdout) as {findings: JsonFinding[]}
-    expect(new Set(doc.findings.map((f) => f.cluster))).to.deep.equal(new Set(['prod', 'staging']))
+    const doc = JSON.parse(result.stdout) as {
+      findings: JsonFinding[]
+      summary: {total: number; clusters: Array<{cluster: string; total?: number; workloads?: number; error?: string}>}
+    }
+    // Each cluster's findings together, in the order asked.
+    const runs = doc.findings.map((f) => f.cluster).filter((cluster, i, all) => cluster !== all[i - 1])
+    expect(runs).to.deep.equal(['prod', 'staging'])
     expect(doc.findings.some((f) => f.check === 'image-tag-digest-drift')).to.equal(true)
+    // The summary's part per cluster: counts and workloads, or the error line's text.
+    expect(doc.summary.clusters.map((c) => c.cluster)).to.deep.equal(['prod', 'down', 'staging'])
+    const [prod, down, staging] = doc.summary.clusters
+    expect(prod.total).to.equal(doc.findings.filter((f) => f.cluster === 'prod').length)
+    expect(staging.total).to.equal(doc.findings.filter((f) => f.cluster === 'staging').length)
+    expect(prod).to.include({workloads: 1})
+    expect(staging).to.include({workloads: 2})
+    expect(down).to.deep.equal({cluster: 'down', error: lines[0].replace(/^error: /, '')})
+    expect(prod.total! + staging.total!).to.equal(doc.summary.total)
   })
 
   it('--all-contexts: every context, the table per cluster with its summary line, then the totals', async () => {
@@ -116,9 +130,13 @@ describe('audit images --contexts / --all-contexts (built CLI, several fake API 
       expect(name.startsWith(`${r.properties.cluster}/`), name).to.equal(true)
       expect(r.message.text).to.include(`(cluster ${r.properties.cluster}, `)
     }
+    const properties = (JSON.parse(sarif.stdout) as {runs: Array<{properties: {clusters: Array<{cluster: string}>}}>})
+      .runs[0].properties
+    expect(properties.clusters.map((c) => c.cluster)).to.deep.equal(['prod', 'staging'])
     const yaml = await run(['--contexts', 'edge', '-o', 'yaml', '--fail-on', 'none'])
     expect(yaml.code, yaml.stderr).to.equal(0)
     expect(yaml.stdout).to.match(/^findings:\n- cluster: edge\n {2}check: /)
+    expect(yaml.stdout).to.match(/\n {2}clusters:\n {2}- cluster: edge\n {4}critical: 0\n[^]* {4}workloads: 1\n$/)
   })
 
   it("-A and -n apply to every cluster; a 403 is one cluster's error", async () => {

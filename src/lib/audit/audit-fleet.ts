@@ -1,7 +1,8 @@
-import {type AuditSummary, summarize} from './audit.js'
+import {type AuditSummary, type Finding, summarize} from './audit.js'
 import {type ClusterScope, type ImageAuditOptions, auditChecks, runImageAudit} from './audit-run.js'
 import type {FindingSink} from './cluster-stream.js'
 import type {CrossClusterCheck} from './checks/index.js'
+import {addSpan, FindingSpool, readSpans} from './finding-spool.js'
 import type {FleetClusterNote} from './reporters.js'
 import {createApiReader} from '../cluster/api-reader.js'
 import {type KubeTargetOptions, kubeconfigContexts, loadKubeconfig} from '../cluster/kubeconfig.js'
@@ -63,9 +64,14 @@ export interface FleetAuditResult {
 
 /**
  * Audit each context's cluster as a single-cluster run does (same reader, same streamed audit), at
- * most `maxConcurrency` at once, each finding handed to `sink` with its context as `cluster`. One
- * cluster's failure is kept as its error; the others go on. What the cross-cluster checks need is
- * kept per tag: the running digests and the contexts that run each, nothing per workload.
+ * most `maxConcurrency` at once, each finding tagged with its context as `cluster`. One cluster's
+ * failure is kept as its error; the others go on. What the cross-cluster checks need is kept per
+ * tag: the running digests and the contexts that run each, nothing per workload.
+ *
+ * The clusters answer at the same time, but the report has each cluster's findings together, in
+ * the order the contexts were asked (then the cluster's cross-cluster findings): they wait in a
+ * spool on disk, one file for the fleet, and only the spans of it that each cluster wrote stay in
+ * memory. They reach `sink` once every cluster is read.
  */
 export async function runFleetAudit(
   options: ImageAuditOptions,
@@ -91,41 +97,79 @@ export async function runFleetAudit(
   const clusters: FleetCluster[] = fleet.contexts.map((name) => ({name}))
   const notices: string[] = []
   const limit = limitConcurrency(fleet.maxConcurrency)
-  await Promise.all(
-    clusters.map(async (cluster) =>
-      limit(async () => {
-        const tagging: FindingSink = {add: (f) => sink.add({...f, cluster: cluster.name}), flush: () => sink.flush()}
-        try {
-          const scope = await connectCluster({...fleet.target, context: cluster.name}, fleet.pods)
-          const result = await runImageAudit(options, {...scope, observe: observe(cluster.name)}, tagging)
-          cluster.summary = result.summary
-          cluster.workloads = result.workloads
-          notices.push(...result.notices.map((notice) => `context "${cluster.name}": ${notice}`))
-        } catch (error) {
-          // The line starts with the context; a message that names it at its end would name it twice.
-          const message = (isUserError(error) ? error.message : describeFailure(error)).replace(
-            ` (context "${cluster.name}")`,
-            '',
-          )
-          cluster.error = `context "${cluster.name}": ${message}`
-        }
-      }),
-    ),
-  )
-  const audited = clusters.filter((cluster) => cluster.summary !== undefined)
+  const spool = new FindingSpool()
+  try {
+    const spans = new Map(clusters.map((cluster) => [cluster.name, [] as number[]]))
+    await Promise.all(
+      clusters.map(async (cluster) =>
+        limit(async () => {
+          const tagging: FindingSink = {
+            add: (f) => addSpan(spans.get(cluster.name)!, spool.append({...f, cluster: cluster.name})),
+            flush: async () => {},
+          }
+          try {
+            const scope = await connectCluster({...fleet.target, context: cluster.name}, fleet.pods)
+            const result = await runImageAudit(options, {...scope, observe: observe(cluster.name)}, tagging)
+            cluster.summary = result.summary
+            cluster.workloads = result.workloads
+            notices.push(...result.notices.map((notice) => `context "${cluster.name}": ${notice}`))
+          } catch (error) {
+            // The line starts with the context; a message that names it at its end would name it twice.
+            const message = (isUserError(error) ? error.message : describeFailure(error)).replace(
+              ` (context "${cluster.name}")`,
+              '',
+            )
+            cluster.error = `context "${cluster.name}": ${message}`
+            // A cluster that failed half-way is reported by its error alone: its counts are not in the summary.
+            spans.set(cluster.name, [])
+          }
+        }),
+      ),
+    )
+    const crossCluster = await crossClusterFindings(options, running, clusters)
+    for (const cluster of clusters) {
+      // Read back a chunk at a time, never the cluster's findings at once.
+      const findings = (function* () {
+        yield* readSpans(spool, spans.get(cluster.name)!)
+        yield* crossCluster.get(cluster.name) ?? []
+      })()
+      let count = 0
+      for (const finding of findings) {
+        sink.add(finding)
+        // eslint-disable-next-line no-await-in-loop -- the report's backpressure
+        if (++count % 256 === 0) await sink.flush()
+      }
+      // eslint-disable-next-line no-await-in-loop -- the report's backpressure
+      await sink.flush()
+    }
+  } finally {
+    spool.close()
+  }
+  return {...fleetSummary(clusters), clusters, notices}
+}
+
+/** The cross-cluster checks' findings, per context; each audited cluster's summary counts its own. */
+async function crossClusterFindings(
+  options: ImageAuditOptions,
+  running: Map<string, Map<string, string[]>>,
+  clusters: FleetCluster[],
+): Promise<Map<string, Finding[]>> {
+  const found = new Map<string, Finding[]>()
   const checks = (await auditChecks(options)).filter(
     (check): check is CrossClusterCheck => check.kind === 'cross-cluster',
   )
   for (const check of checks) {
     for (const {cluster, image, message} of check.run(running)) {
-      // Only an audited cluster reports what runs in it: its summary counts the finding.
-      const {severity} = check
-      const summary = audited.find((c) => c.name === cluster)?.summary ?? summarize([])
-      summary[severity]++
+      // Only an audited cluster reports what runs in it.
+      const summary = clusters.find((c) => c.name === cluster)?.summary
+      if (!summary) continue
+      summary[check.severity]++
       summary.total++
-      sink.add({
+      const list = found.get(cluster) ?? []
+      found.set(cluster, list)
+      list.push({
         check: check.id,
-        severity,
+        severity: check.severity,
         resource: {kind: 'Image', name: image},
         container: '',
         image,
@@ -135,14 +179,26 @@ export async function runFleetAudit(
       })
     }
   }
-  const summary: AuditSummary = {...summarize([]), auditedByShape: [], skipped: 0}
+  return found
+}
+
+/**
+ * The fleet's totals, and each cluster's part in the order asked: its counts and workloads, or
+ * the error that kept it from being audited.
+ */
+function fleetSummary(clusters: readonly FleetCluster[]): {summary: AuditSummary; workloads: number} {
+  const summary: AuditSummary = {...summarize([]), auditedByShape: [], skipped: 0, clusters: []}
   let workloads = 0
-  for (const cluster of audited) {
-    const one = cluster.summary ?? summarize([])
-    for (const key of ['critical', 'high', 'medium', 'low', 'info', 'total', 'exempted'] as const)
-      summary[key] += one[key]
-    summary.auditedByShape!.push(...(one.auditedByShape ?? []).map((name) => `${name} (${cluster.name})`))
+  for (const cluster of clusters) {
+    if (!cluster.summary) {
+      summary.clusters!.push({cluster: cluster.name, error: cluster.error ?? 'not audited'})
+      continue
+    }
+    const {auditedByShape, skipped: _skipped, clusters: _clusters, ...counts} = cluster.summary
+    for (const key of Object.keys(counts) as Array<keyof typeof counts>) summary[key] += counts[key]
+    summary.auditedByShape!.push(...(auditedByShape ?? []).map((name) => `${name} (${cluster.name})`))
+    summary.clusters!.push({cluster: cluster.name, ...counts, workloads: cluster.workloads ?? 0})
     workloads += cluster.workloads ?? 0
   }
-  return {summary, workloads, clusters, notices}
+  return {summary, workloads}
 }

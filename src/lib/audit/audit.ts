@@ -48,7 +48,14 @@ export interface AuditSummary {
   auditedByShape?: string[]
   /** Set by the run: objects without a pod template (ConfigMap, Service, …), not audited. */
   skipped?: number
+  /** A fleet audit's clusters, in the order asked: each one's counts and workloads, or its error. */
+  clusters?: ClusterSummary[]
 }
+
+/** One cluster's part of a fleet audit's summary. */
+export type ClusterSummary =
+  | ({cluster: string; workloads: number} & Pick<AuditSummary, Severity | 'total' | 'exempted'>)
+  | {cluster: string; error: string}
 
 /** One workload to audit, with its containers walked once (`containerTargets`). */
 export interface AuditedWorkload {

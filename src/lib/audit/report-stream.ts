@@ -14,6 +14,7 @@ import {
   tableGroupLines,
   tableHeading,
 } from './reporters.js'
+import {addSpan, FindingSpool, readSpans} from './finding-spool.js'
 import type {ImageFacts} from '../image/image-facts.js'
 import {stringify as stringifyYaml} from 'yaml'
 
@@ -26,8 +27,8 @@ export interface ReportSink {
 /**
  * A report written as the findings arrive, byte for byte what `renderAudit` prints for the same
  * findings: JSON, YAML and SARIF hold only the current chunk, never the whole document. The table
- * groups findings by workload (a cross-workload finding joins its workload's group), so it keeps
- * the findings until `end` and then writes group by group.
+ * groups findings by workload (a cross-workload finding joins its workload's group), so it parks
+ * the findings on disk until `end` and then writes group by group.
  */
 export interface ReportWriter {
   add(finding: Finding): void
@@ -154,10 +155,18 @@ export function reportWriter(
     }
   }
 
-  // Per cluster (only a fleet audit has more than the one with no name), per workload heading.
-  const clusters = new Map<string, Map<string, Finding[]>>()
-  const writeGroups = async (groups: Map<string, Finding[]>) => {
-    for (const [heading, group] of groups) {
+  // The table groups findings by workload (a cross-workload finding joins its workload's group)
+  // and sizes each group's columns by all of its rows: the findings wait in a spool on disk; what
+  // stays in memory is, per cluster (only a fleet audit has more than the one with no name) and
+  // per workload heading, the spans of the spool that hold its findings.
+  // Made now: a temp dir that cannot be written is refused before any cluster is read.
+  const spool = new FindingSpool()
+  const clusters = new Map<string, Map<string, number[]>>()
+  // Per cluster: its groups that are workloads (a cross-cluster finding's group is an image's).
+  const workloadGroups = new Map<string, number>()
+  const writeGroups = async (groups: Map<string, number[]>) => {
+    for (const [heading, spans] of groups) {
+      const group = [...readSpans(spool, spans)]
       for (const line of tableGroupLines(heading, group, options.colour)) put(`${line}\n`)
       groups.delete(heading)
       // eslint-disable-next-line no-await-in-loop -- the sink's backpressure, group by group
@@ -170,32 +179,38 @@ export function reportWriter(
       const cluster = finding.cluster ?? ''
       let groups = clusters.get(cluster)
       if (!groups) clusters.set(cluster, (groups = new Map()))
-      const group = groups.get(heading)
-      if (group) group.push(finding)
-      else groups.set(heading, [finding])
+      let spans = groups.get(heading)
+      if (!spans) {
+        groups.set(heading, (spans = []))
+        if (!CROSS_CLUSTER_IDS.has(finding.check)) workloadGroups.set(cluster, (workloadGroups.get(cluster) ?? 0) + 1)
+      }
+      addSpan(spans, spool.append(finding))
     },
     flush,
     async end(summary, notes) {
       started = true
-      let workloads = 0
-      if (notes.clusters) {
-        for (const cluster of notes.clusters) {
-          const groups = clusters.get(cluster.name) ?? new Map<string, Finding[]>()
-          // A cross-cluster finding's group is an image's, not a workload's.
-          const count = [...groups.values()].filter(([f]) => !CROSS_CLUSTER_IDS.has(f.check)).length
-          workloads += count
-          // Each cluster's section opens with its own summary line.
-          put(`${tableClusterLine(cluster, count)}\n\n`)
-          // eslint-disable-next-line no-await-in-loop -- one cluster after the other
+      try {
+        let workloads = 0
+        if (notes.clusters) {
+          for (const cluster of notes.clusters) {
+            const groups = clusters.get(cluster.name) ?? new Map<string, number[]>()
+            const count = workloadGroups.get(cluster.name) ?? 0
+            workloads += count
+            // Each cluster's section opens with its own summary line.
+            put(`${tableClusterLine(cluster, count)}\n\n`)
+            // eslint-disable-next-line no-await-in-loop -- one cluster after the other
+            await writeGroups(groups)
+          }
+        } else {
+          const groups = clusters.get('') ?? new Map<string, number[]>()
+          workloads = groups.size
           await writeGroups(groups)
         }
-      } else {
-        const groups = clusters.get('') ?? new Map<string, Finding[]>()
-        workloads = groups.size
-        await writeGroups(groups)
+        for (const line of tableFooterLines(summary, workloads, notes)) put(`${line}\n`)
+        await flush()
+      } finally {
+        spool.close()
       }
-      for (const line of tableFooterLines(summary, workloads, notes)) put(`${line}\n`)
-      await flush()
     },
   }
 }

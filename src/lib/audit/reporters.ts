@@ -79,9 +79,14 @@ export function sarifDocument(
   )
 }
 
-/** What is not a result but must not disappear: exempted findings, kinds audited by shape, skipped objects. */
+/** What is not a result but must not disappear: exempted findings, kinds audited by shape, skipped objects, a fleet's clusters. */
 export function sarifProperties(summary: AuditSummary): object {
-  return {exempted: summary.exempted, auditedByShape: summary.auditedByShape ?? [], skipped: summary.skipped ?? 0}
+  return {
+    exempted: summary.exempted,
+    auditedByShape: summary.auditedByShape ?? [],
+    skipped: summary.skipped ?? 0,
+    ...(summary.clusters ? {clusters: summary.clusters} : {}),
+  }
 }
 
 /**

@@ -3,7 +3,7 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import type {Finding} from '../../../src/lib/audit/audit.js'
+import type {AuditSummary, Finding} from '../../../src/lib/audit/audit.js'
 import {fleetContexts, runFleetAudit} from '../../../src/lib/audit/audit-fleet.js'
 import {imageTagDigestDrift} from '../../../src/lib/audit/checks/image-tag-digest-drift.js'
 import {CHECK_IDS} from '../../../src/lib/audit/checks/index.js'
@@ -13,6 +13,9 @@ import {runningPod, writeFleetKubeconfig as fleetKubeconfig} from '../../support
 
 const DIGEST_A = `sha256:${'a'.repeat(64)}`
 const DIGEST_B = `sha256:${'b'.repeat(64)}`
+
+// Every count of a cluster's summary (whatever severities there are), without its lists.
+const counts = ({auditedByShape: _shapes, skipped: _skipped, clusters: _clusters, ...rest}: AuditSummary) => rest
 
 describe('fleet audits (lib)', () => {
   const servers: FakeKubeApiServer[] = []
@@ -84,9 +87,15 @@ describe('fleet audits (lib)', () => {
       findings.filter((f) => f.cluster === 'prod' && f.severity === 'medium').length,
     )
     expect(flushes).to.be.greaterThan(0)
+    // The summary's part per cluster, in the order asked: counts and workloads, or the error.
+    expect(result.summary.clusters).to.deep.equal([
+      {cluster: 'prod', ...counts(prod.summary!), workloads: prod.workloads},
+      {cluster: 'staging', ...counts(staging.summary!), workloads: staging.workloads},
+      {cluster: 'down', error: result.clusters[2].error},
+    ])
   })
 
-  it('--max-concurrency 1 reads one cluster after the other, its findings written before the next is read', async () => {
+  it('--max-concurrency 1 reads one cluster after the other; the findings come after, cluster by cluster', async () => {
     // One log across both servers and the sink: which cluster each request went to, when findings came.
     const log: string[] = []
     const originals = servers.map((server) => server.requests.push.bind(server.requests))
@@ -106,7 +115,62 @@ describe('fleet audits (lib)', () => {
       servers.forEach((server, i) => (server.requests.push = originals[i]))
     }
     const compact = log.filter((entry, i) => entry !== log[i - 1])
-    expect(compact).to.deep.equal(['request prod', 'finding prod', 'request staging', 'finding staging'])
+    expect(compact).to.deep.equal(['request prod', 'request staging', 'finding prod', 'finding staging'])
+  })
+
+  it("each cluster's findings together, in the order asked, though the first answers last (its drift at its end)", async () => {
+    const pair = [await FakeKubeApiServer.start(), await FakeKubeApiServer.start()]
+    try {
+      // prod: 1,100 pods (three pages of 500); staging: one. Read at once, staging is done first.
+      for (let i = 0; i < 1100; i++) pair[0].seed(runningPod(`web-${i}`, 'nginx:1.25', DIGEST_A))
+      pair[1].seed(runningPod('web-0', 'nginx:1.25', DIGEST_B))
+      const config = fleetKubeconfig({prod: pair[0].url, staging: pair[1].url})
+      const findings: Finding[] = []
+      const result = await runFleetAudit(
+        {},
+        {target: {kubeconfig: config}, contexts: ['prod', 'staging'], pods: {allNamespaces: true}, maxConcurrency: 2},
+        {add: (f) => findings.push(f), flush: async () => {}},
+      )
+      const runs = findings.map((f) => f.cluster).filter((cluster, i, all) => cluster !== all[i - 1])
+      expect(runs).to.deep.equal(['prod', 'staging'])
+      const prod = findings.filter((f) => f.cluster === 'prod')
+      expect(prod.length).to.be.greaterThan(1100)
+      expect(prod.at(-1)!.check).to.equal('image-tag-digest-drift')
+      expect(findings.at(-1)!.check).to.equal('image-tag-digest-drift')
+      expect(prod.filter((f) => f.check === 'image-tag-digest-drift')).to.have.length(1)
+      expect(result.summary.clusters!.map((c) => ('error' in c ? c.error : c.total))).to.deep.equal([
+        prod.length,
+        findings.length - prod.length,
+      ])
+    } finally {
+      for (const server of pair) await server.stop()
+    }
+  })
+
+  it('finds the drift on the path that reads every image first (--resolve-digests)', async () => {
+    const pair = [await FakeKubeApiServer.start(), await FakeKubeApiServer.start()]
+    try {
+      // A registry that refuses the connection: resolving fails (a notice), the audit goes on.
+      pair[0].seed(runningPod('app-0', '127.0.0.1:1/app:1.0', DIGEST_A))
+      pair[1].seed(runningPod('app-0', '127.0.0.1:1/app:1.0', DIGEST_B))
+      const config = fleetKubeconfig({east: pair[0].url, west: pair[1].url})
+      const findings: Finding[] = []
+      const result = await runFleetAudit(
+        {resolveDigests: {}},
+        {target: {kubeconfig: config}, contexts: ['east', 'west'], pods: {allNamespaces: true}, maxConcurrency: 2},
+        {add: (f) => findings.push(f), flush: async () => {}},
+      )
+      expect(result.notices.some((n) => n.startsWith('context "east": '))).to.equal(true)
+      const drift = findings.filter((f) => f.check === 'image-tag-digest-drift')
+      expect(drift.map((f) => f.cluster)).to.deep.equal(['east', 'west'])
+      expect(drift[0].message).to.equal(
+        `127.0.0.1:1/app:1.0 runs as 2 different digests across clusters: ${DIGEST_A.slice(0, 19)}… in east; ${DIGEST_B.slice(0, 19)}… in west`,
+      )
+      const east = result.clusters[0].summary!
+      expect(east.total).to.equal(findings.filter((f) => f.cluster === 'east').length)
+    } finally {
+      for (const server of pair) await server.stop()
+    }
   })
 
   it('--ignore-check image-tag-digest-drift leaves the drift out', async () => {
