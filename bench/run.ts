@@ -12,6 +12,8 @@
 //   BENCH_BASELINE_CLI  bin/run.js of an older build: the scale rows are measured before → after
 //   BENCH_GROWTH_SIZES  pod counts of the growth curve (default 5000,10000,20000,40000)
 //   BENCH_GROWTH_RUNS   runs per size and build (default 2); BENCH_MANYFILES_RUNS (default 3)
+//   BENCH_FIRST_CALL_RUNS  runs of each command to its first API request (default 10); BENCH_RELEASE=0
+//                       measures only the npm install, not the release archives (npm run package, built in scratch)
 //   BENCH_FLEET_SIZES   contexts of the fleet curve (default 1,4,16,48); BENCH_FLEET_NAMESPACES
 //                       namespaces of 50 pods per cluster (default 20)
 //   BENCH_NO_GNU_TIME   read node's peak RSS with the --require helper instead of GNU time
@@ -22,6 +24,7 @@ import {type ClusterReport, type CommandReport, KUBECTL, runClusterBench} from '
 import {type FileReport, runFileBench} from './files.js'
 import {machineInfo, mib, ms, ROOT, snapshotCli, type Stats, type Target} from './support/measure.js'
 import {renderStartupSection, runStartupBenchmark, type StartupReport, startupTargets} from './startup.js'
+import {type FirstCallReport, firstCallTargets, renderFirstCallSection, runFirstCallBench} from './first-call.js'
 import {renderWebhookSection, runWebhookBench, type WebhookReport, webhookSummaryRows} from './webhook.js'
 import {renderScaleSection, runScaleBench, type ScaleReport} from './scale.js'
 import {type InspectReport, renderInspectSection, runInspectBench} from './inspect.js'
@@ -79,6 +82,7 @@ function renderDoc(
   files: FileReport,
   webhook: WebhookReport,
   startup: StartupReport,
+  firstCall: FirstCallReport,
   scale: ScaleReport,
   inspect: InspectReport,
   totalMs: number,
@@ -95,6 +99,7 @@ function renderDoc(
     ...files.targets,
     ...webhook.targets,
     ...startupTargets(startup),
+    ...firstCallTargets(firstCall),
     ...scale.targets,
     ...inspect.targets,
   ]
@@ -261,6 +266,8 @@ ${renderWebhookSection(webhook)}
 
 ${renderStartupSection(startup, startup.samples[0].times.length)}
 
+${renderFirstCallSection(firstCall)}
+
 ${renderScaleSection(scale)}
 
 ${renderInspectSection(inspect)}
@@ -302,6 +309,7 @@ async function main(): Promise<void> {
   let files: FileReport | undefined
   let webhook: WebhookReport | undefined
   let startup: StartupReport | undefined
+  let firstCall: FirstCallReport | undefined
   let scale: ScaleReport | undefined
   let inspect: InspectReport | undefined
   try {
@@ -322,6 +330,14 @@ async function main(): Promise<void> {
           })
         : undefined
     startup = only === undefined || only === 'startup' ? runStartupBenchmark() : undefined
+    firstCall =
+      only === undefined || only === 'startup'
+        ? await runFirstCallBench({
+            runs: positive('BENCH_FIRST_CALL_RUNS', 10),
+            release: process.env.BENCH_RELEASE !== '0',
+            log,
+          })
+        : undefined
     scale =
       only === undefined || only === 'scale'
         ? await runScaleBench({
@@ -402,6 +418,7 @@ async function main(): Promise<void> {
     ...(files?.targets ?? []),
     ...(webhook?.targets ?? []),
     ...(startup ? startupTargets(startup) : []),
+    ...(firstCall ? firstCallTargets(firstCall) : []),
     ...(scale?.targets ?? []),
     ...(inspect?.targets ?? []),
   ]
@@ -413,7 +430,8 @@ async function main(): Promise<void> {
     '',
   )
   process.stdout.write(lines.join('\n') + '\n')
-  if (cluster && files && webhook && startup && scale && inspect) {
+  if (firstCall) lines.push('', renderFirstCallSection(firstCall))
+  if (cluster && files && webhook && startup && firstCall && scale && inspect) {
     writeFileSync(
       DOC,
       renderDoc(
@@ -422,6 +440,7 @@ async function main(): Promise<void> {
         files,
         webhook,
         startup,
+        firstCall,
         scale,
         inspect,
         totalMs,
