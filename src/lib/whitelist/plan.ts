@@ -8,14 +8,17 @@ import {type ImagePolicySettings, renderAdmissionConfiguration} from '../control
 import {editApiserverManifest} from '../controlplane/apiserver-manifest.js'
 import {renderWebhookKubeconfig} from '../controlplane/webhook-kubeconfig.js'
 import {UserError} from '../errors.js'
-import {evaluateImage, type ImagePolicy, needsImageFacts} from '../policy/policy.js'
+import type {ImagePolicy} from '../policy/policy.js'
 import {requireAllowlist, resolvePolicy} from '../policy/policy-file.js'
 import {readTrustedKey} from '../signature/trusted-keys.js'
 import type {KeyPairPem} from './certificates.js'
+import {controlPlaneProblems} from './control-plane-guard.js'
 import {renderPolicyFile, type WhitelistPaths} from './files.js'
 import {sha256} from './node-files.js'
 import type {RegistryCredentialsSource} from './registry-credentials.js'
 import type {PlacementName} from './state.js'
+
+export {acceptPolicyProblems} from './control-plane-guard.js'
 
 export const IMAGE_POLICY_PLUGIN = 'ImagePolicyWebhook'
 
@@ -178,34 +181,7 @@ export function whitelistPolicy(
   // An in-cluster backend must never review its own pods: with defaultAllow false a dead backend would block its replacement.
   for (const namespace of needs.exemptNamespaces)
     if (!policy.exemptNamespaces.includes(namespace)) policy.exemptNamespaces = [...policy.exemptNamespaces, namespace]
-  const problems: string[] = []
-  const controlPlaneImages = [
-    'registry.k8s.io/kube-apiserver:v1.32.0',
-    'registry.k8s.io/coredns/coredns:v1.11.3',
-    'registry.k8s.io/pause:3.10',
-    ...needs.controlPlaneImages,
-  ]
-  for (const image of controlPlaneImages) {
-    const verdict = evaluateImage(image, {namespace: 'kube-system'}, policy)
-    if (!verdict.allowed)
-      problems.push(
-        `the policy would refuse ${image} in kube-system (${verdict.violations.map((v) => v.rule).join(', ')}); keep kube-system in exemptNamespaces or allow the image`,
-      )
-  }
-  if (needsImageFacts(policy) && !evaluateImage(controlPlaneImages[0], {namespace: 'kube-system'}, policy).exempt)
-    problems.push(
-      "the policy reads the contents of kube-system's images (requireNonRootImage, forbidShell or maxImageAgeDays): control-plane images that run as root, or a registry that does not answer, would block the control plane; keep kube-system in exemptNamespaces",
-    )
-  return {policy, problems}
-}
-
-/** Refuse (unless forced) a policy that would block the control plane; forced problems become warnings. */
-export function acceptPolicyProblems(problems: string[], force: boolean): string[] {
-  if (problems.length > 0 && !force)
-    throw new UserError(
-      `refusing a policy that would block the control plane:\n  ${problems.join('\n  ')}\npass --force to enable it anyway`,
-    )
-  return problems.map((problem) => `forced despite: ${problem}`)
+  return {policy, problems: controlPlaneProblems(policy, needs.controlPlaneImages)}
 }
 
 /** The directories not inside `dir` (those inside are mounted with it). */
