@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {runCli} from '../support/cli.js'
-import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 import {
   buildTestImage,
   DEBIAN_LIKE,
@@ -115,7 +115,7 @@ describe('audit images -f with --image-archive (built CLI; real registry for the
   describe('with --inspect: the others from their registries', () => {
     let registry: RunningRegistry
     before(async function () {
-      if (!registryBinary()) this.skip()
+      requireRegistry(this, 'the audit-images-archive-files e2e tests')
       registry = await startRegistry()
       await pushTestImage(
         registry,

@@ -5,7 +5,7 @@ import path from 'node:path'
 
 import {CLI, runCli, runProgram} from '../support/cli.js'
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
-import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 import {
   buildTestImage,
   DEBIAN_LIKE,
@@ -33,10 +33,7 @@ describe('audit images --inspect -f (built CLI, real registry)', () => {
   let dockerConfig: string
   let host: string
   before(async function () {
-    if (!registryBinary()) {
-      console.warn('SKIPPING --inspect tests: docker-registry is not installed (apt-get install docker-registry)')
-      this.skip()
-    }
+    requireRegistry(this, '--inspect tests')
     registry = await startRegistry({users: {[USER]: PASSWORD}})
     host = registry.host
     const credentials = {username: USER, password: PASSWORD}
@@ -322,7 +319,7 @@ describe('audit images --inspect in a cluster (built CLI, fake API server, real 
   let kubeconfig: string
   let host: string
   before(async function () {
-    if (!registryBinary()) this.skip()
+    requireRegistry(this, 'the audit-images-inspect e2e tests')
     registry = await startRegistry({users: {[USER]: PASSWORD}})
     host = registry.host
     const credentials = {username: USER, password: PASSWORD}

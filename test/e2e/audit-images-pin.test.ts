@@ -5,7 +5,7 @@ import path from 'node:path'
 
 import {runCli} from '../support/cli.js'
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
-import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 
 const USER = 'puller'
 const PASSWORD = 'Pull-Secret-Passw0rd'
@@ -16,12 +16,7 @@ describe('audit images --resolve-digests / --fix (built CLI, real registry)', ()
   let dockerConfig: string
   let digests: Record<string, string>
   before(async function () {
-    if (!registryBinary()) {
-      console.warn(
-        'SKIPPING --resolve-digests tests: docker-registry is not installed (apt-get install docker-registry apache2-utils)',
-      )
-      this.skip()
-    }
+    requireRegistry(this, '--resolve-digests tests')
     registry = await startRegistry({users: {[USER]: PASSWORD}})
     const credentials = {username: USER, password: PASSWORD}
     digests = {

@@ -7,7 +7,7 @@ import {runCli} from '../support/cli.js'
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
 import {generateKeyPair, signImage} from '../support/cosign.js'
 import {chainPem, createAuthority, issueLeaf, signWithCertificate, writeTrustedRoot} from '../support/keyless.js'
-import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 
 const USER = 'auditor'
 const PASSWORD = 'Audit-Sig-Passw0rd-canary'
@@ -29,10 +29,7 @@ describe('audit images --verify-signatures (built CLI, real registry, cosign)', 
   const digests: Record<string, string> = {}
 
   before(async function () {
-    if (!registryBinary()) {
-      console.warn('SKIPPING --verify-signatures e2e: docker-registry is not installed')
-      this.skip()
-    }
+    requireRegistry(this, '--verify-signatures e2e')
     registry = await startRegistry({users: {[USER]: PASSWORD}})
     const credentials = {username: USER, password: PASSWORD}
     dir = mkdtempSync(path.join(tmpdir(), 'imgsec-audit-sig-'))

@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {ROOT, runProgram} from '../support/cli.js'
-import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 
 const PIN_FILE = path.join(ROOT, 'src/lib/whitelist/default-backend-image.ts')
 const SCRIPT = path.join(ROOT, 'scripts/refresh-backend-image.ts')
@@ -15,7 +15,7 @@ describe('scripts/refresh-backend-image.ts', () => {
   let dir: string
   let file: string
   before(async function () {
-    if (!registryBinary()) this.skip()
+    requireRegistry(this, 'the refresh-backend-image e2e tests')
     registry = await startRegistry({})
   })
   after(async () => registry?.stop())

@@ -13,7 +13,7 @@ import {
   type TestAuthority,
   writeTrustedRoot,
 } from '../support/keyless.js'
-import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 
 const EMAIL = 'release@example.com'
 const ISSUER = 'https://issuer.example'
@@ -31,10 +31,8 @@ describe('kubectl imgsec verify, keyless (built CLI, real registry, real cosign)
     runCli(['verify', image(name), '--trusted-root', rootFile, ...flags])
 
   before(async function () {
-    if (!registryBinary() || !cosignBinary()) {
-      console.warn('SKIPPING keyless verify e2e: needs docker-registry and the real cosign (npm run cosign:build)')
-      this.skip()
-    }
+    requireRegistry(this, 'keyless verify e2e')
+    if (!cosignBinary()) this.skip()
     registry = await startRegistry()
     dir = mkdtempSync(path.join(tmpdir(), 'imgsec-verify-keyless-'))
     signer = await generateKeyPair(dir, 'signer')

@@ -6,7 +6,7 @@ import path from 'node:path'
 
 import {runCli} from '../support/cli.js'
 import {generateKeyPair, signImage, signImageBundle, type TestKeyPair} from '../support/cosign.js'
-import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 
 const USER = 'verifier'
 const PASSWORD = 'Verify-Passw0rd-canary'
@@ -22,12 +22,7 @@ describe('kubectl imgsec verify (built CLI, real registry)', function () {
   const images: Record<string, string> = {}
 
   before(async function () {
-    if (!registryBinary()) {
-      console.warn(
-        'SKIPPING verify e2e: docker-registry is not installed (apt-get install docker-registry apache2-utils)',
-      )
-      this.skip()
-    }
+    requireRegistry(this, 'verify e2e')
     registry = await startRegistry({users: {[USER]: PASSWORD}})
     dir = mkdtempSync(path.join(tmpdir(), 'imgsec-verify-'))
     trusted = await generateKeyPair(dir, 'cosign')

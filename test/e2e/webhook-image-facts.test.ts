@@ -5,7 +5,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {httpsRequest, type TlsClient} from '../support/https-client.js'
-import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 import {buildTestImage, DEBIAN_LIKE, DISTROLESS_LIKE, layerOf, pushTestImage} from '../support/test-images.js'
 import {createTestCa} from '../support/tls.js'
 import {type Backend, review, startBackend} from '../support/webhook-process.js'
@@ -24,10 +24,7 @@ describe('webhook serve with requireNonRootImage, forbidShell, maxImageAgeDays (
   const digests: Record<string, string> = {}
 
   before(async function () {
-    if (!registryBinary()) {
-      console.warn('SKIPPING webhook image-facts e2e: docker-registry is not installed')
-      this.skip()
-    }
+    requireRegistry(this, 'webhook image-facts e2e')
     registry = await startRegistry({users: {[USER]: PASSWORD}})
     const credentials = {username: USER, password: PASSWORD}
     const debian = await layerOf(DEBIAN_LIKE)

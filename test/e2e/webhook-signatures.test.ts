@@ -7,7 +7,7 @@ import path from 'node:path'
 import {generateKeyPair, signImage, type TestKeyPair} from '../support/cosign.js'
 import {chainPem, createAuthority, issueLeaf, signWithCertificate, writeTrustedRoot} from '../support/keyless.js'
 import {httpsRequest, type TlsClient} from '../support/https-client.js'
-import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 import {createTestCa} from '../support/tls.js'
 import {type Backend, review, startBackend} from '../support/webhook-process.js'
 
@@ -27,10 +27,7 @@ describe('webhook serve with requireSignature (built CLI and bundle, real regist
   const digests: Record<string, string> = {}
 
   before(async function () {
-    if (!registryBinary()) {
-      console.warn('SKIPPING webhook requireSignature e2e: docker-registry is not installed')
-      this.skip()
-    }
+    requireRegistry(this, 'webhook requireSignature e2e')
     registry = await startRegistry({users: {[USER]: PASSWORD}})
     const credentials = {username: USER, password: PASSWORD}
     dir = mkdtempSync(path.join(tmpdir(), 'imgsec-webhook-sig-'))

@@ -11,7 +11,7 @@ import {controlPlaneNode, TEST_BACKEND_IMAGE} from '../support/control-plane-nod
 import {generateKeyPair, signImage} from '../support/cosign.js'
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
 import {httpsRequest} from '../support/https-client.js'
-import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 
 const CANARY = 'Deployment-Creds-Passw0rd-canary'
 const USER = 'robot'
@@ -87,7 +87,7 @@ describe('whitelist enable --backend-placement deployment --require-signature --
   const digests: Record<string, string> = {}
   let keyFile: string
   before(async function () {
-    if (!registryBinary()) this.skip()
+    requireRegistry(this, 'the whitelist-deployment-signatures e2e tests')
     dir = mkdtempSync(path.join(tmpdir(), 'imgsec-wl-depsig-'))
     registry = await startRegistry({users: {[USER]: CANARY}})
     const credentials = {username: USER, password: CANARY}

@@ -10,7 +10,7 @@ import {generateKeyPair, signImage, type TestKeyPair} from '../support/cosign.js
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
 import {httpsRequest} from '../support/https-client.js'
 import {startKubeletSimulator} from '../support/kubelet-simulator.js'
-import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 
 // The registry password: in the docker config and nowhere in any output.
 const CANARY = 'Whitelist-Creds-Passw0rd-canary'
@@ -159,7 +159,7 @@ describe('whitelist enable --docker-config (built CLI, kubelet simulator, real r
     let registry: RunningRegistry
     const digests: Record<string, string> = {}
     before(async function () {
-      if (!registryBinary()) this.skip()
+      requireRegistry(this, 'the whitelist-registry-credentials e2e tests')
       registry = await startRegistry({users: {[USER]: CANARY}})
       const credentials = {username: USER, password: CANARY}
       for (const name of ['signed', 'unsigned'])

@@ -9,7 +9,7 @@ import {controlPlaneNode, type ControlPlaneNode, TEST_BACKEND_IMAGE} from '../su
 import {generateKeyPair, signImage, type TestKeyPair} from '../support/cosign.js'
 import {httpsRequest} from '../support/https-client.js'
 import {startKubeletSimulator} from '../support/kubelet-simulator.js'
-import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 
 describe('whitelist enable --require-signature --trusted-key (built CLI, kubelet simulator, real registry)', function () {
   this.timeout(120_000)
@@ -172,7 +172,7 @@ describe('whitelist enable --require-signature --trusted-key (built CLI, kubelet
     let registry: RunningRegistry
     const digests: Record<string, string> = {}
     before(async function () {
-      if (!registryBinary()) this.skip()
+      requireRegistry(this, 'the whitelist-signatures e2e tests')
       registry = await startRegistry()
       for (const name of ['signed', 'unsigned'])
         digests[name] = (await registry.pushImage(`team/${name}`, '1.0')).digest

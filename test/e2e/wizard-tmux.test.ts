@@ -10,7 +10,7 @@ import {writeFileSync} from 'node:fs'
 
 import {CLI} from '../support/cli.js'
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
-import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 
 const TMUX = '/usr/bin/tmux'
 const tmux = (...args: string[]) => execFileSync(TMUX, args, {encoding: 'utf8'})
@@ -199,7 +199,7 @@ describe('wizard in a real terminal (tmux, built CLI, fake API server)', functio
     })
 
     it('a registry that refuses the password three times: the refusals never show it', async function () {
-      if (!registryBinary()) this.skip()
+      requireRegistry(this, 'the wizard-tmux e2e tests')
       registry = await startRegistry({users: {dock_user: 'the-right-one'}})
       await start()
       await askForPullSecret(registry.url)

@@ -8,7 +8,7 @@ import {stringify} from 'yaml'
 
 import type {ControlPlane} from '../control-plane/control-plane.js'
 import {runCli} from '../support/cli.js'
-import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 import {buildTestImage, DEBIAN_LIKE, layerOf, pushTestImage} from '../support/test-images.js'
 import {describeReal, freshNamespace, sharedControlPlane, tempDir, until} from './support.js'
 
@@ -22,7 +22,7 @@ describeReal('audit images --inspect against the real kube-apiserver', function 
   let ns: string
 
   before(async function () {
-    if (!registryBinary()) this.skip()
+    requireRegistry(this, 'the audit-inspect tests on the real control plane')
     registry = await startRegistry({users: {[USER]: PASSWORD}})
     await pushTestImage(
       registry,

@@ -9,7 +9,7 @@ import type {ControlPlane} from '../control-plane/control-plane.js'
 import {runCli} from '../support/cli.js'
 import {controlPlaneNode, type ControlPlaneNode, TEST_BACKEND_IMAGE} from '../support/control-plane-node.js'
 import {startKubeletSimulator} from '../support/kubelet-simulator.js'
-import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 import {buildTestImage, DEBIAN_LIKE, DISTROLESS_LIKE, layerOf, pushTestImage} from '../support/test-images.js'
 import {describeReal, startControlPlane, tempDir} from './support.js'
 
@@ -32,7 +32,7 @@ describeReal(
     const digests: Record<string, string> = {}
 
     before(async function () {
-      if (!registryBinary()) this.skip()
+      requireRegistry(this, 'the image-facts tests on the real control plane')
       const dir = tempDir('imgsec-k8s-facts-')
       registry = await startRegistry()
       const recent = new Date().toISOString()

@@ -12,7 +12,7 @@ import {controlPlaneNode, type ControlPlaneNode, TEST_BACKEND_IMAGE} from '../su
 import {cosignBinary, generateKeyPair} from '../support/cosign.js'
 import {chainPem, createAuthority, issueLeaf, signWithCertificate, writeTrustedRoot} from '../support/keyless.js'
 import {startKubeletSimulator} from '../support/kubelet-simulator.js'
-import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 import {describeReal, startControlPlane, tempDir} from './support.js'
 
 const pod = (name: string, image: string) =>
@@ -34,7 +34,8 @@ describeReal(
     const images: Record<string, string> = {}
 
     before(async function () {
-      if (!registryBinary() || !cosignBinary()) this.skip()
+      requireRegistry(this, 'the image-signature-keyless tests on the real control plane')
+      if (!cosignBinary()) this.skip()
       const dir = tempDir('imgsec-k8s-keyless-')
       registry = await startRegistry()
       const signer = await generateKeyPair(dir, 'signer')

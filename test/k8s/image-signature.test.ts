@@ -8,7 +8,7 @@ import {runCli} from '../support/cli.js'
 import {controlPlaneNode, type ControlPlaneNode, TEST_BACKEND_IMAGE} from '../support/control-plane-node.js'
 import {generateKeyPair, signImage} from '../support/cosign.js'
 import {startKubeletSimulator} from '../support/kubelet-simulator.js'
-import {registryBinary, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 import {describeReal, startControlPlane, tempDir} from './support.js'
 
 const pod = (name: string, image: string) =>
@@ -28,7 +28,7 @@ describeReal('requireSignature: signed images admitted, others refused by the re
   const digests: Record<string, string> = {}
 
   before(async function () {
-    if (!registryBinary()) this.skip()
+    requireRegistry(this, 'the image-signature tests on the real control plane')
     const dir = tempDir('imgsec-k8s-sig-')
     registry = await startRegistry()
     const trusted = await generateKeyPair(dir, 'cosign')

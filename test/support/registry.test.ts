@@ -2,13 +2,13 @@ import {expect} from 'chai'
 import {existsSync, readFileSync} from 'node:fs'
 
 import {
+  basicAuthHeader,
   MANIFEST_ACCEPT,
   MEDIA_TYPES,
-  type RunningRegistry,
-  basicAuthHeader,
   parseChallenge,
-  registryBinary,
   request,
+  requireRegistry,
+  type RunningRegistry,
   startRegistry,
 } from './registry.js'
 
@@ -35,12 +35,7 @@ function isAlive(pid: number): boolean {
 
 describe('test registry harness (real docker-registry)', function () {
   before(function () {
-    if (!registryBinary()) {
-      console.warn(
-        'SKIPPING registry tests: docker-registry is not installed (apt-get install docker-registry apache2-utils)',
-      )
-      this.skip()
-    }
+    requireRegistry(this, 'registry tests')
   })
 
   describe('plain HTTP with basic auth', function () {

@@ -199,6 +199,18 @@ function installExitHook(): void {
   })
 }
 
+/**
+ * For a suite that needs the real docker-registry: skips it, saying so loudly, where it is not
+ * installed; under CI (which installs it) its absence fails the suite instead of skipping it.
+ */
+export function requireRegistry(context: Mocha.Context, what: string): void {
+  if (registryBinary()) return
+  const install = 'apt-get install docker-registry apache2-utils'
+  if (process.env.CI) throw new Error(`docker-registry is not installed, and CI must run ${what} (${install})`)
+  console.warn(`SKIPPING ${what}: docker-registry is not installed (${install})`)
+  context.skip()
+}
+
 export function registryBinary(): string | undefined {
   const override = process.env.IMGSEC_TEST_REGISTRY_BIN
   if (override) return isExecutableFile(override) ? override : undefined

@@ -6,7 +6,7 @@ import {UserError} from '../../../src/lib/errors.js'
 import {parseImageReference} from '../../../src/lib/image/image-reference.js'
 import {registrySource} from '../../../src/lib/image/image-source.js'
 import {inspectImage, memoryLayerStore} from '../../../src/lib/image/inspect-image.js'
-import {registryBinary, request, type RunningRegistry, startRegistry} from '../../support/registry.js'
+import {request, requireRegistry, type RunningRegistry, startRegistry} from '../../support/registry.js'
 import {
   buildTestImage,
   DEBIAN_LIKE,
@@ -28,10 +28,7 @@ describe('inspectImage against a real registry', function () {
     registrySource(parseImageReference(`${registry.host}/${image}`), {}, credentials)
 
   before(async function () {
-    if (!registryBinary()) {
-      console.warn('SKIPPING inspectImage tests: docker-registry is not installed (apt-get install docker-registry)')
-      this.skip()
-    }
+    requireRegistry(this, 'inspectImage tests')
     ;[plain, authed] = await Promise.all([startRegistry(), startRegistry({users: {[USER]: PASSWORD}})])
   })
   after(async () => {

@@ -7,7 +7,7 @@ import {
   resolveTagDigest,
   verifyRegistryLogin,
 } from '../../../src/lib/image/registry-client.js'
-import {freePort, registryBinary, type RunningRegistry, startRegistry} from '../../support/registry.js'
+import {freePort, requireRegistry, type RunningRegistry, startRegistry} from '../../support/registry.js'
 
 const USER = 'dock_user'
 const PASSWORD = 'Reg1stry-Pa55w0rd!'
@@ -58,12 +58,7 @@ describe('registry-client', () => {
     let tls: RunningRegistry
     let token: RunningRegistry
     before(async function () {
-      if (!registryBinary()) {
-        console.warn(
-          'SKIPPING registry-client tests: docker-registry is not installed (apt-get install docker-registry apache2-utils)',
-        )
-        this.skip()
-      }
+      requireRegistry(this, 'registry-client tests')
       ;[plain, tls, token] = await Promise.all([
         startRegistry({users: {[USER]: PASSWORD}}),
         startRegistry({users: {[USER]: PASSWORD}, tls: true}),
@@ -155,12 +150,7 @@ describe('registry-client', () => {
     let token: RunningRegistry
     let anonymous: RunningRegistry
     before(async function () {
-      if (!registryBinary()) {
-        console.warn(
-          'SKIPPING resolveTagDigest tests: docker-registry is not installed (apt-get install docker-registry apache2-utils)',
-        )
-        this.skip()
-      }
+      requireRegistry(this, 'resolveTagDigest tests')
       ;[basic, token, anonymous] = await Promise.all([
         startRegistry({users: {[USER]: PASSWORD}, tls: true}),
         startRegistry({users: {[USER]: PASSWORD}, auth: 'token'}),

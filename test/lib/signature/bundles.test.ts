@@ -8,7 +8,7 @@ import {judgeBundle, statementMismatch} from '../../../src/lib/signature/sigstor
 import {verifyImageSignature} from '../../../src/lib/signature/verify.js'
 import {cosignBinary, generateKeyPair, signImageBundle, type TestKeyPair} from '../../support/cosign.js'
 import {type ReferrersProxy, startReferrersProxy} from '../../support/referrers-proxy.js'
-import {registryBinary, type RunningRegistry, startRegistry} from '../../support/registry.js'
+import {requireRegistry, type RunningRegistry, startRegistry} from '../../support/registry.js'
 
 const DIGEST = `sha256:${'a'.repeat(64)}`
 const statement = (predicateType: string, hex = 'a'.repeat(64)) =>
@@ -66,10 +66,8 @@ describe('Sigstore bundles', () => {
     let key: TrustedKey
     const connection = {connection: {timeoutMs: 15_000}}
     before(async function () {
-      if (!registryBinary() || !cosignBinary()) {
-        console.warn('SKIPPING bundle tests: they need docker-registry and the real cosign (npm run cosign:build)')
-        this.skip()
-      }
+      requireRegistry(this, 'bundle tests')
+      if (!cosignBinary()) this.skip()
       dir = mkdtempSync(join(tmpdir(), 'imgsec-bundle-'))
       registry = await startRegistry()
       proxy = await startReferrersProxy(registry)

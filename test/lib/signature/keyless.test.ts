@@ -34,7 +34,7 @@ import {
   type TestAuthority,
   writeTrustedRoot,
 } from '../../support/keyless.js'
-import {registryBinary, type RunningRegistry, startRegistry} from '../../support/registry.js'
+import {requireRegistry, type RunningRegistry, startRegistry} from '../../support/registry.js'
 
 const execFileAsync = promisify(execFile)
 const ISSUER = 'https://issuer.example'
@@ -223,10 +223,8 @@ describe('keyless signatures', () => {
       cosignVerifiesKeyless(reference(name), {identity, issuer, trustedRoot: rootFile, bundle})
 
     before(async function () {
-      if (!registryBinary() || !cosignBinary()) {
-        console.warn('SKIPPING keyless tests: they need docker-registry and the real cosign (npm run cosign:build)')
-        this.skip()
-      }
+      requireRegistry(this, 'keyless tests')
+      if (!cosignBinary()) this.skip()
       dir = mkdtempSync(join(tmpdir(), 'imgsec-keyless-'))
       registry = await startRegistry()
       signer = await generateKeyPair(dir, 'signer')

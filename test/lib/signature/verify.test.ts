@@ -13,7 +13,7 @@ import {
   simpleSigningPayload,
   type TestKeyPair,
 } from '../../support/cosign.js'
-import {registryBinary, type RunningRegistry, startRegistry} from '../../support/registry.js'
+import {requireRegistry, type RunningRegistry, startRegistry} from '../../support/registry.js'
 
 const USER = 'sig_user'
 const PASSWORD = 'S1gn-Pa55w0rd!'
@@ -37,7 +37,7 @@ describe('verifyImageSignature against a real registry (cosign tag scheme)', fun
   }
 
   before(async function () {
-    if (!registryBinary()) this.skip()
+    requireRegistry(this, 'the verify tests')
     dir = mkdtempSync(join(tmpdir(), 'imgsec-sig-'))
     ;[registry, authed] = await Promise.all([startRegistry(), startRegistry({users: {[USER]: PASSWORD}})])
     trusted = await generateKeyPair(dir, 'trusted')

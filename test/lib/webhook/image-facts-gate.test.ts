@@ -4,7 +4,7 @@ import {createServer, type Server} from 'node:net'
 import {DEFAULT_POLICY, type ImagePolicy, needsImageFacts} from '../../../src/lib/policy/policy.js'
 import {reviewBudget} from '../../../src/lib/webhook/review-budget.js'
 import {createImageFactsGate, imageFactViolations} from '../../../src/lib/webhook/image-facts-gate.js'
-import {registryBinary, type RunningRegistry, startRegistry} from '../../support/registry.js'
+import {requireRegistry, type RunningRegistry, startRegistry} from '../../support/registry.js'
 import {
   buildTestImage,
   DEBIAN_LIKE,
@@ -77,7 +77,7 @@ describe('image facts gate (webhook requireNonRootImage, forbidShell, maxImageAg
     const refs: Record<string, string> = {}
     let base: ImagePolicy
     before(async function () {
-      if (!registryBinary()) this.skip()
+      requireRegistry(this, 'the image-facts-gate tests')
       registry = await startRegistry()
       const debian = await layerOf(DEBIAN_LIKE)
       const distroless = await layerOf(DISTROLESS_LIKE)

@@ -9,7 +9,7 @@ import {createSignatureGate} from '../../../src/lib/webhook/signature-gate.js'
 import {readTrustedRoot} from '../../../src/lib/signature/trusted-root.js'
 import {generateKeyPair, signImage, type TestKeyPair} from '../../support/cosign.js'
 import {chainPem, createAuthority, issueLeaf, signWithCertificate, writeTrustedRoot} from '../../support/keyless.js'
-import {registryBinary, type RunningRegistry, startRegistry} from '../../support/registry.js'
+import {requireRegistry, type RunningRegistry, startRegistry} from '../../support/registry.js'
 
 describe('signature gate (webhook requireSignature) against a real registry', function () {
   this.timeout(120_000)
@@ -19,7 +19,7 @@ describe('signature gate (webhook requireSignature) against a real registry', fu
   let key: TestKeyPair
   const images: string[] = []
   before(async function () {
-    if (!registryBinary()) this.skip()
+    requireRegistry(this, 'the signature-gate tests')
     dir = mkdtempSync(join(tmpdir(), 'imgsec-gate-'))
     registry = await startRegistry()
     key = await generateKeyPair(dir, 'cosign')

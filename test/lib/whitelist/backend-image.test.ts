@@ -7,7 +7,7 @@ import {
   PINNED_DEFAULT_BACKEND_IMAGE,
   resolveBackendImage,
 } from '../../../src/lib/whitelist/backend-image.js'
-import {registryBinary, type RunningRegistry, startRegistry} from '../../support/registry.js'
+import {requireRegistry, type RunningRegistry, startRegistry} from '../../support/registry.js'
 
 describe('backend image', () => {
   it('the default is pinned in the source: a Node.js 22 distroless tag with a sha256 digest', () => {
@@ -57,7 +57,7 @@ describe('backend image', () => {
   describe('an image given by tag, against a real registry', () => {
     let registry: RunningRegistry
     before(async function () {
-      if (!registryBinary()) this.skip()
+      requireRegistry(this, 'the backend-image tests')
       registry = await startRegistry({})
     })
     after(async () => registry?.stop())
