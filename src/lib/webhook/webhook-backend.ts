@@ -228,6 +228,13 @@ export async function startWebhookBackend(options: WebhookBackendOptions): Promi
       timer = setTimeout(reloadAll, 200)
     }),
   )
+  // A policy written between the first load and the watchers would go unseen until the next
+  // change (a re-run of enable writes the static pod and then the policy): look once more.
+  try {
+    if (options.policyFile && digestOf() !== policyDigest) reload()
+  } catch {
+    // Unreadable now: the watcher reports the next change; the policy loaded stays.
+  }
   const onHangup = () => reloadAll()
   process.on('SIGHUP', onHangup)
   let resolveClosed: () => void
