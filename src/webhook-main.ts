@@ -47,6 +47,9 @@ try {
     imageFactsBudgetMs: parseDuration(values['image-facts-timeout']!, '--image-facts-timeout'),
   })
   await backend.closed
+  // Stopped and its log flushed: nothing is left to do. Sockets kept alive to registries and the
+  // caches' timers must not keep the process (the kubelet would wait out the pod's grace period).
+  process.exit(0)
 } catch (error) {
   // Never a parser's own message (it quotes its input) nor a raw code: describeFailure says what kind of failure it was.
   process.stderr.write(`error: ${isUserError(error) ? error.message : describeFailure(error)}\n`)

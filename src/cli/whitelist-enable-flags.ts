@@ -59,7 +59,7 @@ export const whitelistEnableFlags = {
   }),
   'docker-config': Flags.string({
     description:
-      "docker config.json with the registry credentials the backend reads signatures with, when requireSignature's registries need a login (static: copied into --config-dir, 0600; deployment: a Secret). Never printed.",
+      'docker config.json with the registry credentials the backend reads signatures and image contents with (requireSignature, requireNonRootImage, forbidShell, maxImageAgeDays), when those registries need a login (static: copied into --config-dir, 0600; deployment: a Secret). Never printed.',
   }),
   'docker-config-secret': Flags.string({
     description:

@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 import {type ChildProcess, spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import https from 'node:https'
 import {createServer} from 'node:net'
 import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
@@ -303,6 +304,46 @@ describe('webhook serve (built CLI over real TLS)', () => {
       JSON.parse((await post(`${url}/image_policy`, review(['myprivateregistry.com:5000/nginx:alpine']), tls)).body)
         .status.allowed,
     ).to.equal(false)
+  })
+
+  it('stops within a moment of SIGTERM even while a kept-alive connection keeps polling it (the kubelet would wait out the grace period)', async () => {
+    const own = await startBackend([
+      '--cert',
+      serving.certFile,
+      '--key',
+      serving.keyFile,
+      '--client-ca',
+      ca.caCertFile,
+      '--policy',
+      policyFile,
+    ])
+    const agent = new https.Agent({keepAlive: true, maxSockets: 1, ca: tls.ca, cert: tls.cert, key: tls.key})
+    let answers = 0
+    let polling = true
+    const poll = async () => {
+      while (polling) {
+        const ok = await new Promise<boolean>((resolve) => {
+          const request = https.get(`https://127.0.0.1:${own.port}/healthz`, {agent}, (response) => {
+            response.resume()
+            response.on('end', () => resolve(response.statusCode === 200))
+          })
+          request.on('error', () => resolve(false))
+        })
+        if (!ok) return
+        answers++
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    }
+    const polled = poll()
+    while (answers < 3) await new Promise((resolve) => setTimeout(resolve, 20))
+    const started = Date.now()
+    await own.stop()
+    const took = Date.now() - started
+    polling = false
+    await polled
+    agent.destroy()
+    expect(answers).to.be.greaterThan(2)
+    expect(took, 'ms from SIGTERM to exit').to.be.lessThan(3000)
   })
 
   it('a client built from the rendered webhook kubeconfig, as the API server builds it, gets the decision', async () => {

@@ -162,6 +162,16 @@ describe('webhook serve with requireSignature (built CLI and bundle, real regist
         )
       })
 
+      it('after reading from the registry, stops within a moment of SIGTERM (kept-alive registry sockets do not hold the process)', async () => {
+        const own = await startBackend(entry, args)
+        const answer = await httpsRequest(own.url, tls, review([`${registry.host}/team/signed@${digests.signed}`]))
+        expect(JSON.parse(answer.body).status, answer.body).to.include({allowed: true})
+        const started = Date.now()
+        await own.stop()
+        expect(Date.now() - started, 'ms from SIGTERM to exit').to.be.lessThan(3000)
+        expect(own.child.exitCode).to.equal(0)
+      })
+
       it('does not ask for signatures outside the covered repositories', async () => {
         expect(await decide(['docker.io/library/nginx:1.27'])).to.include({allowed: true})
       })

@@ -11,6 +11,7 @@ import {FakeKubeApiServer} from '../support/fake-kube-api.js'
 import {httpsRequest} from '../support/https-client.js'
 import {startKubeletSimulator} from '../support/kubelet-simulator.js'
 import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {buildTestImage, DEBIAN_LIKE, DISTROLESS_LIKE, layerOf, pushTestImage} from '../support/test-images.js'
 
 // The registry password: in the docker config and nowhere in any output.
 const CANARY = 'Whitelist-Creds-Passw0rd-canary'
@@ -169,6 +170,13 @@ describe('whitelist enable --docker-config (built CLI, kubelet simulator, real r
         dockerConfig,
         JSON.stringify({auths: {[registry.host]: {auth: Buffer.from(`${USER}:${CANARY}`).toString('base64')}}}),
       )
+      const recent = new Date().toISOString()
+      const images: Array<[string, Parameters<typeof buildTestImage>[0]]> = [
+        ['debian', {layers: [await layerOf(DEBIAN_LIKE)], created: recent}],
+        ['distroless', {layers: [await layerOf(DISTROLESS_LIKE)], user: '65532', created: recent}],
+      ]
+      for (const [name, spec] of images)
+        digests[name] = (await pushTestImage(registry, `team/${name}`, '1', buildTestImage(spec), credentials)).digest
       node = await controlPlaneNode(mkdtempSync(path.join(dir, 'node-')))
       kubelet = startKubeletSimulator(node.manifestsDir, 'imgsec-webhook.yaml')
     })
@@ -295,7 +303,7 @@ describe('whitelist enable --docker-config (built CLI, kubelet simulator, real r
         '--backend-timeout',
         '30s',
       ])
-      expect(without.code, without.stderr).to.equal(0)
+      expect(without.code, `${without.stderr}\n${kubelet.output().slice(-6000)}`).to.equal(0)
       expect(without.stdout).to.include(`  removed ${installed}\n`)
       expect(existsSync(installed)).to.equal(false)
       const podAfter = readFileSync(path.join(node.manifestsDir, 'imgsec-webhook.yaml'), 'utf8')
@@ -313,6 +321,67 @@ describe('whitelist enable --docker-config (built CLI, kubelet simulator, real r
       ])
       expect(disabled.code, disabled.stderr).to.equal(0)
       expect(existsSync(installed)).to.equal(false)
+    })
+
+    it('image contents too: with forbidShell and requireNonRootImage alone, the backend reads the images behind the login', async () => {
+      const policy = path.join(dir, 'contents-policy.yaml')
+      writeFileSync(
+        policy,
+        `allowedRegistries: [registry.k8s.io, "${registry.host}"]\nrequireNonRootImage: true\nforbidShell: true\n`,
+      )
+      const result = await runCli([
+        'whitelist',
+        'enable',
+        ...node.flags,
+        '--port',
+        String(node.port),
+        '--backend-image',
+        TEST_BACKEND_IMAGE,
+        '--policy',
+        policy,
+        '--docker-config',
+        dockerConfig,
+        '--backend-timeout',
+        '30s',
+      ])
+      expect(result.code, `${result.stderr}\n${kubelet.output()}`).to.equal(0)
+      expectNoCanary(result)
+      const kubeconfig = parseYaml(readFileSync(path.join(node.configDir, 'webhook.kubeconfig'), 'utf8'))
+      const tls = {
+        ca: readFileSync(kubeconfig.clusters[0].cluster['certificate-authority'], 'utf8'),
+        cert: readFileSync(kubeconfig.users[0].user['client-certificate'], 'utf8'),
+        key: readFileSync(kubeconfig.users[0].user['client-key'], 'utf8'),
+      }
+      const decide = async (image: string) =>
+        JSON.parse(
+          (
+            await httpsRequest(
+              kubeconfig.clusters[0].cluster.server,
+              tls,
+              JSON.stringify({
+                apiVersion: 'imagepolicy.k8s.io/v1alpha1',
+                kind: 'ImageReview',
+                spec: {containers: [{image}], namespace: 'default'},
+              }),
+            )
+          ).body,
+        ).status as {allowed: boolean; reason?: string}
+      // The registry answers 401 to anonymous reads: a verdict on the contents proves the backend logged in.
+      const distroless = await decide(`${registry.host}/team/distroless@${digests.distroless}`)
+      expect(distroless, distroless.reason).to.include({allowed: true})
+      const debian = await decide(`${registry.host}/team/debian@${digests.debian}`)
+      expect(debian.allowed).to.equal(false)
+      expect(debian.reason).to.include('image-runs-as-root').and.include('image-has-shell').and.include('/bin/sh')
+      expect(kubelet.output()).to.not.include(CANARY)
+      const disabled = await runCli([
+        'whitelist',
+        'disable',
+        '--config-dir',
+        node.configDir,
+        '--backup-dir',
+        node.backupDir,
+      ])
+      expect(disabled.code, disabled.stderr).to.equal(0)
     })
   })
 })

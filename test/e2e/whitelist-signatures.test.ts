@@ -87,7 +87,7 @@ describe('whitelist enable --require-signature --trusted-key (built CLI, kubelet
     [
       '--docker-config without requireSignature',
       () => ['--allowed-registries', 'docker.io', '--docker-config', key.publicKeyFile, '--dry-run=client'],
-      'error: --docker-config gives the backend registry credentials to read signatures: it goes with --require-signature --trusted-key KEY, or a --policy file with requireSignature\n',
+      'error: --docker-config gives the backend registry credentials to read signatures and image contents: it goes with --require-signature --trusted-key KEY, or a --policy file with requireSignature, requireNonRootImage, forbidShell or maxImageAgeDays\n',
     ],
     [
       'no allowlist to cover',

@@ -78,5 +78,8 @@ The policy file is reloaded on SIGHUP or when it changes; a policy that does not
       imageFactsBudgetMs: parseDuration(flags['image-facts-timeout'], '--image-facts-timeout'),
     })
     await backend.closed
+    // Stopped and its log flushed: nothing is left to do. Sockets kept alive to registries and the
+    // caches' timers must not keep the process (the kubelet would wait out the pod's grace period).
+    process.exit(0)
   }
 }

@@ -123,6 +123,9 @@ function isLoopback(address: string): boolean {
  * The process `webhook serve` runs: the HTTPS server, the policy, and its reload on SIGHUP or
  * when the file changes (a policy that does not validate is logged and the old one stays).
  */
+/** How long in-flight answers get when the backend is told to stop (SIGTERM, SIGINT). */
+const STOP_GRACE_MS = 1000
+
 export async function startWebhookBackend(options: WebhookBackendOptions): Promise<RunningBackend> {
   if (!isLoopback(options.address) && !options.clientCaFile && !options.allowUnauthenticated) {
     throw new UserError(
@@ -253,6 +256,11 @@ export async function startWebhookBackend(options: WebhookBackendOptions): Promi
   const stop = () => {
     log({level: 'info', event: 'stopping'})
     server.closeIdleConnections()
+    // A kept-alive connection that is busy now (a health probe that polls on the same socket)
+    // would hold the process until the client goes away, and the kubelet would wait out the pod's
+    // grace period before it starts the next one: answers in flight get a moment, then every
+    // connection is closed.
+    setTimeout(() => server.closeAllConnections(), STOP_GRACE_MS).unref()
     void close()
   }
   process.once('SIGTERM', stop)

@@ -43,20 +43,26 @@ export interface RegistryCredentialsOptions {
 
 /**
  * Read and check the credentials (a docker config.json with at least one username and password).
- * They only make sense with requireSignature: the backend pulls nothing else.
+ * They only make sense when the backend reads from registries: signatures (requireSignature) or
+ * image contents (requireNonRootImage, forbidShell, maxImageAgeDays); it pulls nothing else.
  */
 export async function readRegistryCredentials(
   options: RegistryCredentialsOptions,
-  policy: Pick<ImagePolicy, 'requireSignature'>,
+  policy: Partial<Pick<ImagePolicy, 'requireSignature' | 'requireNonRootImage' | 'forbidShell' | 'maxImageAgeDays'>>,
   cluster: ClusterAccess = NO_CLUSTER,
 ): Promise<RegistryCredentials | undefined> {
   const flag = options.dockerConfigSecret === undefined ? '--docker-config' : '--docker-config-secret'
   if (options.dockerConfig === undefined && options.dockerConfigSecret === undefined) return undefined
   if (options.dockerConfig !== undefined && options.dockerConfigSecret !== undefined)
     throw new UserError('give the backend registry credentials once: --docker-config FILE or --docker-config-secret')
-  if (!policy.requireSignature)
+  if (
+    !policy.requireSignature &&
+    !policy.requireNonRootImage &&
+    !policy.forbidShell &&
+    policy.maxImageAgeDays === undefined
+  )
     throw new UserError(
-      `${flag} gives the backend registry credentials to read signatures: it goes with --require-signature --trusted-key KEY, or a --policy file with requireSignature`,
+      `${flag} gives the backend registry credentials to read signatures and image contents: it goes with --require-signature --trusted-key KEY, or a --policy file with requireSignature, requireNonRootImage, forbidShell or maxImageAgeDays`,
     )
   if (options.dockerConfigSecret !== undefined) return readSecretCredentials(options.dockerConfigSecret, cluster)
   const dockerConfig = options.dockerConfig!

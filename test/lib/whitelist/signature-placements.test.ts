@@ -151,8 +151,13 @@ describe('requireSignature in the deployment and external placements', () => {
       )
     expect(await readRegistryCredentials({}, {})).to.equal(undefined)
     expect(await failure(readRegistryCredentials({dockerConfig: n.dockerConfig}, {}))).to.equal(
-      '--docker-config gives the backend registry credentials to read signatures: it goes with --require-signature --trusted-key KEY, or a --policy file with requireSignature',
+      '--docker-config gives the backend registry credentials to read signatures and image contents: it goes with --require-signature --trusted-key KEY, or a --policy file with requireSignature, requireNonRootImage, forbidShell or maxImageAgeDays',
     )
+    // Image contents are read from the registries too: credentials go with those rules alone.
+    for (const rule of [{requireNonRootImage: true}, {forbidShell: true}, {maxImageAgeDays: 30}])
+      expect((await readRegistryCredentials({dockerConfig: n.dockerConfig}, rule))?.source).to.equal(
+        `--docker-config "${n.dockerConfig}"`,
+      )
     const missing = path.join(n.dir, 'missing.json')
     expect(await failure(readRegistryCredentials({dockerConfig: missing}, {requireSignature}))).to.equal(
       `--docker-config "${missing}" cannot be read: no such file or directory`,
