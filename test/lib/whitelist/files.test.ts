@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {loadPolicyFile} from '../../../src/lib/policy/policy-file.js'
-import {renderPolicyFile, trustedKeyFiles, whitelistPaths} from '../../../src/lib/whitelist/files.js'
+import {renderPolicyFile, trustedKeyFiles, trustedKeyTexts, whitelistPaths} from '../../../src/lib/whitelist/files.js'
 import {createAuthority, writeTrustedRoot} from '../../support/keyless.js'
 
 describe('whitelist files: a keyless requireSignature for the static backend', () => {
@@ -35,5 +35,31 @@ describe('whitelist files: a keyless requireSignature for the static backend', (
     expect(requirement.keyless!.root.name).to.equal(files[0].path)
     expect(requirement.keyless!.root.fingerprint).to.equal(policy.requireSignature![0].keyless!.root.fingerprint)
     expect(requirement.keyless!.identities).to.deep.equal([{issuer: 'https://issuer.example', subjectRegExp: '^ci@'}])
+  })
+  it('the deployment layout: the trusted root goes beside policy.yaml (its ConfigMap), named relative to it, and reads back', async () => {
+    writeTrustedRoot(path.join(dir, 'deployment-root.json'), [await createAuthority('deployment root')])
+    const source = path.join(dir, 'deployment-policy.yaml')
+    writeFileSync(
+      source,
+      'requireSignature:\n- repositories: [registry.example.com/team]\n  keyless:\n    trustedRoot: deployment-root.json\n    identities: [{issuer: https://issuer.example, subject: ci@example.com}]\n',
+    )
+    const policy = loadPolicyFile(source)
+    const texts = trustedKeyTexts(policy)
+    expect([...texts.keys()]).to.have.length(1)
+    const [[name, text]] = [...texts]
+    expect(name).to.match(/^trusted-root-[0-9a-f]{16}\.json$/)
+    expect(text).to.equal(policy.requireSignature![0].keyless!.root.text)
+    // The ConfigMap's keys as files in one directory, as its volume mounts them.
+    const mounted = path.join(dir, 'configmap')
+    mkdirSync(mounted)
+    writeFileSync(path.join(mounted, name), text)
+    const rendered = renderPolicyFile(policy, '')
+    expect(rendered).to.include(`trustedRoot: ${name}\n`)
+    writeFileSync(path.join(mounted, 'policy.yaml'), rendered)
+    const [requirement] = loadPolicyFile(path.join(mounted, 'policy.yaml')).requireSignature!
+    expect(requirement.keyless!.root.fingerprint).to.equal(policy.requireSignature![0].keyless!.root.fingerprint)
+    expect(requirement.keyless!.identities).to.deep.equal([
+      {issuer: 'https://issuer.example', subject: 'ci@example.com'},
+    ])
   })
 })
