@@ -10,8 +10,8 @@ import {runCli} from '../support/cli.js'
 import {controlPlaneNode, TEST_BACKEND_IMAGE} from '../support/control-plane-node.js'
 import {generateKeyPair, signImage} from '../support/cosign.js'
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
-import {httpsRequest} from '../support/https-client.js'
 import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {reviewerFromKubeconfig} from '../support/webhook-process.js'
 
 const CANARY = 'Deployment-Creds-Passw0rd-canary'
 const USER = 'robot'
@@ -152,26 +152,7 @@ describe('whitelist enable --backend-placement deployment --require-signature --
         readFileSync(dockerConfig, 'utf8'),
       )
 
-      const webhook = parseYaml(readFileSync(path.join(node.configDir, 'webhook.kubeconfig'), 'utf8'))
-      const tls = {
-        ca: readFileSync(webhook.clusters[0].cluster['certificate-authority'], 'utf8'),
-        cert: readFileSync(webhook.users[0].user['client-certificate'], 'utf8'),
-        key: readFileSync(webhook.users[0].user['client-key'], 'utf8'),
-      }
-      const decide = async (image: string) =>
-        JSON.parse(
-          (
-            await httpsRequest(
-              webhook.clusters[0].cluster.server,
-              tls,
-              JSON.stringify({
-                apiVersion: 'imagepolicy.k8s.io/v1alpha1',
-                kind: 'ImageReview',
-                spec: {containers: [{image}], namespace: 'default'},
-              }),
-            )
-          ).body,
-        ).status as {allowed: boolean; reason?: string}
+      const decide = reviewerFromKubeconfig(path.join(node.configDir, 'webhook.kubeconfig'))
       // The registry refuses anonymous reads: an admission proves the pods logged in with the Secret.
       expect(await decide(`${registry.host}/team/signed@${digests.signed}`)).to.include({allowed: true})
       expect((await decide(`${registry.host}/team/unsigned@${digests.unsigned}`)).reason).to.include(

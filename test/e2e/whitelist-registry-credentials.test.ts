@@ -8,10 +8,10 @@ import {runCli} from '../support/cli.js'
 import {controlPlaneNode, type ControlPlaneNode, TEST_BACKEND_IMAGE} from '../support/control-plane-node.js'
 import {generateKeyPair, signImage, type TestKeyPair} from '../support/cosign.js'
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
-import {httpsRequest} from '../support/https-client.js'
 import {startKubeletSimulator} from '../support/kubelet-simulator.js'
 import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 import {buildTestImage, DEBIAN_LIKE, DISTROLESS_LIKE, layerOf, pushTestImage} from '../support/test-images.js'
+import {reviewerFromKubeconfig} from '../support/webhook-process.js'
 
 // The registry password: in the docker config and nowhere in any output.
 const CANARY = 'Whitelist-Creds-Passw0rd-canary'
@@ -215,26 +215,7 @@ describe('whitelist enable --docker-config (built CLI, kubelet simulator, real r
       if (process.getuid?.() === 0) expect(statSync(installed).uid).to.equal(65532)
       expect(kubelet.output()).to.not.include(CANARY)
 
-      const kubeconfig = parseYaml(readFileSync(path.join(node.configDir, 'webhook.kubeconfig'), 'utf8'))
-      const tls = {
-        ca: readFileSync(kubeconfig.clusters[0].cluster['certificate-authority'], 'utf8'),
-        cert: readFileSync(kubeconfig.users[0].user['client-certificate'], 'utf8'),
-        key: readFileSync(kubeconfig.users[0].user['client-key'], 'utf8'),
-      }
-      const decide = async (image: string) =>
-        JSON.parse(
-          (
-            await httpsRequest(
-              kubeconfig.clusters[0].cluster.server,
-              tls,
-              JSON.stringify({
-                apiVersion: 'imagepolicy.k8s.io/v1alpha1',
-                kind: 'ImageReview',
-                spec: {containers: [{image}], namespace: 'default'},
-              }),
-            )
-          ).body,
-        ).status as {allowed: boolean; reason?: string}
+      const decide = reviewerFromKubeconfig(path.join(node.configDir, 'webhook.kubeconfig'))
       // The registry answers 401 to anonymous reads: an admission proves the backend logged in.
       expect(await decide(`${registry.host}/team/signed@${digests.signed}`)).to.include({allowed: true})
       const unsigned = await decide(`${registry.host}/team/unsigned@${digests.unsigned}`)
@@ -346,26 +327,7 @@ describe('whitelist enable --docker-config (built CLI, kubelet simulator, real r
       ])
       expect(result.code, `${result.stderr}\n${kubelet.output()}`).to.equal(0)
       expectNoCanary(result)
-      const kubeconfig = parseYaml(readFileSync(path.join(node.configDir, 'webhook.kubeconfig'), 'utf8'))
-      const tls = {
-        ca: readFileSync(kubeconfig.clusters[0].cluster['certificate-authority'], 'utf8'),
-        cert: readFileSync(kubeconfig.users[0].user['client-certificate'], 'utf8'),
-        key: readFileSync(kubeconfig.users[0].user['client-key'], 'utf8'),
-      }
-      const decide = async (image: string) =>
-        JSON.parse(
-          (
-            await httpsRequest(
-              kubeconfig.clusters[0].cluster.server,
-              tls,
-              JSON.stringify({
-                apiVersion: 'imagepolicy.k8s.io/v1alpha1',
-                kind: 'ImageReview',
-                spec: {containers: [{image}], namespace: 'default'},
-              }),
-            )
-          ).body,
-        ).status as {allowed: boolean; reason?: string}
+      const decide = reviewerFromKubeconfig(path.join(node.configDir, 'webhook.kubeconfig'))
       // The registry answers 401 to anonymous reads: a verdict on the contents proves the backend logged in.
       const distroless = await decide(`${registry.host}/team/distroless@${digests.distroless}`)
       expect(distroless, distroless.reason).to.include({allowed: true})

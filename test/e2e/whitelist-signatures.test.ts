@@ -7,9 +7,9 @@ import {parse as parseYaml} from 'yaml'
 import {runCli} from '../support/cli.js'
 import {controlPlaneNode, type ControlPlaneNode, TEST_BACKEND_IMAGE} from '../support/control-plane-node.js'
 import {generateKeyPair, signImage, type TestKeyPair} from '../support/cosign.js'
-import {httpsRequest} from '../support/https-client.js'
 import {startKubeletSimulator} from '../support/kubelet-simulator.js'
 import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {reviewerFromKubeconfig} from '../support/webhook-process.js'
 
 describe('whitelist enable --require-signature --trusted-key (built CLI, kubelet simulator, real registry)', function () {
   this.timeout(120_000)
@@ -208,26 +208,7 @@ describe('whitelist enable --require-signature --trusted-key (built CLI, kubelet
       expect(readFileSync(copied, 'utf8')).to.equal(readFileSync(key.publicKeyFile, 'utf8').replace(/\r?\n?$/, '\n'))
       expect(statSync(copied).mode & 0o777).to.equal(0o600)
 
-      const kubeconfig = parseYaml(readFileSync(path.join(node.configDir, 'webhook.kubeconfig'), 'utf8'))
-      const tls = {
-        ca: readFileSync(kubeconfig.clusters[0].cluster['certificate-authority'], 'utf8'),
-        cert: readFileSync(kubeconfig.users[0].user['client-certificate'], 'utf8'),
-        key: readFileSync(kubeconfig.users[0].user['client-key'], 'utf8'),
-      }
-      const decide = async (image: string) =>
-        JSON.parse(
-          (
-            await httpsRequest(
-              kubeconfig.clusters[0].cluster.server,
-              tls,
-              JSON.stringify({
-                apiVersion: 'imagepolicy.k8s.io/v1alpha1',
-                kind: 'ImageReview',
-                spec: {containers: [{image}], namespace: 'default'},
-              }),
-            )
-          ).body,
-        ).status as {allowed: boolean; reason?: string}
+      const decide = reviewerFromKubeconfig(path.join(node.configDir, 'webhook.kubeconfig'))
       expect(await decide(`${registry.host}/team/signed@${digests.signed}`)).to.include({allowed: true})
       const unsigned = await decide(`${registry.host}/team/unsigned@${digests.unsigned}`)
       expect(unsigned.allowed).to.equal(false)

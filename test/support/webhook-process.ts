@@ -1,9 +1,12 @@
 // `webhook serve` as the API server meets it: a child process (the CLI or the static pod's bundle)
 // answering ImageReviews over HTTPS.
 import {type ChildProcess, spawn} from 'node:child_process'
+import {readFileSync} from 'node:fs'
 import path from 'node:path'
+import {parse as parseYaml} from 'yaml'
 
 import {CLI, ROOT} from './cli.js'
+import {httpsRequest} from './https-client.js'
 import {freePort} from './registry.js'
 
 export interface Backend {
@@ -51,3 +54,20 @@ export const review = (images: string[], namespace = 'shop') =>
     kind: 'ImageReview',
     spec: {containers: images.map((image) => ({image})), namespace},
   })
+
+/**
+ * Asks the backend `whitelist enable` set up about one image, as the API server would: through the
+ * webhook kubeconfig it wrote (its server, CA and client certificate).
+ */
+export function reviewerFromKubeconfig(
+  kubeconfigFile: string,
+): (image: string, namespace?: string) => Promise<{allowed: boolean; reason?: string}> {
+  const kubeconfig = parseYaml(readFileSync(kubeconfigFile, 'utf8'))
+  const tls = {
+    ca: readFileSync(kubeconfig.clusters[0].cluster['certificate-authority'], 'utf8'),
+    cert: readFileSync(kubeconfig.users[0].user['client-certificate'], 'utf8'),
+    key: readFileSync(kubeconfig.users[0].user['client-key'], 'utf8'),
+  }
+  return async (image, namespace = 'default') =>
+    JSON.parse((await httpsRequest(kubeconfig.clusters[0].cluster.server, tls, review([image], namespace))).body).status
+}
