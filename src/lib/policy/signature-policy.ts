@@ -14,7 +14,7 @@
 import path from 'node:path'
 
 import type {ImageReference} from '../image/image-reference.js'
-import {type CertificateIdentity, identityProblem, type KeylessTrust} from '../signature/keyless.js'
+import {type CertificateIdentity, identityProblem, type KeylessTrust} from '../signature/identity.js'
 import {readTrustedKey, type TrustedKey} from '../signature/trusted-keys.js'
 import {readTrustedRoot} from '../signature/trusted-root.js'
 import {UserError} from '../errors.js'

@@ -8,23 +8,21 @@ import 'reflect-metadata'
 import {webcrypto} from 'node:crypto'
 
 import * as x509 from '@peculiar/x509'
-import {Verifier, type toSignedEntity} from '@sigstore/verify'
+import {TrustedRoot} from '@sigstore/protobuf-specs'
+import {toTrustMaterial, type TrustMaterial, Verifier, type toSignedEntity} from '@sigstore/verify'
 
+import {describeIdentity, type KeylessTrust, matchIdentity} from './identity.js'
 import type {TrustedRootFile} from './trusted-root.js'
 
+export {
+  type CertificateIdentity,
+  describeIdentity,
+  identityProblem,
+  type KeylessTrust,
+  matchIdentity,
+} from './identity.js'
+
 x509.cryptoProvider.set(webcrypto as never)
-
-export interface CertificateIdentity {
-  issuer?: string
-  issuerRegExp?: string
-  subject?: string
-  subjectRegExp?: string
-}
-
-export interface KeylessTrust {
-  root: TrustedRootFile
-  identities: CertificateIdentity[]
-}
 
 export interface KeylessSigner {
   /** The certificate's subject alternative name that matched. */
@@ -34,50 +32,24 @@ export interface KeylessSigner {
 
 type SignedEntity = ReturnType<typeof toSignedEntity>
 
-/** Why an identity is not usable, or undefined. Pure. */
-export function identityProblem(identity: CertificateIdentity): string | undefined {
-  const pair = (exact: 'issuer' | 'subject', regexp: 'issuerRegExp' | 'subjectRegExp') => {
-    if (identity[exact] !== undefined && identity[regexp] !== undefined) return `give ${exact} or ${regexp}, not both`
-    const value = identity[exact] ?? identity[regexp]
-    if (value === undefined) return `needs ${exact} (exact) or ${regexp}`
-    if (value === '') return `${identity[exact] !== undefined ? exact : regexp} must not be empty`
-    if (identity[regexp] !== undefined) {
-      try {
-        new RegExp(value, 'u')
-      } catch {
-        return `${regexp} is not a valid regular expression`
-      }
-    }
-    return undefined
-  }
-  return pair('subject', 'subjectRegExp') ?? pair('issuer', 'issuerRegExp')
-}
+const materials = new WeakMap<TrustedRootFile, TrustMaterial>()
 
-/** `subject dev@example.com, issuer https://…` or `subject ~ /…/`. Pure. */
-export function describeIdentity(identity: CertificateIdentity): string {
-  const part = (name: string, exact?: string, regexp?: string) =>
-    exact !== undefined ? `${name} ${exact}` : `${name} ~ /${regexp}/`
-  return `${part('subject', identity.subject, identity.subjectRegExp)}, ${part('issuer', identity.issuer, identity.issuerRegExp)}`
+function noKeys(): never {
+  // Keyless verification has no public keys: a bundle naming a key hint is not keyless.
+  throw new Error('a trusted root holds no public keys')
 }
 
 /**
- * The subject of `subjects` that `identity` accepts with `issuer`, or undefined. Regular
- * expressions search, unanchored, as cosign's and policy-controller's do: anchor them (^…$). Pure.
+ * The root as @sigstore/verify takes it, made on first use (reading a policy checks the root's
+ * certificates and keys with node's own parsers, and does not load these libraries).
  */
-export function matchIdentity(
-  identity: CertificateIdentity,
-  subjects: readonly string[],
-  issuer: string | undefined,
-): string | undefined {
-  if (issuer === undefined) return undefined
-  const issuerOk =
-    identity.issuer !== undefined ? identity.issuer === issuer : new RegExp(identity.issuerRegExp!, 'u').test(issuer)
-  if (!issuerOk) return undefined
-  return subjects.find((subject) =>
-    identity.subject !== undefined
-      ? identity.subject === subject
-      : new RegExp(identity.subjectRegExp!, 'u').test(subject),
-  )
+export function trustMaterial(root: TrustedRootFile): TrustMaterial {
+  let material = materials.get(root)
+  if (!material) {
+    material = toTrustMaterial(TrustedRoot.fromJSON(JSON.parse(root.text)), noKeys)
+    materials.set(root, material)
+  }
+  return material
 }
 
 /** The certificate's subject alternative names (email, URI, DNS, IP) and whether it may sign code. */
@@ -137,9 +109,15 @@ export function verifyKeyless(
   } catch {
     return {reason: 'has a certificate that is not a readable X.509 certificate'}
   }
+  let material: TrustMaterial
+  try {
+    material = trustMaterial(trust.root)
+  } catch {
+    return {reason: `cannot be checked: ${trust.root.name} is not a readable Sigstore trusted root`}
+  }
   let issuer: string | undefined
   try {
-    const verifier = new Verifier(trust.root.material, {tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0})
+    const verifier = new Verifier(material, {tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0})
     issuer = verifier.verify(atVerificationTime(entity, now)).identity?.extensions?.issuer
   } catch (error) {
     const reason = libraryReason(error)

@@ -8,7 +8,7 @@ import {toSignedEntity} from '@sigstore/verify'
 
 import {fetchBlob, fetchManifest, fetchReferrers, type RepositoryAccess} from '../image/registry-content.js'
 import {type KeylessSigner, verifyKeyless} from './keyless.js'
-import {verifiesWithKey} from './trusted-keys.js'
+import {verifiesWithKey} from './key-verify.js'
 import type {SignatureTrust} from './verify.js'
 
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json'

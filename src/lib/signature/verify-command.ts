@@ -7,7 +7,7 @@ import {type ImageReference, parseImageReference} from '../image/image-reference
 import type {RegistryConnection} from '../image/registry-client.js'
 import {readTrustedKey} from './trusted-keys.js'
 import {cosignSignatureTag} from './cosign-tag.js'
-import {type CertificateIdentity, identityProblem, type KeylessTrust} from './keyless.js'
+import {type CertificateIdentity, identityProblem, type KeylessTrust} from './identity.js'
 import {readTrustedRoot} from './trusted-root.js'
 import {type SignatureVerdict, verifyImageSignature} from './verify.js'
 

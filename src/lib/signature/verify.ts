@@ -13,7 +13,8 @@ import {COSIGN_CERTIFICATE_ANNOTATION, readTagSignatures, type TagSignature} fro
 import {type KeylessSigner, type KeylessTrust, verifyKeyless} from './keyless.js'
 import {judgeBundle, readBundles} from './sigstore-bundle.js'
 import {type SignedImage, simpleSigningMismatch} from './simple-signing.js'
-import {type TrustedKey, verifiesWithKey} from './trusted-keys.js'
+import {verifiesWithKey} from './key-verify.js'
+import type {TrustedKey} from './trusted-keys.js'
 
 /** What a signature may be by: trusted keys, keyless identities of a trusted root, or both. */
 export interface SignatureTrust {

@@ -8,6 +8,7 @@ import {UserError} from '../../../src/lib/errors.js'
 import {parseImageReference} from '../../../src/lib/image/image-reference.js'
 import {loadPolicyFile} from '../../../src/lib/policy/policy-file.js'
 import {signatureRequirementFor} from '../../../src/lib/policy/signature-policy.js'
+import {trustMaterial} from '../../../src/lib/signature/keyless.js'
 import {createAuthority, writeTrustedRoot} from '../../support/keyless.js'
 
 const IDENTITY = '{issuer: https://issuer.example, subject: dev@example.com}'
@@ -63,7 +64,7 @@ describe('policy requireSignature', () => {
     const [keyless, both] = loadPolicyFile(file).requireSignature!
     expect(keyless.keys).to.deep.equal([])
     expect(keyless.keyless!.root.name).to.equal(path.join(dir, 'root.json'))
-    expect(keyless.keyless!.root.material.certificateAuthorities).to.have.length(1)
+    expect(trustMaterial(keyless.keyless!.root).certificateAuthorities).to.have.length(1)
     expect(keyless.keyless!.identities).to.deep.equal([
       {issuer: 'https://issuer.example', subject: 'dev@example.com'},
       {issuerRegExp: '^https://token\\.actions\\.', subjectRegExp: '^https://github\\.com/org/'},

@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {execFile} from 'node:child_process'
 import {generateKeyPairSync, type KeyObject, sign} from 'node:crypto'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
@@ -12,6 +12,7 @@ import {
   identityProblem,
   type KeylessTrust,
   matchIdentity,
+  trustMaterial,
 } from '../../../src/lib/signature/keyless.js'
 import {readTrustedKey} from '../../../src/lib/signature/trusted-keys.js'
 import {readTrustedRoot} from '../../../src/lib/signature/trusted-root.js'
@@ -119,6 +120,44 @@ describe('keyless signatures', () => {
       }
       expect(() => readTrustedRoot(join(dir, 'missing.json'))).to.throw(/--trusted-root ".*missing\.json"/)
     })
+
+    it('checks every certificate and key in it (authorities, timestamp authorities, tlogs, ctlogs) as @sigstore/verify would read them', async () => {
+      const ca = await createAuthority('light check')
+      const good = JSON.parse(readFileSync(writeTrustedRoot(join(dir, 'good.json'), [ca]), 'utf8'))
+      const spki = Buffer.from(
+        generateKeyPairSync('ec', {namedCurve: 'prime256v1'}).publicKey.export({type: 'spki', format: 'der'}),
+      ).toString('base64')
+      const log = (rawBytes: string, start = '2026-01-01T00:00:00Z') => ({
+        baseUrl: 'https://log.example',
+        hashAlgorithm: 'SHA2_256',
+        publicKey: {rawBytes, keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: {start}},
+        logId: {keyId: 'AAAA'},
+      })
+      const withLogs = {
+        ...good,
+        tlogs: [log(spki)],
+        ctlogs: [log(spki)],
+        timestampAuthorities: good.certificateAuthorities,
+      }
+      const root = readTrustedRoot(write('logs.json', JSON.stringify(withLogs)))
+      // What passed node's parsers is what the Sigstore library reads.
+      const material = trustMaterial(root)
+      expect(material.certificateAuthorities).to.have.length(1)
+      expect(material.timestampAuthorities).to.have.length(1)
+      expect(Object.keys(material.tlogs)).to.have.length(1)
+      const broken: Array<[string, unknown]> = [
+        ['tlog key', {...withLogs, tlogs: [log('Y2FuYXJ5LXNlY3JldA==')]}],
+        ['ctlog key', {...withLogs, ctlogs: [log('not base64 canary-secret!')]}],
+        ['tlog date', {...withLogs, tlogs: [log(spki, 'canary-secret')]}],
+        ['timestamp authority', {...withLogs, timestampAuthorities: [{certChain: {certificates: []}}]}],
+        ['list', {...withLogs, tlogs: 'canary-secret'}],
+        ['certificate entry', {...good, certificateAuthorities: [{certChain: {certificates: ['canary-secret']}}]}],
+      ]
+      for (const [what, json] of broken)
+        expect(() => readTrustedRoot(write(`${what}.json`, JSON.stringify(json))), what)
+          .to.throw(/is not a readable Sigstore trusted root/)
+          .and.satisfy((error: Error) => !error.message.includes('canary'))
+    })
   })
 
   describe('judgeSignatures on certificates made in-process (what cosign would not sign with)', () => {
@@ -176,6 +215,19 @@ describe('keyless signatures', () => {
       expect((await judge('-----BEGIN CERTIFICATE-----\nY2FuYXJ5\n-----END CERTIFICATE-----\n')).reasons[0]).to.match(
         /has a certificate that is not a readable PEM certificate$/,
       )
+    })
+
+    it('a trusted root the library cannot read (changed after it was checked) refuses, naming the file', async () => {
+      const root = {...trustFor.keyless!.root, text: '{"canary-secret": '}
+      const certificate = await issueLeaf(ca, publicKeyFile, {san: `email:${EMAIL}`, issuer: ISSUER})
+      const verdict = judgeSignatures(
+        target,
+        [{payload, signature: sign('sha256', payload, privateKey), layer: 'sha256:ff', certificate}],
+        {keys: [], keyless: {...trustFor.keyless!, root}},
+      )
+      expect(verdict.status).to.not.equal('verified')
+      expect(verdict.reasons[0]).to.match(/cannot be checked: .*root\.json is not a readable Sigstore trusted root$/)
+      expect(verdict.reasons.join()).to.not.include('canary')
     })
 
     it('a signature over another payload does not verify with the certificate', async () => {
