@@ -6,7 +6,7 @@ import {pullSecretServers} from '../image/docker-config.js'
 import {
   type ManifestObject,
   type ManifestReadError,
-  manifestFilesParsed,
+  manifestFileReads,
   type ReadManifestsOptions,
 } from './manifest-files.js'
 import type {ImagePolicy} from '../policy/policy.js'
@@ -93,7 +93,12 @@ export async function streamManifestAudit(
 }> {
   const result = {objects: 0, workloads: 0, byShape: [] as string[], skipped: 0, errors: [] as ManifestReadError[]}
   const warnings: ManifestReadError[] = []
-  for (const {parsed} of manifestFilesParsed(inputs, read)) {
+  const reads = manifestFileReads(inputs, read)
+  // One call per file: its documents are unreachable once the call ends (see manifestFileReads).
+  const auditNextFile = async (): Promise<boolean> => {
+    const next = reads.next()
+    if (next.done) return false
+    const {parsed} = next.value()
     result.objects += parsed.objects.length
     result.errors.push(...parsed.errors)
     warnings.push(...parsed.warnings)
@@ -106,8 +111,11 @@ export async function streamManifestAudit(
         result.byShape.push(`${workload.kind} ${workload.namespace ? `${workload.namespace}/` : ''}${workload.name}`)
       for (const finding of auditWorkload(unit, checks, tally)) sink.add(finding)
     }
-    // eslint-disable-next-line no-await-in-loop -- the report's backpressure, file by file
+    // The report's backpressure, file by file.
     await sink.flush()
+    return true
   }
+  // eslint-disable-next-line no-await-in-loop -- files are audited one after another by design
+  while (await auditNextFile());
   return {...result, warnings}
 }

@@ -198,27 +198,34 @@ export function readManifests(
   return result
 }
 
+type ParsedSource = {parsed: ParsedManifests; source?: {file: string; text: string}}
+
 /**
- * Read and parse the manifest sources one at a time, yielding each file's objects;
- * nothing is kept between files, so a caller that drops them holds one file at a time. A file
- * that cannot be read, and the directory walk's problems, come without a source.
+ * The manifest sources one at a time, each as a function that reads and parses it when called. A
+ * caller that calls it inside a function of its own holds one file at a time: a variable of a
+ * loop (or of this generator) would keep the file before alive while the next is parsed, long
+ * enough for the garbage collector to copy its documents into the old generation. A file that
+ * cannot be read, and the directory walk's problems, come without a source.
  */
-export function* manifestFilesParsed(
-  inputs: string[],
-  options: ReadManifestsOptions,
-): Generator<{parsed: ParsedManifests; source?: {file: string; text: string}}> {
+export function* manifestFileReads(inputs: string[], options: ReadManifestsOptions): Generator<() => ParsedSource> {
   const limit = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE
   const {files, errors} = manifestFiles(inputs)
-  if (errors.length > 0) yield {parsed: {objects: [], errors, warnings: []}}
-  for (const file of files) {
-    const name = file === '-' ? '<stdin>' : file
-    let text: string
-    try {
-      text = file === '-' ? options.readStdin(limit) : readManifestFile(file, limit)
-    } catch (error) {
-      yield {parsed: {objects: [], errors: [{file: name, message: describeReadError(error)}], warnings: []}}
-      continue
-    }
-    yield {parsed: parseManifests(text, name), source: {file: name, text}}
+  if (errors.length > 0) yield () => ({parsed: {objects: [], errors, warnings: []}})
+  for (const file of files) yield () => readAndParse(file, limit, options)
+}
+
+function readAndParse(file: string, limit: number, options: ReadManifestsOptions): ParsedSource {
+  const name = file === '-' ? '<stdin>' : file
+  let text: string
+  try {
+    text = file === '-' ? options.readStdin(limit) : readManifestFile(file, limit)
+  } catch (error) {
+    return {parsed: {objects: [], errors: [{file: name, message: describeReadError(error)}], warnings: []}}
   }
+  return {parsed: parseManifests(text, name), source: {file: name, text}}
+}
+
+/** Read and parse the manifest sources one at a time, yielding each file's objects. */
+export function* manifestFilesParsed(inputs: string[], options: ReadManifestsOptions): Generator<ParsedSource> {
+  for (const read of manifestFileReads(inputs, options)) yield read()
 }

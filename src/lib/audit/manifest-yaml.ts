@@ -46,7 +46,17 @@ const plainString: ScalarTag = {
 
 // go-yaml v2 leaves YAML 1.1 timestamps (2001-12-14) and sexagesimal numbers (1:20) as strings
 // and reads 0o12 as octal, like YAML 1.2.
+// The parser builds a schema, and asks for its tags, once per document, with a copy of the same
+// YAML 1.1 defaults each time: the answer for those tags is made once (the parser copies it).
+let lastTags: {given: Tags; made: Tags} | undefined
+
 function goYamlTags(tags: Tags): Tags {
+  if (lastTags?.given.length === tags.length && lastTags.given.every((tag, i) => tag === tags[i])) return lastTags.made
+  lastTags = {given: tags, made: makeGoYamlTags(tags)}
+  return lastTags.made
+}
+
+function makeGoYamlTags(tags: Tags): Tags {
   const kept = tags.filter(
     (tag) =>
       !(typeof tag === 'object' && (tag.tag === 'tag:yaml.org,2002:timestamp' || (tag as ScalarTag).format === 'TIME')),
@@ -99,6 +109,8 @@ function nodeMarks(text: string, start = 0, end = text.length): number {
  */
 export function withoutOversizedDocuments(text: string, file: string, errors: ManifestReadError[]) {
   const shifts: Array<{at: number; delta: number; lines: number}> = []
+  // A text of at most MAX_DOCUMENT_NODES characters has no more marks than that (nor bytes over 3 MiB).
+  if (text.length <= MAX_DOCUMENT_NODES) return {readable: text, shifts}
   if (Buffer.byteLength(text) <= MAX_DOCUMENT_BYTES && nodeMarks(text) <= MAX_DOCUMENT_NODES)
     return {readable: text, shifts}
   const starts = [0, ...[...text.matchAll(/^(?:---|\.\.\.)(?=[ \t\r\n]|$)/gm)].map((m) => m.index + 3)]
