@@ -10,12 +10,36 @@ import {runCli} from '../support/cli.js'
 import {controlPlaneNode, TEST_BACKEND_IMAGE} from '../support/control-plane-node.js'
 import {generateKeyPair, signImage} from '../support/cosign.js'
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
+import {routeOf, verbOf} from '../support/fake-kube-api/routes.js'
 import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 import {reviewerFromKubeconfig} from '../support/webhook-process.js'
 
 const CANARY = 'Deployment-Creds-Passw0rd-canary'
 const USER = 'robot'
 const NS = 'imgsec-system'
+
+/**
+ * What the requests from `from` on touched in the backend's namespace (and the namespace itself)
+ * without a SelfSubjectAccessReview among them having asked for it first: the RBAC preflight must
+ * cover every verb a run uses, or a user without one is stopped half-way.
+ */
+function unasked(api: FakeKubeApiServer, from: number): string[] {
+  const asked = new Set<string>()
+  const used = new Set<string>()
+  for (const request of api.requests.slice(from)) {
+    if (request.path.endsWith('/selfsubjectaccessreviews')) {
+      const {verb, resource, group, namespace} = (request.body as any).spec.resourceAttributes
+      asked.add(`${verb} ${resource}${group ? `.${group}` : ''}${namespace ? ` in ${namespace}` : ''}`)
+      continue
+    }
+    const route = routeOf(request.path.split('/').filter(Boolean))
+    if (!route || (route.namespace !== NS && !(route.def.resource === 'namespaces' && route.name === NS))) continue
+    const {group, resource} = route.def
+    const need = `${verbOf(request.method, route, request.query)} ${resource}${group ? `.${group}` : ''}${route.namespace ? ` in ${route.namespace}` : ''}`
+    if (!asked.has(need)) used.add(need)
+  }
+  return [...used]
+}
 
 async function freeNodePort(): Promise<number> {
   for (;;) {
@@ -141,6 +165,7 @@ describe('whitelist enable --backend-placement deployment --require-signature --
       ]
       const result = await runCli(enableArgs)
       expect(result.code, result.stderr).to.equal(0)
+      expect(unasked(api, 0)).to.deep.equal([])
       expect(result.stdout + result.stderr).to.not.include(CANARY)
       expect(result.stdout).to.contain('secret/imgsec-webhook-registry created')
       const policy = api.getObject('configmaps', NS, 'imgsec-webhook-policy')!.data
@@ -164,16 +189,19 @@ describe('whitelist enable --backend-placement deployment --require-signature --
       expect(status.stdout).to.not.include(CANARY)
 
       // Enabled again without --docker-config: the Secret goes, the pods no longer read it.
+      let from = api.requests.length
       const without = await runCli(
         enableArgs.filter((arg, i) => arg !== '--docker-config' && enableArgs[i - 1] !== '--docker-config'),
       )
       expect(without.code, without.stderr).to.equal(0)
       expect(without.stdout).to.contain('deleted secret/imgsec-webhook-registry')
+      expect(unasked(api, from)).to.deep.equal([])
       expect(api.getObject('secrets', NS, 'imgsec-webhook-registry')).to.equal(undefined)
       expect(
         api.getObject('deployments', NS, 'imgsec-webhook')!.spec.template.spec.containers[0].command,
       ).to.not.include('--docker-config')
 
+      from = api.requests.length
       const disabled = await runCli([
         'whitelist',
         'disable',
@@ -185,6 +213,7 @@ describe('whitelist enable --backend-placement deployment --require-signature --
         kubeconfig,
       ])
       expect(disabled.code, disabled.stderr).to.equal(0)
+      expect(unasked(api, from)).to.deep.equal([])
       expect(api.getObject('secrets', NS, 'imgsec-webhook-registry')).to.equal(undefined)
     } finally {
       stop()

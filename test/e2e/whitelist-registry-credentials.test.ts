@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {parse as parseYaml, parseAllDocuments} from 'yaml'
@@ -227,6 +227,19 @@ describe('whitelist enable --docker-config (built CLI, kubelet simulator, real r
         expectNoCanary(status)
         if (output.length === 0) expect(status.stdout).to.include(`\nregistry credentials:  ${installed}\n`)
         else expect(JSON.parse(status.stdout).registryCredentials).to.equal(installed)
+        expect(status.stderr).to.not.include('is missing')
+      }
+      // Gone from the node (the running backend read it at start): status says the next start fails, never what it held.
+      renameSync(installed, `${installed}.away`)
+      try {
+        const missing = await runCli(['whitelist', 'status', ...node.flags])
+        expect(missing.code, missing.stderr).to.equal(0)
+        expect(missing.stderr.split('\n')).to.include(
+          `warning: ${installed} is missing: the backend's static pod names it (--docker-config), so the backend exits at its next start; run "whitelist enable" again with --docker-config FILE or --docker-config-secret NAMESPACE/NAME`,
+        )
+        expectNoCanary(missing)
+      } finally {
+        renameSync(`${installed}.away`, installed)
       }
 
       const again = await enable()

@@ -5,29 +5,16 @@ import {expect} from 'chai'
 import {writeFileSync} from 'node:fs'
 import path from 'node:path'
 
-import type {ControlPlane} from '../control-plane/control-plane.js'
-import {runCli} from '../support/cli.js'
-import {controlPlaneNode, type ControlPlaneNode, TEST_BACKEND_IMAGE} from '../support/control-plane-node.js'
-import {startKubeletSimulator} from '../support/kubelet-simulator.js'
+import {type WhitelistedApiserver, whitelistedApiserver} from '../support/control-plane-node.js'
 import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 import {buildTestImage, DEBIAN_LIKE, DISTROLESS_LIKE, layerOf, pushTestImage} from '../support/test-images.js'
 import {describeReal, startControlPlane, tempDir} from './support.js'
-
-const pod = (name: string, image: string, securityContext?: Record<string, unknown>) =>
-  JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {name, namespace: 'default'},
-    spec: {containers: [{name: 'main', image, ...(securityContext ? {securityContext} : {})}]},
-  })
 
 describeReal(
   'requireNonRootImage and forbidShell: the real kube-apiserver asks our backend, which reads the images',
   function () {
     this.timeout(300_000)
-    let node: ControlPlaneNode
-    let kubelet: ReturnType<typeof startKubeletSimulator>
-    let plane: ControlPlane
+    let whitelisted: WhitelistedApiserver | undefined
     let registry: RunningRegistry
     const digests: Record<string, string> = {}
 
@@ -45,38 +32,18 @@ describeReal(
         policy,
         `allowedRegistries: [registry.k8s.io, "${registry.host}"]\nrequireNonRootImage: true\nforbidShell: true\n`,
       )
-      node = await controlPlaneNode(tempDir('imgsec-k8s-facts-node-'))
-      plane = await startControlPlane()
-      expect((await plane.kubectl(['create', 'serviceaccount', 'default', '-n', 'default'])).code).to.equal(0)
-      kubelet = startKubeletSimulator(node.manifestsDir, 'imgsec-webhook.yaml')
-      const enabled = await runCli([
-        'whitelist',
-        'enable',
-        ...node.flags,
-        '--port',
-        String(node.port),
-        '--backend-image',
-        TEST_BACKEND_IMAGE,
+      whitelisted = await whitelistedApiserver(await startControlPlane(), tempDir('imgsec-k8s-facts-node-'), [
         '--policy',
         policy,
-        '--allow-ttl',
-        '1',
-        '--deny-ttl',
-        '1',
-        '--backend-timeout',
-        '60s',
       ])
-      expect(enabled.code, `${enabled.stderr}\n${kubelet.output()}`).to.equal(0)
-      await plane.startApiserver({manifest: node.manifest})
     })
     after(async () => {
-      await kubelet?.stop()
-      await plane?.stop()
+      await whitelisted?.stop()
       await registry?.stop()
     })
 
     const create = (name: string, image: string, securityContext?: Record<string, unknown>) =>
-      plane.kubectl(['create', '-f', '-'], {input: pod(name, image, securityContext)})
+      whitelisted!.createPod(name, image, securityContext)
 
     it('admits a pod whose image runs as non-root and has no shell (a tag, resolved at review time)', async () => {
       const result = await create('distroless', `${registry.host}/team/distroless:1`)

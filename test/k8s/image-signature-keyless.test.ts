@@ -6,30 +6,17 @@ import {expect} from 'chai'
 import {writeFileSync} from 'node:fs'
 import path from 'node:path'
 
-import type {ControlPlane} from '../control-plane/control-plane.js'
-import {runCli} from '../support/cli.js'
-import {controlPlaneNode, type ControlPlaneNode, TEST_BACKEND_IMAGE} from '../support/control-plane-node.js'
+import {type WhitelistedApiserver, whitelistedApiserver} from '../support/control-plane-node.js'
 import {cosignBinary, generateKeyPair} from '../support/cosign.js'
 import {chainPem, createAuthority, issueLeaf, signWithCertificate, writeTrustedRoot} from '../support/keyless.js'
-import {startKubeletSimulator} from '../support/kubelet-simulator.js'
 import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 import {describeReal, startControlPlane, tempDir} from './support.js'
-
-const pod = (name: string, image: string) =>
-  JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {name, namespace: 'default'},
-    spec: {containers: [{name: 'main', image}]},
-  })
 
 describeReal(
   'requireSignature keyless: the trusted identity admitted, another refused by the real kube-apiserver',
   function () {
     this.timeout(300_000)
-    let node: ControlPlaneNode
-    let kubelet: ReturnType<typeof startKubeletSimulator>
-    let plane: ControlPlane
+    let whitelisted: WhitelistedApiserver | undefined
     let registry: RunningRegistry
     const images: Record<string, string> = {}
 
@@ -66,37 +53,17 @@ describeReal(
           '',
         ].join('\n'),
       )
-      node = await controlPlaneNode(tempDir('imgsec-k8s-keyless-node-'))
-      plane = await startControlPlane()
-      expect((await plane.kubectl(['create', 'serviceaccount', 'default', '-n', 'default'])).code).to.equal(0)
-      kubelet = startKubeletSimulator(node.manifestsDir, 'imgsec-webhook.yaml')
-      const enabled = await runCli([
-        'whitelist',
-        'enable',
-        ...node.flags,
-        '--port',
-        String(node.port),
-        '--backend-image',
-        TEST_BACKEND_IMAGE,
+      whitelisted = await whitelistedApiserver(await startControlPlane(), tempDir('imgsec-k8s-keyless-node-'), [
         '--policy',
         policy,
-        '--allow-ttl',
-        '1',
-        '--deny-ttl',
-        '1',
-        '--backend-timeout',
-        '60s',
       ])
-      expect(enabled.code, `${enabled.stderr}\n${kubelet.output()}`).to.equal(0)
-      await plane.startApiserver({manifest: node.manifest})
     })
     after(async () => {
-      await kubelet?.stop()
-      await plane?.stop()
+      await whitelisted?.stop()
       await registry?.stop()
     })
 
-    const create = (name: string, image: string) => plane.kubectl(['create', '-f', '-'], {input: pod(name, image)})
+    const create = (name: string, image: string) => whitelisted!.createPod(name, image)
 
     it('admits a pod whose image carries a certificate of the trusted identity', async () => {
       const result = await create('release', images.release)

@@ -1,5 +1,6 @@
 import type {DryRun} from './objects.js'
 import {apiStatusOf, type KubeClient} from './kube-client.js'
+import type {PermissionCheck} from './rbac-preflight.js'
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged'
 
@@ -11,6 +12,20 @@ export interface AppliedObject {
 function resourceOf(object: Record<string, any>): string {
   const kind = String(object.kind).toLowerCase()
   return kind.endsWith('y') ? `${kind.slice(0, -1)}ies` : `${kind}s`
+}
+
+/** What RBAC must allow for `verb` on this object (its resource, API group and namespace). */
+export function permissionOn(
+  verb: string,
+  object: {apiVersion: string; kind: string; metadata: {namespace?: string}},
+): PermissionCheck {
+  const slash = object.apiVersion.indexOf('/')
+  return {
+    verb,
+    resource: resourceOf(object),
+    ...(slash === -1 ? {} : {group: object.apiVersion.slice(0, slash)}),
+    ...(object.metadata.namespace ? {namespace: object.metadata.namespace} : {}),
+  }
 }
 
 function plain(value: unknown): any {

@@ -36,6 +36,8 @@ export async function disableWhitelist(
   const paths = whitelistPaths(options.configDir)
   const state = readState(options.configDir)
   if (!state) return {...removeLeftovers(options), warnings: []}
+  // Before the first change (kubeadm-config, the manifest): a backend it could not stop would be left half-removed.
+  if (!options.keepBackend) await PLACEMENTS[state.placement]?.preflightUndo(state, cluster)
   const changes: string[] = []
   const backups: BackupRecord[] = []
   const plan = await planApiserverPatch({

@@ -115,7 +115,7 @@ export async function whitelistStatus(options: {
     status.registryCredentials = state.registryCredentials
     if (state.placement === 'static' && !existsSync(state.registryCredentials))
       status.warnings.push(
-        `${state.registryCredentials} is missing: the backend cannot read signatures from registries that need a login; run "whitelist enable" again with --docker-config`,
+        `${state.registryCredentials} is missing: the backend's static pod names it (--docker-config), so the backend exits at its next start; run "whitelist enable" again with --docker-config FILE or --docker-config-secret NAMESPACE/NAME`,
       )
   }
   const policyText = readIfExists(paths.policy)

@@ -1,11 +1,12 @@
 // The backend in the cluster: a Deployment behind a NodePort the API server dials on this node's
 // address. With defaultAllow false it can lock pod creation out (its replacements are reviewed by
 // the dead backend), so it is refused unless the user accepts that risk by name.
-import {applyObjects, deleteObjects} from '../../cluster/apply.js'
+import {applyObjects, deleteObjects, permissionOn} from '../../cluster/apply.js'
 import {requireClient} from '../../cluster/connection.js'
+import type {KubeClient} from '../../cluster/kube-client.js'
 import {serverVersion} from '../../cluster/version.js'
 import {objectName} from '../../cluster/objects.js'
-import {missingPermissions} from '../../cluster/rbac-preflight.js'
+import {missingPermissions, type PermissionCheck} from '../../cluster/rbac-preflight.js'
 import {UserError} from '../../errors.js'
 import {requirePinnedImage} from '../backend-image.js'
 import {DOCKER_CONFIG_JSON_TYPE} from '../../image/docker-config.js'
@@ -16,31 +17,48 @@ import {loadOrIssueServing} from '../pki.js'
 import {type ApplyMaterial, renderObject, type ResolvedEnableOptions} from '../plan.js'
 import {credentialsPlaceholder} from '../registry-credentials.js'
 import {versionWarning} from '../smoke.js'
+import type {WhitelistState} from '../state.js'
 import type {BackendPlacement} from './placement.js'
 
 type DeploymentOptions = Extract<ResolvedEnableOptions, {placement: 'deployment'}>
 
 const PLACEHOLDER = '<generated at apply time>'
 
+/** The kinds of object the placement applies in its namespace (see renderDeploymentBackend). */
+const NAMESPACED = [
+  {resource: 'secrets'},
+  {resource: 'configmaps'},
+  {resource: 'services'},
+  {resource: 'deployments', group: 'apps'},
+  {resource: 'poddisruptionbudgets', group: 'policy'},
+]
+
+// applyObjects reads each object, then creates or updates it; a later step that fails deletes
+// what this run created (the undo journal), and a re-run deletes what the previous one made and
+// this one does not (the credentials Secret without --docker-config): delete is needed on every kind.
+const APPLY_VERBS = ['get', 'create', 'update', 'delete']
+
 /** What RBAC must allow, asked before anything is written. */
-export function neededPermissions(
-  options: Pick<DeploymentOptions, 'namespace' | 'nodeAddress'>,
-): Array<{verb: string; resource: string; group?: string; namespace?: string}> {
-  const ns = options.namespace
+export function neededPermissions(options: Pick<DeploymentOptions, 'namespace' | 'nodeAddress'>): PermissionCheck[] {
   return [
-    {verb: 'create', resource: 'namespaces'},
-    ...['secrets', 'configmaps', 'services'].flatMap((resource) =>
-      ['get', 'create', 'update'].map((verb) => ({verb, resource, namespace: ns})),
-    ),
-    ...['get', 'create', 'update'].map((verb) => ({verb, resource: 'deployments', group: 'apps', namespace: ns})),
-    ...['get', 'create', 'update'].map((verb) => ({
-      verb,
-      resource: 'poddisruptionbudgets',
-      group: 'policy',
-      namespace: ns,
-    })),
+    ...APPLY_VERBS.map((verb) => ({verb, resource: 'namespaces'})),
+    ...NAMESPACED.flatMap((kind) => APPLY_VERBS.map((verb) => ({verb, ...kind, namespace: options.namespace}))),
     ...(options.nodeAddress ? [] : [{verb: 'list', resource: 'nodes'}]),
   ]
+}
+
+/** What `whitelist disable` deletes: the objects state.json records, each asked for before anything changes. */
+export function undoPermissions(state: Pick<WhitelistState, 'objects'>): PermissionCheck[] {
+  const checks = (state.objects ?? []).map((object) => permissionOn('delete', object))
+  // Two Secrets are one question.
+  return [...new Map(checks.map((check) => [JSON.stringify(check), check])).values()]
+}
+
+/** Refuses, naming what is missing, when RBAC does not allow every check; nothing has been changed yet. */
+async function requirePermissions(client: KubeClient, checks: PermissionCheck[], needs: string, fix: string) {
+  const missing = await missingPermissions(client, checks)
+  if (missing && missing.length > 0)
+    throw new UserError(`RBAC does not allow you to ${missing.join(', ')}; ${needs} (nothing was changed). ${fix}`)
 }
 
 export const deploymentPlacement: BackendPlacement<DeploymentOptions> = {
@@ -65,12 +83,12 @@ export const deploymentPlacement: BackendPlacement<DeploymentOptions> = {
     if (!context.dryRun) {
       const client = requireClient(context.cluster)
       // In the cluster, before anything is written: permissions, then the server version.
-      const missing = await missingPermissions(client, neededPermissions(options))
-      if (missing && missing.length > 0) {
-        throw new UserError(
-          `RBAC does not allow you to ${missing.join(', ')}; the Deployment placement needs these (nothing was changed). Ask for them, use --as, or use the static placement`,
-        )
-      }
+      await requirePermissions(
+        client,
+        neededPermissions(options),
+        'the Deployment placement needs these',
+        'Ask for them, use --as, or use the static placement',
+      )
       const versionProblem = versionWarning((await serverVersion(client)).gitVersion)
       if (versionProblem) context.warnings.push(versionProblem)
       address = options.nodeAddress ?? (await nodeInternalIP(client))
@@ -178,6 +196,16 @@ export const deploymentPlacement: BackendPlacement<DeploymentOptions> = {
     for (const object of await deleteObjects(client, dropped)) context.changes.push(`deleted ${objectName(object)}`)
     const credentials = objects.find((o) => o.kind === 'Secret' && o.type === DOCKER_CONFIG_JSON_TYPE)
     return {objects, registryCredentials: credentials && `secret ${namespace}/${credentials.metadata.name}`}
+  },
+
+  async preflightUndo(state, cluster) {
+    if (!state.objects?.length) return
+    await requirePermissions(
+      requireClient(cluster),
+      undoPermissions(state),
+      '"whitelist disable" deletes the backend\'s objects',
+      'Ask for them, use --as, or pass --keep-backend to leave the backend running',
+    )
   },
 
   async undo(state, context) {

@@ -46,5 +46,8 @@ export const externalPlacement: BackendPlacement<ExternalOptions> = {
 
   apply: async () => ({}),
 
+  // Nothing in the cluster to delete.
+  async preflightUndo() {},
+
   async undo() {},
 }

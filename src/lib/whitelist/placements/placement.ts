@@ -74,6 +74,8 @@ export interface BackendPlacement<O extends ResolvedEnableOptions> {
   ): BackendPlan
   /** Start the backend as planned, every write and create journaled, and wait until it is ready. */
   apply(plan: BackendPlan, target: BackendTarget, context: ApplyContext): Promise<AppliedBackend>
+  /** `whitelist disable`, before it changes anything: can the backend be stopped (RBAC for its objects)? */
+  preflightUndo(state: WhitelistState, cluster: ClusterAccess): Promise<void>
   /** `whitelist disable`: stop the backend that enable started, as state.json recorded it. */
   undo(state: WhitelistState, context: UndoContext): Promise<void>
 }

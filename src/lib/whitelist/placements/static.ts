@@ -130,6 +130,9 @@ export const staticPlacement: BackendPlacement<StaticOptions> = {
     return {staticPod: plan.staticPod?.path, registryCredentials: credentials?.path}
   },
 
+  // Nothing in the cluster to delete.
+  async preflightUndo() {},
+
   async undo(state, context) {
     if (!state.staticPod || !existsSync(state.staticPod)) return
     context.backups.push(backupFile(state.staticPod, context.backupDir, context.command))
