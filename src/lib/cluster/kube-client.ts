@@ -5,6 +5,7 @@ import {describeApiError} from './api-errors.js'
 import {UserError} from '../errors.js'
 import {describeCredentialError, type KubeUser} from './credential-errors.js'
 import type {ApiReader} from './api-reader.js'
+import {ListItemSplitter, type ListRest} from './list-items.js'
 import {type KubeTargetOptions, loadKubeconfig, requireServer, type ResolvedKubeconfig} from './kubeconfig.js'
 
 /** What an API call was doing, so a failure can say which verb/resource/namespace was refused. */
@@ -152,6 +153,59 @@ export async function getRawJson(
   path: string,
   query: Record<string, string | number | undefined>,
 ): Promise<any> {
+  // Decoded chunk by chunk into one (rope) string: no second copy of the answer in Buffers outside the heap.
+  let text = ''
+  return rawGet(client, path, query, {
+    chunk: (piece) => void (text += piece),
+    end: () => JSON.parse(text),
+  })
+}
+
+/**
+ * GET a list path and hand its items over as they arrive, a few at a time (ListItemSplitter):
+ * `onItems` may return a promise, and the answer is paused until it settles (the consumer's
+ * backpressure). Returns the answer's other fields (`metadata.continue`).
+ */
+export async function streamRawList<T>(
+  client: ApiReader,
+  path: string,
+  query: Record<string, string | number | undefined>,
+  onItems: (items: T[]) => void | Promise<void>,
+): Promise<ListRest> {
+  let batch: T[] = []
+  const splitter = new ListItemSplitter((item) => batch.push(item as T))
+  const deliver = () => {
+    if (batch.length === 0) return
+    const items = batch
+    batch = []
+    return onItems(items)
+  }
+  return rawGet(client, path, query, {
+    chunk(piece) {
+      splitter.push(piece)
+      return deliver()
+    },
+    async end() {
+      const rest = splitter.end()
+      await deliver()
+      return rest
+    },
+  })
+}
+
+interface RawConsumer<R> {
+  /** A decoded piece of a 2xx answer; a promise pauses the answer until it settles. */
+  chunk(piece: string): void | Promise<void>
+  /** The answer is complete: its result. Throwing (bad JSON) rejects with "not JSON". */
+  end(): R | Promise<R>
+}
+
+async function rawGet<R>(
+  client: ApiReader,
+  path: string,
+  query: Record<string, string | number | undefined>,
+  consumer: RawConsumer<R>,
+): Promise<R> {
   const url = new URL(client.server.replace(/\/$/, '') + path)
   for (const [key, value] of Object.entries(query))
     if (value !== undefined && value !== '') url.searchParams.set(key, String(value))
@@ -160,32 +214,62 @@ export async function getRawJson(
   options.headers = {...options.headers, accept: 'application/json'}
   if (client.requestTimeoutMs > 0) options.signal = AbortSignal.timeout(client.requestTimeoutMs)
   const transport = url.protocol === 'https:' ? await import('node:https') : await import('node:http')
+  // JSON.parse's message quotes the body: never passed on.
+  const notJson = () => Object.assign(new Error(`the answer to GET ${url.pathname} is not JSON`), {notJson: true})
   return new Promise((resolve, reject) => {
     const req = transport.request(url, options, (res) => {
-      // Decoded chunk by chunk into one (rope) string: no second copy of the page in Buffers outside the heap.
-      let text = ''
       res.setEncoding('utf8')
-      res.on('data', (chunk: string) => (text += chunk))
-      res.on('end', () => {
-        if ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300) {
-          try {
-            resolve(JSON.parse(text))
-          } catch {
-            // JSON.parse's message quotes the body.
-            reject(Object.assign(new Error(`the answer to GET ${url.pathname} is not JSON`), {notJson: true}))
-          }
-        } else {
-          reject(Object.assign(new Error(`HTTP ${res.statusCode}`), {code: res.statusCode, body: text}))
+      const ok = (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300
+      let body = ''
+      let failed = false
+      const fail = (error: Error) => {
+        if (failed) return
+        failed = true
+        reject(error)
+        req.destroy()
+      }
+      res.on('data', (piece: string) => {
+        if (failed) return
+        if (!ok) {
+          body += piece
+          return
+        }
+        let pending: void | Promise<void>
+        try {
+          pending = consumer.chunk(piece)
+        } catch (error) {
+          fail(error instanceof SyntaxError ? notJson() : (error as Error))
+          return
+        }
+        if (pending) {
+          res.pause()
+          pending.then(
+            () => res.resume(),
+            (error: Error) => fail(error),
+          )
         }
       })
-      res.on('error', reject)
+      res.on('end', () => {
+        if (failed) return
+        if (!ok) {
+          reject(Object.assign(new Error(`HTTP ${res.statusCode}`), {code: res.statusCode, body}))
+          return
+        }
+        Promise.resolve()
+          .then(() => consumer.end())
+          .then(resolve, (error: Error) => fail(error instanceof SyntaxError ? notJson() : error))
+      })
+      res.on('error', (error) => fail(error))
     })
     req.on('error', reject)
     req.end()
   })
 }
 
-/** forEachPage over a raw list path (`/api/v1/pods`, `/apis/apps/v1/namespaces/x/replicasets`). */
+/**
+ * forEachPage over a raw list path (`/api/v1/pods`, `/apis/apps/v1/namespaces/x/replicasets`).
+ * `onPage` is called with the items as they arrive (several times per page of `pageSize`).
+ */
 export async function forEachRawPage<T>(
   client: ApiReader,
   path: string,
@@ -193,12 +277,10 @@ export async function forEachRawPage<T>(
   onPage: (items: T[]) => void | Promise<void>,
   pageSize = 500,
 ): Promise<void> {
-  await forEachPage<T>(
-    async (page) => {
-      const list = await getRawJson(client, path, {...query, limit: page.limit, continue: page._continue})
-      return {items: list.items ?? [], metadata: {_continue: list.metadata?.continue}}
-    },
-    onPage,
-    pageSize,
-  )
+  let token: string | undefined
+  do {
+    // eslint-disable-next-line no-await-in-loop -- pages are sequential by design
+    const rest = await streamRawList<T>(client, path, {...query, limit: pageSize, continue: token}, onPage)
+    token = rest.metadata?.continue || undefined
+  } while (token)
 }
