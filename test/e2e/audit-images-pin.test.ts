@@ -214,6 +214,14 @@ describe('audit images --resolve-digests / --fix (built CLI, real registry)', ()
       )
       expect(finding.message).to.contain(`the tag now points to ${digests.app}`)
       expect(result.stdout + result.stderr).to.not.contain(PASSWORD)
+      // The pods are listed twice (the distinct images first, asked about, then the pods checked); once without.
+      const podLists = () => api.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/pods')).length
+      expect(podLists()).to.equal(2)
+      const plain = await runCli(['audit', 'images', '-o', 'json', '--fail-on', 'none'], {
+        env: {KUBECONFIG: kubeconfig},
+      })
+      expect(plain.code, plain.stderr).to.equal(0)
+      expect(podLists()).to.equal(3)
     } finally {
       await api.stop()
     }

@@ -1,12 +1,12 @@
-import type {V1Pod, V1Secret, V1ServiceAccount} from '@kubernetes/client-node'
+import type {V1Secret, V1ServiceAccount} from '@kubernetes/client-node'
 
-import {type AuditedWorkload, type AuditInput, containerTargets, IGNORE_ANNOTATION} from './audit.js'
-import type {ContainerInstance, ContainerTarget} from './checks/index.js'
+import {type AuditedWorkload, IGNORE_ANNOTATION} from './audit.js'
+import type {ContainerTarget} from './checks/index.js'
 import {type DockerCredential, pullSecretCredentials, pullSecretServers} from '../image/docker-config.js'
 import type {ApiReader} from '../cluster/api-reader.js'
 import {apiStatusOf, describeApiError, forEachRawPage} from '../cluster/kube-client.js'
 import type {ImagePolicy} from '../policy/policy.js'
-import {containersOf, usablePullSecrets, type Workload} from './workloads.js'
+import {usablePullSecrets, type Workload} from './workloads.js'
 
 interface OwnerRef {
   kind: string
@@ -76,51 +76,6 @@ export function podWorkload(
       podSpecPath: ['spec'],
     },
   }
-}
-
-/** Pods folded into workloads: the first pod of each gives its spec; every pod's containers count as instances. */
-export interface PodFolding {
-  add(pod: V1Pod): void
-  workloads: Map<string, {workload: Workload; targets: ContainerTarget[]}>
-  instances: ContainerInstance[]
-}
-
-/**
- * Fold pods into their workloads as they are read, keeping a compact instance per container of
- * each pod (name, image, running digest) and the full spec of one pod per workload. Pure.
- */
-export function foldPods(owners: OwnerIndex, policy: ImagePolicy): PodFolding {
-  const folding: PodFolding = {
-    workloads: new Map(),
-    instances: [],
-    add(pod) {
-      const {id, workload} = podWorkload(pod, owners)
-      let entry = folding.workloads.get(id)
-      if (!entry) {
-        entry = {workload, targets: containerTargets(workload, policy)}
-        folding.workloads.set(id, entry)
-      }
-      const statuses = [
-        ...(pod.status?.initContainerStatuses ?? []),
-        ...(pod.status?.containerStatuses ?? []),
-        ...(pod.status?.ephemeralContainerStatuses ?? []),
-      ]
-      // The workload's first pod was walked for its targets; other pods (another ReplicaSet revision) may run other images.
-      const containers =
-        entry.workload.podSpec === workload.podSpec
-          ? entry.targets.map((t) => ({name: t.container.name, image: t.container.image}))
-          : containersOf(workload.podSpec).map(({container}) => container)
-      for (const container of containers) {
-        folding.instances.push({
-          workload: entry.workload,
-          container: container.name ?? '',
-          image: container.image ?? '',
-          runningDigest: digestOfImageId(statuses.find((s) => s.name === container.name)?.imageID),
-        })
-      }
-    },
-  }
-  return folding
 }
 
 /** A namespace's docker-registry secrets and service accounts; undefined maps mean "not readable". */
@@ -232,31 +187,6 @@ export function ignoreAnnotationOf(
   if (annotations === undefined) return undefined
   const value = annotations[IGNORE_ANNOTATION]
   return value === undefined ? {} : {[IGNORE_ANNOTATION]: value}
-}
-
-export async function clusterAuditInput(
-  client: ApiReader,
-  scope: {namespace?: string; selector?: string},
-  policy: ImagePolicy,
-): Promise<AuditInput> {
-  const {namespace} = scope
-
-  const owners = await readOwners(client, namespace)
-
-  const folding = foldPods(owners, policy)
-  await client.call({verb: 'list', resource: 'pods', namespace}, () =>
-    forEachRawPage<V1Pod>(client, listPath(namespace, 'api/v1', 'pods'), {labelSelector: scope.selector}, (pods) => {
-      for (const pod of pods) folding.add(pod)
-    }),
-  )
-
-  const secrets = await readPullSecrets(client, namespace)
-  return {
-    workloads: [...folding.workloads.values()].map((folded) =>
-      clusterWorkload(folded, secrets(folded.workload.namespace ?? ''), policy),
-    ),
-    instances: folding.instances,
-  }
 }
 
 /** Pull secrets per namespace: which docker-registry secrets exist, and which each service account references. */

@@ -1,19 +1,16 @@
-import {type AuditInput, type AuditSummary, checksWithout, runChecks, summarize} from './audit.js'
+import {type AuditInput, type AuditSummary, checksWithout, type Finding, runChecks, summarize} from './audit.js'
 import type {FindingSink} from './cluster-stream.js'
 import type {Check, CheckRule, ContainerCheck} from './checks/index.js'
 import type {ApiReader} from '../cluster/api-reader.js'
-import {dockerConfigFileCredentials} from '../image/docker-config.js'
 import type {ImageFacts} from '../image/image-facts.js'
 import type {AuditInspectOptions} from './inspect-images.js'
 import {readCaBundle} from '../pem.js'
 import {UserError} from '../errors.js'
 import {type ManifestReadError, readManifests} from './manifest-files.js'
 import {readManifestStdin} from './manifest-sources.js'
-import {resolveDigests} from './pin-images.js'
 import {digestFor, type FixOptions, writePinnedManifests} from './fix-files.js'
 import {DEFAULT_POLICY, type ImagePolicy} from '../policy/policy.js'
 import {resolvePolicy} from '../policy/policy-file.js'
-import {scanImages} from './trivy.js'
 
 export interface ImageAuditOptions {
   /** Manifest files, directories or `-` (stdin); without them the live cluster is audited. */
@@ -139,6 +136,35 @@ export async function runImageAudit(
     closeSummary(summary, tally.exempted, [], 0)
     return {summary, workloads, errors: [], notices: [], changes: [], checks, byShape: [], skipped: 0}
   }
+  if (archives.length === 0 && files.length === 0 && cluster) {
+    // Images asked about at their registries: the pods are read twice, first for the distinct
+    // images (nothing per pod kept), then streamed and checked with what the registries said.
+    const [{collectClusterImages}, {askRegistries}, {streamClusterAudit}] = await Promise.all([
+      import('./cluster-images.js'),
+      import('./per-image.js'),
+      import('./cluster-stream.js'),
+    ])
+    const notices: string[] = []
+    const distinct = await collectClusterImages(cluster.client, cluster, policy)
+    const verifying = signaturesChecked(options, checks)
+    const answers = await askRegistries(
+      distinct,
+      options,
+      policy,
+      {scanning, verifying, client: cluster.client},
+      notices,
+    )
+    const {digests} = answers
+    const noting: FindingSink = digests
+      ? {add: (finding) => counting.add(noteCurrentDigest(finding, digests)), flush: () => counting.flush()}
+      : counting
+    const tally = {exempted: 0}
+    const found = {inspected: answers.inspected, run: answers.run}
+    const {workloads} = await streamClusterAudit(cluster.client, cluster, policy, checks, noting, tally, found)
+    closeSummary(summary, tally.exempted, [], 0)
+    const images = answers.images ? {images: answers.images} : {}
+    return {summary, workloads, errors: [], notices, changes: [], ...images, checks, byShape: [], skipped: 0}
+  }
   const pullSecretsMatter =
     policy.privateRegistries.length > 0 && checks.some((check) => check.id === 'image-pull-secret-missing')
   if (archives.length === 0 && files.length > 0 && !options.fix && !perImage && !pullSecretsMatter) {
@@ -167,24 +193,16 @@ export async function runImageAudit(
     const {archiveAuditInput} = await import('./audit-archive.js')
     archived = await archiveAuditInput(archives, policy, options.inspect?.platforms)
     input = archived.input
-  } else if (files.length > 0) {
+  } else {
+    // Files (the cluster was audited above, streamed).
     manifests = readManifests(files, readOptions(options))
     if (manifests.objects.length === 0 && manifests.errors.length === 0 && !options.allowEmpty)
       throw nothingToAudit(files)
     const {manifestAuditInput} = await import('./audit-files.js')
     input = manifestAuditInput(manifests.objects, policy)
-  } else {
-    if (!cluster) throw new Error("runImageAudit: cluster mode needs the caller's kube client")
-    const {clusterAuditInput} = await import('./audit-cluster.js')
-    input = await clusterAuditInput(cluster.client, cluster, policy)
-    for (const instance of input.instances)
-      if (instance.runningDigest) cluster.observe?.(instance.image, instance.runningDigest)
   }
   const notices: string[] = (manifests?.warnings ?? []).map(describeWarning)
   const changes: string[] = []
-  const digests = options.resolveDigests
-    ? await resolveCurrentDigests(input, options.resolveDigests, notices)
-    : undefined
   // -f with --image-archive: the images an archive holds are read from it.
   const withArchives =
     archives.length > 0 && manifests
@@ -192,37 +210,23 @@ export async function runImageAudit(
           await import('./audit-archive.js')
         ).inspectManifestsWithArchives(input, archives, policy, options.inspect ?? {}, notices)
       : undefined
-  const archiveOf = archived?.archiveOf ?? withArchives?.archiveOf
-  const vulnerabilities =
-    options.scan && scanning ? await scanImages(input.instances, options.scan, notices, archiveOf) : undefined
-  const images = archived
-    ? archived.images
-    : withArchives
-      ? withArchives.images
-      : options.inspect
-        ? await (await import('./inspect-images.js')).inspectForAudit(input, options.inspect, cluster?.client, notices)
-        : undefined
-  const verifying = options.verifySignatures && checks.some((check) => check.id.startsWith('image-signature-'))
-  const signatures = verifying
-    ? await (
-        await import('./signatures.js')
-      ).verifyAuditSignatures(
-        input,
-        policy,
-        digests,
-        options.resolveDigests ?? {},
-        options.resolveDigests?.dockerConfig ? dockerConfigFileCredentials(options.resolveDigests.dockerConfig) : [],
-        notices,
-      )
-    : undefined
+  const {askRegistries} = await import('./per-image.js')
+  const {digests, images, run} = await askRegistries(
+    input,
+    options,
+    policy,
+    {
+      scanning,
+      verifying: signaturesChecked(options, checks),
+      client: cluster?.client,
+      archives: archived ?? withArchives,
+    },
+    notices,
+  )
   const tally = {exempted: 0}
-  const findings = runChecks(input, policy, checks, {vulnerabilities, signatures}, tally)
+  const findings = runChecks(input, policy, checks, run, tally)
   if (digests) {
-    for (const finding of findings) {
-      if (finding.check !== 'image-digest-missing') continue
-      const digest = digestFor(digests, finding.image)
-      if (digest) finding.message += `; the tag now points to ${digest}`
-    }
+    for (const finding of findings) noteCurrentDigest(finding, digests)
     if (options.fix && manifests)
       changes.push(...writePinnedManifests(input, manifests.texts, digests, options.fix, notices))
   }
@@ -252,6 +256,17 @@ export async function auditChecks(options: ImageAuditOptions): Promise<readonly 
   return checks.filter((check) => ARCHIVE_CHECKS.has(check.id))
 }
 
+/** --resolve-digests: a finding about a missing digest says what the tag points to now. */
+function noteCurrentDigest(finding: Finding, digests: Map<string, string>): Finding {
+  const digest = finding.check === 'image-digest-missing' ? digestFor(digests, finding.image) : undefined
+  if (digest) finding.message += `; the tag now points to ${digest}`
+  return finding
+}
+
+/** --verify-signatures, unless every image-signature check is ignored. */
+const signaturesChecked = (options: ImageAuditOptions, checks: readonly Check[]) =>
+  Boolean(options.verifySignatures && checks.some((check) => check.id.startsWith('image-signature-')))
+
 /** Nothing disappears silently, in every format: what was audited only by its shape, what had nothing to audit. */
 function closeSummary(summary: AuditSummary, exempted: number, byShape: string[], skipped: number): void {
   summary.exempted = exempted
@@ -272,23 +287,4 @@ function nothingToAudit(files: string[]): UserError {
   return new UserError(
     `no Kubernetes objects found in ${files.map((file) => (file === '-' ? 'standard input' : `"${file}"`)).join(', ')}; pass --allow-empty if that is expected`,
   )
-}
-
-/** `--resolve-digests`: what each tag points to now, asked with the pods' pull secrets and `--docker-config`. */
-async function resolveCurrentDigests(
-  input: AuditInput,
-  resolve: NonNullable<ImageAuditOptions['resolveDigests']>,
-  notices: string[],
-): Promise<Map<string, string>> {
-  const fromFile = resolve.dockerConfig ? dockerConfigFileCredentials(resolve.dockerConfig) : []
-  const credentialsOf = new Map(input.workloads.map((unit) => [unit.workload, unit.credentials ?? []]))
-  const {digests, failures} = await resolveDigests(
-    input.instances.map((c) => ({
-      image: c.image,
-      credentials: [...(credentialsOf.get(c.workload) ?? []), ...fromFile],
-    })),
-    resolve,
-  )
-  notices.push(...failures)
-  return digests
 }

@@ -1,6 +1,7 @@
 import {auditWorkload, containerTargets, type ExemptionTally, type Finding, runCrossWorkloadChecks} from './audit.js'
 import {clusterWorkload, digestOfImageId, listPath, readOwners, readPullSecrets, podWorkload} from './audit-cluster.js'
 import type {Check, ContainerCheck, ContainerInstance} from './checks/index.js'
+import type {InspectedImages, RunContext} from './checks/types.js'
 import type {ApiReader} from '../cluster/api-reader.js'
 import {forEachRawPage} from '../cluster/kube-client.js'
 import type {ImagePolicy} from '../policy/policy.js'
@@ -10,6 +11,12 @@ import {containersOf, type Workload} from './workloads.js'
 export interface FindingSink {
   add(finding: Finding): void
   flush(): Promise<void>
+}
+
+/** What the run learnt about each image before the pods were read again (--inspect, --verify-signatures, --scan). */
+export interface PerImageFindings {
+  inspected?: InspectedImages
+  run?: RunContext
 }
 
 interface RawPod {
@@ -35,8 +42,11 @@ export async function streamClusterAudit(
   checks: readonly Check[],
   sink: FindingSink,
   tally: ExemptionTally,
+  found: PerImageFindings = {},
 ): Promise<{workloads: number}> {
   const {namespace} = scope
+  // Signatures and scans judge every container, pinned or not; without them only what runs by a digest matters.
+  const everyInstance = Boolean(found.run?.signatures || found.run?.vulnerabilities)
   const owners = await readOwners(client, namespace)
   const secrets = await readPullSecrets(client, namespace)
   const containerChecks = checks.filter((check): check is ContainerCheck => check.kind === 'container')
@@ -53,6 +63,7 @@ export async function streamClusterAudit(
     } else {
       const targets = containerTargets(full, policy)
       const unit = clusterWorkload({workload: full, targets}, secrets(full.namespace ?? ''), policy)
+      if (found.inspected) unit.context.inspected = found.inspected
       for (const finding of auditWorkload(unit, containerChecks, tally)) sink.add(finding)
       workload = {...full, podSpec: {}}
       workloads.set(id, workload)
@@ -71,13 +82,13 @@ export async function streamClusterAudit(
       }
       const runningDigest = digestOfImageId(imageId)
       // Only what runs by a known digest can disagree with another pod (image-tag-digest-mismatch).
-      if (!runningDigest) continue
+      if (!runningDigest && !everyInstance) continue
       const key = `${id}\u0000${name}\u0000${image}\u0000${runningDigest}`
       const instance = instances.get(key)
       if (instance) instance.pods = (instance.pods ?? 1) + 1
       else {
         instances.set(key, {workload, container: name, image, runningDigest, pods: 1})
-        scope.observe?.(image, runningDigest)
+        if (runningDigest) scope.observe?.(image, runningDigest)
       }
     }
   }
@@ -97,6 +108,7 @@ export async function streamClusterAudit(
       },
     ),
   )
-  for (const finding of runCrossWorkloadChecks([...instances.values()], policy, checks, {}, tally)) sink.add(finding)
+  for (const finding of runCrossWorkloadChecks([...instances.values()], policy, checks, found.run ?? {}, tally))
+    sink.add(finding)
   return {workloads: workloads.size}
 }

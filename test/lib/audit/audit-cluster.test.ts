@@ -5,12 +5,12 @@ import {runChecks} from '../../../src/lib/audit/audit.js'
 import {
   clusterWorkload,
   digestOfImageId,
-  foldPods,
   namespacePullSecrets,
   type OwnerIndex,
   workloadOwner,
 } from '../../../src/lib/audit/audit-cluster.js'
 import {CHECKS} from '../../../src/lib/audit/checks/index.js'
+import {foldPods} from '../../support/fold-pods.js'
 import {imageTagDigestMismatch} from '../../../src/lib/audit/checks/image-tag-digest-mismatch.js'
 import {DEFAULT_POLICY, type ImagePolicy} from '../../../src/lib/policy/policy.js'
 

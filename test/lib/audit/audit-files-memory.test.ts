@@ -7,7 +7,7 @@ import {runInNewContext} from 'node:vm'
 
 import {streamManifestAudit} from '../../../src/lib/audit/audit-files.js'
 import {CONTAINER_CHECKS} from '../../../src/lib/audit/checks/index.js'
-import type {Finding} from '../../../src/lib/audit/checks/types.js'
+import type {Finding} from '../../../src/lib/audit/audit.js'
 import {DEFAULT_POLICY} from '../../../src/lib/policy/policy.js'
 
 setFlagsFromString('--expose-gc')
