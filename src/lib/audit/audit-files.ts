@@ -12,25 +12,46 @@ import {
 import type {ImagePolicy} from '../policy/policy.js'
 import {usablePullSecrets, workloadOf} from './workloads.js'
 
-/**
- * The audit's input from objects read from files. Secrets and ServiceAccounts found in the same
- * files tell which pull secrets a pod can use, as they would in the cluster.
- */
-export function manifestAuditInput(objects: ManifestObject[], policy: ImagePolicy): AuditInput {
-  const key = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`
-  const secretServers = new Map<string, string[]>()
-  const accountSecrets = new Map<string, string[]>()
+/** Which pull secrets the files declare (their registry servers) and which each service account names. */
+export interface PullSecretIndex {
+  secretServers: Map<string, string[]>
+  accountSecrets: Map<string, string[]>
+}
+
+const indexKey = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`
+
+/** Add the Secrets and ServiceAccounts among `objects` to `index` (a new one by default). */
+export function pullSecretIndex(
+  objects: readonly ManifestObject[],
+  index: PullSecretIndex = {secretServers: new Map(), accountSecrets: new Map()},
+): PullSecretIndex {
   for (const {object} of objects) {
     const name = object?.metadata?.name
     if (typeof name !== 'string') continue
-    if (object.kind === 'Secret') secretServers.set(key(object.metadata.namespace, name), pullSecretServers(object))
+    if (object.kind === 'Secret')
+      index.secretServers.set(indexKey(object.metadata.namespace, name), pullSecretServers(object))
     if (object.kind === 'ServiceAccount') {
-      accountSecrets.set(
-        key(object.metadata.namespace, name),
+      index.accountSecrets.set(
+        indexKey(object.metadata.namespace, name),
         (object.imagePullSecrets ?? []).map((ref: {name?: string}) => ref?.name).filter(Boolean),
       )
     }
   }
+  return index
+}
+
+/**
+ * The audit's input from objects read from files. Secrets and ServiceAccounts found in the files
+ * (these objects', or `index` built over every file) tell which pull secrets a pod can use, as
+ * they would in the cluster.
+ */
+export function manifestAuditInput(
+  objects: ManifestObject[],
+  policy: ImagePolicy,
+  index: PullSecretIndex = pullSecretIndex(objects),
+): AuditInput {
+  const key = indexKey
+  const {secretServers, accountSecrets} = index
   const input: AuditInput = {workloads: [], instances: [], skipped: 0}
   for (const manifest of objects) {
     const workload = workloadOf(manifest.object)

@@ -1,72 +1,16 @@
 import {type AuditInput, type AuditSummary, checksWithout, type Finding, runChecks, summarize} from './audit.js'
 import type {FindingSink} from './cluster-stream.js'
-import type {Check, CheckRule, ContainerCheck} from './checks/index.js'
-import type {ApiReader} from '../cluster/api-reader.js'
-import type {ImageFacts} from '../image/image-facts.js'
-import type {AuditInspectOptions} from './inspect-images.js'
+import type {Check, ContainerCheck} from './checks/index.js'
 import {readCaBundle} from '../pem.js'
 import {UserError} from '../errors.js'
 import {type ManifestReadError, readManifests} from './manifest-files.js'
 import {readManifestStdin} from './manifest-sources.js'
-import {digestFor, type FixOptions, writePinnedManifests} from './fix-files.js'
+import {digestFor, writePinnedManifests} from './fix-files.js'
 import {DEFAULT_POLICY, type ImagePolicy} from '../policy/policy.js'
 import {resolvePolicy} from '../policy/policy-file.js'
+import type {ClusterScope, ImageAuditOptions, ImageAuditResult} from './audit-options.js'
 
-export interface ImageAuditOptions {
-  /** Manifest files, directories or `-` (stdin); without them the live cluster is audited. */
-  files?: string[]
-  policyFile?: string
-  allowedRegistries?: string[]
-  requireDigest?: boolean
-  /** Check IDs to leave out (`--ignore-check`). */
-  ignoreChecks?: string[]
-  /** Ask the registries which digest each tag points to now. */
-  resolveDigests?: {dockerConfig?: string; caFile?: string; insecureSkipTlsVerify?: boolean}
-  /** Write the files with images pinned by digest: copies under `dir`, or the originals (after a backup). */
-  fix?: FixOptions
-  /** Verify the signatures the policy's requireSignature asks for (implies resolving tags, with `resolveDigests`' credentials). */
-  verifySignatures?: boolean
-  /** `--image-archive`: audit the images of these docker save / OCI layout tarballs, offline (with `files`: the manifests' images they hold). */
-  imageArchives?: string[]
-  /**
-   * `--inspect`: read each image from its registry (config, layers) for the image-content checks.
-   * `registries: false` (`-f` with `--image-archive` without `--inspect`): from the archives only.
-   */
-  inspect?: AuditInspectOptions & {registries?: boolean}
-  /** Scan each distinct image with trivy. */
-  scan?: {severity?: string; ignoreUnfixed?: boolean}
-  /** Per-file (and stdin) size limit in bytes (`--max-file-size`; default 32 MiB). */
-  maxFileSize?: number
-  /** Input with no Kubernetes object at all is fine (`--allow-empty`); otherwise it is an error. */
-  allowEmpty?: boolean
-}
-
-/** Cluster mode: the caller's client, the namespace to read (undefined: every namespace), a pod label selector. */
-export interface ClusterScope {
-  client: ApiReader
-  namespace?: string
-  selector?: string
-  /** A fleet audit's ear: each image (as written) and the digest it runs, as the cluster is read. */
-  observe?: (image: string, runningDigest: string) => void
-}
-
-export interface ImageAuditResult {
-  summary: AuditSummary
-  workloads: number
-  errors: ManifestReadError[]
-  /** Things the user should know that are not findings (e.g. trivy missing). */
-  notices: string[]
-  /** Files written by --fix. */
-  changes: string[]
-  /** `--inspect`: the facts of each distinct image read (one per platform), for the JSON report. */
-  images?: ImageFacts[]
-  /** The checks that ran (the registry without --ignore-check's), for the report's rule list. */
-  checks: readonly CheckRule[]
-  /** Workloads of kinds the tool does not know, audited by their pod template (`Rollout default/web`). */
-  byShape: string[]
-  /** File sources: objects without a pod template. */
-  skipped: number
-}
+export type {ClusterScope, ImageAuditOptions, ImageAuditResult} from './audit-options.js'
 
 /** Mistakes in the options that need no input read: refused before any file or cluster is touched. */
 export function validateImageAudit(options: ImageAuditOptions): void {
@@ -186,6 +130,29 @@ export async function runImageAudit(
       skipped: read.skipped,
     }
   }
+  if (archives.length === 0 && files.length > 0) {
+    // Findings that depend on every file: two passes, one file at a time each (file-passes.ts).
+    const [{checkFiles, collectFileImages, readTwice}, {askRegistries}] = await Promise.all([
+      import('./file-passes.js'),
+      import('./per-image.js'),
+    ])
+    const read = readTwice(readOptions(options))
+    const first = collectFileImages(files, read, policy)
+    if (first.objects === 0 && first.errors.length === 0 && !options.allowEmpty) throw nothingToAudit(files)
+    const notices = first.warnings.map(describeWarning)
+    const verifying = signaturesChecked(options, checks)
+    const answers = await askRegistries(first.images, options, policy, {scanning, verifying}, notices)
+    const {digests} = answers
+    const note = (finding: Finding) => (digests ? noteCurrentDigest(finding, digests) : finding)
+    const tally = {exempted: 0}
+    const how = {index: first.index, answers, fix: options.fix, note}
+    const second = await checkFiles(files, read, policy, checks, how, counting, tally, notices)
+    closeSummary(summary, tally.exempted, second.byShape, second.skipped)
+    const {workloads, changes, byShape, skipped} = second
+    const images = answers.images ? {images: answers.images} : {}
+    return {summary, workloads, errors: first.errors, notices, changes, ...images, checks, byShape, skipped}
+  }
+  // Image archives (--image-archive, alone or with -f): the one audit that holds its whole input.
   let input: AuditInput
   let manifests: ReturnType<typeof readManifests> | undefined
   let archived: Awaited<ReturnType<typeof import('./audit-archive.js').archiveAuditInput>> | undefined
@@ -194,7 +161,7 @@ export async function runImageAudit(
     archived = await archiveAuditInput(archives, policy, options.inspect?.platforms)
     input = archived.input
   } else {
-    // Files (the cluster was audited above, streamed).
+    // -f with --image-archive.
     manifests = readManifests(files, readOptions(options))
     if (manifests.objects.length === 0 && manifests.errors.length === 0 && !options.allowEmpty)
       throw nothingToAudit(files)
@@ -218,7 +185,6 @@ export async function runImageAudit(
     {
       scanning,
       verifying: signaturesChecked(options, checks),
-      client: cluster?.client,
       archives: archived ?? withArchives,
     },
     notices,

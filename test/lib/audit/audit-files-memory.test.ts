@@ -6,6 +6,7 @@ import {getHeapStatistics, setFlagsFromString} from 'node:v8'
 import {runInNewContext} from 'node:vm'
 
 import {streamManifestAudit} from '../../../src/lib/audit/audit-files.js'
+import {checkFiles, collectFileImages} from '../../../src/lib/audit/file-passes.js'
 import {CONTAINER_CHECKS} from '../../../src/lib/audit/checks/index.js'
 import type {Finding} from '../../../src/lib/audit/audit.js'
 import {DEFAULT_POLICY} from '../../../src/lib/policy/policy.js'
@@ -67,5 +68,41 @@ describe('streamManifestAudit memory: one file at a time (issue 13)', () => {
     // While the big file is audited, its documents are there (several MB); when the next is read, they are not.
     expect(whileBigParsed, 'heap while the big file is audited').to.be.greaterThan(20 * 1024 * 1024)
     expect(whileNextRead, 'heap when the next file is read').to.be.lessThan(whileBigParsed / 10)
+  })
+
+  it('the two-pass file audit too: in each pass, nothing of a file is reachable while the next is read', async () => {
+    const big = join(dir, 'big.yaml')
+    writeFileSync(big, bigDeployment(20_000))
+    const small = 'apiVersion: v1\nkind: Pod\nmetadata: {name: small}\nspec: {containers: [{name: a, image: nginx}]}\n'
+    const baseline = usedAfterGc()
+    const atNextRead: number[] = []
+    const read = {
+      readStdin: () => {
+        atNextRead.push(usedAfterGc() - baseline)
+        return small
+      },
+    }
+    const first = collectFileImages([big, '-'], read, DEFAULT_POLICY)
+    expect(first.images.instances).to.have.length(20_001)
+    let whileBigChecked = 0
+    await checkFiles(
+      [big, '-'],
+      read,
+      DEFAULT_POLICY,
+      CONTAINER_CHECKS,
+      {index: first.index, answers: {run: {}}, note: (finding) => finding},
+      {
+        add() {
+          if (whileBigChecked === 0) whileBigChecked = usedAfterGc() - baseline
+        },
+        flush: async () => {},
+      },
+      {exempted: 0},
+      [],
+    )
+    expect(whileBigChecked, 'heap while the big file is checked').to.be.greaterThan(20 * 1024 * 1024)
+    // The first pass keeps the 20,001 distinct images (a few MB); neither pass keeps the big file's documents.
+    for (const [pass, used] of atNextRead.entries())
+      expect(used, `heap when pass ${pass + 1} reads the next file`).to.be.lessThan(whileBigChecked / 4)
   })
 })
