@@ -1,9 +1,12 @@
 import {expect} from 'chai'
 
-import {readFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import path from 'node:path'
+import {pathToFileURL} from 'node:url'
 
 import {ROOT, runCli} from '../support/cli.js'
+import {FakeKubeApiServer} from '../support/fake-kube-api.js'
 
 describe('fast start (built CLI)', () => {
   for (const flag of ['--version', '--help']) {
@@ -52,5 +55,38 @@ describe('fast start (built CLI)', () => {
     const withFlag = await runCli(['audit', 'images', '-o', 'json', '--help'])
     expect(withFlag.code).to.equal(0)
     expect(withFlag.stdout).to.contain('USAGE')
+  })
+
+  it('read-only commands load no client-node, Sigstore or X.509 library (issue 13: start-up)', async () => {
+    const api = await FakeKubeApiServer.start({namespaces: ['shop']})
+    try {
+      const dir = mkdtempSync(path.join(tmpdir(), 'imgsec-modules-'))
+      const kubeconfig = await api.writeKubeconfig(path.join(dir, 'kubeconfig'), {namespace: 'shop'})
+      const recorder = pathToFileURL(path.join(ROOT, 'test', 'support', 'record-modules.mjs')).href
+      for (const args of [
+        ['audit', 'images', '-A', '-o', 'json'],
+        ['whitelist', 'status', '--mode', 'vap'],
+      ]) {
+        const file = path.join(dir, `${args.slice(0, 2).join('-')}.txt`)
+        const result = await runCli(args, {
+          env: {KUBECONFIG: kubeconfig, NODE_OPTIONS: `--import=${recorder}`, IMGSEC_TEST_MODULES: file},
+        })
+        expect(result.stderr, args.join(' ')).to.not.match(/^error:/m)
+        const loaded = readFileSync(file, 'utf8').trim().split('\n')
+        // The recorder sees the command's own modules and oclif's.
+        expect(
+          loaded.some((url) => url.endsWith('/dist/lib/cluster/api-reader.js')),
+          args.join(' '),
+        ).to.equal(true)
+        expect(
+          loaded.some((url) => url.includes('/@oclif/core/')),
+          args.join(' '),
+        ).to.equal(true)
+        const heavy = loaded.filter((url) => /client-node\.js$|\/@kubernetes\/|\/@sigstore\/|\/@peculiar\//.test(url))
+        expect(heavy, args.join(' ')).to.deep.equal([])
+      }
+    } finally {
+      await api.stop()
+    }
   })
 })

@@ -49,10 +49,10 @@ export default class WhitelistStatus extends BaseCommand {
     refuseOtherModeFlags(givenFlags(flags, metadata), flags.mode, ['config-dir', 'manifests-dir', 'backup-dir'])
     if (flags.mode === 'vap') {
       const {vapStatus} = await import('../../lib/whitelist/vap-mode.js')
-      const {connectCluster} = await import('../../lib/cluster/connection.js')
+      const {connectReader} = await import('../../lib/cluster/connection.js')
       const status = await vapStatus(
         {paramsNamespace: flags['params-namespace']},
-        await connectCluster(kubeTarget(flags)),
+        await connectReader(kubeTarget(flags)),
       )
       if (status.podCreation.state === 'blocked') process.exitCode = 2
       if (flags.output === 'json') {

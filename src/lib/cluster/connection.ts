@@ -1,3 +1,4 @@
+import {type ApiReader, createApiReader} from './api-reader.js'
 import {createKubeClient, type KubeClient} from './kube-client.js'
 import {type KubeTargetOptions, loadKubeconfig} from './kubeconfig.js'
 
@@ -28,6 +29,16 @@ export async function connectCluster(target: KubeTarget): Promise<ClusterAccess>
   } catch (problem) {
     return {configured: Boolean(config.server), problem}
   }
+}
+
+/**
+ * For a command that only reads: the lean reader (no client-node, about 80 ms less start-up),
+ * unless the kubeconfig's user has a legacy auth-provider that only client-node speaks. A
+ * kubeconfig problem is thrown (a UserError naming it).
+ */
+export async function connectReader(target: KubeTarget): Promise<ApiReader> {
+  const config = loadKubeconfig({kubeconfig: target.kubeconfig, context: target.context, as: target.as})
+  return createApiReader(target, config) ?? (await createKubeClient(target, config))
 }
 
 /** The client, or the reason there is none (a UserError naming the kubeconfig problem). */

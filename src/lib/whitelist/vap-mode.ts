@@ -2,7 +2,8 @@ import {type AppliedObject, applyObjects, deleteObjects} from '../cluster/apply.
 import type {DryRun} from '../cluster/objects.js'
 import {UserError} from '../errors.js'
 import {type ClusterAccess, requireClient} from '../cluster/connection.js'
-import {getRawJson, type KubeClient} from '../cluster/kube-client.js'
+import type {ApiReader} from '../cluster/api-reader.js'
+import {getRawJson} from '../cluster/kube-client.js'
 import {serverVersion, versionBefore} from '../cluster/version.js'
 import {objectName} from '../cluster/objects.js'
 import {missingPermissions} from '../cluster/rbac-preflight.js'
@@ -124,7 +125,7 @@ const paramsPath = (namespace: string) =>
   `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${PARAMS_NAME}`
 
 async function getOrUndefined(
-  client: KubeClient,
+  client: ApiReader,
   path: string,
   call: {resource: string; namespace?: string; name: string},
 ): Promise<Record<string, any> | undefined> {
@@ -148,8 +149,7 @@ export interface VapStatus {
  * `whitelist status --mode vap`. The binding refers to the params ConfigMap with
  * parameterNotFoundAction Deny: without it, every pod the policy matches is refused.
  */
-export async function vapStatus(options: {paramsNamespace: string}, cluster: ClusterAccess): Promise<VapStatus> {
-  const client = requireClient(cluster)
+export async function vapStatus(options: {paramsNamespace: string}, client: ApiReader): Promise<VapStatus> {
   const [policy, binding, params] = await Promise.all([
     getOrUndefined(client, VAP_PATH, {resource: 'validatingadmissionpolicies', name: VAP_NAME}),
     getOrUndefined(client, BINDING_PATH, {resource: 'validatingadmissionpolicybindings', name: VAP_NAME}),
