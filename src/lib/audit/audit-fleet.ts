@@ -2,7 +2,7 @@ import {type AuditSummary, type Finding, summarize} from './audit.js'
 import {type ClusterScope, type ImageAuditOptions, auditChecks, runImageAudit} from './audit-run.js'
 import type {FindingSink} from './cluster-stream.js'
 import type {CrossClusterCheck} from './checks/index.js'
-import {addSpan, FindingSpool, readSpans} from './finding-spool.js'
+import {addSpan, FindingSpool, readSpans, readTextSpans} from './finding-spool.js'
 import type {FleetClusterNote} from './reporters.js'
 import {createApiReader} from '../cluster/api-reader.js'
 import {type KubeTargetOptions, kubeconfigContexts, loadKubeconfig} from '../cluster/kubeconfig.js'
@@ -98,13 +98,19 @@ export async function runFleetAudit(
   const notices: string[] = []
   const limit = limitConcurrency(fleet.maxConcurrency)
   const spool = new FindingSpool()
+  const rendered = Boolean(sink.render && sink.addRendered)
   try {
     const spans = new Map(clusters.map((cluster) => [cluster.name, [] as number[]]))
     await Promise.all(
       clusters.map(async (cluster) =>
         limit(async () => {
+          // A report that renders findings alike wherever they fall gets its text parked, not the finding.
+          const park = (f: Finding) =>
+            rendered
+              ? spool.appendText(sink.render!({...f, cluster: cluster.name}))
+              : spool.append({...f, cluster: cluster.name})
           const tagging: FindingSink = {
-            add: (f) => addSpan(spans.get(cluster.name)!, spool.append({...f, cluster: cluster.name})),
+            add: (f) => addSpan(spans.get(cluster.name)!, park(f)),
             flush: async () => {},
           }
           try {
@@ -129,13 +135,17 @@ export async function runFleetAudit(
     const crossCluster = await crossClusterFindings(options, running, clusters)
     for (const cluster of clusters) {
       // Read back a chunk at a time, never the cluster's findings at once.
-      const findings = (function* () {
-        yield* readSpans(spool, spans.get(cluster.name)!)
+      const parked = rendered
+        ? readTextSpans(spool, spans.get(cluster.name)!)
+        : readSpans(spool, spans.get(cluster.name)!)
+      const items = (function* () {
+        yield* parked
         yield* crossCluster.get(cluster.name) ?? []
       })()
       let count = 0
-      for (const finding of findings) {
-        sink.add(finding)
+      for (const item of items) {
+        if (typeof item === 'string') sink.addRendered!(item)
+        else sink.add(item)
         // eslint-disable-next-line no-await-in-loop -- the report's backpressure
         if (++count % 256 === 0) await sink.flush()
       }

@@ -11,6 +11,13 @@ import {containersOf, type Workload} from './workloads.js'
 export interface FindingSink {
   add(finding: Finding): void
   flush(): Promise<void>
+  /**
+   * A report that prints each finding the same wherever it falls (JSON, YAML, SARIF) renders it
+   * ahead (`render`) and takes the text back in its place (`addRendered`): a fleet parks the
+   * text, not the finding, and never parses and renders it again.
+   */
+  render?(finding: Finding): string
+  addRendered?(text: string): void
 }
 
 /** What the run learnt about each image before the pods were read again (--inspect, --verify-signatures, --scan). */

@@ -46,7 +46,10 @@ export class FindingSpool {
 
   /** Park a finding; returns its span [start, end). */
   append(finding: Finding): [number, number] {
-    const line = JSON.stringify(finding) + '\n'
+    return this.park(JSON.stringify(finding) + '\n')
+  }
+
+  private park(line: string): [number, number] {
     const start = this.offset
     this.buffer.push(line)
     const bytes = Buffer.byteLength(line)
@@ -56,8 +59,22 @@ export class FindingSpool {
     return [start, this.offset]
   }
 
+  /** Park a finding's rendered text (which holds no NUL: JSON and YAML escape it); returns its span. */
+  appendText(text: string): [number, number] {
+    return this.park(`${text}\u0000`)
+  }
+
+  /** The texts appendText parked between `start` and `end`, in order. */
+  *readTexts(start: number, end: number): Generator<string> {
+    yield* this.records(start, end, '\u0000')
+  }
+
   /** The findings between byte offsets `start` and `end` (a span or spans put together), in order. */
   *read(start: number, end: number): Generator<Finding> {
+    for (const line of this.records(start, end, '\n')) yield JSON.parse(line) as Finding
+  }
+
+  private *records(start: number, end: number, separator: string): Generator<string> {
     this.writeOut()
     const decoder = new StringDecoder('utf8')
     const {chunk} = this
@@ -66,9 +83,9 @@ export class FindingSpool {
       const got = readSync(this.fd, chunk, 0, Math.min(CHUNK, end - at), at)
       if (got === 0) throw new Error(`finding spool: ${end - at} bytes missing at offset ${at}`)
       at += got
-      const lines = (rest + decoder.write(chunk.subarray(0, got))).split('\n')
-      rest = lines.pop()!
-      for (const line of lines) yield JSON.parse(line) as Finding
+      const records = (rest + decoder.write(chunk.subarray(0, got))).split(separator)
+      rest = records.pop()!
+      yield* records
     }
   }
 
@@ -93,6 +110,11 @@ export class FindingSpool {
 export function addSpan(spans: number[], [start, end]: [number, number]): void {
   if (spans.length > 0 && spans.at(-1) === start) spans[spans.length - 1] = end
   else spans.push(start, end)
+}
+
+/** Every text of `spans` (appendText's), in order. */
+export function* readTextSpans(spool: FindingSpool, spans: readonly number[]): Generator<string> {
+  for (let i = 0; i < spans.length; i += 2) yield* spool.readTexts(spans[i], spans[i + 1])
 }
 
 /** Every finding of `spans`, in order. */

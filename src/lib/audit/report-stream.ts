@@ -32,6 +32,9 @@ export interface ReportSink {
  */
 export interface ReportWriter {
   add(finding: Finding): void
+  /** JSON, YAML and SARIF: a finding's text, the same wherever it falls, and that text put in its place. */
+  render?(finding: Finding): string
+  addRendered?(text: string): void
   /** Hand what is buffered to the sink; resolves once the sink can take more (its backpressure). */
   flush(): Promise<void>
   end(summary: AuditSummary, notes: ReportNotes): Promise<void>
@@ -107,12 +110,16 @@ export function reportWriter(
         : {findings: PLACEHOLDER, summary: '\u0000summary\u0000'},
     )
     put(frame.head + '[')
+    const render = (finding: Finding) => JSON.stringify(result(finding), null, 2).replaceAll('\n', `\n${frame.pad}`)
+    const addRendered = (text: string) => {
+      started = true
+      put(`${count++ === 0 ? '\n' : ',\n'}${frame.pad}`)
+      put(text)
+    }
     return {
-      add(finding) {
-        started = true
-        put(`${count++ === 0 ? '\n' : ',\n'}${frame.pad}`)
-        put(JSON.stringify(result(finding), null, 2).replaceAll('\n', `\n${frame.pad}`))
-      },
+      add: (finding) => addRendered(render(finding)),
+      render,
+      addRendered,
       flush,
       async end(summary, notes) {
         started = true
@@ -137,13 +144,17 @@ export function reportWriter(
   }
 
   if (format === 'yaml') {
+    // A one-item sequence at the top level prints as the item does under `findings:` (indentSeq: false).
+    const render = (finding: Finding) => stringifyYaml([findingRecord(finding)], YAML_OPTIONS)
+    const addRendered = (text: string) => {
+      started = true
+      if (count++ === 0) put('findings:\n')
+      put(text)
+    }
     return {
-      add(finding) {
-        started = true
-        if (count++ === 0) put('findings:\n')
-        // A one-item sequence at the top level prints as the item does under `findings:` (indentSeq: false).
-        put(stringifyYaml([findingRecord(finding)], YAML_OPTIONS))
-      },
+      add: (finding) => addRendered(render(finding)),
+      render,
+      addRendered,
       flush,
       async end(summary, notes) {
         started = true

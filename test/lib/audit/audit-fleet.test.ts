@@ -6,7 +6,8 @@ import path from 'node:path'
 import type {AuditSummary, Finding} from '../../../src/lib/audit/audit.js'
 import {fleetContexts, runFleetAudit} from '../../../src/lib/audit/audit-fleet.js'
 import {imageTagDigestDrift} from '../../../src/lib/audit/checks/image-tag-digest-drift.js'
-import {CHECK_IDS} from '../../../src/lib/audit/checks/index.js'
+import {CHECK_IDS, CHECKS} from '../../../src/lib/audit/checks/index.js'
+import {reportWriter} from '../../../src/lib/audit/report-stream.js'
 import {UserError} from '../../../src/lib/errors.js'
 import {FakeKubeApiServer} from '../../support/fake-kube-api.js'
 import {runningPod, writeFleetKubeconfig as fleetKubeconfig} from '../../support/fleet-kubeconfig.js'
@@ -94,6 +95,41 @@ describe('fleet audits (lib)', () => {
       {cluster: 'down', error: result.clusters[2].error},
     ])
   })
+
+  for (const format of ['json', 'yaml', 'sarif'] as const)
+    it(`${format}: the fleet parks each finding's rendered text and prints the same bytes as from the findings`, async () => {
+      const options = {version: '0.0.0', rules: CHECKS, colour: false, cwd: '/'}
+      const collect = () => {
+        let text = ''
+        return {sink: {write: (chunk: string) => ((text += chunk), true), once: () => undefined}, text: () => text}
+      }
+      const fleet = {
+        target: {kubeconfig, requestTimeout: '5s'},
+        contexts: ['prod', 'staging'],
+        pods: {allNamespaces: true},
+        maxConcurrency: 2,
+      }
+      // The writer as the command hands it over (render + addRendered), and one that only takes findings.
+      const direct = collect()
+      const writer = reportWriter(format, direct.sink, options)
+      let rendered = 0
+      const counting = {
+        ...writer,
+        addRendered(text: string) {
+          rendered++
+          writer.addRendered!(text)
+        },
+      }
+      const result = await runFleetAudit({}, fleet, counting)
+      await writer.end(result.summary, {workloads: result.workloads, clusters: result.clusters})
+      const parsed = collect()
+      const plain = reportWriter(format, parsed.sink, options)
+      const again = await runFleetAudit({}, fleet, {add: (f) => plain.add(f), flush: () => plain.flush()})
+      await plain.end(again.summary, {workloads: again.workloads, clusters: again.clusters})
+      expect(rendered).to.be.greaterThan(0)
+      expect(direct.text()).to.equal(parsed.text())
+      expect(direct.text()).to.contain('staging')
+    })
 
   it('--max-concurrency 1 reads one cluster after the other; the findings come after, cluster by cluster', async () => {
     // One log across both servers and the sink: which cluster each request went to, when findings came.
