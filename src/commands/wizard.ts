@@ -25,7 +25,7 @@ kubectl refuses flags before the plugin name ("kubectl --context x imgsec" fails
         'the wizard needs a terminal; in scripts run the subcommands directly (kubectl imgsec --help lists them)',
       )
     }
-    const {inquirerPrompter, planWizard} = await import('../cli/wizard.js')
+    const {inquirerPrompter, planWizard, writeWizardFiles} = await import('../cli/wizard.js')
     const prompt = await inquirerPrompter()
     const context = await this.context(flags)
     let plan
@@ -45,6 +45,8 @@ kubectl refuses flags before the plugin name ("kubectl --context x imgsec" fails
       }
       throw error
     }
+    // Files the subcommand reads (a policy file) exist only once confirmed: "No" and Ctrl-C leave nothing behind.
+    writeWizardFiles(plan.files ?? [])
     const {id, args} = this.commandOf(plan.argv)
     const kube = Object.entries(flags).flatMap(([name, value]) =>
       value === undefined ? [] : [`--${name}`, String(value)],
