@@ -88,6 +88,27 @@ export function writeWizardFiles(files: readonly WizardFile[]): void {
   }
 }
 
+/**
+ * Show the plan (summary, then the equivalent command line) and ask "Run it?". Yes writes the plan's
+ * files and returns true; no says nothing was changed. The files exist only once confirmed, so "No"
+ * and Ctrl-C leave nothing behind.
+ */
+export async function confirmPlan(
+  prompt: Prompter,
+  plan: WizardPlan,
+  out: {write(text: string): unknown},
+): Promise<boolean> {
+  out.write(
+    `\nAbout to:\n${plan.summary.map((line) => `  - ${line}\n`).join('')}\nThe same as:\n  ${plan.commandLine}\n\n`,
+  )
+  if (!(await prompt.confirm({message: 'Run it?', default: true}))) {
+    out.write('Nothing was changed.\n')
+    return false
+  }
+  writeWizardFiles(plan.files ?? [])
+  return true
+}
+
 /** A comma list of registry patterns, checked as the policy checks allowedRegistries (for a prompt). */
 export function registryListProblem(value: string): true | string {
   const entries = splitCommaList(value)

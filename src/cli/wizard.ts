@@ -19,7 +19,7 @@ import {
 import {signatureStep} from './wizard-signatures.js'
 
 export type {Prompter, WizardContext, WizardPlan, WizardTask} from './wizard-common.js'
-export {writeWizardFiles} from './wizard-common.js'
+export {confirmPlan, writeWizardFiles} from './wizard-common.js'
 
 async function createRegcredFlow(prompt: Prompter, context: WizardContext): Promise<WizardPlan> {
   const name = await prompt.input({

@@ -4,7 +4,7 @@ import {mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} f
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {planWizard, type WizardContext, writeWizardFiles} from '../../src/cli/wizard.js'
+import {confirmPlan, planWizard, type WizardContext, writeWizardFiles} from '../../src/cli/wizard.js'
 import {dockerConfigProblem, trustedKeyProblem} from '../../src/cli/wizard-signatures.js'
 import {loadPolicyFile} from '../../src/lib/policy/policy-file.js'
 import {ROOT} from '../support/cli.js'
@@ -134,6 +134,29 @@ describe('wizard: the whitelist flow asks about image signatures', () => {
     expect(() => writeWizardFiles(plan.files!)).to.throw(
       `cannot write ${policy}: it already exists; nothing was changed`,
     )
+  })
+
+  it('"Run it?": the summary and command line name the policy file; no writes nothing, yes writes it', async () => {
+    const answers = ['whitelist-enable', 'static', 'docker.io,quay.io', true, 'quay.io/team', publicKey, '', true]
+    for (const run of [false, true]) {
+      const plan = await planWizard(scriptedPrompter([...answers]), context)
+      const policy = plan.files![0].path
+      let shown = ''
+      const prompt = scriptedPrompter([run])
+      expect(await confirmPlan(prompt, plan, {write: (text: string) => (shown += text)})).to.equal(run)
+      expect(prompt.asked).to.deep.equal(['Run it?'])
+      expect(shown).to.contain(`  - policy file ${policy} (requireSignature; written 0600 when you confirm)\n`)
+      expect(shown).to.contain(
+        `The same as:\n  kubectl imgsec whitelist enable --allowed-registries docker.io,quay.io --policy ${policy}\n`,
+      )
+      if (run) {
+        expect(statSync(policy).mode & 0o777).to.equal(0o600)
+        expect(loadPolicyFile(policy).requireSignature![0].repositories).to.deep.equal(['quay.io/team'])
+      } else {
+        expect(shown).to.match(/Nothing was changed\.\n$/)
+        expect(() => statSync(path.dirname(policy))).to.throw(/ENOENT/)
+      }
+    }
   })
 
   it('a repository the policy would refuse is refused as the policy refuses it', async () => {
