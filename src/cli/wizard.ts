@@ -2,21 +2,24 @@ import {existsSync} from 'node:fs'
 
 import {UserError} from '../lib/errors.js'
 import {dns1123LabelProblem, dns1123SubdomainProblem} from '../lib/names.js'
-import {registryPatternProblem} from '../lib/policy/policy.js'
+import {splitCommaList} from '../lib/comma-list.js'
 import {patchFlow, restoreFlow} from './wizard-control-plane.js'
 import {
   commandLine,
   orTrue,
   PASSWORD_ATTEMPTS,
   type Prompter,
+  registryListProblem,
   requireManifest,
   required,
   type WizardContext,
   type WizardPlan,
   type WizardTask,
 } from './wizard-common.js'
+import {signatureStep} from './wizard-signatures.js'
 
 export type {Prompter, WizardContext, WizardPlan, WizardTask} from './wizard-common.js'
+export {confirmPlan, writeWizardFiles} from './wizard-common.js'
 
 async function createRegcredFlow(prompt: Prompter, context: WizardContext): Promise<WizardPlan> {
   const name = await prompt.input({
@@ -103,30 +106,25 @@ async function whitelistFlow(prompt: Prompter, context: WizardContext): Promise<
     default: 'static',
   })
   if (mode !== 'vap') requireManifest(context)
-  const registries = await prompt.input({
-    message: 'Allowed registries (comma-separated)',
-    default: 'docker.io,registry.k8s.io',
-    validate: (value) => {
-      const entries = value
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean)
-      if (entries.length === 0) return 'name at least one registry'
-      const bad = entries.find((entry) => registryPatternProblem(entry))
-      return bad ? `"${bad}": ${registryPatternProblem(bad)}` : true
-    },
-  })
-  const argv = [
-    'whitelist',
-    'enable',
-    '--allowed-registries',
-    registries
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean)
-      .join(','),
-  ]
+  const registries = splitCommaList(
+    await prompt.input({
+      message: 'Allowed registries (comma-separated)',
+      default: 'docker.io,registry.k8s.io',
+      validate: registryListProblem,
+    }),
+  )
+  const argv = ['whitelist', 'enable', '--allowed-registries', registries.join(',')]
   if (mode === 'vap') argv.push('--mode', 'vap')
+  // Only the backend can verify signatures: a ValidatingAdmissionPolicy is CEL and cannot read a registry.
+  const signatures =
+    mode === 'vap'
+      ? {
+          argv: [],
+          summary: ['image signatures: not checked (a ValidatingAdmissionPolicy cannot verify them; the webhook can)'],
+          files: [],
+        }
+      : await signatureStep(prompt, registries, context.fileDir)
+  argv.push(...signatures.argv)
   if (
     mode !== 'vap' &&
     !(await prompt.confirm({
@@ -152,8 +150,10 @@ async function whitelistFlow(prompt: Prompter, context: WizardContext): Promise<
         ? 'a ValidatingAdmissionPolicy enforcing the allowlist'
         : 'ImagePolicyWebhook with a static-pod backend on this node',
       `allowed registries: ${argv[3]}`,
+      ...signatures.summary,
       ...outage,
     ],
+    files: signatures.files,
   }
 }
 

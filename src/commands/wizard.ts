@@ -25,19 +25,13 @@ kubectl refuses flags before the plugin name ("kubectl --context x imgsec" fails
         'the wizard needs a terminal; in scripts run the subcommands directly (kubectl imgsec --help lists them)',
       )
     }
-    const {inquirerPrompter, planWizard} = await import('../cli/wizard.js')
+    const {confirmPlan, inquirerPrompter, planWizard} = await import('../cli/wizard.js')
     const prompt = await inquirerPrompter()
     const context = await this.context(flags)
     let plan
     try {
       plan = await planWizard(prompt, context)
-      process.stdout.write(
-        `\nAbout to:\n${plan.summary.map((line) => `  - ${line}\n`).join('')}\nThe same as:\n  ${plan.commandLine}\n\n`,
-      )
-      if (!(await prompt.confirm({message: 'Run it?', default: true}))) {
-        process.stdout.write('Nothing was changed.\n')
-        return
-      }
+      if (!(await confirmPlan(prompt, plan, process.stdout))) return
     } catch (error) {
       if ((error as Error).name === 'ExitPromptError' || (error as Error).name === 'AbortPromptError') {
         process.stdout.write('\nCancelled: nothing was changed.\n')

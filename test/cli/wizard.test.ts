@@ -2,34 +2,9 @@ import {expect} from 'chai'
 
 import path from 'node:path'
 
-import {planWizard, type Prompter, type WizardContext} from '../../src/cli/wizard.js'
+import {planWizard, type WizardContext} from '../../src/cli/wizard.js'
 import {ROOT} from '../support/cli.js'
-
-/** Answers prompts from a script and records every question, so a test sees exactly what was asked. */
-function scriptedPrompter(answers: Array<string | boolean>): Prompter & {asked: string[]} {
-  const asked: string[] = []
-  const next = (message: string, validate?: (value: string) => true | string) => {
-    asked.push(message)
-    if (answers.length === 0) throw new Error(`no scripted answer for "${message}"`)
-    const answer = answers.shift()!
-    if (validate && typeof answer === 'string') {
-      const verdict = validate(answer)
-      if (verdict !== true) throw new Error(`validation refused "${answer}": ${verdict}`)
-    }
-    return answer
-  }
-  return {
-    asked,
-    select: async (q) => {
-      const answer = next(q.message) as string
-      if (!q.choices.some((c) => c.value === answer)) throw new Error(`"${answer}" is not a choice of "${q.message}"`)
-      return answer as never
-    },
-    input: async (q) => next(q.message, q.validate) as string,
-    password: async (q) => next(q.message, q.validate) as string,
-    confirm: async (q) => next(q.message) as boolean,
-  }
-}
+import {scriptedPrompter} from '../support/scripted-prompter.js'
 
 describe('wizard flows (scripted prompts)', () => {
   const manifest = path.join(ROOT, 'test', 'fixtures', 'kube-apiserver.kubeadm-1.32.yaml')
@@ -117,7 +92,7 @@ describe('wizard flows (scripted prompts)', () => {
 
   it('enforce a whitelist (static backend, defaultAllow false)', async () => {
     const plan = await planWizard(
-      scriptedPrompter(['whitelist-enable', 'static', 'docker.io, registry.k8s.io', true]),
+      scriptedPrompter(['whitelist-enable', 'static', 'docker.io, registry.k8s.io', false, true]),
       context,
     )
     expect(plan.commandLine).to.equal('kubectl imgsec whitelist enable --allowed-registries docker.io,registry.k8s.io')
@@ -125,7 +100,7 @@ describe('wizard flows (scripted prompts)', () => {
     expect(plan.summary).to.include(
       'if the backend stops answering: every pod creation and update in every namespace is refused, kube-system included ("whitelist status" tells)',
     )
-    const open = await planWizard(scriptedPrompter(['whitelist-enable', 'static', 'docker.io', false]), context)
+    const open = await planWizard(scriptedPrompter(['whitelist-enable', 'static', 'docker.io', false, false]), context)
     expect(open.summary).to.include('if the backend stops answering: pods are admitted without an image check')
   })
 
