@@ -5,7 +5,7 @@ import path from 'node:path'
 import {parse as parseYaml, parseAllDocuments} from 'yaml'
 
 import {runCli} from '../support/cli.js'
-import {controlPlaneNode, type ControlPlaneNode, TEST_BACKEND_IMAGE} from '../support/control-plane-node.js'
+import {controlPlaneNode, type ControlPlaneNode, enableOn, TEST_BACKEND_IMAGE} from '../support/control-plane-node.js'
 import {generateKeyPair, signImage, type TestKeyPair} from '../support/cosign.js'
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
 import {startKubeletSimulator} from '../support/kubelet-simulator.js'
@@ -132,13 +132,7 @@ describe('whitelist enable --docker-config (built CLI, kubelet simulator, real r
     const node = await controlPlaneNode(mkdtempSync(path.join(dir, 'node-')))
     // No kubelet: the backend never answers.
     const result = await runCli([
-      'whitelist',
-      'enable',
-      ...node.flags,
-      '--port',
-      String(node.port),
-      '--backend-image',
-      TEST_BACKEND_IMAGE,
+      ...enableOn(node, TEST_BACKEND_IMAGE),
       '--allowed-registries',
       'registry.k8s.io,registry.example.com',
       ...signatureFlags(),
@@ -186,13 +180,7 @@ describe('whitelist enable --docker-config (built CLI, kubelet simulator, real r
     })
 
     const enableArgs = () => [
-      'whitelist',
-      'enable',
-      ...node.flags,
-      '--port',
-      String(node.port),
-      '--backend-image',
-      TEST_BACKEND_IMAGE,
+      ...enableOn(node, TEST_BACKEND_IMAGE),
       '--allowed-registries',
       `registry.k8s.io,${registry.host}`,
       ...signatureFlags(),
@@ -284,13 +272,7 @@ describe('whitelist enable --docker-config (built CLI, kubelet simulator, real r
 
       // Enabled again without them: the backend no longer has them.
       const without = await runCli([
-        'whitelist',
-        'enable',
-        ...node.flags,
-        '--port',
-        String(node.port),
-        '--backend-image',
-        TEST_BACKEND_IMAGE,
+        ...enableOn(node, TEST_BACKEND_IMAGE),
         '--allowed-registries',
         `registry.k8s.io,${registry.host},quay.io`,
         ...signatureFlags(),
@@ -324,13 +306,7 @@ describe('whitelist enable --docker-config (built CLI, kubelet simulator, real r
         `allowedRegistries: [registry.k8s.io, "${registry.host}"]\nrequireNonRootImage: true\nforbidShell: true\n`,
       )
       const result = await runCli([
-        'whitelist',
-        'enable',
-        ...node.flags,
-        '--port',
-        String(node.port),
-        '--backend-image',
-        TEST_BACKEND_IMAGE,
+        ...enableOn(node, TEST_BACKEND_IMAGE),
         '--policy',
         policy,
         '--docker-config',

@@ -5,7 +5,7 @@ import path from 'node:path'
 import {parse as parseYaml} from 'yaml'
 
 import {runCli} from '../support/cli.js'
-import {controlPlaneNode, type ControlPlaneNode, TEST_BACKEND_IMAGE} from '../support/control-plane-node.js'
+import {controlPlaneNode, type ControlPlaneNode, enableOn, TEST_BACKEND_IMAGE} from '../support/control-plane-node.js'
 import {generateKeyPair, signImage, type TestKeyPair} from '../support/cosign.js'
 import {startKubeletSimulator} from '../support/kubelet-simulator.js'
 import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
@@ -187,13 +187,7 @@ describe('whitelist enable --require-signature --trusted-key (built CLI, kubelet
 
     it('copies the key (0600), the backend admits the signed image and refuses the others; add-registry extends requireSignature (or not: --no-require-signature), remove-registry takes it out; disable removes the key', async () => {
       const result = await runCli([
-        'whitelist',
-        'enable',
-        ...node.flags,
-        '--port',
-        String(node.port),
-        '--backend-image',
-        TEST_BACKEND_IMAGE,
+        ...enableOn(node, TEST_BACKEND_IMAGE),
         '--allowed-registries',
         `registry.k8s.io,${registry.host}`,
         '--require-signature',

@@ -22,8 +22,9 @@ import {runCli} from '../support/cli.js'
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
 import {httpsRequest, type TlsClient} from '../support/https-client.js'
 import {
-  controlPlaneNode as makeNode,
   type ControlPlaneNode,
+  controlPlaneNode as makeNode,
+  enableOn,
   KUBEADM_MANIFEST,
   TEST_BACKEND_IMAGE,
 } from '../support/control-plane-node.js'
@@ -41,13 +42,7 @@ describe('whitelist enable/status/disable (built CLI, static pod played by a kub
   let node: Node
   let kubelet: ReturnType<typeof startKubeletSimulator>
   const enableArgs = () => [
-    'whitelist',
-    'enable',
-    ...node.flags,
-    '--port',
-    String(node.port),
-    '--backend-image',
-    BACKEND_IMAGE,
+    ...enableOn(node, BACKEND_IMAGE),
     '--allowed-registries',
     'docker.io,registry.k8s.io',
     '--backend-timeout',
@@ -465,13 +460,7 @@ describe('whitelist enable refuses, and leaves the API server alone', () => {
   it('when the backend never answers', async () => {
     const node = await controlPlaneNode()
     const result = await runCli([
-      'whitelist',
-      'enable',
-      ...node.flags,
-      '--port',
-      String(node.port),
-      '--backend-image',
-      BACKEND_IMAGE,
+      ...enableOn(node, BACKEND_IMAGE),
       '--allowed-registries',
       'docker.io,registry.k8s.io',
       '--backend-timeout',
@@ -645,13 +634,7 @@ describe('whitelist enable --wait (fake API server, kubelet simulator)', () => {
     try {
       const kubeconfig = await api.writeKubeconfig(path.join(node.dir, 'kubeconfig'))
       const run = runCli([
-        'whitelist',
-        'enable',
-        ...node.flags,
-        '--port',
-        String(node.port),
-        '--backend-image',
-        BACKEND_IMAGE,
+        ...enableOn(node, BACKEND_IMAGE),
         '--allowed-registries',
         'docker.io,registry.k8s.io',
         '--kubeconfig',
@@ -926,13 +909,7 @@ describe('whitelist with an existing --admission-control-config-file (EventRateL
       )
       writeFileSync(node.manifest, manifestText)
       const enable = await runCli([
-        'whitelist',
-        'enable',
-        ...node.flags,
-        '--port',
-        String(node.port),
-        '--backend-image',
-        BACKEND_IMAGE,
+        ...enableOn(node, BACKEND_IMAGE),
         '--allowed-registries',
         'docker.io,registry.k8s.io',
         '--backend-timeout',

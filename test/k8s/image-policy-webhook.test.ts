@@ -8,7 +8,12 @@ import path from 'node:path'
 import type {ControlPlane} from '../control-plane/control-plane.js'
 import {manifestApiserverFlags} from '../control-plane/control-plane.js'
 import {runCli} from '../support/cli.js'
-import {controlPlaneNode as makeNode, type ControlPlaneNode, TEST_BACKEND_IMAGE} from '../support/control-plane-node.js'
+import {
+  type ControlPlaneNode,
+  controlPlaneNode as makeNode,
+  enableOn,
+  TEST_BACKEND_IMAGE,
+} from '../support/control-plane-node.js'
 import {startKubeletSimulator} from '../support/kubelet-simulator.js'
 import {describeReal, podAuditLog, podCreateAuditAnnotations, startControlPlane, tempDir} from './support.js'
 
@@ -49,13 +54,7 @@ describeReal(
       plane.kubectl(['create', '-f', '-'], {input: podJson(name, namespace, image, extra)})
     const enable = (extra: string[] = []) =>
       runCli([
-        'whitelist',
-        'enable',
-        ...node.flags,
-        '--port',
-        String(node.port),
-        '--backend-image',
-        BACKEND_IMAGE,
+        ...enableOn(node, BACKEND_IMAGE),
         '--allowed-registries',
         'docker.io,registry.k8s.io',
         '--backend-timeout',

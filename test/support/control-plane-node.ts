@@ -26,6 +26,11 @@ export interface ControlPlaneNode {
 }
 
 /** A control-plane node's files in `dir`: the kubeadm manifest (0600) in manifests/, config and backup dirs beside it. */
+/** The start of `whitelist enable` on a node: its folders, its webhook port, the backend image. */
+export function enableOn(node: Pick<ControlPlaneNode, 'flags' | 'port'>, image = TEST_BACKEND_IMAGE): string[] {
+  return ['whitelist', 'enable', ...node.flags, '--port', String(node.port), '--backend-image', image]
+}
+
 export async function controlPlaneNode(dir: string): Promise<ControlPlaneNode> {
   const manifestsDir = path.join(dir, 'manifests')
   mkdirSync(manifestsDir)
@@ -73,13 +78,7 @@ export async function whitelistedApiserver(
     // No kube-controller-manager: the service account the ServiceAccount plugin looks up is made by hand.
     expect((await plane.kubectl(['create', 'serviceaccount', 'default', '-n', 'default'])).code).to.equal(0)
     const enabled = await runCli([
-      'whitelist',
-      'enable',
-      ...node.flags,
-      '--port',
-      String(node.port),
-      '--backend-image',
-      TEST_BACKEND_IMAGE,
+      ...enableOn(node, TEST_BACKEND_IMAGE),
       ...enableArgs,
       '--allow-ttl',
       '1',
