@@ -31,6 +31,24 @@ export function controllerOf(meta: ObjectMeta | undefined): OwnerRef | undefined
   return meta?.ownerReferences?.find((ref) => ref.controller) ?? meta?.ownerReferences?.[0]
 }
 
+/** A pod as the audit reads it raw from the API (no client-node model). */
+export interface RawPod {
+  metadata?: {name?: string; namespace?: string; annotations?: Record<string, string>; ownerReferences?: any[]}
+  spec?: Workload['podSpec']
+  status?: Record<string, Array<{name?: string; imageID?: string}> | undefined>
+}
+
+const STATUS_FIELDS = ['initContainerStatuses', 'containerStatuses', 'ephemeralContainerStatuses']
+
+/** The digest the pod's container `name` runs, from its status (init, app or ephemeral), if known. */
+export function runningDigestOf(pod: RawPod, name: string | undefined): string | undefined {
+  for (const field of STATUS_FIELDS) {
+    const status = pod.status?.[field]?.find((s) => s.name === name)
+    if (status) return digestOfImageId(status.imageID)
+  }
+  return undefined
+}
+
 /** Digest part of a containerStatus imageID (`docker-pullable://nginx@sha256:…`, `docker.io/library/nginx@sha256:…`, `sha256:…`). */
 export function digestOfImageId(imageId: string | undefined): string | undefined {
   const match = imageId ? /(sha256:[a-f0-9]{64})/.exec(imageId) : null

@@ -1,7 +1,8 @@
-import type {AuditedWorkload, AuditInput, ExemptionTally} from './audit.js'
-import {auditWorkload, containerTargets} from './audit.js'
-import type {ContainerCheck} from './checks/index.js'
+import type {AuditedWorkload, AuditInput, ExemptionTally, Finding} from './audit.js'
+import {auditWorkload, containerTargets, runCrossWorkloadChecks} from './audit.js'
+import type {Check, ContainerCheck, ContainerInstance} from './checks/index.js'
 import type {FindingSink} from './cluster-stream.js'
+import {type FixOptions, writePinnedManifests} from './fix-files.js'
 import {pullSecretServers} from '../image/docker-config.js'
 import {
   type ManifestObject,
@@ -9,8 +10,9 @@ import {
   manifestFileReads,
   type ReadManifestsOptions,
 } from './manifest-files.js'
+import type {RegistryAnswers} from './per-image.js'
 import type {ImagePolicy} from '../policy/policy.js'
-import {usablePullSecrets, workloadOf} from './workloads.js'
+import {usablePullSecrets, type Workload, workloadLabel, workloadOf} from './workloads.js'
 
 /** Which pull secrets the files declare (their registry servers) and which each service account names. */
 export interface PullSecretIndex {
@@ -90,20 +92,33 @@ export function manifestAuditInput(
   return input
 }
 
+/** The second of two passes (file-passes.ts): what the first learnt and what the registries said. */
+export interface SecondPass {
+  /** The pull secrets every file declares. */
+  index: PullSecretIndex
+  answers: RegistryAnswers
+  /** --fix: each file pinned as it is checked. */
+  fix?: FixOptions
+  /** --resolve-digests: what a finding adds about the tag's digest now. */
+  note: (finding: Finding) => Finding
+  /** Where --fix's notices go. */
+  notices: string[]
+}
+
 /**
  * The file audit one file at a time: each file is parsed, its workloads checked and its findings
- * handed to `sink`, and nothing of it is kept. Only for runs whose findings cannot depend on
- * another file: the caller keeps `manifestAuditInput` over all files for --fix,
- * --resolve-digests, --scan, and for image-pull-secret-missing with private registries declared
- * (a Secret or ServiceAccount in another file decides it).
+ * handed to `sink`, and nothing of it is kept but, when cross-workload checks run, one compact
+ * record per container. Alone, a file's pull secrets are those it declares; as the second of two
+ * passes (`second`), those of every file, with the registries' answers (file-passes.ts).
  */
 export async function streamManifestAudit(
   inputs: string[],
   read: ReadManifestsOptions,
   policy: ImagePolicy,
-  checks: readonly ContainerCheck[],
+  checks: readonly Check[],
   sink: FindingSink,
   tally: ExemptionTally,
+  second?: SecondPass,
 ): Promise<{
   objects: number
   workloads: number
@@ -111,32 +126,58 @@ export async function streamManifestAudit(
   skipped: number
   errors: ManifestReadError[]
   warnings: ManifestReadError[]
+  changes: string[]
 }> {
-  const result = {objects: 0, workloads: 0, byShape: [] as string[], skipped: 0, errors: [] as ManifestReadError[]}
-  const warnings: ManifestReadError[] = []
+  const result = {
+    objects: 0,
+    workloads: 0,
+    byShape: [] as string[],
+    skipped: 0,
+    errors: [] as ManifestReadError[],
+    warnings: [] as ManifestReadError[],
+    changes: [] as string[],
+  }
+  const containerChecks = checks.filter((check): check is ContainerCheck => check.kind === 'container')
+  // What the cross-workload checks read, when they run: one compact record per container, no pod spec.
+  const instances: ContainerInstance[] | undefined = checks.some((check) => check.kind === 'cross-workload')
+    ? []
+    : undefined
+  const note = second?.note ?? ((finding: Finding) => finding)
   const reads = manifestFileReads(inputs, read)
   // One call per file: its documents are unreachable once the call ends (see manifestFileReads).
   const auditNextFile = async (): Promise<boolean> => {
     const next = reads.next()
     if (next.done) return false
-    const {parsed} = next.value()
+    const {parsed, source} = next.value()
     result.objects += parsed.objects.length
     result.errors.push(...parsed.errors)
-    warnings.push(...parsed.warnings)
-    const input = manifestAuditInput(parsed.objects, policy)
+    result.warnings.push(...parsed.warnings)
+    const input = manifestAuditInput(parsed.objects, policy, second?.index)
     result.skipped += input.skipped ?? 0
     result.workloads += input.workloads.length
+    const compact = new Map<Workload, Workload>()
     for (const unit of input.workloads) {
       const {workload} = unit
-      if (workload.byShape)
-        result.byShape.push(`${workload.kind} ${workload.namespace ? `${workload.namespace}/` : ''}${workload.name}`)
-      for (const finding of auditWorkload(unit, checks, tally)) sink.add(finding)
+      if (workload.byShape) result.byShape.push(workloadLabel(workload))
+      if (second?.answers.inspected) unit.context.inspected = second.answers.inspected
+      for (const finding of auditWorkload(unit, containerChecks, tally)) sink.add(note(finding))
+      compact.set(workload, {...workload, podSpec: {}})
     }
+    for (const instance of instances ? input.instances : [])
+      instances!.push({...instance, workload: compact.get(instance.workload)!})
+    const digests = second?.answers.digests
+    if (second?.fix && digests && source)
+      result.changes.push(
+        ...writePinnedManifests(input, new Map([[source.file, source.text]]), digests, second.fix, second.notices),
+      )
     // The report's backpressure, file by file.
     await sink.flush()
     return true
   }
   // eslint-disable-next-line no-await-in-loop -- files are audited one after another by design
   while (await auditNextFile());
-  return {...result, warnings}
+  if (instances)
+    for (const finding of runCrossWorkloadChecks(instances, policy, checks, second?.answers.run ?? {}, tally))
+      sink.add(note(finding))
+  return result
 }

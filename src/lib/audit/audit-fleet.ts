@@ -4,7 +4,7 @@ import type {FindingSink} from './cluster-stream.js'
 import type {CrossClusterCheck} from './checks/index.js'
 import {addSpan, FindingSpool, readSpans, readTextSpans} from './finding-spool.js'
 import type {FleetClusterNote} from './reporters.js'
-import {createApiReader} from '../cluster/api-reader.js'
+import {connectReader} from '../cluster/connection.js'
 import {type KubeTargetOptions, kubeconfigContexts, loadKubeconfig} from '../cluster/kubeconfig.js'
 import {limitConcurrency} from '../concurrency.js'
 import {describeFailure} from '../describe-error.js'
@@ -21,10 +21,7 @@ export interface PodScope {
 /** One cluster's reader and scope, from a target (its context chosen): the lean reader unless the user needs client-node. */
 export async function connectCluster(target: KubeTargetOptions, pods: PodScope): Promise<ClusterScope> {
   const config = loadKubeconfig(target)
-  // Reading needs no client-node, unless the kubeconfig's user has a legacy auth-provider.
-  const client =
-    createApiReader(target, config) ??
-    (await (await import('../cluster/kube-client.js')).createKubeClient(target, config))
+  const client = await connectReader(target, config)
   return {client, namespace: pods.allNamespaces ? undefined : config.namespace, selector: pods.selector}
 }
 

@@ -7,6 +7,7 @@ import {type ManifestReadError, readManifests} from './manifest-files.js'
 import {readManifestStdin} from './manifest-sources.js'
 import {digestFor, writePinnedManifests} from './fix-files.js'
 import {DEFAULT_POLICY, type ImagePolicy} from '../policy/policy.js'
+import {workloadLabel} from './workloads.js'
 import {resolvePolicy} from '../policy/policy-file.js'
 import type {ClusterScope, ImageAuditOptions, ImageAuditResult} from './audit-options.js'
 
@@ -132,9 +133,10 @@ export async function runImageAudit(
   }
   if (archives.length === 0 && files.length > 0) {
     // Findings that depend on every file: two passes, one file at a time each (file-passes.ts).
-    const [{checkFiles, collectFileImages, readTwice}, {askRegistries}] = await Promise.all([
+    const [{collectFileImages, readTwice}, {askRegistries}, {streamManifestAudit}] = await Promise.all([
       import('./file-passes.js'),
       import('./per-image.js'),
+      import('./audit-files.js'),
     ])
     const read = readTwice(readOptions(options))
     const first = collectFileImages(files, read, policy)
@@ -145,8 +147,8 @@ export async function runImageAudit(
     const {digests} = answers
     const note = (finding: Finding) => (digests ? noteCurrentDigest(finding, digests) : finding)
     const tally = {exempted: 0}
-    const how = {index: first.index, answers, fix: options.fix, note}
-    const second = await checkFiles(files, read, policy, checks, how, counting, tally, notices)
+    const how = {index: first.index, answers, fix: options.fix, note, notices}
+    const second = await streamManifestAudit(files, read, policy, checks, counting, tally, how)
     closeSummary(summary, tally.exempted, second.byShape, second.skipped)
     const {workloads, changes, byShape, skipped} = second
     const images = answers.images ? {images: answers.images} : {}
@@ -196,9 +198,7 @@ export async function runImageAudit(
     if (options.fix && manifests)
       changes.push(...writePinnedManifests(input, manifests.texts, digests, options.fix, notices))
   }
-  const byShape = input.workloads
-    .filter(({workload}) => workload.byShape)
-    .map(({workload}) => `${workload.kind} ${workload.namespace ? `${workload.namespace}/` : ''}${workload.name}`)
+  const byShape = input.workloads.filter(({workload}) => workload.byShape).map(({workload}) => workloadLabel(workload))
   for (const finding of findings) counting.add(finding)
   closeSummary(summary, tally.exempted, byShape, input.skipped ?? 0)
   return {

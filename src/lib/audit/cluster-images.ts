@@ -4,20 +4,12 @@
 // is kept, so memory follows the images, not the cluster's size; the pods are then read again,
 // streamed, and checked with what the registries said (streamClusterAudit's PerImageFindings).
 import {containerTargets, type AuditedWorkload, type AuditInput} from './audit.js'
-import {clusterWorkload, digestOfImageId, listPath, readPullSecrets} from './audit-cluster.js'
+import {clusterWorkload, listPath, type RawPod, readPullSecrets, runningDigestOf} from './audit-cluster.js'
 import type {ContainerInstance, ContainerTarget} from './checks/types.js'
 import type {ApiReader} from '../cluster/api-reader.js'
 import {forEachRawPage} from '../cluster/kube-client.js'
 import type {ImagePolicy} from '../policy/policy.js'
 import type {Workload} from './workloads.js'
-
-interface RawPod {
-  metadata?: {name?: string; namespace?: string}
-  spec?: Workload['podSpec']
-  status?: Record<string, Array<{name?: string; imageID?: string}> | undefined>
-}
-
-const STATUS_FIELDS = ['initContainerStatuses', 'containerStatuses', 'ephemeralContainerStatuses']
 
 /**
  * The cluster's images as an AuditInput for the per-image steps: one unit per namespace and set
@@ -67,15 +59,7 @@ export async function collectClusterImages(
         }
         group.unit.targets.push(light)
       }
-      let imageId: string | undefined
-      for (const field of STATUS_FIELDS) {
-        const status = pod.status?.[field]?.find((s) => s.name === target.container.name)
-        if (status) {
-          imageId = status.imageID
-          break
-        }
-      }
-      const runningDigest = digestOfImageId(imageId)
+      const runningDigest = runningDigestOf(pod, target.container.name)
       const instanceKey = `${key}\u0000${target.image}\u0000${runningDigest}`
       if (!instances.has(instanceKey))
         instances.set(instanceKey, {

@@ -1,5 +1,13 @@
 import {auditWorkload, containerTargets, type ExemptionTally, type Finding, runCrossWorkloadChecks} from './audit.js'
-import {clusterWorkload, digestOfImageId, listPath, readOwners, readPullSecrets, podWorkload} from './audit-cluster.js'
+import {
+  clusterWorkload,
+  listPath,
+  podWorkload,
+  type RawPod,
+  readOwners,
+  readPullSecrets,
+  runningDigestOf,
+} from './audit-cluster.js'
 import type {Check, ContainerCheck, ContainerInstance} from './checks/index.js'
 import type {InspectedImages, RunContext} from './checks/types.js'
 import type {ApiReader} from '../cluster/api-reader.js'
@@ -25,14 +33,6 @@ export interface PerImageFindings {
   inspected?: InspectedImages
   run?: RunContext
 }
-
-interface RawPod {
-  metadata?: {name?: string; namespace?: string; annotations?: Record<string, string>; ownerReferences?: any[]}
-  spec?: Workload['podSpec']
-  status?: Record<string, Array<{name?: string; imageID?: string}> | undefined>
-}
-
-const STATUS_FIELDS = ['initContainerStatuses', 'containerStatuses', 'ephemeralContainerStatuses']
 
 /**
  * The cluster audit as the pods arrive: owners, pull secrets and service accounts first, then
@@ -79,15 +79,7 @@ export async function streamClusterAudit(
     for (const container of containers) {
       const name = container.name ?? ''
       const image = container.image ?? ''
-      let imageId: string | undefined
-      for (const field of STATUS_FIELDS) {
-        const status = pod.status?.[field]?.find((s) => s.name === container.name)
-        if (status) {
-          imageId = status.imageID
-          break
-        }
-      }
-      const runningDigest = digestOfImageId(imageId)
+      const runningDigest = runningDigestOf(pod, container.name)
       // Only what runs by a known digest can disagree with another pod (image-tag-digest-mismatch).
       if (!runningDigest && !everyInstance) continue
       const key = `${id}\u0000${name}\u0000${image}\u0000${runningDigest}`

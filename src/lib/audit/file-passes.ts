@@ -1,17 +1,14 @@
 // File audits whose findings depend on every file (--resolve-digests, --fix, --scan, --inspect,
 // --verify-signatures, and image-pull-secret-missing with private registries declared), read in
-// two passes, one file at a time each: the first collects the distinct images and the pull
-// secrets the files declare, the registries are asked about those images, and the second checks
-// (and with --fix, pins) each file with the answers. Memory follows the images, not the files.
-import {auditWorkload, containerTargets, type AuditInput, type ExemptionTally, type Finding} from './audit.js'
-import {type PullSecretIndex, manifestAuditInput, pullSecretIndex} from './audit-files.js'
-import type {Check, ContainerCheck, ContainerInstance, ContainerTarget} from './checks/index.js'
-import type {FindingSink} from './cluster-stream.js'
-import {type FixOptions, writePinnedManifests} from './fix-files.js'
+// two passes, one file at a time each: the first (here) collects the distinct images and the pull
+// secrets the files declare, the registries are asked about those images, and the second
+// (streamManifestAudit with a SecondPass) checks, and with --fix pins, each file with the
+// answers. Memory follows the images, not the files.
+import {containerTargets, type AuditInput} from './audit.js'
+import {type PullSecretIndex, pullSecretIndex} from './audit-files.js'
+import type {ContainerTarget} from './checks/index.js'
 import {type ManifestReadError, manifestFileReads, type ReadManifestsOptions} from './manifest-files.js'
-import type {RegistryAnswers} from './per-image.js'
 import type {ImagePolicy} from '../policy/policy.js'
-import {runCrossWorkloadChecks} from './audit.js'
 import {workloadOf, type Workload} from './workloads.js'
 
 export interface FirstPass {
@@ -70,52 +67,4 @@ export function collectFileImages(files: string[], read: ReadManifestsOptions, p
     instances: targets.map((target) => ({workload: standIn, container: target.name, image: target.image})),
   }
   return pass
-}
-
-/** The second pass: each file checked with the registries' answers (and pinned with --fix), then dropped. */
-export async function checkFiles(
-  files: string[],
-  read: ReadManifestsOptions,
-  policy: ImagePolicy,
-  checks: readonly Check[],
-  how: {index: PullSecretIndex; answers: RegistryAnswers; fix?: FixOptions; note: (finding: Finding) => Finding},
-  sink: FindingSink,
-  tally: ExemptionTally,
-  notices: string[],
-): Promise<{workloads: number; byShape: string[]; skipped: number; changes: string[]}> {
-  const containerChecks = checks.filter((check): check is ContainerCheck => check.kind === 'container')
-  const result = {workloads: 0, byShape: [] as string[], skipped: 0, changes: [] as string[]}
-  // What the cross-workload checks read: one compact record per container, no pod spec.
-  const instances: ContainerInstance[] = []
-  const reads = manifestFileReads(files, read)
-  const checkNextFile = async (): Promise<boolean> => {
-    const next = reads.next()
-    if (next.done) return false
-    const {parsed, source} = next.value()
-    const input = manifestAuditInput(parsed.objects, policy, how.index)
-    result.skipped += input.skipped ?? 0
-    result.workloads += input.workloads.length
-    const compact = new Map<Workload, Workload>()
-    for (const unit of input.workloads) {
-      const {workload} = unit
-      if (workload.byShape)
-        result.byShape.push(`${workload.kind} ${workload.namespace ? `${workload.namespace}/` : ''}${workload.name}`)
-      if (how.answers.inspected) unit.context.inspected = how.answers.inspected
-      for (const finding of auditWorkload(unit, containerChecks, tally)) sink.add(how.note(finding))
-      compact.set(workload, {...workload, podSpec: {}})
-    }
-    for (const instance of input.instances) instances.push({...instance, workload: compact.get(instance.workload)!})
-    if (how.fix && how.answers.digests && source)
-      result.changes.push(
-        ...writePinnedManifests(input, new Map([[source.file, source.text]]), how.answers.digests, how.fix, notices),
-      )
-    // The report's backpressure, file by file.
-    await sink.flush()
-    return true
-  }
-  // eslint-disable-next-line no-await-in-loop -- files are checked one after another by design
-  while (await checkNextFile());
-  for (const finding of runCrossWorkloadChecks(instances, policy, checks, how.answers.run, tally))
-    sink.add(how.note(finding))
-  return result
 }

@@ -77,6 +77,11 @@ export interface Workload {
   byShape?: boolean
 }
 
+/** `Kind namespace/name` (or `Kind name`), as the report lists a workload audited by its shape. */
+export function workloadLabel(workload: Pick<Workload, 'kind' | 'namespace' | 'name'>): string {
+  return `${workload.kind} ${workload.namespace ? `${workload.namespace}/` : ''}${workload.name}`
+}
+
 export function getIn(object: unknown, path: Path): unknown {
   let current = object
   for (const key of path) {

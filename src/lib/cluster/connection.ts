@@ -36,8 +36,10 @@ export async function connectCluster(target: KubeTarget): Promise<ClusterAccess>
  * unless the kubeconfig's user has a legacy auth-provider that only client-node speaks. A
  * kubeconfig problem is thrown (a UserError naming it).
  */
-export async function connectReader(target: KubeTarget): Promise<ApiReader> {
-  const config = loadKubeconfig({kubeconfig: target.kubeconfig, context: target.context, as: target.as})
+export async function connectReader(
+  target: KubeTarget,
+  config = loadKubeconfig({kubeconfig: target.kubeconfig, context: target.context, as: target.as}),
+): Promise<ApiReader> {
   return createApiReader(target, config) ?? (await createKubeClient(target, config))
 }
 

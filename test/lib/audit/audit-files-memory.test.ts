@@ -6,7 +6,7 @@ import {getHeapStatistics, setFlagsFromString} from 'node:v8'
 import {runInNewContext} from 'node:vm'
 
 import {streamManifestAudit} from '../../../src/lib/audit/audit-files.js'
-import {checkFiles, collectFileImages} from '../../../src/lib/audit/file-passes.js'
+import {collectFileImages} from '../../../src/lib/audit/file-passes.js'
 import {CONTAINER_CHECKS} from '../../../src/lib/audit/checks/index.js'
 import type {Finding} from '../../../src/lib/audit/audit.js'
 import {DEFAULT_POLICY} from '../../../src/lib/policy/policy.js'
@@ -85,12 +85,11 @@ describe('streamManifestAudit memory: one file at a time (issue 13)', () => {
     const first = collectFileImages([big, '-'], read, DEFAULT_POLICY)
     expect(first.images.instances).to.have.length(20_001)
     let whileBigChecked = 0
-    await checkFiles(
+    await streamManifestAudit(
       [big, '-'],
       read,
       DEFAULT_POLICY,
       CONTAINER_CHECKS,
-      {index: first.index, answers: {run: {}}, note: (finding) => finding},
       {
         add() {
           if (whileBigChecked === 0) whileBigChecked = usedAfterGc() - baseline
@@ -98,7 +97,7 @@ describe('streamManifestAudit memory: one file at a time (issue 13)', () => {
         flush: async () => {},
       },
       {exempted: 0},
-      [],
+      {index: first.index, answers: {run: {}}, note: (finding) => finding, notices: []},
     )
     expect(whileBigChecked, 'heap while the big file is checked').to.be.greaterThan(20 * 1024 * 1024)
     // The first pass keeps the 20,001 distinct images (a few MB); neither pass keeps the big file's documents.

@@ -4,9 +4,9 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {type Finding, runChecks} from '../../../src/lib/audit/audit.js'
-import {manifestAuditInput} from '../../../src/lib/audit/audit-files.js'
+import {manifestAuditInput, streamManifestAudit} from '../../../src/lib/audit/audit-files.js'
 import {CHECKS} from '../../../src/lib/audit/checks/index.js'
-import {checkFiles, collectFileImages, readTwice} from '../../../src/lib/audit/file-passes.js'
+import {collectFileImages, readTwice} from '../../../src/lib/audit/file-passes.js'
 import {readManifests} from '../../../src/lib/audit/manifest-files.js'
 import {DEFAULT_POLICY, type ImagePolicy} from '../../../src/lib/policy/policy.js'
 
@@ -70,8 +70,8 @@ describe('file audits in two passes (--fix, the per-image options, private regis
     const found: Finding[] = []
     const sink = {add: (finding: Finding) => found.push(finding), flush: async () => {}}
     const answers = {run: {}}
-    const how = {index: first.index, answers, note: (finding: Finding) => finding}
-    const second = await checkFiles(files, noStdin, POLICY, CHECKS, how, sink, {exempted: 0}, [])
+    const how = {index: first.index, answers, note: (finding: Finding) => finding, notices: []}
+    const second = await streamManifestAudit(files, noStdin, POLICY, CHECKS, sink, {exempted: 0}, how)
     const whole = readManifests(files, noStdin)
     const expected = runChecks(manifestAuditInput(whole.objects, POLICY), POLICY, CHECKS)
     expect(found).to.deep.equal(expected)
