@@ -53,17 +53,24 @@ export function parseTrustedKey(pem: string, name: string, where: string): Trust
   return {name, type, publicKey, hint: createHash('sha256').update(spki).digest('hex')}
 }
 
-/** A trusted key from a file (`--key cosign.pub`, or a policy's `keyFile`). */
-export function readTrustedKey(file: string, what = '--key'): TrustedKey {
-  let pem: string
+/**
+ * The text of a file of trust material (a key, a trusted root) named by `what` (a flag or a
+ * policy field), at most `maxBytes` long: refused in one line naming it, never quoting it.
+ */
+export function readTrustFile(file: string, what: string, maxBytes: number, kind: string): string {
   try {
     const bytes = readFileSync(file)
-    if (bytes.length > MAX_KEY_FILE_BYTES)
-      throw new UserError(`${what} "${file}" is ${bytes.length} bytes, too large for a public key`)
-    pem = bytes.toString('utf8')
+    if (bytes.length > maxBytes)
+      throw new UserError(`${what} "${file}" is ${bytes.length} bytes, too large for ${kind}`)
+    return bytes.toString('utf8')
   } catch (error) {
     if (error instanceof UserError) throw error
     throw new UserError(unreadableFile(what, `"${file}"`, error))
   }
+}
+
+/** A trusted key from a file (`--key cosign.pub`, or a policy's `keyFile`). */
+export function readTrustedKey(file: string, what = '--key'): TrustedKey {
+  const pem = readTrustFile(file, what, MAX_KEY_FILE_BYTES, 'a public key')
   return parseTrustedKey(pem, file, `${what} "${file}"`)
 }

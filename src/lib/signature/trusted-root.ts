@@ -7,10 +7,10 @@
 // Reading one checks every certificate and key in it with node's own parsers; the Sigstore
 // libraries that verify with it (keyless.ts) are loaded only when a signature is verified.
 import {createHash, createPublicKey, X509Certificate} from 'node:crypto'
-import {readFileSync} from 'node:fs'
 
-import {describeJsonSyntax, unreadableFile} from '../describe-error.js'
+import {describeJsonSyntax} from '../describe-error.js'
 import {UserError} from '../errors.js'
+import {readTrustFile} from './trusted-keys.js'
 
 /** Public Sigstore's root is about 10 KiB; a private one with a few CAs is smaller. */
 const MAX_TRUSTED_ROOT_BYTES = 1024 * 1024
@@ -99,15 +99,6 @@ export function parseTrustedRoot(text: string, name: string, where: string): Tru
 
 /** A trusted root from a file (`--trusted-root`, or a policy's `keyless.trustedRoot`). */
 export function readTrustedRoot(file: string, what = '--trusted-root'): TrustedRootFile {
-  let text: string
-  try {
-    const bytes = readFileSync(file)
-    if (bytes.length > MAX_TRUSTED_ROOT_BYTES)
-      throw new UserError(`${what} "${file}" is ${bytes.length} bytes, too large for a trusted root`)
-    text = bytes.toString('utf8')
-  } catch (error) {
-    if (error instanceof UserError) throw error
-    throw new UserError(unreadableFile(what, `"${file}"`, error))
-  }
+  const text = readTrustFile(file, what, MAX_TRUSTED_ROOT_BYTES, 'a trusted root')
   return parseTrustedRoot(text, file, `${what} "${file}"`)
 }
