@@ -7,8 +7,7 @@ import path from 'node:path'
 import {httpsRequest, type TlsClient} from '../support/https-client.js'
 import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 import {buildTestImage, DEBIAN_LIKE, DISTROLESS_LIKE, layerOf, pushTestImage} from '../support/test-images.js'
-import {createTestCa} from '../support/tls.js'
-import {type Backend, review, startBackend} from '../support/webhook-process.js'
+import {type Backend, backendTls, review, startBackend} from '../support/webhook-process.js'
 
 const USER = 'facts'
 const PASSWORD = 'Webhook-Facts-Passw0rd-canary'
@@ -45,17 +44,10 @@ describe('webhook serve with requireNonRootImage, forbidShell, maxImageAgeDays (
       dockerConfig,
       JSON.stringify({auths: {[registry.host]: {auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}}}),
     )
-    const ca = await createTestCa(dir)
-    const serving = await ca.issue({cn: 'imgsec-webhook', ipAddresses: ['127.0.0.1']})
-    const client = await ca.issue({cn: 'kube-apiserver'})
-    tls = {ca: ca.caCertPem, cert: client.certPem, key: client.keyPem}
+    const served = await backendTls(dir)
+    tls = served.client
     serveArgs = (policy) => [
-      '--cert',
-      serving.certFile,
-      '--key',
-      serving.keyFile,
-      '--client-ca',
-      ca.caCertFile,
+      ...served.args,
       '--policy',
       policy,
       '--docker-config',

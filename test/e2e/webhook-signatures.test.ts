@@ -8,8 +8,7 @@ import {generateKeyPair, signImage, type TestKeyPair} from '../support/cosign.js
 import {chainPem, createAuthority, issueLeaf, signWithCertificate, writeTrustedRoot} from '../support/keyless.js'
 import {httpsRequest, type TlsClient} from '../support/https-client.js'
 import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
-import {createTestCa} from '../support/tls.js'
-import {type Backend, review, startBackend} from '../support/webhook-process.js'
+import {type Backend, backendTls, review, startBackend} from '../support/webhook-process.js'
 
 const USER = 'admission'
 const PASSWORD = 'Webhook-Sig-Passw0rd-canary'
@@ -81,24 +80,9 @@ describe('webhook serve with requireSignature (built CLI and bundle, real regist
         '',
       ].join('\n'),
     )
-    const ca = await createTestCa(dir)
-    const serving = await ca.issue({cn: 'imgsec-webhook', ipAddresses: ['127.0.0.1']})
-    const client = await ca.issue({cn: 'kube-apiserver'})
-    tls = {ca: ca.caCertPem, cert: client.certPem, key: client.keyPem}
-    args = [
-      '--cert',
-      serving.certFile,
-      '--key',
-      serving.keyFile,
-      '--client-ca',
-      ca.caCertFile,
-      '--policy',
-      policy,
-      '--docker-config',
-      dockerConfig,
-      '--signature-timeout',
-      '2s',
-    ]
+    const served = await backendTls(dir)
+    tls = served.client
+    args = [...served.args, '--policy', policy, '--docker-config', dockerConfig, '--signature-timeout', '2s']
   })
   after(async () => {
     await registry?.stop()

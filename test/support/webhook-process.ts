@@ -6,8 +6,24 @@ import path from 'node:path'
 import {parse as parseYaml} from 'yaml'
 
 import {CLI, ROOT} from './cli.js'
-import {httpsRequest} from './https-client.js'
+import {httpsRequest, type TlsClient} from './https-client.js'
 import {freePort} from './registry.js'
+import {createTestCa} from './tls.js'
+
+/**
+ * TLS for a backend under test, made in `dir`: a test CA, the backend's serving certificate for
+ * 127.0.0.1 and the API server's client certificate. `args` are `webhook serve`'s TLS flags;
+ * `client` is what the API server presents.
+ */
+export async function backendTls(dir: string): Promise<{args: string[]; client: TlsClient}> {
+  const ca = await createTestCa(dir)
+  const serving = await ca.issue({cn: 'imgsec-webhook', ipAddresses: ['127.0.0.1']})
+  const client = await ca.issue({cn: 'kube-apiserver'})
+  return {
+    args: ['--cert', serving.certFile, '--key', serving.keyFile, '--client-ca', ca.caCertFile],
+    client: {ca: ca.caCertPem, cert: client.certPem, key: client.keyPem},
+  }
+}
 
 export interface Backend {
   url: string
