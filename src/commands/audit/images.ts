@@ -272,6 +272,8 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
     }
     // Validate: refuse bad combinations before reading any file or kubeconfig.
     validateImageAudit(options)
+    const {useHeapProfile} = await import('../../lib/heap-profile.js')
+    useHeapProfile(files || archives ? 'files' : 'stream')
     // Complete (cluster mode): one client from an explicit target; -n picks the namespace, -A clears it.
     const target = {...kubeTarget(flags), namespace: flags.namespace}
     const pods = {allNamespaces: flags['all-namespaces'], selector: flags.selector}
