@@ -7,6 +7,7 @@ import type {ApiReader} from '../cluster/api-reader.js'
 import {apiStatusOf, describeApiError, forEachRawPage} from '../cluster/kube-client.js'
 import type {ImagePolicy} from '../policy/policy.js'
 import {usablePullSecrets, type Workload} from './workloads.js'
+import {stringPool} from '../string-pool.js'
 
 interface OwnerRef {
   kind: string
@@ -23,7 +24,10 @@ interface ObjectMeta {
 }
 
 /** Controllers of pods (and of their controllers), by `kind/namespace/name`: only what folding needs. */
-export type OwnerIndex = Map<string, {controller?: OwnerRef; annotations?: Record<string, string>}>
+export type OwnerIndex = Map<
+  string,
+  {controller?: Pick<OwnerRef, 'kind' | 'name'>; annotations?: Record<string, string>}
+>
 
 const key = (kind: string, ns: string | undefined, name: string | undefined) => `${kind}/${ns ?? ''}/${name ?? ''}`
 
@@ -181,16 +185,21 @@ export const listPath = (namespace: string | undefined, group: string, resource:
 /** The controllers of pods and of their controllers, one paginated list per kind, kept as (controller, imgsec.io/ignore) only. */
 export async function readOwners(client: ApiReader, namespace: string | undefined): Promise<OwnerIndex> {
   const owners: OwnerIndex = new Map()
+  // Kept until the audit ends, one per controller: only the controller's kind (one copy of each)
+  // and name, not its whole ownerReference.
+  const kinds = stringPool()
   // Sequentially: in parallel the pages of all kinds would be in memory at once.
   for (const [kind, group, resource] of OWNER_KINDS) {
     // eslint-disable-next-line no-await-in-loop
     await listOrEmpty(client, {resource, namespace}, async () => {
       await forEachRawPage<{metadata?: ObjectMeta}>(client, listPath(namespace, group, resource), {}, (items) => {
-        for (const item of items)
+        for (const item of items) {
+          const controller = controllerOf(item.metadata)
           owners.set(key(kind, item.metadata?.namespace, item.metadata?.name), {
-            controller: controllerOf(item.metadata),
+            controller: controller && {kind: kinds(controller.kind), name: controller.name},
             annotations: ignoreAnnotationOf(item.metadata?.annotations),
           })
+        }
       })
       return []
     })
@@ -198,13 +207,16 @@ export async function readOwners(client: ApiReader, namespace: string | undefine
   return owners
 }
 
+/** The annotations of every controller without imgsec.io/ignore: one object, never written to. */
+const NO_ANNOTATIONS: Record<string, string> = Object.freeze({})
+
 /** Of a workload's annotations, the audit reads only imgsec.io/ignore: the others are not kept. */
 export function ignoreAnnotationOf(
   annotations: Record<string, string> | undefined,
 ): Record<string, string> | undefined {
   if (annotations === undefined) return undefined
   const value = annotations[IGNORE_ANNOTATION]
-  return value === undefined ? {} : {[IGNORE_ANNOTATION]: value}
+  return value === undefined ? NO_ANNOTATIONS : {[IGNORE_ANNOTATION]: value}
 }
 
 /** Pull secrets per namespace: which docker-registry secrets exist, and which each service account references. */

@@ -14,6 +14,11 @@ import type {ApiReader} from '../cluster/api-reader.js'
 import {forEachRawPage} from '../cluster/kube-client.js'
 import type {ImagePolicy} from '../policy/policy.js'
 import {containersOf, type Workload} from './workloads.js'
+import {stringPool} from '../string-pool.js'
+
+/** What a kept workload record has in place of its pod spec (the checks have run on it). */
+const NO_POD_SPEC: Workload['podSpec'] = Object.freeze({})
+const POD_SPEC_PATH: Workload['podSpecPath'] = Object.freeze(['spec']) as Workload['podSpecPath']
 
 /** Where findings go as they are made; `flush` is awaited after each page (the report's backpressure). */
 export interface FindingSink {
@@ -57,23 +62,37 @@ export async function streamClusterAudit(
   const owners = await readOwners(client, namespace)
   const secrets = await readPullSecrets(client, namespace)
   const containerChecks = checks.filter((check): check is ContainerCheck => check.kind === 'container')
-  // Per workload: the compact view the cross-workload checks and exemptions read (no pod spec).
-  const workloads = new Map<string, Workload>()
-  const instances = new Map<string, ContainerInstance>()
+  // Per workload: the compact view the cross-workload checks and exemptions read (no pod spec), and
+  // its containers as they run. Many workloads run the same images: each image and digest string
+  // is kept once (`shared`), and a workload's few records are found by a scan, not by a long key.
+  const workloads = new Map<string, {workload: Workload; instances: ContainerInstance[]}>()
+  const shared = stringPool()
 
   const add = (pod: RawPod) => {
     const {id, workload: full} = podWorkload(pod, owners)
-    let workload = workloads.get(id)
+    let entry = workloads.get(id)
     let containers: Array<{name?: string; image?: string}>
-    if (workload) {
+    if (entry) {
       containers = containersOf(full.podSpec).map(({container}) => container)
     } else {
       const targets = containerTargets(full, policy)
       const unit = clusterWorkload({workload: full, targets}, secrets(full.namespace ?? ''), policy)
       if (found.inspected) unit.context.inspected = found.inspected
       for (const finding of auditWorkload(unit, containerChecks, tally)) sink.add(finding)
-      workload = {...full, podSpec: {}}
-      workloads.set(id, workload)
+      // Spelled out, not spread: a literal keeps its fields inside the object (no separate property store).
+      const {kind, apiVersion, namespace: ns, name, annotations, byShape} = full
+      const kept: Workload = {
+        kind,
+        apiVersion,
+        namespace: ns,
+        name,
+        annotations,
+        podSpec: NO_POD_SPEC,
+        podSpecPath: POD_SPEC_PATH,
+      }
+      if (byShape) kept.byShape = byShape
+      entry = {workload: kept, instances: []}
+      workloads.set(id, entry)
       containers = targets.map((t) => ({name: t.container.name, image: t.container.image}))
     }
     for (const container of containers) {
@@ -82,11 +101,20 @@ export async function streamClusterAudit(
       const runningDigest = runningDigestOf(pod, container.name)
       // Only what runs by a known digest can disagree with another pod (image-tag-digest-mismatch).
       if (!runningDigest && !everyInstance) continue
-      const key = `${id}\u0000${name}\u0000${image}\u0000${runningDigest}`
-      const instance = instances.get(key)
+      const instance = entry.instances.find(
+        (known) => known.container === name && known.image === image && known.runningDigest === runningDigest,
+      )
       if (instance) instance.pods = (instance.pods ?? 1) + 1
       else {
-        instances.set(key, {workload, container: name, image, runningDigest, pods: 1})
+        const record = {
+          workload: entry.workload,
+          container: shared(name),
+          image: shared(image),
+          runningDigest: runningDigest && shared(runningDigest),
+          pods: 1,
+        }
+        // A new array of the exact length: push would reserve room for 16 more records per workload.
+        entry.instances = [...entry.instances, record]
         if (runningDigest) scope.observe?.(image, runningDigest)
       }
     }
@@ -107,7 +135,7 @@ export async function streamClusterAudit(
       },
     ),
   )
-  for (const finding of runCrossWorkloadChecks([...instances.values()], policy, checks, found.run ?? {}, tally))
-    sink.add(finding)
+  const instances = [...workloads.values()].flatMap((entry) => entry.instances)
+  for (const finding of runCrossWorkloadChecks(instances, policy, checks, found.run ?? {}, tally)) sink.add(finding)
   return {workloads: workloads.size}
 }
