@@ -7,15 +7,10 @@ import path from 'node:path'
 import {FakeKubeApiServer} from '../test/support/fake-kube-api.js'
 import {writeFleetKubeconfig} from '../test/support/fleet-kubeconfig.js'
 import {seedCluster} from './fixtures/cluster.js'
-import {benchEnv, measureCommand, mib, ms, scratchDir, stats, type Stats} from './support/measure.js'
+import {benchEnv, measureInterleaved, mib, ms, scratchDir, seriesCell, type CliSeries} from './support/measure.js'
 
-export interface FleetPoint {
+export interface FleetPoint extends CliSeries {
   contexts: number
-  cli: string
-  format: string
-  rss: Stats
-  wall: Stats
-  rssRuns: number[]
 }
 
 export async function runFleetBench(options: {
@@ -41,32 +36,21 @@ export async function runFleetBench(options: {
     const kubeconfig = writeFleetKubeconfig(Object.fromEntries(names.map((name, i) => [name, servers[i].url])))
     const env = benchEnv(path.join(scratchDir('imgsec-bench-fleet-'), 'home'), {KUBECONFIG: kubeconfig})
     for (const size of options.sizes) {
-      const samples = new Map<string, {rss: number[]; wall: number[]}>()
-      for (let run = 0; run < options.runs; run++) {
-        for (const format of options.formats) {
-          const order = options.clis.map((_, i) => options.clis[(i + run) % options.clis.length])
-          for (const {label, cli} of order) {
-            const args = ['audit', 'images', '-A', '--contexts', names.slice(0, size).join(',')]
-            const result = await measureCommand(
-              process.execPath,
-              [cli, ...args, '--max-concurrency', '4', '-o', format, '--fail-on', 'none'],
-              {env, rss: 'gnu-time'},
-            )
-            const key = `${label}\u0000${format}`
-            const entry = samples.get(key) ?? {rss: [], wall: []}
-            entry.rss.push(result.maxRssKiB ?? 0)
-            entry.wall.push(result.ms)
-            samples.set(key, entry)
-            options.log(
-              `fleet: ${size} contexts, ${label} -o ${format}: ${mib(result.maxRssKiB ?? 0)}, ${ms(result.ms)}`,
-            )
-          }
-        }
-      }
-      for (const [key, {rss, wall}] of samples) {
-        const [cli, format] = key.split('\u0000')
-        points.push({contexts: size, cli, format, rss: stats(rss), wall: stats(wall), rssRuns: rss})
-      }
+      const series = await measureInterleaved({
+        runs: options.runs,
+        formats: options.formats,
+        clis: options.clis,
+        env,
+        args: (format) => [
+          ...['audit', 'images', '-A', '--contexts', names.slice(0, size).join(',')],
+          ...['--max-concurrency', '4', '-o', format, '--fail-on', 'none'],
+        ],
+        log: (label, format, result) =>
+          options.log(
+            `fleet: ${size} contexts, ${label} -o ${format}: ${mib(result.maxRssKiB ?? 0)}, ${ms(result.ms)}`,
+          ),
+      })
+      for (const point of series) points.push({contexts: size, ...point})
     }
   } finally {
     for (const server of servers) await server.stop()
@@ -86,10 +70,7 @@ if (process.argv[1]?.endsWith('fleet.ts')) {
     log: (line) => console.error(line),
   })
   console.log(`${podsPerCluster} pods per cluster`)
-  for (const p of points)
-    console.log(
-      `${p.contexts}\t${p.cli}\t${p.format}\tRSS median ${mib(p.rss.median)} (${p.rssRuns.map((k) => (k / 1024).toFixed(0)).join(', ')})\twall ${ms(p.wall.median)}`,
-    )
+  for (const p of points) console.log(`${p.contexts}\t${p.cli}\t${p.format}\t${seriesCell(p)}`)
 }
 
 /** The fleet curve as a markdown section: contexts down, CLIs across. */
@@ -111,9 +92,7 @@ export function renderFleetRows(
         String(contexts * fleet.podsPerCluster),
         ...clis.map((cli) => {
           const point = fleet.points.find((p) => p.contexts === contexts && p.cli === cli)
-          return point
-            ? `${mib(point.rss.median)} (${point.rssRuns.map((k) => (k / 1024).toFixed(0)).join(', ')}); ${ms(point.wall.median)}`
-            : 'n/a'
+          return point ? seriesCell(point) : 'n/a'
         }),
       ]),
     ),

@@ -6,16 +6,11 @@ import path from 'node:path'
 
 import {FakeKubeApiServer} from '../test/support/fake-kube-api.js'
 import {seedCluster} from './fixtures/cluster.js'
-import {benchEnv, measureCommand, mib, ms, scratchDir, stats, type Stats} from './support/measure.js'
+import {benchEnv, measureInterleaved, mib, ms, scratchDir, seriesCell, type CliSeries} from './support/measure.js'
 
-export interface GrowthPoint {
+export interface GrowthPoint extends CliSeries {
   pods: number
   workloads: number
-  cli: string
-  format: string
-  rss: Stats
-  wall: Stats
-  rssRuns: number[]
 }
 
 /** Pods per namespace in the fixture: 10 Deployments × 5 pods. */
@@ -37,40 +32,18 @@ export async function runGrowthBench(options: {
 
       const kubeconfig = await server.writeKubeconfig(path.join(dir, `kubeconfig-${pods}`))
       const env = benchEnv(path.join(dir, 'home'), {KUBECONFIG: kubeconfig})
-      const samples = new Map<string, {rss: number[]; wall: number[]}>()
-      for (let run = 0; run < options.runs; run++) {
-        for (const format of options.formats) {
-          // Rotating order: each CLI goes first in turn.
-          const order = options.clis.map((_, i) => options.clis[(i + run) % options.clis.length])
-          for (const {label, cli} of order) {
-            const result = await measureCommand(
-              process.execPath,
-              [cli, 'audit', 'images', '-A', '-o', format, '--fail-on', 'none'],
-              {env, rss: 'gnu-time'},
-            )
-            const key = `${label}\u0000${format}`
-            const entry = samples.get(key) ?? {rss: [], wall: []}
-            entry.rss.push(result.maxRssKiB ?? 0)
-            entry.wall.push(result.ms)
-            samples.set(key, entry)
-            options.log(
-              `growth: ${counts.pods} pods, ${label} -o ${format}: ${mib(result.maxRssKiB ?? 0)}, ${ms(result.ms)}`,
-            )
-          }
-        }
-      }
-      for (const [key, {rss, wall}] of samples) {
-        const [cli, format] = key.split('\u0000')
-        points.push({
-          pods: counts.pods,
-          workloads: counts.deployments,
-          cli,
-          format,
-          rss: stats(rss),
-          wall: stats(wall),
-          rssRuns: rss,
-        })
-      }
+      const series = await measureInterleaved({
+        runs: options.runs,
+        formats: options.formats,
+        clis: options.clis,
+        env,
+        args: (format) => ['audit', 'images', '-A', '-o', format, '--fail-on', 'none'],
+        log: (label, format, result) =>
+          options.log(
+            `growth: ${counts.pods} pods, ${label} -o ${format}: ${mib(result.maxRssKiB ?? 0)}, ${ms(result.ms)}`,
+          ),
+      })
+      for (const point of series) points.push({pods: counts.pods, workloads: counts.deployments, ...point})
     } finally {
       await server.stop()
     }
@@ -88,8 +61,5 @@ if (process.argv[1]?.endsWith('growth.ts')) {
     clis: clis.map((spec) => ({label: spec.split('=')[0], cli: spec.split('=')[1]})),
     log: (line) => console.error(line),
   })
-  for (const p of points)
-    console.log(
-      `${p.pods}\t${p.cli}\t${p.format}\tRSS median ${mib(p.rss.median)} (${p.rssRuns.map((k) => (k / 1024).toFixed(0)).join(', ')})\twall ${ms(p.wall.median)}`,
-    )
+  for (const p of points) console.log(`${p.pods}\t${p.cli}\t${p.format}\t${seriesCell(p)}`)
 }

@@ -15,6 +15,7 @@ import {
   ms,
   ratio,
   scratchDir,
+  seriesCell,
   type Stats,
   stats,
   type Target,
@@ -162,11 +163,7 @@ export function renderScaleSection(report: ScaleReport): string {
     const cells = [String(pods), String(pods / 5)]
     for (const cli of clis) {
       const point = report.growth.find((p) => p.pods === pods && `${p.cli} -o ${p.format}` === cli)
-      cells.push(
-        point
-          ? `${mib(point.rss.median)} (${point.rssRuns.map((k) => (k / 1024).toFixed(0)).join(', ')}); ${ms(point.wall.median)}`
-          : 'n/a',
-      )
+      cells.push(point ? seriesCell(point) : 'n/a')
     }
     return row(cells)
   })

@@ -208,3 +208,53 @@ export function machineInfo(): {
       .join(' '),
   }
 }
+
+/** One CLI's samples in an interleaved series: peak RSS and wall time of each run, per format. */
+export interface CliSeries {
+  cli: string
+  format: string
+  rss: Stats
+  wall: Stats
+  rssRuns: number[]
+}
+
+/**
+ * `runs` rounds of every format × every CLI (`node CLI ...args(format)`, peak RSS by GNU time),
+ * rotating which CLI goes first in each round, so that load on the machine hits them alike.
+ * `log` hears of each run as it ends.
+ */
+export async function measureInterleaved(options: {
+  runs: number
+  formats: string[]
+  clis: Array<{label: string; cli: string}>
+  env: Record<string, string>
+  args: (format: string) => string[]
+  log: (label: string, format: string, result: RunResult) => void
+}): Promise<CliSeries[]> {
+  const samples = new Map<string, {rss: number[]; wall: number[]}>()
+  for (let run = 0; run < options.runs; run++) {
+    for (const format of options.formats) {
+      const order = options.clis.map((_, i) => options.clis[(i + run) % options.clis.length])
+      for (const {label, cli} of order) {
+        const result = await measureCommand(process.execPath, [cli, ...options.args(format)], {
+          env: options.env,
+          rss: 'gnu-time',
+        })
+        const key = `${label}\u0000${format}`
+        const entry = samples.get(key) ?? {rss: [], wall: []}
+        entry.rss.push(result.maxRssKiB ?? 0)
+        entry.wall.push(result.ms)
+        samples.set(key, entry)
+        options.log(label, format, result)
+      }
+    }
+  }
+  return [...samples].map(([key, {rss, wall}]) => {
+    const [cli, format] = key.split('\u0000')
+    return {cli, format, rss: stats(rss), wall: stats(wall), rssRuns: rss}
+  })
+}
+
+/** A series point as a table cell: RSS median (each run); wall median. */
+export const seriesCell = (point: Pick<CliSeries, 'rss' | 'rssRuns' | 'wall'>): string =>
+  `${mib(point.rss.median)} (${point.rssRuns.map((k) => (k / 1024).toFixed(0)).join(', ')}); ${ms(point.wall.median)}`
