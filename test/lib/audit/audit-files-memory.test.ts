@@ -2,23 +2,13 @@ import {expect} from 'chai'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {getHeapStatistics, setFlagsFromString} from 'node:v8'
-import {runInNewContext} from 'node:vm'
 
 import {streamManifestAudit} from '../../../src/lib/audit/audit-files.js'
 import {collectFileImages} from '../../../src/lib/audit/file-passes.js'
 import {CONTAINER_CHECKS} from '../../../src/lib/audit/checks/index.js'
 import type {Finding} from '../../../src/lib/audit/audit.js'
 import {DEFAULT_POLICY} from '../../../src/lib/policy/policy.js'
-
-setFlagsFromString('--expose-gc')
-const gc = runInNewContext('gc') as () => void
-setFlagsFromString('--no-expose-gc')
-
-const usedAfterGc = () => {
-  gc()
-  return getHeapStatistics().used_heap_size
-}
+import {usedAfterGc} from '../../support/heap.js'
 
 /** A Deployment with `containers` containers: its documents take tens of MB while parsed. */
 function bigDeployment(containers: number): string {

@@ -2,8 +2,6 @@ import {expect} from 'chai'
 import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {getHeapStatistics, setFlagsFromString} from 'node:v8'
-import {runInNewContext} from 'node:vm'
 
 import type {Finding} from '../../../src/lib/audit/audit.js'
 import {streamClusterAudit} from '../../../src/lib/audit/cluster-stream.js'
@@ -11,15 +9,7 @@ import {CHECKS, type Check} from '../../../src/lib/audit/checks/index.js'
 import {createApiReader} from '../../../src/lib/cluster/api-reader.js'
 import {DEFAULT_POLICY} from '../../../src/lib/policy/policy.js'
 import {FakeKubeApiServer} from '../../support/fake-kube-api.js'
-
-setFlagsFromString('--expose-gc')
-const gc = runInNewContext('gc') as () => void
-setFlagsFromString('--no-expose-gc')
-
-const usedAfterGc = () => {
-  gc()
-  return getHeapStatistics().used_heap_size
-}
+import {usedAfterGc} from '../../support/heap.js'
 
 const WORKLOADS = 3000
 const digest = (i: number) => `sha256:${(i % 7).toString(16).repeat(64)}`
