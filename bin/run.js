@@ -65,5 +65,7 @@ if (args.length === 0) {
   }
 }
 
+const {checkNodeVersion} = await import('../dist/cli/node-version.js')
+checkNodeVersion()
 const {execute} = await import('@oclif/core')
 await execute({dir: import.meta.url})

@@ -12,6 +12,7 @@ import WhitelistRemoveRegistry from './commands/whitelist/remove-registry.js'
 import WhitelistRotateCerts from './commands/whitelist/rotate-certs.js'
 import WhitelistStatus from './commands/whitelist/status.js'
 import Wizard from './commands/wizard.js'
+import {checkNodeVersion} from './cli/node-version.js'
 
 export const COMMANDS = {
   'audit:images': AuditImages,
@@ -30,6 +31,7 @@ export const COMMANDS = {
 
 /** Entry of the bundle: run the CLI with oclif, from the directory that holds the bundle. */
 export async function run(argv = process.argv.slice(2), dir = import.meta.url): Promise<void> {
+  checkNodeVersion()
   const {execute} = await import('@oclif/core')
   await execute({args: argv, dir})
 }
