@@ -272,8 +272,9 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
     }
     // Validate: refuse bad combinations before reading any file or kubeconfig.
     validateImageAudit(options)
-    const {useHeapProfile} = await import('../../lib/heap-profile.js')
-    useHeapProfile(files || archives ? 'files' : 'stream')
+    const {heapProfileFor, useHeapProfile} = await import('../../lib/heap-profile.js')
+    const perImage = Boolean(options.inspect || options.scan || options.resolveDigests)
+    useHeapProfile(heapProfileFor({files, archives, perImage}))
     // Complete (cluster mode): one client from an explicit target; -n picks the namespace, -A clears it.
     const target = {...kubeTarget(flags), namespace: flags.namespace}
     const pods = {allNamespaces: flags['all-namespaces'], selector: flags.selector}

@@ -20,6 +20,46 @@ import {stringPool} from '../string-pool.js'
 const NO_POD_SPEC: Workload['podSpec'] = Object.freeze({})
 const POD_SPEC_PATH: Workload['podSpecPath'] = Object.freeze(['spec']) as Workload['podSpecPath']
 
+/** Records of a workload scanned one by one; past this many, looked up by a key. */
+const RECORDS_SCANNED = 16
+
+interface KeptWorkload {
+  workload: Workload
+  /** Its container records, in an array of their exact length (push would reserve room for 16 more). */
+  records: ContainerInstance[]
+  /** Its container records by `recordKey`, once there are more than RECORDS_SCANNED (then `records` is emptied). */
+  index?: Map<string, ContainerInstance>
+}
+
+const recordKey = (container: string, image: string, runningDigest: string | undefined) =>
+  `${container}\u0000${image}\u0000${runningDigest ?? ''}`
+
+function findRecord(
+  kept: KeptWorkload,
+  container: string,
+  image: string,
+  runningDigest: string | undefined,
+): ContainerInstance | undefined {
+  if (kept.index) return kept.index.get(recordKey(container, image, runningDigest))
+  return kept.records.find(
+    (known) => known.container === container && known.image === image && known.runningDigest === runningDigest,
+  )
+}
+
+function addRecord(kept: KeptWorkload, record: ContainerInstance): void {
+  if (kept.index) {
+    kept.index.set(recordKey(record.container, record.image, record.runningDigest), record)
+    return
+  }
+  kept.records = [...kept.records, record]
+  if (kept.records.length > RECORDS_SCANNED) {
+    kept.index = new Map(
+      kept.records.map((known) => [recordKey(known.container, known.image, known.runningDigest), known]),
+    )
+    kept.records = []
+  }
+}
+
 /** Where findings go as they are made; `flush` is awaited after each page (the report's backpressure). */
 export interface FindingSink {
   add(finding: Finding): void
@@ -64,8 +104,11 @@ export async function streamClusterAudit(
   const containerChecks = checks.filter((check): check is ContainerCheck => check.kind === 'container')
   // Per workload: the compact view the cross-workload checks and exemptions read (no pod spec), and
   // its containers as they run. Many workloads run the same images: each image and digest string
-  // is kept once (`shared`), and a workload's few records are found by a scan, not by a long key.
-  const workloads = new Map<string, {workload: Workload; instances: ContainerInstance[]}>()
+  // is kept once (`shared`). A workload's few records are found by a scan of an exact-length array
+  // (`records`); past RECORDS_SCANNED of them (one owner of many different containers), by a key.
+  // `instances` holds every record in the order the pods were listed, for the cross-workload checks.
+  const workloads = new Map<string, KeptWorkload>()
+  const instances: ContainerInstance[] = []
   const shared = stringPool()
 
   const add = (pod: RawPod) => {
@@ -91,7 +134,7 @@ export async function streamClusterAudit(
         podSpecPath: POD_SPEC_PATH,
       }
       if (byShape) kept.byShape = byShape
-      entry = {workload: kept, instances: []}
+      entry = {workload: kept, records: []}
       workloads.set(id, entry)
       containers = targets.map((t) => ({name: t.container.name, image: t.container.image}))
     }
@@ -101,9 +144,7 @@ export async function streamClusterAudit(
       const runningDigest = runningDigestOf(pod, container.name)
       // Only what runs by a known digest can disagree with another pod (image-tag-digest-mismatch).
       if (!runningDigest && !everyInstance) continue
-      const instance = entry.instances.find(
-        (known) => known.container === name && known.image === image && known.runningDigest === runningDigest,
-      )
+      const instance = findRecord(entry, name, image, runningDigest)
       if (instance) instance.pods = (instance.pods ?? 1) + 1
       else {
         const record = {
@@ -113,8 +154,8 @@ export async function streamClusterAudit(
           runningDigest: runningDigest && shared(runningDigest),
           pods: 1,
         }
-        // A new array of the exact length: push would reserve room for 16 more records per workload.
-        entry.instances = [...entry.instances, record]
+        addRecord(entry, record)
+        instances.push(record)
         if (runningDigest) scope.observe?.(image, runningDigest)
       }
     }
@@ -135,7 +176,6 @@ export async function streamClusterAudit(
       },
     ),
   )
-  const instances = [...workloads.values()].flatMap((entry) => entry.instances)
   for (const finding of runCrossWorkloadChecks(instances, policy, checks, found.run ?? {}, tally)) sink.add(finding)
   return {workloads: workloads.size}
 }
