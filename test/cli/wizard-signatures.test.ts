@@ -9,6 +9,7 @@ import {dockerConfigProblem, trustedKeyProblem} from '../../src/cli/wizard-signa
 import {loadPolicyFile} from '../../src/lib/policy/policy-file.js'
 import {ROOT} from '../support/cli.js'
 import {scriptedPrompter} from '../support/scripted-prompter.js'
+import {dockerConfigJson} from '../support/registry.js'
 
 const QUESTION = 'Require cosign signatures for images from some repositories?'
 const CANARY = 'CanarySecret-wizard-signatures-77'
@@ -24,8 +25,7 @@ describe('wizard: the whitelist flow asks about image signatures', () => {
     const pair = generateKeyPairSync('ec', {namedCurve: 'prime256v1'})
     writeFileSync(publicKey, pair.publicKey.export({type: 'spki', format: 'pem'}))
     dockerConfig = path.join(dir, 'config.json')
-    const auth = Buffer.from(`robot:${CANARY}`).toString('base64')
-    writeFileSync(dockerConfig, JSON.stringify({auths: {'registry.example.com': {auth}}}), {mode: 0o600})
+    writeFileSync(dockerConfig, dockerConfigJson('registry.example.com', 'robot', CANARY), {mode: 0o600})
     mkdirSync(path.join(dir, 'files'))
     context = {
       namespace: 'default',

@@ -5,7 +5,7 @@ import path from 'node:path'
 
 import {runCli} from '../support/cli.js'
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
-import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {dockerConfigJson, requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 
 const USER = 'puller'
 const PASSWORD = 'Pull-Secret-Passw0rd'
@@ -25,10 +25,7 @@ describe('audit images --resolve-digests / --fix (built CLI, real registry)', ()
     }
     dir = mkdtempSync(path.join(tmpdir(), 'imgsec-pin-'))
     dockerConfig = path.join(dir, 'config.json')
-    writeFileSync(
-      dockerConfig,
-      JSON.stringify({auths: {[registry.host]: {auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}}}),
-    )
+    writeFileSync(dockerConfig, dockerConfigJson(registry.host, USER, PASSWORD))
   })
   after(async () => {
     await registry?.stop()

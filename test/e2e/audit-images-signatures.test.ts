@@ -7,7 +7,7 @@ import {runCli} from '../support/cli.js'
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
 import {generateKeyPair, signImage} from '../support/cosign.js'
 import {chainPem, createAuthority, issueLeaf, signWithCertificate, writeTrustedRoot} from '../support/keyless.js'
-import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {dockerConfigJson, requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 
 const USER = 'auditor'
 const PASSWORD = 'Audit-Sig-Passw0rd-canary'
@@ -41,10 +41,7 @@ describe('audit images --verify-signatures (built CLI, real registry, cosign)', 
     await signImage(registry, 'team/signed', digests.signed, trusted, credentials)
     await signImage(registry, 'team/stranger', digests.stranger, other, credentials)
     dockerConfig = path.join(dir, 'config.json')
-    writeFileSync(
-      dockerConfig,
-      JSON.stringify({auths: {[registry.host]: {auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}}}),
-    )
+    writeFileSync(dockerConfig, dockerConfigJson(registry.host, USER, PASSWORD))
     policy = path.join(dir, 'policy.yaml')
     writeFileSync(policy, `requireSignature:\n- repositories: ["${registry.host}/team"]\n  keys: [cosign.pub]\n`)
     manifest = path.join(dir, 'deploy.yaml')

@@ -6,7 +6,7 @@ import path from 'node:path'
 
 import {runCli} from '../support/cli.js'
 import {generateKeyPair, signImage, signImageBundle, type TestKeyPair} from '../support/cosign.js'
-import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {dockerConfigJson, requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 
 const USER = 'verifier'
 const PASSWORD = 'Verify-Passw0rd-canary'
@@ -33,10 +33,7 @@ describe('kubectl imgsec verify (built CLI, real registry)', function () {
     await signImage(registry, 'team/signed', images.signed, trusted, credentials)
     await signImage(registry, 'team/stranger', images.stranger, other, credentials)
     dockerConfig = path.join(dir, 'config.json')
-    writeFileSync(
-      dockerConfig,
-      JSON.stringify({auths: {[registry.host]: {auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}}}),
-    )
+    writeFileSync(dockerConfig, dockerConfigJson(registry.host, USER, PASSWORD))
   })
   after(async () => {
     await registry?.stop()

@@ -5,7 +5,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {httpsRequest, type TlsClient} from '../support/https-client.js'
-import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {dockerConfigJson, requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 import {buildTestImage, DEBIAN_LIKE, DISTROLESS_LIKE, layerOf, pushTestImage} from '../support/test-images.js'
 import {type Backend, backendTls, review, startBackend} from '../support/webhook-process.js'
 
@@ -40,10 +40,7 @@ describe('webhook serve with requireNonRootImage, forbidShell, maxImageAgeDays (
     silentHost = `127.0.0.1:${(silent.address() as {port: number}).port}`
     dir = mkdtempSync(path.join(tmpdir(), 'imgsec-webhook-facts-'))
     const dockerConfig = path.join(dir, 'config.json')
-    writeFileSync(
-      dockerConfig,
-      JSON.stringify({auths: {[registry.host]: {auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}}}),
-    )
+    writeFileSync(dockerConfig, dockerConfigJson(registry.host, USER, PASSWORD))
     const served = await backendTls(dir)
     tls = served.client
     serveArgs = (policy) => [

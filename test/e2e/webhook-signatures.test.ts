@@ -7,7 +7,7 @@ import path from 'node:path'
 import {generateKeyPair, signImage, type TestKeyPair} from '../support/cosign.js'
 import {chainPem, createAuthority, issueLeaf, signWithCertificate, writeTrustedRoot} from '../support/keyless.js'
 import {httpsRequest, type TlsClient} from '../support/https-client.js'
-import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {dockerConfigJson, requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 import {type Backend, backendTls, review, startBackend} from '../support/webhook-process.js'
 
 const USER = 'admission'
@@ -62,10 +62,7 @@ describe('webhook serve with requireSignature (built CLI and bundle, real regist
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
     silentHost = `127.0.0.1:${(silent.address() as {port: number}).port}`
     const dockerConfig = path.join(dir, 'config.json')
-    writeFileSync(
-      dockerConfig,
-      JSON.stringify({auths: {[registry.host]: {auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}}}),
-    )
+    writeFileSync(dockerConfig, dockerConfigJson(registry.host, USER, PASSWORD))
     const policy = path.join(dir, 'policy.yaml')
     writeFileSync(
       policy,

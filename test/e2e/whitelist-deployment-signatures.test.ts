@@ -11,7 +11,7 @@ import {controlPlaneNode, TEST_BACKEND_IMAGE} from '../support/control-plane-nod
 import {generateKeyPair, signImage} from '../support/cosign.js'
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
 import {routeOf, verbOf} from '../support/fake-kube-api/routes.js'
-import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {dockerConfigJson, requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 import {reviewerFromKubeconfig} from '../support/webhook-process.js'
 
 const CANARY = 'Deployment-Creds-Passw0rd-canary'
@@ -129,10 +129,7 @@ describe('whitelist enable --backend-placement deployment --require-signature --
   it('the pods get the keys (beside the policy in its ConfigMap) and the credentials (Secret) and verify signatures; the output never shows the credentials; disable deletes both', async () => {
     const node = await controlPlaneNode(mkdtempSync(path.join(dir, 'node-')))
     const dockerConfig = path.join(dir, 'config.json')
-    writeFileSync(
-      dockerConfig,
-      JSON.stringify({auths: {[registry.host]: {auth: Buffer.from(`${USER}:${CANARY}`).toString('base64')}}}),
-    )
+    writeFileSync(dockerConfig, dockerConfigJson(registry.host, USER, CANARY))
     const api = await FakeKubeApiServer.start()
     const nodePort = await freeNodePort()
     const kubeconfig = await api.writeKubeconfig(path.join(node.dir, 'kubeconfig'))

@@ -9,7 +9,7 @@ import {controlPlaneNode, type ControlPlaneNode, enableOn, TEST_BACKEND_IMAGE} f
 import {generateKeyPair, signImage, type TestKeyPair} from '../support/cosign.js'
 import {FakeKubeApiServer} from '../support/fake-kube-api.js'
 import {startKubeletSimulator} from '../support/kubelet-simulator.js'
-import {requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
+import {dockerConfigJson, requireRegistry, type RunningRegistry, startRegistry} from '../support/registry.js'
 import {buildTestImage, DEBIAN_LIKE, DISTROLESS_LIKE, layerOf, pushTestImage} from '../support/test-images.js'
 import {reviewerFromKubeconfig} from '../support/webhook-process.js'
 
@@ -35,10 +35,7 @@ describe('whitelist enable --docker-config (built CLI, kubelet simulator, real r
     dir = mkdtempSync(path.join(tmpdir(), 'imgsec-wl-creds-'))
     key = await generateKeyPair(dir, 'cosign')
     dockerConfig = path.join(dir, 'config.json')
-    writeFileSync(
-      dockerConfig,
-      JSON.stringify({auths: {'127.0.0.1': {auth: Buffer.from(`${USER}:${CANARY}`).toString('base64')}}}),
-    )
+    writeFileSync(dockerConfig, dockerConfigJson('127.0.0.1', USER, CANARY))
   })
   after(() => rmSync(dir, {recursive: true, force: true}))
 
@@ -160,10 +157,7 @@ describe('whitelist enable --docker-config (built CLI, kubelet simulator, real r
       for (const name of ['signed', 'unsigned'])
         digests[name] = (await registry.pushImage(`team/${name}`, '1.0', credentials)).digest
       await signImage(registry, 'team/signed', digests.signed, key, credentials)
-      writeFileSync(
-        dockerConfig,
-        JSON.stringify({auths: {[registry.host]: {auth: Buffer.from(`${USER}:${CANARY}`).toString('base64')}}}),
-      )
+      writeFileSync(dockerConfig, dockerConfigJson(registry.host, USER, CANARY))
       const recent = new Date().toISOString()
       const images: Array<[string, Parameters<typeof buildTestImage>[0]]> = [
         ['debian', {layers: [await layerOf(DEBIAN_LIKE)], created: recent}],

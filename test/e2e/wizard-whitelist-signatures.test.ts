@@ -9,6 +9,7 @@ import {runCli} from '../support/cli.js'
 import {controlPlaneNode, KUBEADM_MANIFEST, TEST_BACKEND_IMAGE} from '../support/control-plane-node.js'
 import {generateKeyPair, type TestKeyPair} from '../support/cosign.js'
 import {scriptedPrompter} from '../support/scripted-prompter.js'
+import {dockerConfigJson} from '../support/registry.js'
 
 // The wizard's answers about signatures become exactly what the built `whitelist enable` takes: its
 // argv (plus the node's directories and --dry-run=client, which the wizard never adds) is run as is.
@@ -23,8 +24,7 @@ describe('wizard whitelist with signatures: the argv it builds is accepted by th
     dir = mkdtempSync(path.join(tmpdir(), 'imgsec-wizard-sig-e2e-'))
     key = await generateKeyPair(dir, 'cosign')
     dockerConfig = path.join(dir, 'config.json')
-    const auth = Buffer.from(`robot:${CANARY}`).toString('base64')
-    writeFileSync(dockerConfig, JSON.stringify({auths: {'registry.example.com': {auth}}}), {mode: 0o600})
+    writeFileSync(dockerConfig, dockerConfigJson('registry.example.com', 'robot', CANARY), {mode: 0o600})
     mkdirSync(path.join(dir, 'files'))
     context = {
       namespace: 'default',

@@ -158,6 +158,11 @@ export function request(url: string, options: RequestOptions = {}): Promise<Http
   })
 }
 
+/** A docker config.json with one login: `server` → `username`:`password`. */
+export function dockerConfigJson(server: string, username: string, password: string): string {
+  return JSON.stringify({auths: {[server]: {auth: Buffer.from(`${username}:${password}`).toString('base64')}}})
+}
+
 export function basicAuthHeader(username: string, password: string): string {
   return 'Basic ' + Buffer.from(`${username}:${password}`).toString('base64')
 }
