@@ -5,16 +5,14 @@
 // when the repositories are the allowed registries (what that flag covers), otherwise a policy file
 // with requireSignature, written only once the user confirms.
 import {randomBytes} from 'node:crypto'
-import {readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {stringify} from 'yaml'
 
 import {splitCommaList} from '../lib/comma-list.js'
-import {unreadableFile} from '../lib/describe-error.js'
-import {isUserError, UserError} from '../lib/errors.js'
-import {credentialsOf, parseDockerConfigJson} from '../lib/image/docker-config.js'
+import {isUserError} from '../lib/errors.js'
+import {readDockerConfigFile} from '../lib/image/docker-config.js'
 import {POLICY_API_VERSION, POLICY_KIND} from '../lib/policy/policy-file.js'
 import {readTrustedKey} from '../lib/signature/trusted-keys.js'
 import {type Prompter, registryListProblem, type WizardFile} from './wizard-common.js'
@@ -46,16 +44,7 @@ export function trustedKeyProblem(file: string): true | string {
 /** The docker config, read as `whitelist enable --docker-config` reads it (empty: none). */
 export function dockerConfigProblem(file: string): true | string {
   if (file.trim() === '') return true
-  const source = `the docker config "${file}"`
-  return problemOf(() => {
-    let text: string
-    try {
-      text = readFileSync(file, 'utf8')
-    } catch (error) {
-      throw new UserError(unreadableFile('the docker config', `"${file}"`, error))
-    }
-    credentialsOf(parseDockerConfigJson(text, source), source)
-  })
+  return problemOf(() => readDockerConfigFile(file, 'the docker config'))
 }
 
 /** The policy file's text: only requireSignature (--allowed-registries on the command line gives the allowlist). */

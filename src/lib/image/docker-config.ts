@@ -243,8 +243,15 @@ export function credentialForImage(
   return credentials.find((credential) => credentialMatchesImage(credential.server, image))
 }
 
-/** The credentials of a docker config.json named by a flag (`--docker-config`): unreadable or empty is a usage error. */
-export function dockerConfigFileCredentials(file: string, flag = '--docker-config'): DockerCredential[] {
+/**
+ * A docker config.json named by a flag (`--docker-config`): its text, how errors name it, and its
+ * credentials. Unreadable, not JSON or without any login is a usage error naming the file, never
+ * quoting it.
+ */
+export function readDockerConfigFile(
+  file: string,
+  flag = '--docker-config',
+): {source: string; text: string; credentials: DockerCredential[]} {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
@@ -252,5 +259,10 @@ export function dockerConfigFileCredentials(file: string, flag = '--docker-confi
     throw new UserError(unreadableFile(flag, `"${file}"`, error))
   }
   const source = `${flag} "${file}"`
-  return credentialsOf(parseDockerConfigJson(text, source), source)
+  return {source, text, credentials: credentialsOf(parseDockerConfigJson(text, source), source)}
+}
+
+/** The credentials of a docker config.json named by a flag (`--docker-config`): unreadable or empty is a usage error. */
+export function dockerConfigFileCredentials(file: string, flag = '--docker-config'): DockerCredential[] {
+  return readDockerConfigFile(file, flag).credentials
 }

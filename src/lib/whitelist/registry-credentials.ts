@@ -4,9 +4,7 @@
 // anonymous pulls. The file's text is read once, checked, and handed to the placement at apply
 // time only: it is never part of the plan, so `--dry-run=client` cannot print it, and every message
 // names the flag and the file, never what is in it.
-import {readFileSync} from 'node:fs'
 
-import {unreadableFile} from '../describe-error.js'
 import {UserError} from '../errors.js'
 import {type ClusterAccess, NO_CLUSTER, requireClient} from '../cluster/connection.js'
 import {
@@ -14,6 +12,7 @@ import {
   DOCKER_CONFIG_JSON_KEY,
   DOCKER_CONFIG_JSON_TYPE,
   parseDockerConfigJson,
+  readDockerConfigFile,
 } from '../image/docker-config.js'
 import type {ImagePolicy} from '../policy/policy.js'
 
@@ -65,16 +64,7 @@ export async function readRegistryCredentials(
       `${flag} gives the backend registry credentials to read signatures and image contents: it goes with --require-signature --trusted-key KEY, or a --policy file with requireSignature, requireNonRootImage, forbidShell or maxImageAgeDays`,
     )
   if (options.dockerConfigSecret !== undefined) return readSecretCredentials(options.dockerConfigSecret, cluster)
-  const dockerConfig = options.dockerConfig!
-  const source = `--docker-config "${dockerConfig}"`
-  let text: string
-  try {
-    text = readFileSync(dockerConfig, 'utf8')
-  } catch (error) {
-    throw new UserError(unreadableFile('--docker-config', `"${dockerConfig}"`, error))
-  }
-  // Both name the source in their errors and never quote the file.
-  credentialsOf(parseDockerConfigJson(text, source), source)
+  const {source, text} = readDockerConfigFile(options.dockerConfig!)
   return {source, text}
 }
 
