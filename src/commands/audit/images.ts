@@ -238,7 +238,8 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
       },
     ])
     // Complete: flags → options (no I/O yet).
-    const {auditChecks, runImageAudit, validateImageAudit} = await import('../../lib/audit/audit-run.js')
+    const {asksRegistries, auditChecks, runImageAudit, validateImageAudit} =
+      await import('../../lib/audit/audit-run.js')
     const {parseByteSize} = await import('../../lib/audit/manifest-sources.js')
     const {parsePlatform} = await import('../../lib/image/image-manifest.js')
     const registries = {
@@ -272,9 +273,9 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
     }
     // Validate: refuse bad combinations before reading any file or kubeconfig.
     validateImageAudit(options)
+    const rules = await auditChecks(options)
     const {heapProfileFor, useHeapProfile} = await import('../../lib/heap-profile.js')
-    const perImage = Boolean(options.inspect || options.scan || options.resolveDigests)
-    useHeapProfile(heapProfileFor({files, archives, perImage}))
+    useHeapProfile(heapProfileFor({files, archives, perImage: asksRegistries(options, rules)}))
     // Complete (cluster mode): one client from an explicit target; -n picks the namespace, -A clears it.
     const target = {...kubeTarget(flags), namespace: flags.namespace}
     const pods = {allNamespaces: flags['all-namespaces'], selector: flags.selector}
@@ -286,7 +287,7 @@ Every check (its ID, severity, why it matters and the fix) is documented in docs
     const report = reportWriter(flags.output, process.stdout, {
       colour: flags.output === 'table' && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
       version: this.config.version,
-      rules: await auditChecks(options),
+      rules,
     })
     if (fleetAudit && contexts) {
       // A fleet: each cluster's failure is one line after the report; the others' findings stand.

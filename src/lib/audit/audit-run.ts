@@ -67,12 +67,8 @@ export async function runImageAudit(
     flush: () => sink.flush(),
   }
   const files = options.files ?? []
-  // Scanning is slow: skipped when its check is ignored.
-  const scanning = checks.some((check) => check.id === 'image-vulnerable')
-  // --resolve-digests, --scan, --inspect and --verify-signatures need every image first.
-  const perImage = Boolean(
-    options.resolveDigests || (options.scan && scanning) || options.inspect || options.verifySignatures,
-  )
+  const scanning = scans(checks)
+  const perImage = asksRegistries(options, checks)
   if (archives.length === 0 && files.length === 0 && cluster && !perImage) {
     // The common cluster audit: streamed, nothing kept per pod.
     const {streamClusterAudit} = await import('./cluster-stream.js')
@@ -220,6 +216,16 @@ export async function auditChecks(options: ImageAuditOptions): Promise<readonly 
   if (!options.imageArchives?.length || hasFiles(options)) return checks
   const {ARCHIVE_CHECKS} = await import('./audit-archive.js')
   return checks.filter((check) => ARCHIVE_CHECKS.has(check.id))
+}
+
+/** Scanning is slow: skipped when its check is ignored. */
+const scans = (checks: readonly Check[]) => checks.some((check) => check.id === 'image-vulnerable')
+
+/** --resolve-digests, --scan (unless its check is ignored), --inspect, --verify-signatures: every image is asked about first. */
+export function asksRegistries(options: ImageAuditOptions, checks: readonly Check[]): boolean {
+  return Boolean(
+    options.resolveDigests || (options.scan && scans(checks)) || options.inspect || options.verifySignatures,
+  )
 }
 
 /** --resolve-digests: a finding about a missing digest says what the tag points to now. */
