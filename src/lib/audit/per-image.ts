@@ -3,7 +3,7 @@
 import type {AuditInput} from './audit.js'
 import type {InspectedImages, RunContext} from './checks/types.js'
 import type {ApiReader} from '../cluster/api-reader.js'
-import {dockerConfigFileCredentials} from '../image/docker-config.js'
+import {type DockerCredential, dockerConfigFileCredentials} from '../image/docker-config.js'
 import type {ImageFacts} from '../image/image-facts.js'
 import {resolveDigests} from './pin-images.js'
 import type {ImagePolicy} from '../policy/policy.js'
@@ -31,8 +31,12 @@ export async function askRegistries(
   how: {scanning: boolean; verifying: boolean; client?: ApiReader; archives?: ArchiveAnswers},
   notices: string[],
 ): Promise<RegistryAnswers> {
+  // --docker-config, read once for the digests and the signatures.
+  const fromFile = options.resolveDigests?.dockerConfig
+    ? dockerConfigFileCredentials(options.resolveDigests.dockerConfig)
+    : []
   const digests = options.resolveDigests
-    ? await resolveCurrentDigests(input, options.resolveDigests, notices)
+    ? await resolveCurrentDigests(input, options.resolveDigests, fromFile, notices)
     : undefined
   const archiveOf = how.archives?.archiveOf
   const vulnerabilities =
@@ -43,14 +47,7 @@ export async function askRegistries(
   const signatures = how.verifying
     ? await (
         await import('./signatures.js')
-      ).verifyAuditSignatures(
-        input,
-        policy,
-        digests,
-        options.resolveDigests ?? {},
-        options.resolveDigests?.dockerConfig ? dockerConfigFileCredentials(options.resolveDigests.dockerConfig) : [],
-        notices,
-      )
+      ).verifyAuditSignatures(input, policy, digests, options.resolveDigests ?? {}, fromFile, notices)
     : undefined
   const inspected = input.workloads.find((unit) => unit.context.inspected)?.context.inspected
   return {digests, images, inspected, run: {vulnerabilities, signatures}}
@@ -62,13 +59,13 @@ export interface ArchiveAnswers {
   archiveOf: Map<string, string>
 }
 
-/** `--resolve-digests`: what each tag points to now, asked with the pods' pull secrets and `--docker-config`. */
+/** `--resolve-digests`: what each tag points to now, asked with the pods' pull secrets and `--docker-config` (`fromFile`). */
 async function resolveCurrentDigests(
   input: AuditInput,
   resolve: NonNullable<ImageAuditOptions['resolveDigests']>,
+  fromFile: DockerCredential[],
   notices: string[],
 ): Promise<Map<string, string>> {
-  const fromFile = resolve.dockerConfig ? dockerConfigFileCredentials(resolve.dockerConfig) : []
   const credentialsOf = new Map(input.workloads.map((unit) => [unit.workload, unit.credentials ?? []]))
   const {digests, failures} = await resolveDigests(
     input.instances.map((c) => ({
