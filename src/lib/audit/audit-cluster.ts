@@ -80,6 +80,9 @@ export function workloadOwner(
   return {kind: owner.kind, name: owner.name, annotations: entry?.annotations ?? pod.metadata?.annotations ?? {}}
 }
 
+/** Where a pod's spec is: one array for every pod, never written to. */
+const POD_SPEC_PATH: Workload['podSpecPath'] = Object.freeze(['spec']) as Workload['podSpecPath']
+
 /** The workload a pod belongs to (its controller, or the pod itself), with this pod's spec, and the workload's key. */
 export function podWorkload(
   pod: {metadata?: ObjectMeta; spec?: unknown},
@@ -95,7 +98,7 @@ export function podWorkload(
       name: owner.name,
       annotations: owner.annotations,
       podSpec: (pod.spec ?? {}) as Workload['podSpec'],
-      podSpecPath: ['spec'],
+      podSpecPath: POD_SPEC_PATH,
     },
   }
 }

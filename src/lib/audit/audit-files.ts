@@ -12,7 +12,7 @@ import {
 } from './manifest-files.js'
 import type {RegistryAnswers} from './per-image.js'
 import type {ImagePolicy} from '../policy/policy.js'
-import {usablePullSecrets, type Workload, workloadLabel, workloadOf} from './workloads.js'
+import {usablePullSecrets, type Workload, withoutPodSpec, workloadLabel, workloadOf} from './workloads.js'
 
 /** Which pull secrets the files declare (their registry servers) and which each service account names. */
 export interface PullSecretIndex {
@@ -161,7 +161,7 @@ export async function streamManifestAudit(
       if (workload.byShape) result.byShape.push(workloadLabel(workload))
       if (second?.answers.inspected) unit.context.inspected = second.answers.inspected
       for (const finding of auditWorkload(unit, containerChecks, tally)) sink.add(note(finding))
-      compact.set(workload, {...workload, podSpec: {}})
+      compact.set(workload, withoutPodSpec(workload))
     }
     for (const instance of instances ? input.instances : [])
       instances!.push({...instance, workload: compact.get(instance.workload)!})

@@ -13,12 +13,8 @@ import type {InspectedImages, RunContext} from './checks/types.js'
 import type {ApiReader} from '../cluster/api-reader.js'
 import {forEachRawPage} from '../cluster/kube-client.js'
 import type {ImagePolicy} from '../policy/policy.js'
-import {containersOf, type Workload} from './workloads.js'
+import {containersOf, type Workload, withoutPodSpec} from './workloads.js'
 import {stringPool} from '../string-pool.js'
-
-/** What a kept workload record has in place of its pod spec (the checks have run on it). */
-const NO_POD_SPEC: Workload['podSpec'] = Object.freeze({})
-const POD_SPEC_PATH: Workload['podSpecPath'] = Object.freeze(['spec']) as Workload['podSpecPath']
 
 /** Records of a workload scanned one by one; past this many, looked up by a key. */
 const RECORDS_SCANNED = 16
@@ -122,19 +118,7 @@ export async function streamClusterAudit(
       const unit = clusterWorkload({workload: full, targets}, secrets(full.namespace ?? ''), policy)
       if (found.inspected) unit.context.inspected = found.inspected
       for (const finding of auditWorkload(unit, containerChecks, tally)) sink.add(finding)
-      // Spelled out, not spread: a literal keeps its fields inside the object (no separate property store).
-      const {kind, apiVersion, namespace: ns, name, annotations, byShape} = full
-      const kept: Workload = {
-        kind,
-        apiVersion,
-        namespace: ns,
-        name,
-        annotations,
-        podSpec: NO_POD_SPEC,
-        podSpecPath: POD_SPEC_PATH,
-      }
-      if (byShape) kept.byShape = byShape
-      entry = {workload: kept, records: []}
+      entry = {workload: withoutPodSpec(full), records: []}
       workloads.set(id, entry)
       containers = targets.map((t) => ({name: t.container.name, image: t.container.image}))
     }

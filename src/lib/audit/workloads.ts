@@ -77,6 +77,21 @@ export interface Workload {
   byShape?: boolean
 }
 
+/** What a kept workload record has in place of its pod spec: one object, never written to. */
+const NO_POD_SPEC: PodSpec = Object.freeze({})
+
+/**
+ * A workload's record once its pod spec is checked, kept for the cross-workload checks and
+ * exemptions to the end of an audit: everything but the pod spec. Spelled out, not spread: a
+ * literal keeps its fields inside the object (no separate property store).
+ */
+export function withoutPodSpec(workload: Workload): Workload {
+  const {kind, apiVersion, namespace, name, annotations, podSpecPath, byShape} = workload
+  const kept: Workload = {kind, apiVersion, namespace, name, annotations, podSpec: NO_POD_SPEC, podSpecPath}
+  if (byShape) kept.byShape = byShape
+  return kept
+}
+
 /** `Kind namespace/name` (or `Kind name`), as the report lists a workload audited by its shape. */
 export function workloadLabel(workload: Pick<Workload, 'kind' | 'namespace' | 'name'>): string {
   return `${workload.kind} ${workload.namespace ? `${workload.namespace}/` : ''}${workload.name}`
