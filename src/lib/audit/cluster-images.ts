@@ -5,7 +5,8 @@
 // streamed, and checked with what the registries said (streamClusterAudit's PerImageFindings).
 import {containerTargets, type AuditedWorkload, type AuditInput} from './audit.js'
 import {clusterWorkload, listPath, type RawPod, readPullSecrets, runningDigestOf} from './audit-cluster.js'
-import type {ContainerInstance, ContainerTarget} from './checks/types.js'
+import type {ContainerInstance} from './checks/types.js'
+import {imageTarget} from './per-image.js'
 import type {ApiReader} from '../cluster/api-reader.js'
 import {forEachRawPage} from '../cluster/kube-client.js'
 import type {ImagePolicy} from '../policy/policy.js'
@@ -51,13 +52,7 @@ export async function collectClusterImages(
     for (const target of targets) {
       if (!group.images.has(target.image)) {
         group.images.add(target.image)
-        // Only what the per-image steps read: not the pod's container (env, probes…).
-        const light: ContainerTarget = {
-          ...target,
-          workload: group.unit.workload,
-          container: {name: target.container.name, image: target.container.image},
-        }
-        group.unit.targets.push(light)
+        group.unit.targets.push(imageTarget(target, group.unit.workload))
       }
       const runningDigest = runningDigestOf(pod, target.container.name)
       const instanceKey = `${key}\u0000${target.image}\u0000${runningDigest}`

@@ -8,6 +8,7 @@ import {containerTargets, type AuditInput} from './audit.js'
 import {type PullSecretIndex, pullSecretIndex} from './audit-files.js'
 import type {ContainerTarget} from './checks/index.js'
 import {type ManifestReadError, manifestFileReads, type ReadManifestsOptions} from './manifest-files.js'
+import {imageTarget} from './per-image.js'
 import type {ImagePolicy} from '../policy/policy.js'
 import {workloadOf, type Workload} from './workloads.js'
 
@@ -51,12 +52,7 @@ export function collectFileImages(files: string[], read: ReadManifestsOptions, p
       const workload = workloadOf(object)
       if (!workload) continue
       for (const target of containerTargets(workload, policy))
-        if (!distinct.has(target.image))
-          distinct.set(target.image, {
-            ...target,
-            workload: standIn,
-            container: {name: target.container.name, image: target.container.image},
-          })
+        if (!distinct.has(target.image)) distinct.set(target.image, imageTarget(target, standIn))
     }
     return true
   }

@@ -1,7 +1,7 @@
 // What the registries say about each distinct image of a run (--resolve-digests, --scan,
 // --inspect, --verify-signatures): asked once per image, before the checks that read it.
 import type {AuditInput} from './audit.js'
-import type {InspectedImages, RunContext} from './checks/types.js'
+import type {ContainerTarget, InspectedImages, RunContext} from './checks/types.js'
 import type {ApiReader} from '../cluster/api-reader.js'
 import {type DockerCredential, dockerConfigFileCredentials} from '../image/docker-config.js'
 import type {ImageFacts} from '../image/image-facts.js'
@@ -9,6 +9,15 @@ import {resolveDigests} from './pin-images.js'
 import type {ImagePolicy} from '../policy/policy.js'
 import type {ImageAuditOptions} from './audit-run.js'
 import {scanImages} from './trivy.js'
+import type {Workload} from './workloads.js'
+
+/**
+ * A container target as the per-image steps read it, under a stand-in workload: its image and
+ * container name, not the pod's container (env, probes…), which a first pass does not keep.
+ */
+export function imageTarget(target: ContainerTarget, standIn: Workload): ContainerTarget {
+  return {...target, workload: standIn, container: {name: target.container.name, image: target.container.image}}
+}
 
 export interface RegistryAnswers {
   /** --resolve-digests: what each tag points to now. */
