@@ -15,16 +15,14 @@ function resourceOf(object: Record<string, any>): string {
 }
 
 /** What RBAC must allow for `verb` on this object (its resource, API group and namespace). */
-export function permissionOn(
-  verb: string,
-  object: {apiVersion: string; kind: string; metadata: {namespace?: string}},
-): PermissionCheck {
-  const slash = object.apiVersion.indexOf('/')
+export function permissionOn(verb: string, object: Record<string, any>): PermissionCheck {
+  const apiVersion = String(object.apiVersion)
+  const slash = apiVersion.indexOf('/')
   return {
     verb,
     resource: resourceOf(object),
-    ...(slash === -1 ? {} : {group: object.apiVersion.slice(0, slash)}),
-    ...(object.metadata.namespace ? {namespace: object.metadata.namespace} : {}),
+    ...(slash === -1 ? {} : {group: apiVersion.slice(0, slash)}),
+    ...(object.metadata?.namespace ? {namespace: object.metadata.namespace} : {}),
   }
 }
 

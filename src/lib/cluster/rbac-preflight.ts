@@ -1,3 +1,4 @@
+import {UserError} from '../errors.js'
 import {apiStatusOf, type KubeClient} from './kube-client.js'
 
 export interface PermissionCheck {
@@ -44,4 +45,22 @@ export async function missingPermissions(client: KubeClient, checks: PermissionC
     }
   }
   return missing
+}
+
+/**
+ * Refuses, naming what is missing, when RBAC does not allow every check: `needs` says what needs
+ * them, `fix` what the user can do. Nothing has been changed yet. A server that cannot answer
+ * access reviews is not a refusal.
+ */
+export async function requirePermissions(
+  client: KubeClient,
+  checks: PermissionCheck[],
+  needs: string,
+  fix?: string,
+): Promise<void> {
+  const missing = await missingPermissions(client, checks)
+  if (missing && missing.length > 0)
+    throw new UserError(
+      `RBAC does not allow you to ${missing.join(', ')}; ${needs} (nothing was changed)${fix ? `. ${fix}` : ''}`,
+    )
 }

@@ -1,4 +1,4 @@
-import {type AppliedObject, applyObjects, deleteObjects} from '../cluster/apply.js'
+import {type AppliedObject, applyObjects, deleteObjects, permissionOn} from '../cluster/apply.js'
 import type {DryRun} from '../cluster/objects.js'
 import {UserError} from '../errors.js'
 import {type ClusterAccess, requireClient} from '../cluster/connection.js'
@@ -6,7 +6,7 @@ import type {ApiReader} from '../cluster/api-reader.js'
 import {getRawJson} from '../cluster/kube-client.js'
 import {serverVersion, versionBefore} from '../cluster/version.js'
 import {objectName} from '../cluster/objects.js'
-import {missingPermissions} from '../cluster/rbac-preflight.js'
+import {requirePermissions} from '../cluster/rbac-preflight.js'
 import {DEFAULT_POLICY} from '../policy/policy.js'
 import {refuseImageContentRules, requireAllowlist, resolvePolicy} from '../policy/policy-file.js'
 import {checkImpact} from './impact.js'
@@ -63,26 +63,11 @@ export async function enableVap(
     )
   }
   // Ask first, so that a missing permission cannot leave the ConfigMap applied without its policy.
-  const missing = await missingPermissions(
+  await requirePermissions(
     client,
-    objects.flatMap((object) =>
-      ['get', 'create', 'update'].map((verb) => ({
-        verb,
-        resource:
-          object.kind === 'ConfigMap'
-            ? 'configmaps'
-            : object.kind === 'ValidatingAdmissionPolicy'
-              ? 'validatingadmissionpolicies'
-              : 'validatingadmissionpolicybindings',
-        group: object.kind === 'ConfigMap' ? '' : 'admissionregistration.k8s.io',
-        namespace: object.metadata.namespace,
-      })),
-    ),
+    objects.flatMap((object) => ['get', 'create', 'update'].map((verb) => permissionOn(verb, object))),
+    '--mode vap needs these',
   )
-  if (missing && missing.length > 0)
-    throw new UserError(
-      `RBAC does not allow you to ${missing.join(', ')}; --mode vap needs these (nothing was changed)`,
-    )
   const applied = await applyObjects(client, objects, options.dryRun)
   const warnings: string[] = []
   if (options.dryRun === 'none') {

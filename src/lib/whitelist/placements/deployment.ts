@@ -3,10 +3,9 @@
 // the dead backend), so it is refused unless the user accepts that risk by name.
 import {applyObjects, deleteObjects, permissionOn} from '../../cluster/apply.js'
 import {requireClient} from '../../cluster/connection.js'
-import type {KubeClient} from '../../cluster/kube-client.js'
 import {serverVersion} from '../../cluster/version.js'
 import {objectName} from '../../cluster/objects.js'
-import {missingPermissions, type PermissionCheck} from '../../cluster/rbac-preflight.js'
+import {type PermissionCheck, requirePermissions} from '../../cluster/rbac-preflight.js'
 import {UserError} from '../../errors.js'
 import {requirePinnedImage} from '../backend-image.js'
 import {DOCKER_CONFIG_JSON_TYPE} from '../../image/docker-config.js'
@@ -52,13 +51,6 @@ export function undoPermissions(state: Pick<WhitelistState, 'objects'>): Permiss
   const checks = (state.objects ?? []).map((object) => permissionOn('delete', object))
   // Two Secrets are one question.
   return [...new Map(checks.map((check) => [JSON.stringify(check), check])).values()]
-}
-
-/** Refuses, naming what is missing, when RBAC does not allow every check; nothing has been changed yet. */
-async function requirePermissions(client: KubeClient, checks: PermissionCheck[], needs: string, fix: string) {
-  const missing = await missingPermissions(client, checks)
-  if (missing && missing.length > 0)
-    throw new UserError(`RBAC does not allow you to ${missing.join(', ')}; ${needs} (nothing was changed). ${fix}`)
 }
 
 export const deploymentPlacement: BackendPlacement<DeploymentOptions> = {
