@@ -116,13 +116,20 @@ export async function forEachPage<T>(
   onPage: (items: T[]) => void | Promise<void>,
   pageSize = 500,
 ): Promise<void> {
+  await everyPage(async (token) => {
+    const page = await fetchPage({limit: pageSize, _continue: token})
+    // The consumer's backpressure.
+    await onPage(page.items)
+    return page.metadata?._continue
+  })
+}
+
+/** The `continue` loop of a paginated list: `readPage(token)` reads one page and returns the next token. */
+async function everyPage(readPage: (token: string | undefined) => Promise<string | undefined>): Promise<void> {
   let token: string | undefined
   do {
     // eslint-disable-next-line no-await-in-loop -- pages are sequential by design
-    const page = await fetchPage({limit: pageSize, _continue: token})
-    // eslint-disable-next-line no-await-in-loop -- the consumer's backpressure
-    await onPage(page.items)
-    token = page.metadata?._continue || undefined
+    token = (await readPage(token)) || undefined
   } while (token)
 }
 
@@ -277,10 +284,8 @@ export async function forEachRawPage<T>(
   onPage: (items: T[]) => void | Promise<void>,
   pageSize = 500,
 ): Promise<void> {
-  let token: string | undefined
-  do {
-    // eslint-disable-next-line no-await-in-loop -- pages are sequential by design
-    const rest = await streamRawList<T>(client, path, {...query, limit: pageSize, continue: token}, onPage)
-    token = rest.metadata?.continue || undefined
-  } while (token)
+  await everyPage(
+    async (token) =>
+      (await streamRawList<T>(client, path, {...query, limit: pageSize, continue: token}, onPage)).metadata?.continue,
+  )
 }
